@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The config model: what fwd.conf (and fwd.d/\*.conf) say, parsed and
+ * validated into one immutable, complete struct. Lists mirror the CRD kinds:
+ * programs[] is EBPFProgram (metadata.name -> name, spec.* -> the fields).
+ *
+ * Nothing here touches the kernel except optional interface lookups done by
+ * the caller (see fos_config_check_interfaces()).
+ */
+#ifndef FOS_CONFIG_H
+#define FOS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+#define FOS_NAME_MAX 64  /* names: [A-Za-z0-9._-], 1-63 chars */
+#define FOS_IFNAME_MAX 16
+
+#define FOS_DEFAULT_CONFIG "/etc/fos/fwd.conf"
+#define FOS_DEFAULT_SOCKET "/run/fos/fwd.sock"
+#define FOS_DEFAULT_PIN_DIR "/sys/fs/bpf/fos"
+
+/* Where a value came from, for messages: "file:line". */
+struct fos_source {
+	char *file;
+	int line;
+};
+
+struct fos_ipset {
+	char name[FOS_NAME_MAX];
+	struct fos_source src;
+	struct fos_cidr *entries; /* from entries[] and file, deduplicated, in order */
+	size_t n_entries;
+	char *file;               /* NULL if none */
+};
+
+enum fos_prog_type {
+	FOS_PROG_XDP = 0,
+	_FOS_PROG_TYPE_MAX,
+};
+const char *fos_prog_type_to_string(enum fos_prog_type t);
+
+enum fos_cfg_action {
+	FOS_CFG_PASS = 0,
+	FOS_CFG_DROP,
+	FOS_CFG_REDIRECT,
+	_FOS_CFG_ACTION_MAX,
+};
+const char *fos_cfg_action_to_string(enum fos_cfg_action a);
+
+struct fos_port_span {
+	uint16_t lo, hi;
+};
+
+#define FOS_MAX_PORT_SPANS 16
+
+struct fos_match {
+	uint8_t protocol;          /* 0 = any */
+	struct fos_cidr *src;      /* srcCIDR: NULL/0 = any */
+	size_t n_src;
+	struct fos_cidr *dst;
+	size_t n_dst;
+	struct fos_port_span sport[FOS_MAX_PORT_SPANS]; /* srcPort + srcPorts */
+	size_t n_sport;
+	struct fos_port_span dport[FOS_MAX_PORT_SPANS];
+	size_t n_dport;
+};
+
+struct fos_rule_cfg {
+	struct fos_source src;
+	struct fos_match match;
+	enum fos_cfg_action action;
+	char interface[FOS_IFNAME_MAX]; /* for redirect */
+};
+
+struct fos_list_ref {
+	bool enabled;
+	char set[FOS_NAME_MAX]; /* ipSetRef; "" if none */
+	struct fos_source src;
+};
+
+struct fos_program {
+	char name[FOS_NAME_MAX];
+	struct fos_source src;
+	char *description;
+	enum fos_prog_type type;
+	char interface[FOS_IFNAME_MAX];
+	int priority;
+	struct fos_list_ref blacklist;
+	struct fos_list_ref whitelist;
+	enum fos_cfg_action default_action;
+	char default_interface[FOS_IFNAME_MAX]; /* for a redirect default */
+	struct fos_rule_cfg *rules;
+	size_t n_rules;
+};
+
+struct fos_daemon_cfg {
+	char socket[108];
+	char pin_dir[256];
+	char log_level[16];
+};
+
+struct fos_config {
+	char *path;              /* main file */
+	struct fos_daemon_cfg daemon;
+	struct fos_ipset *sets;
+	size_t n_sets;
+	struct fos_program *programs;
+	size_t n_programs;
+};
+
+/* Errors found while loading: each "file:line: path: what is wrong". */
+struct fos_errors {
+	char **msgs;
+	size_t n;
+};
+void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void fos_errors_clear(struct fos_errors *e);
+
+/*
+ * Load path, then every "*.conf" in "<dirname(path)>/fwd.d/" in name order.
+ * Collects every error it finds (not just the first) into errs. Returns 0 and
+ * sets *ret on success; -EINVAL if errs holds errors; another -errno if a
+ * file cannot be read (also recorded in errs).
+ */
+int fos_config_load(const char *path, struct fos_config **ret, struct fos_errors *errs);
+/* Same, from a string (for tests); name is used in messages. */
+int fos_config_load_string(const char *name, const char *text, struct fos_config **ret,
+			   struct fos_errors *errs);
+void fos_config_free(struct fos_config *c);
+static inline void fos_config_freep(struct fos_config **c)
+{
+	fos_config_free(*c);
+	*c = NULL;
+}
+
+const struct fos_ipset *fos_config_find_set(const struct fos_config *c, const char *name);
+const struct fos_program *fos_config_find_program(const struct fos_config *c, const char *name);
+
+/* Interfaces must exist: calls resolve(name) (if_nametoindex by default)
+ * for every interface a program names; records errors. Returns 0 or -EINVAL. */
+int fos_config_check_interfaces(const struct fos_config *c, unsigned (*resolve)(const char *),
+				struct fos_errors *errs);
+
+/* Read a set file: one CIDR per line, '#' comments, blank lines ignored.
+ * Errors name file:line. Appends to *entries. */
+int fos_ipset_read_file(const char *path, struct fos_cidr **entries, size_t *n,
+			struct fos_errors *errs);
+
+#endif

@@ -1,0 +1,1364 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cleanup.h"
+#include "config.h"
+
+/* A config no load may ever return: checks that *ret stays untouched on failure. */
+static struct fos_config sentinel;
+
+#define ERRORS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* The path of the rule most error tests put their mistakes in. */
+#define R0 "programs[0].settings.actions.rules[0]"
+
+/* A program whose settings hold `rules`, all on line 2. */
+#define RULES_CONF(rules)                                                                          \
+	"programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"                     \
+	"settings = { actions = { rules = ( " rules " ); }; }; } );\n"
+
+/* A program whose rules list starts on line 3, one rule per line. */
+#define RULE_LINES_HEAD                                                                            \
+	"programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"                     \
+	"settings = { actions = { rules = (\n"
+#define RULE_LINES_TAIL ")\n}; }; } );\n"
+
+static const char *data_dir(void)
+{
+	return getenv("FOS_TEST_DATA") ?: "tests/unit/data";
+}
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(r, 0);
+	return s;
+}
+
+static char *data_path(const char *rel)
+{
+	return strf("%s/%s", data_dir(), rel);
+}
+
+static char *conf_path(const char *rel)
+{
+	const char *dir = getenv("FOS_CONF_DIR");
+
+	if (dir)
+		return strf("%s/%s", dir, rel);
+	return strf("%s/../../../conf/%s", data_dir(), rel);
+}
+
+static void dump_errors(const struct fos_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "  error %zu: %s\n", i, e->msgs[i]);
+}
+
+static void assert_errors(const struct fos_errors *e, const char *const *want)
+{
+	size_t n = 0;
+
+	while (want[n])
+		n++;
+	if (e->n != n)
+		dump_errors(e);
+	for (size_t i = 0; i < e->n && i < n; i++)
+		ck_assert_str_eq(e->msgs[i], want[i]);
+	ck_assert_uint_eq(e->n, n);
+}
+
+/* Loading text fails with exactly these errors, and returns no config. */
+static void assert_load_fails_named(const char *name, const char *text, const char *const *want)
+{
+	struct fos_errors e = {};
+	struct fos_config *c = &sentinel;
+
+	ck_assert_int_eq(fos_config_load_string(name, text, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, want);
+	fos_errors_clear(&e);
+}
+
+static void assert_load_fails(const char *text, const char *const *want)
+{
+	assert_load_fails_named("t.conf", text, want);
+}
+
+static struct fos_config *load_ok(const char *text)
+{
+	struct fos_errors e = {};
+	struct fos_config *c = NULL;
+	int r;
+
+	r = fos_config_load_string("t.conf", text, &c, &e);
+	if (r != 0)
+		dump_errors(&e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_ptr_nonnull(c);
+	fos_errors_clear(&e);
+	return c;
+}
+
+static struct fos_config *load_file_ok(const char *path)
+{
+	struct fos_errors e = {};
+	struct fos_config *c = NULL;
+	int r;
+
+	r = fos_config_load(path, &c, &e);
+	if (r != 0)
+		dump_errors(&e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+static void assert_cidr(const struct fos_cidr *c, const char *want)
+{
+	char buf[FOS_CIDR_STRLEN];
+
+	ck_assert_ptr_nonnull(fos_cidr_to_string(c, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, want);
+}
+
+static void assert_span(const struct fos_port_span *s, unsigned lo, unsigned hi)
+{
+	ck_assert_uint_eq(s->lo, lo);
+	ck_assert_uint_eq(s->hi, hi);
+}
+
+/* A fake if_nametoindex(): only eth0, eth1, r-cli and r-srv exist. */
+static unsigned fake_resolve(const char *name)
+{
+	static const char *const known[] = {"eth0", "eth1", "r-cli", "r-srv"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (strcmp(name, known[i]) == 0)
+			return (unsigned)i + 2;
+	return 0;
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+START_TEST(test_full_example)
+{
+	_cleanup_free_ char *path = data_path("full.conf");
+	_cleanup_free_ char *set_file = data_path("sets/malicious.txt");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_ipset *set;
+	const struct fos_program *p;
+	const struct fos_rule_cfg *r;
+
+	ck_assert_str_eq(c->path, path);
+	ck_assert_str_eq(c->daemon.socket, "/run/fos-test/fwd.sock");
+	ck_assert_str_eq(c->daemon.pin_dir, "/sys/fs/bpf/fos-test");
+	ck_assert_str_eq(c->daemon.log_level, "debug");
+
+	ck_assert_uint_eq(c->n_sets, 2);
+	set = &c->sets[0];
+	ck_assert_ptr_eq(fos_config_find_set(c, "malicious-ips"), set);
+	ck_assert_str_eq(set->src.file, path);
+	ck_assert_int_eq(set->src.line, 6);
+	/* the set file's path is relative to full.conf's directory */
+	ck_assert_str_eq(set->file, set_file);
+	/* inline entries first, then the file's; 203.0.113.0/24 is in both */
+	ck_assert_uint_eq(set->n_entries, 5);
+	assert_cidr(&set->entries[0], "203.0.113.0/24");
+	assert_cidr(&set->entries[1], "2001:db8:bad::/48");
+	assert_cidr(&set->entries[2], "198.51.100.0/24");
+	assert_cidr(&set->entries[3], "192.0.2.128/25");
+	assert_cidr(&set->entries[4], "2001:db8:beef::/48");
+	set = &c->sets[1];
+	ck_assert_str_eq(set->name, "trusted");
+	ck_assert_int_eq(set->src.line, 10);
+	ck_assert_ptr_null(set->file);
+	ck_assert_uint_eq(set->n_entries, 1);
+	assert_cidr(&set->entries[0], "10.0.0.0/8");
+
+	ck_assert_uint_eq(c->n_programs, 1);
+	p = fos_config_find_program(c, "xdp-filter");
+	ck_assert_ptr_eq(p, &c->programs[0]);
+	ck_assert_str_eq(p->src.file, path);
+	ck_assert_int_eq(p->src.line, 15);
+	ck_assert_str_eq(p->description, "Drop known bad sources, filter a few ports");
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "eth0");
+	ck_assert_int_eq(p->priority, 10);
+	ck_assert(p->blacklist.enabled);
+	ck_assert_str_eq(p->blacklist.set, "malicious-ips");
+	ck_assert_str_eq(p->blacklist.src.file, path);
+	ck_assert_int_eq(p->blacklist.src.line, 21);
+	ck_assert(!p->whitelist.enabled);
+	ck_assert_str_eq(p->whitelist.set, "trusted");
+	ck_assert_int_eq(p->whitelist.src.line, 22);
+	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
+	ck_assert_str_eq(p->default_interface, "");
+
+	ck_assert_uint_eq(p->n_rules, 3);
+	r = &p->rules[0];
+	ck_assert_str_eq(r->src.file, path);
+	ck_assert_int_eq(r->src.line, 26);
+	ck_assert_uint_eq(r->match.protocol, 17);
+	ck_assert_uint_eq(r->match.n_src, 0);
+	ck_assert_uint_eq(r->match.n_dst, 0);
+	ck_assert_uint_eq(r->match.n_sport, 0);
+	ck_assert_uint_eq(r->match.n_dport, 1);
+	assert_span(&r->match.dport[0], 53, 53);
+	ck_assert_int_eq(r->action, FOS_CFG_PASS);
+	ck_assert_str_eq(r->interface, "");
+
+	r = &p->rules[1];
+	ck_assert_int_eq(r->src.line, 27);
+	ck_assert_uint_eq(r->match.protocol, 6);
+	ck_assert_uint_eq(r->match.n_src, 1);
+	assert_cidr(&r->match.src[0], "10.0.0.0/8");
+	ck_assert_uint_eq(r->match.n_dport, 2);
+	assert_span(&r->match.dport[0], 22, 22);
+	assert_span(&r->match.dport[1], 8000, 8100);
+	ck_assert_int_eq(r->action, FOS_CFG_DROP);
+
+	r = &p->rules[2];
+	ck_assert_int_eq(r->src.line, 28);
+	ck_assert_uint_eq(r->match.protocol, 6);
+	assert_span(&r->match.dport[0], 80, 80);
+	ck_assert_int_eq(r->action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(r->interface, "eth1");
+
+	ck_assert_ptr_null(fos_config_find_set(c, "xdp-filter"));
+	ck_assert_ptr_null(fos_config_find_program(c, "malicious-ips"));
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; } );\n");
+	const struct fos_program *p = &c->programs[0];
+
+	ck_assert_str_eq(c->path, "t.conf");
+	ck_assert_str_eq(c->daemon.socket, FOS_DEFAULT_SOCKET);
+	ck_assert_str_eq(c->daemon.pin_dir, FOS_DEFAULT_PIN_DIR);
+	ck_assert_str_eq(c->daemon.log_level, "info");
+	ck_assert_uint_eq(c->n_sets, 0);
+	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_str_eq(p->name, "p");
+	ck_assert_int_eq(p->src.line, 1);
+	ck_assert_ptr_null(p->description);
+	ck_assert_int_eq(p->priority, 100);
+	ck_assert(!p->blacklist.enabled);
+	ck_assert_str_eq(p->blacklist.set, "");
+	ck_assert(!p->whitelist.enabled);
+	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
+	ck_assert_uint_eq(p->n_rules, 0);
+	ck_assert_ptr_null(p->rules);
+}
+END_TEST
+
+START_TEST(test_empty_config)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok("# nothing\n");
+
+	ck_assert_uint_eq(c->n_sets, 0);
+	ck_assert_uint_eq(c->n_programs, 0);
+	ck_assert_str_eq(c->daemon.socket, FOS_DEFAULT_SOCKET);
+}
+END_TEST
+
+START_TEST(test_daemon_values)
+{
+	char sock[200] = "/";
+	_cleanup_free_ char *text = NULL;
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+
+	/* exactly 107 characters: the longest path a sockaddr_un holds */
+	memset(sock + 1, 's', 106);
+	text =
+	    strf("daemon = { socket = \"%s\"; pinDir = \"/x\"; logLevel = \"warning\"; };\n", sock);
+	c = load_ok(text);
+	ck_assert_str_eq(c->daemon.socket, sock);
+	ck_assert_str_eq(c->daemon.pin_dir, "/x");
+	ck_assert_str_eq(c->daemon.log_level, "warning");
+}
+END_TEST
+
+START_TEST(test_ports_merged)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok(RULES_CONF("{ match = { protocol = \"tcp\"; srcPort = \"1024-2047\"; "
+			       "srcPorts = ( 1, \"3\", \"5-6\" ); dstPorts = [ 80, 443 ]; "
+			       "dstPort = \"8080\"; }; action = \"drop\"; }"));
+	const struct fos_match *m = &c->programs[0].rules[0].match;
+
+	/* srcPort first, then srcPorts in order */
+	ck_assert_uint_eq(m->n_sport, 4);
+	assert_span(&m->sport[0], 1024, 2047);
+	assert_span(&m->sport[1], 1, 1);
+	assert_span(&m->sport[2], 3, 3);
+	assert_span(&m->sport[3], 5, 6);
+	ck_assert_uint_eq(m->n_dport, 3);
+	assert_span(&m->dport[0], 8080, 8080);
+	assert_span(&m->dport[1], 80, 80);
+	assert_span(&m->dport[2], 443, 443);
+}
+END_TEST
+
+START_TEST(test_port_spans_limit_ok)
+{
+	/* dstPort + 15 in dstPorts = 16, the most a rule may have */
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok(RULES_CONF("{ match = { protocol = \"udp\"; dstPort = 0; dstPorts = ( 1, 2, "
+			       "3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, \"15-65535\" ); }; "
+			       "action = \"drop\"; }"));
+	const struct fos_match *m = &c->programs[0].rules[0].match;
+
+	ck_assert_uint_eq(m->n_dport, FOS_MAX_PORT_SPANS);
+	assert_span(&m->dport[0], 0, 0);
+	assert_span(&m->dport[15], 15, 65535);
+}
+END_TEST
+
+START_TEST(test_cidr_forms)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(RULES_CONF(
+	    "{ match = { srcCIDR = \"192.0.2.1\"; dstCIDR = [ \"10.0.0.0/8\", \"2001:db8::/32\", "
+	    "\"10.0.0.0/8\" ]; }; action = \"drop\"; },"
+	    "{ match = { dstCIDR = ( \"2001:db8::1\" ); protocol = \"icmpv6\"; }; "
+	    "action = \"pass\"; },"
+	    "{ match = { protocol = \"ICMP\"; srcCIDR = \"0.0.0.0/0\"; }; action = \"drop\"; }"));
+	const struct fos_program *p = &c->programs[0];
+
+	/* a bare address is a host prefix; repeated CIDRs are kept once */
+	ck_assert_uint_eq(p->rules[0].match.n_src, 1);
+	assert_cidr(&p->rules[0].match.src[0], "192.0.2.1/32");
+	ck_assert_uint_eq(p->rules[0].match.n_dst, 2);
+	assert_cidr(&p->rules[0].match.dst[0], "10.0.0.0/8");
+	assert_cidr(&p->rules[0].match.dst[1], "2001:db8::/32");
+	ck_assert_uint_eq(p->rules[0].match.protocol, 0);
+	ck_assert_uint_eq(p->rules[1].match.protocol, 58);
+	assert_cidr(&p->rules[1].match.dst[0], "2001:db8::1/128");
+	ck_assert_uint_eq(p->rules[2].match.protocol, 1);
+}
+END_TEST
+
+START_TEST(test_redirect_default)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = { actions = { default = \"redirect\"; defaultInterface = "
+		    "\"eth1\"; }; }; } );\n");
+
+	ck_assert_int_eq(c->programs[0].default_action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(c->programs[0].default_interface, "eth1");
+}
+END_TEST
+
+START_TEST(test_int64_values)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; priority = "
+	    "65535L;\n"
+	    "settings = { actions = { rules = ( { match = { protocol = \"tcp\"; dstPort = 443L; "
+	    "}; action = \"drop\"; } ); }; }; } );\n");
+
+	ck_assert_int_eq(c->programs[0].priority, 65535);
+	assert_span(&c->programs[0].rules[0].match.dport[0], 443, 443);
+
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "priority = 5000000000L; } );\n",
+	    ERRORS("t.conf:2: programs[0].priority: 5000000000 is out of range 0-65535"));
+}
+END_TEST
+
+START_TEST(test_names_limits)
+{
+	char name[FOS_NAME_MAX + 1];
+	_cleanup_free_ char *ok_text = NULL, *long_text = NULL, *long_msg = NULL;
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+
+	memset(name, 'n', FOS_NAME_MAX - 1);
+	name[FOS_NAME_MAX - 1] = '\0';
+	ok_text = strf("ipSets = ( { name = \"%s\"; } );\n"
+		       "programs = ( { name = \"A.b_c-9\"; type = \"xdp\"; interface = "
+		       "\"abcdefghijklmno\"; } );\n",
+		       name);
+	c = load_ok(ok_text);
+	ck_assert_str_eq(c->sets[0].name, name);
+	ck_assert_str_eq(c->programs[0].name, "A.b_c-9");
+	ck_assert_str_eq(c->programs[0].interface, "abcdefghijklmno");
+
+	strcat(name, "n");
+	long_text = strf("ipSets = ( { name = \"%s\"; } );\n", name);
+	long_msg = strf("t.conf:1: ipSets[0].name: \"%s\" is not a valid name (use 1-63 letters, "
+			"digits, \".\", \"_\" or \"-\")",
+			name);
+	assert_load_fails(long_text, ERRORS(long_msg));
+}
+END_TEST
+
+START_TEST(test_to_string)
+{
+	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_XDP), "xdp");
+	ck_assert_ptr_null(fos_prog_type_to_string(_FOS_PROG_TYPE_MAX));
+	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_PASS), "pass");
+	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_DROP), "drop");
+	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_REDIRECT), "redirect");
+	ck_assert_ptr_null(fos_cfg_action_to_string(_FOS_CFG_ACTION_MAX));
+	ck_assert_ptr_null(fos_cfg_action_to_string((enum fos_cfg_action)99));
+}
+END_TEST
+
+START_TEST(test_errors_add_clear)
+{
+	struct fos_errors e = {};
+
+	fos_errors_add(&e, "f.conf", 3, "%s %d", "bad", 7);
+	fos_errors_add(&e, "f.conf", 0, "whole file");
+	fos_errors_add(&e, NULL, 0, "no file");
+	fos_errors_add(NULL, "f.conf", 1, "dropped");
+	assert_errors(&e, ERRORS("f.conf:3: bad 7", "f.conf: whole file", "no file"));
+
+	fos_errors_clear(&e);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_ptr_null(e.msgs);
+	fos_errors_clear(&e);
+	fos_errors_clear(NULL);
+	fos_config_free(NULL);
+	ck_assert_ptr_null(fos_config_find_set(NULL, "x"));
+	ck_assert_ptr_null(fos_config_find_program(NULL, "x"));
+}
+END_TEST
+
+/* ---- errors -------------------------------------------------------------- */
+
+START_TEST(test_syntax_error)
+{
+	assert_load_fails("daemon = {\n  logLevel = ;\n};\n", ERRORS("t.conf:2: syntax error"));
+}
+END_TEST
+
+START_TEST(test_mixed_array_hint)
+{
+	assert_load_fails(
+	    RULES_CONF("{ match = { protocol = \"tcp\"; dstPorts = [ 22, \"8000-8100\" "
+		       "]; }; action = \"drop\"; }"),
+	    ERRORS("t.conf:2: mismatched element type in array (use a list ( 22, "
+		   "\"8000-8100\" ) to mix numbers and ranges)"));
+}
+END_TEST
+
+START_TEST(test_top_level_keys)
+{
+	assert_load_fails("foo = 1;\n"
+			  "program = ( );\n"
+			  "ipsets = ( );\n"
+			  "trafficControl = { };\n"
+			  "natConfigs = ( );\n"
+			  "containerPolicies = ( );\n"
+			  "conntrack = { };\n",
+			  ERRORS("t.conf:1: foo: unknown key",
+				 "t.conf:2: program: unknown key (did you mean \"programs\"?)",
+				 "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
+				 "t.conf:4: trafficControl: not supported yet",
+				 "t.conf:5: natConfigs: not supported yet",
+				 "t.conf:6: containerPolicies: not supported yet",
+				 "t.conf:7: conntrack: not supported yet"));
+}
+END_TEST
+
+START_TEST(test_top_level_types)
+{
+	assert_load_fails(
+	    "daemon = 1;\n"
+	    "ipSets = { };\n"
+	    "programs = ( \"p\", { name = \"q\"; type = \"xdp\"; interface = \"eth0\"; } );\n",
+	    ERRORS("t.conf:1: daemon: expected a group, got an integer",
+		   "t.conf:2: ipSets: expected a list, got a group",
+		   "t.conf:3: programs[0]: expected a group, got a string"));
+}
+END_TEST
+
+START_TEST(test_daemon_errors)
+{
+	char sock[200] = "/";
+	_cleanup_free_ char *text = NULL;
+
+	memset(sock + 1, 's', 107);
+	text = strf("daemon = {\n"
+		    "  socket = \"%s\";\n"
+		    "  pinDir = \"run/fos\";\n"
+		    "  logLevel = \"verbose\";\n"
+		    "  user = \"fos\";\n"
+		    "};\n",
+		    sock);
+	assert_load_fails(text,
+			  ERRORS("t.conf:5: daemon.user: unknown key",
+				 "t.conf:2: daemon.socket: path is 108 characters long, a "
+				 "socket address holds 107",
+				 "t.conf:3: daemon.pinDir: \"run/fos\" is not an absolute path",
+				 "t.conf:4: daemon.logLevel: unknown log level \"verbose\" "
+				 "(valid: debug, info, notice, warning, error)"));
+
+	assert_load_fails("daemon = { socket = \"\";\n pinDir = 5; logLevel = \"INFO\"; };\n",
+			  ERRORS("t.conf:1: daemon.socket: an empty string is not a socket path",
+				 "t.conf:2: daemon.pinDir: expected a string, got an integer",
+				 "t.conf:2: daemon.logLevel: unknown log level \"INFO\" (valid: "
+				 "debug, info, notice, warning, error)"));
+}
+END_TEST
+
+START_TEST(test_set_errors)
+{
+	assert_load_fails(
+	    "ipSets = (\n"
+	    "  { entries = [ \"10.0.0.0/8\" ]; },\n"
+	    "  { name = \"bad name\"; },\n"
+	    "  { name = \"a\"; entries = [ \"10.0.0.1/8\", \"x\" ]; },\n"
+	    "  { name = \"b\"; entries = \"10.0.0.0/8\"; },\n"
+	    "  { name = \"c\"; entries = ( 10 ); },\n"
+	    "  { name = \"a\"; size = 10; },\n"
+	    "  { name = \"d\"; file = \"\"; },\n"
+	    "  { name = 5; file = 6; },\n"
+	    "  \"e\" );\n",
+	    ERRORS("t.conf:2: ipSets[0]: name is required",
+		   "t.conf:3: ipSets[1].name: \"bad name\" is not a valid name (use 1-63 letters, "
+		   "digits, \".\", \"_\" or \"-\")",
+		   "t.conf:4: ipSets[2].entries[0]: 10.0.0.1/8: host bits set, the network is "
+		   "10.0.0.0/8",
+		   "t.conf:4: ipSets[2].entries[1]: x is not an IP address",
+		   "t.conf:5: ipSets[3].entries: expected a list, got a string",
+		   "t.conf:6: ipSets[4].entries[0]: expected a string, got an integer",
+		   "t.conf:7: ipSets[5].size: unknown key",
+		   "t.conf:7: ipSets[5].name: ipSet \"a\" is already defined at t.conf:4",
+		   "t.conf:8: ipSets[6].file: an empty string is not a file name",
+		   "t.conf:9: ipSets[7].name: expected a string, got an integer",
+		   "t.conf:9: ipSets[7].file: expected a string, got an integer",
+		   "t.conf:10: ipSets[8]: expected a group, got a string"));
+}
+END_TEST
+
+START_TEST(test_set_file_missing)
+{
+	_cleanup_free_ char *name = data_path("t.conf");
+	_cleanup_free_ char *msg = NULL;
+
+	msg = strf("%s:2: ipSets[0].file: cannot read \"%s/sets/missing.txt\": No such file or "
+		   "directory",
+		   name, data_dir());
+	assert_load_fails_named(
+	    name, "ipSets = ( { name = \"m\";\n file = \"sets/missing.txt\"; } );\n", ERRORS(msg));
+}
+END_TEST
+
+START_TEST(test_set_file_bad_lines)
+{
+	_cleanup_free_ char *name = data_path("t.conf");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL;
+
+	m1 = strf("%s/sets/bad.txt:3: 10.0.0.1/8: host bits set, the network is 10.0.0.0/8",
+		  data_dir());
+	m2 = strf("%s/sets/bad.txt:4: not-an-address is not an IP address", data_dir());
+	assert_load_fails_named(name, "ipSets = ( { name = \"m\"; file = \"sets/bad.txt\"; } );\n",
+				ERRORS(m1, m2));
+}
+END_TEST
+
+START_TEST(test_set_file_absolute)
+{
+	_cleanup_free_ char *file = data_path("sets/malicious.txt");
+	_cleanup_free_ char *text = NULL;
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+
+	/* an absolute path does not depend on where the config is */
+	text = strf("ipSets = ( { name = \"m\"; file = \"%s\"; } );\n", file);
+	c = load_ok(text);
+	ck_assert_str_eq(c->sets[0].file, file);
+	ck_assert_uint_eq(c->sets[0].n_entries, 4);
+	assert_cidr(&c->sets[0].entries[0], "203.0.113.0/24");
+	assert_cidr(&c->sets[0].entries[3], "2001:db8:beef::/48");
+}
+END_TEST
+
+START_TEST(test_program_required)
+{
+	assert_load_fails("programs = (\n"
+			  "  { description = \"nothing else\"; }\n"
+			  ");\n",
+			  ERRORS("t.conf:2: programs[0]: name is required",
+				 "t.conf:2: programs[0]: type is required",
+				 "t.conf:2: programs[0]: interface is required"));
+}
+END_TEST
+
+START_TEST(test_program_types)
+{
+	static const char *const planned[] = {"tc-ingress", "tc-egress", "sockops", "sk_msg",
+					      "cgroup"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(planned); i++) {
+		_cleanup_free_ char *text = NULL, *msg = NULL;
+
+		text =
+		    strf("programs = ( { name = \"p\"; type = \"%s\"; interface = \"eth0\"; } );\n",
+			 planned[i]);
+		msg =
+		    strf("t.conf:1: programs[0].type: type \"%s\" is not supported yet (supported: "
+			 "xdp)",
+			 planned[i]);
+		assert_load_fails(text, ERRORS(msg));
+	}
+
+	assert_load_fails("programs = (\n"
+			  "  { name = \"p\"; type = \"tc\"; interface = \"eth0\"; },\n"
+			  "  { name = \"q\"; type = 1; interface = \"eth0\"; }\n"
+			  ");\n",
+			  ERRORS("t.conf:2: programs[0].type: unknown type \"tc\" (valid: xdp, "
+				 "tc-ingress, tc-egress, sockops, sk_msg, cgroup)",
+				 "t.conf:3: programs[1].type: expected a string, got an integer"));
+}
+END_TEST
+
+START_TEST(test_program_fields)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"xdp\"; interface = \"eth0.very-long-name\"; },\n"
+	    "  { name = \"b\"; type = \"xdp\"; interface = \"\"; },\n"
+	    "  { name = \"c\"; type = \"xdp\"; interface = \"eth 0\"; },\n"
+	    "  { name = \"d\"; type = \"xdp\"; interface = \"..\"; },\n"
+	    "  { name = \"e\"; type = \"xdp\"; interface = \"eth0\"; priority = 70000; },\n"
+	    "  { name = \"f\"; type = \"xdp\"; interface = \"eth0\"; priority = -1; },\n"
+	    "  { name = \"g\"; type = \"xdp\"; interface = \"eth0\"; priority = \"10\"; },\n"
+	    "  { name = \"h\"; type = \"xdp\"; interface = \"eth0\"; priority = 1.5; },\n"
+	    "  { name = \"i\"; type = \"xdp\"; interface = \"eth0\"; description = 1; },\n"
+	    "  { name = \"j\"; type = \"xdp\"; interface = \"eth0\"; prority = 1; },\n"
+	    "  { name = \"a\"; type = \"xdp\"; interface = \"eth0\"; }\n"
+	    ");\n",
+	    ERRORS("t.conf:2: programs[0].interface: \"eth0.very-long-name\" is longer than 15 "
+		   "characters",
+		   "t.conf:3: programs[1].interface: an empty string is not an interface name",
+		   "t.conf:4: programs[2].interface: \"eth 0\" is not a valid interface name",
+		   "t.conf:5: programs[3].interface: \"..\" is not a valid interface name",
+		   "t.conf:6: programs[4].priority: 70000 is out of range 0-65535",
+		   "t.conf:7: programs[5].priority: -1 is out of range 0-65535",
+		   "t.conf:8: programs[6].priority: expected an integer, got a string",
+		   "t.conf:9: programs[7].priority: expected an integer, got a float",
+		   "t.conf:10: programs[8].description: expected a string, got an integer",
+		   "t.conf:11: programs[9].prority: unknown key (did you mean \"priority\"?)",
+		   "t.conf:12: programs[10].name: program \"a\" is already defined at t.conf:2"));
+}
+END_TEST
+
+START_TEST(test_settings_keys)
+{
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "settings = {\n"
+	    "  rateLimiting = { pps = 1000; };\n"
+	    "  stateful = true;\n"
+	    "  synFloodProtection = { };\n"
+	    "  icmpFloodProtection = { };\n"
+	    "  udpFloodProtection = { };\n"
+	    "  blacklst = { };\n"
+	    "  qos = { };\n"
+	    "}; } );\n",
+	    ERRORS("t.conf:3: programs[0].settings.rateLimiting: not supported yet",
+		   "t.conf:4: programs[0].settings.stateful: not supported yet",
+		   "t.conf:5: programs[0].settings.synFloodProtection: not supported yet",
+		   "t.conf:6: programs[0].settings.icmpFloodProtection: not supported yet",
+		   "t.conf:7: programs[0].settings.udpFloodProtection: not supported yet",
+		   "t.conf:8: programs[0].settings.blacklst: unknown key (did you mean "
+		   "\"blacklist\"?)",
+		   "t.conf:9: programs[0].settings.qos: unknown key"));
+
+	assert_load_fails("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+			  "settings = ( ); } );\n",
+			  ERRORS("t.conf:2: programs[0].settings: expected a group, got a list"));
+}
+END_TEST
+
+START_TEST(test_list_refs)
+{
+	assert_load_fails(
+	    "ipSets = ( { name = \"s\"; } );\n"
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "settings = {\n"
+	    "  blacklist = { enabled = true; };\n"
+	    "  whitelist = { enabled = false;\n"
+	    "    ipSetRef = \"nope\"; };\n"
+	    "}; },\n"
+	    "{ name = \"q\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "settings = {\n"
+	    "  blacklist = { enabled = 1; ipSetRef = \"s\"; set = \"s\"; };\n"
+	    "  whitelist = { ipSetRef = 7; };\n"
+	    "}; } );\n",
+	    ERRORS("t.conf:4: programs[0].settings.blacklist: enabled = true needs an ipSetRef",
+		   "t.conf:10: programs[1].settings.blacklist.set: unknown key",
+		   "t.conf:10: programs[1].settings.blacklist.enabled: expected a boolean, got "
+		   "an integer",
+		   "t.conf:11: programs[1].settings.whitelist.ipSetRef: expected a string, got "
+		   "an integer",
+		   "t.conf:6: programs[0].settings.whitelist: ipSetRef \"nope\": no such ipSet"));
+}
+END_TEST
+
+START_TEST(test_actions_errors)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "{ name = \"a\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { default = \"reject\"; }; }; },\n"
+	    "{ name = \"b\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { default = \"redirect\"; }; }; },\n"
+	    "{ name = \"c\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { default = \"drop\"; defaultInterface = "
+	    "\"eth1\"; }; }; },\n"
+	    "{ name = \"d\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { rules = { }; }; }; },\n"
+	    "{ name = \"e\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { defaults = \"pass\"; }; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:3: programs[0].settings.actions.default: unknown action "
+		   "\"reject\" (valid: pass, drop, redirect)",
+		   "t.conf:5: programs[1].settings.actions: default \"redirect\" needs a "
+		   "defaultInterface",
+		   "t.conf:7: programs[2].settings.actions: defaultInterface is only valid "
+		   "with default \"redirect\"",
+		   "t.conf:9: programs[3].settings.actions.rules: expected a list, got a "
+		   "group",
+		   "t.conf:11: programs[4].settings.actions.defaults: unknown key (did you "
+		   "mean \"default\"?)"));
+}
+END_TEST
+
+static char *rules_text(size_t n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	      "settings = { actions = { rules = (",
+	      f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s{ match = { }; action = \"pass\"; }", i > 0 ? ", " : " ");
+	fputs(" ); }; }; } );\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return text;
+}
+
+START_TEST(test_rule_count)
+{
+	_cleanup_free_ char *max = rules_text(1024), *over = rules_text(1025);
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(max);
+
+	ck_assert_uint_eq(c->programs[0].n_rules, 1024);
+	assert_load_fails(over, ERRORS("t.conf:2: programs[0].settings.actions.rules: 1025 rules, "
+				       "at most 1024 are allowed"));
+}
+END_TEST
+
+START_TEST(test_rule_errors)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    RULE_LINES_HEAD "{ action = \"pass\"; },\n"
+			    "{ match = { }; },\n"
+			    "{ match = { }; action = \"reject\"; },\n"
+			    "{ match = { }; action = \"redirect\"; },\n"
+			    "{ match = { }; action = \"drop\"; interface = \"eth1\"; },\n"
+			    "{ match = { }; action = \"pass\"; comment = \"x\"; },\n"
+			    "{ match = \"all\"; action = \"pass\"; },\n"
+			    "{ match = { dstport = 22; }; action = \"pass\"; },\n"
+			    "\"drop\" " RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0]: match is required",
+		   "t.conf:4: " RP "[1]: action is required",
+		   "t.conf:5: " RP "[2].action: unknown action \"reject\" (valid: pass, drop, "
+		   "redirect)",
+		   "t.conf:6: " RP "[3]: action \"redirect\" needs an interface",
+		   "t.conf:7: " RP "[4]: interface is only valid with action \"redirect\"",
+		   "t.conf:8: " RP "[5].comment: unknown key",
+		   "t.conf:9: " RP "[6].match: expected a group, got a string",
+		   "t.conf:10: " RP "[7].match.dstport: unknown key (did you mean \"dstPort\"?)",
+		   "t.conf:11: " RP "[8]: expected a group, got a string"));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_match_errors)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    RULE_LINES_HEAD
+	    "{ match = { protocol = \"sctp\"; }; action = \"pass\"; },\n"
+	    "{ match = { srcCIDR = \"10.0.0.1/8\"; }; action = \"pass\"; },\n"
+	    "{ match = { dstCIDR = ( ); }; action = \"pass\"; },\n"
+	    "{ match = { srcCIDR = 10; }; action = \"pass\"; },\n"
+	    "{ match = { dstCIDR = [ \"192.0.2.0/24\", \"192.0.2.0/33\" ]; }; action = \"pass\"; "
+	    "},\n"
+	    "{ match = { srcCIDR = ( \"10.0.0.0/8\", 7 ); }; action = \"pass\"; },\n"
+	    "{ match = { protocol = 6; }; action = \"pass\"; }\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match.protocol: sctp is not a protocol (use tcp, udp, "
+		   "icmp, icmpv6 or any)",
+		   "t.conf:4: " RP "[1].match.srcCIDR: 10.0.0.1/8: host bits set, the network is "
+		   "10.0.0.0/8",
+		   "t.conf:5: " RP "[2].match.dstCIDR: an empty list matches nothing",
+		   "t.conf:6: " RP "[3].match.srcCIDR: expected a string or a list of strings, "
+		   "got an integer",
+		   "t.conf:7: " RP "[4].match.dstCIDR[1]: 192.0.2.0/33: prefix length 33 is out "
+		   "of range 0-32",
+		   "t.conf:8: " RP "[5].match.srcCIDR[1]: expected a string, got an integer",
+		   "t.conf:9: " RP "[6].match.protocol: expected a string, got an integer"));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_port_errors)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    RULE_LINES_HEAD
+	    "{ match = { protocol = \"tcp\"; dstPort = 70000; }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"tcp\"; srcPort = -1; }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"tcp\"; dstPort = \"9000-8000\"; }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"udp\"; dstPorts = ( 22, 1.5 ); }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"udp\"; srcPorts = ( ); }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"udp\"; dstPorts = 53; }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"udp\"; dstPort = \"http\"; }; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"udp\"; dstPort = true; }; action = \"drop\"; "
+	    "}\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match.dstPort: 70000 is out of range 0-65535",
+		   "t.conf:4: " RP "[1].match.srcPort: -1 is out of range 0-65535",
+		   "t.conf:5: " RP "[2].match.dstPort: 9000-8000: range start is above its end",
+		   "t.conf:6: " RP "[3].match.dstPorts[1]: expected an integer or a \"lo-hi\" "
+		   "string, got a float",
+		   "t.conf:7: " RP "[4].match.srcPorts: an empty list matches nothing",
+		   "t.conf:8: " RP "[5].match.dstPorts: expected a list, got an integer",
+		   "t.conf:9: " RP "[6].match.dstPort: http is not a port number",
+		   "t.conf:10: " RP "[7].match.dstPort: expected an integer or a \"lo-hi\" "
+		   "string, got a boolean"));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_port_needs_tcp_udp)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    RULE_LINES_HEAD "{ match = { dstPort = 22; }; action = \"drop\"; },\n"
+			    "{ match = { protocol = \"icmp\"; srcPort = 1;\n"
+			    "            dstPorts = ( 2 ); }; action = \"drop\"; },\n"
+			    "{ match = { protocol = \"any\"; srcPorts = ( 1 ); }; action = "
+			    "\"drop\"; }\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match: dstPort needs protocol \"tcp\" or \"udp\"",
+		   "t.conf:4: " RP "[1].match: srcPort needs protocol \"tcp\" or \"udp\"",
+		   "t.conf:5: " RP "[1].match: dstPorts needs protocol \"tcp\" or \"udp\"",
+		   "t.conf:6: " RP "[2].match: srcPorts needs protocol \"tcp\" or \"udp\""));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_port_spans_limit)
+{
+	assert_load_fails(RULES_CONF("{ match = { protocol = \"tcp\"; dstPort = 1; dstPorts = ( 2, "
+				     "3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17 ); }; "
+				     "action = \"drop\"; }"),
+			  ERRORS("t.conf:2: " R0 ".match: 17 destination port ranges, at most 16 "
+				 "are allowed"));
+	assert_load_fails(RULES_CONF("{ match = { protocol = \"tcp\"; srcPorts = ( 1, 2, 3, 4, 5, "
+				     "6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18 ); }; "
+				     "action = \"drop\"; }"),
+			  ERRORS("t.conf:2: " R0 ".match: 18 source port ranges, at most 16 are "
+				 "allowed"));
+}
+END_TEST
+
+START_TEST(test_never_matching_families)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    RULE_LINES_HEAD
+	    "{ match = { protocol = \"icmp\"; srcCIDR = ( \"10.0.0.0/8\", \"2001:db8::/32\" ); "
+	    "}; action = \"drop\"; },\n"
+	    "{ match = { protocol = \"icmpv6\"; dstCIDR = \"192.0.2.0/24\"; }; action = "
+	    "\"drop\"; },\n"
+	    "{ match = { srcCIDR = \"10.0.0.0/8\"; dstCIDR = \"2001:db8::/32\"; }; action = "
+	    "\"drop\"; },\n"
+	    "{ match = { srcCIDR = \"2001:db8::/32\";\n"
+	    "            dstCIDR = [ \"10.0.0.0/8\", \"192.0.2.0/24\" ]; }; action = \"drop\"; "
+	    "}\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match: protocol \"icmp\" never matches the IPv6 srcCIDR "
+		   "\"2001:db8::/32\"",
+		   "t.conf:4: " RP "[1].match: protocol \"icmpv6\" never matches the IPv4 "
+		   "dstCIDR \"192.0.2.0/24\"",
+		   "t.conf:5: " RP "[2].match: srcCIDR is only IPv4 and dstCIDR only IPv6: the "
+		   "rule could never match",
+		   "t.conf:7: " RP "[3].match: srcCIDR is only IPv6 and dstCIDR only IPv4: the "
+		   "rule could never match"));
+#undef RP
+
+	/* a family in common is enough */
+	fos_config_free(load_ok(
+	    RULES_CONF("{ match = { srcCIDR = ( \"10.0.0.0/8\", \"2001:db8::/32\" ); dstCIDR = "
+		       "\"2001:db8:1::/48\"; protocol = \"tcp\"; }; action = \"drop\"; }, "
+		       "{ match = { protocol = \"icmp\"; dstCIDR = \"192.0.2.0/24\"; }; action = "
+		       "\"drop\"; }")));
+}
+END_TEST
+
+START_TEST(test_errors_collected)
+{
+	/* one mistake in each part of the file: every one is reported, in order */
+	assert_load_fails(
+	    "daemon = { logLevel = \"loud\"; };\n"
+	    "ipSets = ( { name = \"s\"; entries = [ \"300.0.0.0/8\" ]; } );\n"
+	    "programs = (\n"
+	    "  { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; priority = 100000;\n"
+	    "    settings = { blacklist = { enabled = true; ipSetRef = \"t\"; };\n"
+	    "      actions = { rules = (\n"
+	    "        { match = { protocol = \"tcp\"; dstPort = 70000; }; action = \"drop\"; },\n"
+	    "        { match = { protocol = \"udp\"; }; action = \"bounce\"; }\n"
+	    "      ); }; }; }\n"
+	    ");\n"
+	    "extra = true;\n",
+	    ERRORS("t.conf:11: extra: unknown key",
+		   "t.conf:1: daemon.logLevel: unknown log level \"loud\" (valid: debug, info, "
+		   "notice, warning, error)",
+		   "t.conf:2: ipSets[0].entries[0]: 300.0.0.0/8: 300.0.0.0 is not an IP address",
+		   "t.conf:4: programs[0].priority: 100000 is out of range 0-65535",
+		   "t.conf:7: " R0 ".match.dstPort: 70000 is out of range 0-65535",
+		   "t.conf:8: programs[0].settings.actions.rules[1].action: unknown action "
+		   "\"bounce\" (valid: pass, drop, redirect)",
+		   "t.conf:5: programs[0].settings.blacklist: ipSetRef \"t\": no such ipSet"));
+}
+END_TEST
+
+/* ---- files --------------------------------------------------------------- */
+
+START_TEST(test_dropins_merge)
+{
+	_cleanup_free_ char *path = data_path("merge/fwd.conf");
+	_cleanup_free_ char *progs = data_path("merge/fwd.d/20-progs.conf");
+	_cleanup_free_ char *late = data_path("merge/fwd.d/9-late.conf");
+	_cleanup_free_ char *sets = data_path("merge/fwd.d/10-sets.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_program *p;
+
+	ck_assert_str_eq(c->path, path);
+	ck_assert_str_eq(c->daemon.log_level, "notice");
+
+	ck_assert_uint_eq(c->n_sets, 2);
+	ck_assert_str_eq(c->sets[0].name, "main-set");
+	ck_assert_str_eq(c->sets[0].src.file, path);
+	ck_assert_str_eq(c->sets[1].name, "dropin-set");
+	ck_assert_str_eq(c->sets[1].src.file, sets);
+	ck_assert_int_eq(c->sets[1].src.line, 1);
+
+	/* strcmp order: "20-progs.conf" before "9-late.conf"; README, .hidden.conf,
+	 * 05-old.conf.disabled and the directory dir.conf are not read */
+	ck_assert_uint_eq(c->n_programs, 3);
+	ck_assert_str_eq(c->programs[0].name, "main-prog");
+	ck_assert_str_eq(c->programs[1].name, "dropin-prog");
+	ck_assert_str_eq(c->programs[2].name, "late-prog");
+
+	/* references across files, both ways */
+	p = &c->programs[0];
+	ck_assert_str_eq(p->blacklist.set, "dropin-set");
+	ck_assert_str_eq(p->blacklist.src.file, path);
+	ck_assert_int_eq(p->blacklist.src.line, 6);
+	p = &c->programs[1];
+	ck_assert_str_eq(p->src.file, progs);
+	ck_assert_int_eq(p->src.line, 3);
+	ck_assert(p->whitelist.enabled);
+	ck_assert_str_eq(p->whitelist.set, "main-set");
+	ck_assert_str_eq(p->rules[0].src.file, progs);
+	ck_assert_int_eq(p->rules[0].src.line, 6);
+	ck_assert_str_eq(c->programs[2].src.file, late);
+}
+END_TEST
+
+START_TEST(test_dropins_conflicts)
+{
+	_cleanup_free_ char *path = data_path("dup/fwd.conf");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+
+	m1 = strf("%s/dup/fwd.d/10-dup.conf:1: daemon: only allowed in the main config file",
+		  data_dir());
+	m2 = strf("%s/dup/fwd.d/10-dup.conf:2: ipSets[0].name: ipSet \"s\" is already defined at "
+		  "%s:1",
+		  data_dir(), path);
+	m3 = strf("%s/dup/fwd.d/10-dup.conf:5: programs[1].name: program \"p\" is already defined "
+		  "at %s:2",
+		  data_dir(), path);
+	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, ERRORS(m1, m2, m3));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_dropin_syntax_error)
+{
+	_cleanup_free_ char *path = data_path("broken/fwd.conf");
+	_cleanup_free_ char *msg = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+
+	msg = strf("%s/broken/fwd.d/10-broken.conf:2: syntax error", data_dir());
+	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, ERRORS(msg));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_main_file_missing)
+{
+	_cleanup_free_ char *path = data_path("no-such.conf");
+	_cleanup_free_ char *msg = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+
+	msg = strf("%s: No such file or directory", path);
+	ck_assert_int_eq(fos_config_load(path, &c, &e), -ENOENT);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, ERRORS(msg));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_ipset_read_file)
+{
+	_cleanup_free_ char *path = data_path("sets/malicious.txt");
+	struct fos_cidr *v = calloc(1, sizeof(*v));
+	struct fos_errors e = {};
+	size_t n = 1;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(fos_parse_cidr("198.51.100.0/24", &v[0], NULL), 0);
+
+	/* appended after what is there, repeats (198.51.100.0/24) dropped */
+	ck_assert_int_eq(fos_ipset_read_file(path, &v, &n, &e), 3);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_uint_eq(n, 4);
+	assert_cidr(&v[0], "198.51.100.0/24");
+	assert_cidr(&v[1], "203.0.113.0/24");
+	assert_cidr(&v[2], "192.0.2.128/25");
+	assert_cidr(&v[3], "2001:db8:beef::/48");
+
+	/* reading it again adds nothing */
+	ck_assert_int_eq(fos_ipset_read_file(path, &v, &n, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_ipset_read_file_errors)
+{
+	_cleanup_free_ char *bad = data_path("sets/bad.txt");
+	_cleanup_free_ char *missing = data_path("sets/missing.txt");
+	_cleanup_free_ char *dir = data_path("sets");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+	struct fos_cidr *v = NULL;
+	struct fos_errors e = {};
+	size_t n = 0;
+
+	m1 = strf("%s:3: 10.0.0.1/8: host bits set, the network is 10.0.0.0/8", bad);
+	m2 = strf("%s:4: not-an-address is not an IP address", bad);
+	m3 = strf("%s: No such file or directory", missing);
+	m4 = strf("%s: Is a directory", dir);
+
+	/* every bad line is reported, and nothing is appended */
+	ck_assert_int_eq(fos_ipset_read_file(bad, &v, &n, &e), -EINVAL);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(fos_ipset_read_file(missing, &v, &n, &e), -ENOENT);
+	ck_assert_int_eq(fos_ipset_read_file(dir, &v, &n, &e), -EISDIR);
+	ck_assert_ptr_null(v);
+	assert_errors(&e, ERRORS(m1, m2, m3, m4));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+/* ---- interfaces ---------------------------------------------------------- */
+
+START_TEST(test_check_interfaces)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"xdp\"; interface = \"eth0\"; },\n"
+	    "  { name = \"b\"; type = \"xdp\"; interface = \"eth9\";\n"
+	    "    settings = { actions = { default = \"redirect\"; defaultInterface = \"eth8\";\n"
+	    "      rules = (\n"
+	    "        { match = { }; action = \"redirect\"; interface = \"eth1\"; },\n"
+	    "        { match = { }; action = \"redirect\"; interface = \"eth7\"; }\n"
+	    "      ); }; }; }\n"
+	    ");\n");
+	struct fos_errors e = {};
+
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), -EINVAL);
+	assert_errors(&e,
+		      ERRORS("t.conf:3: programs[1].interface: no such interface \"eth9\"",
+			     "t.conf:3: programs[1].settings.actions.defaultInterface: no such "
+			     "interface \"eth8\"",
+			     "t.conf:7: programs[1].settings.actions.rules[1].interface: no such "
+			     "interface \"eth7\""));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_check_interfaces_dropins)
+{
+	_cleanup_free_ char *path = data_path("merge/fwd.conf");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL;
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	struct fos_errors e = {};
+
+	/* indices count within each file, as the load errors do */
+	m1 =
+	    strf("%s/merge/fwd.d/20-progs.conf:6: programs[0].settings.actions.rules[0].interface: "
+		 "no such interface \"eth2\"",
+		 data_dir());
+	m2 = strf("%s/merge/fwd.d/9-late.conf:1: programs[0].interface: no such interface \"eth9\"",
+		  data_dir());
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), -EINVAL);
+	assert_errors(&e, ERRORS(m1, m2));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_check_interfaces_default_resolver)
+{
+	_cleanup_(fos_config_freep) struct fos_config *ok =
+	    load_ok("programs = ( { name = \"a\"; type = \"xdp\"; interface = \"lo\"; } );\n");
+	_cleanup_(fos_config_freep) struct fos_config *bad = load_ok(
+	    "programs = ( { name = \"a\"; type = \"xdp\"; interface = \"fos-nosuch0\"; } );\n");
+	struct fos_errors e = {};
+
+	/* NULL resolves with if_nametoindex(); every network namespace has lo */
+	ck_assert_int_eq(fos_config_check_interfaces(ok, NULL, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_int_eq(fos_config_check_interfaces(bad, NULL, &e), -EINVAL);
+	assert_errors(&e,
+		      ERRORS("t.conf:1: programs[0].interface: no such interface \"fos-nosuch0\""));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+/* ---- the shipped configs ------------------------------------------------- */
+
+START_TEST(test_shipped_fwd_conf)
+{
+	_cleanup_free_ char *path = conf_path("fwd.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+
+	ck_assert_uint_eq(c->n_sets, 0);
+	ck_assert_uint_eq(c->n_programs, 0);
+	ck_assert_str_eq(c->daemon.socket, FOS_DEFAULT_SOCKET);
+	ck_assert_str_eq(c->daemon.pin_dir, FOS_DEFAULT_PIN_DIR);
+	ck_assert_str_eq(c->daemon.log_level, "info");
+}
+END_TEST
+
+/* The commented-out ipSets and programs examples in fwd.conf, uncommented,
+ * must be a valid config too (less the set file, which only exists on a
+ * configured host). */
+START_TEST(test_shipped_fwd_conf_examples)
+{
+	_cleanup_free_ char *path = conf_path("fwd.conf");
+	_cleanup_free_ char *line = NULL, *text = NULL;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+	FILE *out;
+	size_t cap = 0, len = 0;
+	bool in_example = false;
+
+	ck_assert_ptr_nonnull(f);
+	out = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(out);
+	while (getline(&line, &cap, f) >= 0) {
+		if (strncmp(line, "# ipSets = (", 12) == 0 ||
+		    strncmp(line, "# programs = (", 14) == 0)
+			in_example = true;
+		if (!in_example)
+			continue;
+		if (!strstr(line, "file = "))
+			fputs(line[1] == ' ' ? line + 2 : line + 1, out);
+		if (strncmp(line, "# );", 4) == 0)
+			in_example = false;
+	}
+	ck_assert_int_eq(fclose(out), 0);
+
+	c = load_ok(text);
+	ck_assert_uint_eq(c->n_sets, 1);
+	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_str_eq(c->programs[0].name, "xdp-filter");
+	ck_assert_uint_eq(c->programs[0].n_rules, 3);
+	ck_assert_str_eq(c->programs[0].blacklist.set, "malicious-ips");
+}
+END_TEST
+
+START_TEST(test_shipped_lab_conf)
+{
+	_cleanup_free_ char *path = conf_path("examples/lab.conf");
+	_cleanup_free_ char *set_file = conf_path("examples/sets/blocked.txt");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_program *p;
+	const struct fos_ipset *s;
+	const struct fos_match *m;
+	struct fos_errors e = {};
+
+	ck_assert_uint_eq(c->n_sets, 1);
+	s = fos_config_find_set(c, "blocked");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s->file, set_file);
+	ck_assert_uint_eq(s->n_entries, 5);
+	assert_cidr(&s->entries[0], "10.10.9.0/24");
+	assert_cidr(&s->entries[1], "fd00:bad::/48");
+	assert_cidr(&s->entries[2], "198.51.100.0/24");
+	assert_cidr(&s->entries[3], "203.0.113.0/24");
+	assert_cidr(&s->entries[4], "2001:db8:bad::/48");
+
+	ck_assert_uint_eq(c->n_programs, 1);
+	p = fos_config_find_program(c, "lab-filter");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "r-cli");
+	ck_assert_int_eq(p->priority, 10);
+	ck_assert(p->blacklist.enabled);
+	ck_assert_str_eq(p->blacklist.set, "blocked");
+	ck_assert(!p->whitelist.enabled);
+	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
+	ck_assert_uint_eq(p->n_rules, 4);
+
+	m = &p->rules[0].match;
+	ck_assert_int_eq(p->rules[0].action, FOS_CFG_DROP);
+	ck_assert_uint_eq(m->protocol, 6);
+	ck_assert_uint_eq(m->n_dport, 1);
+	assert_span(&m->dport[0], 23, 23);
+
+	m = &p->rules[1].match;
+	ck_assert_int_eq(p->rules[1].action, FOS_CFG_DROP);
+	ck_assert_uint_eq(m->protocol, 6);
+	ck_assert_uint_eq(m->n_dport, 1);
+	assert_span(&m->dport[0], 8000, 8100);
+
+	m = &p->rules[2].match;
+	ck_assert_int_eq(p->rules[2].action, FOS_CFG_PASS);
+	ck_assert_uint_eq(m->protocol, 17);
+	assert_span(&m->dport[0], 53, 53);
+
+	m = &p->rules[3].match;
+	ck_assert_int_eq(p->rules[3].action, FOS_CFG_DROP);
+	ck_assert_uint_eq(m->protocol, 17);
+	ck_assert_uint_eq(m->n_src, 1);
+	assert_cidr(&m->src[0], "10.10.1.0/24");
+	ck_assert_uint_eq(m->n_dst, 0);
+	ck_assert_uint_eq(m->n_dport, 1);
+	assert_span(&m->dport[0], 5000, 5999);
+
+	/* the lab router has exactly the interfaces the config names */
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("model");
+	tcase_add_test(tc, test_full_example);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_empty_config);
+	tcase_add_test(tc, test_daemon_values);
+	tcase_add_test(tc, test_ports_merged);
+	tcase_add_test(tc, test_port_spans_limit_ok);
+	tcase_add_test(tc, test_cidr_forms);
+	tcase_add_test(tc, test_redirect_default);
+	tcase_add_test(tc, test_int64_values);
+	tcase_add_test(tc, test_names_limits);
+	tcase_add_test(tc, test_to_string);
+	tcase_add_test(tc, test_errors_add_clear);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, test_syntax_error);
+	tcase_add_test(tc, test_mixed_array_hint);
+	tcase_add_test(tc, test_top_level_keys);
+	tcase_add_test(tc, test_top_level_types);
+	tcase_add_test(tc, test_daemon_errors);
+	tcase_add_test(tc, test_set_errors);
+	tcase_add_test(tc, test_set_file_missing);
+	tcase_add_test(tc, test_set_file_bad_lines);
+	tcase_add_test(tc, test_set_file_absolute);
+	tcase_add_test(tc, test_program_required);
+	tcase_add_test(tc, test_program_types);
+	tcase_add_test(tc, test_program_fields);
+	tcase_add_test(tc, test_settings_keys);
+	tcase_add_test(tc, test_list_refs);
+	tcase_add_test(tc, test_actions_errors);
+	tcase_add_test(tc, test_rule_count);
+	tcase_add_test(tc, test_rule_errors);
+	tcase_add_test(tc, test_match_errors);
+	tcase_add_test(tc, test_port_errors);
+	tcase_add_test(tc, test_port_needs_tcp_udp);
+	tcase_add_test(tc, test_port_spans_limit);
+	tcase_add_test(tc, test_never_matching_families);
+	tcase_add_test(tc, test_errors_collected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_test(tc, test_dropins_merge);
+	tcase_add_test(tc, test_dropins_conflicts);
+	tcase_add_test(tc, test_dropin_syntax_error);
+	tcase_add_test(tc, test_main_file_missing);
+	tcase_add_test(tc, test_ipset_read_file);
+	tcase_add_test(tc, test_ipset_read_file_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("interfaces");
+	tcase_add_test(tc, test_check_interfaces);
+	tcase_add_test(tc, test_check_interfaces_dropins);
+	tcase_add_test(tc, test_check_interfaces_default_resolver);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shipped");
+	tcase_add_test(tc, test_shipped_fwd_conf);
+	tcase_add_test(tc, test_shipped_fwd_conf_examples);
+	tcase_add_test(tc, test_shipped_lab_conf);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
