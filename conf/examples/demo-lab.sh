@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The fos demo lab: installs the Debian packages, builds fos, builds three
+# network namespaces (client - router - server), starts fwd in the router with
+# conf/examples/lab.conf and shows it filtering real traffic.
+#
+#   bash conf/examples/demo-lab.sh          set up, show, leave the lab running
+#   bash conf/examples/demo-lab.sh stop     stop fwd, flush, remove the lab
+#
+# Only namespaces this script creates are touched; the host's own interfaces
+# and routes are never changed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+B=$top/build
+NS_C=fos-demo-client NS_R=fos-demo-router NS_S=fos-demo-server
+RUN=/run/fos-demo
+PIN=$RUN/bpf
+SOCK=$RUN/fwd.sock
+
+stop() {
+  set +e
+  if [ -f "$RUN/fwd.pid" ]; then kill "$(cat "$RUN/fwd.pid")" 2>/dev/null; sleep 0.5; fi
+  [ -x "$B/daemon/fwd" ] && mountpoint -q "$PIN" && ip netns exec "$NS_R" "$B/daemon/fwd" --flush --pin-dir "$PIN"
+  for ns in $NS_C $NS_R $NS_S; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  mountpoint -q "$PIN" && umount "$PIN"
+  rm -rf "$RUN"
+}
+
+if [ "${1:-}" = stop ]; then stop; echo "demo lab removed"; exit 0; fi
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+
+echo "== 1. packages and build"
+bash tests/install-deps.sh
+[ -f "$B/build.ninja" ] || meson setup "$B" >/dev/null
+ninja -C "$B" >/dev/null
+stop >/dev/null 2>&1 || true
+
+echo "== 2. the lab: $NS_C (10.10.1.2) -- r-cli [$NS_R] r-srv -- $NS_S (10.10.2.2)"
+for ns in $NS_C $NS_R $NS_S; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip link add r-cli netns $NS_R type veth peer name eth0 netns $NS_C
+ip link add r-srv netns $NS_R type veth peer name eth0 netns $NS_S
+ip netns exec $NS_R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip -n $NS_R addr add 10.10.1.1/24 dev r-cli; ip -n $NS_R addr add fd00:10:1::1/64 dev r-cli nodad
+ip -n $NS_R addr add 10.10.2.1/24 dev r-srv; ip -n $NS_R addr add fd00:10:2::1/64 dev r-srv nodad
+ip -n $NS_C addr add 10.10.1.2/24 dev eth0; ip -n $NS_C addr add fd00:10:1::2/64 dev eth0 nodad
+ip -n $NS_S addr add 10.10.2.2/24 dev eth0; ip -n $NS_S addr add fd00:10:2::2/64 dev eth0 nodad
+ip -n $NS_R link set r-cli up; ip -n $NS_R link set r-srv up
+ip -n $NS_C link set eth0 up; ip -n $NS_S link set eth0 up
+ip -n $NS_C route add default via 10.10.1.1; ip -n $NS_C -6 route add default via fd00:10:1::1
+ip -n $NS_S route add default via 10.10.2.1; ip -n $NS_S -6 route add default via fd00:10:2::1
+mkdir -p "$PIN"; mount -t bpf bpf "$PIN"
+
+echo "== 3. fwd in $NS_R with conf/examples/lab.conf"
+ip netns exec $NS_R "$B/daemon/fwd" -c "$top/conf/examples/lab.conf" -s "$SOCK" --pin-dir "$PIN" \
+  >"$RUN/fwd.log" 2>&1 &
+echo $! >"$RUN/fwd.pid"
+for _ in $(seq 1 50); do "$B/cli/fosctl" -s "$SOCK" show status >/dev/null 2>&1 && break; sleep 0.1; done
+ip netns exec $NS_S python3 "$top/tests/e2e/servers.py" "$RUN" tcp:23 tcp:80 tcp:8050 >/dev/null 2>&1 &
+sleep 0.5
+
+fosctl() { "$B/cli/fosctl" -s "$SOCK" "$@"; }
+try() { # label, command
+  if ip netns exec $NS_C timeout 3 "${@:2}" >/dev/null 2>&1 </dev/null; then
+    printf '   %-44s passes\n' "$1"
+  else
+    printf '   %-44s DROPPED\n' "$1"
+  fi
+}
+echo "== 4. traffic from the client to the server"
+try "ping 10.10.2.2" ping -c1 -W1 10.10.2.2
+try "ping fd00:10:2::2" ping -6 -c1 -W1 fd00:10:2::2
+try "tcp 10.10.2.2:80" nc -w 2 10.10.2.2 80
+try "tcp 10.10.2.2:23 (rule: drop tcp 23)" nc -w 2 10.10.2.2 23
+try "tcp 10.10.2.2:8050 (rule: drop tcp 8000-8100)" nc -w 2 10.10.2.2 8050
+fosctl set add blocked 10.10.1.2/32 >/dev/null
+try "ping after 'set add blocked 10.10.1.2/32'" ping -c1 -W1 10.10.2.2
+fosctl set del blocked 10.10.1.2/32 >/dev/null
+try "ping after 'set del blocked 10.10.1.2/32'" ping -c1 -W1 10.10.2.2
+
+echo "== 5. fosctl show programs"
+fosctl show programs
+echo
+echo "== fosctl show rules lab-filter"
+fosctl show rules lab-filter
+echo
+echo "The lab is running. Try: $B/cli/fosctl -s $SOCK"
+echo "Remove it with: bash conf/examples/demo-lab.sh stop"
