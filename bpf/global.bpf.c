@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Maps shared by every fos program, created and pinned once by fwd. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "fos/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
+	__type(key, struct fos_set_key);
+	__type(value, struct fos_set_value);
+} fos_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FOS_SET_META_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_set_meta);
+} fos_set_meta SEC(".maps");
+
+char LICENSE[] SEC("license") = "GPL";

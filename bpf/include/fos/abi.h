@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one header shared by the BPF programs and user space: map keys and
+ * values, enums and flags. Every struct has explicit padding and a size check,
+ * so both sides agree on the layout byte for byte.
+ */
+#ifndef FOS_ABI_H
+#define FOS_ABI_H
+
+#include <linux/types.h>
+
+#define FOS_ABI_VERSION 1
+
+/* ---- IP sets ----------------------------------------------------------
+ * All named sets (and the anonymous sets made from a rule's CIDR lists) live
+ * in one global LPM trie. An address is stored as 16 bytes: IPv6 as is,
+ * IPv4 as an IPv4-mapped IPv6 address (::ffff:a.b.c.d). The key's prefix
+ * length covers the 32-bit set id followed by the address, so a lookup for
+ * set S only ever matches entries of set S.
+ */
+#define FOS_SETS_MAX_ENTRIES (4U * 1024 * 1024)
+#define FOS_SET_ID_NONE      0U
+#define FOS_SET_KEY_PREFIX   32U /* bits of set_id before the address */
+
+struct fos_set_key {
+	__u32 prefixlen; /* FOS_SET_KEY_PREFIX + address prefix (v4: 96 + plen) */
+	__be32 set_id;   /* big endian: the trie matches bits from the top */
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct fos_set_key) == 24, "fos_set_key layout");
+
+enum fos_set_entry_flags {
+	FOS_SET_F_CONFIG = 1U << 0,  /* from the config file or ipSets[].file */
+	FOS_SET_F_DYNAMIC = 1U << 1, /* added at run time (fosctl set add) */
+};
+
+struct fos_set_value {
+	__u32 flags; /* enum fos_set_entry_flags */
+	__u32 _pad;
+	__u64 expires_ns; /* CLOCK_BOOTTIME ns; 0 = never */
+};
+_Static_assert(sizeof(struct fos_set_value) == 16, "fos_set_value layout");
+
+/* ---- filter rules -------------------------------------------------------
+ * Each filter program has its own rule table, double-buffered: two slots of
+ * FOS_MAX_RULES rules. User space writes the inactive slot, then flips the
+ * active index in the control map; a packet reads the index once and so sees
+ * one complete ruleset.
+ */
+#define FOS_MAX_RULES       1024U
+#define FOS_RULE_MAX_PORTS  16U /* port ranges per rule and direction */
+#define FOS_SLOTS           2U
+
+enum fos_action {
+	FOS_ACT_PASS = 0,
+	FOS_ACT_DROP = 1,
+	FOS_ACT_REDIRECT = 2,
+	_FOS_ACT_MAX,
+};
+
+/* protocol match: 0 = any; else the IP protocol number (1, 6, 17, 58) */
+#define FOS_PROTO_ANY 0
+
+enum fos_rule_flags {
+	FOS_RULE_F_SPORT = 1U << 0, /* sport[] is a condition */
+	FOS_RULE_F_DPORT = 1U << 1, /* dport[] is a condition */
+	FOS_RULE_F_SRC = 1U << 2,   /* src_set is a condition */
+	FOS_RULE_F_DST = 1U << 3,   /* dst_set is a condition */
+};
+
+struct fos_port_range {
+	__u16 lo; /* host byte order, inclusive */
+	__u16 hi;
+};
+
+struct fos_rule {
+	__u32 flags;    /* enum fos_rule_flags */
+	__u32 src_set;  /* set id matched against the source address */
+	__u32 dst_set;  /* set id matched against the destination address */
+	__u32 ifindex;  /* redirect target */
+	__u8 proto;     /* FOS_PROTO_ANY or IP protocol */
+	__u8 action;    /* enum fos_action */
+	__u8 n_sport;
+	__u8 n_dport;
+	__u32 _pad;
+	struct fos_port_range sport[FOS_RULE_MAX_PORTS];
+	struct fos_port_range dport[FOS_RULE_MAX_PORTS];
+};
+_Static_assert(sizeof(struct fos_rule) == 152, "fos_rule layout");
+
+enum fos_slot_flags {
+	FOS_SLOT_F_BLACKLIST = 1U << 0,
+	FOS_SLOT_F_WHITELIST = 1U << 1,
+};
+
+/* One ruleset: the header of a slot. */
+struct fos_slot {
+	__u32 n_rules;
+	__u32 flags;          /* enum fos_slot_flags */
+	__u32 blacklist_set;  /* set id */
+	__u32 whitelist_set;  /* set id */
+	__u8 default_action;  /* enum fos_action */
+	__u8 _pad[3];
+	__u32 default_ifindex; /* redirect target of the default action */
+	__u64 generation;     /* config generation that wrote this slot */
+};
+_Static_assert(sizeof(struct fos_slot) == 32, "fos_slot layout");
+
+/* The control map: which slot is live. */
+struct fos_ctl {
+	__u32 active; /* 0 or 1 */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct fos_ctl) == 8, "fos_ctl layout");
+
+/* per-rule counters, per CPU, indexed by slot * FOS_MAX_RULES + rule */
+struct fos_rule_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct fos_rule_counter) == 16, "fos_rule_counter layout");
+
+/* per-program counters, per CPU, indexed by enum fos_stat */
+enum fos_stat {
+	FOS_STAT_PACKETS = 0, /* every packet the program saw */
+	FOS_STAT_BYTES,
+	FOS_STAT_PASSED,
+	FOS_STAT_DROPPED,
+	FOS_STAT_REDIRECTED,
+	FOS_STAT_BLACKLIST,     /* dropped by the blacklist */
+	FOS_STAT_WHITELIST,     /* passed by the whitelist */
+	FOS_STAT_DEFAULT,       /* decided by the default action */
+	FOS_STAT_MALFORMED,     /* truncated or malformed IP headers, dropped */
+	FOS_STAT_NON_IP,        /* not IPv4/IPv6, passed */
+	FOS_STAT_FRAGMENTS,     /* IP fragments seen */
+	FOS_STAT_FRAG_NO_FIRST, /* non-first fragments whose first fragment was not seen */
+	FOS_STAT_REDIRECT_FAIL, /* redirect target missing: dropped */
+	_FOS_STAT_MAX,
+};
+
+/* ---- fragments ----------------------------------------------------------
+ * The verdict for a fragmented datagram is decided on its first fragment and
+ * remembered here, so later fragments follow it. A non-first fragment seen
+ * without its first fragment is judged without ports: rules that need a port
+ * to pass do not match it, rules that would drop on ports do.
+ */
+#define FOS_FRAG_MAX_ENTRIES 65536U
+
+struct fos_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id;  /* IPv4: the 16-bit id; IPv6: the 32-bit identification */
+	__u8 proto;
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct fos_frag_key) == 40, "fos_frag_key layout");
+
+struct fos_frag_value {
+	__u8 action;  /* enum fos_action */
+	__u8 slot;    /* the slot whose rule or default action decided */
+	__u8 _pad[2];
+	__u32 rule;   /* matching rule index + 1 (in that slot); 0 = default/list */
+	__u32 ifindex;
+	__u32 _pad2;
+};
+_Static_assert(sizeof(struct fos_frag_value) == 16, "fos_frag_value layout");
+
+/* ---- set metadata --------------------------------------------------------
+ * Global map beside fos_sets: set id -> the set's name, so a restarted fwd
+ * knows which entries belong to which configured set.
+ */
+#define FOS_SET_META_MAX 65536U
+
+enum fos_set_meta_flags {
+	FOS_SET_META_F_NAMED = 1U << 0, /* an ipSets[] entry */
+	FOS_SET_META_F_ANON = 1U << 1,  /* made from a rule's CIDR list */
+};
+
+struct fos_set_meta {
+	char name[128]; /* ipSets[].name, or "<program>/rules[N].src|dst" */
+	__u32 flags;    /* enum fos_set_meta_flags */
+	__u32 _pad;
+	__u64 generation; /* config generation that wrote the set */
+};
+_Static_assert(sizeof(struct fos_set_meta) == 144, "fos_set_meta layout");
+
+#endif /* FOS_ABI_H */
