@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* fwd: the fos daemon. One thread, one epoll loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "fwd.h"
+#include "ipc.h"
+#include "log.h"
+
+#define MAX_CLIENTS 64
+
+struct fos_client {
+	int fd;
+	struct fos_peer peer;
+	struct fos_ipc_reader rd;
+};
+
+static struct fos_client *clients[MAX_CLIENTS];
+
+void fos_notify(const char *state)
+{
+	(void)sd_notify(0, state);
+}
+
+static int _fos_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	int lvl = level == LIBBPF_WARN ? LOG_WARNING : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	size_t n;
+
+	if (lvl > fos_log_get_level())
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	fos_log_internal(lvl, 0, "%s", buf);
+	return 0;
+}
+
+int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs)
+{
+	char msg[256];
+	int r;
+
+	fos_notify("RELOADING=1");
+	r = fos_manager_reload(m, errs);
+	m->reload_time = time(NULL);
+	m->reload_ok = r >= 0;
+	fos_errors_clear(&m->reload_errors);
+	free(m->reload_message);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "rejected with %zu error%s; generation %llu stays in force",
+			 errs->n, errs->n == 1 ? "" : "s", (unsigned long long)m->generation);
+		for (size_t i = 0; i < errs->n; i++) {
+			log_error("%s", errs->msgs[i]);
+			fos_errors_add(&m->reload_errors, NULL, 0, "%s", errs->msgs[i]);
+		}
+		log_error("reload %s", msg);
+	} else {
+		snprintf(msg, sizeof(msg), "applied generation %llu: %zu program%s, %zu set%s",
+			 (unsigned long long)m->generation, m->n_progs, m->n_progs == 1 ? "" : "s",
+			 m->n_sets, m->n_sets == 1 ? "" : "s");
+		log_info("config %s", msg);
+	}
+	m->reload_message = strdup(msg);
+	fos_notify("READY=1");
+	return r;
+}
+
+static bool _fos_peer_privileged(uid_t uid, gid_t gid)
+{
+	struct group *gr;
+	struct passwd *pw;
+	gid_t groups[64];
+	int ng = ARRAY_SIZE(groups);
+
+	if (uid == 0)
+		return true;
+	gr = getgrnam("fos");
+	if (!gr)
+		return false;
+	if (gid == gr->gr_gid)
+		return true;
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
+		return false;
+	for (int i = 0; i < ng; i++)
+		if (groups[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+static int _fos_listen(const char *path)
+{
+	_cleanup_close_ int fd = -1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	struct group *gr;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(-ENAMETOOLONG, "socket path %s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	r = fos_mkdir_p(dirname(dir), 0755);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the directory of %s", path);
+	strcpy(sa.sun_path, path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_error_errno(-errno, "socket");
+	/* a socket file left by a killed fwd: the pin-dir lock says nobody owns it */
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return log_error_errno(-errno, "cannot bind %s", path);
+	gr = getgrnam("fos");
+	if (gr && chown(path, 0, gr->gr_gid) < 0)
+		log_warning_errno(-errno, "cannot give %s to group fos, ignoring", path);
+	if (chmod(path, 0660) < 0)
+		return log_error_errno(-errno, "cannot chmod %s", path);
+	if (listen(fd, 16) < 0)
+		return log_error_errno(-errno, "listen on %s", path);
+	return TAKE_FD(fd);
+}
+
+static void _fos_client_close(int ep, struct fos_client *c)
+{
+	for (size_t i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i] == c)
+			clients[i] = NULL;
+	(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	fos_ipc_reader_free(&c->rd);
+	free(c);
+}
+
+static void _fos_accept(int ep, int lfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct timeval tv = { .tv_sec = 5 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct fos_client *c;
+	size_t slot;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (slot = 0; slot < MAX_CLIENTS && clients[slot]; slot++)
+		;
+	if (slot == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning("ipc: refusing a client (%s)",
+			    slot == MAX_CLIENTS ? "too many clients" : "no credentials");
+		close(fd);
+		return;
+	}
+	/* replies are written blocking with a deadline, requests read on readiness */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->peer = (struct fos_peer){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
+	c->peer.privileged = _fos_peer_privileged(cred.uid, cred.gid);
+	ev.data.ptr = c;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	clients[slot] = c;
+}
+
+static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c)
+{
+	int r = fos_ipc_reader_fill(&c->rd, c->fd);
+
+	if (r == -EAGAIN)
+		return;
+	if (r <= 0) {
+		_fos_client_close(ep, c);
+		return;
+	}
+	for (;;) {
+		json_object *req = NULL;
+
+		r = fos_ipc_reader_next(&c->rd, &req);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			json_object *msg = fos_ipc_error(
+				"fos.InvalidParameter",
+				r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
+				NULL);
+
+			(void)fos_ipc_send(c->fd, msg);
+			json_object_put(msg);
+			_fos_client_close(ep, c);
+			return;
+		}
+		r = fos_methods_dispatch(m, &c->peer, req);
+		json_object_put(req);
+		if (r < 0) {
+			_fos_client_close(ep, c);
+			return;
+		}
+	}
+}
+
+static int _fos_lock_pin_dir(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open pin directory %s", pin_dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+
+		close(fd);
+		if (r == -EWOULDBLOCK)
+			return log_error_errno(-EBUSY,
+					       "another fwd already manages %s; refusing to share it",
+					       pin_dir);
+		return log_error_errno(r, "cannot lock %s", pin_dir);
+	}
+	return fd;
+}
+
+static bool _fos_is_bpffs(const char *path)
+{
+	char buf[512];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	bool ok = false;
+	size_t best = 0;
+
+	if (!f)
+		return false;
+	while (fgets(buf, sizeof(buf), f)) {
+		char dev[256], mnt[256], type[64];
+
+		if (sscanf(buf, "%255s %255s %63s", dev, mnt, type) != 3)
+			continue;
+		size_t l = strlen(mnt);
+
+		if (strncmp(path, mnt, l) == 0 && (path[l] == '/' || path[l] == 0 || l == 1) &&
+		    l >= best) {
+			best = l;
+			ok = strcmp(type, "bpf") == 0;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+static void _fos_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: fwd [OPTIONS]\n"
+		"The fos router daemon: loads, attaches and pins the eBPF datapath described by "
+		"its config.\n\n"
+		"  -c, --config FILE   config file (default %s)\n"
+		"  -s, --socket PATH   control socket (default: daemon.socket, %s)\n"
+		"      --pin-dir DIR   bpffs directory for pins (default: daemon.pinDir, %s)\n"
+		"  -v, --verbose       debug logging\n"
+		"      --check         parse, validate and verify every program; attach nothing\n"
+		"      --flush         detach and remove everything fos pinned, then exit\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n\n"
+		"Stopping fwd leaves the datapath in place; the next fwd adopts it. Only --flush "
+		"removes it.\n",
+		FOS_DEFAULT_CONFIG, FOS_DEFAULT_SOCKET, FOS_DEFAULT_PIN_DIR);
+}
+
+static int _fos_run(struct fos_manager *m, const char *socket_path)
+{
+	_cleanup_close_ int ep = -1, sfd = -1, lfd = -1;
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	char status[256];
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return log_error_errno(-errno, "signalfd");
+	lfd = _fos_listen(socket_path);
+	if (lfd < 0)
+		return lfd;
+	m->socket_path = strdup(socket_path);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return log_error_errno(-errno, "epoll_create1");
+	ev.data.ptr = &sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.ptr = &lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+
+	snprintf(status, sizeof(status), "STATUS=%s\nREADY=1", m->reload_message);
+	fos_notify(status);
+	log_info("fwd %s ready: %s, socket %s, pins in %s", FOS_VERSION, m->reload_message,
+		 socket_path, m->pin_dir);
+
+	for (;;) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(-errno, "epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						struct fos_errors errs = {};
+
+						log_info("SIGHUP: reloading %s", m->config_path);
+						(void)fos_manager_reload_logged(m, &errs);
+						fos_errors_clear(&errs);
+						continue;
+					}
+					log_info("%s: stopping; the datapath stays in place "
+						 "(fwd --flush removes it)",
+						 strsignal((int)si.ssi_signo));
+					fos_notify("STOPPING=1");
+					(void)unlink(socket_path);
+					for (size_t c = 0; c < MAX_CLIENTS; c++)
+						if (clients[c])
+							_fos_client_close(ep, clients[c]);
+					return 0;
+				}
+			} else if (evs[i].data.ptr == &lfd) {
+				_fos_accept(ep, lfd);
+			} else {
+				_fos_client_ready(m, ep, evs[i].data.ptr);
+			}
+		}
+	}
+}
+
+static const char *_fos_socket_path(const char *opt, const struct fos_config *cfg)
+{
+	if (opt)
+		return opt;
+	if (cfg && cfg->daemon.socket[0])
+		return cfg->daemon.socket;
+	return FOS_DEFAULT_SOCKET;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "flush", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	const char *config = FOS_DEFAULT_CONFIG, *sock = NULL, *pin_dir = NULL;
+	bool check = false, flush = false, verbose = false, pin_dir_opt = false;
+	struct fos_manager *m = NULL;
+	struct fos_errors errs = {};
+	_cleanup_close_ int lock_fd = -1;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:s:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'P':
+			pin_dir = optarg;
+			pin_dir_opt = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'F':
+			flush = true;
+			break;
+		case 'h':
+			_fos_usage(stdout);
+			return 0;
+		case 'V':
+			printf("fwd %s\n", FOS_VERSION);
+			return 0;
+		default:
+			_fos_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fwd: unexpected argument \"%s\"\n", argv[optind]);
+		_fos_usage(stderr);
+		return 2;
+	}
+	if (getenv("JOURNAL_STREAM"))
+		fos_log_set_target(FOS_LOG_JOURNAL);
+	if (verbose)
+		fos_log_set_level(LOG_DEBUG);
+	libbpf_set_print(_fos_libbpf_print);
+
+	if (check) {
+		r = fos_manager_check(config, &errs, NULL);
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		fos_errors_clear(&errs);
+		if (r < 0) {
+			fprintf(stderr, "fwd: %s is not valid\n", config);
+			return 1;
+		}
+		printf("%s: ok\n", config);
+		return 0;
+	}
+
+	if (flush && pin_dir)
+		return fos_flush(pin_dir) < 0 ? 1 : 0;
+
+	{
+		struct fos_config *cfg = NULL;
+
+		/* the pin directory and socket come from the config unless given */
+		r = fos_config_load(config, &cfg, &errs);
+		if (r < 0) {
+			for (size_t i = 0; i < errs.n; i++)
+				log_error("%s", errs.msgs[i]);
+			fos_errors_clear(&errs);
+			log_error("fwd: %s is not valid; nothing was changed", config);
+			return 1;
+		}
+		if (!pin_dir)
+			pin_dir = strdupa(cfg->daemon.pin_dir);
+		sock = strdupa(_fos_socket_path(sock, cfg));
+		if (!verbose) {
+			int lvl = fos_log_level_from_string(cfg->daemon.log_level);
+
+			if (lvl >= 0)
+				fos_log_set_level(lvl);
+		}
+		fos_config_free(cfg);
+	}
+	if (flush)
+		return fos_flush(pin_dir) < 0 ? 1 : 0;
+
+	r = fos_mkdir_p(pin_dir, 0700);
+	if (r < 0) {
+		log_error_errno(r, "cannot create pin directory %s", pin_dir);
+		return 1;
+	}
+	if (!_fos_is_bpffs(pin_dir)) {
+		log_error("%s is not on a BPF filesystem (mount -t bpf bpf /sys/fs/bpf); pins "
+			  "there would not survive fwd",
+			  pin_dir);
+		return 1;
+	}
+	lock_fd = _fos_lock_pin_dir(pin_dir);
+	if (lock_fd < 0)
+		return 1;
+
+	r = fos_manager_new(config, pin_dir, &m);
+	if (r < 0) {
+		log_error_errno(r, "cannot start");
+		return 1;
+	}
+	m->pin_dir_forced = pin_dir_opt;
+	r = fos_manager_open_maps(m);
+	if (r < 0)
+		goto out;
+	r = fos_manager_reload_logged(m, &errs);
+	fos_errors_clear(&errs);
+	if (r < 0) {
+		log_error("fwd: not starting with an invalid config; the pinned datapath (if any) "
+			  "is untouched");
+		goto out;
+	}
+	r = _fos_run(m, sock);
+out:
+	fos_manager_free(m);
+	return r < 0 ? 1 : 0;
+}

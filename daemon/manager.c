@@ -1,0 +1,1090 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The manager owns the running state and applies a new config as one
+ * transaction: everything is prepared beside the live state (new set ids,
+ * the inactive rule slot of every program, new programs loaded), then
+ * committed by flipping each program's active slot; on any failure before
+ * the flips the prepared objects are dropped and nothing live has changed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "fwd.h"
+#include "global.skel.h"
+#include "log.h"
+#include "xdp_filter.skel.h"
+
+int fos_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[512];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* remove the pins of one program: its maps and its link */
+static void _fos_unpin_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[768];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+int fos_manager_new(const char *config_path, const char *pin_dir_override,
+		    struct fos_manager **ret)
+{
+	struct fos_manager *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->config_path = strdup(config_path);
+	if (!m->config_path) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->sets_fd = m->meta_fd = -1;
+	m->next_set_id = 1;
+	m->started_at = time(NULL);
+	if (pin_dir_override) {
+		snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir_override);
+		m->pin_dir_forced = true;
+	}
+	*ret = m;
+	return 0;
+}
+
+static void _fos_rsets_free(struct fos_rset *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fos_rset_free(&v[i]);
+	free(v);
+}
+
+void fos_manager_free(struct fos_manager *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_progs; i++)
+		fos_prog_rt_free(m->progs[i]);
+	free(m->progs);
+	_fos_rsets_free(m->sets, m->n_sets);
+	_fos_rsets_free(m->anon, m->n_anon);
+	fos_global__destroy(m->global);
+	fos_config_free(m->cfg);
+	free(m->config_path);
+	free(m->socket_path);
+	free(m->reload_message);
+	fos_errors_clear(&m->reload_errors);
+	free(m);
+}
+
+struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_progs; i++)
+		if (strcmp(m->progs[i]->name, name) == 0)
+			return m->progs[i];
+	return NULL;
+}
+
+struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_sets; i++)
+		if (strcmp(m->sets[i].name, name) == 0)
+			return &m->sets[i];
+	return NULL;
+}
+
+static int _fos_read_ctl(struct fos_prog_rt *p, uint32_t *ret)
+{
+	struct fos_ctl ctl;
+	uint32_t k = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.fos_ctl), &k, &ctl) < 0)
+		return -errno;
+	*ret = ctl.active & 1;
+	return 0;
+}
+
+static int _fos_adopt_programs(struct fos_manager *m)
+{
+	char dir[512];
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	snprintf(dir, sizeof(dir), "%s/progs", m->pin_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		struct fos_prog_rt *p, **np;
+		char link[768], err[512];
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= FOS_NAME_MAX)
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			r = -ENOMEM;
+			break;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", de->d_name);
+		snprintf(p->pin_dir, sizeof(p->pin_dir), "%s/%s", dir, de->d_name);
+		snprintf(link, sizeof(link), "%s/link", p->pin_dir);
+		if (access(link, F_OK) == 0) {
+			r = fos_prog_adopt_link(p, link, err, sizeof(err));
+			if (r < 0) {
+				log_warning("program %s: %s; its pins will be replaced", p->name,
+					    err);
+				(void)unlink(link);
+			}
+		}
+		r = fos_prog_load(p, p->pin_dir, m->sets_fd, err, sizeof(err));
+		if (r < 0) {
+			log_error("program %s: cannot adopt its pinned maps: %s (run fwd --flush "
+				  "to start from scratch)",
+				  p->name, err);
+			fos_prog_rt_free(p);
+			break;
+		}
+		r = _fos_read_ctl(p, &p->active);
+		if (r < 0) {
+			fos_prog_rt_free(p);
+			break;
+		}
+		p->adopted = true;
+		np = realloc(m->progs, (m->n_progs + 1) * sizeof(*np));
+		if (!np) {
+			fos_prog_rt_free(p);
+			r = -ENOMEM;
+			break;
+		}
+		m->progs = np;
+		m->progs[m->n_progs++] = p;
+		log_info("adopted program %s%s%s", p->name, p->link ? " attached to " : "",
+			 p->link ? p->ifname : " (not attached)");
+	}
+	closedir(d);
+	return r;
+}
+
+int fos_manager_open_maps(struct fos_manager *m)
+{
+	char path[512];
+	struct fos_rset *all = NULL;
+	size_t n_all = 0;
+	uint32_t max_id = 0;
+	int r;
+
+	r = fos_mkdir_p(m->pin_dir, 0700);
+	if (r < 0)
+		return log_error_errno(r, "cannot create pin directory %s", m->pin_dir);
+	snprintf(path, sizeof(path), "%s/global", m->pin_dir);
+	r = fos_mkdir_p(path, 0700);
+	if (r < 0)
+		return log_error_errno(r, "cannot create %s", path);
+
+	m->global = fos_global__open();
+	if (!m->global)
+		return log_error_errno(-errno, "cannot open the global map object");
+	snprintf(path, sizeof(path), "%s/global/fos_sets", m->pin_dir);
+	bpf_map__set_pin_path(m->global->maps.fos_sets, path);
+	snprintf(path, sizeof(path), "%s/global/fos_set_meta", m->pin_dir);
+	bpf_map__set_pin_path(m->global->maps.fos_set_meta, path);
+	r = fos_global__load(m->global);
+	if (r < 0)
+		return log_error_errno(r, "cannot create or reuse the global maps in %s/global",
+				       m->pin_dir);
+	m->sets_fd = bpf_map__fd(m->global->maps.fos_sets);
+	m->meta_fd = bpf_map__fd(m->global->maps.fos_set_meta);
+
+	r = fos_sets_read_all(m->sets_fd, m->meta_fd, &all, &n_all, &max_id);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the pinned sets");
+	m->next_set_id = max_id + 1;
+	for (size_t i = 0; i < n_all; i++) {
+		struct fos_rset **dst_v;
+		size_t *dst_n;
+		struct fos_rset *nv;
+
+		if (all[i].meta_flags & FOS_SET_META_F_NAMED) {
+			dst_v = &m->sets;
+			dst_n = &m->n_sets;
+		} else if (all[i].meta_flags & FOS_SET_META_F_ANON) {
+			dst_v = &m->anon;
+			dst_n = &m->n_anon;
+		} else {
+			/* entries without a name: left over from an interrupted apply */
+			fos_sets_erase(m->sets_fd, m->meta_fd, &all[i]);
+			fos_rset_free(&all[i]);
+			continue;
+		}
+		nv = realloc(*dst_v, (*dst_n + 1) * sizeof(*nv));
+		if (!nv) {
+			_fos_rsets_free(all + i, n_all - i);
+			free(all);
+			return log_error_errno(-ENOMEM, "cannot read the pinned sets");
+		}
+		*dst_v = nv;
+		nv[(*dst_n)++] = all[i];
+	}
+	free(all);
+	if (m->n_sets || m->n_anon)
+		log_info("adopted %zu named and %zu rule sets from %s", m->n_sets, m->n_anon,
+			 m->pin_dir);
+	return _fos_adopt_programs(m);
+}
+
+/* ---- the apply transaction ------------------------------------------- */
+
+struct _fos_plan_set {
+	struct fos_rset s;
+	bool write; /* a new id, written by this apply */
+};
+
+struct _fos_plan_prog {
+	const struct fos_program *cfg;
+	struct fos_prog_rt *rt;
+	bool is_new;             /* rt created by this apply */
+	struct bpf_link *old_link; /* replaced link (interface change) */
+	unsigned ifindex;
+	struct fos_slot slot;
+	struct fos_rule *rules;
+	bool write_slot;
+	bool flipped;
+	uint32_t *set_ids;
+	size_t n_set_ids;
+};
+
+struct _fos_plan {
+	struct _fos_plan_set *sets;
+	size_t n_sets;
+	struct _fos_plan_set *anon;
+	size_t n_anon;
+	struct _fos_plan_prog *progs;
+	size_t n_progs;
+	uint32_t next_id;
+};
+
+static void _fos_plan_free(struct _fos_plan *pl)
+{
+	for (size_t i = 0; i < pl->n_sets; i++)
+		fos_rset_free(&pl->sets[i].s);
+	for (size_t i = 0; i < pl->n_anon; i++)
+		fos_rset_free(&pl->anon[i].s);
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		free(pl->progs[i].rules);
+		free(pl->progs[i].set_ids);
+	}
+	free(pl->sets);
+	free(pl->anon);
+	free(pl->progs);
+}
+
+static bool _fos_rset_same(const struct fos_rset *a, const struct fos_rset *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->e[i].flags != b->e[i].flags)
+			return false;
+		if (fos_cidr_plen128(&a->e[i].cidr) != fos_cidr_plen128(&b->e[i].cidr) ||
+		    memcmp(a->e[i].cidr.addr.b, b->e[i].cidr.addr.b, 16) != 0)
+			return false;
+	}
+	return true;
+}
+
+static const struct fos_rset *_fos_find_rset(const struct fos_rset *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Decide the id of a desired set: the running one if identical, else new. */
+static void _fos_plan_set_id(struct _fos_plan_set *ps, const struct fos_rset *running,
+			     uint32_t *next_id)
+{
+	if (running && _fos_rset_same(&ps->s, running)) {
+		ps->s.id = running->id;
+		ps->write = false;
+	} else {
+		ps->s.id = (*next_id)++;
+		ps->write = true;
+	}
+}
+
+static int _fos_plan_named_sets(struct fos_manager *m, const struct fos_config *cfg,
+				struct _fos_plan *pl)
+{
+	pl->sets = calloc(cfg->n_sets ? cfg->n_sets : 1, sizeof(*pl->sets));
+	if (!pl->sets)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_sets; i++) {
+		const struct fos_ipset *cs = &cfg->sets[i];
+		struct _fos_plan_set *ps = &pl->sets[pl->n_sets++];
+		const struct fos_rset *old = _fos_find_rset(m->sets, m->n_sets, cs->name);
+		int r;
+
+		snprintf(ps->s.name, sizeof(ps->s.name), "%s", cs->name);
+		ps->s.meta_flags = FOS_SET_META_F_NAMED;
+		if (cs->file) {
+			ps->s.file = strdup(cs->file);
+			if (!ps->s.file)
+				return -ENOMEM;
+		}
+		for (size_t j = 0; j < cs->n_entries; j++) {
+			r = fos_rset_append(&ps->s, &cs->entries[j], FOS_SET_F_CONFIG);
+			if (r < 0)
+				return r;
+		}
+		/* runtime entries live on across a reload unless the config now has them */
+		if (old) {
+			for (size_t j = 0; j < old->n; j++) {
+				if (!(old->e[j].flags & FOS_SET_F_DYNAMIC))
+					continue;
+				if (fos_rset_find(&ps->s, &old->e[j].cidr) >= 0)
+					continue;
+				r = fos_rset_append(&ps->s, &old->e[j].cidr, FOS_SET_F_DYNAMIC);
+				if (r < 0)
+					return r;
+			}
+		}
+		_fos_plan_set_id(ps, old, &pl->next_id);
+	}
+	return 0;
+}
+
+static int _fos_plan_anon_set(struct fos_manager *m, struct _fos_plan *pl,
+			      struct _fos_plan_prog *pp, const char *name,
+			      const struct fos_cidr *v, size_t n, uint32_t *ret_id)
+{
+	struct _fos_plan_set *na, *ps;
+	uint32_t *ids;
+	int r;
+
+	na = realloc(pl->anon, (pl->n_anon + 1) * sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	pl->anon = na;
+	ps = &pl->anon[pl->n_anon++];
+	memset(ps, 0, sizeof(*ps));
+	snprintf(ps->s.name, sizeof(ps->s.name), "%s", name);
+	ps->s.meta_flags = FOS_SET_META_F_ANON;
+	for (size_t i = 0; i < n; i++) {
+		r = fos_rset_append(&ps->s, &v[i], FOS_SET_F_CONFIG);
+		if (r < 0)
+			return r;
+	}
+	_fos_plan_set_id(ps, _fos_find_rset(m->anon, m->n_anon, name), &pl->next_id);
+
+	ids = realloc(pp->set_ids, (pp->n_set_ids + 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	pp->set_ids = ids;
+	ids[pp->n_set_ids++] = ps->s.id;
+	*ret_id = ps->s.id;
+	return 0;
+}
+
+static uint32_t _fos_plan_named_id(const struct _fos_plan *pl, const char *name)
+{
+	for (size_t i = 0; i < pl->n_sets; i++)
+		if (strcmp(pl->sets[i].s.name, name) == 0)
+			return pl->sets[i].s.id;
+	return FOS_SET_ID_NONE;
+}
+
+static uint8_t _fos_act(enum fos_cfg_action a)
+{
+	switch (a) {
+	case FOS_CFG_DROP:
+		return FOS_ACT_DROP;
+	case FOS_CFG_REDIRECT:
+		return FOS_ACT_REDIRECT;
+	default:
+		return FOS_ACT_PASS;
+	}
+}
+
+static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _fos_plan_prog *pp,
+			   struct fos_errors *errs)
+{
+	const struct fos_program *c = pp->cfg;
+
+	memset(&pp->slot, 0, sizeof(pp->slot));
+	pp->slot.n_rules = c->n_rules;
+	pp->slot.default_action = _fos_act(c->default_action);
+	if (c->default_action == FOS_CFG_REDIRECT) {
+		pp->slot.default_ifindex = if_nametoindex(c->default_interface);
+		if (!pp->slot.default_ifindex) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "programs \"%s\": defaultInterface \"%s\" does not exist",
+				       c->name, c->default_interface);
+			return -EINVAL;
+		}
+	}
+	if (c->blacklist.enabled) {
+		pp->slot.flags |= FOS_SLOT_F_BLACKLIST;
+		pp->slot.blacklist_set = _fos_plan_named_id(pl, c->blacklist.set);
+	}
+	if (c->whitelist.enabled) {
+		pp->slot.flags |= FOS_SLOT_F_WHITELIST;
+		pp->slot.whitelist_set = _fos_plan_named_id(pl, c->whitelist.set);
+	}
+
+	pp->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*pp->rules));
+	if (!pp->rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct fos_rule_cfg *rc = &c->rules[i];
+		struct fos_rule *r = &pp->rules[i];
+		char name[128];
+		int k;
+
+		r->proto = rc->match.protocol;
+		r->action = _fos_act(rc->action);
+		if (rc->action == FOS_CFG_REDIRECT) {
+			r->ifindex = if_nametoindex(rc->interface);
+			if (!r->ifindex) {
+				fos_errors_add(errs, rc->src.file, rc->src.line,
+					       "programs \"%s\" rules[%zu]: interface \"%s\" does "
+					       "not exist",
+					       c->name, i, rc->interface);
+				return -EINVAL;
+			}
+		}
+		if (rc->match.n_src) {
+			snprintf(name, sizeof(name), "%s/rules[%zu].src", c->name, i);
+			k = _fos_plan_anon_set(m, pl, pp, name, rc->match.src, rc->match.n_src,
+					       &r->src_set);
+			if (k < 0)
+				return k;
+			r->flags |= FOS_RULE_F_SRC;
+		}
+		if (rc->match.n_dst) {
+			snprintf(name, sizeof(name), "%s/rules[%zu].dst", c->name, i);
+			k = _fos_plan_anon_set(m, pl, pp, name, rc->match.dst, rc->match.n_dst,
+					       &r->dst_set);
+			if (k < 0)
+				return k;
+			r->flags |= FOS_RULE_F_DST;
+		}
+		if (rc->match.n_sport) {
+			r->flags |= FOS_RULE_F_SPORT;
+			r->n_sport = rc->match.n_sport;
+			for (size_t j = 0; j < rc->match.n_sport; j++)
+				r->sport[j] = (struct fos_port_range){ rc->match.sport[j].lo,
+								       rc->match.sport[j].hi };
+		}
+		if (rc->match.n_dport) {
+			r->flags |= FOS_RULE_F_DPORT;
+			r->n_dport = rc->match.n_dport;
+			for (size_t j = 0; j < rc->match.n_dport; j++)
+				r->dport[j] = (struct fos_port_range){ rc->match.dport[j].lo,
+								       rc->match.dport[j].hi };
+		}
+	}
+	return 0;
+}
+
+/* Does the live slot already hold exactly this ruleset? */
+static bool _fos_slot_is_current(struct fos_prog_rt *rt, const struct _fos_plan_prog *pp)
+{
+	struct fos_slot cur;
+	uint32_t k = rt->active;
+	int rules_fd = bpf_map__fd(rt->skel->maps.fos_rules);
+
+	if (bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_slots), &k, &cur) < 0)
+		return false;
+	cur.generation = pp->slot.generation;
+	if (memcmp(&cur, &pp->slot, sizeof(cur)) != 0)
+		return false;
+	for (uint32_t i = 0; i < pp->slot.n_rules; i++) {
+		struct fos_rule r;
+
+		k = rt->active * FOS_MAX_RULES + i;
+		if (bpf_map_lookup_elem(rules_fd, &k, &r) < 0 ||
+		    memcmp(&r, &pp->rules[i], sizeof(r)) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
+{
+	uint32_t slot = rt->active ^ 1;
+	int rules_fd = bpf_map__fd(rt->skel->maps.fos_rules);
+	int rstat_fd = bpf_map__fd(rt->skel->maps.fos_rule_stats);
+	int dstat_fd = bpf_map__fd(rt->skel->maps.fos_default_st);
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ struct fos_rule_counter *zero = NULL;
+	uint32_t k;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < pp->slot.n_rules; i++) {
+		k = slot * FOS_MAX_RULES + i;
+		if (bpf_map_update_elem(rules_fd, &k, &pp->rules[i], BPF_ANY) < 0)
+			return -errno;
+		if (bpf_map_update_elem(rstat_fd, &k, zero, BPF_ANY) < 0)
+			return -errno;
+	}
+	if (bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
+		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_slots), &slot, &pp->slot,
+				BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
+{
+	struct fos_ctl ctl = { .active = slot };
+	uint32_t k = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_ctl), &k, &ctl, BPF_ANY) < 0)
+		return -errno;
+	rt->active = slot;
+	return 0;
+}
+
+static int _fos_devmap_add(struct fos_prog_rt *rt, unsigned ifindex)
+{
+	struct bpf_map *map = rt->skel->maps.fos_tx_ports;
+	uint8_t val[16] = { 0 };
+	uint32_t key = ifindex;
+
+	if (bpf_map__value_size(map) > sizeof(val))
+		return -EINVAL;
+	memcpy(val, &key, sizeof(key));
+	if (bpf_map_update_elem(bpf_map__fd(map), &key, val, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* remove devmap entries no rule of the live slot uses */
+static void _fos_devmap_prune(struct fos_prog_rt *rt, const struct _fos_plan_prog *pp)
+{
+	int fd = bpf_map__fd(rt->skel->maps.fos_tx_ports);
+	uint32_t key, next, *prev = NULL;
+	uint32_t stale[64];
+	size_t n_stale = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n_stale < ARRAY_SIZE(stale)) {
+		bool used = pp->slot.default_ifindex == next;
+
+		for (uint32_t i = 0; i < pp->slot.n_rules && !used; i++)
+			used = pp->rules[i].ifindex == next;
+		if (!used)
+			stale[n_stale++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		(void)bpf_map_delete_elem(fd, &stale[i]);
+}
+
+/* Is the XDP program on ifindex one of ours? */
+static bool _fos_is_our_prog(struct fos_manager *m, uint32_t prog_id)
+{
+	for (size_t i = 0; i < m->n_progs; i++) {
+		uint32_t pid, lid;
+
+		fos_prog_ids(m->progs[i], &pid, &lid);
+		if (pid == prog_id)
+			return true;
+	}
+	return false;
+}
+
+static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
+			   struct _fos_plan *pl, struct fos_errors *errs)
+{
+	pl->progs = calloc(cfg->n_programs ? cfg->n_programs : 1, sizeof(*pl->progs));
+	if (!pl->progs)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < cfg->n_programs; i++) {
+		const struct fos_program *c = &cfg->programs[i];
+		struct _fos_plan_prog *pp = &pl->progs[pl->n_progs++];
+		char err[512];
+		int r;
+
+		pp->cfg = c;
+		pp->ifindex = if_nametoindex(c->interface);
+		if (!pp->ifindex) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "programs \"%s\": interface \"%s\" does not exist", c->name,
+				       c->interface);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->programs[j].interface, c->interface) == 0) {
+				fos_errors_add(errs, c->src.file, c->src.line,
+					       "programs \"%s\": interface \"%s\" already runs XDP "
+					       "program \"%s\"; fos runs one XDP program per "
+					       "interface",
+					       c->name, c->interface, cfg->programs[j].name);
+				return -EINVAL;
+			}
+
+		pp->rt = fos_manager_find_prog(m, c->name);
+		if (!pp->rt) {
+			pp->rt = calloc(1, sizeof(*pp->rt));
+			if (!pp->rt)
+				return -ENOMEM;
+			pp->is_new = true;
+			snprintf(pp->rt->name, sizeof(pp->rt->name), "%s", c->name);
+			snprintf(pp->rt->pin_dir, sizeof(pp->rt->pin_dir), "%s/progs/%s",
+				 m->pin_dir, c->name);
+			r = fos_prog_load(pp->rt, pp->rt->pin_dir, m->sets_fd, err, sizeof(err));
+			if (r < 0) {
+				fos_errors_add(errs, c->src.file, c->src.line,
+					       "programs \"%s\": %s", c->name, err);
+				return r;
+			}
+		}
+
+		if (!pp->rt->link || pp->rt->ifindex != pp->ifindex) {
+			uint32_t cur = 0;
+			char cur_name[64] = "";
+
+			r = fos_xdp_query(pp->ifindex, &cur, cur_name, sizeof(cur_name), NULL);
+			if (r < 0) {
+				fos_errors_add(errs, c->src.file, c->src.line,
+					       "programs \"%s\": cannot query XDP on %s: %s",
+					       c->name, c->interface, strerror(-r));
+				return r;
+			}
+			if (cur && !_fos_is_our_prog(m, cur)) {
+				fos_errors_add(errs, c->src.file, c->src.line,
+					       "programs \"%s\": interface %s already has an XDP "
+					       "program (id %u, \"%s\") that fos did not attach; "
+					       "refusing to replace it",
+					       c->name, c->interface, cur, cur_name);
+				return -EBUSY;
+			}
+		}
+
+		r = _fos_plan_rules(m, pl, pp, errs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
+{
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl->progs[i];
+
+		if (!pp->rt)
+			continue;
+		if (pp->flipped)
+			(void)_fos_flip(pp->rt, pp->rt->active ^ 1);
+		if (pp->old_link) {
+			/* interface change: drop the new link, keep the old one */
+			char path[640];
+
+			fos_prog_detach(pp->rt);
+			pp->rt->link = TAKE_PTR(pp->old_link);
+			pp->rt->ifindex = fos_link_ifindex(pp->rt->link);
+			if (!if_indextoname(pp->rt->ifindex, pp->rt->ifname))
+				pp->rt->ifname[0] = 0;
+			snprintf(path, sizeof(path), "%s/link", pp->rt->pin_dir);
+			if (bpf_link__pin(pp->rt->link, path) < 0)
+				log_warning("program %s: cannot pin its link again at %s", pp->rt->name,
+					    path);
+		}
+		if (pp->is_new) {
+			fos_prog_detach(pp->rt);
+			fos_xdp_filter__destroy(pp->rt->skel);
+			pp->rt->skel = NULL;
+			_fos_unpin_dir(pp->rt->pin_dir);
+			fos_prog_rt_free(pp->rt);
+			pp->rt = NULL;
+		}
+	}
+	for (size_t i = 0; i < pl->n_sets; i++)
+		if (pl->sets[i].write)
+			fos_sets_erase(m->sets_fd, m->meta_fd, &pl->sets[i].s);
+	for (size_t i = 0; i < pl->n_anon; i++)
+		if (pl->anon[i].write)
+			fos_sets_erase(m->sets_fd, m->meta_fd, &pl->anon[i].s);
+}
+
+static bool _fos_id_kept(const struct _fos_plan_set *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].s.id == id)
+			return true;
+	return false;
+}
+
+static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_errors *errs)
+{
+	struct _fos_plan pl = { .next_id = m->next_set_id };
+	uint64_t gen = m->generation + 1;
+	char err[512];
+	int r;
+
+	r = _fos_plan_named_sets(m, cfg, &pl);
+	if (r < 0)
+		goto fail;
+	r = _fos_plan_progs(m, cfg, &pl, errs);
+	if (r < 0)
+		goto fail;
+
+	/* stage: sets under new ids, inactive slots, redirect targets, links */
+	for (size_t i = 0; i < pl.n_sets; i++)
+		if (pl.sets[i].write) {
+			r = fos_sets_write(m->sets_fd, m->meta_fd, &pl.sets[i].s, gen);
+			if (r < 0) {
+				fos_errors_add(errs, m->config_path, 0,
+					       "ipSets \"%s\": cannot write %zu entries: %s",
+					       pl.sets[i].s.name, pl.sets[i].s.n, strerror(-r));
+				goto fail;
+			}
+		}
+	for (size_t i = 0; i < pl.n_anon; i++)
+		if (pl.anon[i].write) {
+			r = fos_sets_write(m->sets_fd, m->meta_fd, &pl.anon[i].s, gen);
+			if (r < 0) {
+				fos_errors_add(errs, m->config_path, 0, "%s: cannot write: %s",
+					       pl.anon[i].s.name, strerror(-r));
+				goto fail;
+			}
+		}
+	for (size_t i = 0; i < pl.n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl.progs[i];
+		struct fos_prog_rt *rt = pp->rt;
+
+		pp->slot.generation = gen;
+		pp->write_slot = pp->is_new || !_fos_slot_is_current(rt, pp);
+		if (pp->write_slot) {
+			r = _fos_write_slot(rt, pp);
+			if (r < 0) {
+				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+					       "programs \"%s\": cannot write its rules: %s",
+					       rt->name, strerror(-r));
+				goto fail;
+			}
+		}
+		if (pp->slot.default_ifindex)
+			r = _fos_devmap_add(rt, pp->slot.default_ifindex);
+		for (uint32_t j = 0; j < pp->slot.n_rules && r >= 0; j++)
+			if (pp->rules[j].ifindex)
+				r = _fos_devmap_add(rt, pp->rules[j].ifindex);
+		if (r < 0) {
+			fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+				       "programs \"%s\": cannot add a redirect target: %s "
+				       "(does the interface support XDP redirect?)",
+				       rt->name, strerror(-r));
+			goto fail;
+		}
+		snprintf(rt->ifname, sizeof(rt->ifname), "%s", pp->cfg->interface);
+		if (!rt->link || rt->ifindex != pp->ifindex) {
+			pp->old_link = TAKE_PTR(rt->link);
+			if (pp->old_link)
+				bpf_link__unpin(pp->old_link);
+			r = fos_prog_attach(rt, pp->ifindex, err, sizeof(err));
+			if (r < 0) {
+				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+					       "programs \"%s\": %s", rt->name, err);
+				goto fail;
+			}
+		} else if (rt->adopted) {
+			/* run this build of the program under the adopted link */
+			r = bpf_link__update_program(rt->link, rt->skel->progs.fos_xdp_filter);
+			if (r < 0) {
+				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+					       "programs \"%s\": cannot replace the program on %s: "
+					       "%s",
+					       rt->name, rt->ifname, strerror(-r));
+				goto fail;
+			}
+		}
+	}
+
+	/* commit: flip every program that got a new slot */
+	for (size_t i = 0; i < pl.n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl.progs[i];
+
+		if (!pp->write_slot)
+			continue;
+		r = _fos_flip(pp->rt, pp->rt->active ^ 1);
+		if (r < 0) {
+			fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+				       "programs \"%s\": cannot switch rulesets: %s", pp->rt->name,
+				       strerror(-r));
+			goto fail;
+		}
+		pp->flipped = true;
+	}
+
+	/* committed: retire what the new config no longer has */
+	for (size_t i = 0; i < pl.n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl.progs[i];
+
+		if (pp->old_link) {
+			(void)bpf_link__detach(pp->old_link);
+			bpf_link__destroy(pp->old_link);
+			pp->old_link = NULL;
+		}
+		_fos_devmap_prune(pp->rt, pp);
+		pp->rt->cfg = pp->cfg;
+		pp->rt->adopted = false;
+		free(pp->rt->set_ids);
+		pp->rt->set_ids = TAKE_PTR(pp->set_ids);
+		if (pp->write_slot) {
+			pp->rt->generation = gen;
+			pp->rt->updated_at = time(NULL);
+		}
+		if (!pp->rt->updated_at)
+			pp->rt->updated_at = time(NULL);
+	}
+	for (size_t i = 0; i < m->n_progs; i++) {
+		struct fos_prog_rt *rt = m->progs[i];
+		bool kept = false;
+
+		for (size_t j = 0; j < pl.n_progs && !kept; j++)
+			kept = pl.progs[j].rt == rt;
+		if (kept)
+			continue;
+		log_info("program %s removed: detaching from %s", rt->name, rt->ifname);
+		fos_prog_detach(rt);
+		fos_xdp_filter__destroy(rt->skel);
+		rt->skel = NULL;
+		_fos_unpin_dir(rt->pin_dir);
+		fos_prog_rt_free(rt);
+	}
+	free(m->progs);
+	m->progs = calloc(pl.n_progs ? pl.n_progs : 1, sizeof(*m->progs));
+	for (size_t i = 0; i < pl.n_progs; i++)
+		m->progs[i] = pl.progs[i].rt;
+	m->n_progs = pl.n_progs;
+
+	for (size_t i = 0; i < m->n_sets; i++)
+		if (!_fos_id_kept(pl.sets, pl.n_sets, m->sets[i].id))
+			fos_sets_erase(m->sets_fd, m->meta_fd, &m->sets[i]);
+	for (size_t i = 0; i < m->n_anon; i++)
+		if (!_fos_id_kept(pl.anon, pl.n_anon, m->anon[i].id))
+			fos_sets_erase(m->sets_fd, m->meta_fd, &m->anon[i]);
+	_fos_rsets_free(m->sets, m->n_sets);
+	_fos_rsets_free(m->anon, m->n_anon);
+	m->sets = calloc(pl.n_sets ? pl.n_sets : 1, sizeof(*m->sets));
+	m->anon = calloc(pl.n_anon ? pl.n_anon : 1, sizeof(*m->anon));
+	for (size_t i = 0; i < pl.n_sets; i++)
+		m->sets[i] = pl.sets[i].s;
+	for (size_t i = 0; i < pl.n_anon; i++)
+		m->anon[i] = pl.anon[i].s;
+	m->n_sets = pl.n_sets;
+	m->n_anon = pl.n_anon;
+	pl.n_sets = pl.n_anon = 0;
+	m->next_set_id = pl.next_id;
+
+	fos_config_free(m->cfg);
+	m->cfg = cfg;
+	m->generation = gen;
+	_fos_plan_free(&pl);
+	return 0;
+
+fail:
+	_fos_rollback(m, &pl);
+	_fos_plan_free(&pl);
+	if (errs->n == 0)
+		fos_errors_add(errs, m->config_path, 0, "cannot apply the config: %s",
+			       strerror(-r));
+	return r < 0 ? r : -EINVAL;
+}
+
+static unsigned _fos_ifindex(const char *name)
+{
+	return if_nametoindex(name);
+}
+
+int fos_manager_reload(struct fos_manager *m, struct fos_errors *errs)
+{
+	struct fos_config *cfg = NULL;
+	int r;
+
+	r = fos_config_load(m->config_path, &cfg, errs);
+	if (r < 0)
+		return r;
+	if (m->cfg && !m->pin_dir_forced && strcmp(cfg->daemon.pin_dir, m->pin_dir) != 0) {
+		fos_errors_add(errs, cfg->path, 0,
+			       "daemon.pinDir: changing the pin directory needs a restart of fwd");
+		fos_config_free(cfg);
+		return -EINVAL;
+	}
+	if (m->cfg && m->socket_path && strcmp(cfg->daemon.socket, m->cfg->daemon.socket) != 0 &&
+	    strcmp(m->socket_path, m->cfg->daemon.socket) == 0) {
+		fos_errors_add(errs, cfg->path, 0,
+			       "daemon.socket: changing the socket needs a restart of fwd");
+		fos_config_free(cfg);
+		return -EINVAL;
+	}
+	r = fos_config_check_interfaces(cfg, _fos_ifindex, errs);
+	if (r < 0) {
+		fos_config_free(cfg);
+		return r;
+	}
+	r = _fos_apply(m, cfg, errs);
+	if (r < 0) {
+		fos_config_free(cfg);
+		return r;
+	}
+	{
+		int lvl = fos_log_level_from_string(m->cfg->daemon.log_level);
+
+		if (lvl >= 0 && fos_log_get_level() < LOG_DEBUG)
+			fos_log_set_level(lvl);
+	}
+	return 0;
+}
+
+int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg)
+{
+	struct fos_config *cfg = NULL;
+	struct fos_global *g;
+	int r;
+
+	r = fos_config_load(path, &cfg, errs);
+	if (r < 0)
+		return r;
+	r = fos_config_check_interfaces(cfg, _fos_ifindex, errs);
+	if (r < 0)
+		goto out;
+
+	/* every program through the verifier, with throw-away maps */
+	g = fos_global__open_and_load();
+	if (!g) {
+		r = -errno;
+		fos_errors_add(errs, path, 0, "cannot create BPF maps: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_programs; i++) {
+		const struct fos_program *c = &cfg->programs[i];
+		struct fos_prog_rt p = {};
+		char err[512];
+
+		r = fos_prog_load(&p, NULL, bpf_map__fd(g->maps.fos_sets), err, sizeof(err));
+		if (r < 0) {
+			fos_errors_add(errs, c->src.file, c->src.line, "programs \"%s\": %s",
+				       c->name, err);
+			break;
+		}
+		fos_xdp_filter__destroy(p.skel);
+	}
+	fos_global__destroy(g);
+out:
+	if (r < 0) {
+		fos_config_free(cfg);
+		return r;
+	}
+	if (ret_cfg)
+		*ret_cfg = cfg;
+	else
+		fos_config_free(cfg);
+	return 0;
+}
+
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			char *err, size_t errlen)
+{
+	struct fos_rset *s = fos_manager_find_set(m, set);
+	char buf[FOS_CIDR_STRLEN];
+	int r;
+
+	if (!s) {
+		snprintf(err, errlen, "no set named \"%s\"", set);
+		return -ENOENT;
+	}
+	if (fos_rset_find(s, c) >= 0)
+		return 0;
+	r = fos_rset_append(s, c, FOS_SET_F_DYNAMIC);
+	if (r < 0)
+		return r;
+	r = fos_sets_add_entry(m->sets_fd, s->id, c, FOS_SET_F_DYNAMIC);
+	if (r < 0) {
+		s->n--;
+		snprintf(err, errlen, "cannot add %s to \"%s\": %s",
+			 fos_cidr_to_string(c, buf, sizeof(buf)), set,
+			 r == -E2BIG || r == -ENOSPC ? "the set map is full" : strerror(-r));
+		return r;
+	}
+	return 1;
+}
+
+int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			char *err, size_t errlen)
+{
+	struct fos_rset *s = fos_manager_find_set(m, set);
+	char buf[FOS_CIDR_STRLEN];
+	ssize_t i;
+	int r;
+
+	if (!s) {
+		snprintf(err, errlen, "no set named \"%s\"", set);
+		return -ENOENT;
+	}
+	fos_cidr_to_string(c, buf, sizeof(buf));
+	i = fos_rset_find(s, c);
+	if (i < 0) {
+		snprintf(err, errlen, "%s is not in set \"%s\"", buf, set);
+		return -ESRCH;
+	}
+	if (s->e[i].flags & FOS_SET_F_CONFIG) {
+		snprintf(err, errlen,
+			 "%s comes from the config of set \"%s\"; remove it there and reload", buf,
+			 set);
+		return -EPERM;
+	}
+	r = fos_sets_del_entry(m->sets_fd, s->id, c);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(err, errlen, "cannot remove %s from \"%s\": %s", buf, set, strerror(-r));
+		return r;
+	}
+	memmove(&s->e[i], &s->e[i + 1], (s->n - (size_t)i - 1) * sizeof(s->e[0]));
+	s->n--;
+	return 0;
+}

@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The IPC method table: one entry per method, typed parameters, JSON replies. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "fwd.h"
+#include "ipc.h"
+#include "log.h"
+#include "xdp_filter.skel.h"
+
+#define STREAM_CHUNK 20000
+
+static int _fos_reply(struct fos_peer *peer, json_object *params)
+{
+	json_object *msg = fos_ipc_reply(params, false);
+	int r = fos_ipc_send(peer->fd, msg);
+
+	json_object_put(msg);
+	return r;
+}
+
+static int _fos_error(struct fos_peer *peer, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int _fos_error(struct fos_peer *peer, const char *error, const char *fmt, ...)
+{
+	char buf[1024];
+	json_object *msg;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	msg = fos_ipc_error(error, buf, NULL);
+	r = fos_ipc_send(peer->fd, msg);
+	json_object_put(msg);
+	return r;
+}
+
+static const char *_fos_param_str(json_object *params, const char *key)
+{
+	json_object *v;
+
+	if (!params || !json_object_object_get_ex(params, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *_fos_time(time_t t)
+{
+	char buf[64];
+	struct tm tm;
+
+	if (!t)
+		return NULL;
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+static json_object *_fos_strings(char **v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+/* ---- info and status ---------------------------------------------------- */
+
+static int _fos_get_info(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	json_object *o = json_object_new_object();
+
+	(void)m;
+	(void)params;
+	json_object_object_add(o, "version", json_object_new_string(FOS_VERSION));
+	json_object_object_add(o, "protocol", json_object_new_int(FOS_IPC_PROTOCOL));
+	json_object_object_add(o, "abi", json_object_new_int(FOS_ABI_VERSION));
+	return _fos_reply(peer, o);
+}
+
+static int _fos_show_status(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	json_object *o = json_object_new_object(), *lr = json_object_new_object();
+
+	(void)params;
+	json_object_object_add(o, "version", json_object_new_string(FOS_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "uptime", json_object_new_int64(time(NULL) - m->started_at));
+	json_object_object_add(o, "config", json_object_new_string(m->config_path));
+	json_object_object_add(o, "generation", json_object_new_uint64(m->generation));
+	json_object_object_add(o, "pinDir", json_object_new_string(m->pin_dir));
+	json_object_object_add(o, "socket",
+			       json_object_new_string(m->socket_path ? m->socket_path : ""));
+	json_object_object_add(o, "programs", json_object_new_int((int)m->n_progs));
+	json_object_object_add(o, "sets", json_object_new_int((int)m->n_sets));
+	json_object_object_add(lr, "time", _fos_time(m->reload_time));
+	json_object_object_add(lr, "ok", json_object_new_boolean(m->reload_ok));
+	json_object_object_add(lr, "message",
+			       json_object_new_string(m->reload_message ? m->reload_message : ""));
+	json_object_object_add(lr, "errors",
+			       _fos_strings(m->reload_errors.msgs, m->reload_errors.n));
+	json_object_object_add(o, "lastReload", lr);
+	return _fos_reply(peer, o);
+}
+
+/* ---- programs ----------------------------------------------------------- */
+
+static const char *_fos_mode(const struct fos_prog_rt *p)
+{
+	uint32_t id = 0;
+	const char *mode = "none";
+
+	if (!p->link || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
+		return "none";
+	return mode;
+}
+
+static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
+{
+	json_object *o = json_object_new_object();
+	uint64_t st[_FOS_STAT_MAX] = { 0 };
+	uint32_t pid, lid;
+
+	fos_prog_ids(p, &pid, &lid);
+	(void)fos_prog_stats(p, st);
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "type", json_object_new_string("xdp"));
+	json_object_object_add(o, "interface", json_object_new_string(p->ifname));
+	json_object_object_add(o, "priority", json_object_new_int(p->cfg ? p->cfg->priority : 0));
+	json_object_object_add(o, "loaded", json_object_new_boolean(p->skel != NULL));
+	json_object_object_add(o, "attached", json_object_new_boolean(p->link != NULL));
+	json_object_object_add(o, "mode", json_object_new_string(_fos_mode(p)));
+	json_object_object_add(o, "progId", json_object_new_int64(pid));
+	json_object_object_add(o, "linkId", json_object_new_int64(lid));
+	json_object_object_add(o, "rules", json_object_new_int(p->cfg ? (int)p->cfg->n_rules : 0));
+	json_object_object_add(o, "packets", json_object_new_uint64(st[FOS_STAT_PACKETS]));
+	json_object_object_add(o, "dropped", json_object_new_uint64(st[FOS_STAT_DROPPED]));
+	return o;
+}
+
+static int _fos_show_programs(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	(void)params;
+	for (size_t i = 0; i < m->n_progs; i++)
+		json_object_array_add(a, _fos_prog_brief(m->progs[i]));
+	json_object_object_add(o, "programs", a);
+	return _fos_reply(peer, o);
+}
+
+static const char *const _fos_map_names[] = {
+	"fos_ctl",   "fos_slots", "fos_rules",    "fos_rule_stats", "fos_default_st",
+	"fos_stats", "fos_frags", "fos_tx_ports",
+};
+
+static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	const char *name = _fos_param_str(params, "name");
+	struct fos_prog_rt *p;
+	json_object *o, *st, *met, *refs, *cnt;
+	uint64_t s[_FOS_STAT_MAX] = { 0 };
+
+	if (!name)
+		return _fos_error(peer, "fos.InvalidParameter", "parameter \"name\" is required");
+	p = fos_manager_find_prog(m, name);
+	if (!p)
+		return _fos_error(peer, "fos.NoSuchProgram", "no program named \"%s\"", name);
+
+	o = _fos_prog_brief(p);
+	(void)fos_prog_stats(p, s);
+	json_object_object_add(o, "description",
+			       json_object_new_string(p->cfg && p->cfg->description
+							      ? p->cfg->description
+							      : ""));
+	json_object_object_add(o, "generation", json_object_new_uint64(p->generation));
+	st = json_object_new_object();
+	json_object_object_add(st, "loaded", json_object_new_boolean(p->skel != NULL));
+	json_object_object_add(st, "attached", json_object_new_boolean(p->link != NULL));
+	refs = json_object_new_array();
+	json_object_array_add(refs, json_object_new_string("fos_sets"));
+	for (size_t i = 0; i < ARRAY_SIZE(_fos_map_names); i++) {
+		char buf[160];
+
+		snprintf(buf, sizeof(buf), "%s/%s", p->name, _fos_map_names[i]);
+		json_object_array_add(refs, json_object_new_string(buf));
+	}
+	json_object_object_add(st, "mapRefs", refs);
+	met = json_object_new_object();
+	json_object_object_add(met, "packetsProcessed", json_object_new_uint64(s[FOS_STAT_PACKETS]));
+	json_object_object_add(met, "packetsDropped", json_object_new_uint64(s[FOS_STAT_DROPPED]));
+	json_object_object_add(met, "packetsPassed", json_object_new_uint64(s[FOS_STAT_PASSED]));
+	json_object_object_add(met, "packetsRedirected",
+			       json_object_new_uint64(s[FOS_STAT_REDIRECTED]));
+	json_object_object_add(met, "bytes", json_object_new_uint64(s[FOS_STAT_BYTES]));
+	json_object_object_add(st, "metrics", met);
+	json_object_object_add(st, "lastUpdated", _fos_time(p->updated_at));
+	json_object_object_add(o, "status", st);
+	cnt = json_object_new_object();
+	json_object_object_add(cnt, "blacklist", json_object_new_uint64(s[FOS_STAT_BLACKLIST]));
+	json_object_object_add(cnt, "whitelist", json_object_new_uint64(s[FOS_STAT_WHITELIST]));
+	json_object_object_add(cnt, "default", json_object_new_uint64(s[FOS_STAT_DEFAULT]));
+	json_object_object_add(cnt, "malformed", json_object_new_uint64(s[FOS_STAT_MALFORMED]));
+	json_object_object_add(cnt, "nonIp", json_object_new_uint64(s[FOS_STAT_NON_IP]));
+	json_object_object_add(cnt, "fragments", json_object_new_uint64(s[FOS_STAT_FRAGMENTS]));
+	json_object_object_add(cnt, "fragmentsWithoutFirst",
+			       json_object_new_uint64(s[FOS_STAT_FRAG_NO_FIRST]));
+	json_object_object_add(cnt, "redirectFailed",
+			       json_object_new_uint64(s[FOS_STAT_REDIRECT_FAIL]));
+	json_object_object_add(o, "counters", cnt);
+	return _fos_reply(peer, o);
+}
+
+static json_object *_fos_cidrs(const struct fos_cidr *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	char buf[FOS_CIDR_STRLEN];
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(
+						 fos_cidr_to_string(&v[i], buf, sizeof(buf))));
+	return a;
+}
+
+static json_object *_fos_ports(const struct fos_port_span *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	char buf[16];
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].lo == v[i].hi)
+			snprintf(buf, sizeof(buf), "%u", v[i].lo);
+		else
+			snprintf(buf, sizeof(buf), "%u-%u", v[i].lo, v[i].hi);
+		json_object_array_add(a, json_object_new_string(buf));
+	}
+	return a;
+}
+
+static json_object *_fos_prog_rules(const struct fos_prog_rt *p)
+{
+	json_object *o = json_object_new_object(), *rules = json_object_new_array(), *d;
+	const struct fos_program *c = p->cfg;
+	struct fos_rule_counter rc;
+
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	d = json_object_new_object();
+	json_object_object_add(d, "action",
+			       json_object_new_string(fos_cfg_action_to_string(
+				       c ? c->default_action : FOS_CFG_PASS)));
+	if (c && c->default_action == FOS_CFG_REDIRECT)
+		json_object_object_add(d, "interface",
+				       json_object_new_string(c->default_interface));
+	memset(&rc, 0, sizeof(rc));
+	(void)fos_prog_rule_counter(p, p->active, 0, true, &rc);
+	json_object_object_add(d, "packets", json_object_new_uint64(rc.packets));
+	json_object_object_add(d, "bytes", json_object_new_uint64(rc.bytes));
+	json_object_object_add(o, "default", d);
+
+	for (size_t i = 0; c && i < c->n_rules; i++) {
+		const struct fos_rule_cfg *r = &c->rules[i];
+		json_object *ro = json_object_new_object(), *mo = json_object_new_object();
+
+		json_object_object_add(ro, "index", json_object_new_int((int)i));
+		json_object_object_add(mo, "protocol",
+				       json_object_new_string(fos_protocol_to_string(
+					       r->match.protocol) ?: "any"));
+		json_object_object_add(mo, "srcCIDR", _fos_cidrs(r->match.src, r->match.n_src));
+		json_object_object_add(mo, "dstCIDR", _fos_cidrs(r->match.dst, r->match.n_dst));
+		json_object_object_add(mo, "srcPorts", _fos_ports(r->match.sport, r->match.n_sport));
+		json_object_object_add(mo, "dstPorts", _fos_ports(r->match.dport, r->match.n_dport));
+		json_object_object_add(ro, "match", mo);
+		json_object_object_add(ro, "action",
+				       json_object_new_string(fos_cfg_action_to_string(r->action)));
+		if (r->action == FOS_CFG_REDIRECT)
+			json_object_object_add(ro, "interface",
+					       json_object_new_string(r->interface));
+		memset(&rc, 0, sizeof(rc));
+		(void)fos_prog_rule_counter(p, p->active, (uint32_t)i, false, &rc);
+		json_object_object_add(ro, "packets", json_object_new_uint64(rc.packets));
+		json_object_object_add(ro, "bytes", json_object_new_uint64(rc.bytes));
+		json_object_array_add(rules, ro);
+	}
+	json_object_object_add(o, "rules", rules);
+	return o;
+}
+
+static int _fos_show_rules(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	const char *name = _fos_param_str(params, "program");
+	json_object *o, *a;
+
+	if (name && !fos_manager_find_prog(m, name))
+		return _fos_error(peer, "fos.NoSuchProgram", "no program named \"%s\"", name);
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (size_t i = 0; i < m->n_progs; i++)
+		if (!name || strcmp(name, m->progs[i]->name) == 0)
+			json_object_array_add(a, _fos_prog_rules(m->progs[i]));
+	json_object_object_add(o, "programs", a);
+	return _fos_reply(peer, o);
+}
+
+/* ---- sets --------------------------------------------------------------- */
+
+static json_object *_fos_set_users(struct fos_manager *m, const char *set)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; m->cfg && i < m->cfg->n_programs; i++) {
+		const struct fos_program *p = &m->cfg->programs[i];
+
+		if ((p->blacklist.enabled && strcmp(p->blacklist.set, set) == 0) ||
+		    (p->whitelist.enabled && strcmp(p->whitelist.set, set) == 0))
+			json_object_array_add(a, json_object_new_string(p->name));
+	}
+	return a;
+}
+
+static int _fos_show_sets(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	(void)params;
+	for (size_t i = 0; i < m->n_sets; i++) {
+		const struct fos_rset *s = &m->sets[i];
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "name", json_object_new_string(s->name));
+		json_object_object_add(so, "entries", json_object_new_int64((int64_t)s->n));
+		json_object_object_add(so, "configEntries",
+				       json_object_new_int64(
+					       (int64_t)fos_rset_count(s, FOS_SET_F_CONFIG)));
+		json_object_object_add(so, "dynamicEntries",
+				       json_object_new_int64(
+					       (int64_t)fos_rset_count(s, FOS_SET_F_DYNAMIC)));
+		if (s->file)
+			json_object_object_add(so, "file", json_object_new_string(s->file));
+		json_object_object_add(so, "usedBy", _fos_set_users(m, s->name));
+		json_object_array_add(a, so);
+	}
+	json_object_object_add(o, "sets", a);
+	return _fos_reply(peer, o);
+}
+
+static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	const char *name = _fos_param_str(params, "name");
+	const struct fos_rset *s;
+	size_t off = 0;
+
+	if (!name)
+		return _fos_error(peer, "fos.InvalidParameter", "parameter \"name\" is required");
+	s = fos_manager_find_set(m, name);
+	if (!s)
+		return _fos_error(peer, "fos.NoSuchSet", "no set named \"%s\"", name);
+	do {
+		json_object *o = json_object_new_object(), *a = json_object_new_array(), *msg;
+		size_t end = off + STREAM_CHUNK < s->n ? off + STREAM_CHUNK : s->n;
+		char buf[FOS_CIDR_STRLEN];
+		int r;
+
+		json_object_object_add(o, "name", json_object_new_string(s->name));
+		for (size_t i = off; i < end; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "cidr",
+					       json_object_new_string(fos_cidr_to_string(
+						       &s->e[i].cidr, buf, sizeof(buf))));
+			json_object_object_add(
+				e, "dynamic",
+				json_object_new_boolean(s->e[i].flags & FOS_SET_F_DYNAMIC));
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(o, "entries", a);
+		msg = fos_ipc_reply(o, end < s->n);
+		r = fos_ipc_send(peer->fd, msg);
+		json_object_put(msg);
+		if (r < 0)
+			return r;
+		off = end;
+	} while (off < s->n);
+	return 0;
+}
+
+static int _fos_set_change(struct fos_manager *m, struct fos_peer *peer, json_object *params,
+			   bool add)
+{
+	const char *name = _fos_param_str(params, "name");
+	const char *cidr = _fos_param_str(params, "cidr");
+	char err[FOS_ERRBUF] = "", buf[FOS_CIDR_STRLEN];
+	struct fos_cidr c;
+	json_object *o;
+	int r;
+
+	if (!name || !cidr)
+		return _fos_error(peer, "fos.InvalidParameter",
+				  "parameters \"name\" and \"cidr\" are required");
+	r = fos_parse_cidr(cidr, &c, err);
+	if (r < 0)
+		return _fos_error(peer, "fos.InvalidParameter", "%s", err);
+	r = add ? fos_manager_set_add(m, name, &c, err, sizeof(err))
+		: fos_manager_set_del(m, name, &c, err, sizeof(err));
+	if (r == -ENOENT)
+		return _fos_error(peer, "fos.NoSuchSet", "%s", err);
+	if (r < 0)
+		return _fos_error(peer, r == -ESRCH || r == -EPERM ? "fos.InvalidParameter"
+								    : "fos.Failed",
+				  "%s", err[0] ? err : strerror(-r));
+	fos_cidr_to_string(&c, buf, sizeof(buf));
+	log_info("set %s: %s %s", name, add ? (r > 0 ? "added" : "already has") : "removed", buf);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "cidr", json_object_new_string(buf));
+	json_object_object_add(o, add ? "added" : "removed", json_object_new_boolean(add ? r > 0
+											 : true));
+	return _fos_reply(peer, o);
+}
+
+static int _fos_set_add(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	return _fos_set_change(m, peer, params, true);
+}
+
+static int _fos_set_del(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	return _fos_set_change(m, peer, params, false);
+}
+
+/* ---- maps --------------------------------------------------------------- */
+
+struct _fos_map_ref {
+	char name[192];
+	int fd; /* borrowed */
+};
+
+static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size_t cap)
+{
+	size_t n = 0;
+
+	if (m->global && n + 2 <= cap) {
+		snprintf(v[n].name, sizeof(v[n].name), "fos_sets");
+		v[n++].fd = m->sets_fd;
+		snprintf(v[n].name, sizeof(v[n].name), "fos_set_meta");
+		v[n++].fd = m->meta_fd;
+	}
+	for (size_t i = 0; i < m->n_progs; i++) {
+		struct fos_prog_rt *p = m->progs[i];
+		struct bpf_map *map;
+
+		if (!p->skel)
+			continue;
+		bpf_object__for_each_map(map, p->skel->obj)
+		{
+			if (map == p->skel->maps.fos_sets || n >= cap)
+				continue;
+			snprintf(v[n].name, sizeof(v[n].name), "%s/%s", p->name,
+				 bpf_map__name(map));
+			v[n++].fd = bpf_map__fd(map);
+		}
+	}
+	return n;
+}
+
+static const char *_fos_map_type(uint32_t t)
+{
+	const char *s = libbpf_bpf_map_type_str(t);
+
+	return s ? s : "unknown";
+}
+
+/* count entries by walking keys (bounded by max_entries) */
+static int64_t _fos_map_fill(int fd, const struct bpf_map_info *info)
+{
+	_cleanup_free_ uint8_t *k = NULL, *nk = NULL;
+	int64_t n = 0;
+	bool first = true;
+
+	if (info->type == BPF_MAP_TYPE_ARRAY || info->type == BPF_MAP_TYPE_PERCPU_ARRAY)
+		return info->max_entries;
+	k = calloc(1, info->key_size);
+	nk = calloc(1, info->key_size);
+	if (!k || !nk)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, first ? NULL : k, nk) == 0) {
+		memcpy(k, nk, info->key_size);
+		first = false;
+		if (++n > (int64_t)info->max_entries)
+			break;
+	}
+	return n;
+}
+
+static int _fos_show_maps(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	struct _fos_map_ref refs[256];
+	size_t n = _fos_list_maps(m, refs, ARRAY_SIZE(refs));
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	(void)params;
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		json_object *mo;
+
+		if (bpf_obj_get_info_by_fd(refs[i].fd, &info, &len) < 0)
+			continue;
+		mo = json_object_new_object();
+		json_object_object_add(mo, "name", json_object_new_string(refs[i].name));
+		json_object_object_add(mo, "type", json_object_new_string(_fos_map_type(info.type)));
+		json_object_object_add(mo, "id", json_object_new_int64(info.id));
+		json_object_object_add(mo, "keySize", json_object_new_int64(info.key_size));
+		json_object_object_add(mo, "valueSize", json_object_new_int64(info.value_size));
+		json_object_object_add(mo, "maxEntries", json_object_new_int64(info.max_entries));
+		json_object_object_add(mo, "entries",
+				       json_object_new_int64(_fos_map_fill(refs[i].fd, &info)));
+		json_object_object_add(mo, "pinned", json_object_new_boolean(true));
+		json_object_array_add(a, mo);
+	}
+	json_object_object_add(o, "maps", a);
+	return _fos_reply(peer, o);
+}
+
+static bool _fos_is_percpu(uint32_t t)
+{
+	return t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH ||
+	       t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static int _fos_show_map(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	const char *name = _fos_param_str(params, "name");
+	struct _fos_map_ref refs[256];
+	size_t n = _fos_list_maps(m, refs, ARRAY_SIZE(refs));
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	struct btf *btf = NULL;
+	_cleanup_free_ uint8_t *k = NULL, *nk = NULL, *v = NULL;
+	bool percpu, first = true, more;
+	int ncpu, fd = -1, r = 0;
+	size_t vsz, emitted = 0;
+	json_object *o, *a;
+
+	if (!name)
+		return _fos_error(peer, "fos.InvalidParameter", "parameter \"name\" is required");
+	for (size_t i = 0; i < n && fd < 0; i++)
+		if (strcmp(refs[i].name, name) == 0)
+			fd = refs[i].fd;
+	if (fd < 0)
+		return _fos_error(peer, "fos.NoSuchMap", "no map named \"%s\"", name);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return _fos_error(peer, "fos.Failed", "cannot query map %s: %s", name,
+				  strerror(errno));
+	if (info.btf_id)
+		btf = btf__load_from_kernel_by_id(info.btf_id);
+	percpu = _fos_is_percpu(info.type);
+	ncpu = libbpf_num_possible_cpus();
+	vsz = percpu ? ((info.value_size + 7) / 8 * 8) * (size_t)ncpu : info.value_size;
+	k = calloc(1, info.key_size);
+	nk = calloc(1, info.key_size);
+	v = calloc(1, vsz);
+	if (!k || !nk || !v) {
+		btf__free(btf);
+		return -ENOMEM;
+	}
+
+	o = json_object_new_object();
+	a = json_object_new_array();
+	more = bpf_map_get_next_key(fd, NULL, nk) == 0;
+	while (more) {
+		json_object *e, *val;
+
+		memcpy(k, nk, info.key_size);
+		first = false;
+		more = bpf_map_get_next_key(fd, k, nk) == 0;
+		if (bpf_map_lookup_elem(fd, k, v) < 0)
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "key",
+				       fos_btf_to_json(btf, info.btf_key_type_id, k, info.key_size));
+		if (percpu) {
+			size_t stride = (info.value_size + 7) / 8 * 8;
+
+			val = json_object_new_array();
+			for (int c = 0; c < ncpu; c++)
+				json_object_array_add(val, fos_btf_to_json(btf,
+									   info.btf_value_type_id,
+									   v + stride * c,
+									   info.value_size));
+		} else {
+			val = fos_btf_to_json(btf, info.btf_value_type_id, v, info.value_size);
+		}
+		json_object_object_add(e, "value", val);
+		json_object_array_add(a, e);
+		if (++emitted % STREAM_CHUNK == 0 && more) {
+			json_object *msg;
+
+			json_object_object_add(o, "name", json_object_new_string(name));
+			json_object_object_add(o, "entries", a);
+			msg = fos_ipc_reply(o, true);
+			r = fos_ipc_send(peer->fd, msg);
+			json_object_put(msg);
+			if (r < 0)
+				goto out;
+			o = json_object_new_object();
+			a = json_object_new_array();
+		}
+	}
+	(void)first;
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "type", json_object_new_string(_fos_map_type(info.type)));
+	json_object_object_add(o, "perCpu", json_object_new_boolean(percpu));
+	json_object_object_add(o, "entries", a);
+	r = _fos_reply(peer, o);
+	o = NULL;
+out:
+	json_object_put(o);
+	btf__free(btf);
+	return r;
+}
+
+/* ---- reload and check --------------------------------------------------- */
+
+static json_object *_fos_errors_json(const struct fos_errors *e)
+{
+	return _fos_strings(e->msgs, e->n);
+}
+
+static int _fos_config_error(struct fos_peer *peer, const char *what, struct fos_errors *errs)
+{
+	json_object *p = json_object_new_object(), *msg;
+	char buf[1024];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s: %zu error%s", what, errs->n, errs->n == 1 ? "" : "s");
+	json_object_object_add(p, "errors", _fos_errors_json(errs));
+	msg = fos_ipc_error("fos.ConfigInvalid", buf, p);
+	r = fos_ipc_send(peer->fd, msg);
+	json_object_put(msg);
+	return r;
+}
+
+int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs);
+
+static int _fos_reload(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	struct fos_errors errs = {};
+	json_object *o;
+	int r;
+
+	(void)params;
+	r = fos_manager_reload_logged(m, &errs);
+	if (r < 0) {
+		r = _fos_config_error(peer, "reload rejected, the running config stays in force",
+				      &errs);
+		fos_errors_clear(&errs);
+		return r;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "generation", json_object_new_uint64(m->generation));
+	json_object_object_add(o, "message", json_object_new_string(m->reload_message));
+	return _fos_reply(peer, o);
+}
+
+static int _fos_config_check(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	const char *file = _fos_param_str(params, "file");
+	struct fos_errors errs = {};
+	struct fos_config *cfg = NULL;
+	json_object *o;
+	int r;
+
+	(void)m;
+	if (!file)
+		return _fos_error(peer, "fos.InvalidParameter", "parameter \"file\" is required");
+	r = fos_manager_check(file, &errs, &cfg);
+	if (r < 0) {
+		r = _fos_config_error(peer, file, &errs);
+		fos_errors_clear(&errs);
+		return r;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "programs", json_object_new_int((int)cfg->n_programs));
+	json_object_object_add(o, "sets", json_object_new_int((int)cfg->n_sets));
+	fos_config_free(cfg);
+	return _fos_reply(peer, o);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+struct fos_method {
+	const char *name;
+	bool mutates;
+	int (*fn)(struct fos_manager *m, struct fos_peer *peer, json_object *params);
+};
+
+static const struct fos_method fos_methods[] = {
+	{ "fos.GetInfo", false, _fos_get_info },
+	{ "fos.Show.Status", false, _fos_show_status },
+	{ "fos.Show.Programs", false, _fos_show_programs },
+	{ "fos.Show.Program", false, _fos_show_program },
+	{ "fos.Show.Rules", false, _fos_show_rules },
+	{ "fos.Show.Sets", false, _fos_show_sets },
+	{ "fos.Show.Set", false, _fos_show_set },
+	{ "fos.Show.Maps", false, _fos_show_maps },
+	{ "fos.Show.Map", false, _fos_show_map },
+	{ "fos.Set.Add", true, _fos_set_add },
+	{ "fos.Set.Del", true, _fos_set_del },
+	{ "fos.Reload", true, _fos_reload },
+	{ "fos.Config.Check", false, _fos_config_check },
+};
+
+int fos_methods_dispatch(struct fos_manager *m, struct fos_peer *peer, json_object *req)
+{
+	json_object *jm, *params = NULL;
+	const char *method;
+
+	if (!json_object_object_get_ex(req, "method", &jm) ||
+	    !json_object_is_type(jm, json_type_string))
+		return _fos_error(peer, "fos.InvalidParameter", "request has no \"method\"");
+	method = json_object_get_string(jm);
+	(void)json_object_object_get_ex(req, "parameters", &params);
+	if (params && !json_object_is_type(params, json_type_object))
+		return _fos_error(peer, "fos.InvalidParameter", "\"parameters\" must be an object");
+
+	for (size_t i = 0; i < ARRAY_SIZE(fos_methods); i++) {
+		if (strcmp(fos_methods[i].name, method) != 0)
+			continue;
+		if (fos_methods[i].mutates && !peer->privileged)
+			return _fos_error(peer, "fos.PermissionDenied",
+					  "%s changes the router: it needs root or the \"fos\" "
+					  "group (uid %u is neither)",
+					  method, (unsigned)peer->uid);
+		log_debug("ipc: %s from pid %d uid %u", method, (int)peer->pid,
+			  (unsigned)peer->uid);
+		return fos_methods[i].fn(m, peer, params);
+	}
+	return _fos_error(peer, "fos.MethodNotFound", "unknown method \"%s\"", method);
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Program manager: load the filter, pin its maps, attach with a bpf_link, adopt
+ * a pinned link after a restart, replace the program under a live link. */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "fwd.h"
+#include "log.h"
+#include "xdp_filter.skel.h"
+
+void fos_prog_rt_free(struct fos_prog_rt *p)
+{
+	if (!p)
+		return;
+	/* never detach here: the pinned link keeps the datapath in place */
+	if (p->link) {
+		bpf_link__disconnect(p->link);
+		bpf_link__destroy(p->link);
+	}
+	fos_xdp_filter__destroy(p->skel);
+	free(p->set_ids);
+	free(p);
+}
+
+int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err,
+		  size_t errlen)
+{
+	struct fos_xdp_filter *skel;
+	struct bpf_map *map;
+	int r;
+
+	skel = fos_xdp_filter__open();
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the XDP filter object: %s", strerror(-r));
+		return r;
+	}
+
+	r = bpf_map__reuse_fd(skel->maps.fos_sets, sets_fd);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot share the set map: %s", strerror(-r));
+		goto fail;
+	}
+
+	if (pin_dir) {
+		r = fos_mkdir_p(pin_dir, 0700);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot create %s: %s", pin_dir, strerror(-r));
+			goto fail;
+		}
+		bpf_object__for_each_map(map, skel->obj)
+		{
+			char path[640];
+
+			if (map == skel->maps.fos_sets)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+			r = bpf_map__set_pin_path(map, path);
+			if (r < 0) {
+				snprintf(err, errlen, "cannot set pin path %s: %s", path,
+					 strerror(-r));
+				goto fail;
+			}
+		}
+	}
+
+	r = fos_xdp_filter__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen, "the kernel refused the XDP filter: %s (the verifier log "
+			 "is in fwd's log)", strerror(-r));
+		goto fail;
+	}
+	p->skel = skel;
+	p->loaded_at = time(NULL);
+	return 0;
+fail:
+	fos_xdp_filter__destroy(skel);
+	return r;
+}
+
+int fos_xdp_query(unsigned ifindex, uint32_t *ret_prog_id, char *ret_name, size_t namelen,
+		  const char **ret_mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+	int r;
+
+	r = bpf_xdp_query(ifindex, 0, &opts);
+	if (r < 0)
+		return r;
+	*ret_prog_id = opts.prog_id;
+	if (ret_mode)
+		*ret_mode = opts.attach_mode == XDP_ATTACHED_DRV   ? "native"
+			    : opts.attach_mode == XDP_ATTACHED_SKB ? "generic"
+			    : opts.attach_mode == XDP_ATTACHED_HW  ? "offload"
+			    : opts.attach_mode == XDP_ATTACHED_MULTI ? "multi"
+								     : "none";
+	if (ret_name && namelen) {
+		ret_name[0] = 0;
+		if (opts.prog_id) {
+			struct bpf_prog_info info = {};
+			uint32_t len = sizeof(info);
+			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(opts.prog_id);
+
+			if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+				snprintf(ret_name, namelen, "%s", info.name);
+		}
+	}
+	return 0;
+}
+
+int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen)
+{
+	struct bpf_link *link;
+	char path[640];
+	int r;
+
+	link = bpf_program__attach_xdp(p->skel->progs.fos_xdp_filter, ifindex);
+	if (!link) {
+		r = -errno;
+		snprintf(err, errlen, "cannot attach XDP to %s: %s", p->ifname, strerror(-r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/link", p->pin_dir);
+	(void)unlink(path);
+	r = bpf_link__pin(link, path);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot pin the link at %s: %s", path, strerror(-r));
+		bpf_link__destroy(link);
+		return r;
+	}
+	p->link = link;
+	p->ifindex = ifindex;
+	return 0;
+}
+
+int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen)
+{
+	struct bpf_link_info info = {};
+	uint32_t len = sizeof(info);
+	struct bpf_link *link;
+	int r;
+
+	link = bpf_link__open(link_pin);
+	if (!link) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open pinned link %s: %s", link_pin, strerror(-r));
+		return r;
+	}
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot query pinned link %s: %s", link_pin, strerror(-r));
+		bpf_link__destroy(link);
+		return r;
+	}
+	if (info.type != BPF_LINK_TYPE_XDP) {
+		snprintf(err, errlen, "pinned link %s is not an XDP link", link_pin);
+		bpf_link__destroy(link);
+		return -EINVAL;
+	}
+	p->link = link;
+	p->ifindex = info.xdp.ifindex;
+	if (!if_indextoname(p->ifindex, p->ifname))
+		p->ifname[0] = 0;
+	return 0;
+}
+
+unsigned fos_link_ifindex(struct bpf_link *link)
+{
+	struct bpf_link_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (!link || bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) < 0)
+		return 0;
+	return info.type == BPF_LINK_TYPE_XDP ? info.xdp.ifindex : 0;
+}
+
+void fos_prog_detach(struct fos_prog_rt *p)
+{
+	if (!p->link)
+		return;
+	(void)bpf_link__unpin(p->link);
+	(void)bpf_link__detach(p->link);
+	bpf_link__destroy(p->link);
+	p->link = NULL;
+}
+
+int fos_prog_ids(const struct fos_prog_rt *p, uint32_t *ret_prog_id, uint32_t *ret_link_id)
+{
+	uint32_t prog_id = 0, link_id = 0;
+
+	if (p->link) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(p->link), &info, &len) == 0) {
+			link_id = info.id;
+			prog_id = info.prog_id;
+		}
+	}
+	if (!prog_id && p->skel) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.fos_xdp_filter), &info,
+					   &len) == 0)
+			prog_id = info.id;
+	}
+	*ret_prog_id = prog_id;
+	*ret_link_id = link_id;
+	return 0;
+}
+
+static int _fos_percpu_sum(int fd, uint32_t key, size_t words, uint64_t *ret)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *v = NULL;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu * words, sizeof(uint64_t));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, v) < 0)
+		return -errno;
+	memset(ret, 0, words * sizeof(uint64_t));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			ret[w] += v[(size_t)c * words + w];
+	return 0;
+}
+
+int fos_prog_stats(const struct fos_prog_rt *p, uint64_t ret_stats[_FOS_STAT_MAX])
+{
+	int fd;
+
+	if (!p->skel)
+		return -ENODEV;
+	fd = bpf_map__fd(p->skel->maps.fos_stats);
+	for (uint32_t i = 0; i < _FOS_STAT_MAX; i++) {
+		int r = _fos_percpu_sum(fd, i, 1, &ret_stats[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int fos_prog_rule_counter(const struct fos_prog_rt *p, uint32_t slot, uint32_t idx, bool dflt,
+			  struct fos_rule_counter *ret)
+{
+	uint64_t v[2];
+	int r;
+
+	if (!p->skel)
+		return -ENODEV;
+	if (dflt)
+		r = _fos_percpu_sum(bpf_map__fd(p->skel->maps.fos_default_st), slot, 2, v);
+	else
+		r = _fos_percpu_sum(bpf_map__fd(p->skel->maps.fos_rule_stats),
+				    slot * FOS_MAX_RULES + idx, 2, v);
+	if (r < 0)
+		return r;
+	ret->packets = v[0];
+	ret->bytes = v[1];
+	return 0;
+}
