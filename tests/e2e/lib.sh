@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# Shared by the e2e tests: a three-namespace lab (client - router - server)
+# named after the test, a private bpffs for pins, fwd in the router, cleanup
+# by trap. Traffic only ever goes to addresses inside these namespaces.
+#
+# Environment (set by meson): FWD, FOSCTL, FOS_CONF_DIR, FOS_BPF_DIR.
+
+set -u
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; e2e_dump; exit 1; }
+pass_step() { echo "ok: $*"; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v ip >/dev/null || skip "iproute2 missing"
+
+E2E_NAME=${E2E_NAME:-$(basename "$0" .sh)}
+# short unique id: namespaces must not collide when tests run in parallel
+E2E_ID="$(echo "$E2E_NAME" | tr -c 'a-z0-9\n' '-' | cut -c1-12)-$$"
+NS_C="fos-$E2E_ID-c"
+NS_R="fos-$E2E_ID-r"
+NS_S="fos-$E2E_ID-s"
+T=$(mktemp -d "/tmp/fos-e2e-$E2E_NAME.XXXXXX")
+PIN="$T/bpf"
+SOCK="$T/fwd.sock"
+FWD_LOG="$T/fwd.log"
+FWD_PID=
+
+e2e_cleanup() {
+  set +e
+  if [ -n "${FWD_PID:-}" ] && kill -0 "$FWD_PID" 2>/dev/null; then
+    kill -TERM "$FWD_PID"; wait "$FWD_PID" 2>/dev/null
+  fi
+  for ns in "$NS_C" "$NS_R" "$NS_S"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  mountpoint -q "$PIN" && umount "$PIN"
+  rm -rf "$T"
+}
+trap e2e_cleanup EXIT
+
+e2e_dump() {
+  [ -f "$FWD_LOG" ] && { echo "--- fwd log"; tail -n 50 "$FWD_LOG"; } >&2
+}
+
+inC() { ip netns exec "$NS_C" "$@"; }
+inR() { ip netns exec "$NS_R" "$@"; }
+inS() { ip netns exec "$NS_S" "$@"; }
+
+fosctl() { "$FOSCTL" -s "$SOCK" "$@"; }
+
+# The lab of conf/examples/lab.conf: client 10.10.1.2 - r-cli 10.10.1.1 |
+# router | r-srv 10.10.2.1 - server 10.10.2.2, and the same in fd00:10:1::/64,
+# fd00:10:2::/64.
+e2e_lab() {
+  ip netns add "$NS_C" && ip netns add "$NS_R" && ip netns add "$NS_S" ||
+    fail "cannot create namespaces"
+  ip link add r-cli netns "$NS_R" type veth peer name eth0 netns "$NS_C" || fail "veth"
+  ip link add r-srv netns "$NS_R" type veth peer name eth0 netns "$NS_S" || fail "veth"
+  for ns in "$NS_C" "$NS_R" "$NS_S"; do
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  done
+  inR sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  ip -n "$NS_R" addr add 10.10.1.1/24 dev r-cli
+  ip -n "$NS_R" addr add fd00:10:1::1/64 dev r-cli nodad
+  ip -n "$NS_R" addr add 10.10.2.1/24 dev r-srv
+  ip -n "$NS_R" addr add fd00:10:2::1/64 dev r-srv nodad
+  ip -n "$NS_C" addr add 10.10.1.2/24 dev eth0
+  ip -n "$NS_C" addr add fd00:10:1::2/64 dev eth0 nodad
+  ip -n "$NS_S" addr add 10.10.2.2/24 dev eth0
+  ip -n "$NS_S" addr add fd00:10:2::2/64 dev eth0 nodad
+  for ns in "$NS_C" "$NS_R" "$NS_S"; do
+    for l in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      ip -n "$ns" link set "$l" up
+    done
+  done
+  ip -n "$NS_C" route add default via 10.10.1.1
+  ip -n "$NS_C" -6 route add default via fd00:10:1::1
+  ip -n "$NS_S" route add default via 10.10.2.1
+  ip -n "$NS_S" -6 route add default via fd00:10:2::1
+  mkdir -p "$PIN"
+  mount -t bpf bpf "$PIN" || fail "cannot mount a bpffs at $PIN"
+  inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "lab: no IPv4 path client -> server"
+}
+
+# Start fwd in the router namespace with CONFIG; wait for its socket.
+fwd_start() {
+  local cfg=$1; shift
+  # ip netns exec execs fwd, so $! is fwd itself (signals reach it)
+  ip netns exec "$NS_R" "$FWD" -c "$cfg" -s "$SOCK" --pin-dir "$PIN" "$@" >>"$FWD_LOG" 2>&1 &
+  FWD_PID=$!
+  for _ in $(seq 1 100); do
+    if [ -S "$SOCK" ] && fosctl show status >/dev/null 2>&1; then return 0; fi
+    kill -0 "$FWD_PID" 2>/dev/null || { wait "$FWD_PID"; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+fwd_stop() {
+  if [ -n "${FWD_PID:-}" ]; then
+    kill -TERM "$FWD_PID" 2>/dev/null; wait "$FWD_PID" 2>/dev/null
+  fi
+  FWD_PID=
+}
+
+# Servers in the server namespace: TCP ports answer "hello", UDP ports log.
+servers_start() { # tcp:PORT udp:PORT ...
+  rm -f "$T/servers.ready"
+  inS python3 "$(dirname "${BASH_SOURCE[0]}")/servers.py" "$T" "$@" >>"$T/servers.log" 2>&1 &
+  for _ in $(seq 1 50); do [ -f "$T/servers.ready" ] && return 0; sleep 0.1; done
+  fail "test servers did not start"
+}
+tcp_try() { # addr port -> 0 if connected and got "hello"
+  local out
+  out=$(inC timeout 3 nc -w 2 "$1" "$2" </dev/null 2>/dev/null) || return 1
+  [ "$out" = hello ]
+}
+# UDP: send a unique line, see whether the server received it
+udp_try() { # addr port
+  local tag="probe-$RANDOM$RANDOM"
+  echo "$tag" | inC nc -u -w 1 -q 0 "$1" "$2" >/dev/null 2>&1
+  for _ in $(seq 1 10); do
+    grep -qs "$tag" "$T/udp-$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+jq_py() { # python expression over the JSON on stdin, bound to j
+  python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# fwd --check and fosctl config check: valid configs pass through the
+# verifier, broken ones name file:line, and nothing is attached either way.
+. "$(dirname "$0")/lib.sh"
+e2e_lab
+CFG="$FOS_CONF_DIR/examples/lab.conf"
+out=$(inR "$FWD" --check -c "$CFG" 2>&1) || fail "--check of lab.conf failed: $out"
+echo "$out" | grep -q "lab.conf: ok" || fail "--check output: $out"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" && fail "--check attached something"
+out=$("$FWD" --check -c "$FOS_CONF_DIR/fwd.conf" 2>&1) || fail "--check of fwd.conf failed: $out"
+pass_step "--check accepts the shipped configs"
+
+mkdir -p "$T/c"
+cat >"$T/c/bad.conf" <<'CONF'
+programs = ( {
+  name = "f"; type = "xdp"; interface = "r-cli";
+  settings = { actions = { rules = (
+    { match = { protocol = "tcp"; dstPort = 70000; }; action = "drop"; },
+    { match = { protocol = "bogus"; }; action = "drop"; }
+  ); }; };
+} );
+CONF
+out=$(inR "$FWD" --check -c "$T/c/bad.conf" 2>&1) && fail "--check accepted a bad config"
+echo "$out" | grep -q "bad.conf:4: .*dstPort: 70000 is out of range 0-65535" || fail "message 1: $out"
+echo "$out" | grep -q "bad.conf:5: .*protocol" || fail "message 2 (all errors reported): $out"
+pass_step "--check reports every error with file:line"
+
+cat >"$T/c/noif.conf" <<'CONF'
+programs = ( { name = "f"; type = "xdp"; interface = "eth9"; } );
+CONF
+out=$(inR "$FWD" --check -c "$T/c/noif.conf" 2>&1) && fail "--check accepted a missing interface"
+echo "$out" | grep -q 'noif.conf:1: .*no such interface "eth9"' || fail "missing interface: $out"
+pass_step "--check finds missing interfaces"
+
+fwd_start "$CFG" || fail "fwd did not start"
+out=$(fosctl config check "$T/c/bad.conf" 2>&1); rc=$?
+[ $rc = 1 ] || fail "config check of a bad file: exit $rc"
+echo "$out" | grep -q "bad.conf:4:" || fail "config check message: $out"
+fosctl config check "$CFG" >/dev/null || fail "config check of lab.conf failed"
+gen=$(fosctl -j show status | jq_py 'j["generation"]')
+[ "$gen" = 1 ] || fail "config check changed the running config (generation $gen)"
+pass_step "fosctl config check"
+echo PASS

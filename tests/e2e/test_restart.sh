@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The datapath outlives fwd: kill -9 leaves filtering in force, the next fwd
+# adopts the pinned program and maps without detaching, counters continue; a
+# normal stop leaves it too, and only fwd --flush removes it.
+. "$(dirname "$0")/lib.sh"
+e2e_lab
+servers_start tcp:23 tcp:80
+CFG="$FOS_CONF_DIR/examples/lab.conf"
+fwd_start "$CFG" || fail "fwd did not start"
+fosctl set add blocked 10.10.1.99/32 >/dev/null || fail "set add"
+tcp_try 10.10.2.2 23 && fail "tcp/23 must be dropped"
+link0=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
+pk0=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packetsProcessed"]')
+r0=$(fosctl -j show rules lab-filter | jq_py 'j["programs"][0]["rules"][0]["packets"]')
+
+kill -9 "$FWD_PID"; wait "$FWD_PID" 2>/dev/null; FWD_PID=
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "XDP detached when fwd was killed"
+tcp_try 10.10.2.2 23 && fail "tcp/23 passed while fwd was down"
+tcp_try 10.10.2.2 80 || fail "tcp/80 must pass while fwd is down"
+pass_step "filtering continues with fwd killed"
+
+fwd_start "$CFG" || fail "fwd did not restart"
+grep -q "adopted program lab-filter" "$FWD_LOG" || fail "restart did not adopt the program"
+link1=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
+[ "$link1" = "$link0" ] || fail "link replaced on restart ($link0 -> $link1): there was a gap"
+pk1=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packetsProcessed"]')
+r1=$(fosctl -j show rules lab-filter | jq_py 'j["programs"][0]["rules"][0]["packets"]')
+[ "$pk1" -gt "$pk0" ] || fail "program counters restarted ($pk0 -> $pk1)"
+[ "$r1" -gt "$r0" ] || fail "rule counters restarted ($r0 -> $r1)"
+fosctl show set blocked | grep -q "10.10.1.99/32 (dynamic)" || fail "dynamic set entry lost on restart"
+tcp_try 10.10.2.2 23 && fail "tcp/23 must be dropped after restart"
+pass_step "restart adopted link $link1, counters continue ($pk0 -> $pk1, rule0 $r0 -> $r1)"
+
+# a second fwd on the same pin dir is refused
+out=$(inR "$FWD" -c "$CFG" -s "$T/other.sock" --pin-dir "$PIN" 2>&1) && fail "second fwd started"
+echo "$out" | grep -q "another fwd already manages" || fail "second fwd message: $out"
+pass_step "second instance refused"
+
+# normal stop: datapath stays
+fwd_stop
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "normal stop detached XDP"
+tcp_try 10.10.2.2 23 && fail "tcp/23 passed after a normal stop"
+pass_step "normal stop leaves the datapath"
+
+# --flush removes everything
+inR "$FWD" --flush --pin-dir "$PIN" >"$T/flush.log" 2>&1 || fail "flush failed: $(cat "$T/flush.log")"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" && fail "XDP still attached after --flush"
+[ -z "$(find "$PIN" -mindepth 1 -not -type d)" ] || fail "pins left after --flush: $(find "$PIN")"
+tcp_try 10.10.2.2 23 || fail "tcp/23 must pass after --flush"
+pass_step "fwd --flush removed everything"
+echo PASS
