@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "output.h"
+#include "parse.h"
+#include "print.h"
+
+static const struct fosctl_column fosctl_kv_columns[] = {{"KEY", false}, {"VALUE", false}};
+
+#define FOSCTL_TIME_STRLEN 64
+
+static void _fosctl_kv_init(struct fosctl_table *t)
+{
+	fosctl_table_init(t, fosctl_kv_columns, ARRAY_SIZE(fosctl_kv_columns), false);
+}
+
+/* A "key: value" row with the value at path in o. */
+static void _fosctl_kv(struct fosctl_table *t, const char *key, json_object *o, const char *path)
+{
+	fosctl_table_add(t, "%s:", key);
+	fosctl_table_add_value(t, fosctl_json_get(o, path));
+}
+
+static void _fosctl_kv_time(struct fosctl_table *t, const char *key, json_object *o,
+			    const char *path)
+{
+	char buf[FOSCTL_TIME_STRLEN];
+
+	fosctl_table_add(t, "%s:", key);
+	fosctl_table_add(t, "%s", fosctl_format_time(fosctl_json_get(o, path), buf, sizeof(buf)));
+}
+
+/* A count: the length of an array, or the number itself. */
+static void _fosctl_add_count(struct fosctl_table *t, json_object *v)
+{
+	if (json_object_is_type(v, json_type_array))
+		fosctl_table_add(t, "%zu", json_object_array_length(v));
+	else
+		fosctl_table_add_value(t, v);
+}
+
+static const char *_fosctl_str(json_object *o, const char *path)
+{
+	json_object *v = fosctl_json_get(o, path);
+
+	return v && !json_object_is_type(v, json_type_null) ? json_object_get_string(v) : NULL;
+}
+
+static bool _fosctl_bool(json_object *o, const char *path)
+{
+	return json_object_get_boolean(fosctl_json_get(o, path));
+}
+
+static int _fosctl_print_table(struct fosctl_table *t)
+{
+	return fosctl_table_print(t, stdout);
+}
+
+int fosctl_print_status(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	json_object *uptime = fosctl_json_get(p, "uptime"), *reload, *errors;
+	char buf[FOSCTL_TIME_STRLEN];
+	size_t n_errors;
+
+	_fosctl_kv_init(&t);
+	_fosctl_kv(&t, "version", p, "version");
+	_fosctl_kv(&t, "pid", p, "pid");
+	fosctl_table_add(&t, "uptime:");
+	if (json_object_is_type(uptime, json_type_int) ||
+	    json_object_is_type(uptime, json_type_double))
+		fosctl_table_add(&t, "%s",
+				 fosctl_format_duration((uint64_t)json_object_get_int64(uptime),
+							buf, sizeof(buf)));
+	else
+		fosctl_table_add_value(&t, uptime);
+	_fosctl_kv(&t, "config", p, "config");
+	_fosctl_kv(&t, "generation", p, "generation");
+	_fosctl_kv(&t, "pin dir", p, "pinDir");
+	_fosctl_kv(&t, "socket", p, "socket");
+
+	reload = fosctl_json_get(p, "lastReload");
+	fosctl_table_add(&t, "last reload:");
+	if (!json_object_is_type(reload, json_type_object)) {
+		fosctl_table_add(&t, "never");
+	} else {
+		fosctl_table_add(
+		    &t, "%s, %s",
+		    fosctl_format_time(fosctl_json_get(reload, "time"), buf, sizeof(buf)),
+		    _fosctl_bool(reload, "ok") ? "ok" : "failed");
+		if (_fosctl_str(reload, "message") && *_fosctl_str(reload, "message"))
+			_fosctl_kv(&t, "reload message", reload, "message");
+		errors = fosctl_json_array(reload, "errors", &n_errors);
+		for (size_t i = 0; i < n_errors; i++) {
+			fosctl_table_add(&t, "%s", i == 0 ? "reload errors:" : "");
+			fosctl_table_add_value(&t, json_object_array_get_idx(errors, i));
+		}
+	}
+	return _fosctl_print_table(&t);
+}
+
+static const struct fosctl_column fosctl_programs_columns[] = {
+    {"NAME", false},	 {"TYPE", false}, {"INTERFACE", false}, {"PRIO", true},	   {"MODE", false},
+    {"ATTACHED", false}, {"RULES", true}, {"PACKETS", true},	{"DROPPED", true},
+};
+
+int fosctl_print_programs(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	size_t n;
+	json_object *programs = fosctl_json_array(p, "programs", &n);
+
+	fosctl_table_init(&t, fosctl_programs_columns, ARRAY_SIZE(fosctl_programs_columns), true);
+	for (size_t i = 0; i < n; i++) {
+		json_object *prog = json_object_array_get_idx(programs, i);
+
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "name"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "type"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "interface"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "priority"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "mode"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "attached"));
+		_fosctl_add_count(&t, fosctl_json_get(prog, "rules"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "packets"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "dropped"));
+	}
+	return _fosctl_print_table(&t);
+}
+
+int fosctl_print_program(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	json_object *counters = fosctl_json_get(p, "counters");
+
+	_fosctl_kv_init(&t);
+	_fosctl_kv(&t, "name", p, "name");
+	if (_fosctl_str(p, "description"))
+		_fosctl_kv(&t, "description", p, "description");
+	_fosctl_kv(&t, "type", p, "type");
+	_fosctl_kv(&t, "interface", p, "interface");
+	_fosctl_kv(&t, "priority", p, "priority");
+	_fosctl_kv(&t, "mode", p, "mode");
+	_fosctl_kv(&t, "prog id", p, "progId");
+	_fosctl_kv(&t, "link id", p, "linkId");
+	_fosctl_kv(&t, "loaded", p, "status.loaded");
+	_fosctl_kv(&t, "attached", p, "status.attached");
+	_fosctl_kv(&t, "map refs", p, "status.mapRefs");
+	_fosctl_kv(&t, "packets processed", p, "status.metrics.packetsProcessed");
+	_fosctl_kv(&t, "packets dropped", p, "status.metrics.packetsDropped");
+	_fosctl_kv(&t, "packets passed", p, "status.metrics.packetsPassed");
+	_fosctl_kv(&t, "packets redirected", p, "status.metrics.packetsRedirected");
+	_fosctl_kv(&t, "bytes", p, "status.metrics.bytes");
+	_fosctl_kv_time(&t, "last updated", p, "status.lastUpdated");
+
+	if (json_object_is_type(counters, json_type_object)) {
+		fosctl_table_add(&t, "counters:");
+		fosctl_table_add(&t, "%s", "");
+		json_object_object_foreach(counters, key, value)
+		{
+			fosctl_table_add(&t, "  %s:", key);
+			fosctl_table_add_value(&t, value);
+		}
+	}
+	return _fosctl_print_table(&t);
+}
+
+/* One port or range: 22, "8000-8100", {"from":8000,"to":8100}, [8000, 8100]. */
+static void _fosctl_port_format(json_object *v, FILE *s)
+{
+	static const char *const pairs[][2] = {{"from", "to"}, {"lo", "hi"}, {"start", "end"}};
+	json_object *lo = NULL, *hi = NULL;
+
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2) {
+		lo = json_object_array_get_idx(v, 0);
+		hi = json_object_array_get_idx(v, 1);
+	} else if (json_object_is_type(v, json_type_object)) {
+		for (size_t i = 0; i < ARRAY_SIZE(pairs) && !lo; i++)
+			if (json_object_object_get_ex(v, pairs[i][0], &lo))
+				json_object_object_get_ex(v, pairs[i][1], &hi);
+	}
+
+	if (!lo) {
+		fputs(json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+							       : fosctl_json_compact(v),
+		      s);
+		return;
+	}
+	fputs(json_object_get_string(lo), s);
+	if (hi && json_object_get_int64(hi) != json_object_get_int64(lo))
+		fprintf(s, "-%s", json_object_get_string(hi));
+}
+
+static void _fosctl_match_list(json_object *match, const char *key, const char *label, bool ports,
+			       FILE *s)
+{
+	json_object *v = fosctl_json_get(match, key);
+	size_t n;
+
+	if (!v || json_object_is_type(v, json_type_null))
+		return;
+	if (!json_object_is_type(v, json_type_array)) {
+		fprintf(s, " %s %s", label, json_object_get_string(v));
+		return;
+	}
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+
+		fputs(i == 0 ? " " : ",", s);
+		if (i == 0)
+			fprintf(s, "%s ", label);
+		if (ports)
+			_fosctl_port_format(e, s);
+		else
+			fputs(json_object_get_string(e), s);
+	}
+}
+
+char *fosctl_match_format(json_object *match)
+{
+	json_object *proto = fosctl_json_get(match, "protocol");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *s;
+
+	s = open_memstream(&text, &len);
+	if (!s)
+		return NULL;
+
+	if (json_object_is_type(proto, json_type_int) && json_object_get_int(proto) > 0 &&
+	    json_object_get_int(proto) < 256)
+		fprintf(s, " proto %s",
+			fos_protocol_to_string((uint8_t)json_object_get_int(proto)));
+	else if (json_object_is_type(proto, json_type_string) &&
+		 strcmp(json_object_get_string(proto), "any") != 0 &&
+		 json_object_get_string_len(proto) > 0)
+		fprintf(s, " proto %s", json_object_get_string(proto));
+	_fosctl_match_list(match, "srcCIDR", "src", false, s);
+	_fosctl_match_list(match, "dstCIDR", "dst", false, s);
+	_fosctl_match_list(match, "srcPorts", "sport", true, s);
+	_fosctl_match_list(match, "dstPorts", "dport", true, s);
+
+	if (fclose(s) != 0) {
+		free(text);
+		return NULL;
+	}
+	if (len == 0) {
+		free(text);
+		return strdup("any");
+	}
+	memmove(text, text + 1, len);
+	return text;
+}
+
+static void _fosctl_add_action(struct fosctl_table *t, json_object *o)
+{
+	const char *action = _fosctl_str(o, "action");
+	const char *ifname = _fosctl_str(o, "interface");
+
+	if (ifname && *ifname)
+		fosctl_table_add(t, "%s %s", action ? action : "-", ifname);
+	else
+		fosctl_table_add(t, "%s", action ? action : "-");
+}
+
+static const struct fosctl_column fosctl_rules_columns[] = {
+    {"INDEX", false}, {"ACTION", false}, {"MATCH", false}, {"PACKETS", true}, {"BYTES", true},
+};
+
+int fosctl_print_rules(json_object *p)
+{
+	size_t n;
+	json_object *programs = fosctl_json_array(p, "programs", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+		json_object *prog = json_object_array_get_idx(programs, i);
+		json_object *def = fosctl_json_get(prog, "default");
+		size_t n_rules;
+		json_object *rules = fosctl_json_array(prog, "rules", &n_rules);
+		const char *name = _fosctl_str(prog, "name");
+		int r;
+
+		fosctl_table_init(&t, fosctl_rules_columns, ARRAY_SIZE(fosctl_rules_columns), true);
+		for (size_t j = 0; j < n_rules; j++) {
+			json_object *rule = json_object_array_get_idx(rules, j);
+			char *match = fosctl_match_format(fosctl_json_get(rule, "match"));
+
+			fosctl_table_add_value(&t, fosctl_json_get(rule, "index"));
+			_fosctl_add_action(&t, rule);
+			fosctl_table_add(&t, "%s", match ? match : "");
+			if (!match)
+				t.error = -ENOMEM;
+			free(match);
+			fosctl_table_add_value(&t, fosctl_json_get(rule, "packets"));
+			fosctl_table_add_value(&t, fosctl_json_get(rule, "bytes"));
+		}
+		fosctl_table_add(&t, "default");
+		_fosctl_add_action(&t, def);
+		fosctl_table_add(&t, "%s", "");
+		fosctl_table_add_value(&t, fosctl_json_get(def, "packets"));
+		fosctl_table_add_value(&t, fosctl_json_get(def, "bytes"));
+
+		printf("%sprogram %s:\n", i > 0 ? "\n" : "", name ? name : "-");
+		r = _fosctl_print_table(&t);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const struct fosctl_column fosctl_sets_columns[] = {
+    {"NAME", false}, {"ENTRIES", true}, {"CONFIG", true}, {"DYNAMIC", true}, {"USED-BY", false},
+};
+
+int fosctl_print_sets(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	size_t n;
+	json_object *sets = fosctl_json_array(p, "sets", &n);
+
+	fosctl_table_init(&t, fosctl_sets_columns, ARRAY_SIZE(fosctl_sets_columns), true);
+	for (size_t i = 0; i < n; i++) {
+		json_object *set = json_object_array_get_idx(sets, i);
+
+		fosctl_table_add_value(&t, fosctl_json_get(set, "name"));
+		fosctl_table_add_value(&t, fosctl_json_get(set, "entries"));
+		fosctl_table_add_value(&t, fosctl_json_get(set, "configEntries"));
+		fosctl_table_add_value(&t, fosctl_json_get(set, "dynamicEntries"));
+		fosctl_table_add_value(&t, fosctl_json_get(set, "usedBy"));
+	}
+	return _fosctl_print_table(&t);
+}
+
+int fosctl_print_set(json_object *p)
+{
+	size_t n;
+	json_object *entries = fosctl_json_array(p, "entries", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		const char *cidr = json_object_is_type(e, json_type_string)
+				       ? json_object_get_string(e)
+				       : _fosctl_str(e, "cidr");
+
+		printf("%s%s\n", cidr ? cidr : "-", _fosctl_bool(e, "dynamic") ? " (dynamic)" : "");
+	}
+	return 0;
+}
+
+static const struct fosctl_column fosctl_maps_columns[] = {
+    {"NAME", false}, {"TYPE", false},	{"KEY", true},	 {"VALUE", true},
+    {"MAX", true},   {"ENTRIES", true}, {"FILL%", true},
+};
+
+int fosctl_print_maps(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	size_t n;
+	json_object *maps = fosctl_json_array(p, "maps", &n);
+
+	fosctl_table_init(&t, fosctl_maps_columns, ARRAY_SIZE(fosctl_maps_columns), true);
+	for (size_t i = 0; i < n; i++) {
+		json_object *map = json_object_array_get_idx(maps, i);
+		json_object *max = fosctl_json_get(map, "maxEntries");
+		json_object *entries = fosctl_json_get(map, "entries");
+
+		fosctl_table_add_value(&t, fosctl_json_get(map, "name"));
+		fosctl_table_add_value(&t, fosctl_json_get(map, "type"));
+		fosctl_table_add_value(&t, fosctl_json_get(map, "keySize"));
+		fosctl_table_add_value(&t, fosctl_json_get(map, "valueSize"));
+		fosctl_table_add_value(&t, max);
+		fosctl_table_add_value(&t, entries);
+		if (json_object_is_type(entries, json_type_int) &&
+		    json_object_is_type(max, json_type_int) && json_object_get_int64(max) > 0)
+			fosctl_table_add(&t, "%.1f",
+					 100.0 * (double)json_object_get_int64(entries) /
+					     (double)json_object_get_int64(max));
+		else
+			fosctl_table_add(&t, "-");
+	}
+	return _fosctl_print_table(&t);
+}
+
+int fosctl_print_map(json_object *p)
+{
+	size_t n;
+	json_object *entries = fosctl_json_array(p, "entries", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		_cleanup_free_ char *key = strdup(fosctl_json_compact(fosctl_json_get(e, "key")));
+
+		if (!key)
+			return -ENOMEM;
+		printf("%s => %s\n", key, fosctl_json_compact(fosctl_json_get(e, "value")));
+	}
+	return 0;
+}
+
+int fosctl_print_set_add(json_object *p)
+{
+	const char *name = _fosctl_str(p, "name"), *cidr = _fosctl_str(p, "cidr");
+
+	if (_fosctl_bool(p, "added"))
+		printf("added %s to set %s\n", cidr ? cidr : "-", name ? name : "-");
+	else
+		printf("%s was already in set %s\n", cidr ? cidr : "-", name ? name : "-");
+	return 0;
+}
+
+int fosctl_print_set_del(json_object *p)
+{
+	const char *name = _fosctl_str(p, "name"), *cidr = _fosctl_str(p, "cidr");
+
+	if (_fosctl_bool(p, "removed"))
+		printf("removed %s from set %s\n", cidr ? cidr : "-", name ? name : "-");
+	else
+		printf("%s was not in set %s\n", cidr ? cidr : "-", name ? name : "-");
+	return 0;
+}
+
+int fosctl_print_reload(json_object *p)
+{
+	const char *message = _fosctl_str(p, "message");
+	const char *generation = _fosctl_str(p, "generation");
+
+	printf("reloaded, generation %s%s%s\n", generation ? generation : "-",
+	       message && *message ? ": " : "", message ? message : "");
+	return 0;
+}
+
+int fosctl_print_config_check(json_object *p)
+{
+	json_object *programs = fosctl_json_get(p, "programs"), *sets = fosctl_json_get(p, "sets");
+	const char *file = _fosctl_str(p, "file");
+
+	printf("%s: %s", file ? file : "-", _fosctl_bool(p, "ok") ? "ok" : "not ok");
+	if (programs && sets) {
+		_cleanup_free_ char *np = NULL, *ns = NULL;
+
+		if (json_object_is_type(programs, json_type_array) &&
+		    asprintf(&np, "%zu", json_object_array_length(programs)) < 0)
+			return -ENOMEM;
+		if (json_object_is_type(sets, json_type_array) &&
+		    asprintf(&ns, "%zu", json_object_array_length(sets)) < 0)
+			return -ENOMEM;
+		printf(" (%s programs, %s sets)", np ? np : json_object_get_string(programs),
+		       ns ? ns : json_object_get_string(sets));
+	}
+	putchar('\n');
+	return 0;
+}
+
+static void _fosctl_print_error(json_object *reply)
+{
+	json_object *params = fosctl_json_get(reply, "parameters"), *errors;
+	const char *message = _fosctl_str(params, "message");
+	size_t n;
+
+	fprintf(stderr, "fosctl: %s\n",
+		message && *message ? message
+				    : json_object_get_string(fosctl_json_get(reply, "error")));
+	errors = fosctl_json_array(params, "errors", &n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s\n",
+			json_object_get_string(json_object_array_get_idx(errors, i)));
+}
+
+int fosctl_print_reply(const struct fosctl *f, const struct fosctl_command *cmd, json_object *reply)
+{
+	json_object *params = fosctl_json_get(reply, "parameters");
+	int r;
+
+	if (fosctl_json_get(reply, "error")) {
+		if (f->json)
+			fosctl_json_print(reply, stdout);
+		else
+			_fosctl_print_error(reply);
+		return FOSCTL_EXIT_DAEMON;
+	}
+
+	if (!json_object_is_type(params, json_type_object)) {
+		fprintf(stderr, "fosctl: %s: reply without parameters\n", cmd->method);
+		return FOSCTL_EXIT_DAEMON;
+	}
+	r = f->json ? fosctl_json_print(params, stdout) : cmd->print(params);
+	if (r < 0) {
+		fprintf(stderr, "fosctl: cannot print the reply: %s\n", strerror(-r));
+		return FOSCTL_EXIT_DAEMON;
+	}
+	return FOSCTL_EXIT_OK;
+}

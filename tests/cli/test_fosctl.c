@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* fosctl without a daemon: the command table, matching, completion, `?`
+ * help, parameters, and the text each reply type prints. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "output.h"
+#include "print.h"
+
+static void strv_freep(char ***v)
+{
+	fosctl_strv_free(*v);
+	*v = NULL;
+}
+
+static const struct fosctl_command *find(const char *w0, const char *w1)
+{
+	for (size_t i = 0; i < fosctl_n_commands; i++) {
+		const struct fosctl_command *c = &fosctl_commands[i];
+
+		if (strcmp(c->words[0], w0) == 0 &&
+		    ((!w1 && !c->words[1]) || (w1 && c->words[1] && strcmp(c->words[1], w1) == 0)))
+			return c;
+	}
+	ck_abort_msg("no command %s %s", w0, w1 ? w1 : "");
+	return NULL;
+}
+
+static struct fosctl_match match_line(const char *line, bool shell)
+{
+	_cleanup_(strv_freep) char **tokens = NULL;
+	struct fosctl_match m;
+	size_t n;
+
+	ck_assert_int_eq(fosctl_split(line, false, &tokens, &n, NULL), 0);
+	fosctl_match(tokens, n, shell, &m);
+	return m;
+}
+
+static void assert_matches(const char *line, const char *w0, const char *w1)
+{
+	struct fosctl_match m = match_line(line, false);
+
+	ck_assert_msg(m.result == FOSCTL_MATCH_OK, "\"%s\" gave %d", line, m.result);
+	ck_assert_ptr_eq(m.command, find(w0, w1));
+}
+
+/* What fosctl_match_explain() prints for a line. */
+static char *explain(const char *line, bool shell)
+{
+	_cleanup_(strv_freep) char **tokens = NULL;
+	struct fosctl_match m;
+	char *text = NULL;
+	size_t n, len;
+	FILE *f;
+
+	ck_assert_int_eq(fosctl_split(line, false, &tokens, &n, NULL), 0);
+	fosctl_match(tokens, n, shell, &m);
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	fosctl_match_explain(&m, tokens, n, f);
+	fclose(f);
+	return text;
+}
+
+/* What `?` prints with the cursor at the end of line. */
+static char *help_at(const char *line)
+{
+	_cleanup_(strv_freep) char **tokens = NULL;
+	const char *partial = "";
+	bool trailing;
+	char *text = NULL;
+	size_t n, len;
+	FILE *f;
+
+	ck_assert_int_eq(fosctl_split(line, true, &tokens, &n, &trailing), 0);
+	if (!trailing)
+		partial = tokens[--n];
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fosctl_help_context(tokens, n, partial, true, f), 0);
+	fclose(f);
+	return text;
+}
+
+/* Standard output of fn(params), params given as JSON text. */
+static char *print_capture(int (*fn)(json_object *), const char *json)
+{
+	json_object *p = json_tokener_parse(json);
+	char *text;
+	long len;
+	FILE *tmp;
+	int saved;
+
+	ck_assert_ptr_nonnull(p);
+	fflush(stdout);
+	tmp = tmpfile();
+	ck_assert_ptr_nonnull(tmp);
+	saved = dup(STDOUT_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(tmp), STDOUT_FILENO), 0);
+	ck_assert_int_eq(fn(p), 0);
+	fflush(stdout);
+	ck_assert_int_ge(dup2(saved, STDOUT_FILENO), 0);
+	close(saved);
+	json_object_put(p);
+
+	len = ftell(tmp);
+	ck_assert_int_ge(len, 0);
+	text = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(text);
+	rewind(tmp);
+	ck_assert_uint_eq(fread(text, 1, (size_t)len, tmp), (size_t)len);
+	fclose(tmp);
+	return text;
+}
+
+/* the table */
+
+START_TEST(test_table_consistent)
+{
+	for (size_t i = 0; i < fosctl_n_commands; i++) {
+		const struct fosctl_command *c = &fosctl_commands[i];
+		size_t min, max;
+
+		ck_assert_uint_ge(fosctl_command_n_words(c), 1);
+		ck_assert_ptr_nonnull(c->help);
+		/* A command either asks the daemon (and prints its reply) or runs here. */
+		ck_assert_msg(!!c->method != !!c->run, "%s", c->words[0]);
+		if (c->method)
+			ck_assert_ptr_nonnull(c->print);
+		if (c->args[0].name && c->method)
+			ck_assert_ptr_nonnull(c->build);
+
+		fosctl_command_arity(c, &min, &max);
+		for (size_t a = 0; a < max; a++)
+			ck_assert_msg(c->args[a].optional == (a >= min),
+				      "only trailing arguments may be optional");
+
+		for (size_t j = 0; j < i; j++) {
+			const struct fosctl_command *o = &fosctl_commands[j];
+			bool same = fosctl_command_n_words(o) == fosctl_command_n_words(c);
+
+			for (size_t w = 0; same && w < fosctl_command_n_words(c); w++)
+				same = strcmp(o->words[w], c->words[w]) == 0;
+			ck_assert_msg(!same, "two commands \"%s\"", c->words[0]);
+		}
+	}
+}
+END_TEST
+
+/* splitting */
+
+START_TEST(test_split)
+{
+	_cleanup_(strv_freep) char **t = NULL;
+	size_t n;
+	bool trailing;
+
+	ck_assert_int_eq(fosctl_split("  show   program\tx ", false, &t, &n, &trailing), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(t[0], "show");
+	ck_assert_str_eq(t[1], "program");
+	ck_assert_str_eq(t[2], "x");
+	ck_assert_ptr_null(t[3]);
+	ck_assert(trailing);
+	strv_freep(&t);
+
+	ck_assert_int_eq(
+	    fosctl_split("config check \"my file\" 'a\"b' c\\ d", false, &t, &n, &trailing), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(t[2], "my file");
+	ck_assert_str_eq(t[3], "a\"b");
+	ck_assert_str_eq(t[4], "c d");
+	ck_assert(!trailing);
+	strv_freep(&t);
+
+	ck_assert_int_eq(fosctl_split("", false, &t, &n, &trailing), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert(trailing);
+	strv_freep(&t);
+
+	/* An escaped blank at the end belongs to the word. */
+	ck_assert_int_eq(fosctl_split("a\\ ", false, &t, &n, &trailing), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(t[0], "a ");
+	ck_assert(!trailing);
+	strv_freep(&t);
+
+	ck_assert_int_eq(fosctl_split("config check \"half", false, &t, &n, NULL), -EINVAL);
+	ck_assert_int_eq(fosctl_split("config check \"half", true, &t, &n, &trailing), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(t[2], "half");
+	ck_assert(!trailing);
+}
+END_TEST
+
+/* matching */
+
+START_TEST(test_match_exact_and_prefix)
+{
+	assert_matches("show status", "show", "status");
+	assert_matches("show programs", "show", "programs");
+	assert_matches("show program x", "show", "program");
+	assert_matches("sh stat", "show", "status");
+	assert_matches("show rules", "show", "rules");
+	assert_matches("show rules xdp-filter", "show", "rules");
+	assert_matches("set a blocked 10.0.0.0/8", "set", "add");
+	assert_matches("se d blocked 10.0.0.0/8", "set", "del");
+	assert_matches("con ch /etc/fos/fwd.conf", "config", "check");
+	assert_matches("rel", "reload", NULL);
+	assert_matches("h", "help", NULL);
+}
+END_TEST
+
+START_TEST(test_match_prefix_by_arity)
+{
+	/* "prog" fits "program" and "programs": the argument count decides. */
+	assert_matches("sh prog", "show", "programs");
+	assert_matches("sh prog xdp-filter", "show", "program");
+	assert_matches("show se", "show", "sets");
+	assert_matches("show se blocked", "show", "set");
+	assert_matches("show m", "show", "maps");
+	assert_matches("show m fos_rules", "show", "map");
+}
+END_TEST
+
+START_TEST(test_match_exact_word_wins)
+{
+	/* Typed in full, "program" is that command: no falling back to "programs". */
+	struct fosctl_match m = match_line("show program", false);
+
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_MISSING);
+	ck_assert_ptr_eq(m.command, find("show", "program"));
+
+	m = match_line("show set", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_MISSING);
+	ck_assert_ptr_eq(m.command, find("show", "set"));
+}
+END_TEST
+
+START_TEST(test_match_errors)
+{
+	struct fosctl_match m;
+
+	m = match_line("frob", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_UNKNOWN);
+	ck_assert_uint_eq(m.token, 0);
+
+	m = match_line("show frob", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_UNKNOWN);
+	ck_assert_uint_eq(m.token, 1);
+	/* The help offered is that of the "show" commands only. */
+	for (size_t i = 0; i < fosctl_n_commands; i++)
+		ck_assert_int_eq(!!(m.candidates & (1U << i)),
+				 strcmp(fosctl_commands[i].words[0], "show") == 0);
+
+	m = match_line("s", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_AMBIGUOUS);
+	ck_assert_uint_eq(m.token, 0);
+
+	m = match_line("show", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_INCOMPLETE);
+
+	m = match_line("show status now", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_EXTRA);
+	ck_assert_uint_eq(m.token, 2);
+
+	m = match_line("set add blocked", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_MISSING);
+	ck_assert_uint_eq(m.token, 3);
+
+	m = match_line("sh prog a b", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_AMBIGUOUS);
+}
+END_TEST
+
+START_TEST(test_match_shell_only)
+{
+	struct fosctl_match m = match_line("quit", false);
+
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_UNKNOWN);
+	m = match_line("quit", true);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_OK);
+	ck_assert_ptr_eq(m.command, find("quit", NULL));
+	m = match_line("ex", true);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_OK);
+	ck_assert_ptr_eq(m.command, find("exit", NULL));
+}
+END_TEST
+
+START_TEST(test_explain)
+{
+	_cleanup_free_ char *unknown = explain("show frob", false);
+	_cleanup_free_ char *ambiguous = explain("s", false);
+	_cleanup_free_ char *ambiguous2 = explain("sh prog a b", false);
+	_cleanup_free_ char *missing = explain("show program", false);
+	_cleanup_free_ char *extra = explain("reload now", false);
+	_cleanup_free_ char *shell = explain("quit", false);
+
+	ck_assert_str_eq(unknown,
+			 "fosctl: unknown command \"show frob\"\n"
+			 "commands:\n"
+			 "  show status           Daemon version, uptime, configuration and "
+			 "last reload\n"
+			 "  show programs         List the programs with their state and "
+			 "counters\n"
+			 "  show program NAME     One program's state, maps, metrics and "
+			 "counters\n"
+			 "  show rules [PROGRAM]  Rules and their hit counters, of every "
+			 "program or of one\n"
+			 "  show sets             List the IP sets\n"
+			 "  show set NAME         The entries of an IP set\n"
+			 "  show maps             List the BPF maps with their fill level\n"
+			 "  show map NAME         Dump the entries of a BPF map\n");
+	ck_assert_msg(strncmp(ambiguous, "fosctl: ambiguous command \"s\", could be: show, set\n",
+			      strlen("fosctl: ambiguous command \"s\", could be: show, set\n")) ==
+			  0,
+		      "%s", ambiguous);
+	ck_assert_ptr_nonnull(strstr(ambiguous2, "could be: show programs, show program\n"));
+	ck_assert_str_eq(missing, "fosctl: missing argument NAME for \"show program\"\n"
+				  "usage:\n"
+				  "  show program NAME  One program's state, maps, metrics and "
+				  "counters\n");
+	ck_assert_ptr_nonnull(
+	    strstr(extra, "fosctl: unexpected argument \"now\" for \"reload\"\n"));
+	ck_assert_str_eq(shell, "fosctl: \"quit\" only works in the interactive shell\n");
+}
+END_TEST
+
+/* completion and `?` */
+
+START_TEST(test_complete_words)
+{
+	_cleanup_(strv_freep) char **w = NULL;
+	char *show[] = {"show"}, *program[] = {"show", "program"}, *check[] = {"config", "check"},
+	     *status[] = {"show", "status"};
+	unsigned kinds;
+
+	ck_assert_int_eq(fosctl_complete(NULL, 0, "", false, &w, &kinds), 0);
+	ck_assert_str_eq(w[0], "config");
+	ck_assert_str_eq(w[1], "help");
+	ck_assert_str_eq(w[2], "reload");
+	ck_assert_str_eq(w[3], "set");
+	ck_assert_str_eq(w[4], "show");
+	ck_assert_ptr_null(w[5]);
+	ck_assert_uint_eq(kinds, 0);
+	strv_freep(&w);
+
+	ck_assert_int_eq(fosctl_complete(NULL, 0, "e", true, &w, &kinds), 0);
+	ck_assert_str_eq(w[0], "exit");
+	ck_assert_ptr_null(w[1]);
+	strv_freep(&w);
+
+	ck_assert_int_eq(fosctl_complete(show, 1, "pro", true, &w, &kinds), 0);
+	ck_assert_str_eq(w[0], "program");
+	ck_assert_str_eq(w[1], "programs");
+	ck_assert_ptr_null(w[2]);
+	strv_freep(&w);
+
+	ck_assert_int_eq(fosctl_complete(program, 2, "", true, &w, &kinds), 0);
+	ck_assert_ptr_null(w[0]);
+	ck_assert_uint_eq(kinds, 1U << FOSCTL_ARG_PROGRAM);
+	strv_freep(&w);
+
+	ck_assert_int_eq(fosctl_complete(check, 2, "fw", true, &w, &kinds), 0);
+	ck_assert_ptr_null(w[0]);
+	ck_assert_uint_eq(kinds, 1U << FOSCTL_ARG_FILE);
+	strv_freep(&w);
+
+	/* Nothing comes after a complete command. */
+	ck_assert_int_eq(fosctl_complete(status, 2, "", true, &w, &kinds), 0);
+	ck_assert_ptr_null(w[0]);
+	ck_assert_uint_eq(kinds, 0);
+}
+END_TEST
+
+START_TEST(test_help_context)
+{
+	_cleanup_free_ char *show = help_at("show ");
+	_cleanup_free_ char *pro = help_at("show pro");
+	_cleanup_free_ char *rules = help_at("show rules ");
+	_cleanup_free_ char *cidr = help_at("set add blocked ");
+	_cleanup_free_ char *end = help_at("set add blocked 10.0.0.0/8 ");
+	_cleanup_free_ char *ambiguous = help_at("s ");
+	_cleanup_free_ char *none = help_at("reload x");
+
+	ck_assert_str_eq(show,
+			 "  status           Daemon version, uptime, configuration and last "
+			 "reload\n"
+			 "  programs         List the programs with their state and counters\n"
+			 "  program NAME     One program's state, maps, metrics and counters\n"
+			 "  rules [PROGRAM]  Rules and their hit counters, of every program or "
+			 "of one\n"
+			 "  sets             List the IP sets\n"
+			 "  set NAME         The entries of an IP set\n"
+			 "  maps             List the BPF maps with their fill level\n"
+			 "  map NAME         Dump the entries of a BPF map\n");
+	ck_assert_str_eq(pro, "  programs      List the programs with their state and counters\n"
+			      "  program NAME  One program's state, maps, metrics and counters\n");
+	ck_assert_str_eq(rules, "  PROGRAM  a program name\n"
+				"  <cr>     run the command\n");
+	ck_assert_str_eq(cidr, "  CIDR  an address or prefix: 192.0.2.0/24, 2001:db8::/32\n");
+	ck_assert_str_eq(end, "  <cr>  run the command\n");
+	/* "s" is "show" or "set": the whole commands are shown. */
+	ck_assert_ptr_nonnull(strstr(ambiguous, "  show status "));
+	ck_assert_ptr_nonnull(strstr(ambiguous, "  set add NAME CIDR "));
+	ck_assert_str_eq(none, "  (nothing may follow \"x\")\n");
+}
+END_TEST
+
+/* parameters */
+
+START_TEST(test_build_set_entry)
+{
+	const struct fosctl_command *c = find("set", "add");
+	char *good[] = {"blocked", "192.0.2.0/24"}, *bad[] = {"blocked", "192.0.2.1/24"};
+	json_object *params = NULL;
+	char err[FOS_ERRBUF] = "";
+
+	ck_assert_int_eq(c->build(good, 2, &params, err), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE),
+			 "{\"name\":\"blocked\",\"cidr\":\"192.0.2.0/24\"}");
+	json_object_put(params);
+	params = NULL;
+
+	/* Refused here, with the parser's reason, before fwd is asked. */
+	ck_assert_int_eq(c->build(bad, 2, &params, err), -EINVAL);
+	ck_assert_ptr_null(params);
+	ck_assert_ptr_nonnull(strstr(err, "192.0.2.1/24"));
+}
+END_TEST
+
+START_TEST(test_build_file_absolute)
+{
+	const struct fosctl_command *c = find("config", "check");
+	char dir[] = "/tmp/fosctl-test-XXXXXX", *rel[] = {"fwd.conf"}, *missing[] = {"nope.conf"};
+	_cleanup_free_ char *cwd = getcwd(NULL, 0), *file = NULL, *nope = NULL;
+	json_object *params = NULL, *v;
+	char err[FOS_ERRBUF] = "";
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chdir(dir), 0);
+	f = fopen("fwd.conf", "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+
+	ck_assert_int_eq(c->build(rel, 1, &params, err), 0);
+	ck_assert(json_object_object_get_ex(params, "file", &v));
+	ck_assert_int_ge(asprintf(&file, "%s/fwd.conf", dir), 0);
+	ck_assert_str_eq(json_object_get_string(v), file);
+	json_object_put(params);
+
+	/* A file that is not there is still sent, absolute, for fwd to report. */
+	ck_assert_int_eq(c->build(missing, 1, &params, err), 0);
+	ck_assert(json_object_object_get_ex(params, "file", &v));
+	ck_assert_int_ge(asprintf(&nope, "%s/nope.conf", dir), 0);
+	ck_assert_str_eq(json_object_get_string(v), nope);
+	json_object_put(params);
+
+	ck_assert_int_eq(unlink("fwd.conf"), 0);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_build_optional)
+{
+	const struct fosctl_command *c = find("show", "rules");
+	char *prog[] = {"xdp-filter"};
+	json_object *params = NULL;
+	char err[FOS_ERRBUF] = "";
+
+	ck_assert_int_eq(c->build(prog, 0, &params, err), 0);
+	ck_assert_str_eq(json_object_to_json_string(params), "{ }");
+	json_object_put(params);
+	ck_assert_int_eq(c->build(prog, 1, &params, err), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN),
+			 "{\"program\":\"xdp-filter\"}");
+	json_object_put(params);
+}
+END_TEST
+
+/* output */
+
+START_TEST(test_table)
+{
+	static const struct fosctl_column cols[] = {{"NAME", false}, {"N", true}, {"NOTE", false}};
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+
+	fosctl_table_init(&t, cols, 3, true);
+	fosctl_table_add(&t, "a");
+	fosctl_table_add(&t, "%d", 12345);
+	fosctl_table_add(&t, "x");
+	fosctl_table_add(&t, "longer-name");
+	fosctl_table_add(&t, "7");
+	fosctl_table_add(&t, "%s", "");
+
+	f = open_memstream(&text, &len);
+	ck_assert_int_eq(fosctl_table_print(&t, f), 0);
+	fclose(f);
+	ck_assert_str_eq(text, "NAME             N  NOTE\n"
+			       "a            12345  x\n"
+			       "longer-name      7\n");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_value_format)
+{
+	const struct {
+		const char *json, *text;
+	} cases[] = {
+	    {"null", "-"},
+	    {"true", "yes"},
+	    {"false", "no"},
+	    {"42", "42"},
+	    {"\"a/b\"", "a/b"},
+	    {"[]", "-"},
+	    {"[\"fos_rules\", \"fos_sets\"]", "fos_rules, fos_sets"},
+	    {"{\"a\": [1, 2], \"p\": \"x/y\"}", "{\"a\":[1,2],\"p\":\"x/y\"}"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_object *v = json_tokener_parse(cases[i].json);
+		_cleanup_free_ char *text = fosctl_value_format(v);
+
+		ck_assert_str_eq(text, cases[i].text);
+		json_object_put(v);
+	}
+	{
+		_cleanup_free_ char *text = fosctl_value_format(NULL);
+
+		ck_assert_str_eq(text, "-");
+	}
+}
+END_TEST
+
+START_TEST(test_duration)
+{
+	char buf[64];
+
+	ck_assert_str_eq(fosctl_format_duration(93784, buf, sizeof(buf)), "1d2h3m4s");
+	ck_assert_str_eq(fosctl_format_duration(0, buf, sizeof(buf)), "0s");
+	ck_assert_str_eq(fosctl_format_duration(59, buf, sizeof(buf)), "59s");
+	ck_assert_str_eq(fosctl_format_duration(180, buf, sizeof(buf)), "3m0s");
+	ck_assert_str_eq(fosctl_format_duration(86400, buf, sizeof(buf)), "1d0h0m0s");
+}
+END_TEST
+
+START_TEST(test_time)
+{
+	const struct {
+		const char *json, *text;
+	} cases[] = {
+	    {"0", "1970-01-01 00:00:00 UTC"},
+	    {"1714557600", "2024-05-01 10:00:00 UTC"},
+	    {"1714557600.75", "2024-05-01 10:00:00 UTC"},
+	    {"\"2024-05-01T10:00:00Z\"", "2024-05-01 10:00:00 UTC"},
+	    {"\"2024-05-01T12:00:00.123+02:00\"", "2024-05-01 10:00:00 UTC"},
+	    {"\"yesterday\"", "yesterday"},
+	    {"null", "-"},
+	};
+	char buf[64];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_object *v = json_tokener_parse(cases[i].json);
+
+		ck_assert_str_eq(fosctl_format_time(v, buf, sizeof(buf)), cases[i].text);
+		json_object_put(v);
+	}
+}
+END_TEST
+
+START_TEST(test_rule_match_format)
+{
+	const struct {
+		const char *json, *text;
+	} cases[] = {
+	    {"{\"protocol\": \"tcp\", \"srcCIDR\": [\"10.0.0.0/8\"], \"dstCIDR\": [],"
+	     " \"srcPorts\": [], \"dstPorts\": [22, \"8000-8100\"]}",
+	     "proto tcp src 10.0.0.0/8 dport 22,8000-8100"},
+	    {"{\"protocol\": \"any\", \"srcCIDR\": [], \"dstCIDR\": [], \"srcPorts\": [],"
+	     " \"dstPorts\": []}",
+	     "any"},
+	    {"{\"protocol\": 17, \"dstCIDR\": [\"192.0.2.0/24\", \"2001:db8::/32\"],"
+	     " \"srcPorts\": [{\"from\": 1024, \"to\": 65535}, {\"from\": 53, \"to\": 53}]}",
+	     "proto udp dst 192.0.2.0/24,2001:db8::/32 sport 1024-65535,53"},
+	    {"{}", "any"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_object *v = json_tokener_parse(cases[i].json);
+		_cleanup_free_ char *text = fosctl_match_format(v);
+
+		ck_assert_str_eq(text, cases[i].text);
+		json_object_put(v);
+	}
+}
+END_TEST
+
+START_TEST(test_print_programs)
+{
+	_cleanup_free_ char *text = print_capture(
+	    fosctl_print_programs,
+	    "{\"programs\": [{\"name\": \"ddos-protection\", \"type\": \"xdp\", \"interface\":"
+	    " \"eth0\", \"priority\": 1, \"loaded\": true, \"attached\": true, \"mode\":"
+	    " \"native\", \"progId\": 12, \"linkId\": 3, \"rules\": 0, \"packets\": 123456789,"
+	    " \"dropped\": 42}, {\"name\": \"xdp-filter\", \"type\": \"xdp\", \"interface\":"
+	    " \"eth1\", \"priority\": 10, \"attached\": false, \"mode\": \"generic\","
+	    " \"rules\": [1, 2], \"packets\": 5, \"dropped\": 0}]}");
+
+	ck_assert_str_eq(text, "NAME             TYPE  INTERFACE  PRIO  MODE     ATTACHED  RULES  "
+			       "  PACKETS  DROPPED\n"
+			       "ddos-protection  xdp   eth0          1  native   yes           0  "
+			       "123456789       42\n"
+			       "xdp-filter       xdp   eth1         10  generic  no            2  "
+			       "        5        0\n");
+}
+END_TEST
+
+START_TEST(test_print_rules)
+{
+	_cleanup_free_ char *text = print_capture(
+	    fosctl_print_rules,
+	    "{\"programs\": [{\"name\": \"xdp-filter\", \"default\": {\"action\": \"pass\","
+	    " \"packets\": 1000, \"bytes\": 64000}, \"rules\": [{\"index\": 0, \"match\":"
+	    " {\"protocol\": \"tcp\", \"srcCIDR\": [\"10.0.0.0/8\"], \"dstPorts\": [22]},"
+	    " \"action\": \"redirect\", \"interface\": \"veth1\", \"packets\": 10, \"bytes\":"
+	    " 600}]}, {\"name\": \"ddos\", \"default\": {\"action\": \"drop\", \"packets\": 1,"
+	    " \"bytes\": 60}, \"rules\": []}]}");
+
+	ck_assert_str_eq(text,
+			 "program xdp-filter:\n"
+			 "INDEX    ACTION          MATCH                              PACKETS  "
+			 "BYTES\n"
+			 "0        redirect veth1  proto tcp src 10.0.0.0/8 dport 22       10  "
+			 "  600\n"
+			 "default  pass                                                  1000  "
+			 "64000\n"
+			 "\n"
+			 "program ddos:\n"
+			 "INDEX    ACTION  MATCH  PACKETS  BYTES\n"
+			 "default  drop                 1     60\n");
+}
+END_TEST
+
+START_TEST(test_print_status)
+{
+	_cleanup_free_ char *text = NULL;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	text = print_capture(fosctl_print_status,
+			     "{\"version\": \"0.1.0\", \"pid\": 42, \"uptime\": 93784, \"config\":"
+			     " \"/etc/fos/fwd.conf\", \"generation\": 3, \"pinDir\":"
+			     " \"/sys/fs/bpf/fos\", \"socket\": \"/run/fos/fwd.sock\","
+			     " \"lastReload\": {\"time\": 1714557600, \"ok\": false, \"message\":"
+			     " \"2 errors\", \"errors\": [\"a.conf:1: x\", \"a.conf:2: y\"]}}");
+	ck_assert_str_eq(text, "version:         0.1.0\n"
+			       "pid:             42\n"
+			       "uptime:          1d2h3m4s\n"
+			       "config:          /etc/fos/fwd.conf\n"
+			       "generation:      3\n"
+			       "pin dir:         /sys/fs/bpf/fos\n"
+			       "socket:          /run/fos/fwd.sock\n"
+			       "last reload:     2024-05-01 10:00:00 UTC, failed\n"
+			       "reload message:  2 errors\n"
+			       "reload errors:   a.conf:1: x\n"
+			       "                 a.conf:2: y\n");
+}
+END_TEST
+
+START_TEST(test_print_sets_and_maps)
+{
+	_cleanup_free_ char *sets = print_capture(
+	    fosctl_print_sets,
+	    "{\"sets\": [{\"name\": \"blocked\", \"entries\": 3, \"configEntries\": 2,"
+	    " \"dynamicEntries\": 1, \"usedBy\": [\"xdp-filter\", \"ddos\"]}, {\"name\": \"ok\","
+	    " \"entries\": 0, \"configEntries\": 0, \"dynamicEntries\": 0, \"usedBy\": []}]}");
+	_cleanup_free_ char *set = print_capture(
+	    fosctl_print_set,
+	    "{\"name\": \"blocked\", \"entries\": [{\"cidr\": \"10.0.0.0/8\","
+	    " \"dynamic\": false}, {\"cidr\": \"192.0.2.7/32\", \"dynamic\": true}]}");
+	_cleanup_free_ char *maps = print_capture(
+	    fosctl_print_maps,
+	    "{\"maps\": [{\"name\": \"fos_rules\", \"type\": \"array\", \"keySize\": 4,"
+	    " \"valueSize\": 64, \"maxEntries\": 1024, \"entries\": 256, \"id\": 5,"
+	    " \"pinned\": true}, {\"name\": \"fos_ct\", \"type\": \"lru_hash\", \"keySize\": 40,"
+	    " \"valueSize\": 32, \"maxEntries\": 0}]}");
+	_cleanup_free_ char *map = print_capture(
+	    fosctl_print_map, "{\"name\": \"fos_rules\", \"entries\": [{\"key\": 0, \"value\":"
+			      " {\"action\": \"drop\", \"path\": \"/x\"}}, {\"key\": {\"a\": 1},"
+			      " \"value\": [1, 2]}]}");
+
+	ck_assert_str_eq(sets, "NAME     ENTRIES  CONFIG  DYNAMIC  USED-BY\n"
+			       "blocked        3       2        1  xdp-filter, ddos\n"
+			       "ok             0       0        0  -\n");
+	ck_assert_str_eq(set, "10.0.0.0/8\n192.0.2.7/32 (dynamic)\n");
+	ck_assert_str_eq(maps, "NAME       TYPE      KEY  VALUE   MAX  ENTRIES  FILL%\n"
+			       "fos_rules  array       4     64  1024      256   25.0\n"
+			       "fos_ct     lru_hash   40     32     0        -      -\n");
+	ck_assert_str_eq(map, "0 => {\"action\":\"drop\",\"path\":\"/x\"}\n"
+			      "{\"a\":1} => [1,2]\n");
+}
+END_TEST
+
+static Suite *fosctl_suite(void)
+{
+	Suite *s = suite_create("fosctl");
+	TCase *tc;
+
+	tc = tcase_create("table");
+	tcase_add_test(tc, test_table_consistent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("split");
+	tcase_add_test(tc, test_split);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("match");
+	tcase_add_test(tc, test_match_exact_and_prefix);
+	tcase_add_test(tc, test_match_prefix_by_arity);
+	tcase_add_test(tc, test_match_exact_word_wins);
+	tcase_add_test(tc, test_match_errors);
+	tcase_add_test(tc, test_match_shell_only);
+	tcase_add_test(tc, test_explain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("complete");
+	tcase_add_test(tc, test_complete_words);
+	tcase_add_test(tc, test_help_context);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("build");
+	tcase_add_test(tc, test_build_set_entry);
+	tcase_add_test(tc, test_build_file_absolute);
+	tcase_add_test(tc, test_build_optional);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("output");
+	tcase_add_test(tc, test_table);
+	tcase_add_test(tc, test_value_format);
+	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_time);
+	tcase_add_test(tc, test_rule_match_format);
+	tcase_add_test(tc, test_print_programs);
+	tcase_add_test(tc, test_print_rules);
+	tcase_add_test(tc, test_print_status);
+	tcase_add_test(tc, test_print_sets_and_maps);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fosctl_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
