@@ -31,6 +31,23 @@ void fos_prog_rt_free(struct fos_prog_rt *p)
 	free(p);
 }
 
+static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	_cleanup_close_ int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.max_entries != bpf_map__max_entries(map))
+		return -EINVAL;
+	return bpf_map__reuse_fd(map, fd);
+}
+
 int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err,
 		  size_t errlen)
 {
@@ -64,6 +81,19 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char 
 			if (map == skel->maps.fos_sets)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+			if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH &&
+			    access(path, F_OK) == 0) {
+				/* the kernel adds BPF_F_RDONLY_PROG to device maps, which
+				 * libbpf's compatibility check for pinned maps rejects:
+				 * reuse this one by hand */
+				r = _fos_reuse_pinned(map, path);
+				if (r < 0) {
+					snprintf(err, errlen, "cannot reuse pinned map %s: %s",
+						 path, strerror(-r));
+					goto fail;
+				}
+				continue;
+			}
 			r = bpf_map__set_pin_path(map, path);
 			if (r < 0) {
 				snprintf(err, errlen, "cannot set pin path %s: %s", path,
