@@ -185,6 +185,18 @@ static int _fos_adopt_programs(struct fos_manager *m)
 			fos_prog_rt_free(p);
 			break;
 		}
+		{
+			struct fos_slot slot;
+			uint32_t k = p->active;
+
+			/* generations continue from what the pinned slot says */
+			if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.fos_slots), &k, &slot) ==
+			    0) {
+				p->generation = slot.generation;
+				if (slot.generation > m->generation)
+					m->generation = slot.generation;
+			}
+		}
 		p->adopted = true;
 		np = realloc(m->progs, (m->n_progs + 1) * sizeof(*np));
 		if (!np) {
@@ -314,17 +326,40 @@ static void _fos_plan_free(struct _fos_plan *pl)
 	free(pl->progs);
 }
 
+static int _fos_entry_cmp(const void *a, const void *b)
+{
+	const struct fos_set_entry *x = a, *y = b;
+	unsigned px = fos_cidr_plen128(&x->cidr), py = fos_cidr_plen128(&y->cidr);
+	int c = memcmp(x->cidr.addr.b, y->cidr.addr.b, sizeof(x->cidr.addr.b));
+
+	if (c)
+		return c;
+	if (px != py)
+		return px < py ? -1 : 1;
+	return x->flags < y->flags ? -1 : x->flags > y->flags;
+}
+
+/* Same entries with the same flags, in any order (the map returns them in
+ * trie order, the config in file order)? */
 static bool _fos_rset_same(const struct fos_rset *a, const struct fos_rset *b)
 {
+	_cleanup_free_ struct fos_set_entry *x = NULL, *y = NULL;
+
 	if (a->n != b->n)
 		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->e[i].flags != b->e[i].flags)
+	if (a->n == 0)
+		return true;
+	x = malloc(a->n * sizeof(*x));
+	y = malloc(b->n * sizeof(*y));
+	if (!x || !y)
+		return false;
+	memcpy(x, a->e, a->n * sizeof(*x));
+	memcpy(y, b->e, b->n * sizeof(*y));
+	qsort(x, a->n, sizeof(*x), _fos_entry_cmp);
+	qsort(y, b->n, sizeof(*y), _fos_entry_cmp);
+	for (size_t i = 0; i < a->n; i++)
+		if (_fos_entry_cmp(&x[i], &y[i]) != 0)
 			return false;
-		if (fos_cidr_plen128(&a->e[i].cidr) != fos_cidr_plen128(&b->e[i].cidr) ||
-		    memcmp(a->e[i].cidr.addr.b, b->e[i].cidr.addr.b, 16) != 0)
-			return false;
-	}
 	return true;
 }
 
