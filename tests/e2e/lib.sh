@@ -36,7 +36,15 @@ e2e_cleanup() {
     ip netns del "$ns" 2>/dev/null
   done
   mountpoint -q "$PIN" && umount "$PIN"
+  local bad=0
+  # in the sanitizer build fwd reports leaks and undefined behaviour here
+  if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$FWD_LOG" 2>/dev/null; then
+    echo "FAIL: fwd reported sanitizer errors:" >&2
+    grep -A20 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$FWD_LOG" | head -60 >&2
+    bad=1
+  fi
   rm -rf "$T"
+  [ $bad = 0 ] || exit 1
 }
 trap e2e_cleanup EXIT
 

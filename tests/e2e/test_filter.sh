@@ -50,4 +50,16 @@ inC ping -c1 -W1 -I 10.10.9.5 10.10.2.2 >/dev/null && fail "blacklisted source 1
 bl=$(fosctl -j show program lab-filter | jq_py 'j["counters"]["blacklist"]')
 [ "$bl" -ge 1 ] || fail "blacklist counter is $bl"
 pass_step "blacklist drops 10.10.9.0/24 ($bl)"
+
+# maps: listed with fill levels, dumped through their BTF
+fosctl show maps | grep -q "lab-filter/fos_rules" || fail "show maps lacks lab-filter/fos_rules"
+n=$(fosctl -j show maps | jq_py '[m for m in j["maps"] if m["name"]=="fos_sets"][0]["entries"]')
+[ "$n" -ge 3 ] || fail "fos_sets holds $n entries, expected the set and the rule CIDRs"
+act=$(fosctl -j show map lab-filter/fos_slots | jq_py 'sorted(e["value"]["n_rules"] for e in j["entries"])[-1]')
+[ "$act" = 4 ] || fail "fos_slots dump: n_rules=$act, expected 4"
+fosctl -j show map lab-filter/fos_stats | jq_py 'len(j["entries"][0]["value"])' >/dev/null ||
+  fail "per-CPU map dump"
+out=$(fosctl show map nosuch 2>&1) && fail "show map of a missing map succeeded"
+echo "$out" | grep -q 'no map named "nosuch"' || fail "message: $out"
+pass_step "maps listed and dumped by BTF"
 echo "PASS"

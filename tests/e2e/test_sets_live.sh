@@ -48,4 +48,18 @@ fosctl show set blocked | grep -q "10.10.9.0/24" || fail "config entry must rema
 gen1=$(fosctl -j show status | jq_py 'j["generation"]')
 [ "$gen1" = $((gen0 + 0)) ] || [ "$gen1" -ge "$gen0" ] || fail "generation went backwards"
 pass_step "errors are clear and change nothing"
+
+# SO_PEERCRED: an unprivileged user may look but not change anything
+if command -v setpriv >/dev/null; then
+  chmod 0711 "$T"; chmod 0666 "$SOCK"
+  asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$FOSCTL" -s "$SOCK" "$@"; }
+  asnobody show sets >/dev/null || fail "an unprivileged user must be able to show"
+  out=$(asnobody set add blocked 10.10.1.2/32 2>&1); rc=$?
+  [ $rc = 1 ] || fail "unprivileged set add: exit $rc"
+  echo "$out" | grep -q 'needs root or the "fos" group' || fail "message: $out"
+  out=$(asnobody reload 2>&1) && fail "unprivileged reload accepted"
+  inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "an unprivileged set add changed the datapath"
+  fosctl show set blocked | grep -q "10.10.1.2/32" && fail "an unprivileged set add changed the set"
+  pass_step "unprivileged clients are refused changes"
+fi
 echo PASS
