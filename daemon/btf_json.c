@@ -83,8 +83,8 @@ static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t 
 		v = *(const int32_t *)p;
 		for (int i = 0; i < btf_vlen(t); i++)
 			if (e[i].val == v)
-				return json_object_new_string(btf__name_by_offset(btf,
-										  e[i].name_off));
+				return json_object_new_string(
+				    btf__name_by_offset(btf, e[i].name_off));
 		return json_object_new_int(v);
 	}
 	case BTF_KIND_PTR:
@@ -108,8 +108,8 @@ static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t 
 		}
 		arr = json_object_new_array();
 		for (uint32_t i = 0; i < a->nelems && (size_t)(esz * (i + 1)) <= avail; i++)
-			json_object_array_add(arr, _fos_walk(btf, a->type, p + esz * i,
-							     avail - esz * i, depth + 1));
+			json_object_array_add(
+			    arr, _fos_walk(btf, a->type, p + esz * i, avail - esz * i, depth + 1));
 		return arr;
 	}
 	case BTF_KIND_STRUCT:
@@ -126,9 +126,9 @@ static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t 
 				continue;
 			if (bsz || off % 8 || off / 8 >= avail)
 				continue;
-			json_object_object_add(obj, name && *name ? name : "_",
-					       _fos_walk(btf, mb[i].type, p + off / 8,
-							 avail - off / 8, depth + 1));
+			json_object_object_add(
+			    obj, name && *name ? name : "_",
+			    _fos_walk(btf, mb[i].type, p + off / 8, avail - off / 8, depth + 1));
 		}
 		return obj;
 	}
@@ -137,8 +137,7 @@ static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t 
 	}
 }
 
-json_object *fos_btf_to_json(const struct btf *btf, uint32_t type_id, const void *data,
-			     size_t size)
+json_object *fos_btf_to_json(const struct btf *btf, uint32_t type_id, const void *data, size_t size)
 {
 	json_object *o = NULL;
 

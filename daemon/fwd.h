@@ -55,18 +55,18 @@ int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *r
 
 struct fos_prog_rt {
 	char name[FOS_NAME_MAX];
-	char pin_dir[512];        /* <pinDir>/progs/<name> */
+	char pin_dir[512];	       /* <pinDir>/progs/<name> */
 	const struct fos_program *cfg; /* entry of the running config; NULL if adopted only */
 	struct fos_xdp_filter *skel;
 	struct bpf_link *link;
 	char ifname[FOS_IFNAME_MAX];
 	unsigned ifindex;
-	uint32_t active;          /* live slot */
-	uint32_t *set_ids;        /* anonymous sets used by the live slot */
+	uint32_t active;   /* live slot */
+	uint32_t *set_ids; /* anonymous sets used by the live slot */
 	uint64_t generation;
 	time_t loaded_at;
 	time_t updated_at;
-	bool adopted;             /* found pinned at start-up */
+	bool adopted; /* found pinned at start-up */
 };
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
@@ -92,7 +92,7 @@ struct fos_manager {
 	char *socket_path;
 	char pin_dir[256];
 	bool pin_dir_forced;
-	struct fos_config *cfg;    /* running config */
+	struct fos_config *cfg; /* running config */
 	uint64_t generation;
 	time_t started_at;
 
@@ -101,7 +101,7 @@ struct fos_manager {
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */
 	size_t n_sets;
-	struct fos_rset *anon;  /* anonymous sets of every program's rules */
+	struct fos_rset *anon; /* anonymous sets of every program's rules */
 	size_t n_anon;
 
 	struct fos_prog_rt **progs;
@@ -127,10 +127,10 @@ int fos_manager_reload(struct fos_manager *m, struct fos_errors *errs);
 int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg);
 struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name);
 struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name);
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
-			char *err, size_t errlen);
-int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c,
-			char *err, size_t errlen);
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
+			size_t errlen);
+int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
+			size_t errlen);
 
 /* ---- flush (daemon/flush.c) -------------------------------------------- */
 int fos_flush(const char *pin_dir);

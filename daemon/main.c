@@ -70,8 +70,9 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs)
 	fos_errors_clear(&m->reload_errors);
 	free(m->reload_message);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "rejected with %zu error%s; generation %llu stays in force",
-			 errs->n, errs->n == 1 ? "" : "s", (unsigned long long)m->generation);
+		snprintf(msg, sizeof(msg),
+			 "rejected with %zu error%s; generation %llu stays in force", errs->n,
+			 errs->n == 1 ? "" : "s", (unsigned long long)m->generation);
 		for (size_t i = 0; i < errs->n; i++) {
 			log_error("%s", errs->msgs[i]);
 			fos_errors_add(&m->reload_errors, NULL, 0, "%s", errs->msgs[i]);
@@ -114,7 +115,7 @@ static bool _fos_peer_privileged(uid_t uid, gid_t gid)
 static int _fos_listen(const char *path)
 {
 	_cleanup_close_ int fd = -1;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[sizeof(sa.sun_path)];
 	struct group *gr;
 	int r;
@@ -159,8 +160,8 @@ static void _fos_accept(int ep, int lfd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct timeval tv = { .tv_sec = 5 };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct timeval tv = {.tv_sec = 5};
+	struct epoll_event ev = {.events = EPOLLIN};
 	struct fos_client *c;
 	size_t slot;
 	int fd;
@@ -184,7 +185,7 @@ static void _fos_accept(int ep, int lfd)
 		return;
 	}
 	c->fd = fd;
-	c->peer = (struct fos_peer){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
+	c->peer = (struct fos_peer){.fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid};
 	c->peer.privileged = _fos_peer_privileged(cred.uid, cred.gid);
 	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -213,9 +214,9 @@ static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *
 			return;
 		if (r < 0) {
 			json_object *msg = fos_ipc_error(
-				"fos.InvalidParameter",
-				r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
-				NULL);
+			    "fos.InvalidParameter",
+			    r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
+			    NULL);
 
 			(void)fos_ipc_send(c->fd, msg);
 			json_object_put(msg);
@@ -242,9 +243,9 @@ static int _fos_lock_pin_dir(const char *pin_dir)
 
 		close(fd);
 		if (r == -EWOULDBLOCK)
-			return log_error_errno(-EBUSY,
-					       "another fwd already manages %s; refusing to share it",
-					       pin_dir);
+			return log_error_errno(
+			    -EBUSY, "another fwd already manages %s; refusing to share it",
+			    pin_dir);
 		return log_error_errno(r, "cannot lock %s", pin_dir);
 	}
 	return fd;
@@ -298,7 +299,7 @@ static void _fos_usage(FILE *f)
 static int _fos_run(struct fos_manager *m, const char *socket_path)
 {
 	_cleanup_close_ int ep = -1, sfd = -1, lfd = -1;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
 	char status[256];
 
@@ -381,15 +382,15 @@ static const char *_fos_socket_path(const char *opt, const struct fos_config *cf
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "flush", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+	    {"config", required_argument, NULL, 'c'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"pin-dir", required_argument, NULL, 'P'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"flush", no_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {},
 	};
 	const char *config = FOS_DEFAULT_CONFIG, *sock = NULL, *pin_dir = NULL;
 	bool check = false, flush = false, verbose = false, pin_dir_opt = false;

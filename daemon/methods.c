@@ -30,7 +30,7 @@ static int _fos_reply(struct fos_peer *peer, json_object *params)
 }
 
 static int _fos_error(struct fos_peer *peer, const char *error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int _fos_error(struct fos_peer *peer, const char *error, const char *fmt, ...)
 {
@@ -133,7 +133,7 @@ static const char *_fos_mode(const struct fos_prog_rt *p)
 static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 {
 	json_object *o = json_object_new_object();
-	uint64_t st[_FOS_STAT_MAX] = { 0 };
+	uint64_t st[_FOS_STAT_MAX] = {0};
 	uint32_t pid, lid;
 
 	fos_prog_ids(p, &pid, &lid);
@@ -165,8 +165,8 @@ static int _fos_show_programs(struct fos_manager *m, struct fos_peer *peer, json
 }
 
 static const char *const _fos_map_names[] = {
-	"fos_ctl",   "fos_slots", "fos_rules",    "fos_rule_stats", "fos_default_st",
-	"fos_stats", "fos_frags", "fos_tx_ports",
+    "fos_ctl",	      "fos_slots", "fos_rules", "fos_rule_stats",
+    "fos_default_st", "fos_stats", "fos_frags", "fos_tx_ports",
 };
 
 static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_object *params)
@@ -174,7 +174,7 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 	const char *name = _fos_param_str(params, "name");
 	struct fos_prog_rt *p;
 	json_object *o, *st, *met, *refs, *cnt;
-	uint64_t s[_FOS_STAT_MAX] = { 0 };
+	uint64_t s[_FOS_STAT_MAX] = {0};
 
 	if (!name)
 		return _fos_error(peer, "fos.InvalidParameter", "parameter \"name\" is required");
@@ -184,10 +184,9 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 
 	o = _fos_prog_brief(p);
 	(void)fos_prog_stats(p, s);
-	json_object_object_add(o, "description",
-			       json_object_new_string(p->cfg && p->cfg->description
-							      ? p->cfg->description
-							      : ""));
+	json_object_object_add(
+	    o, "description",
+	    json_object_new_string(p->cfg && p->cfg->description ? p->cfg->description : ""));
 	json_object_object_add(o, "generation", json_object_new_uint64(p->generation));
 	st = json_object_new_object();
 	json_object_object_add(st, "loaded", json_object_new_boolean(p->skel != NULL));
@@ -202,7 +201,8 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 	}
 	json_object_object_add(st, "mapRefs", refs);
 	met = json_object_new_object();
-	json_object_object_add(met, "packetsProcessed", json_object_new_uint64(s[FOS_STAT_PACKETS]));
+	json_object_object_add(met, "packetsProcessed",
+			       json_object_new_uint64(s[FOS_STAT_PACKETS]));
 	json_object_object_add(met, "packetsDropped", json_object_new_uint64(s[FOS_STAT_DROPPED]));
 	json_object_object_add(met, "packetsPassed", json_object_new_uint64(s[FOS_STAT_PASSED]));
 	json_object_object_add(met, "packetsRedirected",
@@ -232,8 +232,8 @@ static json_object *_fos_cidrs(const struct fos_cidr *v, size_t n)
 	char buf[FOS_CIDR_STRLEN];
 
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(
-						 fos_cidr_to_string(&v[i], buf, sizeof(buf))));
+		json_object_array_add(
+		    a, json_object_new_string(fos_cidr_to_string(&v[i], buf, sizeof(buf))));
 	return a;
 }
 
@@ -260,9 +260,9 @@ static json_object *_fos_prog_rules(const struct fos_prog_rt *p)
 
 	json_object_object_add(o, "name", json_object_new_string(p->name));
 	d = json_object_new_object();
-	json_object_object_add(d, "action",
-			       json_object_new_string(fos_cfg_action_to_string(
-				       c ? c->default_action : FOS_CFG_PASS)));
+	json_object_object_add(
+	    d, "action",
+	    json_object_new_string(fos_cfg_action_to_string(c ? c->default_action : FOS_CFG_PASS)));
 	if (c && c->default_action == FOS_CFG_REDIRECT)
 		json_object_object_add(d, "interface",
 				       json_object_new_string(c->default_interface));
@@ -277,13 +277,15 @@ static json_object *_fos_prog_rules(const struct fos_prog_rt *p)
 		json_object *ro = json_object_new_object(), *mo = json_object_new_object();
 
 		json_object_object_add(ro, "index", json_object_new_int((int)i));
-		json_object_object_add(mo, "protocol",
-				       json_object_new_string(fos_protocol_to_string(
-					       r->match.protocol) ?: "any"));
+		json_object_object_add(
+		    mo, "protocol",
+		    json_object_new_string(fos_protocol_to_string(r->match.protocol) ?: "any"));
 		json_object_object_add(mo, "srcCIDR", _fos_cidrs(r->match.src, r->match.n_src));
 		json_object_object_add(mo, "dstCIDR", _fos_cidrs(r->match.dst, r->match.n_dst));
-		json_object_object_add(mo, "srcPorts", _fos_ports(r->match.sport, r->match.n_sport));
-		json_object_object_add(mo, "dstPorts", _fos_ports(r->match.dport, r->match.n_dport));
+		json_object_object_add(mo, "srcPorts",
+				       _fos_ports(r->match.sport, r->match.n_sport));
+		json_object_object_add(mo, "dstPorts",
+				       _fos_ports(r->match.dport, r->match.n_dport));
 		json_object_object_add(ro, "match", mo);
 		json_object_object_add(ro, "action",
 				       json_object_new_string(fos_cfg_action_to_string(r->action)));
@@ -343,12 +345,12 @@ static int _fos_show_sets(struct fos_manager *m, struct fos_peer *peer, json_obj
 
 		json_object_object_add(so, "name", json_object_new_string(s->name));
 		json_object_object_add(so, "entries", json_object_new_int64((int64_t)s->n));
-		json_object_object_add(so, "configEntries",
-				       json_object_new_int64(
-					       (int64_t)fos_rset_count(s, FOS_SET_F_CONFIG)));
-		json_object_object_add(so, "dynamicEntries",
-				       json_object_new_int64(
-					       (int64_t)fos_rset_count(s, FOS_SET_F_DYNAMIC)));
+		json_object_object_add(
+		    so, "configEntries",
+		    json_object_new_int64((int64_t)fos_rset_count(s, FOS_SET_F_CONFIG)));
+		json_object_object_add(
+		    so, "dynamicEntries",
+		    json_object_new_int64((int64_t)fos_rset_count(s, FOS_SET_F_DYNAMIC)));
 		if (s->file)
 			json_object_object_add(so, "file", json_object_new_string(s->file));
 		json_object_object_add(so, "usedBy", _fos_set_users(m, s->name));
@@ -381,10 +383,10 @@ static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_obje
 
 			json_object_object_add(e, "cidr",
 					       json_object_new_string(fos_cidr_to_string(
-						       &s->e[i].cidr, buf, sizeof(buf))));
+						   &s->e[i].cidr, buf, sizeof(buf))));
 			json_object_object_add(
-				e, "dynamic",
-				json_object_new_boolean(s->e[i].flags & FOS_SET_F_DYNAMIC));
+			    e, "dynamic",
+			    json_object_new_boolean(s->e[i].flags & FOS_SET_F_DYNAMIC));
 			json_object_array_add(a, e);
 		}
 		json_object_object_add(o, "entries", a);
@@ -419,16 +421,16 @@ static int _fos_set_change(struct fos_manager *m, struct fos_peer *peer, json_ob
 	if (r == -ENOENT)
 		return _fos_error(peer, "fos.NoSuchSet", "%s", err);
 	if (r < 0)
-		return _fos_error(peer, r == -ESRCH || r == -EPERM ? "fos.InvalidParameter"
-								    : "fos.Failed",
-				  "%s", err[0] ? err : strerror(-r));
+		return _fos_error(
+		    peer, r == -ESRCH || r == -EPERM ? "fos.InvalidParameter" : "fos.Failed", "%s",
+		    err[0] ? err : strerror(-r));
 	fos_cidr_to_string(&c, buf, sizeof(buf));
 	log_info("set %s: %s %s", name, add ? (r > 0 ? "added" : "already has") : "removed", buf);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "cidr", json_object_new_string(buf));
-	json_object_object_add(o, add ? "added" : "removed", json_object_new_boolean(add ? r > 0
-											 : true));
+	json_object_object_add(o, add ? "added" : "removed",
+			       json_object_new_boolean(add ? r > 0 : true));
 	return _fos_reply(peer, o);
 }
 
@@ -522,7 +524,8 @@ static int _fos_show_maps(struct fos_manager *m, struct fos_peer *peer, json_obj
 			continue;
 		mo = json_object_new_object();
 		json_object_object_add(mo, "name", json_object_new_string(refs[i].name));
-		json_object_object_add(mo, "type", json_object_new_string(_fos_map_type(info.type)));
+		json_object_object_add(mo, "type",
+				       json_object_new_string(_fos_map_type(info.type)));
 		json_object_object_add(mo, "id", json_object_new_int64(info.id));
 		json_object_object_add(mo, "keySize", json_object_new_int64(info.key_size));
 		json_object_object_add(mo, "valueSize", json_object_new_int64(info.value_size));
@@ -591,17 +594,16 @@ static int _fos_show_map(struct fos_manager *m, struct fos_peer *peer, json_obje
 		if (bpf_map_lookup_elem(fd, k, v) < 0)
 			continue;
 		e = json_object_new_object();
-		json_object_object_add(e, "key",
-				       fos_btf_to_json(btf, info.btf_key_type_id, k, info.key_size));
+		json_object_object_add(
+		    e, "key", fos_btf_to_json(btf, info.btf_key_type_id, k, info.key_size));
 		if (percpu) {
 			size_t stride = (info.value_size + 7) / 8 * 8;
 
 			val = json_object_new_array();
 			for (int c = 0; c < ncpu; c++)
-				json_object_array_add(val, fos_btf_to_json(btf,
-									   info.btf_value_type_id,
-									   v + stride * c,
-									   info.value_size));
+				json_object_array_add(
+				    val, fos_btf_to_json(btf, info.btf_value_type_id,
+							 v + stride * c, info.value_size));
 		} else {
 			val = fos_btf_to_json(btf, info.btf_value_type_id, v, info.value_size);
 		}
@@ -712,19 +714,19 @@ struct fos_method {
 };
 
 static const struct fos_method fos_methods[] = {
-	{ "fos.GetInfo", false, _fos_get_info },
-	{ "fos.Show.Status", false, _fos_show_status },
-	{ "fos.Show.Programs", false, _fos_show_programs },
-	{ "fos.Show.Program", false, _fos_show_program },
-	{ "fos.Show.Rules", false, _fos_show_rules },
-	{ "fos.Show.Sets", false, _fos_show_sets },
-	{ "fos.Show.Set", false, _fos_show_set },
-	{ "fos.Show.Maps", false, _fos_show_maps },
-	{ "fos.Show.Map", false, _fos_show_map },
-	{ "fos.Set.Add", true, _fos_set_add },
-	{ "fos.Set.Del", true, _fos_set_del },
-	{ "fos.Reload", true, _fos_reload },
-	{ "fos.Config.Check", false, _fos_config_check },
+    {"fos.GetInfo", false, _fos_get_info},
+    {"fos.Show.Status", false, _fos_show_status},
+    {"fos.Show.Programs", false, _fos_show_programs},
+    {"fos.Show.Program", false, _fos_show_program},
+    {"fos.Show.Rules", false, _fos_show_rules},
+    {"fos.Show.Sets", false, _fos_show_sets},
+    {"fos.Show.Set", false, _fos_show_set},
+    {"fos.Show.Maps", false, _fos_show_maps},
+    {"fos.Show.Map", false, _fos_show_map},
+    {"fos.Set.Add", true, _fos_set_add},
+    {"fos.Set.Del", true, _fos_set_del},
+    {"fos.Reload", true, _fos_reload},
+    {"fos.Config.Check", false, _fos_config_check},
 };
 
 int fos_methods_dispatch(struct fos_manager *m, struct fos_peer *peer, json_object *req)

@@ -48,8 +48,7 @@ static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 	return bpf_map__reuse_fd(map, fd);
 }
 
-int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err,
-		  size_t errlen)
+int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err, size_t errlen)
 {
 	struct fos_xdp_filter *skel;
 	struct bpf_map *map;
@@ -105,8 +104,10 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char 
 
 	r = fos_xdp_filter__load(skel);
 	if (r < 0) {
-		snprintf(err, errlen, "the kernel refused the XDP filter: %s (the verifier log "
-			 "is in fwd's log)", strerror(-r));
+		snprintf(err, errlen,
+			 "the kernel refused the XDP filter: %s (the verifier log "
+			 "is in fwd's log)",
+			 strerror(-r));
 		goto fail;
 	}
 	p->skel = skel;
@@ -128,9 +129,9 @@ int fos_xdp_query(unsigned ifindex, uint32_t *ret_prog_id, char *ret_name, size_
 		return r;
 	*ret_prog_id = opts.prog_id;
 	if (ret_mode)
-		*ret_mode = opts.attach_mode == XDP_ATTACHED_DRV   ? "native"
-			    : opts.attach_mode == XDP_ATTACHED_SKB ? "generic"
-			    : opts.attach_mode == XDP_ATTACHED_HW  ? "offload"
+		*ret_mode = opts.attach_mode == XDP_ATTACHED_DRV     ? "native"
+			    : opts.attach_mode == XDP_ATTACHED_SKB   ? "generic"
+			    : opts.attach_mode == XDP_ATTACHED_HW    ? "offload"
 			    : opts.attach_mode == XDP_ATTACHED_MULTI ? "multi"
 								     : "none";
 	if (ret_name && namelen) {

@@ -94,8 +94,8 @@ int fos_sets_write(int sets_fd, int meta_fd, const struct fos_rset *s, uint64_t 
 	_cleanup_free_ struct fos_set_key *keys = NULL;
 	_cleanup_free_ struct fos_set_value *vals = NULL;
 	struct fos_set_meta meta = {
-		.flags = s->meta_flags,
-		.generation = generation,
+	    .flags = s->meta_flags,
+	    .generation = generation,
 	};
 	bool batch = true;
 	int r;
@@ -114,7 +114,7 @@ int fos_sets_write(int sets_fd, int meta_fd, const struct fos_rset *s, uint64_t 
 
 		for (uint32_t i = 0; i < cnt; i++) {
 			fos_set_key_from_cidr(s->id, &s->e[off + i].cidr, &keys[i]);
-			vals[i] = (struct fos_set_value){ .flags = s->e[off + i].flags };
+			vals[i] = (struct fos_set_value){.flags = s->e[off + i].flags};
 		}
 		if (batch) {
 			uint32_t done = cnt;
@@ -148,7 +148,7 @@ void fos_sets_erase(int sets_fd, int meta_fd, const struct fos_rset *s)
 int fos_sets_add_entry(int sets_fd, uint32_t id, const struct fos_cidr *c, uint32_t flags)
 {
 	struct fos_set_key k;
-	struct fos_set_value v = { .flags = flags };
+	struct fos_set_value v = {.flags = flags};
 
 	fos_set_key_from_cidr(id, c, &k);
 	if (bpf_map_update_elem(sets_fd, &k, &v, BPF_ANY) < 0)

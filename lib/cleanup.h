@@ -30,8 +30,8 @@ static inline void fos_fclosep(FILE **f)
 	*f = NULL;
 }
 
-#define _cleanup_free_   _cleanup_(fos_freep)
-#define _cleanup_close_  _cleanup_(fos_closep)
+#define _cleanup_free_	 _cleanup_(fos_freep)
+#define _cleanup_close_	 _cleanup_(fos_closep)
 #define _cleanup_fclose_ _cleanup_(fos_fclosep)
 
 #define TAKE_PTR(p)                                                                                \

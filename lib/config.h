@@ -16,11 +16,11 @@
 
 #include "parse.h"
 
-#define FOS_NAME_MAX 64  /* names: [A-Za-z0-9._-], 1-63 chars */
+#define FOS_NAME_MAX   64 /* names: [A-Za-z0-9._-], 1-63 chars */
 #define FOS_IFNAME_MAX 16
 
-#define FOS_DEFAULT_CONFIG "/etc/fos/fwd.conf"
-#define FOS_DEFAULT_SOCKET "/run/fos/fwd.sock"
+#define FOS_DEFAULT_CONFIG  "/etc/fos/fwd.conf"
+#define FOS_DEFAULT_SOCKET  "/run/fos/fwd.sock"
 #define FOS_DEFAULT_PIN_DIR "/sys/fs/bpf/fos"
 
 /* Where a value came from, for messages: "file:line". */
@@ -34,7 +34,7 @@ struct fos_ipset {
 	struct fos_source src;
 	struct fos_cidr *entries; /* from entries[] and file, deduplicated, in order */
 	size_t n_entries;
-	char *file;               /* NULL if none */
+	char *file; /* NULL if none */
 };
 
 enum fos_prog_type {
@@ -58,8 +58,8 @@ struct fos_port_span {
 #define FOS_MAX_PORT_SPANS 16
 
 struct fos_match {
-	uint8_t protocol;          /* 0 = any */
-	struct fos_cidr *src;      /* srcCIDR: NULL/0 = any */
+	uint8_t protocol;     /* 0 = any */
+	struct fos_cidr *src; /* srcCIDR: NULL/0 = any */
 	size_t n_src;
 	struct fos_cidr *dst;
 	size_t n_dst;
@@ -104,7 +104,7 @@ struct fos_daemon_cfg {
 };
 
 struct fos_config {
-	char *path;              /* main file */
+	char *path; /* main file */
 	struct fos_daemon_cfg daemon;
 	struct fos_ipset *sets;
 	size_t n_sets;
@@ -118,7 +118,7 @@ struct fos_errors {
 	size_t n;
 };
 void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void fos_errors_clear(struct fos_errors *e);
 
 /*

@@ -22,8 +22,8 @@ struct fos_addr {
 
 struct fos_cidr {
 	struct fos_addr addr;
-	int family;     /* AF_INET or AF_INET6 */
-	uint8_t plen;   /* 0-32 for AF_INET, 0-128 for AF_INET6 */
+	int family;   /* AF_INET or AF_INET6 */
+	uint8_t plen; /* 0-32 for AF_INET, 0-128 for AF_INET6 */
 };
 
 /* "192.0.2.1" or "2001:db8::1" */
