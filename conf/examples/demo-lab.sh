@@ -71,7 +71,7 @@ try() { # label, command
 }
 echo "== 4. traffic from the client to the server"
 try "ping 10.10.2.2" ping -c1 -W1 10.10.2.2
-try "ping fd00:10:2::2" ping -6 -c1 -W1 fd00:10:2::2
+try "ping fd00:10:2::2" ping -6 -c2 -W2 fd00:10:2::2
 try "tcp 10.10.2.2:80" nc -w 2 10.10.2.2 80
 try "tcp 10.10.2.2:23 (rule: drop tcp 23)" nc -w 2 10.10.2.2 23
 try "tcp 10.10.2.2:8050 (rule: drop tcp 8000-8100)" nc -w 2 10.10.2.2 8050
