@@ -266,7 +266,8 @@ int fos_manager_open_maps(struct fos_manager *m)
 		}
 		nv = realloc(*dst_v, (*dst_n + 1) * sizeof(*nv));
 		if (!nv) {
-			_fos_rsets_free(all + i, n_all - i);
+			for (size_t j = i; j < n_all; j++)
+				fos_rset_free(&all[j]);
 			free(all);
 			return log_error_errno(-ENOMEM, "cannot read the pinned sets");
 		}
@@ -301,7 +302,19 @@ struct _fos_plan_prog {
 	size_t n_set_ids;
 };
 
+/* A link of ours taken over by another program: a rename, or a program
+ * moving onto an interface another one leaves. Undone in reverse order. */
+struct _fos_xfer {
+	struct bpf_link *link;
+	struct fos_prog_rt *from;
+	struct bpf_link **from_slot; /* where the link was held */
+	struct fos_prog_rt *to;
+	bool from_pinned;           /* it was pinned in from's pin dir */
+};
+
 struct _fos_plan {
+	struct _fos_xfer xfers[64];
+	size_t n_xfers;
 	struct _fos_plan_set *sets;
 	size_t n_sets;
 	struct _fos_plan_set *anon;
@@ -719,6 +732,15 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			}
 		}
 
+		if (pp->rt->link && fos_link_ifindex(pp->rt->link) == 0) {
+			/* detached behind our back, or its interface went away */
+			log_warning("program %s: its link is no longer attached; attaching again",
+				    pp->rt->name);
+			(void)bpf_link__unpin(pp->rt->link);
+			bpf_link__destroy(pp->rt->link);
+			pp->rt->link = NULL;
+			pp->rt->ifindex = 0;
+		}
 		if (!pp->rt->link || pp->rt->ifindex != pp->ifindex) {
 			uint32_t cur = 0;
 			char cur_name[64] = "";
@@ -747,8 +769,102 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 	return 0;
 }
 
+/* Where is a link of ours attached to ifindex held, other than by self? */
+static struct bpf_link **_fos_held_link(struct fos_manager *m, struct _fos_plan *pl,
+					unsigned ifindex, const struct fos_prog_rt *self,
+					struct fos_prog_rt **ret_owner, bool *ret_pinned)
+{
+	for (size_t i = 0; i < pl->n_progs; i++)
+		if (pl->progs[i].old_link && fos_link_ifindex(pl->progs[i].old_link) == ifindex) {
+			*ret_owner = pl->progs[i].rt;
+			*ret_pinned = false;
+			return &pl->progs[i].old_link;
+		}
+	for (size_t i = 0; i < m->n_progs; i++) {
+		struct fos_prog_rt *rt = m->progs[i];
+
+		if (rt != self && rt->link && fos_link_ifindex(rt->link) == ifindex) {
+			*ret_owner = rt;
+			*ret_pinned = true;
+			return &rt->link;
+		}
+	}
+	return NULL;
+}
+
+/* Run rt's program on a link of ours that already holds ifindex (its owner
+ * leaves that interface in this config), so the interface is never left
+ * without a program. Returns 1 if taken, 0 if there is none, or -errno. */
+static int _fos_take_link(struct fos_manager *m, struct _fos_plan *pl, struct fos_prog_rt *rt,
+			  unsigned ifindex, char *err, size_t errlen)
+{
+	struct fos_prog_rt *owner = NULL;
+	bool pinned = false;
+	struct bpf_link **slot = _fos_held_link(m, pl, ifindex, rt, &owner, &pinned);
+	struct _fos_xfer *x;
+	char path[640];
+	int r;
+
+	if (!slot)
+		return 0;
+	if (pl->n_xfers == ARRAY_SIZE(pl->xfers)) {
+		snprintf(err, errlen, "too many programs change interfaces in one reload");
+		return -E2BIG;
+	}
+	r = bpf_link__update_program(*slot, rt->skel->progs.fos_xdp_filter);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot take over the link of program %s: %s", owner->name,
+			 strerror(-r));
+		return r;
+	}
+	x = &pl->xfers[pl->n_xfers++];
+	*x = (struct _fos_xfer){
+		.link = *slot, .from = owner, .from_slot = slot, .to = rt, .from_pinned = pinned
+	};
+	if (pinned)
+		(void)bpf_link__unpin(x->link);
+	*slot = NULL;
+	snprintf(path, sizeof(path), "%s/link", rt->pin_dir);
+	(void)unlink(path);
+	r = bpf_link__pin(x->link, path);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot pin the link at %s: %s", path, strerror(-r));
+		rt->link = x->link; /* undone with the transfer */
+		return r;
+	}
+	rt->link = x->link;
+	rt->ifindex = ifindex;
+	log_info("program %s takes over the XDP link on ifindex %u from %s", rt->name, ifindex,
+		 owner->name);
+	return 1;
+}
+
+static void _fos_undo_xfers(struct _fos_plan *pl)
+{
+	while (pl->n_xfers) {
+		struct _fos_xfer *x = &pl->xfers[--pl->n_xfers];
+		char path[640];
+
+		if (x->from->skel &&
+		    bpf_link__update_program(x->link, x->from->skel->progs.fos_xdp_filter) < 0)
+			log_warning("program %s: cannot restore its program on its link",
+				    x->from->name);
+		(void)bpf_link__unpin(x->link);
+		if (x->to->link == x->link)
+			x->to->link = NULL;
+		*x->from_slot = x->link;
+		if (x->from_pinned) {
+			snprintf(path, sizeof(path), "%s/link", x->from->pin_dir);
+			if (bpf_link__pin(x->link, path) < 0)
+				log_warning("program %s: cannot pin its link again at %s",
+					    x->from->name, path);
+		}
+	}
+}
+
 static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 {
+	_fos_undo_xfers(pl);
 	for (size_t i = 0; i < pl->n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl->progs[i];
 
@@ -798,6 +914,8 @@ static bool _fos_id_kept(const struct _fos_plan_set *v, size_t n, uint32_t id)
 static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_errors *errs)
 {
 	struct _fos_plan pl = { .next_id = m->next_set_id };
+	_cleanup_free_ struct fos_prog_rt **new_progs = NULL;
+	_cleanup_free_ struct fos_rset *new_sets = NULL, *new_anon = NULL;
 	uint64_t gen = m->generation + 1;
 	char err[512];
 	int r;
@@ -861,7 +979,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 			pp->old_link = TAKE_PTR(rt->link);
 			if (pp->old_link)
 				bpf_link__unpin(pp->old_link);
-			r = fos_prog_attach(rt, pp->ifindex, err, sizeof(err));
+			r = _fos_take_link(m, &pl, rt, pp->ifindex, err, sizeof(err));
+			if (r == 0)
+				r = fos_prog_attach(rt, pp->ifindex, err, sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
 					       "programs \"%s\": %s", rt->name, err);
@@ -878,6 +998,15 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 				goto fail;
 			}
 		}
+	}
+
+	/* everything the commit needs is allocated before anything flips */
+	new_progs = calloc(pl.n_progs ? pl.n_progs : 1, sizeof(*new_progs));
+	new_sets = calloc(pl.n_sets ? pl.n_sets : 1, sizeof(*new_sets));
+	new_anon = calloc(pl.n_anon ? pl.n_anon : 1, sizeof(*new_anon));
+	if (!new_progs || !new_sets || !new_anon) {
+		r = -ENOMEM;
+		goto fail;
 	}
 
 	/* commit: flip every program that got a new slot */
@@ -933,7 +1062,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		fos_prog_rt_free(rt);
 	}
 	free(m->progs);
-	m->progs = calloc(pl.n_progs ? pl.n_progs : 1, sizeof(*m->progs));
+	m->progs = TAKE_PTR(new_progs);
 	for (size_t i = 0; i < pl.n_progs; i++)
 		m->progs[i] = pl.progs[i].rt;
 	m->n_progs = pl.n_progs;
@@ -946,8 +1075,8 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 			fos_sets_erase(m->sets_fd, m->meta_fd, &m->anon[i]);
 	_fos_rsets_free(m->sets, m->n_sets);
 	_fos_rsets_free(m->anon, m->n_anon);
-	m->sets = calloc(pl.n_sets ? pl.n_sets : 1, sizeof(*m->sets));
-	m->anon = calloc(pl.n_anon ? pl.n_anon : 1, sizeof(*m->anon));
+	m->sets = TAKE_PTR(new_sets);
+	m->anon = TAKE_PTR(new_anon);
 	for (size_t i = 0; i < pl.n_sets; i++)
 		m->sets[i] = pl.sets[i].s;
 	for (size_t i = 0; i < pl.n_anon; i++)

@@ -130,6 +130,12 @@ static const char *_fos_mode(const struct fos_prog_rt *p)
 	return mode;
 }
 
+/* the kernel's view: a link detached behind our back is not "attached" */
+static bool _fos_attached(const struct fos_prog_rt *p)
+{
+	return p->link && fos_link_ifindex(p->link) != 0;
+}
+
 static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 {
 	json_object *o = json_object_new_object();
@@ -143,7 +149,7 @@ static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 	json_object_object_add(o, "interface", json_object_new_string(p->ifname));
 	json_object_object_add(o, "priority", json_object_new_int(p->cfg ? p->cfg->priority : 0));
 	json_object_object_add(o, "loaded", json_object_new_boolean(p->skel != NULL));
-	json_object_object_add(o, "attached", json_object_new_boolean(p->link != NULL));
+	json_object_object_add(o, "attached", json_object_new_boolean(_fos_attached(p)));
 	json_object_object_add(o, "mode", json_object_new_string(_fos_mode(p)));
 	json_object_object_add(o, "progId", json_object_new_int64(pid));
 	json_object_object_add(o, "linkId", json_object_new_int64(lid));
@@ -190,7 +196,7 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 	json_object_object_add(o, "generation", json_object_new_uint64(p->generation));
 	st = json_object_new_object();
 	json_object_object_add(st, "loaded", json_object_new_boolean(p->skel != NULL));
-	json_object_object_add(st, "attached", json_object_new_boolean(p->link != NULL));
+	json_object_object_add(st, "attached", json_object_new_boolean(_fos_attached(p)));
 	refs = json_object_new_array();
 	json_object_array_add(refs, json_object_new_string("fos_sets"));
 	for (size_t i = 0; i < ARRAY_SIZE(_fos_map_names); i++) {
@@ -614,7 +620,7 @@ static int _fos_show_map(struct fos_manager *m, struct fos_peer *peer, json_obje
 
 			json_object_object_add(o, "name", json_object_new_string(name));
 			json_object_object_add(o, "entries", a);
-			msg = fos_ipc_reply(o, true);
+			msg = fos_ipc_reply(TAKE_PTR(o), true);
 			r = fos_ipc_send(peer->fd, msg);
 			json_object_put(msg);
 			if (r < 0)

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <net/if.h>
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <fos/abi.h>
 
@@ -221,12 +223,14 @@ const struct fos_program *fos_config_find_program(const struct fos_config *c, co
 
 /* ---- CIDR lists ---------------------------------------------------------- */
 
+/* 10.9.0.0/24 and ::ffff:10.9.0.0/120 are one prefix: compare in the
+ * 128-bit space the datapath uses */
 static int _fos_cidr_cmp(const struct fos_cidr *a, const struct fos_cidr *b)
 {
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->plen != b->plen)
-		return a->plen < b->plen ? -1 : 1;
+	unsigned pa = fos_cidr_plen128(a), pb = fos_cidr_plen128(b);
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
 	return memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
 }
 
@@ -307,6 +311,51 @@ static unsigned _fos_cidrs_families(const struct fos_cidr *v, size_t n)
  * whole file is read. A read error returns -errno without recording anything:
  * the caller knows best where to report it.
  */
+/* Open a config or set file for reading: regular files only (a FIFO or a
+ * device would block or never end), at most FOS_CONFIG_FILE_MAX bytes.
+ * Returns a FILE or NULL with errno set. */
+#define FOS_CONFIG_FILE_MAX (512U * 1024 * 1024)
+
+static const char *_fos_open_strerror(int r)
+{
+	if (r == -EINVAL)
+		return "not a regular file";
+	return strerror(-r);
+}
+
+static FILE *_fos_fopen_regular(const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > FOS_CONFIG_FILE_MAX) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ? EINVAL : EFBIG;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 static int _fos_ipset_read_stream(FILE *f, const char *path, struct fos_cidr **ret, size_t *ret_n,
 				  struct fos_errors *errs)
 {
@@ -393,10 +442,10 @@ int fos_ipset_read_file(const char *path, struct fos_cidr **entries, size_t *n,
 	assert(entries);
 	assert(n);
 
-	f = fopen(path, "re");
+	f = _fos_fopen_regular(path);
 	if (!f) {
 		r = -errno;
-		fos_errors_add(errs, path, 0, "%s", strerror(-r));
+		fos_errors_add(errs, path, 0, "%s", _fos_open_strerror(r));
 		return r;
 	}
 	r = _fos_ipset_read_stream(f, path, &v, &n_read, errs);
@@ -534,7 +583,7 @@ __attribute__((format(printf, 4, 5))) static void _fos_err_at(struct fos_loader 
 /* A whole file failed: "path: reason". */
 static void _fos_file_failed(struct fos_loader *ld, const char *path, int r)
 {
-	fos_errors_add(ld->errs, path, 0, "%s", strerror(-r));
+	fos_errors_add(ld->errs, path, 0, "%s", _fos_open_strerror(r));
 	ld->n_failed++;
 	if (ld->io_error == 0)
 		ld->io_error = r;
@@ -878,10 +927,10 @@ static int _fos_set_file_read(struct fos_loader *ld, const config_setting_t *s, 
 	size_t fn = 0;
 	int r;
 
-	f = fopen(path, "re");
+	f = _fos_fopen_regular(path);
 	if (!f) {
 		r = -errno;
-		_fos_err(ld, s, "cannot read \"%s\": %s", path, strerror(-r));
+		_fos_err(ld, s, "cannot read \"%s\": %s", path, _fos_open_strerror(r));
 		return 0;
 	}
 	r = _fos_ipset_read_stream(f, path, &fv, &fn, ld->errs);
@@ -1541,7 +1590,7 @@ static int _fos_load_file(struct fos_loader *ld, const char *path, bool main)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 
-	f = fopen(path, "re");
+	f = _fos_fopen_regular(path);
 	if (!f) {
 		_fos_file_failed(ld, path, -errno);
 		return 0;

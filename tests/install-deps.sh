@@ -5,7 +5,7 @@ pkgs=(
   build-essential pkg-config meson ninja-build clang llvm bpftool libbpf-dev
   libconfig-dev libjson-c-dev libreadline-dev libsystemd-dev check
   iproute2 iputils-ping netcat-openbsd iperf3 curl tmux expect python3
-  nftables iptables ethtool valgrind
+  nftables iptables ethtool valgrind clang-format
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -70,4 +70,42 @@ cp "$T/good.conf" "$CFG"
 fosctl reload >/dev/null || fail "reload adding the program back failed"
 tcp_try 10.10.2.2 23 && fail "tcp/23 dropped again once the program is back"
 pass_step "program removal and re-add"
+
+# rename on the same interface: the new program takes over the live link
+link0=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
+sed 's/name = "lab-filter";/name = "lab-filter-2";/' "$T/good.conf" >"$CFG"
+fosctl reload >/dev/null || fail "rename reload failed: $(fosctl reload 2>&1)"
+link1=$(fosctl -j show program lab-filter-2 | jq_py 'j["linkId"]')
+[ "$link1" = "$link0" ] || fail "rename replaced the link ($link0 -> $link1): r-cli had a gap"
+fosctl show program lab-filter >/dev/null 2>&1 && fail "the old name is still shown"
+tcp_try 10.10.2.2 23 && fail "tcp/23 must stay dropped across the rename"
+[ ! -e "$PIN/progs/lab-filter" ] || fail "pins of the old name remain"
+pass_step "rename keeps link $link0"
+
+# two programs swap interfaces in one reload
+cat >"$CFG" <<'CONF'
+programs = (
+  { name = "a"; type = "xdp"; interface = "r-cli";
+    settings = { actions = { rules = ( { match = { protocol = "tcp"; dstPort = 23; }; action = "drop"; } ); }; }; },
+  { name = "b"; type = "xdp"; interface = "r-srv"; }
+);
+CONF
+fosctl reload >/dev/null || fail "two-program reload failed: $(fosctl reload 2>&1)"
+tcp_try 10.10.2.2 23 && fail "tcp/23 must be dropped by a on r-cli"
+la=$(fosctl -j show program a | jq_py 'j["linkId"]')
+sed -i 's/interface = "r-cli"/interface = "TMP"/; s/interface = "r-srv"/interface = "r-cli"/; s/interface = "TMP"/interface = "r-srv"/' "$CFG"
+fosctl reload >/dev/null || fail "swap reload failed: $(fosctl reload 2>&1)"
+[ "$(fosctl -j show program b | jq_py 'j["interface"]')" = r-cli ] || fail "b is not on r-cli"
+[ "$(fosctl -j show program b | jq_py 'j["linkId"]')" = "$la" ] || fail "r-cli's link was replaced"
+tcp_try 10.10.2.2 23 || fail "tcp/23 must pass once b (no rules) runs on r-cli"
+pass_step "swap of interfaces keeps the links"
+
+# a link detached behind fwd's back is attached again on the next reload
+lb=$(fosctl -j show program b | jq_py 'j["linkId"]')
+inR bpftool link detach id "$lb" || fail "cannot detach link $lb"
+[ "$(fosctl -j show program b | jq_py 'j["attached"]')" = False ] || fail "a detached link shows as attached"
+fosctl reload >/dev/null || fail "reload after a detach failed"
+[ "$(fosctl -j show program b | jq_py 'j["attached"]')" = True ] || fail "not attached again"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "no XDP on r-cli after the reload"
+pass_step "a detached link is attached again"
 echo PASS

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <check.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1099,6 +1101,40 @@ START_TEST(test_ipset_read_file_errors)
 }
 END_TEST
 
+START_TEST(test_ipset_read_file_not_regular)
+{
+	char dir[] = "/tmp/fos-test-fifo.XXXXXX";
+	_cleanup_free_ char *fifo = NULL, *want = NULL;
+	struct fos_cidr *v = NULL;
+	struct fos_errors e = {};
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	fifo = strf("%s/set", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	want = strf("%s: not a regular file", fifo);
+	/* a FIFO would block the daemon: refused at once, nothing appended */
+	ck_assert_int_eq(fos_ipset_read_file(fifo, &v, &n, &e), -EINVAL);
+	ck_assert_ptr_null(v);
+	assert_errors(&e, ERRORS(want));
+	fos_errors_clear(&e);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_ipset_v4_mapped_dedup)
+{
+	/* the datapath stores IPv4 as ::ffff:a.b.c.d: both spellings are one entry */
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "ipSets = ( { name = \"s\"; entries = [ \"10.9.0.0/24\", \"::ffff:10.9.0.0/120\", "
+	    "\"10.9.1.0/24\" ]; } );\n");
+
+	ck_assert_uint_eq(c->sets[0].n_entries, 2);
+	ck_assert_uint_eq(c->sets[0].entries[0].plen, 24);
+}
+END_TEST
+
 /* ---- interfaces ---------------------------------------------------------- */
 
 START_TEST(test_check_interfaces)
@@ -1335,6 +1371,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_main_file_missing);
 	tcase_add_test(tc, test_ipset_read_file);
 	tcase_add_test(tc, test_ipset_read_file_errors);
+	tcase_add_test(tc, test_ipset_read_file_not_regular);
+	tcase_add_test(tc, test_ipset_v4_mapped_dedup);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("interfaces");
