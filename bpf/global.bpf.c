@@ -20,4 +20,11 @@ struct {
 	__type(value, struct fos_set_meta);
 } fos_set_meta SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fos_state);
+} fos_state SEC(".maps");
+
 char LICENSE[] SEC("license") = "GPL";

@@ -87,11 +87,15 @@ int fos_prog_rule_counter(const struct fos_prog_rt *p, uint32_t slot, uint32_t i
 
 /* ---- the manager (daemon/manager.c) ------------------------------------ */
 
+/* leaves room under the pin directory for progs/<name>/<map> */
+#define FOS_PIN_DIR_MAX 200
+
 struct fos_manager {
 	char *config_path;
 	char *socket_path;
 	char pin_dir[256];
 	bool pin_dir_forced;
+	bool verbose; /* -v: debug logging whatever daemon.logLevel says */
 	struct fos_config *cfg; /* running config */
 	uint64_t generation;
 	time_t started_at;

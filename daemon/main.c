@@ -89,12 +89,13 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs)
 	return r;
 }
 
-static bool _fos_peer_privileged(uid_t uid, gid_t gid)
+/* Root, or a member of group "fos" as the connecting process really is (its
+ * supplementary groups from SO_PEERGROUPS, not the group database). */
+static bool _fos_peer_privileged(int fd, uid_t uid, gid_t gid)
 {
 	struct group *gr;
-	struct passwd *pw;
-	gid_t groups[64];
-	int ng = ARRAY_SIZE(groups);
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
 
 	if (uid == 0)
 		return true;
@@ -103,10 +104,9 @@ static bool _fos_peer_privileged(uid_t uid, gid_t gid)
 		return false;
 	if (gid == gr->gr_gid)
 		return true;
-	pw = getpwuid(uid);
-	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
 		return false;
-	for (int i = 0; i < ng; i++)
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == gr->gr_gid)
 			return true;
 	return false;
@@ -118,6 +118,7 @@ static int _fos_listen(const char *path)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[sizeof(sa.sun_path)];
 	struct group *gr;
+	struct stat st;
 	int r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -131,8 +132,13 @@ static int _fos_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_error_errno(-errno, "socket");
-	/* a socket file left by a killed fwd: the pin-dir lock says nobody owns it */
-	(void)unlink(path);
+	/* a socket left by a killed fwd (the pin-dir lock says nobody owns it);
+	 * anything else at that path is not ours to remove */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return log_error_errno(-EEXIST, "%s exists and is not a socket", path);
+		(void)unlink(path);
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return log_error_errno(-errno, "cannot bind %s", path);
 	gr = getgrnam("fos");
@@ -186,7 +192,7 @@ static void _fos_accept(int ep, int lfd)
 	}
 	c->fd = fd;
 	c->peer = (struct fos_peer){.fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid};
-	c->peer.privileged = _fos_peer_privileged(cred.uid, cred.gid);
+	c->peer.privileged = _fos_peer_privileged(fd, cred.uid, cred.gid);
 	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		close(fd);
@@ -296,9 +302,9 @@ static void _fos_usage(FILE *f)
 		FOS_DEFAULT_CONFIG, FOS_DEFAULT_SOCKET, FOS_DEFAULT_PIN_DIR);
 }
 
-static int _fos_run(struct fos_manager *m, const char *socket_path)
+static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 {
-	_cleanup_close_ int ep = -1, sfd = -1, lfd = -1;
+	_cleanup_close_ int ep = -1, sfd = -1;
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
 	char status[256];
@@ -312,9 +318,6 @@ static int _fos_run(struct fos_manager *m, const char *socket_path)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return log_error_errno(-errno, "signalfd");
-	lfd = _fos_listen(socket_path);
-	if (lfd < 0)
-		return lfd;
 	m->socket_path = strdup(socket_path);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -396,7 +399,7 @@ int main(int argc, char **argv)
 	bool check = false, flush = false, verbose = false, pin_dir_opt = false;
 	struct fos_manager *m = NULL;
 	struct fos_errors errs = {};
-	_cleanup_close_ int lock_fd = -1;
+	_cleanup_close_ int lock_fd = -1, listen_fd = -1;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:s:vhV", opts, NULL)) != -1) {
@@ -463,6 +466,14 @@ int main(int argc, char **argv)
 
 		/* the pin directory and socket come from the config unless given */
 		r = fos_config_load(config, &cfg, &errs);
+		if (r < 0 && flush) {
+			/* a broken config must not keep an operator from cleaning up */
+			fos_errors_clear(&errs);
+			if (!pin_dir)
+				pin_dir = FOS_DEFAULT_PIN_DIR;
+			log_warning("%s is not valid; flushing %s", config, pin_dir);
+			return fos_flush(pin_dir) < 0 ? 1 : 0;
+		}
 		if (r < 0) {
 			for (size_t i = 0; i < errs.n; i++)
 				log_error("%s", errs.msgs[i]);
@@ -481,6 +492,11 @@ int main(int argc, char **argv)
 		}
 		fos_config_free(cfg);
 	}
+	if (strlen(pin_dir) >= FOS_PIN_DIR_MAX) {
+		log_error("pin directory %s is longer than %d characters", pin_dir,
+			  FOS_PIN_DIR_MAX - 1);
+		return 1;
+	}
 	if (flush)
 		return fos_flush(pin_dir) < 0 ? 1 : 0;
 
@@ -498,6 +514,10 @@ int main(int argc, char **argv)
 	lock_fd = _fos_lock_pin_dir(pin_dir);
 	if (lock_fd < 0)
 		return 1;
+	/* the socket before anything is applied: a bad path changes nothing */
+	listen_fd = _fos_listen(sock);
+	if (listen_fd < 0)
+		return 1;
 
 	r = fos_manager_new(config, pin_dir, &m);
 	if (r < 0) {
@@ -505,6 +525,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	m->pin_dir_forced = pin_dir_opt;
+	m->verbose = verbose;
 	r = fos_manager_open_maps(m);
 	if (r < 0)
 		goto out;
@@ -515,8 +536,10 @@ int main(int argc, char **argv)
 			  "is untouched");
 		goto out;
 	}
-	r = _fos_run(m, sock);
+	r = _fos_run(m, sock, listen_fd);
 out:
+	if (r < 0)
+		(void)unlink(sock);
 	fos_manager_free(m);
 	return r < 0 ? 1 : 0;
 }

@@ -80,6 +80,11 @@ int fos_manager_new(const char *config_path, const char *pin_dir_override,
 	m->next_set_id = 1;
 	m->started_at = time(NULL);
 	if (pin_dir_override) {
+		if (strlen(pin_dir_override) >= FOS_PIN_DIR_MAX) {
+			free(m->config_path);
+			free(m);
+			return -ENAMETOOLONG;
+		}
 		snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir_override);
 		m->pin_dir_forced = true;
 	}
@@ -189,13 +194,9 @@ static int _fos_adopt_programs(struct fos_manager *m)
 			struct fos_slot slot;
 			uint32_t k = p->active;
 
-			/* generations continue from what the pinned slot says */
 			if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.fos_slots), &k, &slot) ==
-			    0) {
+			    0)
 				p->generation = slot.generation;
-				if (slot.generation > m->generation)
-					m->generation = slot.generation;
-			}
 		}
 		p->adopted = true;
 		np = realloc(m->progs, (m->n_progs + 1) * sizeof(*np));
@@ -236,12 +237,22 @@ int fos_manager_open_maps(struct fos_manager *m)
 	bpf_map__set_pin_path(m->global->maps.fos_sets, path);
 	snprintf(path, sizeof(path), "%s/global/fos_set_meta", m->pin_dir);
 	bpf_map__set_pin_path(m->global->maps.fos_set_meta, path);
+	snprintf(path, sizeof(path), "%s/global/fos_state", m->pin_dir);
+	bpf_map__set_pin_path(m->global->maps.fos_state, path);
 	r = fos_global__load(m->global);
 	if (r < 0)
 		return log_error_errno(r, "cannot create or reuse the global maps in %s/global",
 				       m->pin_dir);
 	m->sets_fd = bpf_map__fd(m->global->maps.fos_sets);
 	m->meta_fd = bpf_map__fd(m->global->maps.fos_set_meta);
+	{
+		struct fos_state st;
+		uint32_t k = 0;
+
+		/* generations continue where the previous fwd stopped */
+		if (bpf_map_lookup_elem(bpf_map__fd(m->global->maps.fos_state), &k, &st) == 0)
+			m->generation = st.generation;
+	}
 
 	r = fos_sets_read_all(m->sets_fd, m->meta_fd, &all, &n_all, &max_id);
 	if (r < 0)
@@ -1089,6 +1100,15 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	fos_config_free(m->cfg);
 	m->cfg = cfg;
 	m->generation = gen;
+	{
+		struct fos_state st = { .generation = gen };
+		uint32_t k = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(m->global->maps.fos_state), &k, &st, BPF_ANY) <
+		    0)
+			log_warning_errno(-errno, "cannot record generation %llu, ignoring",
+					  (unsigned long long)gen);
+	}
 	_fos_plan_free(&pl);
 	return 0;
 
@@ -1140,7 +1160,7 @@ int fos_manager_reload(struct fos_manager *m, struct fos_errors *errs)
 	{
 		int lvl = fos_log_level_from_string(m->cfg->daemon.log_level);
 
-		if (lvl >= 0 && fos_log_get_level() < LOG_DEBUG)
+		if (lvl >= 0 && !m->verbose)
 			fos_log_set_level(lvl);
 	}
 	return 0;

@@ -99,7 +99,7 @@ struct fos_program {
 
 struct fos_daemon_cfg {
 	char socket[108];
-	char pin_dir[256];
+	char pin_dir[200]; /* room below it for progs/<name>/<map> */
 	char log_level[16];
 };
 

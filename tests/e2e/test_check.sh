@@ -40,4 +40,18 @@ fosctl config check "$CFG" >/dev/null || fail "config check of lab.conf failed"
 gen=$(fosctl -j show status | jq_py 'j["generation"]')
 [ "$gen" = 1 ] || fail "config check changed the running config (generation $gen)"
 pass_step "fosctl config check"
+# operator mistakes at start-up: clear messages, nothing touched
+fwd_stop
+touch "$T/notasocket"
+out=$(inR "$FWD" -c "$CFG" -s "$T/notasocket" --pin-dir "$PIN" 2>&1) && fail "fwd started on a non-socket path"
+echo "$out" | grep -q "exists and is not a socket" || fail "socket path message: $out"
+[ -f "$T/notasocket" ] || fail "fwd removed a file that is not a socket"
+long="$PIN/$(printf 'd%.0s' $(seq 1 200))"
+out=$(inR "$FWD" -c "$CFG" -s "$T/x.sock" --pin-dir "$long" 2>&1) && fail "fwd accepted an over-long pin dir"
+echo "$out" | grep -q "is longer than 199 characters" || fail "pin dir message: $out"
+mkdir -p "$T/plain"
+out=$(inR "$FWD" -c "$CFG" -s "$T/y.sock" --pin-dir "$T/plain" 2>&1) && fail "fwd accepted a pin dir off bpffs"
+echo "$out" | grep -q "is not on a BPF filesystem" || fail "bpffs message: $out"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "the stopped fwd's datapath is gone"
+pass_step "start-up mistakes are refused clearly"
 echo PASS

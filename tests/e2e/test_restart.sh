@@ -13,6 +13,8 @@ link0=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
 pk0=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packetsProcessed"]')
 r0=$(fosctl -j show rules lab-filter | jq_py 'j["programs"][0]["rules"][0]["packets"]')
 
+fosctl reload >/dev/null && fosctl reload >/dev/null || fail "reloads failed"
+gen0=$(fosctl -j show status | jq_py 'j["generation"]')
 kill -9 "$FWD_PID"; wait "$FWD_PID" 2>/dev/null; FWD_PID=
 ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "XDP detached when fwd was killed"
 tcp_try 10.10.2.2 23 && fail "tcp/23 passed while fwd was down"
@@ -21,6 +23,8 @@ pass_step "filtering continues with fwd killed"
 
 fwd_start "$CFG" || fail "fwd did not restart"
 grep -q "adopted program lab-filter" "$FWD_LOG" || fail "restart did not adopt the program"
+gen1=$(fosctl -j show status | jq_py 'j["generation"]')
+[ "$gen1" = $((gen0 + 1)) ] || fail "generation after restart is $gen1, expected $((gen0 + 1))"
 link1=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
 [ "$link1" = "$link0" ] || fail "link replaced on restart ($link0 -> $link1): there was a gap"
 pk1=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packetsProcessed"]')

@@ -184,4 +184,13 @@ struct fos_set_meta {
 };
 _Static_assert(sizeof(struct fos_set_meta) == 144, "fos_set_meta layout");
 
+/* ---- daemon state ---------------------------------------------------------
+ * Global one-entry array: what a restarted fwd continues from.
+ */
+struct fos_state {
+	__u64 generation; /* last config generation applied */
+	__u64 _reserved[3];
+};
+_Static_assert(sizeof(struct fos_state) == 32, "fos_state layout");
+
 #endif /* FOS_ABI_H */
