@@ -145,13 +145,23 @@ json_object *fos_btf_to_json(const struct btf *btf, uint32_t type_id, const void
 			     size_t size);
 
 /* ---- IPC methods (daemon/methods.c) ------------------------------------ */
+/* A connected client. Replies are queued and written as the socket takes
+ * them, so a slow reader never stalls the event loop. */
+#define FOS_PEER_OUT_MAX (256U * 1024 * 1024)
+
 struct fos_peer {
 	int fd;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	bool privileged;
+	char *out;
+	size_t out_len, out_off, out_cap;
 };
+/* Queue one message for the peer and write what the socket takes now. */
+int fos_peer_send(struct fos_peer *peer, json_object *msg);
+/* Write queued bytes: 1 if some remain, 0 if all written, -errno. */
+int fos_peer_flush(struct fos_peer *peer);
 /* Handle one request; writes the reply (or replies, when streaming) to fd. */
 int fos_methods_dispatch(struct fos_manager *m, struct fos_peer *peer, json_object *req);
 

@@ -37,6 +37,60 @@ struct fos_client {
 
 static struct fos_client *clients[MAX_CLIENTS];
 
+int fos_peer_flush(struct fos_peer *peer)
+{
+	while (peer->out_off < peer->out_len) {
+		ssize_t n = send(peer->fd, peer->out + peer->out_off, peer->out_len - peer->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			return -errno;
+		}
+		peer->out_off += (size_t)n;
+	}
+	peer->out_off = peer->out_len = 0;
+	return 0;
+}
+
+int fos_peer_send(struct fos_peer *peer, json_object *msg)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len, pending;
+	int r;
+
+	r = fos_ipc_encode(msg, &buf, &len);
+	if (r < 0)
+		return r;
+	if (peer->out_off > 0) {
+		memmove(peer->out, peer->out + peer->out_off, peer->out_len - peer->out_off);
+		peer->out_len -= peer->out_off;
+		peer->out_off = 0;
+	}
+	pending = peer->out_len;
+	if (pending + len > FOS_PEER_OUT_MAX)
+		return -ENOBUFS;
+	if (pending + len > peer->out_cap) {
+		size_t cap = peer->out_cap ? peer->out_cap : 65536;
+		char *nb;
+
+		while (cap < pending + len)
+			cap *= 2;
+		nb = realloc(peer->out, cap);
+		if (!nb)
+			return -ENOMEM;
+		peer->out = nb;
+		peer->out_cap = cap;
+	}
+	memcpy(peer->out + pending, buf, len);
+	peer->out_len = pending + len;
+	r = fos_peer_flush(peer);
+	return r < 0 ? r : 0;
+}
+
 void fos_notify(const char *state)
 {
 	(void)sd_notify(0, state);
@@ -159,6 +213,7 @@ static void _fos_client_close(int ep, struct fos_client *c)
 	(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	fos_ipc_reader_free(&c->rd);
+	free(c->peer.out);
 	free(c);
 }
 
@@ -166,13 +221,12 @@ static void _fos_accept(int ep, int lfd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct timeval tv = {.tv_sec = 5};
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct fos_client *c;
 	size_t slot;
 	int fd;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	for (slot = 0; slot < MAX_CLIENTS && clients[slot]; slot++)
@@ -183,8 +237,6 @@ static void _fos_accept(int ep, int lfd)
 		close(fd);
 		return;
 	}
-	/* replies are written blocking with a deadline, requests read on readiness */
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -202,29 +254,55 @@ static void _fos_accept(int ep, int lfd)
 	clients[slot] = c;
 }
 
-static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c)
+/* While replies are queued the client is not read: requests are answered
+ * in order and a client that does not read its replies cannot pile up more. */
+static void _fos_client_watch(int ep, struct fos_client *c)
 {
-	int r = fos_ipc_reader_fill(&c->rd, c->fd);
+	struct epoll_event ev = {
+		.events = c->peer.out_len > c->peer.out_off ? EPOLLOUT : EPOLLIN,
+		.data.ptr = c,
+	};
 
-	if (r == -EAGAIN)
-		return;
-	if (r <= 0) {
-		_fos_client_close(ep, c);
-		return;
+	(void)epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c,
+			      uint32_t events)
+{
+	int r;
+
+	if (events & EPOLLOUT) {
+		r = fos_peer_flush(&c->peer);
+		if (r < 0) {
+			_fos_client_close(ep, c);
+			return;
+		}
+		if (r > 0)
+			return;
+		_fos_client_watch(ep, c);
+		/* requests that arrived meanwhile are still buffered */
+	} else {
+		r = fos_ipc_reader_fill(&c->rd, c->fd);
+		if (r == -EAGAIN)
+			return;
+		if (r <= 0) {
+			_fos_client_close(ep, c);
+			return;
+		}
 	}
-	for (;;) {
+	while (c->peer.out_len == c->peer.out_off) {
 		json_object *req = NULL;
 
 		r = fos_ipc_reader_next(&c->rd, &req);
 		if (r == 0)
-			return;
+			break;
 		if (r < 0) {
 			json_object *msg = fos_ipc_error(
-			    "fos.InvalidParameter",
-			    r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
-			    NULL);
+				"fos.InvalidParameter",
+				r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
+				NULL);
 
-			(void)fos_ipc_send(c->fd, msg);
+			(void)fos_peer_send(&c->peer, msg);
 			json_object_put(msg);
 			_fos_client_close(ep, c);
 			return;
@@ -232,10 +310,12 @@ static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *
 		r = fos_methods_dispatch(m, &c->peer, req);
 		json_object_put(req);
 		if (r < 0) {
+			log_debug_errno(r, "ipc: dropping client pid %d", (int)c->peer.pid);
 			_fos_client_close(ep, c);
 			return;
 		}
 	}
+	_fos_client_watch(ep, c);
 }
 
 static int _fos_lock_pin_dir(const char *pin_dir)
@@ -367,7 +447,7 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 			} else if (evs[i].data.ptr == &lfd) {
 				_fos_accept(ep, lfd);
 			} else {
-				_fos_client_ready(m, ep, evs[i].data.ptr);
+				_fos_client_ready(m, ep, evs[i].data.ptr, evs[i].events);
 			}
 		}
 	}

@@ -23,7 +23,7 @@
 static int _fos_reply(struct fos_peer *peer, json_object *params)
 {
 	json_object *msg = fos_ipc_reply(params, false);
-	int r = fos_ipc_send(peer->fd, msg);
+	int r = fos_peer_send(peer, msg);
 
 	json_object_put(msg);
 	return r;
@@ -43,7 +43,7 @@ static int _fos_error(struct fos_peer *peer, const char *error, const char *fmt,
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	msg = fos_ipc_error(error, buf, NULL);
-	r = fos_ipc_send(peer->fd, msg);
+	r = fos_peer_send(peer, msg);
 	json_object_put(msg);
 	return r;
 }
@@ -397,7 +397,7 @@ static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_obje
 		}
 		json_object_object_add(o, "entries", a);
 		msg = fos_ipc_reply(o, end < s->n);
-		r = fos_ipc_send(peer->fd, msg);
+		r = fos_peer_send(peer, msg);
 		json_object_put(msg);
 		if (r < 0)
 			return r;
@@ -621,7 +621,7 @@ static int _fos_show_map(struct fos_manager *m, struct fos_peer *peer, json_obje
 			json_object_object_add(o, "name", json_object_new_string(name));
 			json_object_object_add(o, "entries", a);
 			msg = fos_ipc_reply(TAKE_PTR(o), true);
-			r = fos_ipc_send(peer->fd, msg);
+			r = fos_peer_send(peer, msg);
 			json_object_put(msg);
 			if (r < 0)
 				goto out;
@@ -658,7 +658,7 @@ static int _fos_config_error(struct fos_peer *peer, const char *what, struct fos
 	snprintf(buf, sizeof(buf), "%s: %zu error%s", what, errs->n, errs->n == 1 ? "" : "s");
 	json_object_object_add(p, "errors", _fos_errors_json(errs));
 	msg = fos_ipc_error("fos.ConfigInvalid", buf, p);
-	r = fos_ipc_send(peer->fd, msg);
+	r = fos_peer_send(peer, msg);
 	json_object_put(msg);
 	return r;
 }
