@@ -16,6 +16,7 @@
 #include "fwd.h"
 #include "ipc.h"
 #include "log.h"
+#include "global.skel.h"
 #include "xdp_filter.skel.h"
 
 #define STREAM_CHUNK 20000
@@ -461,11 +462,13 @@ static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size
 {
 	size_t n = 0;
 
-	if (m->global && n + 2 <= cap) {
+	if (m->global && n + 3 <= cap) {
 		snprintf(v[n].name, sizeof(v[n].name), "fos_sets");
 		v[n++].fd = m->sets_fd;
 		snprintf(v[n].name, sizeof(v[n].name), "fos_set_meta");
 		v[n++].fd = m->meta_fd;
+		snprintf(v[n].name, sizeof(v[n].name), "fos_state");
+		v[n++].fd = bpf_map__fd(m->global->maps.fos_state);
 	}
 	for (size_t i = 0; i < m->n_progs; i++) {
 		struct fos_prog_rt *p = m->progs[i];

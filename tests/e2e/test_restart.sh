@@ -25,6 +25,8 @@ fwd_start "$CFG" || fail "fwd did not restart"
 grep -q "adopted program lab-filter" "$FWD_LOG" || fail "restart did not adopt the program"
 gen1=$(fosctl -j show status | jq_py 'j["generation"]')
 [ "$gen1" = $((gen0 + 1)) ] || fail "generation after restart is $gen1, expected $((gen0 + 1))"
+g=$(fosctl -j show map fos_state | jq_py 'j["entries"][0]["value"]["generation"]')
+[ "$g" = "$gen1" ] || fail "fos_state holds generation $g, fwd says $gen1"
 link1=$(fosctl -j show program lab-filter | jq_py 'j["linkId"]')
 [ "$link1" = "$link0" ] || fail "link replaced on restart ($link0 -> $link1): there was a gap"
 pk1=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packetsProcessed"]')
