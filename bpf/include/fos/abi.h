@@ -75,8 +75,9 @@ struct fos_port_range {
 
 struct fos_rule {
 	__u32 flags;    /* enum fos_rule_flags */
-	__u32 src_set;  /* set id matched against the source address */
-	__u32 dst_set;  /* set id matched against the destination address */
+	__u32 src_set;  /* set id of the source CIDRs (for show; the filter matches
+			 * them through the classifier tables below) */
+	__u32 dst_set;  /* set id of the destination CIDRs */
 	__u32 ifindex;  /* redirect target */
 	__u8 proto;     /* FOS_PROTO_ANY or IP protocol */
 	__u8 action;    /* enum fos_action */
