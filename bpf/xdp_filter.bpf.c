@@ -12,13 +12,20 @@
  *   6. the slot's default action.
  *
  * A rule matches when all its conditions hold: protocol (FOS_PROTO_ANY or equal),
- * source/destination in a set, source/destination port in one of the rule's
- * ranges (an empty range list matches nothing). Packets without ports (ICMP, ...)
- * never match a port condition. A non-first fragment whose first fragment was
- * not seen has no ports: a port condition holds for it only when the rule
- * drops, so such a fragment can neither slip past a port rule that dropped its
- * first fragment nor be let in by a port rule that passes. Rule actions outside
- * enum fos_action drop.
+ * source/destination in the rule's CIDR lists, source/destination port in one
+ * of the rule's ranges (an empty range list matches nothing). Packets without
+ * ports (ICMP, ...) never match a port condition. A non-first fragment whose
+ * first fragment was not seen has no ports: a port condition holds for it only
+ * when the rule drops, so such a fragment can neither slip past a port rule
+ * that dropped its first fragment nor be let in by a port rule that passes.
+ * Rule actions outside enum fos_action drop.
+ *
+ * The rules are not walked: user space compiles them (lib/classify.c) into
+ * per-dimension tables of rule bitmaps (fos/abi.h, "the rule classifier"). A
+ * packet looks up one bitmap per dimension the slot uses (L4 protocol and
+ * destination port; source port; source and destination address, LPM tries),
+ * ANDs them and takes the lowest set bit: the first rule that matches, in a
+ * time that depends on the number of 64-rule words, not on the rules.
  *
  * The verdict of a first fragment decided by a rule or the default action is
  * kept in fos_frags for the rest of the datagram, with the slot and rule that
@@ -111,20 +118,34 @@ struct {
 	__type(value, struct fos_set_value);
 } fos_sets SEC(".maps");
 
-/* Rules are matched by a global function, FOS_RULE_BATCH rules per call: the
- * verifier checks it once rather than once per parse path (as it would an
- * inlined loop or a bpf_loop callback), and a packet pays one call per batch
- * rather than one per rule. 64 keeps both verification time and calls low. */
-#define FOS_RULE_BATCH 64
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_SLOTS *FOS_CLS_PORT_CLASSES *FOS_CLS_PORT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fos_cls_ports);
+} fos_cls_dport SEC(".maps");
 
-/* what the rule walk needs; lives on the program's stack */
-struct _fos_match {
-	struct fos_pkt pkt;
-	__u32 base; /* slot * FOS_MAX_RULES */
-	__u32 n_rules;
-	bool ports_unknown; /* non-first fragment of TCP/UDP (or unknown L4), no first seen */
-	bool proto_unknown; /* ... and its L4 protocol is not known either */
-};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_SLOTS *FOS_CLS_PORT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fos_cls_ports);
+} fos_cls_sport SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_SLOTS *FOS_CLS_MAX_BITMAPS);
+	__type(key, __u32);
+	__type(value, struct fos_cls_bitmap);
+} fos_cls_bitmaps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_SLOTS *FOS_CLS_MAX_PREFIXES);
+	__type(key, struct fos_cls_addr_key);
+	__type(value, __u32);
+} fos_cls_addrs SEC(".maps");
 
 static __always_inline void _fos_stat_add(__u32 idx, __u64 v)
 {
@@ -154,71 +175,122 @@ static __always_inline bool _fos_set_has(__u32 set_id, const __u8 *addr)
 	return bpf_map_lookup_elem(&fos_sets, &k) != NULL;
 }
 
-static __always_inline bool _fos_port_in(const struct fos_port_range *rg, __u32 n, __u16 port)
+static __always_inline const struct fos_cls_bitmap *_fos_bitmap(__u32 slot, __u32 idx)
 {
-	int i;
+	__u32 k = slot * FOS_CLS_MAX_BITMAPS + (idx & (FOS_CLS_MAX_BITMAPS - 1));
 
-	for (i = 0; i < FOS_RULE_MAX_PORTS; i++) {
-		if (i >= n)
-			break;
-		if (port >= rg[i].lo && port <= rg[i].hi)
-			return true;
-	}
-	return false;
+	return bpf_map_lookup_elem(&fos_cls_bitmaps, &k);
 }
 
-static __always_inline bool _fos_rule_matches(const struct fos_rule *r, const struct _fos_match *m)
+/* the bitmap of the longest rule prefix that holds addr, else dflt's */
+static __always_inline const struct fos_cls_bitmap *_fos_addr_bitmap(__u32 slot, __u8 dim,
+								     const __u8 *addr, __u32 dflt)
 {
-	const struct fos_pkt *p = &m->pkt;
-	__u32 flags = r->flags;
+	struct fos_cls_addr_key k;
+	const __u32 *v;
 
-	if (r->proto != FOS_PROTO_ANY && r->proto != p->proto &&
-	    !(m->proto_unknown && r->action == FOS_ACT_DROP))
-		return false;
-	if (flags & (FOS_RULE_F_SPORT | FOS_RULE_F_DPORT)) {
-		if (p->flags & FOS_PKT_F_PORTS) {
-			if ((flags & FOS_RULE_F_SPORT) &&
-			    !_fos_port_in(r->sport, r->n_sport, p->sport))
-				return false;
-			if ((flags & FOS_RULE_F_DPORT) &&
-			    !_fos_port_in(r->dport, r->n_dport, p->dport))
-				return false;
-		} else if (!(m->ports_unknown && r->action == FOS_ACT_DROP)) {
-			return false;
-		}
-	}
-	if ((flags & FOS_RULE_F_SRC) && !_fos_set_has(r->src_set, p->saddr))
-		return false;
-	if ((flags & FOS_RULE_F_DST) && !_fos_set_has(r->dst_set, p->daddr))
-		return false;
-	return true;
+	k.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + 128;
+	k.slot = slot;
+	k.dim = dim;
+	k._pad[0] = 0;
+	k._pad[1] = 0;
+	__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
+	v = bpf_map_lookup_elem(&fos_cls_addrs, &k);
+	return _fos_bitmap(slot, v ? *v : dflt);
+}
+
+/* index of the lowest set bit of w (w != 0), without branches: the bits below
+ * it, counted */
+static __always_inline __u32 _fos_ctz64(__u64 w)
+{
+	__u64 x = (w & -w) - 1;
+
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
 }
 
 /*
- * The rules [first, first + FOS_RULE_BATCH) of the walk, in order, up to
- * m->n_rules: the index of the first that matches, or -1. A global function,
- * so the verifier checks it once, whatever the parse path that called it.
+ * The first rule of slot that matches p: the lowest bit set in the AND of the
+ * bitmaps of every dimension the slot uses, or -1. A skipped dimension reuses
+ * the L4 bitmap, so the AND stays one expression. A global function, so the
+ * verifier checks it once rather than once per parse path.
  */
-__noinline int fos_xdp_filter_match(const struct _fos_match *m, __u32 first)
+__noinline int fos_xdp_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 frag_no_first)
 {
-	__u32 key, end;
-	int j;
+	const struct fos_cls_bitmap *l4, *sp, *sa, *da;
+	const struct fos_slot *s;
+	__u32 flags, cls, bm, k, nw, i;
 
-	if (!m)
+	if (!p || slot >= FOS_SLOTS)
 		return -1;
-	end = m->n_rules < first + FOS_RULE_BATCH ? m->n_rules : first + FOS_RULE_BATCH;
-	end += m->base;
-	key = m->base + first;
-	for (j = 0; j < FOS_RULE_BATCH; j++, key++) {
-		const struct fos_rule *r;
+	s = bpf_map_lookup_elem(&fos_slots, &slot);
+	if (!s)
+		return -1;
+	flags = s->flags;
 
-		if (key >= end)
+	if (p->flags & FOS_PKT_F_PORTS) {
+		const struct fos_cls_ports *pe;
+
+		cls = p->proto == IPPROTO_TCP ? FOS_CLS_TCP : FOS_CLS_UDP;
+		k = (slot * FOS_CLS_PORT_CLASSES + cls) * FOS_CLS_PORT_ENTRIES +
+		    p->dport / FOS_CLS_PORT_GROUP;
+		pe = bpf_map_lookup_elem(&fos_cls_dport, &k);
+		if (!pe)
 			return -1;
-		r = bpf_map_lookup_elem(&fos_rules, &key);
-		if (!r)
+		bm = pe->bm[p->dport % FOS_CLS_PORT_GROUP];
+	} else {
+		if (p->flags & FOS_PKT_F_L4_UNKNOWN)
+			cls = FOS_CLS_UNKNOWN;
+		else if (p->proto == IPPROTO_TCP)
+			cls = FOS_CLS_TCP;
+		else if (p->proto == IPPROTO_UDP)
+			cls = FOS_CLS_UDP;
+		else if (p->proto == IPPROTO_ICMP)
+			cls = FOS_CLS_ICMP;
+		else if (p->proto == IPPROTO_ICMPV6)
+			cls = FOS_CLS_ICMPV6;
+		else
+			cls = FOS_CLS_OTHER;
+		bm = frag_no_first ? s->frag_bm[cls] : s->noport_bm[cls];
+	}
+	l4 = _fos_bitmap(slot, bm);
+	if (!l4)
+		return -1;
+	sp = l4;
+	sa = l4;
+	da = l4;
+	if ((flags & FOS_SLOT_F_CLS_SPORT) && (p->flags & FOS_PKT_F_PORTS)) {
+		const struct fos_cls_ports *pe;
+
+		k = slot * FOS_CLS_PORT_ENTRIES + p->sport / FOS_CLS_PORT_GROUP;
+		pe = bpf_map_lookup_elem(&fos_cls_sport, &k);
+		if (!pe)
 			return -1;
-		if (_fos_rule_matches(r, m))
-			return key - m->base;
+		sp = _fos_bitmap(slot, pe->bm[p->sport % FOS_CLS_PORT_GROUP]);
+		if (!sp)
+			return -1;
+	}
+	if (flags & FOS_SLOT_F_CLS_SRC) {
+		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, s->src_default_bm);
+		if (!sa)
+			return -1;
+	}
+	if (flags & FOS_SLOT_F_CLS_DST) {
+		da = _fos_addr_bitmap(slot, FOS_CLS_DIM_DST, p->daddr, s->dst_default_bm);
+		if (!da)
+			return -1;
+	}
+	nw = s->n_words;
+	for (i = 0; i < FOS_CLS_WORDS; i++) {
+		__u64 w;
+
+		if (i >= nw)
+			break;
+		w = l4->w[i] & sp->w[i] & sa->w[i] & da->w[i];
+		if (w)
+			return i * 64 + _fos_ctz64(w);
 	}
 	return -1;
 }
@@ -283,18 +355,19 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
-	struct _fos_match m = {};
+	struct fos_pkt pkt = {};
+	bool frag_no_first = false;
 	const struct fos_slot *s;
 	struct fos_ctl *ctl;
 	struct fos_frag_key fk;
-	__u32 zero = 0, slot, n_rules, rule, ifindex, b;
+	__u32 zero = 0, slot, n_rules, rule, ifindex;
 	__u8 action;
 	int r, hit = -1;
 
 	_fos_stat_add(FOS_STAT_PACKETS, 1);
 	_fos_stat_add(FOS_STAT_BYTES, len);
 
-	r = fos_parse_packet(data, data_end, &m.pkt);
+	r = fos_parse_packet(data, data_end, &pkt);
 	if (r == FOS_PARSE_NOT_IP) {
 		_fos_stat_add(FOS_STAT_NON_IP, 1);
 		return _fos_pass();
@@ -312,19 +385,19 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	if (!s)
 		return _fos_drop();
 
-	if ((s->flags & FOS_SLOT_F_WHITELIST) && _fos_set_has(s->whitelist_set, m.pkt.saddr)) {
+	if ((s->flags & FOS_SLOT_F_WHITELIST) && _fos_set_has(s->whitelist_set, pkt.saddr)) {
 		_fos_stat_add(FOS_STAT_WHITELIST, 1);
 		return _fos_pass();
 	}
-	if ((s->flags & FOS_SLOT_F_BLACKLIST) && _fos_set_has(s->blacklist_set, m.pkt.saddr)) {
+	if ((s->flags & FOS_SLOT_F_BLACKLIST) && _fos_set_has(s->blacklist_set, pkt.saddr)) {
 		_fos_stat_add(FOS_STAT_BLACKLIST, 1);
 		return _fos_drop();
 	}
 
-	if (m.pkt.flags & FOS_PKT_F_FRAGMENT) {
+	if (pkt.flags & FOS_PKT_F_FRAGMENT) {
 		_fos_stat_add(FOS_STAT_FRAGMENTS, 1);
-		_fos_frag_key(&m.pkt, &fk);
-		if (!(m.pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
+		_fos_frag_key(&pkt, &fk);
+		if (!(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
 			const struct fos_frag_value *fv = bpf_map_lookup_elem(&fos_frags, &fk);
 
 			if (fv) {
@@ -335,28 +408,22 @@ int fos_xdp_filter(struct xdp_md *ctx)
 				return _fos_act(action, ifindex);
 			}
 			_fos_stat_add(FOS_STAT_FRAG_NO_FIRST, 1);
-			m.proto_unknown = m.pkt.flags & FOS_PKT_F_L4_UNKNOWN;
-			m.ports_unknown = m.proto_unknown || m.pkt.proto == IPPROTO_TCP ||
-					  m.pkt.proto == IPPROTO_UDP;
+			frag_no_first = true;
 		}
 	}
 
 	n_rules = s->n_rules;
 	if (n_rules > FOS_MAX_RULES)
 		n_rules = FOS_MAX_RULES;
-	m.base = slot * FOS_MAX_RULES;
-	m.n_rules = n_rules;
-	for (b = 0; b < FOS_MAX_RULES / FOS_RULE_BATCH; b++) {
-		if (b * FOS_RULE_BATCH >= n_rules)
-			break;
-		hit = fos_xdp_filter_match(&m, b * FOS_RULE_BATCH);
-		if (hit >= 0)
-			break;
+	if (n_rules) {
+		hit = fos_xdp_filter_classify(&pkt, slot, frag_no_first);
+		if (hit >= (int)n_rules)
+			hit = -1;
 	}
 
 	if (hit >= 0) {
 		const struct fos_rule *rl;
-		__u32 key = m.base + hit;
+		__u32 key = slot * FOS_MAX_RULES + hit;
 
 		rl = bpf_map_lookup_elem(&fos_rules, &key);
 		if (!rl)
@@ -371,7 +438,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	}
 	_fos_count_decision(slot, rule, len);
 
-	if (m.pkt.flags & FOS_PKT_F_FIRST_FRAG) {
+	if (pkt.flags & FOS_PKT_F_FIRST_FRAG) {
 		struct fos_frag_value fv = {
 		    .action = action,
 		    .slot = slot,

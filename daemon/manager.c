@@ -17,7 +17,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "classify.h"
 #include "cleanup.h"
+#include "cls_maps.h"
 #include "fwd.h"
 #include "global.skel.h"
 #include "log.h"
@@ -307,6 +309,7 @@ struct _fos_plan_prog {
 	unsigned ifindex;
 	struct fos_slot slot;
 	struct fos_rule *rules;
+	struct fos_classifier *cls; /* the rules compiled */
 	bool write_slot;
 	bool flipped;
 	uint32_t *set_ids;
@@ -343,6 +346,7 @@ static void _fos_plan_free(struct _fos_plan *pl)
 		fos_rset_free(&pl->anon[i].s);
 	for (size_t i = 0; i < pl->n_progs; i++) {
 		free(pl->progs[i].rules);
+		fos_classify_free(&pl->progs[i].cls);
 		free(pl->progs[i].set_ids);
 	}
 	free(pl->sets);
@@ -501,6 +505,32 @@ static uint8_t _fos_act(enum fos_cfg_action a)
 	}
 }
 
+/* compile the planned rules and their CIDR lists into the classifier tables */
+static int _fos_plan_classifier(struct _fos_plan_prog *pp, struct fos_errors *errs)
+{
+	const struct fos_program *c = pp->cfg;
+	_cleanup_free_ struct fos_cls_cidrs *cidrs = NULL;
+	char err[256] = "";
+	int r;
+
+	cidrs = calloc(c->n_rules ? c->n_rules : 1, sizeof(*cidrs));
+	if (!cidrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct fos_match *mt = &c->rules[i].match;
+
+		cidrs[i] = (struct fos_cls_cidrs){ mt->src, mt->n_src, mt->dst, mt->n_dst };
+	}
+	r = fos_classify_compile(pp->rules, c->n_rules, cidrs, err, sizeof(err), &pp->cls);
+	if (r < 0) {
+		fos_errors_add(errs, c->src.file, c->src.line, "programs \"%s\" %s", c->name,
+			       err[0] ? err : strerror(-r));
+		return r;
+	}
+	fos_classify_slot(pp->cls, &pp->slot);
+	return 0;
+}
+
 static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _fos_plan_prog *pp,
 			   struct fos_errors *errs)
 {
@@ -579,7 +609,7 @@ static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _
 								       rc->match.dport[j].hi };
 		}
 	}
-	return 0;
+	return _fos_plan_classifier(pp, errs);
 }
 
 /* Does the live slot already hold exactly this ruleset? */
@@ -613,7 +643,14 @@ static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
 	int dstat_fd = bpf_map__fd(rt->skel->maps.fos_default_st);
 	int ncpu = libbpf_num_possible_cpus();
 	_cleanup_free_ struct fos_rule_counter *zero = NULL;
+	struct fos_cls_fds fds = {
+		.dport = bpf_map__fd(rt->skel->maps.fos_cls_dport),
+		.sport = bpf_map__fd(rt->skel->maps.fos_cls_sport),
+		.bitmaps = bpf_map__fd(rt->skel->maps.fos_cls_bitmaps),
+		.addrs = bpf_map__fd(rt->skel->maps.fos_cls_addrs),
+	};
 	uint32_t k;
+	int r;
 
 	if (ncpu <= 0)
 		return -EINVAL;
@@ -629,6 +666,9 @@ static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
 	}
 	if (bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
 		return -errno;
+	r = fos_cls_maps_write(&fds, slot, pp->cls);
+	if (r < 0)
+		return r;
 	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_slots), &slot, &pp->slot,
 				BPF_ANY) < 0)
 		return -errno;

@@ -5,6 +5,11 @@
  * values of every fos_stats counter and of the per-rule and default counters.
  * Every test loads a fresh copy of the program (Check forks per test), so the
  * counters start at zero.
+ *
+ * Rules and sets are written as the daemon writes them: the rule table, and
+ * the classifier tables compiled by lib/classify from the slot's rules and the
+ * CIDRs of the sets they name (cls_maps.c writes them). Changing a rule or a
+ * set recompiles every slot written so far.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -22,6 +27,8 @@
 #include <linux/if_ether.h>
 #include <linux/bpf.h>
 
+#include "classify.h"
+#include "cls_maps.h"
 #include "fos/abi.h"
 #include "xdp_filter.skel.h"
 
@@ -271,10 +278,79 @@ static struct pkt mk6(uint8_t proto, const char *src, const char *dst, uint16_t 
 
 /* ---- maps ----------------------------------------------------------------- */
 
+/* what the test wrote, to compile the classifier from */
+struct shadow_set {
+	uint32_t id;
+	struct fos_cidr v[16];
+	size_t n;
+};
+
+static struct shadow_set shadow_sets[FOS_MAX_RULES + 64];
+static size_t n_shadow_sets;
+static struct fos_rule shadow_rules[FOS_SLOTS][FOS_MAX_RULES];
+static struct fos_slot shadow_slot[FOS_SLOTS];
+static bool slot_written[FOS_SLOTS];
+
+static const struct shadow_set *shadow_find(uint32_t id)
+{
+	for (size_t i = 0; i < n_shadow_sets; i++)
+		if (shadow_sets[i].id == id)
+			return &shadow_sets[i];
+	return NULL;
+}
+
+/* compile the slot's rules and write its tables, then its header */
+static void write_slot(uint32_t slot)
+{
+	struct fos_slot s = shadow_slot[slot];
+	uint32_t n = s.n_rules < FOS_MAX_RULES ? s.n_rules : FOS_MAX_RULES;
+	struct fos_cls_fds fds = {
+	    .dport = bpf_map__fd(skel->maps.fos_cls_dport),
+	    .sport = bpf_map__fd(skel->maps.fos_cls_sport),
+	    .bitmaps = bpf_map__fd(skel->maps.fos_cls_bitmaps),
+	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
+	};
+	struct fos_cls_cidrs *cd = calloc(FOS_MAX_RULES, sizeof(*cd));
+	struct fos_classifier *c = NULL;
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(cd);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct fos_rule *r = &shadow_rules[slot][i];
+		const struct shadow_set *ss;
+
+		if ((r->flags & FOS_RULE_F_SRC) && (ss = shadow_find(r->src_set))) {
+			cd[i].src = ss->v;
+			cd[i].n_src = ss->n;
+		}
+		if ((r->flags & FOS_RULE_F_DST) && (ss = shadow_find(r->dst_set))) {
+			cd[i].dst = ss->v;
+			cd[i].n_dst = ss->n;
+		}
+	}
+	ck_assert_msg(fos_classify_compile(shadow_rules[slot], n, cd, err, sizeof(err), &c) == 0,
+		      "%s", err);
+	fos_classify_slot(c, &s);
+	ck_assert_int_eq(fos_cls_maps_write(&fds, slot, c), 0);
+	ck_assert_int_eq(
+	    bpf_map__update_elem(skel->maps.fos_slots, &slot, sizeof(slot), &s, sizeof(s), BPF_ANY),
+	    0);
+	fos_classify_free(&c);
+	free(cd);
+}
+
+static void rewrite_slots(void)
+{
+	for (uint32_t i = 0; i < FOS_SLOTS; i++)
+		if (slot_written[i])
+			write_slot(i);
+}
+
 static void set_add(uint32_t set_id, const char *cidr)
 {
 	struct fos_set_key k = {0};
 	struct fos_set_value v = {.flags = FOS_SET_F_CONFIG};
+	struct shadow_set *ss = (struct shadow_set *)shadow_find(set_id);
 	char a[64];
 	char *slash;
 	unsigned plen, i;
@@ -298,6 +374,15 @@ static void set_add(uint32_t set_id, const char *cidr)
 	k.set_id = htonl(set_id);
 	ck_assert_int_eq(
 	    bpf_map__update_elem(skel->maps.fos_sets, &k, sizeof(k), &v, sizeof(v), BPF_ANY), 0);
+
+	if (!ss) {
+		ck_assert_uint_lt(n_shadow_sets, sizeof(shadow_sets) / sizeof(shadow_sets[0]));
+		ss = &shadow_sets[n_shadow_sets++];
+		ss->id = set_id;
+	}
+	ck_assert_uint_lt(ss->n, sizeof(ss->v) / sizeof(ss->v[0]));
+	ck_assert_int_eq(fos_parse_cidr(cidr, &ss->v[ss->n++], NULL), 0);
+	rewrite_slots();
 }
 
 static struct fos_rule rule(uint8_t proto, uint8_t action)
@@ -332,13 +417,16 @@ static void put_rule(uint32_t slot, uint32_t i, const struct fos_rule *r)
 	ck_assert_int_eq(
 	    bpf_map__update_elem(skel->maps.fos_rules, &key, sizeof(key), r, sizeof(*r), BPF_ANY),
 	    0);
+	shadow_rules[slot][i] = *r;
+	if (slot_written[slot] && i < shadow_slot[slot].n_rules)
+		write_slot(slot);
 }
 
 static void put_slot(uint32_t slot, const struct fos_slot *s)
 {
-	ck_assert_int_eq(
-	    bpf_map__update_elem(skel->maps.fos_slots, &slot, sizeof(slot), s, sizeof(*s), BPF_ANY),
-	    0);
+	shadow_slot[slot] = *s;
+	slot_written[slot] = true;
+	write_slot(slot);
 }
 
 /* slot 0 with n_rules rules and a default action */
@@ -527,6 +615,10 @@ static void setup(void)
 	ck_assert_msg(skel, "loading fos_xdp_filter: %s", strerror(errno));
 	prog_fd = bpf_program__fd(skel->progs.fos_xdp_filter);
 	memset(exp_stats, 0, sizeof(exp_stats));
+	memset(shadow_rules, 0, sizeof(shadow_rules));
+	memset(shadow_slot, 0, sizeof(shadow_slot));
+	memset(slot_written, 0, sizeof(slot_written));
+	n_shadow_sets = 0;
 	put_slot0(0, FOS_ACT_PASS);
 	set_active(0);
 }
@@ -936,6 +1028,154 @@ START_TEST(test_max_rules)
 	expect(&u, XDP_PASS, R(FOS_STAT_DEFAULT));
 	assert_rule_ctr(1, 0, 0, 0);
 	assert_default_ctr(0, 2, 2 * u.len);
+}
+END_TEST
+
+/* the first rule wins, not the longest prefix */
+START_TEST(test_overlapping_cidrs)
+{
+	struct fos_rule wide = rule(FOS_PROTO_ANY, FOS_ACT_DROP);
+	struct fos_rule narrow = rule(FOS_PROTO_ANY, FOS_ACT_PASS);
+	struct pkt both = mk4(P_TCP, "10.1.2.3", "192.0.2.2", 1, 80);
+	struct pkt only8 = mk4(P_UDP, "10.2.0.1", "192.0.2.2", 1, 53);
+	struct pkt none = mk4(P_TCP, "11.0.0.1", "192.0.2.2", 1, 80);
+
+	set_add(40, "10.0.0.0/8");
+	set_add(41, "10.1.0.0/16");
+	set_add(42, "198.51.100.0/24");
+	wide.flags = FOS_RULE_F_SRC;
+	wide.src_set = 40;
+	narrow.flags = FOS_RULE_F_SRC;
+	narrow.src_set = 41;
+	put_rule(0, 0, &wide);
+	put_rule(0, 1, &narrow);
+	put_slot0(2, FOS_ACT_PASS);
+	/* 10.1.2.3 is in both; the longer prefix is rule 1's, rule 0 comes first */
+	expect(&both, XDP_DROP, 0);
+	expect(&only8, XDP_DROP, 0);
+	expect(&none, XDP_PASS, R(FOS_STAT_DEFAULT));
+	assert_rule_ctr(0, 0, 2, both.len + only8.len);
+	assert_rule_ctr(0, 1, 0, 0);
+
+	/* the /16 first: it takes what it covers, the /8 the rest */
+	put_rule(0, 0, &narrow);
+	put_rule(0, 1, &wide);
+	expect(&both, XDP_PASS, 0);
+	expect(&only8, XDP_DROP, 0);
+	assert_rule_ctr(0, 0, 3, both.len * 2 + only8.len);
+	assert_rule_ctr(0, 1, 1, only8.len);
+
+	/* rewritten with other prefixes: the old ones are gone from the slot */
+	wide.src_set = 42;
+	narrow.src_set = 42;
+	put_rule(0, 0, &wide);
+	put_rule(0, 1, &narrow);
+	expect(&both, XDP_PASS, R(FOS_STAT_DEFAULT));
+	{
+		struct pkt in = mk4(P_TCP, "198.51.100.7", "192.0.2.2", 1, 80);
+
+		expect(&in, XDP_DROP, 0);
+		assert_rule_ctr(0, 0, 4, both.len * 2 + only8.len + in.len);
+	}
+}
+END_TEST
+
+/* 1024 rules with CIDRs, protocols and ports: matches in every word */
+START_TEST(test_many_rules_cidrs)
+{
+	static const struct {
+		uint8_t proto;
+		const char *src;
+		uint16_t dport;
+		int rule; /* -1: default */
+	} cases[] = {
+	    {P_UDP, "10.3.254.1", 80, 1023}, {P_TCP, "10.3.254.1", 80, 1022},
+	    {P_TCP, "10.3.255.1", 80, 1023}, {P_TCP, "10.0.5.1", 80, 5},
+	    {P_TCP, "10.0.5.1", 81, 1023},   {P_TCP, "10.2.7.9", 80, 519},
+	    {P_TCP, "11.0.0.1", 80, -1},     {P_ICMP, "10.1.0.1", 0, 1023},
+	};
+	struct fos_slot s = {.n_rules = 0, .default_action = FOS_ACT_DROP};
+	struct fos_rule r;
+	uint64_t last_pkts = 0, last_bytes = 0;
+	uint32_t i;
+
+	/* written with the slot unset, compiled once at the end */
+	slot_written[0] = false;
+	for (i = 0; i < FOS_MAX_RULES - 1; i++) {
+		char c[32];
+
+		r = rule(P_TCP, FOS_ACT_DROP);
+		ck_assert_uint_lt(n_shadow_sets, sizeof(shadow_sets) / sizeof(shadow_sets[0]));
+		snprintf(c, sizeof(c), "10.%u.%u.0/24", i / 256, i % 256);
+		shadow_sets[n_shadow_sets].id = 5000 + i;
+		shadow_sets[n_shadow_sets].n = 1;
+		ck_assert_int_eq(fos_parse_cidr(c, &shadow_sets[n_shadow_sets].v[0], NULL), 0);
+		n_shadow_sets++;
+		r.flags = FOS_RULE_F_SRC;
+		r.src_set = 5000 + i;
+		rule_dport(&r, 80, 80);
+		put_rule(0, i, &r);
+	}
+	r = rule(FOS_PROTO_ANY, FOS_ACT_PASS);
+	set_add(4999, "10.0.0.0/8");
+	r.flags = FOS_RULE_F_SRC;
+	r.src_set = 4999;
+	put_rule(0, FOS_MAX_RULES - 1, &r);
+	s.n_rules = FOS_MAX_RULES;
+	put_slot(0, &s);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pkt p = mk4(cases[i].proto, cases[i].src, "192.0.2.2", 1, cases[i].dport);
+
+		if (cases[i].rule < 0) {
+			expect(&p, XDP_DROP, R(FOS_STAT_DEFAULT));
+			continue;
+		}
+		if (cases[i].rule == FOS_MAX_RULES - 1) {
+			expect(&p, XDP_PASS, 0);
+			last_pkts++;
+			last_bytes += p.len;
+			assert_rule_ctr(0, FOS_MAX_RULES - 1, last_pkts, last_bytes);
+		} else {
+			expect(&p, XDP_DROP, 0);
+			assert_rule_ctr(0, cases[i].rule, 1, p.len);
+		}
+	}
+	ck_assert_uint_eq(last_pkts, 4);
+}
+END_TEST
+
+/* rules that differ only in their source ports */
+START_TEST(test_rules_differ_in_sport)
+{
+	struct fos_rule r0 = rule(P_UDP, FOS_ACT_PASS);
+	struct fos_rule r1 = rule(P_UDP, FOS_ACT_DROP);
+	struct fos_rule r2 = rule(P_UDP, FOS_ACT_PASS);
+	struct pkt a = mk4(P_UDP, "192.0.2.1", "192.0.2.2", 1000, 53);
+	struct pkt b = mk4(P_UDP, "192.0.2.1", "192.0.2.2", 2000, 53);
+	struct pkt c = mk6(P_UDP, "2001:db8::1", "2001:db8::2", 3999, 53);
+	struct pkt d = mk4(P_UDP, "192.0.2.1", "192.0.2.2", 4000, 53);
+	struct pkt e = mk4(P_UDP, "192.0.2.1", "192.0.2.2", 1000, 54);
+
+	rule_sport(&r0, 1000, 1000);
+	rule_sport(&r1, 2000, 2000);
+	rule_sport(&r2, 3000, 3999);
+	rule_dport(&r0, 53, 53);
+	rule_dport(&r1, 53, 53);
+	rule_dport(&r2, 53, 53);
+	put_rule(0, 0, &r0);
+	put_rule(0, 1, &r1);
+	put_rule(0, 2, &r2);
+	put_slot0(3, FOS_ACT_DROP);
+	expect(&a, XDP_PASS, 0);
+	expect(&b, XDP_DROP, 0);
+	expect(&c, XDP_PASS, 0);
+	expect(&d, XDP_DROP, R(FOS_STAT_DEFAULT));
+	expect(&e, XDP_DROP, R(FOS_STAT_DEFAULT));
+	assert_rule_ctr(0, 0, 1, a.len);
+	assert_rule_ctr(0, 1, 1, b.len);
+	assert_rule_ctr(0, 2, 1, c.len);
+	assert_default_ctr(0, 2, d.len + e.len);
 }
 END_TEST
 
@@ -1438,6 +1678,58 @@ START_TEST(test_frag_no_first_port_drop_rule)
 }
 END_TEST
 
+/* the conservative fragment rules, with the deciding rules past the first
+ * 64-rule word */
+START_TEST(test_frag_no_first_bitmaps)
+{
+	struct fos_rule tcp_drop = rule(P_TCP, FOS_ACT_DROP);
+	struct fos_rule udp_pass = rule(P_UDP, FOS_ACT_PASS);
+	struct fos_rule udp_drop = rule(P_UDP, FOS_ACT_DROP);
+	struct fos_rule pass_all = rule(FOS_PROTO_ANY, FOS_ACT_PASS);
+	struct pkt udp_rest = frag4(P_UDP, 0, 4, false, 0x7001);
+	struct pkt tcp_rest = frag4(P_TCP, 0, 4, false, 0x7002);
+	struct pkt icmp_rest = frag4(P_ICMP, 0, 4, false, 0x7003);
+	struct pkt opaque = frag6(P_UDP, 0, 8, false, 0x7004, true);
+	struct pkt first = frag4(P_UDP, 53, 0, true, 0x7005);
+	struct pkt rest = frag4(P_UDP, 0, 4, false, 0x7005);
+	uint32_t i;
+
+	for (i = 0; i < 65; i++) {
+		struct fos_rule r = rule(P_TCP, FOS_ACT_PASS);
+
+		rule_dport(&r, 1000 + i, 1000 + i);
+		put_rule(0, i, &r);
+	}
+	rule_dport(&tcp_drop, 22, 22);
+	rule_dport(&udp_pass, 53, 53);
+	rule_dport(&udp_drop, 53, 53);
+	put_rule(0, 65, &tcp_drop);
+	put_rule(0, 70, &udp_pass);
+	put_rule(0, 71, &udp_drop);
+	put_rule(0, 72, &pass_all);
+	for (i = 66; i < 70; i++)
+		put_rule(0, i, &udp_pass);
+	put_slot0(73, FOS_ACT_DROP);
+
+	/* no pass rule with ports vouches for them; the first drop rule with ports does */
+	expect(&udp_rest, XDP_DROP, NO_FIRST);
+	assert_rule_ctr(0, 71, 1, udp_rest.len);
+	expect(&tcp_rest, XDP_DROP, NO_FIRST);
+	assert_rule_ctr(0, 65, 1, tcp_rest.len);
+	/* ICMP never had ports: only the rule without a port condition holds */
+	expect(&icmp_rest, XDP_PASS, NO_FIRST);
+	assert_rule_ctr(0, 72, 1, icmp_rest.len);
+	/* protocol unknown: the first drop rule of any protocol with ports */
+	expect(&opaque, XDP_DROP, NO_FIRST);
+	assert_rule_ctr(0, 65, 2, tcp_rest.len + opaque.len);
+	/* a first fragment is judged on its ports, and the rest follows it */
+	expect(&first, XDP_PASS, FRAG);
+	expect(&rest, XDP_PASS, FRAG);
+	assert_rule_ctr(0, 66, 2, first.len + rest.len);
+	assert_default_ctr(0, 0, 0);
+}
+END_TEST
+
 START_TEST(test_frag_ipv6)
 {
 	struct fos_rule r = rule(P_TCP, FOS_ACT_DROP);
@@ -1610,6 +1902,9 @@ static Suite *xdp_filter_suite(void)
 	tcase_add_test(tc, test_rule_all_conditions);
 	tcase_add_test(tc, test_first_match_wins);
 	tcase_add_test(tc, test_max_rules);
+	tcase_add_test(tc, test_overlapping_cidrs);
+	tcase_add_test(tc, test_many_rules_cidrs);
+	tcase_add_test(tc, test_rules_differ_in_sport);
 	tcase_add_test(tc, test_blacklist);
 	tcase_add_test(tc, test_whitelist_wins);
 	tcase_add_test(tc, test_vlan);
@@ -1620,6 +1915,7 @@ static Suite *xdp_filter_suite(void)
 	tcase_add_test(tc, test_frag_follows_first);
 	tcase_add_test(tc, test_frag_no_first_port_pass_rule);
 	tcase_add_test(tc, test_frag_no_first_port_drop_rule);
+	tcase_add_test(tc, test_frag_no_first_bitmaps);
 	tcase_add_test(tc, test_frag_ipv6);
 	tcase_add_test(tc, test_frag_tiny_first);
 	tcase_add_test(tc, test_frag_verdict_survives_flip);

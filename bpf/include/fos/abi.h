@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define FOS_ABI_VERSION 1
+#define FOS_ABI_VERSION 2
 
 /* ---- IP sets ----------------------------------------------------------
  * All named sets (and the anonymous sets made from a rule's CIDR lists) live
@@ -75,8 +75,9 @@ struct fos_port_range {
 
 struct fos_rule {
 	__u32 flags;    /* enum fos_rule_flags */
-	__u32 src_set;  /* set id matched against the source address */
-	__u32 dst_set;  /* set id matched against the destination address */
+	__u32 src_set;  /* set id of the source CIDRs (for show; the filter matches
+			 * them through the classifier tables below) */
+	__u32 dst_set;  /* set id of the destination CIDRs */
 	__u32 ifindex;  /* redirect target */
 	__u8 proto;     /* FOS_PROTO_ANY or IP protocol */
 	__u8 action;    /* enum fos_action */
@@ -91,7 +92,78 @@ _Static_assert(sizeof(struct fos_rule) == 152, "fos_rule layout");
 enum fos_slot_flags {
 	FOS_SLOT_F_BLACKLIST = 1U << 0,
 	FOS_SLOT_F_WHITELIST = 1U << 1,
+	FOS_SLOT_F_CLS_SPORT = 1U << 2, /* some rule has a source port condition */
+	FOS_SLOT_F_CLS_SRC = 1U << 3,   /* some rule has a source CIDR condition */
+	FOS_SLOT_F_CLS_DST = 1U << 4,   /* some rule has a destination CIDR condition */
 };
+
+/* ---- the rule classifier ------------------------------------------------
+ * The rules of a slot are compiled (lib/classify.c) into one table per packet
+ * dimension. Each table gives the index of a bitmap of the rules that the
+ * dimension allows, in fos_cls_bitmaps; a packet's candidates are the AND of
+ * its dimensions' bitmaps and the first set bit (the lowest rule index) is the
+ * matching rule. The dimensions:
+ *   L4       the protocol class and destination port: fos_cls_dport for TCP
+ *            and UDP packets with ports, else the slot's noport_bm[class] or,
+ *            for a non-first fragment whose first fragment was not seen,
+ *            frag_bm[class];
+ *   sport    fos_cls_sport (with FOS_SLOT_F_CLS_SPORT, for packets with ports);
+ *   src, dst fos_cls_addrs, an LPM trie; an address no prefix covers gets the
+ *            slot's src_default_bm / dst_default_bm (with FOS_SLOT_F_CLS_SRC /
+ *            FOS_SLOT_F_CLS_DST).
+ * A dimension no rule uses is skipped. Every table is double-buffered with
+ * the slot: index slot * <entries per slot> + ...
+ */
+#define FOS_CLS_WORDS        (FOS_MAX_RULES / 64) /* u64 words of a rule bitmap */
+#define FOS_CLS_MAX_BITMAPS  8192U   /* distinct rule bitmaps per slot */
+#define FOS_CLS_MAX_PREFIXES 65536U  /* distinct src + dst rule prefixes per slot */
+#define FOS_CLS_PORT_GROUP   4U      /* ports per fos_cls_ports entry */
+#define FOS_CLS_PORT_ENTRIES (65536U / FOS_CLS_PORT_GROUP)
+
+enum fos_cls_class {
+	FOS_CLS_TCP = 0, /* the two classes with a fos_cls_dport table */
+	FOS_CLS_UDP,
+	FOS_CLS_ICMP,
+	FOS_CLS_ICMPV6,
+	FOS_CLS_OTHER,   /* any other IP protocol */
+	FOS_CLS_UNKNOWN, /* IPv6 non-first fragment whose L4 protocol is not known */
+	_FOS_CLS_MAX,
+};
+#define FOS_CLS_PORT_CLASSES 2U
+
+enum fos_cls_dim {
+	FOS_CLS_DIM_SRC = 0,
+	FOS_CLS_DIM_DST = 1,
+};
+
+/* bitmap indexes of FOS_CLS_PORT_GROUP consecutive ports; key of port p in
+ * fos_cls_dport: (slot * FOS_CLS_PORT_CLASSES + class) * FOS_CLS_PORT_ENTRIES +
+ * p / FOS_CLS_PORT_GROUP; in fos_cls_sport: slot * FOS_CLS_PORT_ENTRIES + p /
+ * FOS_CLS_PORT_GROUP */
+struct fos_cls_ports {
+	__u16 bm[FOS_CLS_PORT_GROUP];
+};
+_Static_assert(sizeof(struct fos_cls_ports) == 8, "fos_cls_ports layout");
+
+/* rule i is bit i % 64 of w[i / 64]; fos_cls_bitmaps key: slot *
+ * FOS_CLS_MAX_BITMAPS + bitmap index */
+struct fos_cls_bitmap {
+	__u64 w[FOS_CLS_WORDS];
+};
+_Static_assert(sizeof(struct fos_cls_bitmap) == 128, "fos_cls_bitmap layout");
+
+/* fos_cls_addrs key: the prefix covers slot, dim and _pad (32 bits) and then
+ * the address, 16 bytes as in fos_set_key; the value is a bitmap index (__u32) */
+#define FOS_CLS_ADDR_KEY_PREFIX 32U
+
+struct fos_cls_addr_key {
+	__u32 prefixlen; /* FOS_CLS_ADDR_KEY_PREFIX + address prefix (v4: 96 + plen) */
+	__u8 slot;
+	__u8 dim;        /* enum fos_cls_dim */
+	__u8 _pad[2];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct fos_cls_addr_key) == 24, "fos_cls_addr_key layout");
 
 /* One ruleset: the header of a slot. */
 struct fos_slot {
@@ -103,8 +175,15 @@ struct fos_slot {
 	__u8 _pad[3];
 	__u32 default_ifindex; /* redirect target of the default action */
 	__u64 generation;     /* config generation that wrote this slot */
+	__u64 cls_hash;       /* FNV-1a 64 of the compiled classifier tables */
+	__u16 n_words;        /* bitmap words in use: (n_rules + 63) / 64 */
+	__u16 n_bitmaps;      /* bitmaps written to fos_cls_bitmaps */
+	__u16 src_default_bm; /* bitmap of a source address no rule prefix covers */
+	__u16 dst_default_bm;
+	__u16 noport_bm[_FOS_CLS_MAX]; /* L4 bitmap of a packet without ports */
+	__u16 frag_bm[_FOS_CLS_MAX];   /* ... of a non-first fragment, first not seen */
 };
-_Static_assert(sizeof(struct fos_slot) == 32, "fos_slot layout");
+_Static_assert(sizeof(struct fos_slot) == 72, "fos_slot layout");
 
 /* The control map: which slot is live. */
 struct fos_ctl {
