@@ -95,7 +95,7 @@ struct fos_manager {
 	char *socket_path;
 	char pin_dir[256];
 	bool pin_dir_forced;
-	bool verbose; /* -v: debug logging whatever daemon.logLevel says */
+	bool verbose;		/* -v: debug logging whatever daemon.logLevel says */
 	struct fos_config *cfg; /* running config */
 	uint64_t generation;
 	time_t started_at;

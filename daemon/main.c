@@ -259,15 +259,14 @@ static void _fos_accept(int ep, int lfd)
 static void _fos_client_watch(int ep, struct fos_client *c)
 {
 	struct epoll_event ev = {
-		.events = c->peer.out_len > c->peer.out_off ? EPOLLOUT : EPOLLIN,
-		.data.ptr = c,
+	    .events = c->peer.out_len > c->peer.out_off ? EPOLLOUT : EPOLLIN,
+	    .data.ptr = c,
 	};
 
 	(void)epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c,
-			      uint32_t events)
+static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c, uint32_t events)
 {
 	int r;
 
@@ -298,9 +297,9 @@ static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *
 			break;
 		if (r < 0) {
 			json_object *msg = fos_ipc_error(
-				"fos.InvalidParameter",
-				r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
-				NULL);
+			    "fos.InvalidParameter",
+			    r == -EMSGSIZE ? "message too large" : "message is not a JSON object",
+			    NULL);
 
 			(void)fos_peer_send(&c->peer, msg);
 			json_object_put(msg);

@@ -66,8 +66,7 @@ static void _fos_unpin_dir(const char *dir)
 	(void)rmdir(dir);
 }
 
-int fos_manager_new(const char *config_path, const char *pin_dir_override,
-		    struct fos_manager **ret)
+int fos_manager_new(const char *config_path, const char *pin_dir_override, struct fos_manager **ret)
 {
 	struct fos_manager *m = calloc(1, sizeof(*m));
 
@@ -304,7 +303,7 @@ struct _fos_plan_set {
 struct _fos_plan_prog {
 	const struct fos_program *cfg;
 	struct fos_prog_rt *rt;
-	bool is_new;             /* rt created by this apply */
+	bool is_new;		   /* rt created by this apply */
 	struct bpf_link *old_link; /* replaced link (interface change) */
 	unsigned ifindex;
 	struct fos_slot slot;
@@ -323,7 +322,7 @@ struct _fos_xfer {
 	struct fos_prog_rt *from;
 	struct bpf_link **from_slot; /* where the link was held */
 	struct fos_prog_rt *to;
-	bool from_pinned;           /* it was pinned in from's pin dir */
+	bool from_pinned; /* it was pinned in from's pin dir */
 };
 
 struct _fos_plan {
@@ -454,8 +453,8 @@ static int _fos_plan_named_sets(struct fos_manager *m, const struct fos_config *
 }
 
 static int _fos_plan_anon_set(struct fos_manager *m, struct _fos_plan *pl,
-			      struct _fos_plan_prog *pp, const char *name,
-			      const struct fos_cidr *v, size_t n, uint32_t *ret_id)
+			      struct _fos_plan_prog *pp, const char *name, const struct fos_cidr *v,
+			      size_t n, uint32_t *ret_id)
 {
 	struct _fos_plan_set *na, *ps;
 	uint32_t *ids;
@@ -519,7 +518,7 @@ static int _fos_plan_classifier(struct _fos_plan_prog *pp, struct fos_errors *er
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct fos_match *mt = &c->rules[i].match;
 
-		cidrs[i] = (struct fos_cls_cidrs){ mt->src, mt->n_src, mt->dst, mt->n_dst };
+		cidrs[i] = (struct fos_cls_cidrs){mt->src, mt->n_src, mt->dst, mt->n_dst};
 	}
 	r = fos_classify_compile(pp->rules, c->n_rules, cidrs, err, sizeof(err), &pp->cls);
 	if (r < 0) {
@@ -598,15 +597,15 @@ static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _
 			r->flags |= FOS_RULE_F_SPORT;
 			r->n_sport = rc->match.n_sport;
 			for (size_t j = 0; j < rc->match.n_sport; j++)
-				r->sport[j] = (struct fos_port_range){ rc->match.sport[j].lo,
-								       rc->match.sport[j].hi };
+				r->sport[j] = (struct fos_port_range){rc->match.sport[j].lo,
+								      rc->match.sport[j].hi};
 		}
 		if (rc->match.n_dport) {
 			r->flags |= FOS_RULE_F_DPORT;
 			r->n_dport = rc->match.n_dport;
 			for (size_t j = 0; j < rc->match.n_dport; j++)
-				r->dport[j] = (struct fos_port_range){ rc->match.dport[j].lo,
-								       rc->match.dport[j].hi };
+				r->dport[j] = (struct fos_port_range){rc->match.dport[j].lo,
+								      rc->match.dport[j].hi};
 		}
 	}
 	return _fos_plan_classifier(pp, errs);
@@ -644,10 +643,10 @@ static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
 	int ncpu = libbpf_num_possible_cpus();
 	_cleanup_free_ struct fos_rule_counter *zero = NULL;
 	struct fos_cls_fds fds = {
-		.dport = bpf_map__fd(rt->skel->maps.fos_cls_dport),
-		.sport = bpf_map__fd(rt->skel->maps.fos_cls_sport),
-		.bitmaps = bpf_map__fd(rt->skel->maps.fos_cls_bitmaps),
-		.addrs = bpf_map__fd(rt->skel->maps.fos_cls_addrs),
+	    .dport = bpf_map__fd(rt->skel->maps.fos_cls_dport),
+	    .sport = bpf_map__fd(rt->skel->maps.fos_cls_sport),
+	    .bitmaps = bpf_map__fd(rt->skel->maps.fos_cls_bitmaps),
+	    .addrs = bpf_map__fd(rt->skel->maps.fos_cls_addrs),
 	};
 	uint32_t k;
 	int r;
@@ -669,15 +668,15 @@ static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
 	r = fos_cls_maps_write(&fds, slot, pp->cls);
 	if (r < 0)
 		return r;
-	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_slots), &slot, &pp->slot,
-				BPF_ANY) < 0)
+	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_slots), &slot, &pp->slot, BPF_ANY) <
+	    0)
 		return -errno;
 	return 0;
 }
 
 static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
 {
-	struct fos_ctl ctl = { .active = slot };
+	struct fos_ctl ctl = {.active = slot};
 	uint32_t k = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_ctl), &k, &ctl, BPF_ANY) < 0)
@@ -689,7 +688,7 @@ static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
 static int _fos_devmap_add(struct fos_prog_rt *rt, unsigned ifindex)
 {
 	struct bpf_map *map = rt->skel->maps.fos_tx_ports;
-	uint8_t val[16] = { 0 };
+	uint8_t val[16] = {0};
 	uint32_t key = ifindex;
 
 	if (bpf_map__value_size(map) > sizeof(val))
@@ -870,8 +869,7 @@ static int _fos_take_link(struct fos_manager *m, struct _fos_plan *pl, struct fo
 	}
 	x = &pl->xfers[pl->n_xfers++];
 	*x = (struct _fos_xfer){
-		.link = *slot, .from = owner, .from_slot = slot, .to = rt, .from_pinned = pinned
-	};
+	    .link = *slot, .from = owner, .from_slot = slot, .to = rt, .from_pinned = pinned};
 	if (pinned)
 		(void)bpf_link__unpin(x->link);
 	*slot = NULL;
@@ -934,8 +932,8 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 				pp->rt->ifname[0] = 0;
 			snprintf(path, sizeof(path), "%s/link", pp->rt->pin_dir);
 			if (bpf_link__pin(pp->rt->link, path) < 0)
-				log_warning("program %s: cannot pin its link again at %s", pp->rt->name,
-					    path);
+				log_warning("program %s: cannot pin its link again at %s",
+					    pp->rt->name, path);
 		}
 		if (pp->is_new) {
 			fos_prog_detach(pp->rt);
@@ -964,7 +962,7 @@ static bool _fos_id_kept(const struct _fos_plan_set *v, size_t n, uint32_t id)
 
 static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_errors *errs)
 {
-	struct _fos_plan pl = { .next_id = m->next_set_id };
+	struct _fos_plan pl = {.next_id = m->next_set_id};
 	_cleanup_free_ struct fos_prog_rt **new_progs = NULL;
 	_cleanup_free_ struct fos_rset *new_sets = NULL, *new_anon = NULL;
 	uint64_t gen = m->generation + 1;
@@ -1141,7 +1139,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	m->cfg = cfg;
 	m->generation = gen;
 	{
-		struct fos_state st = { .generation = gen };
+		struct fos_state st = {.generation = gen};
 		uint32_t k = 0;
 
 		if (bpf_map_update_elem(bpf_map__fd(m->global->maps.fos_state), &k, &st, BPF_ANY) <
@@ -1252,8 +1250,8 @@ out:
 	return 0;
 }
 
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
-			char *err, size_t errlen)
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
+			size_t errlen)
 {
 	struct fos_rset *s = fos_manager_find_set(m, set);
 	char buf[FOS_CIDR_STRLEN];
@@ -1279,8 +1277,8 @@ int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos
 	return 1;
 }
 
-int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c,
-			char *err, size_t errlen)
+int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
+			size_t errlen)
 {
 	struct fos_rset *s = fos_manager_find_set(m, set);
 	char buf[FOS_CIDR_STRLEN];

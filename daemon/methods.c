@@ -172,9 +172,9 @@ static int _fos_show_programs(struct fos_manager *m, struct fos_peer *peer, json
 }
 
 static const char *const _fos_map_names[] = {
-	"fos_ctl",   "fos_slots", "fos_rules",    "fos_rule_stats", "fos_default_st",
-	"fos_stats", "fos_frags", "fos_tx_ports", "fos_cls_dport", "fos_cls_sport", "fos_cls_bitmaps",
-	"fos_cls_addrs",
+    "fos_ctl",	      "fos_slots",     "fos_rules",	  "fos_rule_stats",
+    "fos_default_st", "fos_stats",     "fos_frags",	  "fos_tx_ports",
+    "fos_cls_dport",  "fos_cls_sport", "fos_cls_bitmaps", "fos_cls_addrs",
 };
 
 static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_object *params)

@@ -523,8 +523,9 @@ START_TEST(test_daemon_errors)
 
 		memset(pin + 1, 'p', 200);
 		t2 = strf("daemon = { pinDir = \"%s\"; };\n", pin);
-		assert_load_fails(t2, ERRORS("t.conf:1: daemon.pinDir: path is 201 characters long, "
-					     "at most 199 are allowed"));
+		assert_load_fails(t2,
+				  ERRORS("t.conf:1: daemon.pinDir: path is 201 characters long, "
+					 "at most 199 are allowed"));
 	}
 	assert_load_fails("daemon = { socket = \"\";\n pinDir = 5; logLevel = \"INFO\"; };\n",
 			  ERRORS("t.conf:1: daemon.socket: an empty string is not a socket path",

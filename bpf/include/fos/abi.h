@@ -19,12 +19,12 @@
  * set S only ever matches entries of set S.
  */
 #define FOS_SETS_MAX_ENTRIES (4U * 1024 * 1024)
-#define FOS_SET_ID_NONE      0U
+#define FOS_SET_ID_NONE	     0U
 #define FOS_SET_KEY_PREFIX   32U /* bits of set_id before the address */
 
 struct fos_set_key {
 	__u32 prefixlen; /* FOS_SET_KEY_PREFIX + address prefix (v4: 96 + plen) */
-	__be32 set_id;   /* big endian: the trie matches bits from the top */
+	__be32 set_id;	 /* big endian: the trie matches bits from the top */
 	__u8 addr[16];
 };
 _Static_assert(sizeof(struct fos_set_key) == 24, "fos_set_key layout");
@@ -47,9 +47,9 @@ _Static_assert(sizeof(struct fos_set_value) == 16, "fos_set_value layout");
  * active index in the control map; a packet reads the index once and so sees
  * one complete ruleset.
  */
-#define FOS_MAX_RULES       1024U
-#define FOS_RULE_MAX_PORTS  16U /* port ranges per rule and direction */
-#define FOS_SLOTS           2U
+#define FOS_MAX_RULES	   1024U
+#define FOS_RULE_MAX_PORTS 16U /* port ranges per rule and direction */
+#define FOS_SLOTS	   2U
 
 enum fos_action {
 	FOS_ACT_PASS = 0,
@@ -74,13 +74,13 @@ struct fos_port_range {
 };
 
 struct fos_rule {
-	__u32 flags;    /* enum fos_rule_flags */
-	__u32 src_set;  /* set id of the source CIDRs (for show; the filter matches
-			 * them through the classifier tables below) */
-	__u32 dst_set;  /* set id of the destination CIDRs */
-	__u32 ifindex;  /* redirect target */
-	__u8 proto;     /* FOS_PROTO_ANY or IP protocol */
-	__u8 action;    /* enum fos_action */
+	__u32 flags;   /* enum fos_rule_flags */
+	__u32 src_set; /* set id of the source CIDRs (for show; the filter matches
+			* them through the classifier tables below) */
+	__u32 dst_set; /* set id of the destination CIDRs */
+	__u32 ifindex; /* redirect target */
+	__u8 proto;    /* FOS_PROTO_ANY or IP protocol */
+	__u8 action;   /* enum fos_action */
 	__u8 n_sport;
 	__u8 n_dport;
 	__u32 _pad;
@@ -93,8 +93,8 @@ enum fos_slot_flags {
 	FOS_SLOT_F_BLACKLIST = 1U << 0,
 	FOS_SLOT_F_WHITELIST = 1U << 1,
 	FOS_SLOT_F_CLS_SPORT = 1U << 2, /* some rule has a source port condition */
-	FOS_SLOT_F_CLS_SRC = 1U << 3,   /* some rule has a source CIDR condition */
-	FOS_SLOT_F_CLS_DST = 1U << 4,   /* some rule has a destination CIDR condition */
+	FOS_SLOT_F_CLS_SRC = 1U << 3,	/* some rule has a source CIDR condition */
+	FOS_SLOT_F_CLS_DST = 1U << 4,	/* some rule has a destination CIDR condition */
 };
 
 /* ---- the rule classifier ------------------------------------------------
@@ -114,10 +114,10 @@ enum fos_slot_flags {
  * A dimension no rule uses is skipped. Every table is double-buffered with
  * the slot: index slot * <entries per slot> + ...
  */
-#define FOS_CLS_WORDS        (FOS_MAX_RULES / 64) /* u64 words of a rule bitmap */
-#define FOS_CLS_MAX_BITMAPS  8192U   /* distinct rule bitmaps per slot */
-#define FOS_CLS_MAX_PREFIXES 65536U  /* distinct src + dst rule prefixes per slot */
-#define FOS_CLS_PORT_GROUP   4U      /* ports per fos_cls_ports entry */
+#define FOS_CLS_WORDS	     (FOS_MAX_RULES / 64) /* u64 words of a rule bitmap */
+#define FOS_CLS_MAX_BITMAPS  8192U		  /* distinct rule bitmaps per slot */
+#define FOS_CLS_MAX_PREFIXES 65536U		  /* distinct src + dst rule prefixes per slot */
+#define FOS_CLS_PORT_GROUP   4U			  /* ports per fos_cls_ports entry */
 #define FOS_CLS_PORT_ENTRIES (65536U / FOS_CLS_PORT_GROUP)
 
 enum fos_cls_class {
@@ -125,7 +125,7 @@ enum fos_cls_class {
 	FOS_CLS_UDP,
 	FOS_CLS_ICMP,
 	FOS_CLS_ICMPV6,
-	FOS_CLS_OTHER,   /* any other IP protocol */
+	FOS_CLS_OTHER,	 /* any other IP protocol */
 	FOS_CLS_UNKNOWN, /* IPv6 non-first fragment whose L4 protocol is not known */
 	_FOS_CLS_MAX,
 };
@@ -159,7 +159,7 @@ _Static_assert(sizeof(struct fos_cls_bitmap) == 128, "fos_cls_bitmap layout");
 struct fos_cls_addr_key {
 	__u32 prefixlen; /* FOS_CLS_ADDR_KEY_PREFIX + address prefix (v4: 96 + plen) */
 	__u8 slot;
-	__u8 dim;        /* enum fos_cls_dim */
+	__u8 dim; /* enum fos_cls_dim */
 	__u8 _pad[2];
 	__u8 addr[16];
 };
@@ -168,17 +168,17 @@ _Static_assert(sizeof(struct fos_cls_addr_key) == 24, "fos_cls_addr_key layout")
 /* One ruleset: the header of a slot. */
 struct fos_slot {
 	__u32 n_rules;
-	__u32 flags;          /* enum fos_slot_flags */
-	__u32 blacklist_set;  /* set id */
-	__u32 whitelist_set;  /* set id */
-	__u8 default_action;  /* enum fos_action */
+	__u32 flags;	     /* enum fos_slot_flags */
+	__u32 blacklist_set; /* set id */
+	__u32 whitelist_set; /* set id */
+	__u8 default_action; /* enum fos_action */
 	__u8 _pad[3];
 	__u32 default_ifindex; /* redirect target of the default action */
-	__u64 generation;     /* config generation that wrote this slot */
-	__u64 cls_hash;       /* FNV-1a 64 of the compiled classifier tables */
-	__u16 n_words;        /* bitmap words in use: (n_rules + 63) / 64 */
-	__u16 n_bitmaps;      /* bitmaps written to fos_cls_bitmaps */
-	__u16 src_default_bm; /* bitmap of a source address no rule prefix covers */
+	__u64 generation;      /* config generation that wrote this slot */
+	__u64 cls_hash;	       /* FNV-1a 64 of the compiled classifier tables */
+	__u16 n_words;	       /* bitmap words in use: (n_rules + 63) / 64 */
+	__u16 n_bitmaps;       /* bitmaps written to fos_cls_bitmaps */
+	__u16 src_default_bm;  /* bitmap of a source address no rule prefix covers */
 	__u16 dst_default_bm;
 	__u16 noport_bm[_FOS_CLS_MAX]; /* L4 bitmap of a packet without ports */
 	__u16 frag_bm[_FOS_CLS_MAX];   /* ... of a non-first fragment, first not seen */
@@ -206,12 +206,12 @@ enum fos_stat {
 	FOS_STAT_PASSED,
 	FOS_STAT_DROPPED,
 	FOS_STAT_REDIRECTED,
-	FOS_STAT_BLACKLIST,     /* dropped by the blacklist */
-	FOS_STAT_WHITELIST,     /* passed by the whitelist */
-	FOS_STAT_DEFAULT,       /* decided by the default action */
-	FOS_STAT_MALFORMED,     /* truncated or malformed IP headers, dropped */
-	FOS_STAT_NON_IP,        /* not IPv4/IPv6, passed */
-	FOS_STAT_FRAGMENTS,     /* IP fragments seen */
+	FOS_STAT_BLACKLIST,	/* dropped by the blacklist */
+	FOS_STAT_WHITELIST,	/* passed by the whitelist */
+	FOS_STAT_DEFAULT,	/* decided by the default action */
+	FOS_STAT_MALFORMED,	/* truncated or malformed IP headers, dropped */
+	FOS_STAT_NON_IP,	/* not IPv4/IPv6, passed */
+	FOS_STAT_FRAGMENTS,	/* IP fragments seen */
 	FOS_STAT_FRAG_NO_FIRST, /* non-first fragments whose first fragment was not seen */
 	FOS_STAT_REDIRECT_FAIL, /* redirect target missing: dropped */
 	_FOS_STAT_MAX,
@@ -228,17 +228,17 @@ enum fos_stat {
 struct fos_frag_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u32 id;  /* IPv4: the 16-bit id; IPv6: the 32-bit identification */
+	__u32 id; /* IPv4: the 16-bit id; IPv6: the 32-bit identification */
 	__u8 proto;
 	__u8 _pad[3];
 };
 _Static_assert(sizeof(struct fos_frag_key) == 40, "fos_frag_key layout");
 
 struct fos_frag_value {
-	__u8 action;  /* enum fos_action */
-	__u8 slot;    /* the slot whose rule or default action decided */
+	__u8 action; /* enum fos_action */
+	__u8 slot;   /* the slot whose rule or default action decided */
 	__u8 _pad[2];
-	__u32 rule;   /* matching rule index + 1 (in that slot); 0 = default/list */
+	__u32 rule; /* matching rule index + 1 (in that slot); 0 = default/list */
 	__u32 ifindex;
 	__u32 _pad2;
 };
@@ -252,12 +252,12 @@ _Static_assert(sizeof(struct fos_frag_value) == 16, "fos_frag_value layout");
 
 enum fos_set_meta_flags {
 	FOS_SET_META_F_NAMED = 1U << 0, /* an ipSets[] entry */
-	FOS_SET_META_F_ANON = 1U << 1,  /* made from a rule's CIDR list */
+	FOS_SET_META_F_ANON = 1U << 1,	/* made from a rule's CIDR list */
 };
 
 struct fos_set_meta {
 	char name[128]; /* ipSets[].name, or "<program>/rules[N].src|dst" */
-	__u32 flags;    /* enum fos_set_meta_flags */
+	__u32 flags;	/* enum fos_set_meta_flags */
 	__u32 _pad;
 	__u64 generation; /* config generation that wrote the set */
 };
