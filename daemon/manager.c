@@ -17,9 +17,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "classify.h"
 #include "cleanup.h"
-#include "cls_maps.h"
+#include "filter.h"
 #include "fwd.h"
 #include "global.skel.h"
 #include "log.h"
@@ -306,9 +305,7 @@ struct _fos_plan_prog {
 	bool is_new;		   /* rt created by this apply */
 	struct bpf_link *old_link; /* replaced link (interface change) */
 	unsigned ifindex;
-	struct fos_slot slot;
-	struct fos_rule *rules;
-	struct fos_classifier *cls; /* the rules compiled */
+	struct fos_filter_rs rs;
 	bool write_slot;
 	bool flipped;
 	uint32_t *set_ids;
@@ -344,8 +341,7 @@ static void _fos_plan_free(struct _fos_plan *pl)
 	for (size_t i = 0; i < pl->n_anon; i++)
 		fos_rset_free(&pl->anon[i].s);
 	for (size_t i = 0; i < pl->n_progs; i++) {
-		free(pl->progs[i].rules);
-		fos_classify_free(&pl->progs[i].cls);
+		fos_filter_rs_free(&pl->progs[i].rs);
 		free(pl->progs[i].set_ids);
 	}
 	free(pl->sets);
@@ -492,195 +488,50 @@ static uint32_t _fos_plan_named_id(const struct _fos_plan *pl, const char *name)
 	return FOS_SET_ID_NONE;
 }
 
-static uint8_t _fos_act(enum fos_cfg_action a)
-{
-	switch (a) {
-	case FOS_CFG_DROP:
-		return FOS_ACT_DROP;
-	case FOS_CFG_REDIRECT:
-		return FOS_ACT_REDIRECT;
-	default:
-		return FOS_ACT_PASS;
-	}
-}
-
-/* compile the planned rules and their CIDR lists into the classifier tables */
-static int _fos_plan_classifier(struct _fos_plan_prog *pp, struct fos_errors *errs)
-{
-	const struct fos_program *c = pp->cfg;
-	_cleanup_free_ struct fos_cls_cidrs *cidrs = NULL;
-	char err[256] = "";
-	int r;
-
-	cidrs = calloc(c->n_rules ? c->n_rules : 1, sizeof(*cidrs));
-	if (!cidrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_rules; i++) {
-		const struct fos_match *mt = &c->rules[i].match;
-
-		cidrs[i] = (struct fos_cls_cidrs){mt->src, mt->n_src, mt->dst, mt->n_dst};
-	}
-	r = fos_classify_compile(pp->rules, c->n_rules, cidrs, err, sizeof(err), &pp->cls);
-	if (r < 0) {
-		fos_errors_add(errs, c->src.file, c->src.line, "programs \"%s\" %s", c->name,
-			       err[0] ? err : strerror(-r));
-		return r;
-	}
-	fos_classify_slot(pp->cls, &pp->slot);
-	return 0;
-}
-
+/* Plan the rule CIDR lists as sets (for show and adoption), then build the
+ * ruleset the filter runs. */
 static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _fos_plan_prog *pp,
 			   struct fos_errors *errs)
 {
 	const struct fos_program *c = pp->cfg;
-
-	memset(&pp->slot, 0, sizeof(pp->slot));
-	pp->slot.n_rules = c->n_rules;
-	pp->slot.default_action = _fos_act(c->default_action);
-	if (c->default_action == FOS_CFG_REDIRECT) {
-		pp->slot.default_ifindex = if_nametoindex(c->default_interface);
-		if (!pp->slot.default_ifindex) {
-			fos_errors_add(errs, c->src.file, c->src.line,
-				       "programs \"%s\": defaultInterface \"%s\" does not exist",
-				       c->name, c->default_interface);
-			return -EINVAL;
-		}
-	}
-	if (c->blacklist.enabled) {
-		pp->slot.flags |= FOS_SLOT_F_BLACKLIST;
-		pp->slot.blacklist_set = _fos_plan_named_id(pl, c->blacklist.set);
-	}
-	if (c->whitelist.enabled) {
-		pp->slot.flags |= FOS_SLOT_F_WHITELIST;
-		pp->slot.whitelist_set = _fos_plan_named_id(pl, c->whitelist.set);
-	}
-
-	pp->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*pp->rules));
-	if (!pp->rules)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_rules; i++) {
-		const struct fos_rule_cfg *rc = &c->rules[i];
-		struct fos_rule *r = &pp->rules[i];
-		char name[128];
-		int k;
-
-		r->proto = rc->match.protocol;
-		r->action = _fos_act(rc->action);
-		if (rc->action == FOS_CFG_REDIRECT) {
-			r->ifindex = if_nametoindex(rc->interface);
-			if (!r->ifindex) {
-				fos_errors_add(errs, rc->src.file, rc->src.line,
-					       "programs \"%s\" rules[%zu]: interface \"%s\" does "
-					       "not exist",
-					       c->name, i, rc->interface);
-				return -EINVAL;
-			}
-		}
-		if (rc->match.n_src) {
-			snprintf(name, sizeof(name), "%s/rules[%zu].src", c->name, i);
-			k = _fos_plan_anon_set(m, pl, pp, name, rc->match.src, rc->match.n_src,
-					       &r->src_set);
-			if (k < 0)
-				return k;
-			r->flags |= FOS_RULE_F_SRC;
-		}
-		if (rc->match.n_dst) {
-			snprintf(name, sizeof(name), "%s/rules[%zu].dst", c->name, i);
-			k = _fos_plan_anon_set(m, pl, pp, name, rc->match.dst, rc->match.n_dst,
-					       &r->dst_set);
-			if (k < 0)
-				return k;
-			r->flags |= FOS_RULE_F_DST;
-		}
-		if (rc->match.n_sport) {
-			r->flags |= FOS_RULE_F_SPORT;
-			r->n_sport = rc->match.n_sport;
-			for (size_t j = 0; j < rc->match.n_sport; j++)
-				r->sport[j] = (struct fos_port_range){rc->match.sport[j].lo,
-								      rc->match.sport[j].hi};
-		}
-		if (rc->match.n_dport) {
-			r->flags |= FOS_RULE_F_DPORT;
-			r->n_dport = rc->match.n_dport;
-			for (size_t j = 0; j < rc->match.n_dport; j++)
-				r->dport[j] = (struct fos_port_range){rc->match.dport[j].lo,
-								      rc->match.dport[j].hi};
-		}
-	}
-	return _fos_plan_classifier(pp, errs);
-}
-
-/* Does the live slot already hold exactly this ruleset? */
-static bool _fos_slot_is_current(struct fos_prog_rt *rt, const struct _fos_plan_prog *pp)
-{
-	struct fos_slot cur;
-	uint32_t k = rt->active;
-	int rules_fd = bpf_map__fd(rt->skel->maps.fos_rules);
-
-	if (bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_slots), &k, &cur) < 0)
-		return false;
-	cur.generation = pp->slot.generation;
-	if (memcmp(&cur, &pp->slot, sizeof(cur)) != 0)
-		return false;
-	for (uint32_t i = 0; i < pp->slot.n_rules; i++) {
-		struct fos_rule r;
-
-		k = rt->active * FOS_MAX_RULES + i;
-		if (bpf_map_lookup_elem(rules_fd, &k, &r) < 0 ||
-		    memcmp(&r, &pp->rules[i], sizeof(r)) != 0)
-			return false;
-	}
-	return true;
-}
-
-static int _fos_write_slot(struct fos_prog_rt *rt, struct _fos_plan_prog *pp)
-{
-	uint32_t slot = rt->active ^ 1;
-	int rules_fd = bpf_map__fd(rt->skel->maps.fos_rules);
-	int rstat_fd = bpf_map__fd(rt->skel->maps.fos_rule_stats);
-	int dstat_fd = bpf_map__fd(rt->skel->maps.fos_default_st);
-	int ncpu = libbpf_num_possible_cpus();
-	_cleanup_free_ struct fos_rule_counter *zero = NULL;
-	struct fos_cls_fds fds = {
-	    .dport = bpf_map__fd(rt->skel->maps.fos_cls_dport),
-	    .sport = bpf_map__fd(rt->skel->maps.fos_cls_sport),
-	    .bitmaps = bpf_map__fd(rt->skel->maps.fos_cls_bitmaps),
-	    .addrs = bpf_map__fd(rt->skel->maps.fos_cls_addrs),
-	};
-	uint32_t k;
+	size_t n = c->n_rules ? c->n_rules : 1;
+	_cleanup_free_ uint32_t *src = calloc(n, sizeof(uint32_t));
+	_cleanup_free_ uint32_t *dst = calloc(n, sizeof(uint32_t));
+	struct fos_filter_ids ids = {.rule_src = src, .rule_dst = dst};
+	char name[128];
 	int r;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	zero = calloc(ncpu, sizeof(*zero));
-	if (!zero)
+	if (!src || !dst)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < pp->slot.n_rules; i++) {
-		k = slot * FOS_MAX_RULES + i;
-		if (bpf_map_update_elem(rules_fd, &k, &pp->rules[i], BPF_ANY) < 0)
-			return -errno;
-		if (bpf_map_update_elem(rstat_fd, &k, zero, BPF_ANY) < 0)
-			return -errno;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct fos_match *mt = &c->rules[i].match;
+
+		if (mt->n_src) {
+			snprintf(name, sizeof(name), "%s/rules[%zu].src", c->name, i);
+			r = _fos_plan_anon_set(m, pl, pp, name, mt->src, mt->n_src, &src[i]);
+			if (r < 0)
+				return r;
+		}
+		if (mt->n_dst) {
+			snprintf(name, sizeof(name), "%s/rules[%zu].dst", c->name, i);
+			r = _fos_plan_anon_set(m, pl, pp, name, mt->dst, mt->n_dst, &dst[i]);
+			if (r < 0)
+				return r;
+		}
 	}
-	if (bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
-		return -errno;
-	r = fos_cls_maps_write(&fds, slot, pp->cls);
-	if (r < 0)
-		return r;
-	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_slots), &slot, &pp->slot, BPF_ANY) <
-	    0)
-		return -errno;
-	return 0;
+	if (c->blacklist.enabled)
+		ids.blacklist = _fos_plan_named_id(pl, c->blacklist.set);
+	if (c->whitelist.enabled)
+		ids.whitelist = _fos_plan_named_id(pl, c->whitelist.set);
+	return fos_filter_build(c, &ids, &pp->rs, errs);
 }
 
 static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
 {
-	struct fos_ctl ctl = {.active = slot};
-	uint32_t k = 0;
+	int r = fos_filter_flip(rt->skel, slot);
 
-	if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_ctl), &k, &ctl, BPF_ANY) < 0)
-		return -errno;
+	if (r < 0)
+		return r;
 	rt->active = slot;
 	return 0;
 }
@@ -708,10 +559,10 @@ static void _fos_devmap_prune(struct fos_prog_rt *rt, const struct _fos_plan_pro
 	size_t n_stale = 0;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n_stale < ARRAY_SIZE(stale)) {
-		bool used = pp->slot.default_ifindex == next;
+		bool used = pp->rs.slot.default_ifindex == next;
 
-		for (uint32_t i = 0; i < pp->slot.n_rules && !used; i++)
-			used = pp->rules[i].ifindex == next;
+		for (uint32_t i = 0; i < pp->rs.slot.n_rules && !used; i++)
+			used = pp->rs.rules[i].ifindex == next;
 		if (!used)
 			stale[n_stale++] = next;
 		key = next;
@@ -1000,10 +851,11 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		struct _fos_plan_prog *pp = &pl.progs[i];
 		struct fos_prog_rt *rt = pp->rt;
 
-		pp->slot.generation = gen;
-		pp->write_slot = pp->is_new || !_fos_slot_is_current(rt, pp);
+		pp->rs.slot.generation = gen;
+		pp->write_slot =
+		    pp->is_new || !fos_filter_slot_holds(rt->skel, rt->active, &pp->rs);
 		if (pp->write_slot) {
-			r = _fos_write_slot(rt, pp);
+			r = fos_filter_write_slot(rt->skel, rt->active ^ 1, &pp->rs);
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
 					       "programs \"%s\": cannot write its rules: %s",
@@ -1011,11 +863,11 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 				goto fail;
 			}
 		}
-		if (pp->slot.default_ifindex)
-			r = _fos_devmap_add(rt, pp->slot.default_ifindex);
-		for (uint32_t j = 0; j < pp->slot.n_rules && r >= 0; j++)
-			if (pp->rules[j].ifindex)
-				r = _fos_devmap_add(rt, pp->rules[j].ifindex);
+		if (pp->rs.slot.default_ifindex)
+			r = _fos_devmap_add(rt, pp->rs.slot.default_ifindex);
+		for (uint32_t j = 0; j < pp->rs.slot.n_rules && r >= 0; j++)
+			if (pp->rs.rules[j].ifindex)
+				r = _fos_devmap_add(rt, pp->rs.rules[j].ifindex);
 		if (r < 0) {
 			fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
 				       "programs \"%s\": cannot add a redirect target: %s "

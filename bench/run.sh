@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh: every benchmark of fos, in order, printing every figure.
+#
+#   bash bench/run.sh [BUILD_DIR]
+#
+# BUILD_DIR is a configured and built tree (meson setup BUILD_DIR && ninja -C
+# BUILD_DIR); it defaults to ./build beside this directory. Needs root. About
+# two and a half minutes. The benchmarks only print figures: a slow figure is
+# never a failure.
+#
+#   1. bench-filter     ns/packet of the XDP filter via BPF_PROG_TEST_RUN,
+#                       next to a bare XDP_DROP (bench_filter.c)
+#   2. bench_veth.sh    Mpps and receive-CPU ns/packet on a veth: bare
+#                       XDP_DROP, fos through the real fwd, nftables with the
+#                       same ruleset, nftables bare
+#   3. bench_apply.sh   fwd start, reload and restart with a 1M-entry set,
+#                       fwd's memory, control socket round trips
+#
+# The ruleset all of them use is described in bench/ruleset.h. Environment:
+# FOS_BENCH_ROUNDS and FOS_BENCH_SECONDS tune bench_veth.sh.
+#
+# Exit status: 0 when the benchmarks ran (any that could not run here say
+# why), 77 when none could run, 1 when one failed.
+set -u
+
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$SRC_DIR/build}
+BENCH=$SRC_DIR/bench
+
+ran=0
+failed=0
+
+run() { # title command...
+  local title=$1 rc
+  shift
+  echo "=== $title"
+  "$@"
+  rc=$?
+  case $rc in
+  0) ran=$((ran + 1)) ;;
+  77) ;;
+  *) failed=$((failed + 1)); echo "=== $title: failed (exit $rc)" ;;
+  esac
+  echo
+}
+
+if [ ! -x "$BUILD/bench/bench-filter" ]; then
+  echo "run.sh: SKIP: $BUILD/bench/bench-filter is missing; build first (ninja -C $BUILD)"
+  exit 77
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "run.sh: SKIP: the benchmarks need root"
+  exit 77
+fi
+
+echo "fos benchmarks: $(uname -r), $(nproc) CPUs, build $BUILD, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+run "1. XDP filter cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-filter"
+run "2. packets per second on a veth" bash "$BENCH/bench_veth.sh" "$BUILD"
+run "3. applying a 1M-entry set; control socket latency" bash "$BENCH/bench_apply.sh" "$BUILD"
+
+if [ $failed -gt 0 ]; then
+  exit 1
+fi
+if [ $ran -eq 0 ]; then
+  exit 77
+fi
+exit 0
