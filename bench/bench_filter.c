@@ -37,9 +37,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "classify.h"
 #include "cleanup.h"
-#include "cls_maps.h"
+#include "filter.h"
+#include "fwd.h"
 #include "config.h"
 #include "fos/abi.h"
 #include "log.h"
@@ -54,8 +54,6 @@
 #define RUNS_DEFAULT   7
 #define RUNS_MAX       64
 #define REPEAT_DEFAULT 1000000U
-#define SETS_BATCH     8192 /* entries per bpf_map_update_batch(), as fwd */
-#define ENOTSUPP_K     524  /* the kernel's ENOTSUPP */
 
 #define FRAME_MAX 128
 
@@ -140,195 +138,53 @@ static int load_config(const char *dir, const char *name, struct fos_config **re
 
 /* ---- filling the maps as fwd does ---------------------------------------- */
 
-static void set_key_from_cidr(uint32_t set_id, const struct fos_cidr *c, struct fos_set_key *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	ret->prefixlen = FOS_SET_KEY_PREFIX + fos_cidr_plen128(c);
-	ret->set_id = htonl(set_id);
-	memcpy(ret->addr, c->addr.b, sizeof(ret->addr));
-}
-
-static int sets_write(int fd, uint32_t set_id, const struct fos_cidr *v, size_t n)
-{
-	_cleanup_free_ struct fos_set_key *keys = NULL;
-	_cleanup_free_ struct fos_set_value *vals = NULL;
-	bool batch = true;
-
-	keys = calloc(SETS_BATCH, sizeof(*keys));
-	vals = calloc(SETS_BATCH, sizeof(*vals));
-	if (!keys || !vals)
-		return -ENOMEM;
-	for (size_t off = 0; off < n; off += SETS_BATCH) {
-		uint32_t cnt = n - off < SETS_BATCH ? n - off : SETS_BATCH;
-
-		for (uint32_t i = 0; i < cnt; i++) {
-			set_key_from_cidr(set_id, &v[off + i], &keys[i]);
-			vals[i] = (struct fos_set_value){.flags = FOS_SET_F_CONFIG};
-		}
-		if (batch) {
-			uint32_t done = cnt;
-			int r;
-
-			if (bpf_map_update_batch(fd, keys, vals, &done, NULL) == 0)
-				continue;
-			r = -errno;
-			if (r != -EINVAL && r != -EOPNOTSUPP && r != -ENOTSUPP_K)
-				return r;
-			batch = false;
-		}
-		for (uint32_t i = 0; i < cnt; i++)
-			if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY) < 0)
-				return -errno;
-	}
-	return 0;
-}
-
-static uint8_t map_action(enum fos_cfg_action a)
-{
-	switch (a) {
-	case FOS_CFG_DROP:
-		return FOS_ACT_DROP;
-	case FOS_CFG_REDIRECT:
-		return FOS_ACT_REDIRECT;
-	default:
-		return FOS_ACT_PASS;
-	}
-}
-
-static uint32_t named_set_id(const struct fos_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_sets; i++)
-		if (strcmp(cfg->sets[i].name, name) == 0)
-			return (uint32_t)i + 1;
-	return FOS_SET_ID_NONE;
-}
-
-static int rule_from_cfg(const struct fos_rule_cfg *rc, int sets_fd, uint32_t *next_id,
-			 struct fos_rule *r)
-{
-	int k;
-
-	memset(r, 0, sizeof(*r));
-	if (rc->action == FOS_CFG_REDIRECT)
-		return -EOPNOTSUPP;
-	r->proto = rc->match.protocol;
-	r->action = map_action(rc->action);
-	if (rc->match.n_src) {
-		r->src_set = (*next_id)++;
-		k = sets_write(sets_fd, r->src_set, rc->match.src, rc->match.n_src);
-		if (k < 0)
-			return k;
-		r->flags |= FOS_RULE_F_SRC;
-	}
-	if (rc->match.n_dst) {
-		r->dst_set = (*next_id)++;
-		k = sets_write(sets_fd, r->dst_set, rc->match.dst, rc->match.n_dst);
-		if (k < 0)
-			return k;
-		r->flags |= FOS_RULE_F_DST;
-	}
-	if (rc->match.n_sport) {
-		r->flags |= FOS_RULE_F_SPORT;
-		r->n_sport = rc->match.n_sport;
-		for (size_t j = 0; j < rc->match.n_sport; j++)
-			r->sport[j] =
-			    (struct fos_port_range){rc->match.sport[j].lo, rc->match.sport[j].hi};
-	}
-	if (rc->match.n_dport) {
-		r->flags |= FOS_RULE_F_DPORT;
-		r->n_dport = rc->match.n_dport;
-		for (size_t j = 0; j < rc->match.n_dport; j++)
-			r->dport[j] =
-			    (struct fos_port_range){rc->match.dport[j].lo, rc->match.dport[j].hi};
-	}
-	return 0;
-}
-
-/* The config's sets and its one program's ruleset into the filter's maps, in
- * fwd's order: sets, rules (and their anonymous sets), the compiled
- * classifier, counters, classifier tables, slot header, then the flip. The
- * ruleset goes to slot 1, which then becomes the active slot. */
+/* The config's sets and its one program's ruleset into the filter's maps with
+ * fwd's own writers (daemon/sets.c, daemon/filter.c): sets first, the ruleset
+ * into slot 1, then the flip. */
 static int apply_config(struct fos_xdp_filter *skel, const struct fos_config *cfg)
 {
 	const struct fos_program *p = &cfg->programs[0];
 	int sets_fd = bpf_map__fd(skel->maps.fos_sets);
-	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
-	int rstat_fd = bpf_map__fd(skel->maps.fos_rule_stats);
-	int n_cpus = libbpf_num_possible_cpus();
-	struct fos_cls_fds fds = {
-	    .dport = bpf_map__fd(skel->maps.fos_cls_dport),
-	    .sport = bpf_map__fd(skel->maps.fos_cls_sport),
-	    .bitmaps = bpf_map__fd(skel->maps.fos_cls_bitmaps),
-	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
-	};
-	_cleanup_free_ struct fos_rule_counter *zero = NULL;
-	_cleanup_free_ struct fos_rule *rules = NULL;
-	_cleanup_free_ struct fos_cls_cidrs *cidrs = NULL;
-	_cleanup_(fos_classify_free) struct fos_classifier *cls = NULL;
-	struct fos_slot slot = {0};
-	struct fos_ctl ctl = {.active = 1};
-	uint32_t next_id = 1, s = 1, key = 0;
-	char err[256] = "";
+	_cleanup_close_ int meta_fd = -1;
+	struct fos_filter_ids ids = {0};
+	struct fos_filter_rs rs = {0};
+	struct fos_errors errs = {0};
 	int r;
 
-	if (n_cpus <= 0)
-		return -EINVAL;
-	zero = calloc(n_cpus, sizeof(*zero));
-	rules = calloc(p->n_rules ? p->n_rules : 1, sizeof(*rules));
-	cidrs = calloc(p->n_rules ? p->n_rules : 1, sizeof(*cidrs));
-	if (!zero || !rules || !cidrs)
-		return -ENOMEM;
-	if (p->default_action == FOS_CFG_REDIRECT)
-		return -EOPNOTSUPP;
-
-	for (size_t i = 0; i < cfg->n_sets; i++) {
-		r = sets_write(sets_fd, next_id++, cfg->sets[i].entries, cfg->sets[i].n_entries);
-		if (r < 0)
-			return r;
-	}
-
-	slot.n_rules = p->n_rules;
-	slot.default_action = map_action(p->default_action);
-	slot.generation = 1;
-	if (p->blacklist.enabled) {
-		slot.flags |= FOS_SLOT_F_BLACKLIST;
-		slot.blacklist_set = named_set_id(cfg, p->blacklist.set);
-	}
-	if (p->whitelist.enabled) {
-		slot.flags |= FOS_SLOT_F_WHITELIST;
-		slot.whitelist_set = named_set_id(cfg, p->whitelist.set);
-	}
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct fos_match *mt = &p->rules[i].match;
-
-		r = rule_from_cfg(&p->rules[i], sets_fd, &next_id, &rules[i]);
-		if (r < 0)
-			return r;
-		cidrs[i] = (struct fos_cls_cidrs){mt->src, mt->n_src, mt->dst, mt->n_dst};
-	}
-	r = fos_classify_compile(rules, p->n_rules, cidrs, err, sizeof(err), &cls);
-	if (r < 0)
-		return log_error_errno(r, "cannot compile the rules: %s", err);
-	fos_classify_slot(cls, &slot);
-
-	for (size_t i = 0; i < p->n_rules; i++) {
-		key = s * FOS_MAX_RULES + (uint32_t)i;
-		if (bpf_map_update_elem(rules_fd, &key, &rules[i], BPF_ANY) < 0)
-			return -errno;
-		if (bpf_map_update_elem(rstat_fd, &key, zero, BPF_ANY) < 0)
-			return -errno;
-	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fos_default_st), &s, zero, BPF_ANY) < 0)
+	/* the filter object has no metadata map: a scratch one stands in */
+	meta_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench_meta", sizeof(uint32_t),
+				 sizeof(struct fos_set_meta), 64, NULL);
+	if (meta_fd < 0)
 		return -errno;
-	r = fos_cls_maps_write(&fds, s, cls);
+	for (size_t i = 0; i < cfg->n_sets; i++) {
+		struct fos_rset set = {.id = (uint32_t)i + 1, .meta_flags = FOS_SET_META_F_NAMED};
+
+		snprintf(set.name, sizeof(set.name), "%s", cfg->sets[i].name);
+		r = 0;
+		for (size_t j = 0; j < cfg->sets[i].n_entries && r >= 0; j++)
+			r = fos_rset_append(&set, &cfg->sets[i].entries[j], FOS_SET_F_CONFIG);
+		r = fos_sets_write(sets_fd, meta_fd, &set, 1);
+		fos_rset_free(&set);
+		if (r < 0)
+			return r;
+		if (p->blacklist.enabled && strcmp(p->blacklist.set, cfg->sets[i].name) == 0)
+			ids.blacklist = (uint32_t)i + 1;
+		if (p->whitelist.enabled && strcmp(p->whitelist.set, cfg->sets[i].name) == 0)
+			ids.whitelist = (uint32_t)i + 1;
+	}
+
+	r = fos_filter_build(p, &ids, &rs, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.msgs[i]);
+	fos_errors_clear(&errs);
 	if (r < 0)
 		return r;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fos_slots), &s, &slot, BPF_ANY) < 0)
-		return -errno;
-	key = 0;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fos_ctl), &key, &ctl, BPF_ANY) < 0)
-		return -errno;
-	return 0;
+	rs.slot.generation = 1;
+	r = fos_filter_write_slot(skel, 1, &rs);
+	if (r == 0)
+		r = fos_filter_flip(skel, 1);
+	fos_filter_rs_free(&rs);
+	return r;
 }
 
 static int load_filter(const struct fos_config *cfg, struct fos_xdp_filter **ret)
