@@ -123,9 +123,14 @@ int fos_manager_new(const char *config_path, const char *pin_dir_override,
 void fos_manager_free(struct fos_manager *m);
 /* Open (or create) and pin the global maps, read the sets back. */
 int fos_manager_open_maps(struct fos_manager *m);
-/* Parse + validate + apply config_path. All or nothing: on error the running
- * state is unchanged and errs says why. */
-int fos_manager_reload(struct fos_manager *m, struct fos_errors *errs);
+/* Parse + validate + apply config_path (or apply loaded, which it takes
+ * over). All or nothing: on error the running state is unchanged and errs
+ * says why. */
+int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct fos_errors *errs);
+/* The same, logged and recorded for show status. loaded: a config already
+ * parsed from config_path (taken over), or NULL to read it now. */
+int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
+			      struct fos_errors *errs);
 /* Load the config at path and every program through the verifier, touching
  * nothing. */
 int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -112,13 +113,14 @@ static int _fos_libbpf_print(enum libbpf_print_level level, const char *fmt, va_
 	return 0;
 }
 
-int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs)
+int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
+			      struct fos_errors *errs)
 {
 	char msg[256];
 	int r;
 
 	fos_notify("RELOADING=1");
-	r = fos_manager_reload(m, errs);
+	r = fos_manager_reload(m, loaded, errs);
 	m->reload_time = time(NULL);
 	m->reload_ok = r >= 0;
 	fos_errors_clear(&m->reload_errors);
@@ -139,6 +141,8 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs)
 		log_info("config %s", msg);
 	}
 	m->reload_message = strdup(msg);
+	/* a large set's parse and plan leave freed memory behind: give it back */
+	(void)malloc_trim(0);
 	fos_notify("READY=1");
 	return r;
 }
@@ -429,7 +433,7 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 						struct fos_errors errs = {};
 
 						log_info("SIGHUP: reloading %s", m->config_path);
-						(void)fos_manager_reload_logged(m, &errs);
+						(void)fos_manager_reload_logged(m, NULL, &errs);
 						fos_errors_clear(&errs);
 						continue;
 					}
@@ -479,6 +483,7 @@ int main(int argc, char **argv)
 	struct fos_manager *m = NULL;
 	struct fos_errors errs = {};
 	_cleanup_close_ int lock_fd = -1, listen_fd = -1;
+	_cleanup_(fos_config_freep) struct fos_config *first_cfg = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:s:vhV", opts, NULL)) != -1) {
@@ -569,7 +574,8 @@ int main(int argc, char **argv)
 			if (lvl >= 0)
 				fos_log_set_level(lvl);
 		}
-		fos_config_free(cfg);
+		/* applied as it is: a 1M-entry set file is read once, not twice */
+		first_cfg = TAKE_PTR(cfg);
 	}
 	if (strlen(pin_dir) >= FOS_PIN_DIR_MAX) {
 		log_error("pin directory %s is longer than %d characters", pin_dir,
@@ -608,7 +614,7 @@ int main(int argc, char **argv)
 	r = fos_manager_open_maps(m);
 	if (r < 0)
 		goto out;
-	r = fos_manager_reload_logged(m, &errs);
+	r = fos_manager_reload_logged(m, TAKE_PTR(first_cfg), &errs);
 	fos_errors_clear(&errs);
 	if (r < 0) {
 		log_error("fwd: not starting with an invalid config; the pinned datapath (if any) "

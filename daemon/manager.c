@@ -1016,14 +1016,16 @@ static unsigned _fos_ifindex(const char *name)
 	return if_nametoindex(name);
 }
 
-int fos_manager_reload(struct fos_manager *m, struct fos_errors *errs)
+int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct fos_errors *errs)
 {
-	struct fos_config *cfg = NULL;
+	struct fos_config *cfg = loaded;
 	int r;
 
-	r = fos_config_load(m->config_path, &cfg, errs);
-	if (r < 0)
-		return r;
+	if (!cfg) {
+		r = fos_config_load(m->config_path, &cfg, errs);
+		if (r < 0)
+			return r;
+	}
 	if (m->cfg && !m->pin_dir_forced && strcmp(cfg->daemon.pin_dir, m->pin_dir) != 0) {
 		fos_errors_add(errs, cfg->path, 0,
 			       "daemon.pinDir: changing the pin directory needs a restart of fwd");

@@ -667,8 +667,6 @@ static int _fos_config_error(struct fos_peer *peer, const char *what, struct fos
 	return r;
 }
 
-int fos_manager_reload_logged(struct fos_manager *m, struct fos_errors *errs);
-
 static int _fos_reload(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
 	struct fos_errors errs = {};
@@ -676,7 +674,7 @@ static int _fos_reload(struct fos_manager *m, struct fos_peer *peer, json_object
 	int r;
 
 	(void)params;
-	r = fos_manager_reload_logged(m, &errs);
+	r = fos_manager_reload_logged(m, NULL, &errs);
 	if (r < 0) {
 		r = _fos_config_error(peer, "reload rejected, the running config stays in force",
 				      &errs);

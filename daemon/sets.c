@@ -136,9 +136,23 @@ int fos_sets_write(int sets_fd, int meta_fd, const struct fos_rset *s, uint64_t 
 
 void fos_sets_erase(int sets_fd, int meta_fd, const struct fos_rset *s)
 {
+	_cleanup_free_ struct fos_set_key *keys = calloc(SETS_BATCH, sizeof(*keys));
+	bool batch = keys != NULL;
 	struct fos_set_key k;
 
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t off = 0; batch && off < s->n; off += SETS_BATCH) {
+		uint32_t cnt = s->n - off < SETS_BATCH ? s->n - off : SETS_BATCH;
+		uint32_t done = cnt;
+
+		for (uint32_t i = 0; i < cnt; i++)
+			fos_set_key_from_cidr(s->id, &s->e[off + i].cidr, &keys[i]);
+		if (bpf_map_delete_batch(sets_fd, keys, &done, NULL) == 0)
+			continue;
+		/* no batch delete here, or an entry already gone: one at a time */
+		for (uint32_t i = 0; i < cnt; i++)
+			(void)bpf_map_delete_elem(sets_fd, &keys[i]);
+	}
+	for (size_t i = 0; !batch && i < s->n; i++) {
 		fos_set_key_from_cidr(s->id, &s->e[i].cidr, &k);
 		(void)bpf_map_delete_elem(sets_fd, &k);
 	}
@@ -174,6 +188,32 @@ static struct fos_rset *_fos_sets_by_id(struct fos_rset *v, size_t n, uint32_t i
 	return NULL;
 }
 
+/* Add one entry read back from the trie to the set of its id. */
+static int _fos_sets_collect(struct fos_rset **v, size_t *n, struct fos_rset **last,
+			     uint32_t *max_id, const struct fos_set_key *k,
+			     const struct fos_set_value *val)
+{
+	uint32_t sid = ntohl(k->set_id);
+	struct fos_rset *s = *last && (*last)->id == sid ? *last : _fos_sets_by_id(*v, *n, sid);
+	struct fos_cidr c;
+
+	if (!s) {
+		struct fos_rset *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		s = &nv[(*n)++];
+		memset(s, 0, sizeof(*s));
+		s->id = sid;
+	}
+	*last = s;
+	if (sid > *max_id)
+		*max_id = sid;
+	fos_cidr_from_set_key(k, &c);
+	return fos_rset_append(s, &c, val->flags);
+}
+
 int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id)
 {
@@ -181,6 +221,11 @@ int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *r
 	size_t n = 0;
 	uint32_t max_id = 0, id, *prev = NULL;
 	struct fos_set_key k, *pk = NULL;
+	_cleanup_free_ struct fos_set_key *keys = NULL;
+	_cleanup_free_ struct fos_set_value *vals = NULL;
+	struct fos_set_key token;
+	struct fos_rset *last = NULL;
+	bool batched = false;
 	int r = 0;
 
 	/* metadata first: every set that has a name */
@@ -208,33 +253,40 @@ int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *r
 	}
 
 	/* entries: grouped by the id in their key; entries of unnamed ids are
-	 * collected under an empty name so the caller can erase them */
-	while (bpf_map_get_next_key(sets_fd, pk, &k) == 0) {
+	 * collected under an empty name so the caller can erase them. Read in
+	 * batches where the kernel can, else key by key. */
+	keys = calloc(SETS_BATCH, sizeof(*keys));
+	vals = calloc(SETS_BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (bool more = true, first = true; more; first = false) {
+		uint32_t cnt = SETS_BATCH;
+
+		r = bpf_map_lookup_batch(sets_fd, first ? NULL : &token, &token, keys, vals, &cnt,
+					 NULL);
+		if (r < 0 && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == EOPNOTSUPP || errno == 524))
+				break; /* no batch lookup: the loop below */
+			r = -errno;
+			goto fail;
+		}
+		more = r == 0;
+		batched = true;
+		for (uint32_t i = 0; i < cnt; i++) {
+			r = _fos_sets_collect(&v, &n, &last, &max_id, &keys[i], &vals[i]);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	while (!batched && bpf_map_get_next_key(sets_fd, pk, &k) == 0) {
 		struct fos_set_value val;
-		struct fos_cidr c;
-		struct fos_rset *s;
-		uint32_t sid = ntohl(k.set_id);
 
 		pk = &k;
 		if (bpf_map_lookup_elem(sets_fd, &k, &val) < 0)
 			continue;
-		s = _fos_sets_by_id(v, n, sid);
-		if (!s) {
-			struct fos_rset *nv = realloc(v, (n + 1) * sizeof(*v));
-
-			if (!nv) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			v = nv;
-			s = &v[n++];
-			memset(s, 0, sizeof(*s));
-			s->id = sid;
-		}
-		if (sid > max_id)
-			max_id = sid;
-		fos_cidr_from_set_key(&k, &c);
-		r = fos_rset_append(s, &c, val.flags);
+		r = _fos_sets_collect(&v, &n, &last, &max_id, &k, &val);
 		if (r < 0)
 			goto fail;
 	}
