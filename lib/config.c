@@ -1017,7 +1017,9 @@ static int _fos_parse_set(struct fos_loader *ld, const config_setting_t *g)
 	return 0;
 }
 
-static int _fos_parse_sets(struct fos_loader *ld, const config_setting_t *list)
+/* Parse every group of a list (ipSets, programs) with parse_one. */
+static int _fos_parse_list(struct fos_loader *ld, const config_setting_t *list,
+			   int (*parse_one)(struct fos_loader *ld, const config_setting_t *g))
 {
 	int n, r;
 
@@ -1029,7 +1031,7 @@ static int _fos_parse_sets(struct fos_loader *ld, const config_setting_t *list)
 
 		if (!_fos_want_group(ld, g))
 			continue;
-		r = _fos_parse_set(ld, g);
+		r = parse_one(ld, g);
 		if (r < 0)
 			return r;
 	}
@@ -1500,25 +1502,6 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	return 0;
 }
 
-static int _fos_parse_programs(struct fos_loader *ld, const config_setting_t *list)
-{
-	int n, r;
-
-	if (!_fos_want_list(ld, list))
-		return 0;
-	n = config_setting_length(list);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-
-		if (!_fos_want_group(ld, g))
-			continue;
-		r = _fos_parse_program(ld, g);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 /* ---- files --------------------------------------------------------------- */
 
 /* One parsed file: the main one may hold every top-level key, a drop-in only
@@ -1538,13 +1521,13 @@ static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 
 	s = config_setting_get_member(root, "ipSets");
 	if (s) {
-		r = _fos_parse_sets(ld, s);
+		r = _fos_parse_list(ld, s, _fos_parse_set);
 		if (r < 0)
 			return r;
 	}
 	s = config_setting_get_member(root, "programs");
 	if (s) {
-		r = _fos_parse_programs(ld, s);
+		r = _fos_parse_list(ld, s, _fos_parse_program);
 		if (r < 0)
 			return r;
 	}
