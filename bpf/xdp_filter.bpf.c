@@ -217,6 +217,20 @@ static __always_inline __u32 _fos_ctz64(__u64 w)
  * the L4 bitmap, so the AND stays one expression. A global function, so the
  * verifier checks it once rather than once per parse path.
  */
+/* Is any rule in all three bitmaps (over the first nw words)? */
+static __always_inline bool _fos_any(const struct fos_cls_bitmap *a, const struct fos_cls_bitmap *b,
+				     const struct fos_cls_bitmap *c, __u32 nw)
+{
+	__u64 any = 0;
+
+	for (__u32 i = 0; i < FOS_CLS_WORDS; i++) {
+		if (i >= nw)
+			break;
+		any |= a->w[i] & b->w[i] & c->w[i];
+	}
+	return any != 0;
+}
+
 __noinline int fos_xdp_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 frag_no_first)
 {
 	const struct fos_cls_bitmap *l4, *sp, *sa, *da;
@@ -272,17 +286,22 @@ __noinline int fos_xdp_filter_classify(const struct fos_pkt *p, __u32 slot, __u3
 		if (!sp)
 			return -1;
 	}
+	nw = s->n_words;
+	/* the prefix lookups cost most: skip them once no rule is left */
+	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, sp, nw))
+		return -1;
 	if (flags & FOS_SLOT_F_CLS_SRC) {
 		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, s->src_default_bm);
 		if (!sa)
 			return -1;
 	}
+	if ((flags & FOS_SLOT_F_CLS_DST) && !_fos_any(l4, sp, sa, nw))
+		return -1;
 	if (flags & FOS_SLOT_F_CLS_DST) {
 		da = _fos_addr_bitmap(slot, FOS_CLS_DIM_DST, p->daddr, s->dst_default_bm);
 		if (!da)
 			return -1;
 	}
-	nw = s->n_words;
 	for (i = 0; i < FOS_CLS_WORDS; i++) {
 		__u64 w;
 
