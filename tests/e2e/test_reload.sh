@@ -36,6 +36,20 @@ echo "$out" | grep -q "unknown key" || fail "unknown key message: $out"
 tcp_try 10.10.2.2 23 && fail "tcp/23 must still be dropped"
 pass_step "syntax error and unknown key rejected"
 
+# the config file gone, or naming an interface that does not exist: rejected
+mv "$CFG" "$T/moved.conf"
+out=$(fosctl reload 2>&1) && fail "reload of a missing file accepted"
+echo "$out" | grep -q "lab.conf: No such file or directory" || fail "missing file message: $out"
+mv "$T/moved.conf" "$CFG"
+cp "$T/good.conf" "$CFG"; sed -i 's/interface = "r-cli";/interface = "r-gone";/' "$CFG"
+out=$(fosctl reload 2>&1) && fail "reload naming a missing interface accepted"
+echo "$out" | grep -q 'lab.conf:[0-9]*: .*no such interface "r-gone"' || fail "interface message: $out"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "the program left r-cli on a rejected reload"
+tcp_try 10.10.2.2 23 && fail "tcp/23 must still be dropped"
+gen1b=$(fosctl -j show status | jq_py 'j["generation"]')
+[ "$gen1b" = "$gen0" ] || fail "generation changed on rejected reloads"
+pass_step "missing file and missing interface rejected, nothing changed"
+
 # good change: move the drop from 23 to 2323; takes effect
 cp "$T/good.conf" "$CFG"
 sed -i 's/dstPort = 23;/dstPort = 2323;/' "$CFG"
