@@ -110,6 +110,8 @@ struct fos_manager {
 
 	struct fos_prog_rt **progs;
 	size_t n_progs;
+	struct fos_rset *retired; /* sets replaced by a reload, erased by fos_manager_gc() */
+	size_t n_retired;
 
 	/* last reload */
 	time_t reload_time;
@@ -134,6 +136,8 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
 /* Load the config at path and every program through the verifier, touching
  * nothing. */
 int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg);
+/* Erase the entries of sets a reload retired; true if there was work. */
+bool fos_manager_gc(struct fos_manager *m);
 struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name);
 struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name);
 int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,

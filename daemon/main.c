@@ -417,7 +417,11 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 
 	for (;;) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
+		/* retired set entries are erased once nothing else is waiting */
+		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), m->n_retired ? 0 : -1);
+
+		if (n == 0 && fos_manager_gc(m))
+			continue;
 
 		if (n < 0) {
 			if (errno == EINTR)

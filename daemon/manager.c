@@ -108,6 +108,7 @@ void fos_manager_free(struct fos_manager *m)
 	free(m->progs);
 	_fos_rsets_free(m->sets, m->n_sets);
 	_fos_rsets_free(m->anon, m->n_anon);
+	_fos_rsets_free(m->retired, m->n_retired);
 	fos_global__destroy(m->global);
 	fos_config_free(m->cfg);
 	free(m->config_path);
@@ -803,6 +804,41 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 			fos_sets_erase(m->sets_fd, m->meta_fd, &pl->anon[i].s);
 }
 
+/* A set the live state no longer uses: its name goes now (so a restart never
+ * sees two sets of one name), its entries later, in fos_manager_gc(), after
+ * the reply has gone out. Entries left by a stop before that are nameless and
+ * erased at the next start. */
+static void _fos_retire(struct fos_manager *m, struct fos_rset *s)
+{
+	struct fos_rset *v = realloc(m->retired, (m->n_retired + 1) * sizeof(*v));
+
+	(void)bpf_map_delete_elem(m->meta_fd, &s->id);
+	if (!v) {
+		fos_sets_erase(m->sets_fd, m->meta_fd, s);
+		return;
+	}
+	m->retired = v;
+	v[m->n_retired++] = *s;
+	/* the entries now belong to the retired copy */
+	s->e = NULL;
+	s->file = NULL;
+	s->n = s->cap = 0;
+}
+
+bool fos_manager_gc(struct fos_manager *m)
+{
+	if (!m->n_retired)
+		return false;
+	for (size_t i = 0; i < m->n_retired; i++) {
+		fos_sets_erase(m->sets_fd, m->meta_fd, &m->retired[i]);
+		fos_rset_free(&m->retired[i]);
+	}
+	free(m->retired);
+	m->retired = NULL;
+	m->n_retired = 0;
+	return true;
+}
+
 static bool _fos_id_kept(const struct _fos_plan_set *v, size_t n, uint32_t id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -970,10 +1006,10 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 
 	for (size_t i = 0; i < m->n_sets; i++)
 		if (!_fos_id_kept(pl.sets, pl.n_sets, m->sets[i].id))
-			fos_sets_erase(m->sets_fd, m->meta_fd, &m->sets[i]);
+			_fos_retire(m, &m->sets[i]);
 	for (size_t i = 0; i < m->n_anon; i++)
 		if (!_fos_id_kept(pl.anon, pl.n_anon, m->anon[i].id))
-			fos_sets_erase(m->sets_fd, m->meta_fd, &m->anon[i]);
+			_fos_retire(m, &m->anon[i]);
 	_fos_rsets_free(m->sets, m->n_sets);
 	_fos_rsets_free(m->anon, m->n_anon);
 	m->sets = TAKE_PTR(new_sets);

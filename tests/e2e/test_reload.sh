@@ -60,6 +60,17 @@ gen2=$(fosctl -j show status | jq_py 'j["generation"]')
 [ "$gen2" -gt "$gen0" ] || fail "generation did not advance"
 pass_step "good reload applied (generation $gen0 -> $gen2)"
 
+# a set changed by a reload: the old copy's entries are erased, none left over
+live() { fosctl -j show maps | jq_py '[m for m in j["maps"] if m["name"]=="fos_sets"][0]["entries"]'; }
+n0=$(live)
+sed -i 's|"10.10.9.0/24"|"10.10.9.0/24", "10.10.8.0/24"|' "$CFG"
+grep -q 10.10.8.0/24 "$CFG" || fail "test setup: the set entry was not added"
+fosctl reload >/dev/null || fail "reload with a changed set failed"
+for _ in $(seq 1 30); do [ "$(live)" = $((n0 + 1)) ] && break; sleep 0.1; done
+[ "$(live)" = $((n0 + 1)) ] || fail "fos_sets holds $(live) entries, expected $((n0 + 1)): the old copy was left"
+fosctl show set blocked | grep -q "10.10.8.0/24" || fail "the new entry is not in the set"
+pass_step "a changed set replaces its old copy ($n0 -> $((n0 + 1)) entries)"
+
 # SIGHUP reloads too
 cp "$T/good.conf" "$CFG"
 kill -HUP "$FWD_PID"
