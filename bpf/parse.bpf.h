@@ -99,6 +99,12 @@ struct _fos_ip6_frag_hdr {
 	__be32 identification;
 };
 
+static __always_inline bool _fos_ipv6_v4mapped(const struct in6_addr *a)
+{
+	return a->in6_u.u6_addr32[0] == 0 && a->in6_u.u6_addr32[1] == 0 &&
+	       a->in6_u.u6_addr32[2] == bpf_htonl(0x0000ffff);
+}
+
 static __always_inline void _fos_addr_set_v4(__u8 *a, __be32 v4)
 {
 	__u32 *w = (__u32 *)a;
@@ -227,6 +233,10 @@ static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 l3_
 	if (room == 0 || (void *)(ip6h + 1) + room > data_end)
 		return FOS_PARSE_MALFORMED;
 
+	/* IPv4-mapped addresses never appear on the wire (RFC 4291 2.5.5.2); an
+	 * IPv6 packet carrying one would pose as IPv4 to the filter */
+	if (_fos_ipv6_v4mapped(&ip6h->saddr) || _fos_ipv6_v4mapped(&ip6h->daddr))
+		return FOS_PARSE_MALFORMED;
 	pkt->family = FOS_AF_INET6;
 	_fos_addr_set_v6(pkt->saddr, &ip6h->saddr);
 	_fos_addr_set_v6(pkt->daddr, &ip6h->daddr);

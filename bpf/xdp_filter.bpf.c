@@ -165,12 +165,12 @@ static __always_inline void _fos_counter_add(void *map, __u32 idx, __u64 len)
 	}
 }
 
-static __always_inline bool _fos_set_has(__u32 set_id, const __u8 *addr)
+static __always_inline bool _fos_set_has(__u32 set_id, const __u8 *addr, bool v4)
 {
 	struct fos_set_key k;
 
 	k.prefixlen = FOS_SET_KEY_PREFIX + 128;
-	k.set_id = bpf_htonl(set_id);
+	k.set_id = bpf_htonl(set_id | (v4 ? FOS_SET_ID_V4 : 0));
 	__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
 	return bpf_map_lookup_elem(&fos_sets, &k) != NULL;
 }
@@ -183,8 +183,8 @@ static __always_inline const struct fos_cls_bitmap *_fos_bitmap(__u32 slot, __u3
 }
 
 /* the bitmap of the longest rule prefix that holds addr, else dflt's */
-static __always_inline const struct fos_cls_bitmap *_fos_addr_bitmap(__u32 slot, __u8 dim,
-								     const __u8 *addr, __u32 dflt)
+static __always_inline const struct fos_cls_bitmap *
+_fos_addr_bitmap(__u32 slot, __u8 dim, const __u8 *addr, bool v4, __u32 dflt)
 {
 	struct fos_cls_addr_key k;
 	const __u32 *v;
@@ -192,8 +192,8 @@ static __always_inline const struct fos_cls_bitmap *_fos_addr_bitmap(__u32 slot,
 	k.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + 128;
 	k.slot = slot;
 	k.dim = dim;
-	k._pad[0] = 0;
-	k._pad[1] = 0;
+	k.v4 = v4;
+	k._pad = 0;
 	__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
 	v = bpf_map_lookup_elem(&fos_cls_addrs, &k);
 	return _fos_bitmap(slot, v ? *v : dflt);
@@ -291,14 +291,16 @@ __noinline int fos_xdp_filter_classify(const struct fos_pkt *p, __u32 slot, __u3
 	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, sp, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_SRC) {
-		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, s->src_default_bm);
+		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, p->family == FOS_AF_INET,
+				      s->src_default_bm);
 		if (!sa)
 			return -1;
 	}
 	if ((flags & FOS_SLOT_F_CLS_DST) && !_fos_any(l4, sp, sa, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_DST) {
-		da = _fos_addr_bitmap(slot, FOS_CLS_DIM_DST, p->daddr, s->dst_default_bm);
+		da = _fos_addr_bitmap(slot, FOS_CLS_DIM_DST, p->daddr, p->family == FOS_AF_INET,
+				      s->dst_default_bm);
 		if (!da)
 			return -1;
 	}
@@ -404,11 +406,13 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	if (!s)
 		return _fos_drop();
 
-	if ((s->flags & FOS_SLOT_F_WHITELIST) && _fos_set_has(s->whitelist_set, pkt.saddr)) {
+	if ((s->flags & FOS_SLOT_F_WHITELIST) &&
+	    _fos_set_has(s->whitelist_set, pkt.saddr, pkt.family == FOS_AF_INET)) {
 		_fos_stat_add(FOS_STAT_WHITELIST, 1);
 		return _fos_pass();
 	}
-	if ((s->flags & FOS_SLOT_F_BLACKLIST) && _fos_set_has(s->blacklist_set, pkt.saddr)) {
+	if ((s->flags & FOS_SLOT_F_BLACKLIST) &&
+	    _fos_set_has(s->blacklist_set, pkt.saddr, pkt.family == FOS_AF_INET)) {
 		_fos_stat_add(FOS_STAT_BLACKLIST, 1);
 		return _fos_drop();
 	}

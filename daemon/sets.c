@@ -68,7 +68,7 @@ void fos_set_key_from_cidr(uint32_t set_id, const struct fos_cidr *c, struct fos
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->prefixlen = FOS_SET_KEY_PREFIX + fos_cidr_plen128(c);
-	ret->set_id = htonl(set_id);
+	ret->set_id = htonl(set_id | (fos_cidr_is_v4(c) ? FOS_SET_ID_V4 : 0));
 	memcpy(ret->addr, c->addr.b, sizeof(ret->addr));
 }
 
@@ -78,7 +78,7 @@ void fos_cidr_from_set_key(const struct fos_set_key *k, struct fos_cidr *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->addr.b, k->addr, sizeof(ret->addr.b));
-	if (fos_addr_is_v4(&ret->addr) && plen >= 96) {
+	if (ntohl(k->set_id) & FOS_SET_ID_V4) {
 		ret->family = AF_INET;
 		ret->plen = plen - 96;
 	} else {
@@ -193,7 +193,7 @@ static int _fos_sets_collect(struct fos_rset **v, size_t *n, struct fos_rset **l
 			     uint32_t *max_id, const struct fos_set_key *k,
 			     const struct fos_set_value *val)
 {
-	uint32_t sid = ntohl(k->set_id);
+	uint32_t sid = ntohl(k->set_id) & FOS_SET_ID_MAX;
 	struct fos_rset *s = *last && (*last)->id == sid ? *last : _fos_sets_by_id(*v, *n, sid);
 	struct fos_cidr c;
 

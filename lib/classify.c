@@ -258,6 +258,7 @@ static int _fos_cls_ports(struct _fos_cls_ctx *x, const struct fos_rule *rules, 
 }
 
 struct _fos_pfx {
+	uint8_t v4;	  /* the family: IPv4 and IPv6 prefixes never nest */
 	uint8_t addr[16]; /* host bits cleared */
 	uint32_t plen;	  /* 0-128 */
 	uint32_t rule;
@@ -268,6 +269,8 @@ static int _fos_pfx_cmp(const void *a, const void *b)
 	const struct _fos_pfx *x = a, *y = b;
 	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
 
+	if (x->v4 != y->v4)
+		return x->v4 < y->v4 ? -1 : 1;
 	if (c)
 		return c;
 	if (x->plen != y->plen)
@@ -342,6 +345,7 @@ static int _fos_cls_addrs(struct _fos_cls_ctx *x, const struct fos_rule *rules,
 			struct _fos_pfx *p = &v[n++];
 
 			memcpy(p->addr, l[j].addr.b, sizeof(p->addr));
+			p->v4 = fos_cidr_is_v4(&l[j]);
 			p->plen = fos_cidr_plen128(&l[j]);
 			if (p->plen > 128)
 				p->plen = 128;
@@ -358,14 +362,17 @@ static int _fos_cls_addrs(struct _fos_cls_ctx *x, const struct fos_rule *rules,
 		uint16_t idx;
 
 		while (depth &&
-		       !_fos_pfx_contains(st[depth - 1].p->addr, st[depth - 1].p->plen, p->addr))
+		       (st[depth - 1].p->v4 != p->v4 ||
+			!_fos_pfx_contains(st[depth - 1].p->addr, st[depth - 1].p->plen, p->addr)))
 			depth--;
 		f = &st[depth];
 		f->p = p;
 		f->acc = depth ? st[depth - 1].acc : dflt;
 		depth++;
 		/* the rules of every entry of this prefix */
-		for (; i < n && v[i].plen == p->plen && !memcmp(v[i].addr, p->addr, 16); i++)
+		for (; i < n && v[i].v4 == p->v4 && v[i].plen == p->plen &&
+		       !memcmp(v[i].addr, p->addr, 16);
+		     i++)
 			_fos_bit_set(&f->acc, v[i].rule);
 
 		if (c->n_prefixes >= FOS_CLS_MAX_PREFIXES)
@@ -377,6 +384,7 @@ static int _fos_cls_addrs(struct _fos_cls_ctx *x, const struct fos_rule *rules,
 		memset(out, 0, sizeof(*out));
 		out->key.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + p->plen;
 		out->key.dim = dim;
+		out->key.v4 = p->v4;
 		memcpy(out->key.addr, p->addr, sizeof(out->key.addr));
 		r = _fos_cls_intern(x, &f->acc, &idx);
 		if (r < 0)
@@ -500,11 +508,17 @@ static const struct fos_cls_bitmap *_fos_cls_addr_bm(const struct fos_classifier
 						     enum fos_cls_dim dim, const uint8_t a[16])
 {
 	const struct fos_cls_prefix *best = NULL;
+	/* accepted IPv6 packets never carry IPv4-mapped addresses, so the
+	 * mapped form tells the family */
+	struct fos_addr fa;
+	uint8_t v4;
 
+	memcpy(fa.b, a, sizeof(fa.b));
+	v4 = fos_addr_is_v4(&fa);
 	for (size_t i = 0; i < c->n_prefixes; i++) {
 		const struct fos_cls_prefix *p = &c->prefixes[i];
 
-		if (p->key.dim != dim ||
+		if (p->key.dim != dim || p->key.v4 != v4 ||
 		    !_fos_pfx_contains(p->key.addr, p->key.prefixlen - FOS_CLS_ADDR_KEY_PREFIX, a))
 			continue;
 		if (!best || p->key.prefixlen > best->key.prefixlen)

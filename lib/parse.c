@@ -62,6 +62,11 @@ bool fos_addr_is_v4(const struct fos_addr *a)
 	return memcmp(a->b, prefix, sizeof(prefix)) == 0;
 }
 
+bool fos_cidr_is_v4(const struct fos_cidr *c)
+{
+	return fos_addr_is_v4(&c->addr) && fos_cidr_plen128(c) >= 96;
+}
+
 /* Parse exactly an address, without producing a message. */
 static int _fos_addr_from_text(const char *s, struct fos_addr *ret, int *ret_family)
 {

@@ -35,6 +35,8 @@ int fos_parse_cidr(const char *s, struct fos_cidr *ret, char *err);
 #define FOS_CIDR_STRLEN 64
 const char *fos_cidr_to_string(const struct fos_cidr *c, char *buf, size_t len);
 bool fos_addr_is_v4(const struct fos_addr *a);
+/* an IPv4 prefix: written as IPv4, or as IPv6 inside ::ffff:0:0/96 */
+bool fos_cidr_is_v4(const struct fos_cidr *c);
 /* prefix length in the 128-bit space (IPv4 plen + 96) */
 unsigned fos_cidr_plen128(const struct fos_cidr *c);
 

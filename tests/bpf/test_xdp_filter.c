@@ -30,6 +30,7 @@
 #include "classify.h"
 #include "cls_maps.h"
 #include "fos/abi.h"
+#include "fwd.h"
 #include "xdp_filter.skel.h"
 
 #define MAX_PKT 512
@@ -351,27 +352,12 @@ static void set_add(uint32_t set_id, const char *cidr)
 	struct fos_set_key k = {0};
 	struct fos_set_value v = {.flags = FOS_SET_F_CONFIG};
 	struct shadow_set *ss = (struct shadow_set *)shadow_find(set_id);
-	char a[64];
-	char *slash;
-	unsigned plen, i;
+	char err[FOS_ERRBUF] = "";
+	struct fos_cidr c;
 
-	snprintf(a, sizeof(a), "%s", cidr);
-	slash = strchr(a, '/');
-	ck_assert_ptr_nonnull(slash);
-	*slash = '\0';
-	plen = (unsigned)atoi(slash + 1);
-	if (inet_pton(AF_INET, a, k.addr + 12) == 1) {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		plen += 96;
-	} else {
-		ck_assert_msg(inet_pton(AF_INET6, a, k.addr) == 1, "bad CIDR %s", cidr);
-	}
-	ck_assert_uint_le(plen, 128);
-	for (i = plen; i < 128; i++)
-		k.addr[i / 8] &= ~(0x80 >> (i % 8));
-	k.prefixlen = FOS_SET_KEY_PREFIX + plen;
-	k.set_id = htonl(set_id);
+	/* keys exactly as fwd writes them (daemon/sets.c) */
+	ck_assert_msg(fos_parse_cidr(cidr, &c, err) == 0, "bad CIDR %s: %s", cidr, err);
+	fos_set_key_from_cidr(set_id, &c, &k);
 	ck_assert_int_eq(
 	    bpf_map__update_elem(skel->maps.fos_sets, &k, sizeof(k), &v, sizeof(v), BPF_ANY), 0);
 
@@ -1179,6 +1165,52 @@ START_TEST(test_rules_differ_in_sport)
 }
 END_TEST
 
+/* IPv4 and IPv6 prefixes never cover each other's packets, although IPv4 is
+ * stored as ::ffff:a.b.c.d; and an IPv6 packet cannot pose as IPv4 with an
+ * IPv4-mapped address */
+START_TEST(test_families_apart)
+{
+	struct fos_slot s = {.flags = FOS_SLOT_F_BLACKLIST | FOS_SLOT_F_WHITELIST,
+			     .blacklist_set = 51,
+			     .whitelist_set = 52,
+			     .n_rules = 1};
+	struct fos_rule all6 = rule(FOS_PROTO_ANY, FOS_ACT_DROP);
+	struct pkt p4 = mk4(P_UDP, "10.0.0.5", "192.0.2.2", 1, 53);
+	struct pkt p6 = mk6(P_UDP, "2001:db8::5", "2001:db9::1", 1, 53);
+	struct pkt mapped = mk6(P_UDP, "::ffff:10.0.0.5", "2001:db9::1", 1, 53);
+	struct pkt mapped_dst = mk6(P_UDP, "2001:db8::5", "::ffff:192.0.2.2", 1, 53);
+
+	set_add(50, "::/0");	   /* "every IPv6 source" */
+	set_add(51, "::/1");	   /* an IPv6 blacklist covering ::ffff:0:0/96 */
+	set_add(52, "10.0.0.0/8"); /* an IPv4 whitelist */
+	all6.flags = FOS_RULE_F_SRC;
+	all6.src_set = 50;
+	put_rule(0, 0, &all6);
+	put_slot(0, &s);
+
+	/* the IPv4 packet: listed in the whitelist, so it passes */
+	expect(&p4, XDP_PASS, R(FOS_STAT_WHITELIST));
+	/* without the lists the IPv6-only rule does not take it either */
+	s.flags = 0;
+	put_slot(0, &s);
+	expect(&p4, XDP_PASS, R(FOS_STAT_DEFAULT));
+	expect(&p6, XDP_DROP, 0);
+	assert_rule_ctr(0, 0, 1, p6.len);
+	/* an IPv6 blacklist ::/1 does not drop IPv4 */
+	s.flags = FOS_SLOT_F_BLACKLIST;
+	s.n_rules = 0;
+	put_slot(0, &s);
+	expect(&p4, XDP_PASS, R(FOS_STAT_DEFAULT));
+
+	/* IPv4-mapped addresses on an IPv6 packet: dropped as malformed before
+	 * any list or rule could take them for IPv4 */
+	s.flags = FOS_SLOT_F_WHITELIST;
+	put_slot(0, &s);
+	expect(&mapped, XDP_DROP, R(FOS_STAT_MALFORMED));
+	expect(&mapped_dst, XDP_DROP, R(FOS_STAT_MALFORMED));
+}
+END_TEST
+
 START_TEST(test_blacklist)
 {
 	struct fos_slot s = {.flags = FOS_SLOT_F_BLACKLIST, .blacklist_set = 11, .n_rules = 1};
@@ -1906,6 +1938,7 @@ static Suite *xdp_filter_suite(void)
 	tcase_add_test(tc, test_many_rules_cidrs);
 	tcase_add_test(tc, test_rules_differ_in_sport);
 	tcase_add_test(tc, test_blacklist);
+	tcase_add_test(tc, test_families_apart);
 	tcase_add_test(tc, test_whitelist_wins);
 	tcase_add_test(tc, test_vlan);
 	tcase_add_test(tc, test_ipv4_options);

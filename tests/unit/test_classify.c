@@ -27,11 +27,16 @@ struct ref_rule {
 	size_t n_src, n_dst;
 };
 
+/* A prefix holds an address of its own family only: IPv4 ones (stored as
+ * ::ffff:a.b.c.d) and IPv6 ones never cover each other. */
 static bool ref_in(const struct fos_cidr *v, size_t n, const uint8_t a[16])
 {
+	struct fos_addr fa;
+
+	memcpy(fa.b, a, sizeof(fa.b));
 	for (size_t i = 0; i < n; i++) {
 		unsigned plen = fos_cidr_plen128(&v[i]);
-		bool ok = true;
+		bool ok = fos_cidr_is_v4(&v[i]) == fos_addr_is_v4(&fa);
 
 		for (unsigned b = 0; b < plen && ok; b++)
 			ok = ((v[i].addr.b[b / 8] ^ a[b / 8]) & (0x80 >> (b % 8))) == 0;
@@ -206,7 +211,8 @@ START_TEST(test_overlapping_cidrs)
 	struct fos_cls_pkt both = pkt(P_TCP, "10.1.2.3", "192.0.2.2", 1, 2);
 	struct fos_cls_pkt wide = pkt(P_TCP, "10.2.0.1", "192.0.2.2", 1, 2);
 	struct fos_cls_pkt none = pkt(P_TCP, "11.0.0.1", "192.0.2.2", 1, 2);
-	struct fos_cls_pkt v6 = pkt(P_TCP, "::ffff:10.1.2.3", "::1", 1, 2);
+	struct fos_cls_pkt v6 = pkt(P_TCP, "2001:db8::1", "::1", 1, 2);
+	struct fos_cls_pkt v6other = pkt(P_TCP, "2001:db9::1", "::1", 1, 2);
 
 	for (int i = 0; i < 3; i++)
 		rr[i].r.action = FOS_ACT_DROP;
@@ -223,9 +229,19 @@ START_TEST(test_overlapping_cidrs)
 	ck_assert_int_eq(fos_classify_lookup(c, &both), 0);
 	ck_assert_int_eq(fos_classify_lookup(c, &wide), 0);
 	ck_assert_int_eq(fos_classify_lookup(c, &none), -1);
-	/* the v4-mapped IPv6 address is the same address as the IPv4 one */
+	ck_assert_int_eq(fos_classify_lookup(c, &v6), 2);
+	ck_assert_int_eq(fos_classify_lookup(c, &v6other), -1);
+	fos_classify_free(&c);
+
+	/* ::/0 is every IPv6 address and no IPv4 one; 0.0.0.0/0 the reverse */
+	rr[0].src[0] = cidr("::/0");
+	rr[1].src[0] = cidr("0.0.0.0/0");
+	c = compile_ref(rr, 2);
+	ck_assert_int_eq(fos_classify_lookup(c, &both), 1);
 	ck_assert_int_eq(fos_classify_lookup(c, &v6), 0);
 	fos_classify_free(&c);
+	rr[0].src[0] = cidr("10.0.0.0/8");
+	rr[1].src[0] = cidr("10.1.0.0/16");
 
 	/* the other way round: the /16 first */
 	rr[0].src[0] = cidr("10.1.0.0/16");

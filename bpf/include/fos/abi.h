@@ -20,7 +20,12 @@
  */
 #define FOS_SETS_MAX_ENTRIES (4U * 1024 * 1024)
 #define FOS_SET_ID_NONE	     0U
-#define FOS_SET_KEY_PREFIX   32U /* bits of set_id before the address */
+/* In a key, set_id carries the address family in its top bit: IPv4 entries
+ * and lookups set it, IPv6 ones do not, so a short IPv6 prefix such as ::/0
+ * never covers the IPv4-mapped space IPv4 addresses are stored in. */
+#define FOS_SET_ID_V4	   0x80000000U
+#define FOS_SET_ID_MAX	   0x7fffffffU
+#define FOS_SET_KEY_PREFIX 32U /* bits of set_id before the address */
 
 struct fos_set_key {
 	__u32 prefixlen; /* FOS_SET_KEY_PREFIX + address prefix (v4: 96 + plen) */
@@ -160,7 +165,8 @@ struct fos_cls_addr_key {
 	__u32 prefixlen; /* FOS_CLS_ADDR_KEY_PREFIX + address prefix (v4: 96 + plen) */
 	__u8 slot;
 	__u8 dim; /* enum fos_cls_dim */
-	__u8 _pad[2];
+	__u8 v4;  /* 1 for IPv4 prefixes and packets: the families never mix */
+	__u8 _pad;
 	__u8 addr[16];
 };
 _Static_assert(sizeof(struct fos_cls_addr_key) == 24, "fos_cls_addr_key layout");
