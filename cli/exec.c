@@ -51,6 +51,12 @@ int fosctl_exec(struct fosctl *f, char *const *tokens, size_t n)
 		return FOSCTL_EXIT_CONNECT;
 	}
 	r = fosctl_call(f, c->method, TAKE_PTR(params), &reply);
+	if (r == -EBADMSG || r == -EMSGSIZE) {
+		/* connected, but the answer is not one fosctl understands */
+		fprintf(stderr, "fosctl: %s: fwd sent a malformed reply: %s\n", c->method,
+			strerror(-r));
+		return FOSCTL_EXIT_DAEMON;
+	}
 	if (r < 0) {
 		fprintf(stderr, "fosctl: %s failed on %s: %s\n", c->method, f->socket,
 			strerror(-r));

@@ -170,6 +170,14 @@ int fosctl_print_program(json_object *p)
 }
 
 /* One port or range: 22, "8000-8100", {"from":8000,"to":8100}, [8000, 8100]. */
+/* a reply value as text; a missing or null value never reaches printf */
+static const char *_fosctl_text(json_object *v)
+{
+	const char *r = v ? json_object_get_string(v) : NULL;
+
+	return r ? r : "-";
+}
+
 static void _fosctl_port_format(json_object *v, FILE *s)
 {
 	static const char *const pairs[][2] = {{"from", "to"}, {"lo", "hi"}, {"start", "end"}};
@@ -190,9 +198,9 @@ static void _fosctl_port_format(json_object *v, FILE *s)
 		      s);
 		return;
 	}
-	fputs(json_object_get_string(lo), s);
+	fputs(_fosctl_text(lo), s);
 	if (hi && json_object_get_int64(hi) != json_object_get_int64(lo))
-		fprintf(s, "-%s", json_object_get_string(hi));
+		fprintf(s, "-%s", _fosctl_text(hi));
 }
 
 static void _fosctl_match_list(json_object *match, const char *key, const char *label, bool ports,
@@ -204,7 +212,7 @@ static void _fosctl_match_list(json_object *match, const char *key, const char *
 	if (!v || json_object_is_type(v, json_type_null))
 		return;
 	if (!json_object_is_type(v, json_type_array)) {
-		fprintf(s, " %s %s", label, json_object_get_string(v));
+		fprintf(s, " %s %s", label, _fosctl_text(v));
 		return;
 	}
 	n = json_object_array_length(v);
@@ -217,7 +225,7 @@ static void _fosctl_match_list(json_object *match, const char *key, const char *
 		if (ports)
 			_fosctl_port_format(e, s);
 		else
-			fputs(json_object_get_string(e), s);
+			fputs(_fosctl_text(e), s);
 	}
 }
 
@@ -239,7 +247,7 @@ char *fosctl_match_format(json_object *match)
 	else if (json_object_is_type(proto, json_type_string) &&
 		 strcmp(json_object_get_string(proto), "any") != 0 &&
 		 json_object_get_string_len(proto) > 0)
-		fprintf(s, " proto %s", json_object_get_string(proto));
+		fprintf(s, " proto %s", _fosctl_text(proto));
 	_fosctl_match_list(match, "srcCIDR", "src", false, s);
 	_fosctl_match_list(match, "dstCIDR", "dst", false, s);
 	_fosctl_match_list(match, "srcPorts", "sport", true, s);

@@ -601,6 +601,9 @@ START_TEST(test_rule_match_format)
 	     " \"srcPorts\": [{\"from\": 1024, \"to\": 65535}, {\"from\": 53, \"to\": 53}]}",
 	     "proto udp dst 192.0.2.0/24,2001:db8::/32 sport 1024-65535,53"},
 	    {"{}", "any"},
+	    /* nulls and wrong types from a broken daemon print, never crash */
+	    {"{\"srcCIDR\": [null, \"10.0.0.0/8\"], \"dstCIDR\": [1, null], \"dstPorts\": [null]}",
+	     "src -,10.0.0.0/8 dst 1,- dport null"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

@@ -72,6 +72,25 @@ SOCK="$TMPD/fwd.sock"
 
 run noconn "$FOSCTL" -s "$TMPD/nosuch.sock" show status
 expect_rc noconn 3
+
+# a peer that answers with something that is not a reply: exit 1, not 3
+python3 - "$TMPD/bad.sock" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+buf = b""
+while b"\0" not in buf:
+	buf += c.recv(4096)
+c.sendall(b'{"error": null}\0')
+c.close()
+PY
+for _ in $(seq 1 50); do [ -S "$TMPD/bad.sock" ] && break; sleep 0.1; done
+run badreply "$FOSCTL" -s "$TMPD/bad.sock" show status
+expect_rc badreply 1
+expect_line badreply err 'malformed reply'
+wait
 [ "$(cat "$TMPD/noconn.err")" = \
   "fosctl: cannot connect to $TMPD/nosuch.sock: No such file or directory (is fwd running?)" ] ||
 	fail "connect error message: $(cat "$TMPD/noconn.err")"
@@ -283,12 +302,11 @@ keys "show pro" Tab Tab
 wait_for '^program +programs *$' "tab tab after 'show pro'"
 wait_last "fos> show program" "line after 'show pro' tab tab"
 
-# Argument values come from the daemon.
-if [ -n "$MAP" ]; then
-	clear_screen
-	keys "show map " Tab
-	wait_for "(^fos> show map $MAP *\$)|(^(.* )?$MAP( .*)?\$)" "tab after 'show map'"
-fi
+# Argument values come from the daemon (fwd always has its global maps).
+[ -n "$MAP" ] || fail "fwd listed no maps to complete from"
+clear_screen
+keys "show map " Tab
+wait_for "(^fos> show map $MAP *\$)|(^(.* )?$MAP( .*)?\$)" "tab after 'show map'"
 
 # '?' lists the next words with their help and leaves the line as typed.
 clear_screen
