@@ -149,6 +149,39 @@ bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
 	return true;
 }
 
+/* Does slot hold rs's rules and classifier (whatever its header says)? */
+static bool _fos_same_rules(struct fos_xdp_filter *skel, uint32_t slot,
+			    const struct fos_filter_rs *rs)
+{
+	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
+	struct fos_slot cur;
+	uint32_t k = slot;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_slots), &k, &cur) < 0 ||
+	    cur.n_rules != rs->slot.n_rules || cur.cls_hash != rs->slot.cls_hash)
+		return false;
+	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
+		struct fos_rule ru;
+
+		k = slot * FOS_MAX_RULES + i;
+		if (bpf_map_lookup_elem(rules_fd, &k, &ru) < 0 ||
+		    memcmp(&ru, &rs->rules[i], sizeof(ru)) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int _fos_copy_counter(int fd, uint32_t from, uint32_t to, int ncpu)
+{
+	_cleanup_free_ struct fos_rule_counter *v = calloc(ncpu, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &from, v) < 0 || bpf_map_update_elem(fd, &to, v, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
 int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 			  const struct fos_filter_rs *rs)
 {
@@ -164,6 +197,7 @@ int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
 	};
 	uint32_t k;
+	bool carry;
 	int r;
 
 	if (ncpu <= 0 || slot >= FOS_SLOTS)
@@ -171,14 +205,20 @@ int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
+	/* the same rules as the live slot (only a list's set or the default
+	 * changed): their counters carry over; new rules start at zero */
+	carry = _fos_same_rules(skel, slot ^ 1, rs);
 	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
 		k = slot * FOS_MAX_RULES + i;
 		if (bpf_map_update_elem(rules_fd, &k, &rs->rules[i], BPF_ANY) < 0)
 			return -errno;
-		if (bpf_map_update_elem(rstat_fd, &k, zero, BPF_ANY) < 0)
+		r = carry ? _fos_copy_counter(rstat_fd, (slot ^ 1) * FOS_MAX_RULES + i, k, ncpu)
+			  : -ENOENT;
+		if (r < 0 && bpf_map_update_elem(rstat_fd, &k, zero, BPF_ANY) < 0)
 			return -errno;
 	}
-	if (bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
+	r = carry ? _fos_copy_counter(dstat_fd, slot ^ 1, slot, ncpu) : -ENOENT;
+	if (r < 0 && bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
 		return -errno;
 	r = fos_cls_maps_write(&fds, slot, rs->cls);
 	if (r < 0)
