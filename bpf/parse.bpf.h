@@ -6,8 +6,9 @@
  *
  * fos_parse_packet() fills a struct fos_pkt and returns:
  *   FOS_PARSE_OK         an IPv4/IPv6 packet whose headers are all present
- *   FOS_PARSE_NOT_IP     not IP (ARP, LLDP, a third VLAN tag, ...): fields unset
- *   FOS_PARSE_MALFORMED  an IP packet that is truncated or inconsistent
+ *   FOS_PARSE_NOT_IP     not IP (ARP, LLDP, ...): fields unset
+ *   FOS_PARSE_MALFORMED  an IP packet that is truncated or inconsistent, or a frame with
+ *                        more VLAN tags than are looked through
  *
  * Lengths are checked against both the frame and the IP header's own length
  * (IPv4 total length, IPv6 payload length), so Ethernet padding is never
@@ -326,6 +327,10 @@ static __always_inline int fos_parse_packet(void *data, void *data_end, struct f
 		off += sizeof(*vh);
 	}
 
+	/* more tags than are looked through hide what they carry, perhaps IP: a
+	 * filter cannot let that pass unseen */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return FOS_PARSE_MALFORMED;
 	if (proto == bpf_htons(ETH_P_IP))
 		return _fos_parse_ipv4(data, data_end, off, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
