@@ -424,10 +424,16 @@ int fos_xdp_filter(struct xdp_md *ctx)
 			const struct fos_frag_value *fv = bpf_map_lookup_elem(&fos_frags, &fk);
 
 			if (fv) {
+				__u32 fslot = fv->slot < FOS_SLOTS ? fv->slot : 0;
+				const struct fos_slot *fs = bpf_map_lookup_elem(&fos_slots, &fslot);
+
 				action = fv->action;
 				ifindex = fv->ifindex;
-				_fos_count_decision(fv->slot < FOS_SLOTS ? fv->slot : 0,
-						    fv->rule <= FOS_MAX_RULES ? fv->rule : 0, len);
+				/* the rule that decided is counted while its slot still
+				 * holds that ruleset */
+				if (fs && (__u32)fs->generation == fv->generation)
+					_fos_count_decision(
+					    fslot, fv->rule <= FOS_MAX_RULES ? fv->rule : 0, len);
 				return _fos_act(action, ifindex);
 			}
 			_fos_stat_add(FOS_STAT_FRAG_NO_FIRST, 1);
@@ -467,6 +473,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 		    .slot = slot,
 		    .rule = rule,
 		    .ifindex = ifindex,
+		    .generation = (__u32)s->generation,
 		};
 
 		bpf_map_update_elem(&fos_frags, &fk, &fv, BPF_ANY);

@@ -1835,6 +1835,7 @@ START_TEST(test_frag_verdict_survives_flip)
 	struct fos_slot s1 = {.n_rules = 1, .default_action = FOS_ACT_DROP, .generation = 2};
 	struct pkt first = frag4(P_UDP, 53, 0, true, 0x5555);
 	struct pkt rest = frag4(P_UDP, 0, 4, false, 0x5555);
+	uint64_t counted;
 
 	/* slot 1 is live and lets the datagram in with its rule 0 */
 	rule_dport(&pass, 53, 53);
@@ -1850,11 +1851,21 @@ START_TEST(test_frag_verdict_survives_flip)
 	/* the rest of the datagram follows its first fragment, on slot 1's counter */
 	expect(&rest, XDP_PASS, FRAG);
 	assert_rule_ctr(1, 0, 2, first.len + rest.len);
+	counted = first.len + rest.len;
 	assert_rule_ctr(0, 0, 0, 0);
 	/* a new datagram meets the new ruleset */
 	first = frag4(P_UDP, 53, 0, true, 0x5556);
 	expect(&first, XDP_DROP, FRAG);
 	assert_rule_ctr(0, 0, 1, first.len);
+
+	/* slot 1 rewritten by a later reload (generation 4): a straggler of the
+	 * first datagram still follows its verdict, but is not counted on what
+	 * is now another ruleset's rule 0 */
+	s1.generation = 4;
+	put_slot(1, &s1);
+	rest = frag4(P_UDP, 0, 8, false, 0x5555);
+	expect(&rest, XDP_PASS, FRAG);
+	assert_rule_ctr(1, 0, 2, counted);
 }
 END_TEST
 

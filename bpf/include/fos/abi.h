@@ -246,7 +246,8 @@ struct fos_frag_value {
 	__u8 _pad[2];
 	__u32 rule; /* matching rule index + 1 (in that slot); 0 = default/list */
 	__u32 ifindex;
-	__u32 _pad2;
+	__u32 generation; /* low bits of the slot's generation: counters of a slot
+			   * rewritten since are not the rule's any more */
 };
 _Static_assert(sizeof(struct fos_frag_value) == 16, "fos_frag_value layout");
 
