@@ -43,6 +43,8 @@
 #define NH_HOPOPTS  0
 #define NH_FRAGMENT 44
 #define NH_DSTOPTS  60
+#define NH_ROUTING  43
+#define NH_AH	    51
 
 /* reason counters expected on top of PACKETS, BYTES and the verdict counter */
 #define R(stat) (1U << (stat))
@@ -79,6 +81,7 @@ struct spec {
 	bool mf;
 	uint32_t frag_id;
 	bool frag_dstopts; /* IPv6: destination options in the fragmentable part */
+	bool v6_rh_ah;	   /* IPv6: a routing header and a 24-byte AH after the others */
 	size_t payload;
 };
 
@@ -197,6 +200,10 @@ static void build(const struct spec *s, struct pkt *p)
 
 		for (k = 0; k < s->n_v6_ext; k++)
 			chain[n++] = k == 0 ? NH_HOPOPTS : NH_DSTOPTS;
+		if (s->v6_rh_ah) {
+			chain[n++] = NH_ROUTING;
+			chain[n++] = NH_AH;
+		}
 		if (s->frag)
 			chain[n++] = NH_FRAGMENT;
 		if (s->frag && s->frag_dstopts && !nonfirst)
@@ -210,6 +217,15 @@ static void build(const struct spec *s, struct pkt *p)
 		for (k = 0; k < n; k++, o += 8) {
 			uint8_t nh = k + 1 < n ? chain[k + 1] : s->proto;
 
+			if (chain[k] == NH_AH) {
+				/* AH counts its length in 4-byte units, minus 2 */
+				memset(b + o, 0, 24);
+				b[o] = nh;
+				b[o + 1] = 4;
+				put32(b + o + 4, 0x100); /* SPI */
+				o += 16;		 /* + 8 below */
+				continue;
+			}
 			if (chain[k] == NH_FRAGMENT) {
 				b[o] = s->frag_dstopts ? NH_DSTOPTS : s->proto;
 				put16(b + o + 2, s->frag_off << 3 | (s->mf ? 1 : 0));
@@ -1406,6 +1422,21 @@ START_TEST(test_ipv6_ext_headers)
 	build(&s, &p);
 	expect(&p, XDP_DROP, R(FOS_STAT_MALFORMED));
 	assert_rule_ctr(0, 0, 2, bytes);
+
+	/* a routing header and AH (whose length unit differs) are walked too */
+	s.n_v6_ext = 1;
+	s.v6_rh_ah = true;
+	build(&s, &p);
+	ck_assert_uint_eq(p.b[p.l3 + 40], NH_ROUTING);
+	ck_assert_uint_eq(p.b[p.l3 + 48], NH_AH);
+	ck_assert_uint_eq(p.b[p.l3 + 56], P_UDP);
+	ck_assert_uint_eq(p.l4, p.l3 + 40 + 8 + 8 + 24);
+	expect(&p, XDP_DROP, 0);
+	bytes += p.len;
+	assert_rule_ctr(0, 0, 3, bytes);
+	s.dport = 54;
+	build(&s, &p);
+	expect(&p, XDP_PASS, R(FOS_STAT_DEFAULT));
 }
 END_TEST
 
