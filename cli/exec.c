@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "ipc.h"
 #include "print.h"
 
 static int _fosctl_usage_error(const struct fosctl_command *c, const char *message)
@@ -45,6 +46,17 @@ int fosctl_exec(struct fosctl *f, char *const *tokens, size_t n)
 	}
 
 	r = fosctl_connect(f);
+	if (r == -EPROTO) {
+		fprintf(stderr,
+			"fosctl: fwd at %s speaks another protocol version than this fosctl (%d); "
+			"use the fosctl that came with it\n",
+			f->socket, FOS_IPC_PROTOCOL);
+		return FOSCTL_EXIT_DAEMON;
+	}
+	if (r == -EBADMSG) {
+		fprintf(stderr, "fosctl: %s does not answer like fwd\n", f->socket);
+		return FOSCTL_EXIT_DAEMON;
+	}
 	if (r < 0) {
 		fprintf(stderr, "fosctl: cannot connect to %s: %s (is fwd running?)\n", f->socket,
 			strerror(-r));

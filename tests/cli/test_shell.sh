@@ -73,21 +73,38 @@ SOCK="$TMPD/fwd.sock"
 run noconn "$FOSCTL" -s "$TMPD/nosuch.sock" show status
 expect_rc noconn 3
 
-# a peer that answers with something that is not a reply: exit 1, not 3
-python3 - "$TMPD/bad.sock" <<'PY' &
+# peers that are not a fwd of this protocol: exit 1 with a clear line, not 3
+# fake_peer SOCK REPLY...: answer each request with the next reply
+fake_peer() {
+	python3 - "$@" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(1)
 c, _ = s.accept()
-buf = b""
-while b"\0" not in buf:
-	buf += c.recv(4096)
-c.sendall(b'{"error": null}\0')
+for reply in sys.argv[2:]:
+	buf = b""
+	while b"\0" not in buf:
+		chunk = c.recv(4096)
+		if not chunk:
+			sys.exit(0)
+		buf += chunk
+	c.sendall(reply.encode() + b"\0")
 c.close()
 PY
-for _ in $(seq 1 50); do [ -S "$TMPD/bad.sock" ] && break; sleep 0.1; done
-run badreply "$FOSCTL" -s "$TMPD/bad.sock" show status
+	for _ in $(seq 1 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+info='{"parameters": {"version": "0", "protocol": 1, "abi": 1}}'
+fake_peer "$TMPD/bad1.sock" '{"error": null}'
+run badinfo "$FOSCTL" -s "$TMPD/bad1.sock" show status
+expect_rc badinfo 1
+expect_line badinfo err 'does not answer like fwd'
+fake_peer "$TMPD/bad2.sock" '{"parameters": {"version": "9", "protocol": 99, "abi": 9}}'
+run badproto "$FOSCTL" -s "$TMPD/bad2.sock" show status
+expect_rc badproto 1
+expect_line badproto err 'speaks another protocol version'
+fake_peer "$TMPD/bad3.sock" "$info" '{"error": null}'
+run badreply "$FOSCTL" -s "$TMPD/bad3.sock" show status
 expect_rc badreply 1
 expect_line badreply err 'malformed reply'
 wait
