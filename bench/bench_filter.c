@@ -144,8 +144,8 @@ static int load_config(const char *dir, const char *name, struct fos_config **re
 static int apply_config(struct fos_xdp_filter *skel, const struct fos_config *cfg)
 {
 	const struct fos_program *p = &cfg->programs[0];
-	int sets_fd = bpf_map__fd(skel->maps.fos_sets);
 	_cleanup_close_ int meta_fd = -1;
+	struct fos_set_maps maps;
 	struct fos_filter_ids ids = {0};
 	struct fos_filter_rs rs = {0};
 	struct fos_errors errs = {0};
@@ -156,6 +156,8 @@ static int apply_config(struct fos_xdp_filter *skel, const struct fos_config *cf
 				 sizeof(struct fos_set_meta), 64, NULL);
 	if (meta_fd < 0)
 		return -errno;
+	maps = (struct fos_set_maps){bpf_map__fd(skel->maps.fos_sets),
+				     bpf_map__fd(skel->maps.fos_sets4), meta_fd};
 	for (size_t i = 0; i < cfg->n_sets; i++) {
 		struct fos_rset set = {.id = (uint32_t)i + 1, .meta_flags = FOS_SET_META_F_NAMED};
 
@@ -163,7 +165,7 @@ static int apply_config(struct fos_xdp_filter *skel, const struct fos_config *cf
 		r = 0;
 		for (size_t j = 0; j < cfg->sets[i].n_entries && r >= 0; j++)
 			r = fos_rset_append(&set, &cfg->sets[i].entries[j], FOS_SET_F_CONFIG);
-		r = fos_sets_write(sets_fd, meta_fd, &set, 1);
+		r = fos_sets_write(&maps, &set, 1);
 		fos_rset_free(&set);
 		if (r < 0)
 			return r;

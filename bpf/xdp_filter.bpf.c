@@ -119,6 +119,14 @@ struct {
 } fos_sets SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
+	__type(key, struct fos_set_key4);
+	__type(value, struct fos_set_value);
+} fos_sets4 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FOS_SLOTS *FOS_CLS_PORT_CLASSES *FOS_CLS_PORT_ENTRIES);
 	__type(key, __u32);
@@ -147,6 +155,14 @@ struct {
 	__type(value, __u32);
 } fos_cls_addrs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_SLOTS *FOS_CLS_MAX_PREFIXES);
+	__type(key, struct fos_cls_addr_key4);
+	__type(value, __u32);
+} fos_cls_addrs4 SEC(".maps");
+
 static __always_inline void _fos_stat_add(__u32 idx, __u64 v)
 {
 	__u64 *c = bpf_map_lookup_elem(&fos_stats, &idx);
@@ -167,12 +183,21 @@ static __always_inline void _fos_counter_add(void *map, __u32 idx, __u64 len)
 
 static __always_inline bool _fos_set_has(__u32 set_id, const __u8 *addr, bool v4)
 {
-	struct fos_set_key k;
+	if (v4) {
+		struct fos_set_key4 k;
 
-	k.prefixlen = FOS_SET_KEY_PREFIX + 128;
-	k.set_id = bpf_htonl(set_id | (v4 ? FOS_SET_ID_V4 : 0));
-	__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
-	return bpf_map_lookup_elem(&fos_sets, &k) != NULL;
+		k.prefixlen = FOS_SET_KEY_PREFIX + 32;
+		k.set_id = bpf_htonl(set_id);
+		__builtin_memcpy(k.addr, addr + 12, sizeof(k.addr));
+		return bpf_map_lookup_elem(&fos_sets4, &k) != NULL;
+	} else {
+		struct fos_set_key k;
+
+		k.prefixlen = FOS_SET_KEY_PREFIX + 128;
+		k.set_id = bpf_htonl(set_id);
+		__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
+		return bpf_map_lookup_elem(&fos_sets, &k) != NULL;
+	}
 }
 
 static __always_inline const struct fos_cls_bitmap *_fos_bitmap(__u32 slot, __u32 idx)
@@ -186,16 +211,29 @@ static __always_inline const struct fos_cls_bitmap *_fos_bitmap(__u32 slot, __u3
 static __always_inline const struct fos_cls_bitmap *
 _fos_addr_bitmap(__u32 slot, __u8 dim, const __u8 *addr, bool v4, __u32 dflt)
 {
-	struct fos_cls_addr_key k;
 	const __u32 *v;
 
-	k.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + 128;
-	k.slot = slot;
-	k.dim = dim;
-	k.v4 = v4;
-	k._pad = 0;
-	__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
-	v = bpf_map_lookup_elem(&fos_cls_addrs, &k);
+	if (v4) {
+		struct fos_cls_addr_key4 k;
+
+		k.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + 32;
+		k.slot = slot;
+		k.dim = dim;
+		k._pad[0] = 0;
+		k._pad[1] = 0;
+		__builtin_memcpy(k.addr, addr + 12, sizeof(k.addr));
+		v = bpf_map_lookup_elem(&fos_cls_addrs4, &k);
+	} else {
+		struct fos_cls_addr_key k;
+
+		k.prefixlen = FOS_CLS_ADDR_KEY_PREFIX + 128;
+		k.slot = slot;
+		k.dim = dim;
+		k.v4 = 0;
+		k._pad = 0;
+		__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
+		v = bpf_map_lookup_elem(&fos_cls_addrs, &k);
+	}
 	return _fos_bitmap(slot, v ? *v : dflt);
 }
 

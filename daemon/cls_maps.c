@@ -2,6 +2,7 @@
 /* Writing a compiled classifier into a filter's maps (see cls_maps.h). */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,34 +34,35 @@ static int _fos_array_write(int fd, uint32_t first, const void *vals, uint32_t n
 	return 0;
 }
 
-/* remove every prefix of slot from the address trie */
-static int _fos_addrs_clear(int fd, uint32_t slot)
+/* remove every prefix of slot from an address trie (keys of key_size bytes,
+ * the slot byte right after prefixlen in both layouts) */
+static int _fos_addrs_clear(int fd, uint32_t slot, size_t key_size)
 {
-	_cleanup_free_ struct fos_cls_addr_key *stale = NULL;
-	struct fos_cls_addr_key key, next;
+	_cleanup_free_ uint8_t *stale = NULL;
+	uint8_t key[sizeof(struct fos_cls_addr_key)], next[sizeof(struct fos_cls_addr_key)];
 	size_t n = 0, cap = 0;
 	bool first = true;
 
-	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+	while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
 		first = false;
-		key = next;
-		if (next.slot != slot)
+		memcpy(key, next, key_size);
+		if (next[offsetof(struct fos_cls_addr_key, slot)] != slot)
 			continue;
 		if (n == cap) {
-			struct fos_cls_addr_key *v;
+			uint8_t *v;
 
 			cap = cap ? cap * 2 : 256;
-			v = realloc(stale, cap * sizeof(*v));
+			v = realloc(stale, cap * key_size);
 			if (!v)
 				return -ENOMEM;
 			stale = v;
 		}
-		stale[n++] = next;
+		memcpy(stale + n++ * key_size, next, key_size);
 	}
 	if (errno != ENOENT)
 		return -errno;
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, &stale[i]) < 0 && errno != ENOENT)
+		if (bpf_map_delete_elem(fd, stale + i * key_size) < 0 && errno != ENOENT)
 			return -errno;
 	return 0;
 }
@@ -86,14 +88,29 @@ int fos_cls_maps_write(const struct fos_cls_fds *fds, uint32_t slot, const struc
 			     sizeof(c->bitmaps[0]));
 	if (r < 0)
 		return r;
-	r = _fos_addrs_clear(fds->addrs, slot);
+	r = _fos_addrs_clear(fds->addrs, slot, sizeof(struct fos_cls_addr_key));
+	if (r == 0)
+		r = _fos_addrs_clear(fds->addrs4, slot, sizeof(struct fos_cls_addr_key4));
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->n_prefixes; i++) {
 		struct fos_cls_addr_key k = c->prefixes[i].key;
 
 		k.slot = slot;
-		if (bpf_map_update_elem(fds->addrs, &k, &c->prefixes[i].bm, BPF_ANY) < 0)
+		if (k.v4) {
+			/* IPv4 prefixes are compiled as ::ffff:a.b.c.d/96+plen */
+			struct fos_cls_addr_key4 k4 = {
+			    .prefixlen = k.prefixlen - 96,
+			    .slot = k.slot,
+			    .dim = k.dim,
+			};
+
+			memcpy(k4.addr, k.addr + 12, sizeof(k4.addr));
+			r = bpf_map_update_elem(fds->addrs4, &k4, &c->prefixes[i].bm, BPF_ANY);
+		} else {
+			r = bpf_map_update_elem(fds->addrs, &k, &c->prefixes[i].bm, BPF_ANY);
+		}
+		if (r < 0)
 			return -errno;
 	}
 	return 0;

@@ -12,7 +12,8 @@ struct fos_cls_fds {
 	int dport;   /* fos_cls_dport */
 	int sport;   /* fos_cls_sport */
 	int bitmaps; /* fos_cls_bitmaps */
-	int addrs;   /* fos_cls_addrs */
+	int addrs;   /* fos_cls_addrs: IPv6 prefixes */
+	int addrs4;  /* fos_cls_addrs4: IPv4 prefixes */
 };
 
 /*

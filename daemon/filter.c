@@ -195,6 +195,7 @@ int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 	    .sport = bpf_map__fd(skel->maps.fos_cls_sport),
 	    .bitmaps = bpf_map__fd(skel->maps.fos_cls_bitmaps),
 	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
+	    .addrs4 = bpf_map__fd(skel->maps.fos_cls_addrs4),
 	};
 	uint32_t k;
 	bool carry;

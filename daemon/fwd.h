@@ -37,18 +37,23 @@ int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c);
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag);
 
-void fos_set_key_from_cidr(uint32_t set_id, const struct fos_cidr *c, struct fos_set_key *ret);
-void fos_cidr_from_set_key(const struct fos_set_key *k, struct fos_cidr *ret);
+/* The maps a set lives in: IPv6 entries, IPv4 entries, and the names. */
+struct fos_set_maps {
+	int v6;	  /* fos_sets */
+	int v4;	  /* fos_sets4 */
+	int meta; /* fos_set_meta */
+};
 
 /* Write every entry of s under s->id, and its metadata. */
-int fos_sets_write(int sets_fd, int meta_fd, const struct fos_rset *s, uint64_t generation);
+int fos_sets_write(const struct fos_set_maps *maps, const struct fos_rset *s, uint64_t generation);
 /* Delete every entry of s (under s->id) and its metadata; best effort. */
-void fos_sets_erase(int sets_fd, int meta_fd, const struct fos_rset *s);
+void fos_sets_erase(const struct fos_set_maps *maps, const struct fos_rset *s);
 /* One entry, live. */
-int fos_sets_add_entry(int sets_fd, uint32_t id, const struct fos_cidr *c, uint32_t flags);
-int fos_sets_del_entry(int sets_fd, uint32_t id, const struct fos_cidr *c);
+int fos_sets_add_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c,
+		       uint32_t flags);
+int fos_sets_del_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c);
 /* Read the pinned maps back into sets (on start-up): *ret is an array. */
-int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *ret_n,
+int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id);
 
 /* ---- programs (daemon/progs.c) ----------------------------------------- */
@@ -71,8 +76,8 @@ struct fos_prog_rt {
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
 /* open + load the filter; pins maps under pin_dir unless pin_dir is NULL */
-int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err,
-		  size_t errlen);
+int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
+		  char *err, size_t errlen);
 int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
@@ -101,7 +106,7 @@ struct fos_manager {
 	time_t started_at;
 
 	struct fos_global *global;
-	int sets_fd, meta_fd;
+	struct fos_set_maps set_maps;
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */
 	size_t n_sets;

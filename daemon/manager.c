@@ -76,7 +76,7 @@ int fos_manager_new(const char *config_path, const char *pin_dir_override, struc
 		free(m);
 		return -ENOMEM;
 	}
-	m->sets_fd = m->meta_fd = -1;
+	m->set_maps = (struct fos_set_maps){-1, -1, -1};
 	m->next_set_id = 1;
 	m->started_at = time(NULL);
 	if (pin_dir_override) {
@@ -178,7 +178,7 @@ static int _fos_adopt_programs(struct fos_manager *m)
 				(void)unlink(link);
 			}
 		}
-		r = fos_prog_load(p, p->pin_dir, m->sets_fd, err, sizeof(err));
+		r = fos_prog_load(p, p->pin_dir, &m->set_maps, err, sizeof(err));
 		if (r < 0) {
 			log_error("program %s: cannot adopt its pinned maps: %s (run fwd --flush "
 				  "to start from scratch)",
@@ -236,6 +236,8 @@ int fos_manager_open_maps(struct fos_manager *m)
 		return log_error_errno(-errno, "cannot open the global map object");
 	snprintf(path, sizeof(path), "%s/global/fos_sets", m->pin_dir);
 	bpf_map__set_pin_path(m->global->maps.fos_sets, path);
+	snprintf(path, sizeof(path), "%s/global/fos_sets4", m->pin_dir);
+	bpf_map__set_pin_path(m->global->maps.fos_sets4, path);
 	snprintf(path, sizeof(path), "%s/global/fos_set_meta", m->pin_dir);
 	bpf_map__set_pin_path(m->global->maps.fos_set_meta, path);
 	snprintf(path, sizeof(path), "%s/global/fos_state", m->pin_dir);
@@ -244,8 +246,11 @@ int fos_manager_open_maps(struct fos_manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot create or reuse the global maps in %s/global",
 				       m->pin_dir);
-	m->sets_fd = bpf_map__fd(m->global->maps.fos_sets);
-	m->meta_fd = bpf_map__fd(m->global->maps.fos_set_meta);
+	m->set_maps = (struct fos_set_maps){
+	    .v6 = bpf_map__fd(m->global->maps.fos_sets),
+	    .v4 = bpf_map__fd(m->global->maps.fos_sets4),
+	    .meta = bpf_map__fd(m->global->maps.fos_set_meta),
+	};
 	{
 		struct fos_state st;
 		uint32_t k = 0;
@@ -255,7 +260,7 @@ int fos_manager_open_maps(struct fos_manager *m)
 			m->generation = st.generation;
 	}
 
-	r = fos_sets_read_all(m->sets_fd, m->meta_fd, &all, &n_all, &max_id);
+	r = fos_sets_read_all(&m->set_maps, &all, &n_all, &max_id);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the pinned sets");
 	m->next_set_id = max_id + 1;
@@ -272,7 +277,7 @@ int fos_manager_open_maps(struct fos_manager *m)
 			dst_n = &m->n_anon;
 		} else {
 			/* entries without a name: left over from an interrupted apply */
-			fos_sets_erase(m->sets_fd, m->meta_fd, &all[i]);
+			fos_sets_erase(&m->set_maps, &all[i]);
 			fos_rset_free(&all[i]);
 			continue;
 		}
@@ -653,7 +658,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			snprintf(pp->rt->name, sizeof(pp->rt->name), "%s", c->name);
 			snprintf(pp->rt->pin_dir, sizeof(pp->rt->pin_dir), "%s/progs/%s",
 				 m->pin_dir, c->name);
-			r = fos_prog_load(pp->rt, pp->rt->pin_dir, m->sets_fd, err, sizeof(err));
+			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, err, sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
 					       "programs \"%s\": %s", c->name, err);
@@ -825,10 +830,10 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 	}
 	for (size_t i = 0; i < pl->n_sets; i++)
 		if (pl->sets[i].write)
-			fos_sets_erase(m->sets_fd, m->meta_fd, &pl->sets[i].s);
+			fos_sets_erase(&m->set_maps, &pl->sets[i].s);
 	for (size_t i = 0; i < pl->n_anon; i++)
 		if (pl->anon[i].write)
-			fos_sets_erase(m->sets_fd, m->meta_fd, &pl->anon[i].s);
+			fos_sets_erase(&m->set_maps, &pl->anon[i].s);
 }
 
 /* A set the live state no longer uses: its name goes now (so a restart never
@@ -839,9 +844,9 @@ static void _fos_retire(struct fos_manager *m, struct fos_rset *s)
 {
 	struct fos_rset *v = realloc(m->retired, (m->n_retired + 1) * sizeof(*v));
 
-	(void)bpf_map_delete_elem(m->meta_fd, &s->id);
+	(void)bpf_map_delete_elem(m->set_maps.meta, &s->id);
 	if (!v) {
-		fos_sets_erase(m->sets_fd, m->meta_fd, s);
+		fos_sets_erase(&m->set_maps, s);
 		return;
 	}
 	m->retired = v;
@@ -857,7 +862,7 @@ bool fos_manager_gc(struct fos_manager *m)
 	if (!m->n_retired)
 		return false;
 	for (size_t i = 0; i < m->n_retired; i++) {
-		fos_sets_erase(m->sets_fd, m->meta_fd, &m->retired[i]);
+		fos_sets_erase(&m->set_maps, &m->retired[i]);
 		fos_rset_free(&m->retired[i]);
 	}
 	free(m->retired);
@@ -893,7 +898,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	/* stage: sets under new ids, inactive slots, redirect targets, links */
 	for (size_t i = 0; i < pl.n_sets; i++)
 		if (pl.sets[i].write) {
-			r = fos_sets_write(m->sets_fd, m->meta_fd, &pl.sets[i].s, gen);
+			r = fos_sets_write(&m->set_maps, &pl.sets[i].s, gen);
 			if (r < 0) {
 				fos_errors_add(errs, m->config_path, 0,
 					       "ipSets \"%s\": cannot write %zu entries: %s",
@@ -903,7 +908,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		}
 	for (size_t i = 0; i < pl.n_anon; i++)
 		if (pl.anon[i].write) {
-			r = fos_sets_write(m->sets_fd, m->meta_fd, &pl.anon[i].s, gen);
+			r = fos_sets_write(&m->set_maps, &pl.anon[i].s, gen);
 			if (r < 0) {
 				fos_errors_add(errs, m->config_path, 0, "%s: cannot write: %s",
 					       pl.anon[i].s.name, strerror(-r));
@@ -1146,7 +1151,11 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 		struct fos_prog_rt p = {};
 		char err[512];
 
-		r = fos_prog_load(&p, NULL, bpf_map__fd(g->maps.fos_sets), err, sizeof(err));
+		struct fos_set_maps sm = {bpf_map__fd(g->maps.fos_sets),
+					  bpf_map__fd(g->maps.fos_sets4),
+					  bpf_map__fd(g->maps.fos_set_meta)};
+
+		r = fos_prog_load(&p, NULL, &sm, err, sizeof(err));
 		if (r < 0) {
 			fos_errors_add(errs, c->src.file, c->src.line, "programs \"%s\": %s",
 				       c->name, err);
@@ -1183,7 +1192,7 @@ int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos
 	r = fos_rset_append(s, c, FOS_SET_F_DYNAMIC);
 	if (r < 0)
 		return r;
-	r = fos_sets_add_entry(m->sets_fd, s->id, c, FOS_SET_F_DYNAMIC);
+	r = fos_sets_add_entry(&m->set_maps, s->id, c, FOS_SET_F_DYNAMIC);
 	if (r < 0) {
 		s->n--;
 		snprintf(err, errlen, "cannot add %s to \"%s\": %s",
@@ -1218,7 +1227,7 @@ int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos
 			 set);
 		return -EPERM;
 	}
-	r = fos_sets_del_entry(m->sets_fd, s->id, c);
+	r = fos_sets_del_entry(&m->set_maps, s->id, c);
 	if (r < 0 && r != -ENOENT) {
 		snprintf(err, errlen, "cannot remove %s from \"%s\": %s", buf, set, strerror(-r));
 		return r;

@@ -172,9 +172,9 @@ static int _fos_show_programs(struct fos_manager *m, struct fos_peer *peer, json
 }
 
 static const char *const _fos_map_names[] = {
-    "fos_ctl",	      "fos_slots",     "fos_rules",	  "fos_rule_stats",
-    "fos_default_st", "fos_stats",     "fos_frags",	  "fos_tx_ports",
-    "fos_cls_dport",  "fos_cls_sport", "fos_cls_bitmaps", "fos_cls_addrs",
+    "fos_ctl",	       "fos_slots",	"fos_rules",	  "fos_rule_stats", "fos_default_st",
+    "fos_stats",       "fos_frags",	"fos_tx_ports",	  "fos_cls_dport",  "fos_cls_sport",
+    "fos_cls_bitmaps", "fos_cls_addrs", "fos_cls_addrs4",
 };
 
 static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_object *params)
@@ -201,6 +201,7 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 	json_object_object_add(st, "attached", json_object_new_boolean(_fos_attached(p)));
 	refs = json_object_new_array();
 	json_object_array_add(refs, json_object_new_string("fos_sets"));
+	json_object_array_add(refs, json_object_new_string("fos_sets4"));
 	for (size_t i = 0; i < ARRAY_SIZE(_fos_map_names); i++) {
 		char buf[160];
 
@@ -463,11 +464,13 @@ static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size
 {
 	size_t n = 0;
 
-	if (m->global && n + 3 <= cap) {
+	if (m->global && n + 4 <= cap) {
 		snprintf(v[n].name, sizeof(v[n].name), "fos_sets");
-		v[n++].fd = m->sets_fd;
+		v[n++].fd = m->set_maps.v6;
+		snprintf(v[n].name, sizeof(v[n].name), "fos_sets4");
+		v[n++].fd = m->set_maps.v4;
 		snprintf(v[n].name, sizeof(v[n].name), "fos_set_meta");
-		v[n++].fd = m->meta_fd;
+		v[n++].fd = m->set_maps.meta;
 		snprintf(v[n].name, sizeof(v[n].name), "fos_state");
 		v[n++].fd = bpf_map__fd(m->global->maps.fos_state);
 	}
@@ -479,7 +482,8 @@ static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size
 			continue;
 		bpf_object__for_each_map(map, p->skel->obj)
 		{
-			if (map == p->skel->maps.fos_sets || n >= cap)
+			if (map == p->skel->maps.fos_sets || map == p->skel->maps.fos_sets4 ||
+			    n >= cap)
 				continue;
 			snprintf(v[n].name, sizeof(v[n].name), "%s/%s", p->name,
 				 bpf_map__name(map));

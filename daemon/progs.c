@@ -48,7 +48,8 @@ static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 	return bpf_map__reuse_fd(map, fd);
 }
 
-int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char *err, size_t errlen)
+int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
+		  char *err, size_t errlen)
 {
 	struct fos_xdp_filter *skel;
 	struct bpf_map *map;
@@ -61,7 +62,9 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char 
 		return r;
 	}
 
-	r = bpf_map__reuse_fd(skel->maps.fos_sets, sets_fd);
+	r = bpf_map__reuse_fd(skel->maps.fos_sets, sets->v6);
+	if (r == 0)
+		r = bpf_map__reuse_fd(skel->maps.fos_sets4, sets->v4);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot share the set map: %s", strerror(-r));
 		goto fail;
@@ -77,7 +80,7 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, int sets_fd, char 
 		{
 			char path[640];
 
-			if (map == skel->maps.fos_sets)
+			if (map == skel->maps.fos_sets || map == skel->maps.fos_sets4)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 			if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH &&

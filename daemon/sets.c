@@ -64,118 +64,165 @@ size_t fos_rset_count(const struct fos_rset *s, uint32_t flag)
 	return n;
 }
 
-void fos_set_key_from_cidr(uint32_t set_id, const struct fos_cidr *c, struct fos_set_key *ret)
+/* A set entry as the key of its family's trie: IPv4 in fos_sets4 (4-byte
+ * address), IPv6 in fos_sets. */
+union fos_any_set_key {
+	struct fos_set_key k6;
+	struct fos_set_key4 k4;
+};
+
+static size_t _fos_set_key_of(uint32_t set_id, const struct fos_cidr *c, union fos_any_set_key *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	ret->prefixlen = FOS_SET_KEY_PREFIX + fos_cidr_plen128(c);
-	ret->set_id = htonl(set_id | (fos_cidr_is_v4(c) ? FOS_SET_ID_V4 : 0));
-	memcpy(ret->addr, c->addr.b, sizeof(ret->addr));
+	if (fos_cidr_is_v4(c)) {
+		ret->k4.prefixlen = FOS_SET_KEY_PREFIX + fos_cidr_plen128(c) - 96;
+		ret->k4.set_id = htonl(set_id);
+		memcpy(ret->k4.addr, c->addr.b + 12, sizeof(ret->k4.addr));
+		return sizeof(ret->k4);
+	}
+	ret->k6.prefixlen = FOS_SET_KEY_PREFIX + fos_cidr_plen128(c);
+	ret->k6.set_id = htonl(set_id);
+	memcpy(ret->k6.addr, c->addr.b, sizeof(ret->k6.addr));
+	return sizeof(ret->k6);
 }
 
-void fos_cidr_from_set_key(const struct fos_set_key *k, struct fos_cidr *ret)
+static void _fos_cidr_of_key(const void *key, bool v4, struct fos_cidr *ret)
 {
-	unsigned plen = k->prefixlen - FOS_SET_KEY_PREFIX;
-
 	memset(ret, 0, sizeof(*ret));
-	memcpy(ret->addr.b, k->addr, sizeof(ret->addr.b));
-	if (ntohl(k->set_id) & FOS_SET_ID_V4) {
+	if (v4) {
+		const struct fos_set_key4 *k = key;
+
 		ret->family = AF_INET;
-		ret->plen = plen - 96;
+		ret->plen = k->prefixlen - FOS_SET_KEY_PREFIX;
+		ret->addr.b[10] = 0xff;
+		ret->addr.b[11] = 0xff;
+		memcpy(ret->addr.b + 12, k->addr, sizeof(k->addr));
 	} else {
+		const struct fos_set_key *k = key;
+
 		ret->family = AF_INET6;
-		ret->plen = plen;
+		ret->plen = k->prefixlen - FOS_SET_KEY_PREFIX;
+		memcpy(ret->addr.b, k->addr, sizeof(ret->addr.b));
 	}
 }
 
 #define SETS_BATCH 8192
 
-int fos_sets_write(int sets_fd, int meta_fd, const struct fos_rset *s, uint64_t generation)
+/* Batched updates (vals) or deletes (vals NULL) of cnt keys of key_size bytes,
+ * one by one where the kernel has no batch for the map. */
+static int _fos_sets_batch(int fd, void *keys, struct fos_set_value *vals, uint32_t cnt,
+			   size_t key_size, bool *batch)
 {
-	_cleanup_free_ struct fos_set_key *keys = NULL;
-	_cleanup_free_ struct fos_set_value *vals = NULL;
+	if (cnt == 0)
+		return 0;
+	if (*batch) {
+		uint32_t done = cnt;
+		int r = vals ? bpf_map_update_batch(fd, keys, vals, &done, NULL)
+			     : bpf_map_delete_batch(fd, keys, &done, NULL);
+
+		if (r == 0)
+			return 0;
+		r = -errno;
+		if (vals && r != -EINVAL && r != -EOPNOTSUPP && r != -524 /* ENOTSUPP */)
+			return r;
+		/* a delete batch stops at an entry already gone: finish one by one */
+		if (vals)
+			*batch = false;
+	}
+	for (uint32_t i = 0; i < cnt; i++) {
+		void *k = (uint8_t *)keys + i * key_size;
+
+		if (vals) {
+			if (bpf_map_update_elem(fd, k, &vals[i], BPF_ANY) < 0)
+				return -errno;
+		} else {
+			(void)bpf_map_delete_elem(fd, k);
+		}
+	}
+	return 0;
+}
+
+/* Write (or with write false, delete) every entry of s, family by family. */
+static int _fos_sets_apply(const struct fos_set_maps *maps, const struct fos_rset *s, bool write)
+{
+	_cleanup_free_ union fos_any_set_key *k4 = calloc(SETS_BATCH, sizeof(*k4));
+	_cleanup_free_ union fos_any_set_key *k6 = calloc(SETS_BATCH, sizeof(*k6));
+	_cleanup_free_ struct fos_set_key4 *p4 = calloc(SETS_BATCH, sizeof(*p4));
+	_cleanup_free_ struct fos_set_key *p6 = calloc(SETS_BATCH, sizeof(*p6));
+	_cleanup_free_ struct fos_set_value *v4 = calloc(SETS_BATCH, sizeof(*v4));
+	_cleanup_free_ struct fos_set_value *v6 = calloc(SETS_BATCH, sizeof(*v6));
+	bool b4 = true, b6 = true;
+	uint32_t n4 = 0, n6 = 0;
+	int r;
+
+	if (!k4 || !k6 || !p4 || !p6 || !v4 || !v6)
+		return -ENOMEM;
+	for (size_t i = 0; i <= s->n; i++) {
+		if (i < s->n) {
+			union fos_any_set_key k;
+			struct fos_set_value v = {.flags = s->e[i].flags};
+
+			if (_fos_set_key_of(s->id, &s->e[i].cidr, &k) == sizeof(k.k4)) {
+				p4[n4] = k.k4;
+				v4[n4++] = v;
+			} else {
+				p6[n6] = k.k6;
+				v6[n6++] = v;
+			}
+		}
+		if (n4 == SETS_BATCH || (i == s->n && n4)) {
+			r = _fos_sets_batch(maps->v4, p4, write ? v4 : NULL, n4, sizeof(*p4), &b4);
+			if (r < 0)
+				return r;
+			n4 = 0;
+		}
+		if (n6 == SETS_BATCH || (i == s->n && n6)) {
+			r = _fos_sets_batch(maps->v6, p6, write ? v6 : NULL, n6, sizeof(*p6), &b6);
+			if (r < 0)
+				return r;
+			n6 = 0;
+		}
+	}
+	return 0;
+}
+
+int fos_sets_write(const struct fos_set_maps *maps, const struct fos_rset *s, uint64_t generation)
+{
 	struct fos_set_meta meta = {
 	    .flags = s->meta_flags,
 	    .generation = generation,
 	};
-	bool batch = true;
-	int r;
-
-	keys = calloc(SETS_BATCH, sizeof(*keys));
-	vals = calloc(SETS_BATCH, sizeof(*vals));
-	if (!keys || !vals)
-		return -ENOMEM;
 
 	snprintf(meta.name, sizeof(meta.name), "%s", s->name);
-	if (bpf_map_update_elem(meta_fd, &s->id, &meta, BPF_ANY) < 0)
+	if (bpf_map_update_elem(maps->meta, &s->id, &meta, BPF_ANY) < 0)
 		return -errno;
-
-	for (size_t off = 0; off < s->n; off += SETS_BATCH) {
-		uint32_t cnt = s->n - off < SETS_BATCH ? s->n - off : SETS_BATCH;
-
-		for (uint32_t i = 0; i < cnt; i++) {
-			fos_set_key_from_cidr(s->id, &s->e[off + i].cidr, &keys[i]);
-			vals[i] = (struct fos_set_value){.flags = s->e[off + i].flags};
-		}
-		if (batch) {
-			uint32_t done = cnt;
-
-			r = bpf_map_update_batch(sets_fd, keys, vals, &done, NULL);
-			if (r == 0)
-				continue;
-			r = -errno;
-			if (r != -EINVAL && r != -EOPNOTSUPP && r != -524 /* ENOTSUPP */)
-				return r;
-			batch = false;
-		}
-		for (uint32_t i = 0; i < cnt; i++)
-			if (bpf_map_update_elem(sets_fd, &keys[i], &vals[i], BPF_ANY) < 0)
-				return -errno;
-	}
-	return 0;
+	return _fos_sets_apply(maps, s, true);
 }
 
-void fos_sets_erase(int sets_fd, int meta_fd, const struct fos_rset *s)
+void fos_sets_erase(const struct fos_set_maps *maps, const struct fos_rset *s)
 {
-	_cleanup_free_ struct fos_set_key *keys = calloc(SETS_BATCH, sizeof(*keys));
-	bool batch = keys != NULL;
-	struct fos_set_key k;
-
-	for (size_t off = 0; batch && off < s->n; off += SETS_BATCH) {
-		uint32_t cnt = s->n - off < SETS_BATCH ? s->n - off : SETS_BATCH;
-		uint32_t done = cnt;
-
-		for (uint32_t i = 0; i < cnt; i++)
-			fos_set_key_from_cidr(s->id, &s->e[off + i].cidr, &keys[i]);
-		if (bpf_map_delete_batch(sets_fd, keys, &done, NULL) == 0)
-			continue;
-		/* no batch delete here, or an entry already gone: one at a time */
-		for (uint32_t i = 0; i < cnt; i++)
-			(void)bpf_map_delete_elem(sets_fd, &keys[i]);
-	}
-	for (size_t i = 0; !batch && i < s->n; i++) {
-		fos_set_key_from_cidr(s->id, &s->e[i].cidr, &k);
-		(void)bpf_map_delete_elem(sets_fd, &k);
-	}
-	(void)bpf_map_delete_elem(meta_fd, &s->id);
+	(void)_fos_sets_apply(maps, s, false);
+	(void)bpf_map_delete_elem(maps->meta, &s->id);
 }
 
-int fos_sets_add_entry(int sets_fd, uint32_t id, const struct fos_cidr *c, uint32_t flags)
+int fos_sets_add_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c,
+		       uint32_t flags)
 {
-	struct fos_set_key k;
+	union fos_any_set_key k;
 	struct fos_set_value v = {.flags = flags};
+	int fd = _fos_set_key_of(id, c, &k) == sizeof(k.k4) ? maps->v4 : maps->v6;
 
-	fos_set_key_from_cidr(id, c, &k);
-	if (bpf_map_update_elem(sets_fd, &k, &v, BPF_ANY) < 0)
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
 
-int fos_sets_del_entry(int sets_fd, uint32_t id, const struct fos_cidr *c)
+int fos_sets_del_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c)
 {
-	struct fos_set_key k;
+	union fos_any_set_key k;
+	int fd = _fos_set_key_of(id, c, &k) == sizeof(k.k4) ? maps->v4 : maps->v6;
 
-	fos_set_key_from_cidr(id, c, &k);
-	if (bpf_map_delete_elem(sets_fd, &k) < 0)
+	if (bpf_map_delete_elem(fd, &k) < 0)
 		return -errno;
 	return 0;
 }
@@ -188,116 +235,127 @@ static struct fos_rset *_fos_sets_by_id(struct fos_rset *v, size_t n, uint32_t i
 	return NULL;
 }
 
-/* Add one entry read back from the trie to the set of its id. */
-static int _fos_sets_collect(struct fos_rset **v, size_t *n, struct fos_rset **last,
-			     uint32_t *max_id, const struct fos_set_key *k,
+struct _fos_reader {
+	struct fos_rset *v;
+	size_t n;
+	struct fos_rset *last;
+	uint32_t max_id;
+};
+
+/* Add one entry read back from a trie to the set of its id. */
+static int _fos_sets_collect(struct _fos_reader *rd, const void *key, bool v4,
 			     const struct fos_set_value *val)
 {
-	uint32_t sid = ntohl(k->set_id) & FOS_SET_ID_MAX;
-	struct fos_rset *s = *last && (*last)->id == sid ? *last : _fos_sets_by_id(*v, *n, sid);
+	/* set_id sits right after prefixlen in both key layouts */
+	uint32_t sid = ntohl(((const struct fos_set_key4 *)key)->set_id) & FOS_SET_ID_MAX;
+	struct fos_rset *s =
+	    rd->last && rd->last->id == sid ? rd->last : _fos_sets_by_id(rd->v, rd->n, sid);
 	struct fos_cidr c;
 
 	if (!s) {
-		struct fos_rset *nv = realloc(*v, (*n + 1) * sizeof(**v));
+		struct fos_rset *nv = realloc(rd->v, (rd->n + 1) * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
-		*v = nv;
-		s = &nv[(*n)++];
+		rd->v = nv;
+		s = &nv[rd->n++];
 		memset(s, 0, sizeof(*s));
 		s->id = sid;
 	}
-	*last = s;
-	if (sid > *max_id)
-		*max_id = sid;
-	fos_cidr_from_set_key(k, &c);
+	rd->last = s;
+	if (sid > rd->max_id)
+		rd->max_id = sid;
+	_fos_cidr_of_key(key, v4, &c);
 	return fos_rset_append(s, &c, val->flags);
 }
 
-int fos_sets_read_all(int sets_fd, int meta_fd, struct fos_rset **ret, size_t *ret_n,
-		      uint32_t *ret_max_id)
+/* Every entry of one trie: in batches where the kernel can, else key by key. */
+static int _fos_sets_read_map(struct _fos_reader *rd, int fd, bool v4)
 {
-	struct fos_rset *v = NULL;
-	size_t n = 0;
-	uint32_t max_id = 0, id, *prev = NULL;
-	struct fos_set_key k, *pk = NULL;
-	_cleanup_free_ struct fos_set_key *keys = NULL;
-	_cleanup_free_ struct fos_set_value *vals = NULL;
-	struct fos_set_key token;
-	struct fos_rset *last = NULL;
+	size_t ksz = v4 ? sizeof(struct fos_set_key4) : sizeof(struct fos_set_key);
+	_cleanup_free_ uint8_t *keys = calloc(SETS_BATCH, ksz);
+	_cleanup_free_ struct fos_set_value *vals = calloc(SETS_BATCH, sizeof(*vals));
+	union fos_any_set_key token, k;
 	bool batched = false;
-	int r = 0;
+	int r;
 
-	/* metadata first: every set that has a name */
-	while (bpf_map_get_next_key(meta_fd, prev, &id) == 0) {
-		struct fos_set_meta meta;
-		struct fos_rset *nv;
-
-		prev = &id;
-		if (bpf_map_lookup_elem(meta_fd, &id, &meta) < 0)
-			continue;
-		nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		meta.name[sizeof(meta.name) - 1] = 0;
-		snprintf(v[n].name, sizeof(v[n].name), "%s", meta.name);
-		v[n].id = id;
-		v[n].meta_flags = meta.flags;
-		n++;
-		if (id > max_id)
-			max_id = id;
-	}
-
-	/* entries: grouped by the id in their key; entries of unnamed ids are
-	 * collected under an empty name so the caller can erase them. Read in
-	 * batches where the kernel can, else key by key. */
-	keys = calloc(SETS_BATCH, sizeof(*keys));
-	vals = calloc(SETS_BATCH, sizeof(*vals));
-	if (!keys || !vals) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!keys || !vals)
+		return -ENOMEM;
 	for (bool more = true, first = true; more; first = false) {
 		uint32_t cnt = SETS_BATCH;
 
-		r = bpf_map_lookup_batch(sets_fd, first ? NULL : &token, &token, keys, vals, &cnt,
-					 NULL);
+		r = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &cnt, NULL);
 		if (r < 0 && errno != ENOENT) {
 			if (first && (errno == EINVAL || errno == EOPNOTSUPP || errno == 524))
-				break; /* no batch lookup: the loop below */
-			r = -errno;
-			goto fail;
+				break;
+			return -errno;
 		}
 		more = r == 0;
 		batched = true;
 		for (uint32_t i = 0; i < cnt; i++) {
-			r = _fos_sets_collect(&v, &n, &last, &max_id, &keys[i], &vals[i]);
+			r = _fos_sets_collect(rd, keys + i * ksz, v4, &vals[i]);
 			if (r < 0)
-				goto fail;
+				return r;
 		}
 	}
-	while (!batched && bpf_map_get_next_key(sets_fd, pk, &k) == 0) {
+	for (bool first = true; !batched && bpf_map_get_next_key(fd, first ? NULL : &k, &k) == 0;
+	     first = false) {
 		struct fos_set_value val;
 
-		pk = &k;
-		if (bpf_map_lookup_elem(sets_fd, &k, &val) < 0)
+		if (bpf_map_lookup_elem(fd, &k, &val) < 0)
 			continue;
-		r = _fos_sets_collect(&v, &n, &last, &max_id, &k, &val);
+		r = _fos_sets_collect(rd, &k, v4, &val);
 		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
+		      uint32_t *ret_max_id)
+{
+	struct _fos_reader rd = {};
+	uint32_t id, *prev = NULL;
+	int r = 0;
+
+	/* metadata first: every set that has a name */
+	while (bpf_map_get_next_key(maps->meta, prev, &id) == 0) {
+		struct fos_set_meta meta;
+		struct fos_rset *nv;
+
+		prev = &id;
+		if (bpf_map_lookup_elem(maps->meta, &id, &meta) < 0)
+			continue;
+		nv = realloc(rd.v, (rd.n + 1) * sizeof(*nv));
+		if (!nv) {
+			r = -ENOMEM;
 			goto fail;
+		}
+		rd.v = nv;
+		memset(&nv[rd.n], 0, sizeof(nv[rd.n]));
+		meta.name[sizeof(meta.name) - 1] = 0;
+		snprintf(nv[rd.n].name, sizeof(nv[rd.n].name), "%s", meta.name);
+		nv[rd.n].id = id;
+		nv[rd.n].meta_flags = meta.flags;
+		rd.n++;
+		if (id > rd.max_id)
+			rd.max_id = id;
 	}
 
-	*ret = v;
-	*ret_n = n;
-	*ret_max_id = max_id;
+	/* entries, grouped by the id in their key; entries of unnamed ids are
+	 * collected under an empty name so the caller can erase them */
+	r = _fos_sets_read_map(&rd, maps->v4, true);
+	if (r == 0)
+		r = _fos_sets_read_map(&rd, maps->v6, false);
+	if (r < 0)
+		goto fail;
+	*ret = rd.v;
+	*ret_n = rd.n;
+	*ret_max_id = rd.max_id;
 	return 0;
 fail:
-	for (size_t i = 0; i < n; i++)
-		fos_rset_free(&v[i]);
-	free(v);
+	for (size_t i = 0; i < rd.n; i++)
+		fos_rset_free(&rd.v[i]);
+	free(rd.v);
 	return r;
 }

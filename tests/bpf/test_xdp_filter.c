@@ -326,6 +326,7 @@ static void write_slot(uint32_t slot)
 	    .sport = bpf_map__fd(skel->maps.fos_cls_sport),
 	    .bitmaps = bpf_map__fd(skel->maps.fos_cls_bitmaps),
 	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
+	    .addrs4 = bpf_map__fd(skel->maps.fos_cls_addrs4),
 	};
 	struct fos_cls_cidrs *cd = calloc(FOS_MAX_RULES, sizeof(*cd));
 	struct fos_classifier *c = NULL;
@@ -365,17 +366,15 @@ static void rewrite_slots(void)
 
 static void set_add(uint32_t set_id, const char *cidr)
 {
-	struct fos_set_key k = {0};
-	struct fos_set_value v = {.flags = FOS_SET_F_CONFIG};
+	struct fos_set_maps maps = {bpf_map__fd(skel->maps.fos_sets),
+				    bpf_map__fd(skel->maps.fos_sets4), -1};
 	struct shadow_set *ss = (struct shadow_set *)shadow_find(set_id);
 	char err[FOS_ERRBUF] = "";
 	struct fos_cidr c;
 
-	/* keys exactly as fwd writes them (daemon/sets.c) */
+	/* written exactly as fwd writes them (daemon/sets.c) */
 	ck_assert_msg(fos_parse_cidr(cidr, &c, err) == 0, "bad CIDR %s: %s", cidr, err);
-	fos_set_key_from_cidr(set_id, &c, &k);
-	ck_assert_int_eq(
-	    bpf_map__update_elem(skel->maps.fos_sets, &k, sizeof(k), &v, sizeof(v), BPF_ANY), 0);
+	ck_assert_int_eq(fos_sets_add_entry(&maps, set_id, &c, FOS_SET_F_CONFIG), 0);
 
 	if (!ss) {
 		ck_assert_uint_lt(n_shadow_sets, sizeof(shadow_sets) / sizeof(shadow_sets[0]));

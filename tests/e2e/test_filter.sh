@@ -53,8 +53,8 @@ pass_step "blacklist drops 10.10.9.0/24 ($bl)"
 
 # maps: listed with fill levels, dumped through their BTF
 fosctl show maps | grep -q "lab-filter/fos_rules" || fail "show maps lacks lab-filter/fos_rules"
-n=$(fosctl -j show maps | jq_py '[m for m in j["maps"] if m["name"]=="fos_sets"][0]["entries"]')
-[ "$n" -ge 3 ] || fail "fos_sets holds $n entries, expected the set and the rule CIDRs"
+n=$(fosctl -j show maps | jq_py 'sum(m["entries"] for m in j["maps"] if m["name"] in ("fos_sets", "fos_sets4"))')
+[ "$n" -ge 3 ] || fail "fos_sets and fos_sets4 hold $n entries, expected the set and the rule CIDRs"
 act=$(fosctl -j show map lab-filter/fos_slots | jq_py 'sorted(e["value"]["n_rules"] for e in j["entries"])[-1]')
 [ "$act" = 4 ] || fail "fos_slots dump: n_rules=$act, expected 4"
 fosctl -j show map lab-filter/fos_stats | jq_py 'len(j["entries"][0]["value"])' >/dev/null ||

@@ -20,12 +20,8 @@
  */
 #define FOS_SETS_MAX_ENTRIES (4U * 1024 * 1024)
 #define FOS_SET_ID_NONE	     0U
-/* In a key, set_id carries the address family in its top bit: IPv4 entries
- * and lookups set it, IPv6 ones do not, so a short IPv6 prefix such as ::/0
- * never covers the IPv4-mapped space IPv4 addresses are stored in. */
-#define FOS_SET_ID_V4	   0x80000000U
-#define FOS_SET_ID_MAX	   0x7fffffffU
-#define FOS_SET_KEY_PREFIX 32U /* bits of set_id before the address */
+#define FOS_SET_ID_MAX	     0x7fffffffU
+#define FOS_SET_KEY_PREFIX   32U /* bits of set_id before the address */
 
 struct fos_set_key {
 	__u32 prefixlen; /* FOS_SET_KEY_PREFIX + address prefix (v4: 96 + plen) */
@@ -33,6 +29,15 @@ struct fos_set_key {
 	__u8 addr[16];
 };
 _Static_assert(sizeof(struct fos_set_key) == 24, "fos_set_key layout");
+
+/* IPv4 entries live in a trie of their own (fos_sets4): a quarter of the key
+ * to compare at every node, and no IPv6 prefix such as ::/0 can cover them. */
+struct fos_set_key4 {
+	__u32 prefixlen; /* FOS_SET_KEY_PREFIX + prefix (0-32) */
+	__be32 set_id;
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct fos_set_key4) == 12, "fos_set_key4 layout");
 
 enum fos_set_entry_flags {
 	FOS_SET_F_CONFIG = 1U << 0,  /* from the config file or ipSets[].file */
@@ -170,6 +175,16 @@ struct fos_cls_addr_key {
 	__u8 addr[16];
 };
 _Static_assert(sizeof(struct fos_cls_addr_key) == 24, "fos_cls_addr_key layout");
+
+/* the IPv4 prefixes of the classifier, in their own trie (fos_cls_addrs4) */
+struct fos_cls_addr_key4 {
+	__u32 prefixlen; /* FOS_CLS_ADDR_KEY_PREFIX + prefix (0-32) */
+	__u8 slot;
+	__u8 dim;
+	__u8 _pad[2];
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct fos_cls_addr_key4) == 12, "fos_cls_addr_key4 layout");
 
 /* One ruleset: the header of a slot. */
 struct fos_slot {
