@@ -107,17 +107,18 @@ set_entries() { # entries of set "big" as fwd reports them
   fosctl -j show sets | python3 -c 'import json, sys
 print([s for s in json.load(sys.stdin)["sets"] if s["name"] == "big"][0]["entries"])'
 }
-map_entries() { # entries in the pinned fos_sets map
+map_entries() { # entries in the pinned set tries (IPv6 fos_sets + IPv4 fos_sets4)
   fosctl -j show maps | python3 -c 'import json, sys
-print([m for m in json.load(sys.stdin)["maps"] if m["name"] == "fos_sets"][0]["entries"])'
+print(sum(m["entries"] for m in json.load(sys.stdin)["maps"] if m["name"] in ("fos_sets", "fos_sets4")))'
 }
 mem() { # VmRSS and VmHWM of fwd
   awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 }
     END { printf "VmRSS %.1f MiB (VmHWM %.1f MiB)", r / 1024, h / 1024 }' "/proc/$FWD_PID/status"
 }
-map_memlock() {
-  bpftool map show pinned "$PIN/global/fos_sets" |
-    awk '{ for (i = 1; i < NF; i++) if ($i == "memlock") { v = $(i + 1); sub(/B$/, "", v); printf "%.1f MiB", v / 1048576 } }'
+map_memlock() { # memory of both set tries
+  for m in fos_sets fos_sets4; do bpftool map show pinned "$PIN/global/$m"; done |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "memlock") { v = $(i + 1); sub(/B$/, "", v); t += v } }
+      END { printf "%.1f MiB", t / 1048576 }'
 }
 rate() { awk -v n="$N_ENTRIES" -v ms="$1" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
 
@@ -155,7 +156,7 @@ n=$(set_entries)
 [ "$n" = "$N_ENTRIES" ] || die "fwd reports $n entries in set big, expected $N_ENTRIES"
 printf '(a) fwd start to ready with the set:     %9.1f ms  %9s entries/s   [set big: %s entries]\n' \
   "$ms" "$(rate "$ms")" "$n"
-echo "    fwd memory after start:  $(mem)   fos_sets map: $(map_memlock)"
+echo "    fwd memory after start:  $(mem)   set tries: $(map_memlock)"
 
 # Reload after installing set file $1; prints the time in ms and checks the set.
 reload_with() { # set-file
@@ -171,9 +172,9 @@ reload_with() { # set-file
 
 # (b) reload with all entries changed
 ms=$(reload_with "$T/set-b.txt") || exit 1
-printf '(b) fosctl reload, all 1M entries new:   %9.1f ms  %9s entries/s   [fos_sets map: %s entries]\n' \
+printf '(b) fosctl reload, all 1M entries new:   %9.1f ms  %9s entries/s   [set tries: %s entries]\n' \
   "$ms" "$(rate "$ms")" "$(map_entries)"
-echo "    fwd memory after reload: $(mem)   fos_sets map: $(map_memlock)"
+echo "    fwd memory after reload: $(mem)   set tries: $(map_memlock)"
 
 # (c) the same file again: parsed and compared, nothing written
 ms=$(reload_with "$T/set-b.txt") || exit 1
@@ -182,7 +183,7 @@ printf '(c) fosctl reload, set unchanged:        %9.1f ms\n' "$ms"
 # (d) one entry of the 1M replaced
 sed '$s/.*/2001:db8:ffff:ffff::\/64/' "$T/set-b.txt" >"$T/set-c.txt"
 ms=$(reload_with "$T/set-c.txt") || exit 1
-printf '(d) fosctl reload, one entry changed:    %9.1f ms  %9s entries/s   [fos_sets map: %s entries]\n' \
+printf '(d) fosctl reload, one entry changed:    %9.1f ms  %9s entries/s   [set tries: %s entries]\n' \
   "$ms" "$(rate "$ms")" "$(map_entries)"
 echo "    fwd memory after reloads: $(mem)"
 
