@@ -4,22 +4,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "fos/abi.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
-	__type(key, struct fos_set_key);
-	__type(value, struct fos_set_value);
-} fos_sets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
-	__type(key, struct fos_set_key4);
-	__type(value, struct fos_set_value);
-} fos_sets4 SEC(".maps");
+#include "sets.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

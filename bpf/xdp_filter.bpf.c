@@ -47,6 +47,7 @@
  * CAP_PERFMON.
  */
 #include "parse.bpf.h"
+#include "sets.bpf.h"
 #include "fos/abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -109,22 +110,6 @@ struct {
 	__type(key, __u32); /* ifindex */
 	__type(value, struct bpf_devmap_val);
 } fos_tx_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
-	__type(key, struct fos_set_key);
-	__type(value, struct fos_set_value);
-} fos_sets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FOS_SETS_MAX_ENTRIES);
-	__type(key, struct fos_set_key4);
-	__type(value, struct fos_set_value);
-} fos_sets4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -125,18 +125,15 @@ int fos_filter_build(const struct fos_program *c, const struct fos_filter_ids *i
 	return 0;
 }
 
-bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
-			   const struct fos_filter_rs *rs)
+/* Does slot hold rs's rules? Its header is read into *ret_cur. */
+static bool _fos_slot_rules_are(struct fos_xdp_filter *skel, uint32_t slot,
+				const struct fos_filter_rs *rs, struct fos_slot *ret_cur)
 {
 	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
-	struct fos_slot cur;
 	uint32_t k = slot;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_slots), &k, &cur) < 0)
-		return false;
-	/* the classifier tables are covered by the hash in the header */
-	cur.generation = rs->slot.generation;
-	if (memcmp(&cur, &rs->slot, sizeof(cur)) != 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_slots), &k, ret_cur) < 0 ||
+	    ret_cur->n_rules != rs->slot.n_rules)
 		return false;
 	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
 		struct fos_rule ru;
@@ -149,26 +146,26 @@ bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
 	return true;
 }
 
-/* Does slot hold rs's rules and classifier (whatever its header says)? */
+bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
+			   const struct fos_filter_rs *rs)
+{
+	struct fos_slot cur;
+
+	if (!_fos_slot_rules_are(skel, slot, rs, &cur))
+		return false;
+	/* the classifier tables are covered by the hash in the header */
+	cur.generation = rs->slot.generation;
+	return memcmp(&cur, &rs->slot, sizeof(cur)) == 0;
+}
+
+/* Does slot hold rs's rules and classifier (whatever the rest of its header
+ * says)? */
 static bool _fos_same_rules(struct fos_xdp_filter *skel, uint32_t slot,
 			    const struct fos_filter_rs *rs)
 {
-	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
 	struct fos_slot cur;
-	uint32_t k = slot;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_slots), &k, &cur) < 0 ||
-	    cur.n_rules != rs->slot.n_rules || cur.cls_hash != rs->slot.cls_hash)
-		return false;
-	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
-		struct fos_rule ru;
-
-		k = slot * FOS_MAX_RULES + i;
-		if (bpf_map_lookup_elem(rules_fd, &k, &ru) < 0 ||
-		    memcmp(&ru, &rs->rules[i], sizeof(ru)) != 0)
-			return false;
-	}
-	return true;
+	return _fos_slot_rules_are(skel, slot, rs, &cur) && cur.cls_hash == rs->slot.cls_hash;
 }
 
 static int _fos_copy_counter(int fd, uint32_t from, uint32_t to, int ncpu)
