@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Render map keys and values as JSON by walking their BTF types. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,34 @@ static json_object *_fos_int(const struct btf_type *t, const uint8_t *p)
 		return json_object_new_int64(s);
 	}
 	return json_object_new_uint64(u);
+}
+
+/* Members that hold addresses read as addresses: "addr", "saddr", "daddr"
+ * of 4 bytes (IPv4) or 16 (IPv6, IPv4 as ::ffff:a.b.c.d shown as IPv4). */
+static json_object *_fos_addr_member(const struct btf *btf, const char *name, uint32_t type_id,
+				     const uint8_t *p, size_t avail)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const struct btf_type *t;
+	char buf[INET6_ADDRSTRLEN];
+	uint32_t n;
+
+	if (!name ||
+	    (strcmp(name, "addr") != 0 && strcmp(name, "saddr") != 0 && strcmp(name, "daddr") != 0))
+		return NULL;
+	t = btf__type_by_id(btf, type_id);
+	if (!t || !btf_is_array(t))
+		return NULL;
+	n = btf_array(t)->nelems;
+	if (btf__resolve_size(btf, btf_array(t)->type) != 1 || (n != 4 && n != 16) || n > avail)
+		return NULL;
+	if (n == 4)
+		inet_ntop(AF_INET, p, buf, sizeof(buf));
+	else if (memcmp(p, mapped, sizeof(mapped)) == 0)
+		inet_ntop(AF_INET, p + 12, buf, sizeof(buf));
+	else
+		inet_ntop(AF_INET6, p, buf, sizeof(buf));
+	return json_object_new_string(buf);
 }
 
 static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t *p, size_t avail,
@@ -128,7 +157,9 @@ static json_object *_fos_walk(const struct btf *btf, uint32_t id, const uint8_t 
 				continue;
 			json_object_object_add(
 			    obj, name && *name ? name : "_",
-			    _fos_walk(btf, mb[i].type, p + off / 8, avail - off / 8, depth + 1));
+			    _fos_addr_member(btf, name, mb[i].type, p + off / 8, avail - off / 8)
+				?: _fos_walk(btf, mb[i].type, p + off / 8, avail - off / 8,
+					     depth + 1));
 		}
 		return obj;
 	}

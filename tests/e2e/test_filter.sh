@@ -59,6 +59,11 @@ act=$(fosctl -j show map lab-filter/fos_slots | jq_py 'sorted(e["value"]["n_rule
 [ "$act" = 4 ] || fail "fos_slots dump: n_rules=$act, expected 4"
 fosctl -j show map lab-filter/fos_stats | jq_py 'len(j["entries"][0]["value"])' >/dev/null ||
   fail "per-CPU map dump"
+# keys that hold addresses read as addresses
+fosctl -j show map fos_sets4 | jq_py '[e["key"]["addr"] for e in j["entries"]]' | grep -q "'10.10.9.0'" ||
+  fail "fos_sets4 dump does not show 10.10.9.0: $(fosctl -j show map fos_sets4)"
+fosctl -j show map fos_sets | jq_py '[e["key"]["addr"] for e in j["entries"]]' | grep -q "'fd00:bad::'" ||
+  fail "fos_sets dump does not show fd00:bad::"
 out=$(fosctl show map nosuch 2>&1) && fail "show map of a missing map succeeded"
 echo "$out" | grep -q 'no map named "nosuch"' || fail "message: $out"
 pass_step "maps listed and dumped by BTF"
