@@ -217,6 +217,7 @@ static int _fos_adopt_programs(struct fos_manager *m)
 
 int fos_manager_open_maps(struct fos_manager *m)
 {
+	bool existed;
 	char path[512];
 	struct fos_rset *all = NULL;
 	size_t n_all = 0;
@@ -231,6 +232,9 @@ int fos_manager_open_maps(struct fos_manager *m)
 	if (r < 0)
 		return log_error_errno(r, "cannot create %s", path);
 
+	/* pins made by an earlier fwd: their layout must be this fwd's */
+	snprintf(path, sizeof(path), "%s/global/fos_sets", m->pin_dir);
+	existed = access(path, F_OK) == 0;
 	m->global = fos_global__open();
 	if (!m->global)
 		return log_error_errno(-errno, "cannot open the global map object");
@@ -244,20 +248,36 @@ int fos_manager_open_maps(struct fos_manager *m)
 	bpf_map__set_pin_path(m->global->maps.fos_state, path);
 	r = fos_global__load(m->global);
 	if (r < 0)
-		return log_error_errno(r, "cannot create or reuse the global maps in %s/global",
-				       m->pin_dir);
+		return log_error_errno(
+		    r,
+		    "cannot create or reuse the global maps in %s/global (pins of "
+		    "another fwd version? \"fwd --flush --pin-dir %s\" replaces "
+		    "them)",
+		    m->pin_dir, m->pin_dir);
 	m->set_maps = (struct fos_set_maps){
 	    .v6 = bpf_map__fd(m->global->maps.fos_sets),
 	    .v4 = bpf_map__fd(m->global->maps.fos_sets4),
 	    .meta = bpf_map__fd(m->global->maps.fos_set_meta),
 	};
 	{
-		struct fos_state st;
+		int fd = bpf_map__fd(m->global->maps.fos_state);
+		struct fos_state st = {};
 		uint32_t k = 0;
 
+		(void)bpf_map_lookup_elem(fd, &k, &st);
+		if (existed && st.abi != FOS_ABI_VERSION)
+			return log_error_errno(
+			    -EPROTO,
+			    "the datapath pinned in %s was made by a fwd with another map layout "
+			    "(%u; this fwd uses %u): stop it and run \"fwd --flush --pin-dir %s\" "
+			    "to replace it",
+			    m->pin_dir, st.abi, FOS_ABI_VERSION, m->pin_dir);
 		/* generations continue where the previous fwd stopped */
-		if (bpf_map_lookup_elem(bpf_map__fd(m->global->maps.fos_state), &k, &st) == 0)
-			m->generation = st.generation;
+		m->generation = st.generation;
+		st.abi = FOS_ABI_VERSION;
+		if (bpf_map_update_elem(fd, &k, &st, BPF_ANY) < 0)
+			return log_error_errno(-errno, "cannot write %s/global/fos_state",
+					       m->pin_dir);
 	}
 
 	r = fos_sets_read_all(&m->set_maps, &all, &n_all, &max_id);
@@ -1059,7 +1079,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	m->cfg = cfg;
 	m->generation = gen;
 	{
-		struct fos_state st = {.generation = gen};
+		struct fos_state st = {.generation = gen, .abi = FOS_ABI_VERSION};
 		uint32_t k = 0;
 
 		if (bpf_map_update_elem(bpf_map__fd(m->global->maps.fos_state), &k, &st, BPF_ANY) <

@@ -48,6 +48,16 @@ ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "normal stop detached
 tcp_try 10.10.2.2 23 && fail "tcp/23 passed after a normal stop"
 pass_step "normal stop leaves the datapath"
 
+# pins whose layout is not this fwd's (an older fwd's): refused, nothing touched
+bpftool map update pinned "$PIN/global/fos_state" key 0 0 0 0 value \
+  $(printf '0 %.0s' $(seq 1 32)) || fail "cannot rewrite fos_state"
+out=$(inR "$FWD" -c "$CFG" -s "$T/v.sock" --pin-dir "$PIN" 2>&1) && fail "fwd adopted pins of another layout"
+echo "$out" | grep -q "made by a fwd with another map layout (0; this fwd uses" || fail "message: $out"
+echo "$out" | grep -q "fwd --flush --pin-dir $PIN" || fail "message lacks the remedy: $out"
+ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "the refused fwd touched the datapath"
+tcp_try 10.10.2.2 23 && fail "tcp/23 passed after the refused start"
+pass_step "pins of another layout are refused with the remedy"
+
 # --flush removes everything
 inR "$FWD" --flush --pin-dir "$PIN" >"$T/flush.log" 2>&1 || fail "flush failed: $(cat "$T/flush.log")"
 ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" && fail "XDP still attached after --flush"

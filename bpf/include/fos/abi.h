@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define FOS_ABI_VERSION 2
+#define FOS_ABI_VERSION 3
 
 /* ---- IP sets ----------------------------------------------------------
  * All named sets (and the anonymous sets made from a rule's CIDR lists) live
@@ -290,7 +290,9 @@ _Static_assert(sizeof(struct fos_set_meta) == 144, "fos_set_meta layout");
  */
 struct fos_state {
 	__u64 generation; /* last config generation applied */
-	__u64 _reserved[3];
+	__u32 abi;	  /* FOS_ABI_VERSION of the fwd that made the pinned maps */
+	__u32 _pad;
+	__u64 _reserved[2];
 };
 _Static_assert(sizeof(struct fos_state) == 32, "fos_state layout");
 
