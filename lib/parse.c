@@ -215,6 +215,12 @@ int fos_parse_cidr(const char *s, struct fos_cidr *ret, char *err)
 		return _fos_parse_err(err, -EINVAL, "%s: host bits set, the network is %s", s,
 				      fos_cidr_to_string(&c, net, sizeof(net)));
 	}
+	/* an IPv4 prefix written in its IPv4-mapped IPv6 form is that IPv4
+	 * prefix: one family, one spelling, wherever it is checked or shown */
+	if (c.family == AF_INET6 && fos_cidr_is_v4(&c)) {
+		c.family = AF_INET;
+		c.plen -= 96;
+	}
 	*ret = c;
 	return 0;
 }

@@ -1145,6 +1145,29 @@ START_TEST(test_ipset_v4_mapped_dedup)
 }
 END_TEST
 
+START_TEST(test_rule_v4_mapped_is_ipv4)
+{
+	/* an IPv4-mapped spelling is IPv4 to the family checks too */
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "  settings = { actions = { rules = (\n"
+		    "    { match = { protocol = \"icmp\"; srcCIDR = \"::ffff:10.0.0.0/104\";\n"
+		    "                dstCIDR = \"192.0.2.0/24\"; }; action = \"drop\"; }\n"
+		    "  ); }; }; } );\n");
+
+	ck_assert_int_eq(c->programs[0].rules[0].match.src[0].family, AF_INET);
+	ck_assert_uint_eq(c->programs[0].rules[0].match.src[0].plen, 8);
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { actions = { rules = (\n"
+	    "    { match = { protocol = \"icmpv6\"; srcCIDR = \"::ffff:10.0.0.0/104\"; };\n"
+	    "      action = \"drop\"; }\n"
+	    "  ); }; }; } );\n",
+	    ERRORS("t.conf:3: programs[0].settings.actions.rules[0].match: protocol \"icmpv6\" "
+		   "never matches the IPv4 srcCIDR \"10.0.0.0/8\""));
+}
+END_TEST
+
 /* ---- interfaces ---------------------------------------------------------- */
 
 START_TEST(test_check_interfaces)
@@ -1383,6 +1406,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_ipset_read_file_errors);
 	tcase_add_test(tc, test_ipset_read_file_not_regular);
 	tcase_add_test(tc, test_ipset_v4_mapped_dedup);
+	tcase_add_test(tc, test_rule_v4_mapped_is_ipv4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("interfaces");

@@ -26,6 +26,30 @@ static void assert_v4(const struct fos_addr *a, const char *dotted)
 
 /* addresses */
 
+START_TEST(test_cidr_v4_mapped)
+{
+	struct fos_cidr c;
+	char buf[FOS_CIDR_STRLEN];
+
+	/* ::ffff:0:0/96 and longer are IPv4 prefixes, shown as such */
+	ck_assert_int_eq(fos_parse_cidr("::ffff:10.0.0.0/104", &c, NULL), 0);
+	ck_assert_int_eq(c.family, AF_INET);
+	ck_assert_uint_eq(c.plen, 8);
+	ck_assert_str_eq(fos_cidr_to_string(&c, buf, sizeof(buf)), "10.0.0.0/8");
+	ck_assert(fos_cidr_is_v4(&c));
+	ck_assert_int_eq(fos_parse_cidr("::ffff:192.0.2.1", &c, NULL), 0);
+	ck_assert_str_eq(fos_cidr_to_string(&c, buf, sizeof(buf)), "192.0.2.1/32");
+	ck_assert_int_eq(fos_parse_cidr("::ffff:0:0/96", &c, NULL), 0);
+	ck_assert_str_eq(fos_cidr_to_string(&c, buf, sizeof(buf)), "0.0.0.0/0");
+	/* shorter than /96 covers more than IPv4: an IPv6 prefix */
+	ck_assert_int_eq(fos_parse_cidr("::/80", &c, NULL), 0);
+	ck_assert_int_eq(c.family, AF_INET6);
+	ck_assert(!fos_cidr_is_v4(&c));
+	ck_assert_int_eq(fos_parse_cidr("::/0", &c, NULL), 0);
+	ck_assert(!fos_cidr_is_v4(&c));
+}
+END_TEST
+
 START_TEST(test_addr_v4)
 {
 	struct fos_addr a;
@@ -550,6 +574,7 @@ static Suite *parse_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("addr");
+	tcase_add_test(tc, test_cidr_v4_mapped);
 	tcase_add_test(tc, test_addr_v4);
 	tcase_add_test(tc, test_addr_v6);
 	tcase_add_test(tc, test_addr_bad);
