@@ -16,9 +16,9 @@ inC ping -c2 -W2 10.10.2.2 >/dev/null || fail "ping v4 must pass (default pass)"
 inC ping -6 -c2 -W2 fd00:10:2::2 >/dev/null || fail "ping v6 must pass (default pass)"
 pass_step "icmp passes"
 
-tcp_try 10.10.2.2 80 || fail "tcp/80 v4 must pass"
-tcp_try fd00:10:2::2 80 || fail "tcp/80 v6 must pass"
-tcp_try 10.10.2.2 22 || fail "tcp/22 must pass"
+tcp_pass 10.10.2.2 80 || fail "tcp/80 v4 must pass"
+tcp_pass fd00:10:2::2 80 || fail "tcp/80 v6 must pass"
+tcp_pass 10.10.2.2 22 || fail "tcp/22 must pass"
 pass_step "tcp 80 and 22 pass"
 
 tcp_try 10.10.2.2 23 && fail "tcp/23 v4 must be dropped (rule 0)"
@@ -26,9 +26,9 @@ tcp_try fd00:10:2::2 23 && fail "tcp/23 v6 must be dropped (rule 0)"
 tcp_try 10.10.2.2 8050 && fail "tcp/8050 must be dropped (rule 1, 8000-8100)"
 pass_step "tcp 23 and 8050 dropped"
 
-udp_try 10.10.2.2 53 || fail "udp/53 must pass (rule 2)"
+udp_pass 10.10.2.2 53 || fail "udp/53 must pass (rule 2)"
 udp_try 10.10.2.2 5353 && fail "udp/5353 from 10.10.1.0/24 must be dropped (rule 3)"
-udp_try fd00:10:2::2 5500 || fail "udp/5500 over IPv6 must pass (rule 3 is 10.10.1.0/24 only)"
+udp_pass fd00:10:2::2 5500 || fail "udp/5500 over IPv6 must pass (rule 3 is 10.10.1.0/24 only)"
 pass_step "udp rules"
 
 rules=$(fosctl -j show rules lab-filter)

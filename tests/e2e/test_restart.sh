@@ -18,7 +18,7 @@ gen0=$(fosctl -j show status | jq_py 'j["generation"]')
 kill -9 "$FWD_PID"; wait "$FWD_PID" 2>/dev/null; FWD_PID=
 ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "XDP detached when fwd was killed"
 tcp_try 10.10.2.2 23 && fail "tcp/23 passed while fwd was down"
-tcp_try 10.10.2.2 80 || fail "tcp/80 must pass while fwd is down"
+tcp_pass 10.10.2.2 80 || fail "tcp/80 must pass while fwd is down"
 pass_step "filtering continues with fwd killed"
 
 fwd_start "$CFG" || fail "fwd did not restart"
@@ -63,6 +63,6 @@ inR "$FWD" --flush --pin-dir "$PIN" >"$T/flush.log" 2>&1 || fail "flush failed: 
 ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" && fail "XDP still attached after --flush"
 # progs.debug and maps.debug belong to bpffs itself
 [ -z "$(find "$PIN" -mindepth 1 -not -type d -not -name '*.debug')" ] || fail "pins left after --flush: $(find "$PIN")"
-tcp_try 10.10.2.2 23 || fail "tcp/23 must pass after --flush"
+tcp_pass 10.10.2.2 23 || fail "tcp/23 must pass after --flush"
 pass_step "fwd --flush removed everything"
 echo PASS
