@@ -632,6 +632,16 @@ static void teardown(void)
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* slot 0 live with one rule, drop udp dport 53, and default pass */
+static void drop_udp53_only(void)
+{
+	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
+
+	rule_dport(&r, 53, 53);
+	put_rule(0, 0, &r);
+	put_slot0(1, FOS_ACT_PASS);
+}
+
 START_TEST(test_non_ip_passes)
 {
 	struct spec s = {.eth_type = ETH_P_ARP};
@@ -1350,7 +1360,6 @@ END_TEST
 
 START_TEST(test_ipv4_options)
 {
-	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
 	struct spec s = {.family = AF_INET,
 			 .proto = P_UDP,
 			 .src = "192.0.2.1",
@@ -1361,9 +1370,7 @@ START_TEST(test_ipv4_options)
 	struct pkt p;
 	uint64_t bytes;
 
-	rule_dport(&r, 53, 53);
-	put_rule(0, 0, &r);
-	put_slot0(1, FOS_ACT_PASS);
+	drop_udp53_only();
 	build(&s, &p);
 	ck_assert_uint_eq(p.b[p.l3] & 0x0f, 8);
 	expect(&p, XDP_DROP, 0);
@@ -1385,7 +1392,6 @@ END_TEST
 
 START_TEST(test_ipv6_ext_headers)
 {
-	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
 	struct spec s = {.family = AF_INET6,
 			 .proto = P_UDP,
 			 .src = "2001:db8::1",
@@ -1396,9 +1402,7 @@ START_TEST(test_ipv6_ext_headers)
 	struct pkt p;
 	uint64_t bytes;
 
-	rule_dport(&r, 53, 53);
-	put_rule(0, 0, &r);
-	put_slot0(1, FOS_ACT_PASS);
+	drop_udp53_only();
 
 	build(&s, &p); /* hop-by-hop, destination options, UDP */
 	ck_assert_uint_eq(p.b[p.l3 + 6], NH_HOPOPTS);
@@ -1582,7 +1586,6 @@ END_TEST
 
 START_TEST(test_ethernet_padding)
 {
-	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
 	struct spec s = {.family = AF_INET,
 			 .proto = P_UDP,
 			 .src = "192.0.2.1",
@@ -1592,9 +1595,7 @@ START_TEST(test_ethernet_padding)
 	struct pkt p;
 	size_t i;
 
-	rule_dport(&r, 53, 53);
-	put_rule(0, 0, &r);
-	put_slot0(1, FOS_ACT_PASS);
+	drop_udp53_only();
 	/* a 42-byte datagram padded to the 60-byte minimum frame */
 	build(&s, &p);
 	ck_assert_uint_eq(p.len, 42);
@@ -1651,16 +1652,13 @@ static struct pkt frag6(uint8_t proto, uint16_t dport, uint16_t off, bool mf, ui
 
 START_TEST(test_frag_follows_first)
 {
-	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
 	struct pkt first = frag4(P_UDP, 53, 0, true, 0x1234);
 	struct pkt mid = frag4(P_UDP, 0, 4, true, 0x1234);
 	struct pkt last = frag4(P_UDP, 0, 8, false, 0x1234);
 	struct pkt first_ok = frag4(P_UDP, 54, 0, true, 0x1235);
 	struct pkt last_ok = frag4(P_UDP, 0, 4, false, 0x1235);
 
-	rule_dport(&r, 53, 53);
-	put_rule(0, 0, &r);
-	put_slot0(1, FOS_ACT_PASS);
+	drop_udp53_only();
 
 	/* two datagrams interleaved; the second is let in by the default
 	 * action, its fragments pass too, counted on the default */
@@ -1713,16 +1711,13 @@ END_TEST
 
 START_TEST(test_frag_no_first_port_drop_rule)
 {
-	struct fos_rule r = rule(P_UDP, FOS_ACT_DROP);
 	struct fos_rule icmp_ports = rule(FOS_PROTO_ANY, FOS_ACT_DROP);
 	struct pkt rest = frag4(P_UDP, 0, 4, false, 0x3333);
 	struct pkt rest6 = frag6(P_UDP, 0, 4, true, 0x33333333, false);
 	struct pkt tcp_rest = frag4(P_TCP, 0, 4, false, 0x3334);
 	struct pkt icmp_rest = frag4(P_ICMP, 0, 4, false, 0x3335);
 
-	rule_dport(&r, 53, 53);
-	put_rule(0, 0, &r);
-	put_slot0(1, FOS_ACT_PASS);
+	drop_udp53_only();
 	/* a port drop rule holds for it: it may belong to a dropped datagram */
 	expect(&rest, XDP_DROP, NO_FIRST);
 	expect(&rest6, XDP_DROP, NO_FIRST);
