@@ -54,4 +54,23 @@ out=$(inR "$FWD" -c "$CFG" -s "$T/y.sock" --pin-dir "$T/plain" 2>&1) && fail "fw
 echo "$out" | grep -q "is not on a BPF filesystem" || fail "bpffs message: $out"
 ip -n "$NS_R" link show r-cli | grep -q "prog/xdp" || fail "the stopped fwd's datapath is gone"
 pass_step "start-up mistakes are refused clearly"
+
+# socket and pin dir taken from daemon = { }: a reload cannot move them
+mkdir -p "$PIN/own"
+printf 'daemon = { socket = "%s"; pinDir = "%s"; };\n' "$T/own.sock" "$PIN/own" >"$T/c/own.conf"
+ip netns exec "$NS_R" "$FWD" -c "$T/c/own.conf" >>"$FWD_LOG" 2>&1 &
+FWD_PID=$!
+for _ in $(seq 1 300); do "$FOSCTL" -s "$T/own.sock" show status >/dev/null 2>&1 && break; sleep 0.1; done
+"$FOSCTL" -s "$T/own.sock" show status >/dev/null || fail "fwd with config paths did not start"
+printf 'daemon = { socket = "%s"; pinDir = "%s"; };\n' "$T/own.sock" "$PIN/elsewhere" >"$T/c/own.conf"
+out=$("$FOSCTL" -s "$T/own.sock" reload 2>&1) && fail "a reload moved the pin dir"
+echo "$out" | grep -q "daemon.pinDir: changing the pin directory needs a restart of fwd" ||
+  fail "pinDir message: $out"
+printf 'daemon = { socket = "%s"; pinDir = "%s"; };\n' "$T/other.sock" "$PIN/own" >"$T/c/own.conf"
+out=$("$FOSCTL" -s "$T/own.sock" reload 2>&1) && fail "a reload moved the socket"
+echo "$out" | grep -q "daemon.socket: changing the socket needs a restart of fwd" ||
+  fail "socket message: $out"
+[ "$("$FOSCTL" -s "$T/own.sock" -j show status | jq_py 'j["generation"]')" = 1 ] ||
+  fail "a refused reload changed the generation"
+pass_step "a reload cannot move the socket or the pin dir"
 echo PASS
