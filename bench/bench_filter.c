@@ -182,9 +182,11 @@ static int apply_config(struct fos_xdp_filter *skel, const struct fos_config *cf
 	if (r < 0)
 		return r;
 	rs.slot.generation = 1;
-	r = fos_filter_write_slot(skel, 1, &rs);
+	struct fos_filter_maps fm = FOS_FILTER_MAPS(skel);
+
+	r = fos_filter_write_slot(&fm, 1, &rs);
 	if (r == 0)
-		r = fos_filter_flip(skel, 1);
+		r = fos_filter_flip(&fm, 1);
 	fos_filter_rs_free(&rs);
 	return r;
 }

@@ -11,7 +11,6 @@
 #include "cleanup.h"
 #include "cls_maps.h"
 #include "filter.h"
-#include "xdp_filter.skel.h"
 
 static uint8_t _fos_act(enum fos_cfg_action a)
 {
@@ -110,6 +109,10 @@ int fos_filter_build(const struct fos_program *c, const struct fos_filter_ids *i
 			ru->flags |= FOS_RULE_F_DPORT;
 			_fos_ports(ru->dport, &ru->n_dport, mt->dport, mt->n_dport);
 		}
+		if (mt->state) {
+			ru->flags |= FOS_RULE_F_STATE;
+			ru->state = mt->state;
+		}
 		cidrs[i] = (struct fos_cls_cidrs){mt->src, mt->n_src, mt->dst, mt->n_dst};
 	}
 
@@ -126,13 +129,13 @@ int fos_filter_build(const struct fos_program *c, const struct fos_filter_ids *i
 }
 
 /* Does slot hold rs's rules? Its header is read into *ret_cur. */
-static bool _fos_slot_rules_are(struct fos_xdp_filter *skel, uint32_t slot,
+static bool _fos_slot_rules_are(const struct fos_filter_maps *fm, uint32_t slot,
 				const struct fos_filter_rs *rs, struct fos_slot *ret_cur)
 {
-	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
+	int rules_fd = fm->rules;
 	uint32_t k = slot;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_slots), &k, ret_cur) < 0 ||
+	if (bpf_map_lookup_elem(fm->slots, &k, ret_cur) < 0 ||
 	    ret_cur->n_rules != rs->slot.n_rules)
 		return false;
 	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
@@ -146,12 +149,12 @@ static bool _fos_slot_rules_are(struct fos_xdp_filter *skel, uint32_t slot,
 	return true;
 }
 
-bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
+bool fos_filter_slot_holds(const struct fos_filter_maps *fm, uint32_t slot,
 			   const struct fos_filter_rs *rs)
 {
 	struct fos_slot cur;
 
-	if (!_fos_slot_rules_are(skel, slot, rs, &cur))
+	if (!_fos_slot_rules_are(fm, slot, rs, &cur))
 		return false;
 	/* the classifier tables are covered by the hash in the header */
 	cur.generation = rs->slot.generation;
@@ -160,12 +163,12 @@ bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
 
 /* Does slot hold rs's rules and classifier (whatever the rest of its header
  * says)? */
-static bool _fos_same_rules(struct fos_xdp_filter *skel, uint32_t slot,
+static bool _fos_same_rules(const struct fos_filter_maps *fm, uint32_t slot,
 			    const struct fos_filter_rs *rs)
 {
 	struct fos_slot cur;
 
-	return _fos_slot_rules_are(skel, slot, rs, &cur) && cur.cls_hash == rs->slot.cls_hash;
+	return _fos_slot_rules_are(fm, slot, rs, &cur) && cur.cls_hash == rs->slot.cls_hash;
 }
 
 static int _fos_copy_counter(int fd, uint32_t from, uint32_t to, int ncpu)
@@ -179,21 +182,14 @@ static int _fos_copy_counter(int fd, uint32_t from, uint32_t to, int ncpu)
 	return 0;
 }
 
-int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
+int fos_filter_write_slot(const struct fos_filter_maps *fm, uint32_t slot,
 			  const struct fos_filter_rs *rs)
 {
-	int rules_fd = bpf_map__fd(skel->maps.fos_rules);
-	int rstat_fd = bpf_map__fd(skel->maps.fos_rule_stats);
-	int dstat_fd = bpf_map__fd(skel->maps.fos_default_st);
+	int rules_fd = fm->rules;
+	int rstat_fd = fm->rule_stats;
+	int dstat_fd = fm->default_st;
 	int ncpu = libbpf_num_possible_cpus();
 	_cleanup_free_ struct fos_rule_counter *zero = NULL;
-	struct fos_cls_fds fds = {
-	    .dport = bpf_map__fd(skel->maps.fos_cls_dport),
-	    .sport = bpf_map__fd(skel->maps.fos_cls_sport),
-	    .bitmaps = bpf_map__fd(skel->maps.fos_cls_bitmaps),
-	    .addrs = bpf_map__fd(skel->maps.fos_cls_addrs),
-	    .addrs4 = bpf_map__fd(skel->maps.fos_cls_addrs4),
-	};
 	uint32_t k;
 	bool carry;
 	int r;
@@ -205,7 +201,7 @@ int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 		return -ENOMEM;
 	/* the same rules as the live slot (only a list's set or the default
 	 * changed): their counters carry over; new rules start at zero */
-	carry = _fos_same_rules(skel, slot ^ 1, rs);
+	carry = _fos_same_rules(fm, slot ^ 1, rs);
 	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
 		k = slot * FOS_MAX_RULES + i;
 		if (bpf_map_update_elem(rules_fd, &k, &rs->rules[i], BPF_ANY) < 0)
@@ -218,22 +214,22 @@ int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
 	r = carry ? _fos_copy_counter(dstat_fd, slot ^ 1, slot, ncpu) : -ENOENT;
 	if (r < 0 && bpf_map_update_elem(dstat_fd, &slot, zero, BPF_ANY) < 0)
 		return -errno;
-	r = fos_cls_maps_write(&fds, slot, rs->cls);
+	r = fos_cls_maps_write(&fm->cls, slot, rs->cls);
 	if (r < 0)
 		return r;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fos_slots), &slot, &rs->slot, BPF_ANY) < 0)
+	if (bpf_map_update_elem(fm->slots, &slot, &rs->slot, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
 
-int fos_filter_flip(struct fos_xdp_filter *skel, uint32_t slot)
+int fos_filter_flip(const struct fos_filter_maps *fm, uint32_t slot)
 {
 	struct fos_ctl ctl = {.active = slot};
 	uint32_t k = 0;
 
 	if (slot >= FOS_SLOTS)
 		return -EINVAL;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.fos_ctl), &k, &ctl, BPF_ANY) < 0)
+	if (bpf_map_update_elem(fm->ctl, &k, &ctl, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }

@@ -13,10 +13,37 @@
 #include <stdint.h>
 
 #include "classify.h"
+#include "cls_maps.h"
 #include "config.h"
 #include "fos/abi.h"
 
-struct fos_xdp_filter;
+/* The rule maps of one filter program (fos_xdp_filter or fos_tc): the same
+ * names in both objects, so FOS_FILTER_MAPS(skel) fills it from either. */
+struct fos_filter_maps {
+	int ctl;	/* fos_ctl */
+	int slots;	/* fos_slots */
+	int rules;	/* fos_rules */
+	int rule_stats; /* fos_rule_stats */
+	int default_st; /* fos_default_st */
+	struct fos_cls_fds cls;
+};
+
+#define FOS_FILTER_MAPS(skel)                                                                      \
+	((struct fos_filter_maps){                                                                 \
+	    .ctl = bpf_map__fd((skel)->maps.fos_ctl),                                              \
+	    .slots = bpf_map__fd((skel)->maps.fos_slots),                                          \
+	    .rules = bpf_map__fd((skel)->maps.fos_rules),                                          \
+	    .rule_stats = bpf_map__fd((skel)->maps.fos_rule_stats),                                \
+	    .default_st = bpf_map__fd((skel)->maps.fos_default_st),                                \
+	    .cls =                                                                                 \
+		{                                                                                  \
+		    .dport = bpf_map__fd((skel)->maps.fos_cls_dport),                              \
+		    .sport = bpf_map__fd((skel)->maps.fos_cls_sport),                              \
+		    .bitmaps = bpf_map__fd((skel)->maps.fos_cls_bitmaps),                          \
+		    .addrs = bpf_map__fd((skel)->maps.fos_cls_addrs),                              \
+		    .addrs4 = bpf_map__fd((skel)->maps.fos_cls_addrs4),                            \
+		},                                                                                 \
+	})
 
 struct fos_filter_rs {
 	struct fos_slot slot;
@@ -39,14 +66,14 @@ int fos_filter_build(const struct fos_program *c, const struct fos_filter_ids *i
 		     struct fos_filter_rs *ret, struct fos_errors *errs);
 void fos_filter_rs_free(struct fos_filter_rs *rs);
 
-/* Does slot of skel hold exactly rs (the generation aside)? */
-bool fos_filter_slot_holds(struct fos_xdp_filter *skel, uint32_t slot,
+/* Does slot of the filter hold exactly rs (the generation aside)? */
+bool fos_filter_slot_holds(const struct fos_filter_maps *fm, uint32_t slot,
 			   const struct fos_filter_rs *rs);
 /* Write rs into slot, which packets must not be using: rules, zeroed
  * counters, classifier tables, then the slot header. */
-int fos_filter_write_slot(struct fos_xdp_filter *skel, uint32_t slot,
+int fos_filter_write_slot(const struct fos_filter_maps *fm, uint32_t slot,
 			  const struct fos_filter_rs *rs);
 /* Make slot the live one. */
-int fos_filter_flip(struct fos_xdp_filter *skel, uint32_t slot);
+int fos_filter_flip(const struct fos_filter_maps *fm, uint32_t slot);
 
 #endif

@@ -581,7 +581,8 @@ static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _
 
 static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
 {
-	int r = fos_filter_flip(rt->skel, slot);
+	struct fos_filter_maps fm = FOS_FILTER_MAPS(rt->skel);
+	int r = fos_filter_flip(&fm, slot);
 
 	if (r < 0)
 		return r;
@@ -938,12 +939,13 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	for (size_t i = 0; i < pl.n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl.progs[i];
 		struct fos_prog_rt *rt = pp->rt;
+		struct fos_filter_maps fm = FOS_FILTER_MAPS(rt->skel);
 
 		pp->rs.slot.generation = gen;
 		pp->write_slot =
-		    pp->is_new || !fos_filter_slot_holds(rt->skel, rt->active, &pp->rs);
+		    pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs);
 		if (pp->write_slot) {
-			r = fos_filter_write_slot(rt->skel, rt->active ^ 1, &pp->rs);
+			r = fos_filter_write_slot(&fm, rt->active ^ 1, &pp->rs);
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
 					       "programs \"%s\": cannot write its rules: %s",

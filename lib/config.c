@@ -46,12 +46,14 @@ static_assert(sizeof(((struct fos_daemon_cfg *)NULL)->socket) ==
 
 static const char *const prog_type_names[] = {
     [FOS_PROG_XDP] = "xdp",
+    [FOS_PROG_TC_INGRESS] = "tc-ingress",
+    [FOS_PROG_TC_EGRESS] = "tc-egress",
 };
 static_assert(ARRAY_SIZE(prog_type_names) == _FOS_PROG_TYPE_MAX, "prog_type_names incomplete");
 
 /* Program types the schema knows but fwd cannot load yet. */
 static const char *const prog_types_planned[] = {
-    "tc-ingress", "tc-egress", "sockops", "sk_msg", "cgroup", NULL,
+    "sockops", "sk_msg", "cgroup", NULL,
 };
 
 static const char *const cfg_action_names[] = {

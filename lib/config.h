@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fos/abi.h"
 #include "parse.h"
 
 #define FOS_NAME_MAX   64 /* names: [A-Za-z0-9._-], 1-63 chars */
@@ -39,6 +40,8 @@ struct fos_ipset {
 
 enum fos_prog_type {
 	FOS_PROG_XDP = 0,
+	FOS_PROG_TC_INGRESS,
+	FOS_PROG_TC_EGRESS,
 	_FOS_PROG_TYPE_MAX,
 };
 const char *fos_prog_type_to_string(enum fos_prog_type t);
@@ -67,6 +70,7 @@ struct fos_match {
 	size_t n_sport;
 	struct fos_port_span dport[FOS_MAX_PORT_SPANS];
 	size_t n_dport;
+	uint8_t state; /* state: bit 1 << enum fos_ct_class per listed state; 0 = any */
 };
 
 struct fos_rule_cfg {
@@ -89,6 +93,7 @@ struct fos_program {
 	enum fos_prog_type type;
 	char interface[FOS_IFNAME_MAX];
 	int priority;
+	bool stateful; /* settings.stateful */
 	struct fos_list_ref blacklist;
 	struct fos_list_ref whitelist;
 	enum fos_cfg_action default_action;
@@ -103,9 +108,31 @@ struct fos_daemon_cfg {
 	char log_level[16];
 };
 
+/* the conntrack group: the connection table's size and timeouts (seconds) */
+#define FOS_CT_DEFAULT_TCP_TIMEOUT     432000U
+#define FOS_CT_DEFAULT_TCP_SYN_TIMEOUT 120U
+#define FOS_CT_DEFAULT_TCP_FIN_TIMEOUT 120U
+#define FOS_CT_DEFAULT_UDP_TIMEOUT     120U
+#define FOS_CT_DEFAULT_ICMP_TIMEOUT    30U
+#define FOS_CT_MAX_CONNECTIONS	       (64U * 1024 * 1024)
+
+struct fos_conntrack_cfg {
+	struct fos_source src; /* the group, or the main file if absent */
+	uint32_t max_connections;
+	uint32_t tcp_timeout;
+	uint32_t tcp_syn_timeout;
+	uint32_t tcp_fin_timeout;
+	uint32_t udp_timeout;
+	uint32_t icmp_timeout;
+	uint8_t invalid; /* enum fos_ct_invalid */
+};
+const char *fos_ct_invalid_to_string(uint8_t v);
+const char *fos_ct_class_to_string(unsigned c); /* "new", "established", ... */
+
 struct fos_config {
 	char *path; /* main file */
 	struct fos_daemon_cfg daemon;
+	struct fos_conntrack_cfg conntrack;
 	struct fos_ipset *sets;
 	size_t n_sets;
 	struct fos_program *programs;

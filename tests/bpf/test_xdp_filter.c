@@ -519,6 +519,12 @@ static const char *const stat_names[] = {
     [FOS_STAT_FRAGMENTS] = "fragments",
     [FOS_STAT_FRAG_NO_FIRST] = "frag_no_first",
     [FOS_STAT_REDIRECT_FAIL] = "redirect_fail",
+    [FOS_STAT_CT_NEW] = "ct_new",
+    [FOS_STAT_CT_ESTABLISHED] = "ct_established",
+    [FOS_STAT_CT_RELATED] = "ct_related",
+    [FOS_STAT_CT_INVALID] = "ct_invalid",
+    [FOS_STAT_CT_UNTRACKED] = "ct_untracked",
+    [FOS_STAT_CT_FULL] = "ct_full",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == _FOS_STAT_MAX,
 	       "a name for every fos_stat");

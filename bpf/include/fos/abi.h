@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define FOS_ABI_VERSION 3
+#define FOS_ABI_VERSION 4
 
 /* ---- IP sets ----------------------------------------------------------
  * All named sets (and the anonymous sets made from a rule's CIDR lists) live
@@ -76,6 +76,7 @@ enum fos_rule_flags {
 	FOS_RULE_F_DPORT = 1U << 1, /* dport[] is a condition */
 	FOS_RULE_F_SRC = 1U << 2,   /* src_set is a condition */
 	FOS_RULE_F_DST = 1U << 3,   /* dst_set is a condition */
+	FOS_RULE_F_STATE = 1U << 4, /* state is a condition (stateful programs) */
 };
 
 struct fos_port_range {
@@ -93,7 +94,8 @@ struct fos_rule {
 	__u8 action;   /* enum fos_action */
 	__u8 n_sport;
 	__u8 n_dport;
-	__u32 _pad;
+	__u8 state; /* FOS_RULE_F_STATE: bit 1 << enum fos_ct_class per state that matches */
+	__u8 _pad[3];
 	struct fos_port_range sport[FOS_RULE_MAX_PORTS];
 	struct fos_port_range dport[FOS_RULE_MAX_PORTS];
 };
@@ -105,6 +107,7 @@ enum fos_slot_flags {
 	FOS_SLOT_F_CLS_SPORT = 1U << 2, /* some rule has a source port condition */
 	FOS_SLOT_F_CLS_SRC = 1U << 3,	/* some rule has a source CIDR condition */
 	FOS_SLOT_F_CLS_DST = 1U << 4,	/* some rule has a destination CIDR condition */
+	FOS_SLOT_F_CLS_STATE = 1U << 5, /* some rule has a state condition */
 };
 
 /* ---- the rule classifier ------------------------------------------------
@@ -203,8 +206,12 @@ struct fos_slot {
 	__u16 dst_default_bm;
 	__u16 noport_bm[_FOS_CLS_MAX]; /* L4 bitmap of a packet without ports */
 	__u16 frag_bm[_FOS_CLS_MAX];   /* ... of a non-first fragment, first not seen */
+	__u32 zone;		       /* conntrack zone of the program's interface */
+	__u16 state_bm[4]; /* bitmap of the rules a packet of each enum fos_ct_class
+			    * may match (with FOS_SLOT_F_CLS_STATE) */
+	__u32 _pad2;
 };
-_Static_assert(sizeof(struct fos_slot) == 72, "fos_slot layout");
+_Static_assert(sizeof(struct fos_slot) == 88, "fos_slot layout");
 
 /* The control map: which slot is live. */
 struct fos_ctl {
@@ -235,6 +242,13 @@ enum fos_stat {
 	FOS_STAT_FRAGMENTS,	/* IP fragments seen */
 	FOS_STAT_FRAG_NO_FIRST, /* non-first fragments whose first fragment was not seen */
 	FOS_STAT_REDIRECT_FAIL, /* redirect target missing: dropped */
+	/* stateful programs: the conntrack class of each IP packet */
+	FOS_STAT_CT_NEW,	 /* NEW: evaluated by the rules */
+	FOS_STAT_CT_ESTABLISHED, /* ESTABLISHED: passed without the rules */
+	FOS_STAT_CT_RELATED,	 /* RELATED (ICMP errors of a tracked flow): passed */
+	FOS_STAT_CT_INVALID,	 /* INVALID: handled as conntrack.invalid says */
+	FOS_STAT_CT_UNTRACKED,	 /* IPv6 neighbour discovery: passed, never tracked */
+	FOS_STAT_CT_FULL,	 /* NEW flow allowed but the table is full: dropped */
 	_FOS_STAT_MAX,
 };
 
@@ -265,6 +279,160 @@ struct fos_frag_value {
 			   * rewritten since are not the rule's any more */
 };
 _Static_assert(sizeof(struct fos_frag_value) == 16, "fos_frag_value layout");
+
+/* ---- connection tracking -----------------------------------------------
+ * One global table, fos_ct (an LRU hash pinned by fwd, shared by every
+ * stateful program), keyed by zone + 5-tuple in a canonical order so both
+ * directions of a flow find the same entry: end 0 is the (address, port) pair
+ * that is smaller (addresses compared as bytes, memcmp order, then the port
+ * number), end 1 the other. Addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d.
+ * ICMP/ICMPv6 echo flows use the echo identifier as both ports; protocols
+ * without ports use 0.
+ *
+ * The zone keeps identical tuples of two VRFs apart: it is the routing table
+ * of the interface's VRF (0 outside a VRF), in the slot of each program.
+ *
+ * The NAT that follows stores its translation in the entry (nat_*): a
+ * translated flow gets a second entry keyed by its translated tuple, so each
+ * packet still needs one lookup.
+ *
+ * Entries are created by the TC programs (the policy program on the
+ * configured hook, the tracker on the other direction of the interface);
+ * the XDP filter only reads them. fwd removes expired entries.
+ */
+#define FOS_CT_DEFAULT_MAX 1000000U
+
+/* what a packet is to the table */
+enum fos_ct_class {
+	FOS_CT_NEW = 0,	    /* opens a flow, or its flow has seen no reply yet */
+	FOS_CT_ESTABLISHED, /* a flow that has seen both directions */
+	FOS_CT_RELATED,	    /* an ICMP error about a tracked flow */
+	FOS_CT_INVALID,	    /* out of state: an ACK without an entry, a SYN-ACK without a SYN, ... */
+	_FOS_CT_CLASS_MAX,
+};
+_Static_assert(_FOS_CT_CLASS_MAX == 4, "fos_slot.state_bm has one entry per class");
+
+/* the state of an entry */
+enum fos_ct_state {
+	FOS_CTS_NEW = 0,     /* UDP, ICMP echo, other protocols: no reply seen yet */
+	FOS_CTS_SYN_SENT,    /* TCP: SYN seen */
+	FOS_CTS_SYN_RECV,    /* TCP: SYN-ACK (or a simultaneous-open SYN) seen */
+	FOS_CTS_ESTABLISHED, /* TCP: handshake done; others: a reply was seen */
+	FOS_CTS_FIN_WAIT,    /* TCP: the first FIN seen */
+	FOS_CTS_CLOSE_WAIT,  /* TCP: that FIN acknowledged by the other end */
+	FOS_CTS_TIME_WAIT,   /* TCP: FINs seen from both ends */
+	FOS_CTS_CLOSE,	     /* TCP: RST seen */
+	_FOS_CTS_MAX,
+};
+
+/* which configured timeout an entry has, by protocol and state */
+enum fos_ct_timeout {
+	FOS_CTT_TCP_SYN = 0, /* SYN_SENT, SYN_RECV: tcpSynTimeout */
+	FOS_CTT_TCP_EST,     /* ESTABLISHED: tcpTimeout */
+	FOS_CTT_TCP_FIN,     /* FIN_WAIT, CLOSE_WAIT, TIME_WAIT: tcpFinTimeout */
+	FOS_CTT_TCP_CLOSE,   /* CLOSE: FOS_CT_CLOSE_TIMEOUT */
+	FOS_CTT_UDP,	     /* UDP and protocols without ports: udpTimeout */
+	FOS_CTT_ICMP,	     /* ICMP/ICMPv6 echo: icmpTimeout */
+	_FOS_CTT_MAX,
+};
+#define FOS_CT_CLOSE_TIMEOUT 10U /* seconds */
+
+enum fos_ct_flags {
+	FOS_CT_F_ORIG1 = 1U << 0,      /* the flow was opened by end 1 (else end 0) */
+	FOS_CT_F_SEEN_REPLY = 1U << 1, /* a packet came from the other end */
+	FOS_CT_F_FIN0 = 1U << 2,       /* end 0 sent a FIN */
+	FOS_CT_F_FIN1 = 1U << 3,       /* end 1 sent a FIN */
+	FOS_CT_F_SIMOPEN = 1U << 4,    /* TCP simultaneous open */
+};
+
+struct fos_ct_key {
+	__u8 addr[2][16] __attribute__((aligned(8))); /* end 0, end 1 */
+	__u16 port[2];				      /* host order */
+	__u32 zone;
+	__u8 proto;
+	__u8 _pad[7];
+};
+_Static_assert(sizeof(struct fos_ct_key) == 48, "fos_ct_key layout");
+
+enum fos_ct_dir {
+	FOS_CT_DIR_ORIG = 0,  /* from the end that opened the flow */
+	FOS_CT_DIR_REPLY = 1, /* from the other end */
+};
+
+struct fos_ct_value {
+	__u64 first_ns;	  /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns) */
+	__u64 last_ns;	  /* last packet; the entry expires timeout after it */
+	__u64 packets[2]; /* by enum fos_ct_dir */
+	__u64 bytes[2];
+	__u8 state; /* enum fos_ct_state */
+	__u8 flags; /* enum fos_ct_flags */
+	__u8 _pad[2];
+	__u32 ifindex; /* interface whose program created the entry */
+	/* NAT: the translation of this direction of the flow (issue of NAT) */
+	__u8 nat_addr[16];
+	__u16 nat_port;
+	__u8 nat_flags;
+	__u8 _pad2[5];
+};
+_Static_assert(sizeof(struct fos_ct_value) == 80, "fos_ct_value layout");
+
+enum fos_ct_invalid {
+	FOS_CT_INVALID_DROP = 0, /* dropped before the rules */
+	FOS_CT_INVALID_PASS,	 /* passed without the rules */
+	FOS_CT_INVALID_RULES,	 /* evaluated by the rules (state "invalid" matches) */
+	_FOS_CT_INVALID_MAX,
+};
+
+/* fos_ct_cfg, one entry, written by fwd */
+struct fos_ct_cfg {
+	__u64 timeout_ns[_FOS_CTT_MAX]; /* by enum fos_ct_timeout */
+	__u64 max_entries;		/* conntrack.maxConnections: no insert beyond it */
+	__u8 invalid;			/* enum fos_ct_invalid */
+	__u8 _pad[7];
+};
+_Static_assert(sizeof(struct fos_ct_cfg) == 64, "fos_ct_cfg layout");
+
+/* fos_ct_count, an array of two __u64: entries the datapath inserted (it adds
+ * with atomics) and entries fwd removed (written by fwd only); their
+ * difference is the number of entries, checked against max_entries. */
+enum fos_ct_count_idx {
+	FOS_CT_COUNT_INSERTED = 0,
+	FOS_CT_COUNT_REMOVED = 1,
+	_FOS_CT_COUNT_MAX,
+};
+
+/* fos_ct_stats, per CPU, global */
+enum fos_ct_stat {
+	FOS_CT_STAT_CREATED = 0,   /* entries inserted */
+	FOS_CT_STAT_INSERT_FAIL,   /* a flow not tracked: table at max_entries (or map full) */
+	FOS_CT_STAT_REOPENED,	   /* an expired or closed entry reused by a new flow */
+	FOS_CT_STAT_ICMP_NO_INNER, /* ICMP error whose embedded header is truncated */
+	_FOS_CT_STAT_MAX,
+};
+
+/* the map holds max_entries plus this much room, so per-CPU LRU caches never
+ * force an eviction below max_entries */
+#define FOS_CT_MAP_SLACK(max) ((max) / 16 + 16384)
+
+/* ---- TC attachment ---------------------------------------------------------
+ * Where fwd attached a TC program (fos_tc_attach, per program, pinned with its
+ * maps), so a restarted fwd, and fwd --flush, find the filters again.
+ */
+enum fos_tc_attach_idx {
+	FOS_TC_ATTACH_POLICY = 0, /* the configured hook */
+	FOS_TC_ATTACH_TRACK = 1,  /* the tracker on the other direction */
+	_FOS_TC_ATTACH_MAX,
+};
+
+struct fos_tc_attach {
+	__u32 ifindex; /* 0: not attached */
+	__u32 handle;
+	__u32 prog_id;
+	__u16 priority;
+	__u8 ingress; /* 1 ingress, 0 egress */
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct fos_tc_attach) == 16, "fos_tc_attach layout");
 
 /* ---- set metadata --------------------------------------------------------
  * Global map beside fos_sets: set id -> the set's name, so a restarted fwd
