@@ -38,6 +38,32 @@
  *   fos.Show.Sets          {} -> {sets: [{name, entries, configEntries,
  *                                 dynamicEntries, file?, usedBy[]}]}
  *   fos.Show.Set           {name} -> streamed {name, entries: [{cidr, dynamic}]}
+ *   fos.Show.Conntrack     {src?, dst?, proto?, port?, state?, zone?, limit?}
+ *                          -> streamed {entries: [{proto, family, zone, src,
+ *                                 dst, sport?, dport?, icmpId?, state, timeout,
+ *                                 age, seenReply, interface, packets: {orig,
+ *                                 reply}, bytes: {orig, reply}}], matched,
+ *                                 scanned}
+ *                          src/dst are the original direction's (the end that
+ *                          opened the flow); the filters: src and dst are
+ *                          CIDRs the original source/destination must be in,
+ *                          proto a name (tcp, udp, icmp, icmpv6) or number,
+ *                          port either port (or the ICMP echo id), state an
+ *                          entry state (new, syn_sent, syn_recv, established,
+ *                          fin_wait, close_wait, time_wait, close), zone a
+ *                          number; limit caps the entries returned (matched
+ *                          still counts all). timeout and age are seconds
+ *                          (timeout 0: expired, waiting for the collector).
+ *   fos.Show.ConntrackSummary {} -> {maxConnections, capacity, entries, fill
+ *                                 (percent), created, insertFailures,
+ *                                 reopened, invalid (conntrack.invalid),
+ *                                 timeouts: {tcp, tcpSyn, tcpFin, udp, icmp},
+ *                                 gc: {runs, removed, lastRunAt, lastRunMs,
+ *                                   maxStepMs, intervalMs},
+ *                                 protocols: [{proto, entries, states:
+ *                                   {<state>: count}}]}
+ *   fos.Clear.Conntrack    {src?, dst?, proto?, port?, state?, zone?} ->
+ *                          {removed}; no filter clears the whole table
  *   fos.Show.Maps          {} -> {maps: [{name, type, keySize, valueSize,
  *                                 maxEntries, entries, id, pinned}]}
  *   fos.Show.Map           {name} -> streamed {name, type, perCpu,
