@@ -12,7 +12,9 @@
 #include "fos/abi.h"
 
 struct bpf_link;
+struct fos_ctmaps;
 struct fos_global;
+struct fos_tc;
 struct fos_xdp_filter;
 
 /* ---- sets (daemon/sets.c) ---------------------------------------------- */
@@ -56,14 +58,57 @@ int fos_sets_del_entry(const struct fos_set_maps *maps, uint32_t id, const struc
 int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id);
 
-/* ---- programs (daemon/progs.c) ----------------------------------------- */
+/* ---- conntrack (daemon/conntrack.c) ------------------------------------ */
+
+/* The global connection table's maps: fds of the loaded fos_ctmaps object,
+ * or -1 before a stateful program needs them. */
+struct fos_ct_fds {
+	int ct;	   /* fos_ct */
+	int cfg;   /* fos_ct_cfg */
+	int count; /* fos_ct_count */
+	int stats; /* fos_ct_stats */
+};
+
+/* the collector's figures */
+struct fos_ct_gc {
+	uint64_t runs;	    /* complete walks of the table */
+	uint64_t removed;   /* expired entries removed */
+	uint64_t cleared;   /* entries removed by clear conntrack */
+	uint64_t last_run;  /* CLOCK_REALTIME s of the last complete walk */
+	double last_run_ms; /* time spent on it, summed over its steps */
+	double max_step_ms; /* the longest single step (the longest loop stall) */
+	uint32_t interval_ms;
+	/* the walk in progress */
+	bool walking;
+	bool have_cursor;
+	uint8_t cursor[64]; /* bpf_map_lookup_batch position */
+	uint64_t walk_seen;
+	uint64_t walk_live;
+	double walk_ms;
+	uint64_t next_walk_ns; /* CLOCK_MONOTONIC */
+};
+
+struct fos_ct_filter {
+	bool has_src, has_dst;
+	struct fos_cidr src, dst;
+	int proto; /* -1: any */
+	int port;  /* -1: any */
+	int state; /* -1: any; enum fos_ct_state */
+	int64_t zone; /* -1: any */
+};
+
+/* ---- programs (daemon/progs.c, daemon/tc.c) ------------------------------ */
 
 struct fos_prog_rt {
 	char name[FOS_NAME_MAX];
 	char pin_dir[512];	       /* <pinDir>/progs/<name> */
 	const struct fos_program *cfg; /* entry of the running config; NULL if adopted only */
-	struct fos_xdp_filter *skel;
-	struct bpf_link *link;
+	enum fos_prog_type type;
+	bool stateful;		    /* loaded with conntrack */
+	struct fos_xdp_filter *skel; /* XDP */
+	struct fos_tc *tc;	    /* TC */
+	struct fos_tc_attach tc_at[_FOS_TC_ATTACH_MAX]; /* where tc's programs are attached */
+	struct bpf_link *link;	    /* XDP */
 	char ifname[FOS_IFNAME_MAX];
 	unsigned ifindex;
 	uint32_t active;   /* live slot */
@@ -75,9 +120,18 @@ struct fos_prog_rt {
 };
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
-/* open + load the filter; pins maps under pin_dir unless pin_dir is NULL */
+/* open + load p->type's object with p->stateful; pins maps under pin_dir
+ * unless pin_dir is NULL; ct: the global connection table (needed when
+ * stateful) */
 int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
-		  char *err, size_t errlen);
+		  const struct fos_ct_fds *ct, char *err, size_t errlen);
+/* the loaded object's rule maps and main program */
+struct fos_filter_maps;
+void fos_prog_filter_maps(const struct fos_prog_rt *p, struct fos_filter_maps *ret);
+int fos_prog_main_fd(const struct fos_prog_rt *p);
+/* destroy the loaded object (not the attachment) */
+void fos_prog_unload(struct fos_prog_rt *p);
+bool fos_prog_loaded(const struct fos_prog_rt *p);
 int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
@@ -89,6 +143,22 @@ int fos_prog_ids(const struct fos_prog_rt *p, uint32_t *ret_prog_id, uint32_t *r
 int fos_prog_stats(const struct fos_prog_rt *p, uint64_t ret_stats[_FOS_STAT_MAX]);
 int fos_prog_rule_counter(const struct fos_prog_rt *p, uint32_t slot, uint32_t idx, bool dflt,
 			  struct fos_rule_counter *ret);
+
+/* TC (daemon/tc.c). A hook is (ifindex, ingress, priority) with fos's handle. */
+#define FOS_TC_HANDLE 0xf05U
+/* Put prog_fd on the hook. The hook may hold only a filter whose program id
+ * is in ours[] (replaced) or nothing; anything else is refused. */
+int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int prog_fd,
+		       const uint32_t *ours, size_t n_ours, struct fos_tc_attach *ret, char *err,
+		       size_t errlen);
+/* Remove the filter at at if it still runs at->prog_id; best effort. */
+void fos_tc_detach_hook(const struct fos_tc_attach *at);
+/* program id on the hook, 0 if none */
+uint32_t fos_tc_query_hook(const struct fos_tc_attach *at);
+/* record p->tc_at in its pinned fos_tc_attach map */
+int fos_tc_save_attach(struct fos_prog_rt *p);
+int fos_tc_read_attach(struct fos_prog_rt *p);
+void fos_tc_flush_attach(int map_fd); /* fwd --flush: detach what the map records */
 
 /* ---- the manager (daemon/manager.c) ------------------------------------ */
 
@@ -107,6 +177,10 @@ struct fos_manager {
 
 	struct fos_global *global;
 	struct fos_set_maps set_maps;
+	struct fos_ctmaps *ctmaps; /* the connection table, once a program is stateful */
+	struct fos_ct_fds ct;
+	uint32_t ct_capacity; /* max_entries of the pinned fos_ct */
+	struct fos_ct_gc gc;
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */
 	size_t n_sets;
@@ -149,6 +223,34 @@ int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos
 			size_t errlen);
 int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
 			size_t errlen);
+
+/* ---- conntrack (daemon/conntrack.c) ------------------------------------ */
+/* Create or reuse the pinned connection table sized for cfg (first stateful
+ * program), or just reuse one a previous fwd pinned (want = false). */
+int fos_ct_open(struct fos_manager *m, const struct fos_conntrack_cfg *cfg, bool want, char *err,
+		size_t errlen);
+/* Can cfg be applied to the open table? (err says why not) */
+int fos_ct_check(const struct fos_manager *m, const struct fos_conntrack_cfg *cfg, char *err,
+		 size_t errlen);
+int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg);
+/* One bounded step of the collector: returns the ms until the next step. */
+uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns);
+/* entries of the table, counted (reads the pinned counters) */
+int fos_ct_counts(const struct fos_manager *m, uint64_t *ret_entries, uint64_t ret_stats[_FOS_CT_STAT_MAX]);
+/* remaining seconds before key/value expire (0 = expired) */
+uint64_t fos_ct_timeout_left(const struct fos_manager *m, const struct fos_ct_key *k,
+			     const struct fos_ct_value *v, uint64_t now_ns);
+bool fos_ct_filter_match(const struct fos_ct_filter *f, const struct fos_ct_key *k,
+			 const struct fos_ct_value *v);
+/* Walk the table: cb for each entry the filter takes; cb returns <0 to stop. */
+int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
+		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
+		void *u, uint64_t *ret_scanned);
+int fos_ct_clear(struct fos_manager *m, const struct fos_ct_filter *f, uint64_t *ret_removed);
+const char *fos_ct_state_to_string(unsigned s);
+int fos_ct_state_from_string(const char *s);
+/* the conntrack zone of an interface: its VRF's table, 0 outside a VRF */
+int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);
 
 /* ---- flush (daemon/flush.c) -------------------------------------------- */
 int fos_flush(const char *pin_dir);

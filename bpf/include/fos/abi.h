@@ -424,13 +424,17 @@ enum fos_tc_attach_idx {
 	_FOS_TC_ATTACH_MAX,
 };
 
+enum fos_tc_attach_flags {
+	FOS_TC_ATTACH_F_STATEFUL = 1U << 0, /* loaded with conntrack */
+};
+
 struct fos_tc_attach {
 	__u32 ifindex; /* 0: not attached */
 	__u32 handle;
 	__u32 prog_id;
 	__u16 priority;
 	__u8 ingress; /* 1 ingress, 0 egress */
-	__u8 _pad;
+	__u8 flags;   /* enum fos_tc_attach_flags (entry FOS_TC_ATTACH_POLICY) */
 };
 _Static_assert(sizeof(struct fos_tc_attach) == 16, "fos_tc_attach layout");
 
