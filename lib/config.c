@@ -34,6 +34,7 @@
 
 #define FOS_PRIORITY_DEFAULT 100
 #define FOS_PRIORITY_MAX     65535
+#define FOS_TC_PRIORITY_MIN  1 /* tc filter priority 0 means "pick one" */
 #define FOS_SETTING_PATH_MAX 512
 
 static_assert(FOS_MAX_PORT_SPANS == FOS_RULE_MAX_PORTS, "port spans per rule differ from the ABI");
@@ -53,7 +54,10 @@ static_assert(ARRAY_SIZE(prog_type_names) == _FOS_PROG_TYPE_MAX, "prog_type_name
 
 /* Program types the schema knows but fwd cannot load yet. */
 static const char *const prog_types_planned[] = {
-    "sockops", "sk_msg", "cgroup", NULL,
+    "sockops",
+    "sk_msg",
+    "cgroup",
+    NULL,
 };
 
 static const char *const cfg_action_names[] = {
@@ -75,10 +79,9 @@ static const char *const set_keys[] = {"name", "entries", "file", NULL};
 static const char *const program_keys[] = {
     "name", "description", "type", "interface", "priority", "settings", NULL,
 };
-static const char *const settings_keys[] = {"blacklist", "whitelist", "actions", NULL};
+static const char *const settings_keys[] = {"blacklist", "whitelist", "stateful", "actions", NULL};
 static const char *const settings_planned[] = {
-    "rateLimiting",	   "stateful",		 "synFloodProtection",
-    "icmpFloodProtection", "udpFloodProtection", NULL,
+    "rateLimiting", "synFloodProtection", "icmpFloodProtection", "udpFloodProtection", NULL,
 };
 static const char *const list_ref_keys[] = {"enabled", "ipSetRef", NULL};
 static const char *const actions_keys[] = {"default", "defaultInterface", "rules", NULL};
@@ -1257,6 +1260,11 @@ static bool _fos_action(struct fos_loader *ld, const config_setting_t *s, enum f
 	return false;
 }
 
+static bool _fos_prog_is_tc(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS || t == FOS_PROG_TC_EGRESS;
+}
+
 static void _fos_prog_type(struct fos_loader *ld, const config_setting_t *s,
 			   enum fos_prog_type *ret)
 {
@@ -1416,6 +1424,10 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 		return 0;
 	_fos_check_keys(ld, g, settings_keys, settings_planned);
 
+	s = config_setting_get_member(g, "stateful");
+	if (s)
+		_fos_bool(ld, s, &p->stateful);
+
 	s = config_setting_get_member(g, "blacklist");
 	if (s) {
 		r = _fos_parse_list_ref(ld, s, &p->blacklist);
@@ -1444,7 +1456,7 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	    .priority = FOS_PRIORITY_DEFAULT,
 	    .default_action = FOS_CFG_PASS,
 	};
-	const config_setting_t *name_s, *s;
+	const config_setting_t *name_s, *prio_s, *s;
 	struct fos_program *progs;
 	long long prio;
 	bool named;
@@ -1476,8 +1488,9 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	if (s)
 		_fos_ifname(ld, s, p.interface);
 
-	s = config_setting_get_member(g, "priority");
-	if (s && _fos_int(ld, s, 0, FOS_PRIORITY_MAX, &prio))
+	prio_s = config_setting_get_member(g, "priority");
+	if (prio_s && _fos_int(ld, prio_s, _fos_prog_is_tc(p.type) ? FOS_TC_PRIORITY_MIN : 0,
+			       FOS_PRIORITY_MAX, &prio))
 		p.priority = (int)prio;
 
 	s = config_setting_get_member(g, "settings");

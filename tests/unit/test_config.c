@@ -263,6 +263,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p->src.line, 1);
 	ck_assert_ptr_null(p->description);
 	ck_assert_int_eq(p->priority, 100);
+	ck_assert(!p->stateful);
 	ck_assert(!p->blacklist.enabled);
 	ck_assert_str_eq(p->blacklist.set, "");
 	ck_assert(!p->whitelist.enabled);
@@ -388,6 +389,45 @@ START_TEST(test_int64_values)
 }
 END_TEST
 
+START_TEST(test_tc_programs)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = (\n"
+	    "  { name = \"in\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 1;\n"
+	    "    settings = { stateful = true; actions = { default = \"drop\"; rules = (\n"
+	    "      { match = { protocol = \"tcp\"; dstPort = 22; }; action = \"redirect\";\n"
+	    "        interface = \"eth1\"; } ); }; }; },\n"
+	    "  { name = \"out\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 65535;\n"
+	    "    settings = { stateful = false; }; },\n"
+	    "  { name = \"out-default\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"xdp\"; type = \"xdp\"; interface = \"eth0\"; priority = 0;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n");
+	const struct fos_program *p = c->programs;
+	struct fos_errors e = {};
+
+	ck_assert_uint_eq(c->n_programs, 4);
+	ck_assert_int_eq(p[0].type, FOS_PROG_TC_INGRESS);
+	ck_assert_int_eq(p[0].priority, 1);
+	ck_assert(p[0].stateful);
+	ck_assert_int_eq(p[0].default_action, FOS_CFG_DROP);
+	ck_assert_int_eq(p[0].rules[0].action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(p[0].rules[0].interface, "eth1");
+	ck_assert_int_eq(p[1].type, FOS_PROG_TC_EGRESS);
+	ck_assert_int_eq(p[1].priority, 65535);
+	ck_assert(!p[1].stateful);
+	ck_assert_int_eq(p[2].type, FOS_PROG_TC_EGRESS);
+	ck_assert_int_eq(p[2].priority, 100);
+	/* an XDP program keeps 0-65535 */
+	ck_assert_int_eq(p[3].type, FOS_PROG_XDP);
+	ck_assert_int_eq(p[3].priority, 0);
+	ck_assert(p[3].stateful);
+
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
 START_TEST(test_names_limits)
 {
 	char name[FOS_NAME_MAX + 1];
@@ -417,6 +457,8 @@ END_TEST
 START_TEST(test_to_string)
 {
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_XDP), "xdp");
+	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_INGRESS), "tc-ingress");
+	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_EGRESS), "tc-egress");
 	ck_assert_ptr_null(fos_prog_type_to_string(_FOS_PROG_TYPE_MAX));
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_PASS), "pass");
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_DROP), "drop");
@@ -620,8 +662,7 @@ END_TEST
 
 START_TEST(test_program_types)
 {
-	static const char *const planned[] = {"tc-ingress", "tc-egress", "sockops", "sk_msg",
-					      "cgroup"};
+	static const char *const planned[] = {"sockops", "sk_msg", "cgroup"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(planned); i++) {
 		_cleanup_free_ char *text = NULL, *msg = NULL;
@@ -631,7 +672,7 @@ START_TEST(test_program_types)
 			 planned[i]);
 		msg =
 		    strf("t.conf:1: programs[0].type: type \"%s\" is not supported yet (supported: "
-			 "xdp)",
+			 "xdp, tc-ingress, tc-egress)",
 			 planned[i]);
 		assert_load_fails(text, ERRORS(msg));
 	}
@@ -683,21 +724,24 @@ START_TEST(test_settings_keys)
 	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 	    "settings = {\n"
 	    "  rateLimiting = { pps = 1000; };\n"
-	    "  stateful = true;\n"
+	    "  stateful = 1;\n"
 	    "  synFloodProtection = { };\n"
 	    "  icmpFloodProtection = { };\n"
 	    "  udpFloodProtection = { };\n"
 	    "  blacklst = { };\n"
 	    "  qos = { };\n"
+	    "  statefull = true;\n"
 	    "}; } );\n",
 	    ERRORS("t.conf:3: programs[0].settings.rateLimiting: not supported yet",
-		   "t.conf:4: programs[0].settings.stateful: not supported yet",
 		   "t.conf:5: programs[0].settings.synFloodProtection: not supported yet",
 		   "t.conf:6: programs[0].settings.icmpFloodProtection: not supported yet",
 		   "t.conf:7: programs[0].settings.udpFloodProtection: not supported yet",
 		   "t.conf:8: programs[0].settings.blacklst: unknown key (did you mean "
 		   "\"blacklist\"?)",
-		   "t.conf:9: programs[0].settings.qos: unknown key"));
+		   "t.conf:9: programs[0].settings.qos: unknown key",
+		   "t.conf:10: programs[0].settings.statefull: unknown key (did you mean "
+		   "\"stateful\"?)",
+		   "t.conf:4: programs[0].settings.stateful: expected a boolean, got an integer"));
 
 	assert_load_fails("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 			  "settings = ( ); } );\n",
@@ -932,6 +976,20 @@ START_TEST(test_never_matching_families)
 		       "\"2001:db8:1::/48\"; protocol = \"tcp\"; }; action = \"drop\"; }, "
 		       "{ match = { protocol = \"icmp\"; dstCIDR = \"192.0.2.0/24\"; }; action = "
 		       "\"drop\"; }")));
+}
+END_TEST
+
+START_TEST(test_tc_priority)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 0; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 65536; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth1\"; priority = -1; }\n"
+	    ");\n",
+	    ERRORS("t.conf:2: programs[0].priority: 0 is out of range 1-65535",
+		   "t.conf:3: programs[1].priority: 65536 is out of range 1-65535",
+		   "t.conf:4: programs[2].priority: -1 is out of range 1-65535"));
 }
 END_TEST
 
@@ -1195,6 +1253,30 @@ START_TEST(test_check_interfaces)
 }
 END_TEST
 
+START_TEST(test_check_interfaces_tc)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = (\n"
+		    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth9\"; settings = {\n"
+		    "    stateful = true; actions = { default = \"redirect\"; defaultInterface = "
+		    "\"eth1\"; }; }; },\n"
+		    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+		    "    settings = { actions = { rules = (\n"
+		    "      { match = { }; action = \"redirect\"; interface = \"eth7\"; }\n"
+		    "    ); }; }; }\n"
+		    ");\n");
+	struct fos_errors e = {};
+
+	/* TC programs' interfaces, and their redirect targets, must exist too */
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), -EINVAL);
+	assert_errors(&e,
+		      ERRORS("t.conf:2: programs[0].interface: no such interface \"eth9\"",
+			     "t.conf:6: programs[1].settings.actions.rules[0].interface: no such "
+			     "interface \"eth7\""));
+	fos_errors_clear(&e);
+}
+END_TEST
+
 START_TEST(test_check_interfaces_dropins)
 {
 	_cleanup_free_ char *path = data_path("merge/fwd.conf");
@@ -1366,6 +1448,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_cidr_forms);
 	tcase_add_test(tc, test_redirect_default);
 	tcase_add_test(tc, test_int64_values);
+	tcase_add_test(tc, test_tc_programs);
 	tcase_add_test(tc, test_names_limits);
 	tcase_add_test(tc, test_to_string);
 	tcase_add_test(tc, test_errors_add_clear);
@@ -1384,6 +1467,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_program_required);
 	tcase_add_test(tc, test_program_types);
 	tcase_add_test(tc, test_program_fields);
+	tcase_add_test(tc, test_tc_priority);
 	tcase_add_test(tc, test_settings_keys);
 	tcase_add_test(tc, test_list_refs);
 	tcase_add_test(tc, test_actions_errors);
@@ -1411,6 +1495,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("interfaces");
 	tcase_add_test(tc, test_check_interfaces);
+	tcase_add_test(tc, test_check_interfaces_tc);
 	tcase_add_test(tc, test_check_interfaces_dropins);
 	tcase_add_test(tc, test_check_interfaces_default_resolver);
 	suite_add_tcase(s, tc);
