@@ -34,13 +34,16 @@
 
 #define FOS_PRIORITY_DEFAULT 100
 #define FOS_PRIORITY_MAX     65535
-#define FOS_TC_PRIORITY_MIN  1 /* tc filter priority 0 means "pick one" */
+#define FOS_TC_PRIORITY_MIN  1		   /* tc filter priority 0 means "pick one" */
+#define FOS_CT_TIMEOUT_MAX   2147483647ULL /* seconds */
 #define FOS_SETTING_PATH_MAX 512
 
 static_assert(FOS_MAX_PORT_SPANS == FOS_RULE_MAX_PORTS, "port spans per rule differ from the ABI");
 static_assert((int)FOS_CFG_PASS == (int)FOS_ACT_PASS && (int)FOS_CFG_DROP == (int)FOS_ACT_DROP &&
 		  (int)FOS_CFG_REDIRECT == (int)FOS_ACT_REDIRECT,
 	      "config actions and ABI actions differ");
+static_assert(FOS_CT_DEFAULT_MAX <= FOS_CT_MAX_CONNECTIONS,
+	      "default conntrack size over the limit");
 static_assert(sizeof(((struct fos_daemon_cfg *)NULL)->socket) ==
 		  sizeof(((struct sockaddr_un *)NULL)->sun_path),
 	      "daemon.socket must hold exactly a sockaddr_un path");
@@ -60,6 +63,13 @@ static const char *const prog_types_planned[] = {
     NULL,
 };
 
+static const char *const ct_invalid_names[] = {
+    [FOS_CT_INVALID_DROP] = "drop",
+    [FOS_CT_INVALID_PASS] = "pass",
+    [FOS_CT_INVALID_RULES] = "rules",
+};
+static_assert(ARRAY_SIZE(ct_invalid_names) == _FOS_CT_INVALID_MAX, "ct_invalid_names incomplete");
+
 static const char *const cfg_action_names[] = {
     [FOS_CFG_PASS] = "pass",
     [FOS_CFG_DROP] = "drop",
@@ -70,11 +80,18 @@ static_assert(ARRAY_SIZE(cfg_action_names) == _FOS_CFG_ACTION_MAX, "cfg_action_n
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
 
 /* The keys each group may hold, and those recognised but not supported yet. */
-static const char *const top_keys[] = {"daemon", "ipSets", "programs", NULL};
+static const char *const top_keys[] = {"daemon", "conntrack", "ipSets", "programs", NULL};
 static const char *const top_planned[] = {
-    "trafficControl", "natConfigs", "containerPolicies", "conntrack", NULL,
+    "trafficControl",
+    "natConfigs",
+    "containerPolicies",
+    NULL,
 };
 static const char *const daemon_keys[] = {"socket", "pinDir", "logLevel", NULL};
+static const char *const conntrack_keys[] = {
+    "maxConnections", "tcpTimeout",  "tcpSynTimeout", "tcpFinTimeout",
+    "udpTimeout",     "icmpTimeout", "invalid",	      NULL,
+};
 static const char *const set_keys[] = {"name", "entries", "file", NULL};
 static const char *const program_keys[] = {
     "name", "description", "type", "interface", "priority", "settings", NULL,
@@ -102,6 +119,13 @@ const char *fos_cfg_action_to_string(enum fos_cfg_action a)
 	if ((unsigned)a >= ARRAY_SIZE(cfg_action_names))
 		return NULL;
 	return cfg_action_names[a];
+}
+
+const char *fos_ct_invalid_to_string(uint8_t v)
+{
+	if (v >= ARRAY_SIZE(ct_invalid_names))
+		return NULL;
+	return ct_invalid_names[v];
 }
 
 void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
@@ -202,6 +226,7 @@ void fos_config_free(struct fos_config *c)
 	for (size_t i = 0; i < c->n_programs; i++)
 		_fos_program_done(&c->programs[i]);
 	free(c->programs);
+	_fos_source_done(&c->conntrack.src);
 	free(c->path);
 	free(c);
 }
@@ -518,6 +543,7 @@ struct fos_loader {
 	int io_error;		 /* first -errno of a file that could not be read */
 	struct fos_pending_ref *refs;
 	size_t n_refs;
+	bool conntrack_seen; /* a conntrack group was read */
 };
 
 static void _fos_loader_done(struct fos_loader *ld)
@@ -901,6 +927,119 @@ static void _fos_parse_daemon(struct fos_loader *ld, const config_setting_t *g)
 			_fos_err(ld, s, "unknown log level \"%s\" (valid: %s)", v,
 				 _fos_strv_join(log_level_names, SIZE_MAX, valid, sizeof(valid)));
 	}
+}
+
+/* ---- conntrack ----------------------------------------------------------- */
+
+/* A timeout: an integer number of seconds, or a duration string ("5m",
+ * "1h30m") that comes to whole seconds. */
+static bool _fos_seconds(struct fos_loader *ld, const config_setting_t *s, uint32_t *ret)
+{
+	unsigned long long secs;
+
+	if (_fos_is_int(s)) {
+		long long v = config_setting_get_int64(s);
+
+		if (v <= 0) {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+		secs = (unsigned long long)v;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+		char err[FOS_ERRBUF] = "";
+		uint64_t ms;
+
+		if (v[0] == '-') {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+		if (fos_parse_duration(v, &ms, err) < 0) {
+			_fos_err(ld, s, "%s", err[0] ? err : "not a duration");
+			return false;
+		}
+		if (ms % 1000 != 0) {
+			_fos_err(ld, s, "%s is not a whole number of seconds", v);
+			return false;
+		}
+		secs = ms / 1000;
+		if (secs == 0) {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+	} else {
+		_fos_err(ld, s, "expected an integer or a duration string, got %s", _fos_kind(s));
+		return false;
+	}
+	if (secs > FOS_CT_TIMEOUT_MAX) {
+		_fos_err(ld, s, "%llu seconds is out of range 1-%llu", secs, FOS_CT_TIMEOUT_MAX);
+		return false;
+	}
+	*ret = (uint32_t)secs;
+	return true;
+}
+
+static bool _fos_ct_invalid(struct fos_loader *ld, const config_setting_t *s, uint8_t *ret)
+{
+	const char *v = _fos_string(ld, s);
+	char valid[64];
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ct_invalid_names); i++)
+		if (strcmp(v, ct_invalid_names[i]) == 0) {
+			*ret = (uint8_t)i;
+			return true;
+		}
+	_fos_err(
+	    ld, s, "unknown value \"%s\" (valid: %s)", v,
+	    _fos_strv_join(ct_invalid_names, ARRAY_SIZE(ct_invalid_names), valid, sizeof(valid)));
+	return false;
+}
+
+/* The group may be in the main file or in one drop-in, not in two files. */
+static int _fos_parse_conntrack(struct fos_loader *ld, const config_setting_t *g)
+{
+	struct fos_conntrack_cfg *ct = &ld->cfg->conntrack;
+	const struct {
+		const char *key;
+		uint32_t *value;
+	} timeouts[] = {
+	    {"tcpTimeout", &ct->tcp_timeout},	     {"tcpSynTimeout", &ct->tcp_syn_timeout},
+	    {"tcpFinTimeout", &ct->tcp_fin_timeout}, {"udpTimeout", &ct->udp_timeout},
+	    {"icmpTimeout", &ct->icmp_timeout},
+	};
+	const config_setting_t *s;
+	long long v;
+	int r;
+
+	if (ld->conntrack_seen) {
+		_fos_err(ld, g, "already defined at %s:%d; the group may be set in one file only",
+			 ct->src.file, ct->src.line);
+		return 0;
+	}
+	ld->conntrack_seen = true;
+	r = _fos_source_set(ld, g, &ct->src);
+	if (r < 0)
+		return r;
+	if (!_fos_want_group(ld, g))
+		return 0;
+	_fos_check_keys(ld, g, conntrack_keys, NULL);
+
+	s = config_setting_get_member(g, "maxConnections");
+	if (s && _fos_int(ld, s, 1, FOS_CT_MAX_CONNECTIONS, &v))
+		ct->max_connections = (uint32_t)v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++) {
+		s = config_setting_get_member(g, timeouts[i].key);
+		if (s)
+			_fos_seconds(ld, s, timeouts[i].value);
+	}
+
+	s = config_setting_get_member(g, "invalid");
+	if (s)
+		_fos_ct_invalid(ld, s, &ct->invalid);
+	return 0;
 }
 
 /* ---- ipSets -------------------------------------------------------------- */
@@ -1519,8 +1658,8 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 
 /* ---- files --------------------------------------------------------------- */
 
-/* One parsed file: the main one may hold every top-level key, a drop-in only
- * ipSets and programs. */
+/* One parsed file: the main one may hold every top-level key, a drop-in every
+ * one but daemon. */
 static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 {
 	const config_setting_t *root = config_root_setting(c), *s;
@@ -1533,6 +1672,13 @@ static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 		_fos_err(ld, s, "only allowed in the main config file");
 	else if (s)
 		_fos_parse_daemon(ld, s);
+
+	s = config_setting_get_member(root, "conntrack");
+	if (s) {
+		r = _fos_parse_conntrack(ld, s);
+		if (r < 0)
+			return r;
+	}
 
 	s = config_setting_get_member(root, "ipSets");
 	if (s) {
@@ -1675,6 +1821,18 @@ static int _fos_config_new(const char *path, struct fos_config **ret)
 	snprintf(c->daemon.socket, sizeof(c->daemon.socket), "%s", FOS_DEFAULT_SOCKET);
 	snprintf(c->daemon.pin_dir, sizeof(c->daemon.pin_dir), "%s", FOS_DEFAULT_PIN_DIR);
 	snprintf(c->daemon.log_level, sizeof(c->daemon.log_level), "%s", "info");
+	c->conntrack = (struct fos_conntrack_cfg){
+	    .src = {.file = strdup(path)},
+	    .max_connections = FOS_CT_DEFAULT_MAX,
+	    .tcp_timeout = FOS_CT_DEFAULT_TCP_TIMEOUT,
+	    .tcp_syn_timeout = FOS_CT_DEFAULT_TCP_SYN_TIMEOUT,
+	    .tcp_fin_timeout = FOS_CT_DEFAULT_TCP_FIN_TIMEOUT,
+	    .udp_timeout = FOS_CT_DEFAULT_UDP_TIMEOUT,
+	    .icmp_timeout = FOS_CT_DEFAULT_ICMP_TIMEOUT,
+	    .invalid = FOS_CT_INVALID_DROP,
+	};
+	if (!c->conntrack.src.file)
+		return -ENOMEM;
 	*ret = TAKE_PTR(c);
 	return 0;
 }

@@ -270,6 +270,17 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
 	ck_assert_uint_eq(p->n_rules, 0);
 	ck_assert_ptr_null(p->rules);
+
+	/* no conntrack group: the defaults, from the main file */
+	ck_assert_str_eq(c->conntrack.src.file, "t.conf");
+	ck_assert_int_eq(c->conntrack.src.line, 0);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, FOS_CT_DEFAULT_TCP_FIN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
 }
 END_TEST
 
@@ -428,6 +439,49 @@ START_TEST(test_tc_programs)
 }
 END_TEST
 
+START_TEST(test_conntrack_values)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok("conntrack = {\n"
+								   "  maxConnections = 67108864;\n"
+								   "  tcpTimeout = 2147483647;\n"
+								   "  tcpSynTimeout = \"1h30m\";\n"
+								   "  tcpFinTimeout = \"90\";\n"
+								   "  udpTimeout = \"2000ms\";\n"
+								   "  icmpTimeout = 1L;\n"
+								   "  invalid = \"pass\";\n"
+								   "};\n");
+
+	ck_assert_str_eq(c->conntrack.src.file, "t.conf");
+	ck_assert_int_eq(c->conntrack.src.line, 1);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_MAX_CONNECTIONS);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 2147483647U);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, 5400);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, 90);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, 2);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, 1);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_PASS);
+	fos_config_free(TAKE_PTR(c));
+
+	/* "drop" and the smallest values; keys left out keep their defaults */
+	c = load_ok(
+	    "conntrack = { maxConnections = 1; tcpTimeout = \"1s\"; invalid = \"drop\"; };\n");
+	ck_assert_uint_eq(c->conntrack.max_connections, 1);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 1);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
+	fos_config_free(TAKE_PTR(c));
+
+	/* an empty group is all defaults, located at the group */
+	c = load_ok("\nconntrack = { };\n");
+	ck_assert_int_eq(c->conntrack.src.line, 2);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
+}
+END_TEST
+
 START_TEST(test_names_limits)
 {
 	char name[FOS_NAME_MAX + 1];
@@ -460,6 +514,11 @@ START_TEST(test_to_string)
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_INGRESS), "tc-ingress");
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_EGRESS), "tc-egress");
 	ck_assert_ptr_null(fos_prog_type_to_string(_FOS_PROG_TYPE_MAX));
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_DROP), "drop");
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_PASS), "pass");
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_RULES), "rules");
+	ck_assert_ptr_null(fos_ct_invalid_to_string(_FOS_CT_INVALID_MAX));
+	ck_assert_ptr_null(fos_ct_invalid_to_string(255));
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_PASS), "pass");
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_DROP), "drop");
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_REDIRECT), "redirect");
@@ -515,14 +574,14 @@ START_TEST(test_top_level_keys)
 			  "trafficControl = { };\n"
 			  "natConfigs = ( );\n"
 			  "containerPolicies = ( );\n"
-			  "conntrack = { };\n",
+			  "conntrak = { };\n",
 			  ERRORS("t.conf:1: foo: unknown key",
 				 "t.conf:2: program: unknown key (did you mean \"programs\"?)",
 				 "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
 				 "t.conf:4: trafficControl: not supported yet",
 				 "t.conf:5: natConfigs: not supported yet",
 				 "t.conf:6: containerPolicies: not supported yet",
-				 "t.conf:7: conntrack: not supported yet"));
+				 "t.conf:7: conntrak: unknown key (did you mean \"conntrack\"?)"));
 }
 END_TEST
 
@@ -993,6 +1052,66 @@ START_TEST(test_tc_priority)
 }
 END_TEST
 
+START_TEST(test_conntrack_errors)
+{
+	assert_load_fails(
+	    "conntrack = {\n"
+	    "  maxConnections = 0;\n"
+	    "  tcpTimeout = 0;\n"
+	    "  tcpSynTimeout = -5;\n"
+	    "  tcpFinTimeout = \"0s\";\n"
+	    "  udpTimeout = \"-30s\";\n"
+	    "  icmpTimeout = 2147483648L;\n"
+	    "  invalid = \"reject\";\n"
+	    "  maxConnection = 5;\n"
+	    "  timeout = 5;\n"
+	    "};\n",
+	    ERRORS("t.conf:9: conntrack.maxConnection: unknown key (did you mean "
+		   "\"maxConnections\"?)",
+		   "t.conf:10: conntrack.timeout: unknown key",
+		   "t.conf:2: conntrack.maxConnections: 0 is out of range 1-67108864",
+		   "t.conf:3: conntrack.tcpTimeout: must be a positive number of seconds",
+		   "t.conf:4: conntrack.tcpSynTimeout: must be a positive number of "
+		   "seconds",
+		   "t.conf:5: conntrack.tcpFinTimeout: must be a positive number of "
+		   "seconds",
+		   "t.conf:6: conntrack.udpTimeout: must be a positive number of seconds",
+		   "t.conf:7: conntrack.icmpTimeout: 2147483648 seconds is out of range "
+		   "1-2147483647",
+		   "t.conf:8: conntrack.invalid: unknown value \"reject\" (valid: drop, "
+		   "pass, rules)"));
+
+	assert_load_fails(
+	    "conntrack = {\n"
+	    "  maxConnections = 67108865;\n"
+	    "  tcpTimeout = \"1500ms\";\n"
+	    "  tcpSynTimeout = \"5x\";\n"
+	    "  tcpFinTimeout = 1.5;\n"
+	    "  udpTimeout = \"\";\n"
+	    "  icmpTimeout = \"24856d\";\n"
+	    "  invalid = 1;\n"
+	    "};\n",
+	    ERRORS("t.conf:2: conntrack.maxConnections: 67108865 is out of range 1-67108864",
+		   "t.conf:3: conntrack.tcpTimeout: 1500ms is not a whole number of seconds",
+		   "t.conf:4: conntrack.tcpSynTimeout: 5x: unknown unit x (use ms, s, m, h or d)",
+		   "t.conf:5: conntrack.tcpFinTimeout: expected an integer or a duration string, "
+		   "got a float",
+		   "t.conf:6: conntrack.udpTimeout: an empty string is not a duration",
+		   "t.conf:7: conntrack.icmpTimeout: 2147558400 seconds is out of range "
+		   "1-2147483647",
+		   "t.conf:8: conntrack.invalid: expected a string, got an integer"));
+
+	assert_load_fails(
+	    "conntrack = { maxConnections = \"1000\"; udpTimeout = true; };\n",
+	    ERRORS("t.conf:1: conntrack.maxConnections: expected an integer, got a "
+		   "string",
+		   "t.conf:1: conntrack.udpTimeout: expected an integer or a duration "
+		   "string, got a boolean"));
+	assert_load_fails("conntrack = ( );\n",
+			  ERRORS("t.conf:1: conntrack: expected a group, got a list"));
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	/* one mistake in each part of the file: every one is reported, in order */
@@ -1082,6 +1201,43 @@ START_TEST(test_dropins_conflicts)
 	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
 	ck_assert_ptr_eq(c, &sentinel);
 	assert_errors(&e, ERRORS(m1, m2, m3));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_conntrack_dropin)
+{
+	_cleanup_free_ char *path = data_path("conntrack/fwd.conf");
+	_cleanup_free_ char *dropin = data_path("conntrack/fwd.d/10-conntrack.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+
+	/* the group may live in a drop-in */
+	ck_assert_str_eq(c->conntrack.src.file, dropin);
+	ck_assert_int_eq(c->conntrack.src.line, 2);
+	ck_assert_uint_eq(c->conntrack.max_connections, 5000);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_RULES);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_conntrack_dropin_conflicts)
+{
+	_cleanup_free_ char *path = data_path("conntrack-dup/fwd.conf");
+	_cleanup_free_ char *more = data_path("conntrack-dup/fwd.d/10-more.conf");
+	_cleanup_free_ char *again = data_path("conntrack-dup/fwd.d/20-again.conf");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+
+	m1 = strf("%s:1: conntrack: already defined at %s:1; the group may be set in one file "
+		  "only",
+		  more, path);
+	m2 = strf("%s:1: conntrack: already defined at %s:1; the group may be set in one file "
+		  "only",
+		  again, path);
+	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, ERRORS(m1, m2));
 	fos_errors_clear(&e);
 }
 END_TEST
@@ -1449,6 +1605,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_redirect_default);
 	tcase_add_test(tc, test_int64_values);
 	tcase_add_test(tc, test_tc_programs);
+	tcase_add_test(tc, test_conntrack_values);
 	tcase_add_test(tc, test_names_limits);
 	tcase_add_test(tc, test_to_string);
 	tcase_add_test(tc, test_errors_add_clear);
@@ -1468,6 +1625,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_program_types);
 	tcase_add_test(tc, test_program_fields);
 	tcase_add_test(tc, test_tc_priority);
+	tcase_add_test(tc, test_conntrack_errors);
 	tcase_add_test(tc, test_settings_keys);
 	tcase_add_test(tc, test_list_refs);
 	tcase_add_test(tc, test_actions_errors);
@@ -1484,6 +1642,8 @@ static Suite *config_suite(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, test_dropins_merge);
 	tcase_add_test(tc, test_dropins_conflicts);
+	tcase_add_test(tc, test_conntrack_dropin);
+	tcase_add_test(tc, test_conntrack_dropin_conflicts);
 	tcase_add_test(tc, test_dropin_syntax_error);
 	tcase_add_test(tc, test_main_file_missing);
 	tcase_add_test(tc, test_ipset_read_file);
