@@ -42,6 +42,7 @@ static_assert(FOS_MAX_PORT_SPANS == FOS_RULE_MAX_PORTS, "port spans per rule dif
 static_assert((int)FOS_CFG_PASS == (int)FOS_ACT_PASS && (int)FOS_CFG_DROP == (int)FOS_ACT_DROP &&
 		  (int)FOS_CFG_REDIRECT == (int)FOS_ACT_REDIRECT,
 	      "config actions and ABI actions differ");
+static_assert(_FOS_CT_CLASS_MAX <= 8, "fos_match.state holds one bit per conntrack class");
 static_assert(FOS_CT_DEFAULT_MAX <= FOS_CT_MAX_CONNECTIONS,
 	      "default conntrack size over the limit");
 static_assert(sizeof(((struct fos_daemon_cfg *)NULL)->socket) ==
@@ -62,6 +63,14 @@ static const char *const prog_types_planned[] = {
     "cgroup",
     NULL,
 };
+
+static const char *const ct_class_names[] = {
+    [FOS_CT_NEW] = "new",
+    [FOS_CT_ESTABLISHED] = "established",
+    [FOS_CT_RELATED] = "related",
+    [FOS_CT_INVALID] = "invalid",
+};
+static_assert(ARRAY_SIZE(ct_class_names) == _FOS_CT_CLASS_MAX, "ct_class_names incomplete");
 
 static const char *const ct_invalid_names[] = {
     [FOS_CT_INVALID_DROP] = "drop",
@@ -104,7 +113,7 @@ static const char *const list_ref_keys[] = {"enabled", "ipSetRef", NULL};
 static const char *const actions_keys[] = {"default", "defaultInterface", "rules", NULL};
 static const char *const rule_keys[] = {"match", "action", "interface", NULL};
 static const char *const match_keys[] = {
-    "protocol", "srcCIDR", "dstCIDR", "srcPort", "dstPort", "srcPorts", "dstPorts", NULL,
+    "protocol", "srcCIDR", "dstCIDR", "srcPort", "dstPort", "srcPorts", "dstPorts", "state", NULL,
 };
 
 const char *fos_prog_type_to_string(enum fos_prog_type t)
@@ -126,6 +135,13 @@ const char *fos_ct_invalid_to_string(uint8_t v)
 	if (v >= ARRAY_SIZE(ct_invalid_names))
 		return NULL;
 	return ct_invalid_names[v];
+}
+
+const char *fos_ct_class_to_string(unsigned c)
+{
+	if (c >= ARRAY_SIZE(ct_class_names))
+		return NULL;
+	return ct_class_names[c];
 }
 
 void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
@@ -535,6 +551,13 @@ struct fos_pending_ref {
 	char *set;
 };
 
+/* Where a setting was, for a message about it once every file is read. */
+struct fos_where {
+	char *path; /* "programs[1].priority" */
+	char *file;
+	int line;
+};
+
 struct fos_loader {
 	struct fos_config *cfg;
 	struct fos_errors *errs; /* may be NULL */
@@ -543,8 +566,19 @@ struct fos_loader {
 	int io_error;		 /* first -errno of a file that could not be read */
 	struct fos_pending_ref *refs;
 	size_t n_refs;
-	bool conntrack_seen; /* a conntrack group was read */
+	struct fos_where *invalid_states; /* state conditions that only invalid packets meet */
+	size_t n_invalid_states;
+	bool conntrack_seen;	    /* a conntrack group was read */
+	bool conntrack_invalid_bad; /* ... and its invalid setting was wrong */
 };
+
+static void _fos_where_done(struct fos_where *w)
+{
+	free(w->path);
+	w->path = NULL;
+	free(w->file);
+	w->file = NULL;
+}
 
 static void _fos_loader_done(struct fos_loader *ld)
 {
@@ -556,6 +590,11 @@ static void _fos_loader_done(struct fos_loader *ld)
 	free(ld->refs);
 	ld->refs = NULL;
 	ld->n_refs = 0;
+	for (size_t i = 0; i < ld->n_invalid_states; i++)
+		_fos_where_done(&ld->invalid_states[i]);
+	free(ld->invalid_states);
+	ld->invalid_states = NULL;
+	ld->n_invalid_states = 0;
 }
 
 static const char *_fos_setting_file(const struct fos_loader *ld, const config_setting_t *s)
@@ -610,6 +649,43 @@ __attribute__((format(printf, 4, 5))) static void _fos_err_at(struct fos_loader 
 }
 
 #define _fos_err(ld, s, ...) _fos_err_at(ld, s, s, __VA_ARGS__)
+
+/* Remember the setting `where`, at the line of `at`, for _fos_err_where(). */
+static int _fos_where_set(const struct fos_loader *ld, const config_setting_t *where,
+			  const config_setting_t *at, struct fos_where *w)
+{
+	char buf[FOS_SETTING_PATH_MAX];
+	_cleanup_free_ char *path = NULL, *file = NULL;
+
+	path = strdup(_fos_setting_path(where, buf, sizeof(buf)));
+	file = strdup(_fos_setting_file(ld, at));
+	if (!path || !file)
+		return -ENOMEM;
+	_fos_where_done(w);
+	w->path = TAKE_PTR(path);
+	w->file = TAKE_PTR(file);
+	w->line = config_setting_source_line(at);
+	return 0;
+}
+
+/* An error about a setting of a file that is no longer open. */
+__attribute__((format(printf, 3, 4))) static void
+_fos_err_where(struct fos_loader *ld, const struct fos_where *w, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	int r;
+
+	ld->n_failed++;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		msg = NULL;
+		return;
+	}
+	fos_errors_add(ld->errs, w->file, w->line, "%s: %s", w->path, msg);
+}
 
 /* A whole file failed: "path: reason". */
 static void _fos_file_failed(struct fos_loader *ld, const char *path, int r)
@@ -1037,8 +1113,8 @@ static int _fos_parse_conntrack(struct fos_loader *ld, const config_setting_t *g
 	}
 
 	s = config_setting_get_member(g, "invalid");
-	if (s)
-		_fos_ct_invalid(ld, s, &ct->invalid);
+	if (s && !_fos_ct_invalid(ld, s, &ct->invalid))
+		ld->conntrack_invalid_bad = true;
 	return 0;
 }
 
@@ -1311,6 +1387,51 @@ static void _fos_check_icmp_family(struct fos_loader *ld, const config_setting_t
 		}
 }
 
+static bool _fos_ct_class(struct fos_loader *ld, const config_setting_t *s, uint8_t *bits)
+{
+	const char *v = _fos_string(ld, s);
+	char valid[64];
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ct_class_names); i++)
+		if (strcmp(v, ct_class_names[i]) == 0) {
+			*bits |= (uint8_t)(1U << i);
+			return true;
+		}
+	_fos_err(ld, s, "unknown state \"%s\" (valid: %s)", v,
+		 _fos_strv_join(ct_class_names, ARRAY_SIZE(ct_class_names), valid, sizeof(valid)));
+	return false;
+}
+
+/* state: one name, or a non-empty list of them; *ret is written only if
+ * every name is known. */
+static bool _fos_parse_state(struct fos_loader *ld, const config_setting_t *s, uint8_t *ret)
+{
+	uint8_t bits = 0;
+	bool ok = true;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		ok = _fos_ct_class(ld, s, &bits);
+	} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+		int len = config_setting_length(s);
+
+		if (len == 0) {
+			_fos_err(ld, s, "an empty list matches nothing");
+			return false;
+		}
+		for (int i = 0; i < len; i++)
+			if (!_fos_ct_class(ld, config_setting_get_elem(s, (unsigned)i), &bits))
+				ok = false;
+	} else {
+		_fos_err(ld, s, "expected a string or a list of strings, got %s", _fos_kind(s));
+		return false;
+	}
+	if (ok)
+		*ret = bits;
+	return ok;
+}
+
 static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, struct fos_match *m)
 {
 	static const char *const port_keys[] = {"srcPort", "srcPorts", "dstPort", "dstPorts"};
@@ -1348,6 +1469,10 @@ static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, st
 
 	_fos_parse_ports(ld, g, "srcPort", "srcPorts", "source", m->sport, &m->n_sport);
 	_fos_parse_ports(ld, g, "dstPort", "dstPorts", "destination", m->dport, &m->n_dport);
+
+	s = config_setting_get_member(g, "state");
+	if (s)
+		_fos_parse_state(ld, s, &m->state);
 
 	if (proto_ok) {
 		if (m->protocol != IPPROTO_TCP && m->protocol != IPPROTO_UDP)
@@ -1426,7 +1551,44 @@ static void _fos_prog_type(struct fos_loader *ld, const config_setting_t *s,
 			 _fos_strv_join(prog_types_planned, SIZE_MAX, planned, sizeof(planned)));
 }
 
+/*
+ * A state condition s (that parsed to state) against its program: a stateful
+ * program passes established and related packets before its rules, so only
+ * new packets reach them, and invalid ones if conntrack.invalid is "rules"
+ * (known only once every file is read). stateful_known is false if
+ * settings.stateful was wrong.
+ */
+static int _fos_check_state(struct fos_loader *ld, const config_setting_t *s,
+			    const struct fos_program *p, bool stateful_known, uint8_t state)
+{
+	const unsigned passed = 1U << FOS_CT_ESTABLISHED | 1U << FOS_CT_RELATED;
+	struct fos_where *v;
+
+	if (!p->stateful) {
+		if (stateful_known)
+			_fos_err(ld, s, "a state condition needs settings.stateful = true");
+		return 0;
+	}
+	if ((state & ~passed) == 0) {
+		_fos_err(ld, s,
+			 "a rule for established or related packets never matches: a stateful "
+			 "program passes them before the rules");
+		return 0;
+	}
+	if (state & 1U << FOS_CT_NEW)
+		return 0;
+
+	v = reallocarray(ld->invalid_states, ld->n_invalid_states + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ld->invalid_states = v;
+	v[ld->n_invalid_states] = (struct fos_where){};
+	ld->n_invalid_states++;
+	return _fos_where_set(ld, s, s, &v[ld->n_invalid_states - 1]);
+}
+
 static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
+			   const struct fos_program *p, bool stateful_known,
 			   struct fos_rule_cfg *rule)
 {
 	const config_setting_t *m, *a, *i;
@@ -1443,6 +1605,12 @@ static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
 		r = _fos_parse_match(ld, m, &rule->match);
 		if (r < 0)
 			return r;
+		if (rule->match.state != 0) {
+			r = _fos_check_state(ld, config_setting_get_member(m, "state"), p,
+					     stateful_known, rule->match.state);
+			if (r < 0)
+				return r;
+		}
 	}
 
 	a = _fos_required(ld, g, "action");
@@ -1461,7 +1629,7 @@ static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
 }
 
 static int _fos_parse_actions(struct fos_loader *ld, const config_setting_t *g,
-			      struct fos_program *p)
+			      struct fos_program *p, bool stateful_known)
 {
 	const config_setting_t *def, *def_if, *rules;
 	bool def_ok = true;
@@ -1500,7 +1668,7 @@ static int _fos_parse_actions(struct fos_loader *ld, const config_setting_t *g,
 			if (!_fos_want_group(ld, rg))
 				continue;
 			/* Counted before parsing, so a half-built rule is freed too. */
-			r = _fos_parse_rule(ld, rg, &p->rules[p->n_rules++]);
+			r = _fos_parse_rule(ld, rg, p, stateful_known, &p->rules[p->n_rules++]);
 			if (r < 0)
 				return r;
 		}
@@ -1557,15 +1725,17 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 			       struct fos_program *p)
 {
 	const config_setting_t *s;
+	bool stateful_known = true;
 	int r;
 
 	if (!_fos_want_group(ld, g))
 		return 0;
 	_fos_check_keys(ld, g, settings_keys, settings_planned);
 
+	/* before the rules, whose state conditions need it */
 	s = config_setting_get_member(g, "stateful");
 	if (s)
-		_fos_bool(ld, s, &p->stateful);
+		stateful_known = _fos_bool(ld, s, &p->stateful);
 
 	s = config_setting_get_member(g, "blacklist");
 	if (s) {
@@ -1581,7 +1751,7 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 	}
 	s = config_setting_get_member(g, "actions");
 	if (s) {
-		r = _fos_parse_actions(ld, s, p);
+		r = _fos_parse_actions(ld, s, p, stateful_known);
 		if (r < 0)
 			return r;
 	}
@@ -1808,6 +1978,21 @@ static void _fos_resolve_refs(struct fos_loader *ld)
 	}
 }
 
+/* A state condition without "new" matches only if invalid packets reach the
+ * rules. */
+static void _fos_check_invalid_states(struct fos_loader *ld)
+{
+	uint8_t invalid = ld->cfg->conntrack.invalid;
+
+	if (invalid == FOS_CT_INVALID_RULES || ld->conntrack_invalid_bad)
+		return;
+	for (size_t i = 0; i < ld->n_invalid_states; i++)
+		_fos_err_where(ld, &ld->invalid_states[i],
+			       "a rule for invalid packets never matches unless conntrack.invalid "
+			       "= \"rules\" (it is \"%s\")",
+			       fos_ct_invalid_to_string(invalid));
+}
+
 static int _fos_config_new(const char *path, struct fos_config **ret)
 {
 	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
@@ -1864,6 +2049,7 @@ static int _fos_config_load(const char *name, const char *text, struct fos_confi
 	if (r < 0)
 		return r;
 	_fos_resolve_refs(&ld);
+	_fos_check_invalid_states(&ld);
 
 	if (ld.n_failed > 0) {
 		log_debug("%s: %u problem(s) found", name, ld.n_failed);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <check.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <errno.h>
@@ -482,6 +483,34 @@ START_TEST(test_conntrack_values)
 }
 END_TEST
 
+START_TEST(test_state_values)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = ( { name = \"p\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "settings = { actions = { rules = (\n"
+	    "  { match = { state = \"new\"; }; action = \"pass\"; },\n"
+	    "  { match = { state = [ \"new\", \"established\", \"new\" ]; }; action = \"pass\"; "
+	    "},\n"
+	    "  { match = { state = ( \"related\", \"invalid\", \"new\", \"established\" ); };\n"
+	    "    action = \"drop\"; },\n"
+	    "  { match = { state = \"invalid\"; protocol = \"tcp\"; }; action = \"drop\"; },\n"
+	    "  { match = { protocol = \"udp\"; }; action = \"drop\"; }\n"
+	    "); };\n"
+	    "stateful = true; }; } );\n"
+	    "conntrack = { invalid = \"rules\"; };\n");
+	const struct fos_rule_cfg *r = c->programs[0].rules;
+
+	/* stateful may follow the rules, conntrack.invalid the programs */
+	ck_assert(c->programs[0].stateful);
+	ck_assert_uint_eq(r[0].match.state, 1U << FOS_CT_NEW);
+	ck_assert_uint_eq(r[1].match.state, 1U << FOS_CT_NEW | 1U << FOS_CT_ESTABLISHED);
+	ck_assert_uint_eq(r[2].match.state, 0xf);
+	ck_assert_uint_eq(r[3].match.state, 1U << FOS_CT_INVALID);
+	ck_assert_uint_eq(r[3].match.protocol, 6);
+	ck_assert_uint_eq(r[4].match.state, 0);
+}
+END_TEST
+
 START_TEST(test_names_limits)
 {
 	char name[FOS_NAME_MAX + 1];
@@ -514,6 +543,12 @@ START_TEST(test_to_string)
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_INGRESS), "tc-ingress");
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_EGRESS), "tc-egress");
 	ck_assert_ptr_null(fos_prog_type_to_string(_FOS_PROG_TYPE_MAX));
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_NEW), "new");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_ESTABLISHED), "established");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_RELATED), "related");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_INVALID), "invalid");
+	ck_assert_ptr_null(fos_ct_class_to_string(_FOS_CT_CLASS_MAX));
+	ck_assert_ptr_null(fos_ct_class_to_string(UINT_MAX));
 	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_DROP), "drop");
 	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_PASS), "pass");
 	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_RULES), "rules");
@@ -1112,6 +1147,117 @@ START_TEST(test_conntrack_errors)
 }
 END_TEST
 
+/* A stateful TC program whose rules list starts on line 3, one rule per line. */
+#define STATE_LINES_HEAD                                                                           \
+	"programs = ( { name = \"p\"; type = \"tc-ingress\"; interface = \"eth0\";\n"              \
+	"settings = { stateful = true; actions = { rules = (\n"
+
+START_TEST(test_state_errors)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    STATE_LINES_HEAD
+	    "{ match = { state = \"NEW\"; }; action = \"pass\"; },\n"
+	    "{ match = { state = ( \"new\", \"closed\", 3 ); }; action = \"pass\"; },\n"
+	    "{ match = { state = ( ); }; action = \"pass\"; },\n"
+	    "{ match = { state = 1; }; action = \"pass\"; },\n"
+	    "{ match = { state = { new = true; }; }; action = \"pass\"; },\n"
+	    "{ match = { states = \"new\"; }; action = \"pass\"; }\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match.state: unknown state \"NEW\" (valid: new, "
+		   "established, related, invalid)",
+		   "t.conf:4: " RP "[1].match.state[1]: unknown state \"closed\" (valid: new, "
+		   "established, related, invalid)",
+		   "t.conf:4: " RP "[1].match.state[2]: expected a string, got an integer",
+		   "t.conf:5: " RP "[2].match.state: an empty list matches nothing",
+		   "t.conf:6: " RP "[3].match.state: expected a string or a list of strings, got "
+		   "an integer",
+		   "t.conf:7: " RP "[4].match.state: expected a string or a list of strings, got "
+		   "a group",
+		   "t.conf:8: " RP "[5].match.states: unknown key (did you mean \"state\"?)"));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_state_never_matches)
+{
+#define SP(n) "programs[" n "].settings.actions.rules[0].match.state"
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"b\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "false;\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"c\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = \"established\"; }; action = \"drop\"; "
+	    "} );\n"
+	    "    }; }; },\n"
+	    "  { name = \"d\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = [ \"related\" ]; }; action = \"drop\"; "
+	    "} );\n"
+	    "    }; }; },\n"
+	    "  { name = \"e\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"established\", \"related\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; },\n"
+	    "  { name = \"f\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = \"invalid\"; }; action = \"drop\"; } "
+	    ");\n"
+	    "    }; }; },\n"
+	    "  { name = \"g\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"established\", \"invalid\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; },\n"
+	    "  { name = \"h\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "\"yes\";\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"i\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"invalid\", \"new\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:3: " SP("0") ": a state condition needs settings.stateful = true",
+		   "t.conf:5: " SP("1") ": a state condition needs settings.stateful = true",
+		   "t.conf:7: " SP("2") ": a rule for established or related packets never "
+					"matches: a stateful program passes them before the rules",
+		   "t.conf:10: " SP("3") ": a rule for established or related packets never "
+					 "matches: a stateful program passes them before the rules",
+		   "t.conf:13: " SP("4") ": a rule for established or related packets never "
+					 "matches: a stateful program passes them before the rules",
+		   "t.conf:21: programs[7].settings.stateful: expected a boolean, got a string",
+		   "t.conf:16: " SP("5") ": a rule for invalid packets never matches unless "
+					 "conntrack.invalid = \"rules\" (it is \"drop\")",
+		   "t.conf:19: " SP("6") ": a rule for invalid packets never matches unless "
+					 "conntrack.invalid = \"rules\" (it is \"drop\")"));
+
+	/* and with invalid = "pass", the message says so */
+	assert_load_fails(
+	    "conntrack = { invalid = \"pass\"; };\n"
+	    "programs = ( { name = \"a\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "  settings = { stateful = true; actions = { rules = (\n"
+	    "    { match = { state = \"invalid\"; }; action = \"drop\"; } ); }; }; } );\n",
+	    ERRORS("t.conf:4: programs[0].settings.actions.rules[0].match.state: a rule for "
+		   "invalid packets never matches unless conntrack.invalid = \"rules\" (it is "
+		   "\"pass\")"));
+
+	/* a wrong conntrack.invalid is reported once, not at every such rule */
+	assert_load_fails(
+	    "conntrack = { invalid = \"rule\"; };\n"
+	    "programs = ( { name = \"a\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "  settings = { stateful = true; actions = { rules = (\n"
+	    "    { match = { state = \"invalid\"; }; action = \"drop\"; } ); }; }; } );\n",
+	    ERRORS("t.conf:1: conntrack.invalid: unknown value \"rule\" (valid: drop, pass, "
+		   "rules)"));
+#undef SP
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	/* one mistake in each part of the file: every one is reported, in order */
@@ -1211,12 +1357,14 @@ START_TEST(test_conntrack_dropin)
 	_cleanup_free_ char *dropin = data_path("conntrack/fwd.d/10-conntrack.conf");
 	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
 
-	/* the group may live in a drop-in */
+	/* the group may live in a drop-in; the rule on invalid packets in the
+	 * main file is checked against it */
 	ck_assert_str_eq(c->conntrack.src.file, dropin);
 	ck_assert_int_eq(c->conntrack.src.line, 2);
 	ck_assert_uint_eq(c->conntrack.max_connections, 5000);
 	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_RULES);
 	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->programs[0].rules[0].match.state, 1U << FOS_CT_INVALID);
 }
 END_TEST
 
@@ -1225,7 +1373,7 @@ START_TEST(test_conntrack_dropin_conflicts)
 	_cleanup_free_ char *path = data_path("conntrack-dup/fwd.conf");
 	_cleanup_free_ char *more = data_path("conntrack-dup/fwd.d/10-more.conf");
 	_cleanup_free_ char *again = data_path("conntrack-dup/fwd.d/20-again.conf");
-	_cleanup_free_ char *m1 = NULL, *m2 = NULL;
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
 	struct fos_config *c = &sentinel;
 	struct fos_errors e = {};
 
@@ -1235,9 +1383,13 @@ START_TEST(test_conntrack_dropin_conflicts)
 	m2 = strf("%s:1: conntrack: already defined at %s:1; the group may be set in one file "
 		  "only",
 		  again, path);
+	/* the first definition counts */
+	m3 = strf("%s:7: programs[0].settings.actions.rules[0].match.state: a rule for invalid "
+		  "packets never matches unless conntrack.invalid = \"rules\" (it is \"pass\")",
+		  path);
 	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
 	ck_assert_ptr_eq(c, &sentinel);
-	assert_errors(&e, ERRORS(m1, m2));
+	assert_errors(&e, ERRORS(m1, m2, m3));
 	fos_errors_clear(&e);
 }
 END_TEST
@@ -1606,6 +1758,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_int64_values);
 	tcase_add_test(tc, test_tc_programs);
 	tcase_add_test(tc, test_conntrack_values);
+	tcase_add_test(tc, test_state_values);
 	tcase_add_test(tc, test_names_limits);
 	tcase_add_test(tc, test_to_string);
 	tcase_add_test(tc, test_errors_add_clear);
@@ -1626,6 +1779,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_program_fields);
 	tcase_add_test(tc, test_tc_priority);
 	tcase_add_test(tc, test_conntrack_errors);
+	tcase_add_test(tc, test_state_errors);
+	tcase_add_test(tc, test_state_never_matches);
 	tcase_add_test(tc, test_settings_keys);
 	tcase_add_test(tc, test_list_refs);
 	tcase_add_test(tc, test_actions_errors);
