@@ -558,6 +558,13 @@ struct fos_where {
 	int line;
 };
 
+/* The settings of a loaded program that checks across programs point at:
+ * one entry per fos_config.programs entry. */
+struct fos_program_where {
+	struct fos_where priority; /* the priority, or the program if it has none */
+	struct fos_where stateful; /* settings.stateful, if set */
+};
+
 struct fos_loader {
 	struct fos_config *cfg;
 	struct fos_errors *errs; /* may be NULL */
@@ -568,6 +575,8 @@ struct fos_loader {
 	size_t n_refs;
 	struct fos_where *invalid_states; /* state conditions that only invalid packets meet */
 	size_t n_invalid_states;
+	struct fos_program_where *programs; /* as many as cfg->programs once a program is added */
+	size_t n_programs;
 	bool conntrack_seen;	    /* a conntrack group was read */
 	bool conntrack_invalid_bad; /* ... and its invalid setting was wrong */
 };
@@ -578,6 +587,12 @@ static void _fos_where_done(struct fos_where *w)
 	w->path = NULL;
 	free(w->file);
 	w->file = NULL;
+}
+
+static void _fos_program_where_done(struct fos_program_where *w)
+{
+	_fos_where_done(&w->priority);
+	_fos_where_done(&w->stateful);
 }
 
 static void _fos_loader_done(struct fos_loader *ld)
@@ -595,6 +610,11 @@ static void _fos_loader_done(struct fos_loader *ld)
 	free(ld->invalid_states);
 	ld->invalid_states = NULL;
 	ld->n_invalid_states = 0;
+	for (size_t i = 0; i < ld->n_programs; i++)
+		_fos_program_where_done(&ld->programs[i]);
+	free(ld->programs);
+	ld->programs = NULL;
+	ld->n_programs = 0;
 }
 
 static const char *_fos_setting_file(const struct fos_loader *ld, const config_setting_t *s)
@@ -1765,7 +1785,9 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	    .priority = FOS_PRIORITY_DEFAULT,
 	    .default_action = FOS_CFG_PASS,
 	};
-	const config_setting_t *name_s, *prio_s, *s;
+	_cleanup_(_fos_program_where_done) struct fos_program_where where = {};
+	const config_setting_t *name_s, *prio_s, *settings_s, *s;
+	struct fos_program_where *wv;
 	struct fos_program *progs;
 	long long prio;
 	bool named;
@@ -1802,9 +1824,9 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 			       FOS_PRIORITY_MAX, &prio))
 		p.priority = (int)prio;
 
-	s = config_setting_get_member(g, "settings");
-	if (s) {
-		r = _fos_parse_settings(ld, s, &p);
+	settings_s = config_setting_get_member(g, "settings");
+	if (settings_s) {
+		r = _fos_parse_settings(ld, settings_s, &p);
 		if (r < 0)
 			return r;
 	}
@@ -1817,12 +1839,28 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 				 other->src.file, other->src.line);
 	}
 
+	r = _fos_where_set(ld, prio_s ?: g, prio_s ?: name_s ?: g, &where.priority);
+	if (r < 0)
+		return r;
+	if (p.stateful) {
+		s = config_setting_get_member(settings_s, "stateful");
+		r = _fos_where_set(ld, s, s, &where.stateful);
+		if (r < 0)
+			return r;
+	}
+
+	wv = reallocarray(ld->programs, ld->n_programs + 1, sizeof(*wv));
+	if (!wv)
+		return -ENOMEM;
+	ld->programs = wv;
 	progs = reallocarray(ld->cfg->programs, ld->cfg->n_programs + 1, sizeof(*progs));
 	if (!progs)
 		return -ENOMEM;
 	ld->cfg->programs = progs;
 	progs[ld->cfg->n_programs++] = p;
 	p = (struct fos_program){};
+	wv[ld->n_programs++] = where;
+	where = (struct fos_program_where){};
 	return 0;
 }
 
@@ -1993,6 +2031,83 @@ static void _fos_check_invalid_states(struct fos_loader *ld)
 			       fos_ct_invalid_to_string(invalid));
 }
 
+static const char *_fos_tc_direction(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS ? "ingress" : "egress";
+}
+
+static enum fos_prog_type _fos_tc_other(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS ? FOS_PROG_TC_EGRESS : FOS_PROG_TC_INGRESS;
+}
+
+static bool _fos_tc_stateful_on(const struct fos_config *c, const char *ifname,
+				enum fos_prog_type t)
+{
+	for (size_t i = 0; i < c->n_programs; i++)
+		if (c->programs[i].type == t && c->programs[i].stateful &&
+		    strcmp(c->programs[i].interface, ifname) == 0)
+			return true;
+	return false;
+}
+
+/* p's conntrack tracker: on the other direction of its interface, at its
+ * priority, unless a stateful program of its own runs there. */
+static bool _fos_tc_has_tracker(const struct fos_config *c, const struct fos_program *p)
+{
+	return p->stateful && !_fos_tc_stateful_on(c, p->interface, _fos_tc_other(p->type));
+}
+
+/*
+ * The tc filters the TC programs need, one per interface, direction and
+ * priority: each program's own, and the tracker of each stateful one. A
+ * conflict is reported at the later program, naming the earlier.
+ */
+static void _fos_check_tc(struct fos_loader *ld)
+{
+	static const char tracker[] = "the conntrack tracker of the stateful program ";
+	const struct fos_config *c = ld->cfg;
+
+	for (size_t j = 0; j < c->n_programs; j++) {
+		const struct fos_program *b = &c->programs[j];
+		const struct fos_program_where *bw = &ld->programs[j];
+
+		if (!_fos_prog_is_tc(b->type) || b->interface[0] == '\0')
+			continue;
+		for (size_t i = 0; i < j; i++) {
+			const struct fos_program *a = &c->programs[i];
+			bool a_tracks, b_tracks;
+
+			if (!_fos_prog_is_tc(a->type) || strcmp(a->interface, b->interface) != 0)
+				continue;
+
+			if (a->type == b->type && a->stateful && b->stateful)
+				_fos_err_where(
+				    ld, &bw->stateful,
+				    "\"%s\" and \"%s\" (%s:%d) are both stateful %s "
+				    "programs on %s; at most one is allowed per interface "
+				    "and direction",
+				    b->name, a->name, a->src.file, a->src.line,
+				    fos_prog_type_to_string(b->type), b->interface);
+			if (a->priority != b->priority)
+				continue;
+			/* on other directions, only a tracker meets the other program */
+			a_tracks = a->type != b->type && _fos_tc_has_tracker(c, a);
+			b_tracks = a->type != b->type && _fos_tc_has_tracker(c, b);
+			if (a->type != b->type && !a_tracks && !b_tracks)
+				continue;
+			_fos_err_where(ld, &bw->priority,
+				       "%s\"%s\" and %s\"%s\" (%s:%d) would both use the tc filter "
+				       "at %s %s priority %d; give one of them another priority",
+				       b_tracks ? tracker : "program ", b->name,
+				       a_tracks ? tracker : "program ", a->name, a->src.file,
+				       a->src.line, b->interface,
+				       _fos_tc_direction(b_tracks ? a->type : b->type),
+				       b->priority);
+		}
+	}
+}
+
 static int _fos_config_new(const char *path, struct fos_config **ret)
 {
 	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
@@ -2050,6 +2165,7 @@ static int _fos_config_load(const char *name, const char *text, struct fos_confi
 		return r;
 	_fos_resolve_refs(&ld);
 	_fos_check_invalid_states(&ld);
+	_fos_check_tc(&ld);
 
 	if (ld.n_failed > 0) {
 		log_debug("%s: %u problem(s) found", name, ld.n_failed);

@@ -440,6 +440,42 @@ START_TEST(test_tc_programs)
 }
 END_TEST
 
+START_TEST(test_tc_slots_ok)
+{
+	/* what may share an interface: other priorities, other interfaces, other
+	 * hooks, stateful programs on both directions (neither needs a tracker) */
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 11; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 11; },\n"
+	    "  { name = \"e\"; type = \"tc-ingress\"; interface = \"eth1\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"f\"; type = \"xdp\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"g\"; type = \"xdp\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"h\"; type = \"tc-egress\"; interface = \"eth1\"; priority = 9; }\n"
+	    ");\n");
+
+	ck_assert_uint_eq(c->n_programs, 8);
+
+	/* the tracker of a stateful program stands aside for the stateful
+	 * program on the other direction, wherever that one is defined */
+	fos_config_free(load_ok(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 10; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 20;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n"));
+}
+END_TEST
+
 START_TEST(test_conntrack_values)
 {
 	_cleanup_(fos_config_freep) struct fos_config *c = load_ok("conntrack = {\n"
@@ -1258,6 +1294,60 @@ START_TEST(test_state_never_matches)
 }
 END_TEST
 
+START_TEST(test_tc_stateful_twice)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 20;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 30;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:5: programs[1].settings.stateful: \"b\" and \"a\" (t.conf:2) are both "
+		   "stateful tc-ingress programs on eth0; at most one is allowed per interface "
+		   "and direction",
+		   "t.conf:9: programs[3].settings.stateful: \"d\" and \"c\" (t.conf:6) are both "
+		   "stateful tc-egress programs on eth0; at most one is allowed per interface "
+		   "and direction"));
+}
+END_TEST
+
+START_TEST(test_tc_slot_collisions)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10; },\n"
+	    "  { name = \"b\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
+	    "    priority = 10; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"e\"; type = \"xdp\"; interface = \"eth1\"; },\n"
+	    "  { name = \"f\"; type = \"tc-ingress\"; interface = \"r-cli\"; priority = 5;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"g\"; type = \"tc-egress\"; interface = \"r-cli\"; priority = 5; },\n"
+	    "  { name = \"h\"; type = \"tc-ingress\"; interface = \"r-srv\"; priority = 7; },\n"
+	    "  { name = \"i\"; type = \"tc-egress\"; interface = \"r-srv\"; priority = 7;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:4: programs[1].priority: program \"b\" and program \"a\" (t.conf:2) "
+		   "would both use the tc filter at eth0 ingress priority 10; give one of them "
+		   "another priority",
+		   "t.conf:6: programs[3]: program \"d\" and program \"c\" (t.conf:5) would both "
+		   "use the tc filter at eth1 egress priority 100; give one of them another "
+		   "priority",
+		   "t.conf:10: programs[6].priority: program \"g\" and the conntrack tracker of "
+		   "the stateful program \"f\" (t.conf:8) would both use the tc filter at r-cli "
+		   "egress priority 5; give one of them another priority",
+		   "t.conf:12: programs[8].priority: the conntrack tracker of the stateful "
+		   "program \"i\" and program \"h\" (t.conf:11) would both use the tc filter at "
+		   "r-srv ingress priority 7; give one of them another priority"));
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	/* one mistake in each part of the file: every one is reported, in order */
@@ -1373,7 +1463,7 @@ START_TEST(test_conntrack_dropin_conflicts)
 	_cleanup_free_ char *path = data_path("conntrack-dup/fwd.conf");
 	_cleanup_free_ char *more = data_path("conntrack-dup/fwd.d/10-more.conf");
 	_cleanup_free_ char *again = data_path("conntrack-dup/fwd.d/20-again.conf");
-	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL;
 	struct fos_config *c = &sentinel;
 	struct fos_errors e = {};
 
@@ -1387,9 +1477,17 @@ START_TEST(test_conntrack_dropin_conflicts)
 	m3 = strf("%s:7: programs[0].settings.actions.rules[0].match.state: a rule for invalid "
 		  "packets never matches unless conntrack.invalid = \"rules\" (it is \"pass\")",
 		  path);
+	m4 = strf("%s:3: programs[0]: program \"tracked-out\" and the conntrack tracker of the "
+		  "stateful program \"fw\" (%s:4) would both use the tc filter at eth0 egress "
+		  "priority 100; give one of them another priority",
+		  more, path);
+	m5 = strf("%s:6: programs[1].settings.stateful: \"fw2\" and \"fw\" (%s:4) are both "
+		  "stateful tc-ingress programs on eth0; at most one is allowed per interface "
+		  "and direction",
+		  more, path);
 	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
 	ck_assert_ptr_eq(c, &sentinel);
-	assert_errors(&e, ERRORS(m1, m2, m3));
+	assert_errors(&e, ERRORS(m1, m2, m3, m4, m5));
 	fos_errors_clear(&e);
 }
 END_TEST
@@ -1757,6 +1855,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_redirect_default);
 	tcase_add_test(tc, test_int64_values);
 	tcase_add_test(tc, test_tc_programs);
+	tcase_add_test(tc, test_tc_slots_ok);
 	tcase_add_test(tc, test_conntrack_values);
 	tcase_add_test(tc, test_state_values);
 	tcase_add_test(tc, test_names_limits);
@@ -1781,6 +1880,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_conntrack_errors);
 	tcase_add_test(tc, test_state_errors);
 	tcase_add_test(tc, test_state_never_matches);
+	tcase_add_test(tc, test_tc_stateful_twice);
+	tcase_add_test(tc, test_tc_slot_collisions);
 	tcase_add_test(tc, test_settings_keys);
 	tcase_add_test(tc, test_list_refs);
 	tcase_add_test(tc, test_actions_errors);
