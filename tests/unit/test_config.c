@@ -194,7 +194,7 @@ START_TEST(test_full_example)
 	ck_assert_uint_eq(set->n_entries, 1);
 	assert_cidr(&set->entries[0], "10.0.0.0/8");
 
-	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_uint_eq(c->n_programs, 2);
 	p = fos_config_find_program(c, "xdp-filter");
 	ck_assert_ptr_eq(p, &c->programs[0]);
 	ck_assert_str_eq(p->src.file, path);
@@ -203,6 +203,7 @@ START_TEST(test_full_example)
 	ck_assert_int_eq(p->type, FOS_PROG_XDP);
 	ck_assert_str_eq(p->interface, "eth0");
 	ck_assert_int_eq(p->priority, 10);
+	ck_assert(!p->stateful);
 	ck_assert(p->blacklist.enabled);
 	ck_assert_str_eq(p->blacklist.set, "malicious-ips");
 	ck_assert_str_eq(p->blacklist.src.file, path);
@@ -223,6 +224,7 @@ START_TEST(test_full_example)
 	ck_assert_uint_eq(r->match.n_sport, 0);
 	ck_assert_uint_eq(r->match.n_dport, 1);
 	assert_span(&r->match.dport[0], 53, 53);
+	ck_assert_uint_eq(r->match.state, 0);
 	ck_assert_int_eq(r->action, FOS_CFG_PASS);
 	ck_assert_str_eq(r->interface, "");
 
@@ -242,6 +244,34 @@ START_TEST(test_full_example)
 	assert_span(&r->match.dport[0], 80, 80);
 	ck_assert_int_eq(r->action, FOS_CFG_REDIRECT);
 	ck_assert_str_eq(r->interface, "eth1");
+
+	p = fos_config_find_program(c, "tc-firewall");
+	ck_assert_ptr_eq(p, &c->programs[1]);
+	ck_assert_int_eq(p->src.line, 34);
+	ck_assert_int_eq(p->type, FOS_PROG_TC_INGRESS);
+	ck_assert_str_eq(p->interface, "eth1");
+	ck_assert_int_eq(p->priority, 1);
+	ck_assert(p->stateful);
+	ck_assert_int_eq(p->default_action, FOS_CFG_DROP);
+	ck_assert_uint_eq(p->n_rules, 3);
+	ck_assert_uint_eq(p->rules[0].match.state, 1U << FOS_CT_NEW);
+	ck_assert_uint_eq(p->rules[0].match.protocol, 6);
+	assert_span(&p->rules[0].match.dport[0], 22, 22);
+	/* a state list of only "invalid" is fine: conntrack.invalid below is "rules" */
+	ck_assert_uint_eq(p->rules[1].match.state, 1U << FOS_CT_INVALID);
+	ck_assert_uint_eq(p->rules[2].match.state, 1U << FOS_CT_NEW | 1U << FOS_CT_INVALID);
+	ck_assert_int_eq(p->rules[2].action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(p->rules[2].interface, "eth0");
+
+	ck_assert_str_eq(c->conntrack.src.file, path);
+	ck_assert_int_eq(c->conntrack.src.line, 52);
+	ck_assert_uint_eq(c->conntrack.max_connections, 65536);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 86400);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, 60);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, 120);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, 90);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, 10);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_RULES);
 
 	ck_assert_ptr_null(fos_config_find_set(c, "xdp-filter"));
 	ck_assert_ptr_null(fos_config_find_program(c, "malicious-ips"));
