@@ -1763,6 +1763,17 @@ START_TEST(test_shipped_fwd_conf)
 	ck_assert_str_eq(c->daemon.socket, FOS_DEFAULT_SOCKET);
 	ck_assert_str_eq(c->daemon.pin_dir, FOS_DEFAULT_PIN_DIR);
 	ck_assert_str_eq(c->daemon.log_level, "info");
+
+	/* the conntrack group shows the defaults */
+	ck_assert_str_eq(c->conntrack.src.file, path);
+	ck_assert_int_gt(c->conntrack.src.line, 0);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, FOS_CT_DEFAULT_TCP_FIN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
 }
 END_TEST
 
@@ -1797,10 +1808,15 @@ START_TEST(test_shipped_fwd_conf_examples)
 
 	c = load_ok(text);
 	ck_assert_uint_eq(c->n_sets, 1);
-	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_uint_eq(c->n_programs, 2);
 	ck_assert_str_eq(c->programs[0].name, "xdp-filter");
 	ck_assert_uint_eq(c->programs[0].n_rules, 3);
 	ck_assert_str_eq(c->programs[0].blacklist.set, "malicious-ips");
+	ck_assert_str_eq(c->programs[1].name, "wan-firewall");
+	ck_assert_int_eq(c->programs[1].type, FOS_PROG_TC_INGRESS);
+	ck_assert(c->programs[1].stateful);
+	ck_assert_int_eq(c->programs[1].default_action, FOS_CFG_DROP);
+	ck_assert_uint_eq(c->programs[1].n_rules, 3);
 }
 END_TEST
 
