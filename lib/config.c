@@ -34,12 +34,17 @@
 
 #define FOS_PRIORITY_DEFAULT 100
 #define FOS_PRIORITY_MAX     65535
+#define FOS_TC_PRIORITY_MIN  1		   /* tc filter priority 0 means "pick one" */
+#define FOS_CT_TIMEOUT_MAX   2147483647ULL /* seconds */
 #define FOS_SETTING_PATH_MAX 512
 
 static_assert(FOS_MAX_PORT_SPANS == FOS_RULE_MAX_PORTS, "port spans per rule differ from the ABI");
 static_assert((int)FOS_CFG_PASS == (int)FOS_ACT_PASS && (int)FOS_CFG_DROP == (int)FOS_ACT_DROP &&
 		  (int)FOS_CFG_REDIRECT == (int)FOS_ACT_REDIRECT,
 	      "config actions and ABI actions differ");
+static_assert(_FOS_CT_CLASS_MAX <= 8, "fos_match.state holds one bit per conntrack class");
+static_assert(FOS_CT_DEFAULT_MAX <= FOS_CT_MAX_CONNECTIONS,
+	      "default conntrack size over the limit");
 static_assert(sizeof(((struct fos_daemon_cfg *)NULL)->socket) ==
 		  sizeof(((struct sockaddr_un *)NULL)->sun_path),
 	      "daemon.socket must hold exactly a sockaddr_un path");
@@ -53,8 +58,26 @@ static_assert(ARRAY_SIZE(prog_type_names) == _FOS_PROG_TYPE_MAX, "prog_type_name
 
 /* Program types the schema knows but fwd cannot load yet. */
 static const char *const prog_types_planned[] = {
-    "sockops", "sk_msg", "cgroup", NULL,
+    "sockops",
+    "sk_msg",
+    "cgroup",
+    NULL,
 };
+
+static const char *const ct_class_names[] = {
+    [FOS_CT_NEW] = "new",
+    [FOS_CT_ESTABLISHED] = "established",
+    [FOS_CT_RELATED] = "related",
+    [FOS_CT_INVALID] = "invalid",
+};
+static_assert(ARRAY_SIZE(ct_class_names) == _FOS_CT_CLASS_MAX, "ct_class_names incomplete");
+
+static const char *const ct_invalid_names[] = {
+    [FOS_CT_INVALID_DROP] = "drop",
+    [FOS_CT_INVALID_PASS] = "pass",
+    [FOS_CT_INVALID_RULES] = "rules",
+};
+static_assert(ARRAY_SIZE(ct_invalid_names) == _FOS_CT_INVALID_MAX, "ct_invalid_names incomplete");
 
 static const char *const cfg_action_names[] = {
     [FOS_CFG_PASS] = "pass",
@@ -66,25 +89,31 @@ static_assert(ARRAY_SIZE(cfg_action_names) == _FOS_CFG_ACTION_MAX, "cfg_action_n
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
 
 /* The keys each group may hold, and those recognised but not supported yet. */
-static const char *const top_keys[] = {"daemon", "ipSets", "programs", NULL};
+static const char *const top_keys[] = {"daemon", "conntrack", "ipSets", "programs", NULL};
 static const char *const top_planned[] = {
-    "trafficControl", "natConfigs", "containerPolicies", "conntrack", NULL,
+    "trafficControl",
+    "natConfigs",
+    "containerPolicies",
+    NULL,
 };
 static const char *const daemon_keys[] = {"socket", "pinDir", "logLevel", NULL};
+static const char *const conntrack_keys[] = {
+    "maxConnections", "tcpTimeout",  "tcpSynTimeout", "tcpFinTimeout",
+    "udpTimeout",     "icmpTimeout", "invalid",	      NULL,
+};
 static const char *const set_keys[] = {"name", "entries", "file", NULL};
 static const char *const program_keys[] = {
     "name", "description", "type", "interface", "priority", "settings", NULL,
 };
-static const char *const settings_keys[] = {"blacklist", "whitelist", "actions", NULL};
+static const char *const settings_keys[] = {"blacklist", "whitelist", "stateful", "actions", NULL};
 static const char *const settings_planned[] = {
-    "rateLimiting",	   "stateful",		 "synFloodProtection",
-    "icmpFloodProtection", "udpFloodProtection", NULL,
+    "rateLimiting", "synFloodProtection", "icmpFloodProtection", "udpFloodProtection", NULL,
 };
 static const char *const list_ref_keys[] = {"enabled", "ipSetRef", NULL};
 static const char *const actions_keys[] = {"default", "defaultInterface", "rules", NULL};
 static const char *const rule_keys[] = {"match", "action", "interface", NULL};
 static const char *const match_keys[] = {
-    "protocol", "srcCIDR", "dstCIDR", "srcPort", "dstPort", "srcPorts", "dstPorts", NULL,
+    "protocol", "srcCIDR", "dstCIDR", "srcPort", "dstPort", "srcPorts", "dstPorts", "state", NULL,
 };
 
 const char *fos_prog_type_to_string(enum fos_prog_type t)
@@ -99,6 +128,20 @@ const char *fos_cfg_action_to_string(enum fos_cfg_action a)
 	if ((unsigned)a >= ARRAY_SIZE(cfg_action_names))
 		return NULL;
 	return cfg_action_names[a];
+}
+
+const char *fos_ct_invalid_to_string(uint8_t v)
+{
+	if (v >= ARRAY_SIZE(ct_invalid_names))
+		return NULL;
+	return ct_invalid_names[v];
+}
+
+const char *fos_ct_class_to_string(unsigned c)
+{
+	if (c >= ARRAY_SIZE(ct_class_names))
+		return NULL;
+	return ct_class_names[c];
 }
 
 void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
@@ -199,6 +242,7 @@ void fos_config_free(struct fos_config *c)
 	for (size_t i = 0; i < c->n_programs; i++)
 		_fos_program_done(&c->programs[i]);
 	free(c->programs);
+	_fos_source_done(&c->conntrack.src);
 	free(c->path);
 	free(c);
 }
@@ -507,6 +551,20 @@ struct fos_pending_ref {
 	char *set;
 };
 
+/* Where a setting was, for a message about it once every file is read. */
+struct fos_where {
+	char *path; /* "programs[1].priority" */
+	char *file;
+	int line;
+};
+
+/* The settings of a loaded program that checks across programs point at:
+ * one entry per fos_config.programs entry. */
+struct fos_program_where {
+	struct fos_where priority; /* the priority, or the program if it has none */
+	struct fos_where stateful; /* settings.stateful, if set */
+};
+
 struct fos_loader {
 	struct fos_config *cfg;
 	struct fos_errors *errs; /* may be NULL */
@@ -515,7 +573,27 @@ struct fos_loader {
 	int io_error;		 /* first -errno of a file that could not be read */
 	struct fos_pending_ref *refs;
 	size_t n_refs;
+	struct fos_where *invalid_states; /* state conditions that only invalid packets meet */
+	size_t n_invalid_states;
+	struct fos_program_where *programs; /* as many as cfg->programs once a program is added */
+	size_t n_programs;
+	bool conntrack_seen;	    /* a conntrack group was read */
+	bool conntrack_invalid_bad; /* ... and its invalid setting was wrong */
 };
+
+static void _fos_where_done(struct fos_where *w)
+{
+	free(w->path);
+	w->path = NULL;
+	free(w->file);
+	w->file = NULL;
+}
+
+static void _fos_program_where_done(struct fos_program_where *w)
+{
+	_fos_where_done(&w->priority);
+	_fos_where_done(&w->stateful);
+}
 
 static void _fos_loader_done(struct fos_loader *ld)
 {
@@ -527,6 +605,16 @@ static void _fos_loader_done(struct fos_loader *ld)
 	free(ld->refs);
 	ld->refs = NULL;
 	ld->n_refs = 0;
+	for (size_t i = 0; i < ld->n_invalid_states; i++)
+		_fos_where_done(&ld->invalid_states[i]);
+	free(ld->invalid_states);
+	ld->invalid_states = NULL;
+	ld->n_invalid_states = 0;
+	for (size_t i = 0; i < ld->n_programs; i++)
+		_fos_program_where_done(&ld->programs[i]);
+	free(ld->programs);
+	ld->programs = NULL;
+	ld->n_programs = 0;
 }
 
 static const char *_fos_setting_file(const struct fos_loader *ld, const config_setting_t *s)
@@ -581,6 +669,43 @@ __attribute__((format(printf, 4, 5))) static void _fos_err_at(struct fos_loader 
 }
 
 #define _fos_err(ld, s, ...) _fos_err_at(ld, s, s, __VA_ARGS__)
+
+/* Remember the setting `where`, at the line of `at`, for _fos_err_where(). */
+static int _fos_where_set(const struct fos_loader *ld, const config_setting_t *where,
+			  const config_setting_t *at, struct fos_where *w)
+{
+	char buf[FOS_SETTING_PATH_MAX];
+	_cleanup_free_ char *path = NULL, *file = NULL;
+
+	path = strdup(_fos_setting_path(where, buf, sizeof(buf)));
+	file = strdup(_fos_setting_file(ld, at));
+	if (!path || !file)
+		return -ENOMEM;
+	_fos_where_done(w);
+	w->path = TAKE_PTR(path);
+	w->file = TAKE_PTR(file);
+	w->line = config_setting_source_line(at);
+	return 0;
+}
+
+/* An error about a setting of a file that is no longer open. */
+__attribute__((format(printf, 3, 4))) static void
+_fos_err_where(struct fos_loader *ld, const struct fos_where *w, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	int r;
+
+	ld->n_failed++;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		msg = NULL;
+		return;
+	}
+	fos_errors_add(ld->errs, w->file, w->line, "%s: %s", w->path, msg);
+}
 
 /* A whole file failed: "path: reason". */
 static void _fos_file_failed(struct fos_loader *ld, const char *path, int r)
@@ -900,6 +1025,119 @@ static void _fos_parse_daemon(struct fos_loader *ld, const config_setting_t *g)
 	}
 }
 
+/* ---- conntrack ----------------------------------------------------------- */
+
+/* A timeout: an integer number of seconds, or a duration string ("5m",
+ * "1h30m") that comes to whole seconds. */
+static bool _fos_seconds(struct fos_loader *ld, const config_setting_t *s, uint32_t *ret)
+{
+	unsigned long long secs;
+
+	if (_fos_is_int(s)) {
+		long long v = config_setting_get_int64(s);
+
+		if (v <= 0) {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+		secs = (unsigned long long)v;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+		char err[FOS_ERRBUF] = "";
+		uint64_t ms;
+
+		if (v[0] == '-') {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+		if (fos_parse_duration(v, &ms, err) < 0) {
+			_fos_err(ld, s, "%s", err[0] ? err : "not a duration");
+			return false;
+		}
+		if (ms % 1000 != 0) {
+			_fos_err(ld, s, "%s is not a whole number of seconds", v);
+			return false;
+		}
+		secs = ms / 1000;
+		if (secs == 0) {
+			_fos_err(ld, s, "must be a positive number of seconds");
+			return false;
+		}
+	} else {
+		_fos_err(ld, s, "expected an integer or a duration string, got %s", _fos_kind(s));
+		return false;
+	}
+	if (secs > FOS_CT_TIMEOUT_MAX) {
+		_fos_err(ld, s, "%llu seconds is out of range 1-%llu", secs, FOS_CT_TIMEOUT_MAX);
+		return false;
+	}
+	*ret = (uint32_t)secs;
+	return true;
+}
+
+static bool _fos_ct_invalid(struct fos_loader *ld, const config_setting_t *s, uint8_t *ret)
+{
+	const char *v = _fos_string(ld, s);
+	char valid[64];
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ct_invalid_names); i++)
+		if (strcmp(v, ct_invalid_names[i]) == 0) {
+			*ret = (uint8_t)i;
+			return true;
+		}
+	_fos_err(
+	    ld, s, "unknown value \"%s\" (valid: %s)", v,
+	    _fos_strv_join(ct_invalid_names, ARRAY_SIZE(ct_invalid_names), valid, sizeof(valid)));
+	return false;
+}
+
+/* The group may be in the main file or in one drop-in, not in two files. */
+static int _fos_parse_conntrack(struct fos_loader *ld, const config_setting_t *g)
+{
+	struct fos_conntrack_cfg *ct = &ld->cfg->conntrack;
+	const struct {
+		const char *key;
+		uint32_t *value;
+	} timeouts[] = {
+	    {"tcpTimeout", &ct->tcp_timeout},	     {"tcpSynTimeout", &ct->tcp_syn_timeout},
+	    {"tcpFinTimeout", &ct->tcp_fin_timeout}, {"udpTimeout", &ct->udp_timeout},
+	    {"icmpTimeout", &ct->icmp_timeout},
+	};
+	const config_setting_t *s;
+	long long v;
+	int r;
+
+	if (ld->conntrack_seen) {
+		_fos_err(ld, g, "already defined at %s:%d; the group may be set in one file only",
+			 ct->src.file, ct->src.line);
+		return 0;
+	}
+	ld->conntrack_seen = true;
+	r = _fos_source_set(ld, g, &ct->src);
+	if (r < 0)
+		return r;
+	if (!_fos_want_group(ld, g))
+		return 0;
+	_fos_check_keys(ld, g, conntrack_keys, NULL);
+
+	s = config_setting_get_member(g, "maxConnections");
+	if (s && _fos_int(ld, s, 1, FOS_CT_MAX_CONNECTIONS, &v))
+		ct->max_connections = (uint32_t)v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++) {
+		s = config_setting_get_member(g, timeouts[i].key);
+		if (s)
+			_fos_seconds(ld, s, timeouts[i].value);
+	}
+
+	s = config_setting_get_member(g, "invalid");
+	if (s && !_fos_ct_invalid(ld, s, &ct->invalid))
+		ld->conntrack_invalid_bad = true;
+	return 0;
+}
+
 /* ---- ipSets -------------------------------------------------------------- */
 
 static int _fos_cidr_push_setting(struct fos_loader *ld, const config_setting_t *s,
@@ -1169,6 +1407,51 @@ static void _fos_check_icmp_family(struct fos_loader *ld, const config_setting_t
 		}
 }
 
+static bool _fos_ct_class(struct fos_loader *ld, const config_setting_t *s, uint8_t *bits)
+{
+	const char *v = _fos_string(ld, s);
+	char valid[64];
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ct_class_names); i++)
+		if (strcmp(v, ct_class_names[i]) == 0) {
+			*bits |= (uint8_t)(1U << i);
+			return true;
+		}
+	_fos_err(ld, s, "unknown state \"%s\" (valid: %s)", v,
+		 _fos_strv_join(ct_class_names, ARRAY_SIZE(ct_class_names), valid, sizeof(valid)));
+	return false;
+}
+
+/* state: one name, or a non-empty list of them; *ret is written only if
+ * every name is known. */
+static bool _fos_parse_state(struct fos_loader *ld, const config_setting_t *s, uint8_t *ret)
+{
+	uint8_t bits = 0;
+	bool ok = true;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		ok = _fos_ct_class(ld, s, &bits);
+	} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+		int len = config_setting_length(s);
+
+		if (len == 0) {
+			_fos_err(ld, s, "an empty list matches nothing");
+			return false;
+		}
+		for (int i = 0; i < len; i++)
+			if (!_fos_ct_class(ld, config_setting_get_elem(s, (unsigned)i), &bits))
+				ok = false;
+	} else {
+		_fos_err(ld, s, "expected a string or a list of strings, got %s", _fos_kind(s));
+		return false;
+	}
+	if (ok)
+		*ret = bits;
+	return ok;
+}
+
 static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, struct fos_match *m)
 {
 	static const char *const port_keys[] = {"srcPort", "srcPorts", "dstPort", "dstPorts"};
@@ -1206,6 +1489,10 @@ static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, st
 
 	_fos_parse_ports(ld, g, "srcPort", "srcPorts", "source", m->sport, &m->n_sport);
 	_fos_parse_ports(ld, g, "dstPort", "dstPorts", "destination", m->dport, &m->n_dport);
+
+	s = config_setting_get_member(g, "state");
+	if (s)
+		_fos_parse_state(ld, s, &m->state);
 
 	if (proto_ok) {
 		if (m->protocol != IPPROTO_TCP && m->protocol != IPPROTO_UDP)
@@ -1257,6 +1544,11 @@ static bool _fos_action(struct fos_loader *ld, const config_setting_t *s, enum f
 	return false;
 }
 
+static bool _fos_prog_is_tc(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS || t == FOS_PROG_TC_EGRESS;
+}
+
 static void _fos_prog_type(struct fos_loader *ld, const config_setting_t *s,
 			   enum fos_prog_type *ret)
 {
@@ -1279,7 +1571,44 @@ static void _fos_prog_type(struct fos_loader *ld, const config_setting_t *s,
 			 _fos_strv_join(prog_types_planned, SIZE_MAX, planned, sizeof(planned)));
 }
 
+/*
+ * A state condition s (that parsed to state) against its program: a stateful
+ * program passes established and related packets before its rules, so only
+ * new packets reach them, and invalid ones if conntrack.invalid is "rules"
+ * (known only once every file is read). stateful_known is false if
+ * settings.stateful was wrong.
+ */
+static int _fos_check_state(struct fos_loader *ld, const config_setting_t *s,
+			    const struct fos_program *p, bool stateful_known, uint8_t state)
+{
+	const unsigned passed = 1U << FOS_CT_ESTABLISHED | 1U << FOS_CT_RELATED;
+	struct fos_where *v;
+
+	if (!p->stateful) {
+		if (stateful_known)
+			_fos_err(ld, s, "a state condition needs settings.stateful = true");
+		return 0;
+	}
+	if ((state & ~passed) == 0) {
+		_fos_err(ld, s,
+			 "a rule for established or related packets never matches: a stateful "
+			 "program passes them before the rules");
+		return 0;
+	}
+	if (state & 1U << FOS_CT_NEW)
+		return 0;
+
+	v = reallocarray(ld->invalid_states, ld->n_invalid_states + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ld->invalid_states = v;
+	v[ld->n_invalid_states] = (struct fos_where){};
+	ld->n_invalid_states++;
+	return _fos_where_set(ld, s, s, &v[ld->n_invalid_states - 1]);
+}
+
 static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
+			   const struct fos_program *p, bool stateful_known,
 			   struct fos_rule_cfg *rule)
 {
 	const config_setting_t *m, *a, *i;
@@ -1296,6 +1625,12 @@ static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
 		r = _fos_parse_match(ld, m, &rule->match);
 		if (r < 0)
 			return r;
+		if (rule->match.state != 0) {
+			r = _fos_check_state(ld, config_setting_get_member(m, "state"), p,
+					     stateful_known, rule->match.state);
+			if (r < 0)
+				return r;
+		}
 	}
 
 	a = _fos_required(ld, g, "action");
@@ -1314,7 +1649,7 @@ static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
 }
 
 static int _fos_parse_actions(struct fos_loader *ld, const config_setting_t *g,
-			      struct fos_program *p)
+			      struct fos_program *p, bool stateful_known)
 {
 	const config_setting_t *def, *def_if, *rules;
 	bool def_ok = true;
@@ -1353,7 +1688,7 @@ static int _fos_parse_actions(struct fos_loader *ld, const config_setting_t *g,
 			if (!_fos_want_group(ld, rg))
 				continue;
 			/* Counted before parsing, so a half-built rule is freed too. */
-			r = _fos_parse_rule(ld, rg, &p->rules[p->n_rules++]);
+			r = _fos_parse_rule(ld, rg, p, stateful_known, &p->rules[p->n_rules++]);
 			if (r < 0)
 				return r;
 		}
@@ -1410,11 +1745,17 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 			       struct fos_program *p)
 {
 	const config_setting_t *s;
+	bool stateful_known = true;
 	int r;
 
 	if (!_fos_want_group(ld, g))
 		return 0;
 	_fos_check_keys(ld, g, settings_keys, settings_planned);
+
+	/* before the rules, whose state conditions need it */
+	s = config_setting_get_member(g, "stateful");
+	if (s)
+		stateful_known = _fos_bool(ld, s, &p->stateful);
 
 	s = config_setting_get_member(g, "blacklist");
 	if (s) {
@@ -1430,7 +1771,7 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 	}
 	s = config_setting_get_member(g, "actions");
 	if (s) {
-		r = _fos_parse_actions(ld, s, p);
+		r = _fos_parse_actions(ld, s, p, stateful_known);
 		if (r < 0)
 			return r;
 	}
@@ -1444,7 +1785,9 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	    .priority = FOS_PRIORITY_DEFAULT,
 	    .default_action = FOS_CFG_PASS,
 	};
-	const config_setting_t *name_s, *s;
+	_cleanup_(_fos_program_where_done) struct fos_program_where where = {};
+	const config_setting_t *name_s, *prio_s, *settings_s, *s;
+	struct fos_program_where *wv;
 	struct fos_program *progs;
 	long long prio;
 	bool named;
@@ -1476,13 +1819,14 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	if (s)
 		_fos_ifname(ld, s, p.interface);
 
-	s = config_setting_get_member(g, "priority");
-	if (s && _fos_int(ld, s, 0, FOS_PRIORITY_MAX, &prio))
+	prio_s = config_setting_get_member(g, "priority");
+	if (prio_s && _fos_int(ld, prio_s, _fos_prog_is_tc(p.type) ? FOS_TC_PRIORITY_MIN : 0,
+			       FOS_PRIORITY_MAX, &prio))
 		p.priority = (int)prio;
 
-	s = config_setting_get_member(g, "settings");
-	if (s) {
-		r = _fos_parse_settings(ld, s, &p);
+	settings_s = config_setting_get_member(g, "settings");
+	if (settings_s) {
+		r = _fos_parse_settings(ld, settings_s, &p);
 		if (r < 0)
 			return r;
 	}
@@ -1495,19 +1839,35 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 				 other->src.file, other->src.line);
 	}
 
+	r = _fos_where_set(ld, prio_s ?: g, prio_s ?: name_s ?: g, &where.priority);
+	if (r < 0)
+		return r;
+	if (p.stateful) {
+		s = config_setting_get_member(settings_s, "stateful");
+		r = _fos_where_set(ld, s, s, &where.stateful);
+		if (r < 0)
+			return r;
+	}
+
+	wv = reallocarray(ld->programs, ld->n_programs + 1, sizeof(*wv));
+	if (!wv)
+		return -ENOMEM;
+	ld->programs = wv;
 	progs = reallocarray(ld->cfg->programs, ld->cfg->n_programs + 1, sizeof(*progs));
 	if (!progs)
 		return -ENOMEM;
 	ld->cfg->programs = progs;
 	progs[ld->cfg->n_programs++] = p;
 	p = (struct fos_program){};
+	wv[ld->n_programs++] = where;
+	where = (struct fos_program_where){};
 	return 0;
 }
 
 /* ---- files --------------------------------------------------------------- */
 
-/* One parsed file: the main one may hold every top-level key, a drop-in only
- * ipSets and programs. */
+/* One parsed file: the main one may hold every top-level key, a drop-in every
+ * one but daemon. */
 static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 {
 	const config_setting_t *root = config_root_setting(c), *s;
@@ -1520,6 +1880,13 @@ static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 		_fos_err(ld, s, "only allowed in the main config file");
 	else if (s)
 		_fos_parse_daemon(ld, s);
+
+	s = config_setting_get_member(root, "conntrack");
+	if (s) {
+		r = _fos_parse_conntrack(ld, s);
+		if (r < 0)
+			return r;
+	}
 
 	s = config_setting_get_member(root, "ipSets");
 	if (s) {
@@ -1649,6 +2016,98 @@ static void _fos_resolve_refs(struct fos_loader *ld)
 	}
 }
 
+/* A state condition without "new" matches only if invalid packets reach the
+ * rules. */
+static void _fos_check_invalid_states(struct fos_loader *ld)
+{
+	uint8_t invalid = ld->cfg->conntrack.invalid;
+
+	if (invalid == FOS_CT_INVALID_RULES || ld->conntrack_invalid_bad)
+		return;
+	for (size_t i = 0; i < ld->n_invalid_states; i++)
+		_fos_err_where(ld, &ld->invalid_states[i],
+			       "a rule for invalid packets never matches unless conntrack.invalid "
+			       "= \"rules\" (it is \"%s\")",
+			       fos_ct_invalid_to_string(invalid));
+}
+
+static const char *_fos_tc_direction(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS ? "ingress" : "egress";
+}
+
+static enum fos_prog_type _fos_tc_other(enum fos_prog_type t)
+{
+	return t == FOS_PROG_TC_INGRESS ? FOS_PROG_TC_EGRESS : FOS_PROG_TC_INGRESS;
+}
+
+static bool _fos_tc_stateful_on(const struct fos_config *c, const char *ifname,
+				enum fos_prog_type t)
+{
+	for (size_t i = 0; i < c->n_programs; i++)
+		if (c->programs[i].type == t && c->programs[i].stateful &&
+		    strcmp(c->programs[i].interface, ifname) == 0)
+			return true;
+	return false;
+}
+
+/* p's conntrack tracker: on the other direction of its interface, at its
+ * priority, unless a stateful program of its own runs there. */
+static bool _fos_tc_has_tracker(const struct fos_config *c, const struct fos_program *p)
+{
+	return p->stateful && !_fos_tc_stateful_on(c, p->interface, _fos_tc_other(p->type));
+}
+
+/*
+ * The tc filters the TC programs need, one per interface, direction and
+ * priority: each program's own, and the tracker of each stateful one. A
+ * conflict is reported at the later program, naming the earlier.
+ */
+static void _fos_check_tc(struct fos_loader *ld)
+{
+	static const char tracker[] = "the conntrack tracker of the stateful program ";
+	const struct fos_config *c = ld->cfg;
+
+	for (size_t j = 0; j < c->n_programs; j++) {
+		const struct fos_program *b = &c->programs[j];
+		const struct fos_program_where *bw = &ld->programs[j];
+
+		if (!_fos_prog_is_tc(b->type) || b->interface[0] == '\0')
+			continue;
+		for (size_t i = 0; i < j; i++) {
+			const struct fos_program *a = &c->programs[i];
+			bool a_tracks, b_tracks;
+
+			if (!_fos_prog_is_tc(a->type) || strcmp(a->interface, b->interface) != 0)
+				continue;
+
+			if (a->type == b->type && a->stateful && b->stateful)
+				_fos_err_where(
+				    ld, &bw->stateful,
+				    "\"%s\" and \"%s\" (%s:%d) are both stateful %s "
+				    "programs on %s; at most one is allowed per interface "
+				    "and direction",
+				    b->name, a->name, a->src.file, a->src.line,
+				    fos_prog_type_to_string(b->type), b->interface);
+			if (a->priority != b->priority)
+				continue;
+			/* on other directions, only a tracker meets the other program */
+			a_tracks = a->type != b->type && _fos_tc_has_tracker(c, a);
+			b_tracks = a->type != b->type && _fos_tc_has_tracker(c, b);
+			if (a->type != b->type && !a_tracks && !b_tracks)
+				continue;
+			_fos_err_where(ld, &bw->priority,
+				       "%s\"%s\" and %s\"%s\" (%s:%d) would both use the tc filter "
+				       "at %s %s priority %d; give one of them another priority",
+				       b_tracks ? tracker : "program ", b->name,
+				       a_tracks ? tracker : "program ", a->name, a->src.file,
+				       a->src.line, b->interface,
+				       _fos_tc_direction(b_tracks ? a->type : b->type),
+				       b->priority);
+		}
+	}
+}
+
 static int _fos_config_new(const char *path, struct fos_config **ret)
 {
 	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
@@ -1662,6 +2121,18 @@ static int _fos_config_new(const char *path, struct fos_config **ret)
 	snprintf(c->daemon.socket, sizeof(c->daemon.socket), "%s", FOS_DEFAULT_SOCKET);
 	snprintf(c->daemon.pin_dir, sizeof(c->daemon.pin_dir), "%s", FOS_DEFAULT_PIN_DIR);
 	snprintf(c->daemon.log_level, sizeof(c->daemon.log_level), "%s", "info");
+	c->conntrack = (struct fos_conntrack_cfg){
+	    .src = {.file = strdup(path)},
+	    .max_connections = FOS_CT_DEFAULT_MAX,
+	    .tcp_timeout = FOS_CT_DEFAULT_TCP_TIMEOUT,
+	    .tcp_syn_timeout = FOS_CT_DEFAULT_TCP_SYN_TIMEOUT,
+	    .tcp_fin_timeout = FOS_CT_DEFAULT_TCP_FIN_TIMEOUT,
+	    .udp_timeout = FOS_CT_DEFAULT_UDP_TIMEOUT,
+	    .icmp_timeout = FOS_CT_DEFAULT_ICMP_TIMEOUT,
+	    .invalid = FOS_CT_INVALID_DROP,
+	};
+	if (!c->conntrack.src.file)
+		return -ENOMEM;
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -1693,6 +2164,8 @@ static int _fos_config_load(const char *name, const char *text, struct fos_confi
 	if (r < 0)
 		return r;
 	_fos_resolve_refs(&ld);
+	_fos_check_invalid_states(&ld);
+	_fos_check_tc(&ld);
 
 	if (ld.n_failed > 0) {
 		log_debug("%s: %u problem(s) found", name, ld.n_failed);

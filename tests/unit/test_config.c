@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <check.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <errno.h>
@@ -193,7 +194,7 @@ START_TEST(test_full_example)
 	ck_assert_uint_eq(set->n_entries, 1);
 	assert_cidr(&set->entries[0], "10.0.0.0/8");
 
-	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_uint_eq(c->n_programs, 2);
 	p = fos_config_find_program(c, "xdp-filter");
 	ck_assert_ptr_eq(p, &c->programs[0]);
 	ck_assert_str_eq(p->src.file, path);
@@ -202,6 +203,7 @@ START_TEST(test_full_example)
 	ck_assert_int_eq(p->type, FOS_PROG_XDP);
 	ck_assert_str_eq(p->interface, "eth0");
 	ck_assert_int_eq(p->priority, 10);
+	ck_assert(!p->stateful);
 	ck_assert(p->blacklist.enabled);
 	ck_assert_str_eq(p->blacklist.set, "malicious-ips");
 	ck_assert_str_eq(p->blacklist.src.file, path);
@@ -222,6 +224,7 @@ START_TEST(test_full_example)
 	ck_assert_uint_eq(r->match.n_sport, 0);
 	ck_assert_uint_eq(r->match.n_dport, 1);
 	assert_span(&r->match.dport[0], 53, 53);
+	ck_assert_uint_eq(r->match.state, 0);
 	ck_assert_int_eq(r->action, FOS_CFG_PASS);
 	ck_assert_str_eq(r->interface, "");
 
@@ -241,6 +244,34 @@ START_TEST(test_full_example)
 	assert_span(&r->match.dport[0], 80, 80);
 	ck_assert_int_eq(r->action, FOS_CFG_REDIRECT);
 	ck_assert_str_eq(r->interface, "eth1");
+
+	p = fos_config_find_program(c, "tc-firewall");
+	ck_assert_ptr_eq(p, &c->programs[1]);
+	ck_assert_int_eq(p->src.line, 34);
+	ck_assert_int_eq(p->type, FOS_PROG_TC_INGRESS);
+	ck_assert_str_eq(p->interface, "eth1");
+	ck_assert_int_eq(p->priority, 1);
+	ck_assert(p->stateful);
+	ck_assert_int_eq(p->default_action, FOS_CFG_DROP);
+	ck_assert_uint_eq(p->n_rules, 3);
+	ck_assert_uint_eq(p->rules[0].match.state, 1U << FOS_CT_NEW);
+	ck_assert_uint_eq(p->rules[0].match.protocol, 6);
+	assert_span(&p->rules[0].match.dport[0], 22, 22);
+	/* a state list of only "invalid" is fine: conntrack.invalid below is "rules" */
+	ck_assert_uint_eq(p->rules[1].match.state, 1U << FOS_CT_INVALID);
+	ck_assert_uint_eq(p->rules[2].match.state, 1U << FOS_CT_NEW | 1U << FOS_CT_INVALID);
+	ck_assert_int_eq(p->rules[2].action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(p->rules[2].interface, "eth0");
+
+	ck_assert_str_eq(c->conntrack.src.file, path);
+	ck_assert_int_eq(c->conntrack.src.line, 52);
+	ck_assert_uint_eq(c->conntrack.max_connections, 65536);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 86400);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, 60);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, 120);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, 90);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, 10);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_RULES);
 
 	ck_assert_ptr_null(fos_config_find_set(c, "xdp-filter"));
 	ck_assert_ptr_null(fos_config_find_program(c, "malicious-ips"));
@@ -263,12 +294,24 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p->src.line, 1);
 	ck_assert_ptr_null(p->description);
 	ck_assert_int_eq(p->priority, 100);
+	ck_assert(!p->stateful);
 	ck_assert(!p->blacklist.enabled);
 	ck_assert_str_eq(p->blacklist.set, "");
 	ck_assert(!p->whitelist.enabled);
 	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
 	ck_assert_uint_eq(p->n_rules, 0);
 	ck_assert_ptr_null(p->rules);
+
+	/* no conntrack group: the defaults, from the main file */
+	ck_assert_str_eq(c->conntrack.src.file, "t.conf");
+	ck_assert_int_eq(c->conntrack.src.line, 0);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, FOS_CT_DEFAULT_TCP_FIN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
 }
 END_TEST
 
@@ -388,6 +431,152 @@ START_TEST(test_int64_values)
 }
 END_TEST
 
+START_TEST(test_tc_programs)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = (\n"
+	    "  { name = \"in\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 1;\n"
+	    "    settings = { stateful = true; actions = { default = \"drop\"; rules = (\n"
+	    "      { match = { protocol = \"tcp\"; dstPort = 22; }; action = \"redirect\";\n"
+	    "        interface = \"eth1\"; } ); }; }; },\n"
+	    "  { name = \"out\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 65535;\n"
+	    "    settings = { stateful = false; }; },\n"
+	    "  { name = \"out-default\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"xdp\"; type = \"xdp\"; interface = \"eth0\"; priority = 0;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n");
+	const struct fos_program *p = c->programs;
+	struct fos_errors e = {};
+
+	ck_assert_uint_eq(c->n_programs, 4);
+	ck_assert_int_eq(p[0].type, FOS_PROG_TC_INGRESS);
+	ck_assert_int_eq(p[0].priority, 1);
+	ck_assert(p[0].stateful);
+	ck_assert_int_eq(p[0].default_action, FOS_CFG_DROP);
+	ck_assert_int_eq(p[0].rules[0].action, FOS_CFG_REDIRECT);
+	ck_assert_str_eq(p[0].rules[0].interface, "eth1");
+	ck_assert_int_eq(p[1].type, FOS_PROG_TC_EGRESS);
+	ck_assert_int_eq(p[1].priority, 65535);
+	ck_assert(!p[1].stateful);
+	ck_assert_int_eq(p[2].type, FOS_PROG_TC_EGRESS);
+	ck_assert_int_eq(p[2].priority, 100);
+	/* an XDP program keeps 0-65535 */
+	ck_assert_int_eq(p[3].type, FOS_PROG_XDP);
+	ck_assert_int_eq(p[3].priority, 0);
+	ck_assert(p[3].stateful);
+
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
+START_TEST(test_tc_slots_ok)
+{
+	/* what may share an interface: other priorities, other interfaces, other
+	 * hooks, stateful programs on both directions (neither needs a tracker) */
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 11; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 11; },\n"
+	    "  { name = \"e\"; type = \"tc-ingress\"; interface = \"eth1\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"f\"; type = \"xdp\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"g\"; type = \"xdp\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"h\"; type = \"tc-egress\"; interface = \"eth1\"; priority = 9; }\n"
+	    ");\n");
+
+	ck_assert_uint_eq(c->n_programs, 8);
+
+	/* the tracker of a stateful program stands aside for the stateful
+	 * program on the other direction, wherever that one is defined */
+	fos_config_free(load_ok(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 10; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 20;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n"));
+}
+END_TEST
+
+START_TEST(test_conntrack_values)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok("conntrack = {\n"
+								   "  maxConnections = 67108864;\n"
+								   "  tcpTimeout = 2147483647;\n"
+								   "  tcpSynTimeout = \"1h30m\";\n"
+								   "  tcpFinTimeout = \"90\";\n"
+								   "  udpTimeout = \"2000ms\";\n"
+								   "  icmpTimeout = 1L;\n"
+								   "  invalid = \"pass\";\n"
+								   "};\n");
+
+	ck_assert_str_eq(c->conntrack.src.file, "t.conf");
+	ck_assert_int_eq(c->conntrack.src.line, 1);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_MAX_CONNECTIONS);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 2147483647U);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, 5400);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, 90);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, 2);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, 1);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_PASS);
+	fos_config_free(TAKE_PTR(c));
+
+	/* "drop" and the smallest values; keys left out keep their defaults */
+	c = load_ok(
+	    "conntrack = { maxConnections = 1; tcpTimeout = \"1s\"; invalid = \"drop\"; };\n");
+	ck_assert_uint_eq(c->conntrack.max_connections, 1);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, 1);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
+	fos_config_free(TAKE_PTR(c));
+
+	/* an empty group is all defaults, located at the group */
+	c = load_ok("\nconntrack = { };\n");
+	ck_assert_int_eq(c->conntrack.src.line, 2);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
+}
+END_TEST
+
+START_TEST(test_state_values)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = load_ok(
+	    "programs = ( { name = \"p\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "settings = { actions = { rules = (\n"
+	    "  { match = { state = \"new\"; }; action = \"pass\"; },\n"
+	    "  { match = { state = [ \"new\", \"established\", \"new\" ]; }; action = \"pass\"; "
+	    "},\n"
+	    "  { match = { state = ( \"related\", \"invalid\", \"new\", \"established\" ); };\n"
+	    "    action = \"drop\"; },\n"
+	    "  { match = { state = \"invalid\"; protocol = \"tcp\"; }; action = \"drop\"; },\n"
+	    "  { match = { protocol = \"udp\"; }; action = \"drop\"; }\n"
+	    "); };\n"
+	    "stateful = true; }; } );\n"
+	    "conntrack = { invalid = \"rules\"; };\n");
+	const struct fos_rule_cfg *r = c->programs[0].rules;
+
+	/* stateful may follow the rules, conntrack.invalid the programs */
+	ck_assert(c->programs[0].stateful);
+	ck_assert_uint_eq(r[0].match.state, 1U << FOS_CT_NEW);
+	ck_assert_uint_eq(r[1].match.state, 1U << FOS_CT_NEW | 1U << FOS_CT_ESTABLISHED);
+	ck_assert_uint_eq(r[2].match.state, 0xf);
+	ck_assert_uint_eq(r[3].match.state, 1U << FOS_CT_INVALID);
+	ck_assert_uint_eq(r[3].match.protocol, 6);
+	ck_assert_uint_eq(r[4].match.state, 0);
+}
+END_TEST
+
 START_TEST(test_names_limits)
 {
 	char name[FOS_NAME_MAX + 1];
@@ -417,7 +606,20 @@ END_TEST
 START_TEST(test_to_string)
 {
 	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_XDP), "xdp");
+	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_INGRESS), "tc-ingress");
+	ck_assert_str_eq(fos_prog_type_to_string(FOS_PROG_TC_EGRESS), "tc-egress");
 	ck_assert_ptr_null(fos_prog_type_to_string(_FOS_PROG_TYPE_MAX));
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_NEW), "new");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_ESTABLISHED), "established");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_RELATED), "related");
+	ck_assert_str_eq(fos_ct_class_to_string(FOS_CT_INVALID), "invalid");
+	ck_assert_ptr_null(fos_ct_class_to_string(_FOS_CT_CLASS_MAX));
+	ck_assert_ptr_null(fos_ct_class_to_string(UINT_MAX));
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_DROP), "drop");
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_PASS), "pass");
+	ck_assert_str_eq(fos_ct_invalid_to_string(FOS_CT_INVALID_RULES), "rules");
+	ck_assert_ptr_null(fos_ct_invalid_to_string(_FOS_CT_INVALID_MAX));
+	ck_assert_ptr_null(fos_ct_invalid_to_string(255));
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_PASS), "pass");
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_DROP), "drop");
 	ck_assert_str_eq(fos_cfg_action_to_string(FOS_CFG_REDIRECT), "redirect");
@@ -473,14 +675,14 @@ START_TEST(test_top_level_keys)
 			  "trafficControl = { };\n"
 			  "natConfigs = ( );\n"
 			  "containerPolicies = ( );\n"
-			  "conntrack = { };\n",
+			  "conntrak = { };\n",
 			  ERRORS("t.conf:1: foo: unknown key",
 				 "t.conf:2: program: unknown key (did you mean \"programs\"?)",
 				 "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
 				 "t.conf:4: trafficControl: not supported yet",
 				 "t.conf:5: natConfigs: not supported yet",
 				 "t.conf:6: containerPolicies: not supported yet",
-				 "t.conf:7: conntrack: not supported yet"));
+				 "t.conf:7: conntrak: unknown key (did you mean \"conntrack\"?)"));
 }
 END_TEST
 
@@ -620,8 +822,7 @@ END_TEST
 
 START_TEST(test_program_types)
 {
-	static const char *const planned[] = {"tc-ingress", "tc-egress", "sockops", "sk_msg",
-					      "cgroup"};
+	static const char *const planned[] = {"sockops", "sk_msg", "cgroup"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(planned); i++) {
 		_cleanup_free_ char *text = NULL, *msg = NULL;
@@ -631,7 +832,7 @@ START_TEST(test_program_types)
 			 planned[i]);
 		msg =
 		    strf("t.conf:1: programs[0].type: type \"%s\" is not supported yet (supported: "
-			 "xdp)",
+			 "xdp, tc-ingress, tc-egress)",
 			 planned[i]);
 		assert_load_fails(text, ERRORS(msg));
 	}
@@ -683,21 +884,24 @@ START_TEST(test_settings_keys)
 	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 	    "settings = {\n"
 	    "  rateLimiting = { pps = 1000; };\n"
-	    "  stateful = true;\n"
+	    "  stateful = 1;\n"
 	    "  synFloodProtection = { };\n"
 	    "  icmpFloodProtection = { };\n"
 	    "  udpFloodProtection = { };\n"
 	    "  blacklst = { };\n"
 	    "  qos = { };\n"
+	    "  statefull = true;\n"
 	    "}; } );\n",
 	    ERRORS("t.conf:3: programs[0].settings.rateLimiting: not supported yet",
-		   "t.conf:4: programs[0].settings.stateful: not supported yet",
 		   "t.conf:5: programs[0].settings.synFloodProtection: not supported yet",
 		   "t.conf:6: programs[0].settings.icmpFloodProtection: not supported yet",
 		   "t.conf:7: programs[0].settings.udpFloodProtection: not supported yet",
 		   "t.conf:8: programs[0].settings.blacklst: unknown key (did you mean "
 		   "\"blacklist\"?)",
-		   "t.conf:9: programs[0].settings.qos: unknown key"));
+		   "t.conf:9: programs[0].settings.qos: unknown key",
+		   "t.conf:10: programs[0].settings.statefull: unknown key (did you mean "
+		   "\"stateful\"?)",
+		   "t.conf:4: programs[0].settings.stateful: expected a boolean, got an integer"));
 
 	assert_load_fails("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 			  "settings = ( ); } );\n",
@@ -935,6 +1139,245 @@ START_TEST(test_never_matching_families)
 }
 END_TEST
 
+START_TEST(test_tc_priority)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 0; },\n"
+	    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 65536; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth1\"; priority = -1; }\n"
+	    ");\n",
+	    ERRORS("t.conf:2: programs[0].priority: 0 is out of range 1-65535",
+		   "t.conf:3: programs[1].priority: 65536 is out of range 1-65535",
+		   "t.conf:4: programs[2].priority: -1 is out of range 1-65535"));
+}
+END_TEST
+
+START_TEST(test_conntrack_errors)
+{
+	assert_load_fails(
+	    "conntrack = {\n"
+	    "  maxConnections = 0;\n"
+	    "  tcpTimeout = 0;\n"
+	    "  tcpSynTimeout = -5;\n"
+	    "  tcpFinTimeout = \"0s\";\n"
+	    "  udpTimeout = \"-30s\";\n"
+	    "  icmpTimeout = 2147483648L;\n"
+	    "  invalid = \"reject\";\n"
+	    "  maxConnection = 5;\n"
+	    "  timeout = 5;\n"
+	    "};\n",
+	    ERRORS("t.conf:9: conntrack.maxConnection: unknown key (did you mean "
+		   "\"maxConnections\"?)",
+		   "t.conf:10: conntrack.timeout: unknown key",
+		   "t.conf:2: conntrack.maxConnections: 0 is out of range 1-67108864",
+		   "t.conf:3: conntrack.tcpTimeout: must be a positive number of seconds",
+		   "t.conf:4: conntrack.tcpSynTimeout: must be a positive number of "
+		   "seconds",
+		   "t.conf:5: conntrack.tcpFinTimeout: must be a positive number of "
+		   "seconds",
+		   "t.conf:6: conntrack.udpTimeout: must be a positive number of seconds",
+		   "t.conf:7: conntrack.icmpTimeout: 2147483648 seconds is out of range "
+		   "1-2147483647",
+		   "t.conf:8: conntrack.invalid: unknown value \"reject\" (valid: drop, "
+		   "pass, rules)"));
+
+	assert_load_fails(
+	    "conntrack = {\n"
+	    "  maxConnections = 67108865;\n"
+	    "  tcpTimeout = \"1500ms\";\n"
+	    "  tcpSynTimeout = \"5x\";\n"
+	    "  tcpFinTimeout = 1.5;\n"
+	    "  udpTimeout = \"\";\n"
+	    "  icmpTimeout = \"24856d\";\n"
+	    "  invalid = 1;\n"
+	    "};\n",
+	    ERRORS("t.conf:2: conntrack.maxConnections: 67108865 is out of range 1-67108864",
+		   "t.conf:3: conntrack.tcpTimeout: 1500ms is not a whole number of seconds",
+		   "t.conf:4: conntrack.tcpSynTimeout: 5x: unknown unit x (use ms, s, m, h or d)",
+		   "t.conf:5: conntrack.tcpFinTimeout: expected an integer or a duration string, "
+		   "got a float",
+		   "t.conf:6: conntrack.udpTimeout: an empty string is not a duration",
+		   "t.conf:7: conntrack.icmpTimeout: 2147558400 seconds is out of range "
+		   "1-2147483647",
+		   "t.conf:8: conntrack.invalid: expected a string, got an integer"));
+
+	assert_load_fails(
+	    "conntrack = { maxConnections = \"1000\"; udpTimeout = true; };\n",
+	    ERRORS("t.conf:1: conntrack.maxConnections: expected an integer, got a "
+		   "string",
+		   "t.conf:1: conntrack.udpTimeout: expected an integer or a duration "
+		   "string, got a boolean"));
+	assert_load_fails("conntrack = ( );\n",
+			  ERRORS("t.conf:1: conntrack: expected a group, got a list"));
+}
+END_TEST
+
+/* A stateful TC program whose rules list starts on line 3, one rule per line. */
+#define STATE_LINES_HEAD                                                                           \
+	"programs = ( { name = \"p\"; type = \"tc-ingress\"; interface = \"eth0\";\n"              \
+	"settings = { stateful = true; actions = { rules = (\n"
+
+START_TEST(test_state_errors)
+{
+#define RP "programs[0].settings.actions.rules"
+	assert_load_fails(
+	    STATE_LINES_HEAD
+	    "{ match = { state = \"NEW\"; }; action = \"pass\"; },\n"
+	    "{ match = { state = ( \"new\", \"closed\", 3 ); }; action = \"pass\"; },\n"
+	    "{ match = { state = ( ); }; action = \"pass\"; },\n"
+	    "{ match = { state = 1; }; action = \"pass\"; },\n"
+	    "{ match = { state = { new = true; }; }; action = \"pass\"; },\n"
+	    "{ match = { states = \"new\"; }; action = \"pass\"; }\n" RULE_LINES_TAIL,
+	    ERRORS("t.conf:3: " RP "[0].match.state: unknown state \"NEW\" (valid: new, "
+		   "established, related, invalid)",
+		   "t.conf:4: " RP "[1].match.state[1]: unknown state \"closed\" (valid: new, "
+		   "established, related, invalid)",
+		   "t.conf:4: " RP "[1].match.state[2]: expected a string, got an integer",
+		   "t.conf:5: " RP "[2].match.state: an empty list matches nothing",
+		   "t.conf:6: " RP "[3].match.state: expected a string or a list of strings, got "
+		   "an integer",
+		   "t.conf:7: " RP "[4].match.state: expected a string or a list of strings, got "
+		   "a group",
+		   "t.conf:8: " RP "[5].match.states: unknown key (did you mean \"state\"?)"));
+#undef RP
+}
+END_TEST
+
+START_TEST(test_state_never_matches)
+{
+#define SP(n) "programs[" n "].settings.actions.rules[0].match.state"
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"b\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "false;\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"c\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = \"established\"; }; action = \"drop\"; "
+	    "} );\n"
+	    "    }; }; },\n"
+	    "  { name = \"d\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = [ \"related\" ]; }; action = \"drop\"; "
+	    "} );\n"
+	    "    }; }; },\n"
+	    "  { name = \"e\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"established\", \"related\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; },\n"
+	    "  { name = \"f\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = \"invalid\"; }; action = \"drop\"; } "
+	    ");\n"
+	    "    }; }; },\n"
+	    "  { name = \"g\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"established\", \"invalid\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; },\n"
+	    "  { name = \"h\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "\"yes\";\n"
+	    "    actions = { rules = ( { match = { state = \"new\"; }; action = \"drop\"; } ); }; "
+	    "}; },\n"
+	    "  { name = \"i\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = "
+	    "true;\n"
+	    "    actions = { rules = ( { match = { state = ( \"invalid\", \"new\" ); };\n"
+	    "    action = \"drop\"; } ); }; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:3: " SP("0") ": a state condition needs settings.stateful = true",
+		   "t.conf:5: " SP("1") ": a state condition needs settings.stateful = true",
+		   "t.conf:7: " SP("2") ": a rule for established or related packets never "
+					"matches: a stateful program passes them before the rules",
+		   "t.conf:10: " SP("3") ": a rule for established or related packets never "
+					 "matches: a stateful program passes them before the rules",
+		   "t.conf:13: " SP("4") ": a rule for established or related packets never "
+					 "matches: a stateful program passes them before the rules",
+		   "t.conf:21: programs[7].settings.stateful: expected a boolean, got a string",
+		   "t.conf:16: " SP("5") ": a rule for invalid packets never matches unless "
+					 "conntrack.invalid = \"rules\" (it is \"drop\")",
+		   "t.conf:19: " SP("6") ": a rule for invalid packets never matches unless "
+					 "conntrack.invalid = \"rules\" (it is \"drop\")"));
+
+	/* and with invalid = "pass", the message says so */
+	assert_load_fails(
+	    "conntrack = { invalid = \"pass\"; };\n"
+	    "programs = ( { name = \"a\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "  settings = { stateful = true; actions = { rules = (\n"
+	    "    { match = { state = \"invalid\"; }; action = \"drop\"; } ); }; }; } );\n",
+	    ERRORS("t.conf:4: programs[0].settings.actions.rules[0].match.state: a rule for "
+		   "invalid packets never matches unless conntrack.invalid = \"rules\" (it is "
+		   "\"pass\")"));
+
+	/* a wrong conntrack.invalid is reported once, not at every such rule */
+	assert_load_fails(
+	    "conntrack = { invalid = \"rule\"; };\n"
+	    "programs = ( { name = \"a\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "  settings = { stateful = true; actions = { rules = (\n"
+	    "    { match = { state = \"invalid\"; }; action = \"drop\"; } ); }; }; } );\n",
+	    ERRORS("t.conf:1: conntrack.invalid: unknown value \"rule\" (valid: drop, pass, "
+		   "rules)"));
+#undef SP
+}
+END_TEST
+
+START_TEST(test_tc_stateful_twice)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"b\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 20;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth0\"; priority = 30;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:5: programs[1].settings.stateful: \"b\" and \"a\" (t.conf:2) are both "
+		   "stateful tc-ingress programs on eth0; at most one is allowed per interface "
+		   "and direction",
+		   "t.conf:9: programs[3].settings.stateful: \"d\" and \"c\" (t.conf:6) are both "
+		   "stateful tc-egress programs on eth0; at most one is allowed per interface "
+		   "and direction"));
+}
+END_TEST
+
+START_TEST(test_tc_slot_collisions)
+{
+	assert_load_fails(
+	    "programs = (\n"
+	    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth0\"; priority = 10; },\n"
+	    "  { name = \"b\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
+	    "    priority = 10; },\n"
+	    "  { name = \"c\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"d\"; type = \"tc-egress\"; interface = \"eth1\"; },\n"
+	    "  { name = \"e\"; type = \"xdp\"; interface = \"eth1\"; },\n"
+	    "  { name = \"f\"; type = \"tc-ingress\"; interface = \"r-cli\"; priority = 5;\n"
+	    "    settings = { stateful = true; }; },\n"
+	    "  { name = \"g\"; type = \"tc-egress\"; interface = \"r-cli\"; priority = 5; },\n"
+	    "  { name = \"h\"; type = \"tc-ingress\"; interface = \"r-srv\"; priority = 7; },\n"
+	    "  { name = \"i\"; type = \"tc-egress\"; interface = \"r-srv\"; priority = 7;\n"
+	    "    settings = { stateful = true; }; }\n"
+	    ");\n",
+	    ERRORS("t.conf:4: programs[1].priority: program \"b\" and program \"a\" (t.conf:2) "
+		   "would both use the tc filter at eth0 ingress priority 10; give one of them "
+		   "another priority",
+		   "t.conf:6: programs[3]: program \"d\" and program \"c\" (t.conf:5) would both "
+		   "use the tc filter at eth1 egress priority 100; give one of them another "
+		   "priority",
+		   "t.conf:10: programs[6].priority: program \"g\" and the conntrack tracker of "
+		   "the stateful program \"f\" (t.conf:8) would both use the tc filter at r-cli "
+		   "egress priority 5; give one of them another priority",
+		   "t.conf:12: programs[8].priority: the conntrack tracker of the stateful "
+		   "program \"i\" and program \"h\" (t.conf:11) would both use the tc filter at "
+		   "r-srv ingress priority 7; give one of them another priority"));
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	/* one mistake in each part of the file: every one is reported, in order */
@@ -1024,6 +1467,57 @@ START_TEST(test_dropins_conflicts)
 	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
 	ck_assert_ptr_eq(c, &sentinel);
 	assert_errors(&e, ERRORS(m1, m2, m3));
+	fos_errors_clear(&e);
+}
+END_TEST
+
+START_TEST(test_conntrack_dropin)
+{
+	_cleanup_free_ char *path = data_path("conntrack/fwd.conf");
+	_cleanup_free_ char *dropin = data_path("conntrack/fwd.d/10-conntrack.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+
+	/* the group may live in a drop-in; the rule on invalid packets in the
+	 * main file is checked against it */
+	ck_assert_str_eq(c->conntrack.src.file, dropin);
+	ck_assert_int_eq(c->conntrack.src.line, 2);
+	ck_assert_uint_eq(c->conntrack.max_connections, 5000);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_RULES);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->programs[0].rules[0].match.state, 1U << FOS_CT_INVALID);
+}
+END_TEST
+
+START_TEST(test_conntrack_dropin_conflicts)
+{
+	_cleanup_free_ char *path = data_path("conntrack-dup/fwd.conf");
+	_cleanup_free_ char *more = data_path("conntrack-dup/fwd.d/10-more.conf");
+	_cleanup_free_ char *again = data_path("conntrack-dup/fwd.d/20-again.conf");
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+
+	m1 = strf("%s:1: conntrack: already defined at %s:1; the group may be set in one file "
+		  "only",
+		  more, path);
+	m2 = strf("%s:1: conntrack: already defined at %s:1; the group may be set in one file "
+		  "only",
+		  again, path);
+	/* the first definition counts */
+	m3 = strf("%s:7: programs[0].settings.actions.rules[0].match.state: a rule for invalid "
+		  "packets never matches unless conntrack.invalid = \"rules\" (it is \"pass\")",
+		  path);
+	m4 = strf("%s:3: programs[0]: program \"tracked-out\" and the conntrack tracker of the "
+		  "stateful program \"fw\" (%s:4) would both use the tc filter at eth0 egress "
+		  "priority 100; give one of them another priority",
+		  more, path);
+	m5 = strf("%s:6: programs[1].settings.stateful: \"fw2\" and \"fw\" (%s:4) are both "
+		  "stateful tc-ingress programs on eth0; at most one is allowed per interface "
+		  "and direction",
+		  more, path);
+	ck_assert_int_eq(fos_config_load(path, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	assert_errors(&e, ERRORS(m1, m2, m3, m4, m5));
 	fos_errors_clear(&e);
 }
 END_TEST
@@ -1195,6 +1689,30 @@ START_TEST(test_check_interfaces)
 }
 END_TEST
 
+START_TEST(test_check_interfaces_tc)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = (\n"
+		    "  { name = \"a\"; type = \"tc-ingress\"; interface = \"eth9\"; settings = {\n"
+		    "    stateful = true; actions = { default = \"redirect\"; defaultInterface = "
+		    "\"eth1\"; }; }; },\n"
+		    "  { name = \"b\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+		    "    settings = { actions = { rules = (\n"
+		    "      { match = { }; action = \"redirect\"; interface = \"eth7\"; }\n"
+		    "    ); }; }; }\n"
+		    ");\n");
+	struct fos_errors e = {};
+
+	/* TC programs' interfaces, and their redirect targets, must exist too */
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), -EINVAL);
+	assert_errors(&e,
+		      ERRORS("t.conf:2: programs[0].interface: no such interface \"eth9\"",
+			     "t.conf:6: programs[1].settings.actions.rules[0].interface: no such "
+			     "interface \"eth7\""));
+	fos_errors_clear(&e);
+}
+END_TEST
+
 START_TEST(test_check_interfaces_dropins)
 {
 	_cleanup_free_ char *path = data_path("merge/fwd.conf");
@@ -1245,6 +1763,17 @@ START_TEST(test_shipped_fwd_conf)
 	ck_assert_str_eq(c->daemon.socket, FOS_DEFAULT_SOCKET);
 	ck_assert_str_eq(c->daemon.pin_dir, FOS_DEFAULT_PIN_DIR);
 	ck_assert_str_eq(c->daemon.log_level, "info");
+
+	/* the conntrack group shows the defaults */
+	ck_assert_str_eq(c->conntrack.src.file, path);
+	ck_assert_int_gt(c->conntrack.src.line, 0);
+	ck_assert_uint_eq(c->conntrack.max_connections, FOS_CT_DEFAULT_MAX);
+	ck_assert_uint_eq(c->conntrack.tcp_timeout, FOS_CT_DEFAULT_TCP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_syn_timeout, FOS_CT_DEFAULT_TCP_SYN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.tcp_fin_timeout, FOS_CT_DEFAULT_TCP_FIN_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.udp_timeout, FOS_CT_DEFAULT_UDP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.icmp_timeout, FOS_CT_DEFAULT_ICMP_TIMEOUT);
+	ck_assert_uint_eq(c->conntrack.invalid, FOS_CT_INVALID_DROP);
 }
 END_TEST
 
@@ -1279,10 +1808,15 @@ START_TEST(test_shipped_fwd_conf_examples)
 
 	c = load_ok(text);
 	ck_assert_uint_eq(c->n_sets, 1);
-	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_uint_eq(c->n_programs, 2);
 	ck_assert_str_eq(c->programs[0].name, "xdp-filter");
 	ck_assert_uint_eq(c->programs[0].n_rules, 3);
 	ck_assert_str_eq(c->programs[0].blacklist.set, "malicious-ips");
+	ck_assert_str_eq(c->programs[1].name, "wan-firewall");
+	ck_assert_int_eq(c->programs[1].type, FOS_PROG_TC_INGRESS);
+	ck_assert(c->programs[1].stateful);
+	ck_assert_int_eq(c->programs[1].default_action, FOS_CFG_DROP);
+	ck_assert_uint_eq(c->programs[1].n_rules, 3);
 }
 END_TEST
 
@@ -1366,6 +1900,10 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_cidr_forms);
 	tcase_add_test(tc, test_redirect_default);
 	tcase_add_test(tc, test_int64_values);
+	tcase_add_test(tc, test_tc_programs);
+	tcase_add_test(tc, test_tc_slots_ok);
+	tcase_add_test(tc, test_conntrack_values);
+	tcase_add_test(tc, test_state_values);
 	tcase_add_test(tc, test_names_limits);
 	tcase_add_test(tc, test_to_string);
 	tcase_add_test(tc, test_errors_add_clear);
@@ -1384,6 +1922,12 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_program_required);
 	tcase_add_test(tc, test_program_types);
 	tcase_add_test(tc, test_program_fields);
+	tcase_add_test(tc, test_tc_priority);
+	tcase_add_test(tc, test_conntrack_errors);
+	tcase_add_test(tc, test_state_errors);
+	tcase_add_test(tc, test_state_never_matches);
+	tcase_add_test(tc, test_tc_stateful_twice);
+	tcase_add_test(tc, test_tc_slot_collisions);
 	tcase_add_test(tc, test_settings_keys);
 	tcase_add_test(tc, test_list_refs);
 	tcase_add_test(tc, test_actions_errors);
@@ -1400,6 +1944,8 @@ static Suite *config_suite(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, test_dropins_merge);
 	tcase_add_test(tc, test_dropins_conflicts);
+	tcase_add_test(tc, test_conntrack_dropin);
+	tcase_add_test(tc, test_conntrack_dropin_conflicts);
 	tcase_add_test(tc, test_dropin_syntax_error);
 	tcase_add_test(tc, test_main_file_missing);
 	tcase_add_test(tc, test_ipset_read_file);
@@ -1411,6 +1957,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("interfaces");
 	tcase_add_test(tc, test_check_interfaces);
+	tcase_add_test(tc, test_check_interfaces_tc);
 	tcase_add_test(tc, test_check_interfaces_dropins);
 	tcase_add_test(tc, test_check_interfaces_default_resolver);
 	suite_add_tcase(s, tc);
