@@ -135,8 +135,7 @@ static bool _fos_slot_rules_are(const struct fos_filter_maps *fm, uint32_t slot,
 	int rules_fd = fm->rules;
 	uint32_t k = slot;
 
-	if (bpf_map_lookup_elem(fm->slots, &k, ret_cur) < 0 ||
-	    ret_cur->n_rules != rs->slot.n_rules)
+	if (bpf_map_lookup_elem(fm->slots, &k, ret_cur) < 0 || ret_cur->n_rules != rs->slot.n_rules)
 		return false;
 	for (uint32_t i = 0; i < rs->slot.n_rules; i++) {
 		struct fos_rule ru;

@@ -207,8 +207,8 @@ struct fos_slot {
 	__u16 noport_bm[_FOS_CLS_MAX]; /* L4 bitmap of a packet without ports */
 	__u16 frag_bm[_FOS_CLS_MAX];   /* ... of a non-first fragment, first not seen */
 	__u32 zone;		       /* conntrack zone of the program's interface */
-	__u16 state_bm[4]; /* bitmap of the rules a packet of each enum fos_ct_class
-			    * may match (with FOS_SLOT_F_CLS_STATE) */
+	__u16 state_bm[4];	       /* bitmap of the rules a packet of each enum fos_ct_class
+					* may match (with FOS_SLOT_F_CLS_STATE) */
 	__u32 _pad2;
 };
 _Static_assert(sizeof(struct fos_slot) == 88, "fos_slot layout");
@@ -307,7 +307,7 @@ enum fos_ct_class {
 	FOS_CT_NEW = 0,	    /* opens a flow, or its flow has seen no reply yet */
 	FOS_CT_ESTABLISHED, /* a flow that has seen both directions */
 	FOS_CT_RELATED,	    /* an ICMP error about a tracked flow */
-	FOS_CT_INVALID,	    /* out of state: an ACK without an entry, a SYN-ACK without a SYN, ... */
+	FOS_CT_INVALID, /* out of state: an ACK without an entry, a SYN-ACK without a SYN, ... */
 	_FOS_CT_CLASS_MAX,
 };
 _Static_assert(_FOS_CT_CLASS_MAX == 4, "fos_slot.state_bm has one entry per class");
