@@ -56,6 +56,38 @@ static bool _fosctl_bool(json_object *o, const char *path)
 	return json_object_get_boolean(fosctl_json_get(o, path));
 }
 
+/* A reply value as text; a missing or null value never reaches printf. */
+static const char *_fosctl_text(json_object *v)
+{
+	const char *r = v ? json_object_get_string(v) : NULL;
+
+	return r ? r : "-";
+}
+
+/* Whether the value at path is there and not null. */
+static bool _fosctl_has(json_object *o, const char *path)
+{
+	return fosctl_json_get(o, path) != NULL;
+}
+
+#define FOSCTL_PROTO_STRLEN 24
+
+/* An IP protocol by name where it has one: 6 and "tcp" are "tcp", 47 "47". */
+static const char *_fosctl_proto(json_object *v, char *buf, size_t len)
+{
+	const char *name;
+
+	if (!json_object_is_type(v, json_type_int))
+		return _fosctl_text(v);
+	if (json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= UINT8_MAX) {
+		name = fos_protocol_to_string((uint8_t)json_object_get_int64(v));
+		if (name)
+			return name;
+	}
+	snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+	return buf;
+}
+
 static int _fosctl_print_table(struct fosctl_table *t)
 {
 	return fosctl_table_print(t, stdout);
@@ -105,9 +137,26 @@ int fosctl_print_status(json_object *p)
 }
 
 static const struct fosctl_column fosctl_programs_columns[] = {
-    {"NAME", false},	 {"TYPE", false}, {"INTERFACE", false}, {"PRIO", true},	   {"MODE", false},
-    {"ATTACHED", false}, {"RULES", true}, {"PACKETS", true},	{"DROPPED", true},
+    {"NAME", false},   {"TYPE", false},	    {"INTERFACE", false}, {"PRIO", true},
+    {"MODE", false},   {"ATTACHED", false}, {"STATEFUL", false},  {"RULES", true},
+    {"PACKETS", true}, {"DROPPED", true},
 };
+
+/* How a program is attached: the XDP mode, or "tc prio 10 handle 1" for a TC
+ * program (its direction is in its type). */
+static void _fosctl_add_mode(struct fosctl_table *t, json_object *prog)
+{
+	json_object *tc = fosctl_json_get(prog, "tc");
+	json_object *prio = fosctl_json_get(tc, "priority"),
+		    *handle = fosctl_json_get(tc, "handle");
+
+	if (_fosctl_has(prog, "mode") || !json_object_is_type(tc, json_type_object)) {
+		fosctl_table_add_value(t, fosctl_json_get(prog, "mode"));
+		return;
+	}
+	fosctl_table_add(t, "tc%s%s%s%s", prio ? " prio " : "", prio ? _fosctl_text(prio) : "",
+			 handle ? " handle " : "", handle ? _fosctl_text(handle) : "");
+}
 
 int fosctl_print_programs(json_object *p)
 {
@@ -123,8 +172,9 @@ int fosctl_print_programs(json_object *p)
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "type"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "interface"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "priority"));
-		fosctl_table_add_value(&t, fosctl_json_get(prog, "mode"));
+		_fosctl_add_mode(&t, prog);
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "attached"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "stateful"));
 		_fosctl_add_count(&t, fosctl_json_get(prog, "rules"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "packets"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "dropped"));
@@ -134,8 +184,14 @@ int fosctl_print_programs(json_object *p)
 
 int fosctl_print_program(json_object *p)
 {
+	static const char *const tc_rows[][2] = {
+	    {"tc direction", "direction"},
+	    {"tc priority", "priority"},
+	    {"tc handle", "handle"},
+	    {"tracker priority", "trackerPriority"},
+	};
 	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
-	json_object *counters = fosctl_json_get(p, "counters");
+	json_object *counters = fosctl_json_get(p, "counters"), *tc = fosctl_json_get(p, "tc");
 
 	_fosctl_kv_init(&t);
 	_fosctl_kv(&t, "name", p, "name");
@@ -144,9 +200,19 @@ int fosctl_print_program(json_object *p)
 	_fosctl_kv(&t, "type", p, "type");
 	_fosctl_kv(&t, "interface", p, "interface");
 	_fosctl_kv(&t, "priority", p, "priority");
-	_fosctl_kv(&t, "mode", p, "mode");
+	if (_fosctl_has(p, "stateful"))
+		_fosctl_kv(&t, "stateful", p, "stateful");
+	/* An XDP program has a mode and a link, a TC program its filter. */
+	if (!json_object_is_type(tc, json_type_object))
+		tc = NULL;
+	if (_fosctl_has(p, "mode") || !tc)
+		_fosctl_kv(&t, "mode", p, "mode");
 	_fosctl_kv(&t, "prog id", p, "progId");
-	_fosctl_kv(&t, "link id", p, "linkId");
+	if (_fosctl_has(p, "linkId") || !tc)
+		_fosctl_kv(&t, "link id", p, "linkId");
+	for (size_t i = 0; tc && i < ARRAY_SIZE(tc_rows); i++)
+		if (_fosctl_has(tc, tc_rows[i][1]))
+			_fosctl_kv(&t, tc_rows[i][0], tc, tc_rows[i][1]);
 	_fosctl_kv(&t, "loaded", p, "status.loaded");
 	_fosctl_kv(&t, "attached", p, "status.attached");
 	_fosctl_kv(&t, "map refs", p, "status.mapRefs");
@@ -170,14 +236,6 @@ int fosctl_print_program(json_object *p)
 }
 
 /* One port or range: 22, "8000-8100", {"from":8000,"to":8100}, [8000, 8100]. */
-/* a reply value as text; a missing or null value never reaches printf */
-static const char *_fosctl_text(json_object *v)
-{
-	const char *r = v ? json_object_get_string(v) : NULL;
-
-	return r ? r : "-";
-}
-
 static void _fosctl_port_format(json_object *v, FILE *s)
 {
 	static const char *const pairs[][2] = {{"from", "to"}, {"lo", "hi"}, {"start", "end"}};
@@ -232,6 +290,7 @@ static void _fosctl_match_list(json_object *match, const char *key, const char *
 char *fosctl_match_format(json_object *match)
 {
 	json_object *proto = fosctl_json_get(match, "protocol");
+	char buf[FOSCTL_PROTO_STRLEN];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *s;
@@ -242,8 +301,7 @@ char *fosctl_match_format(json_object *match)
 
 	if (json_object_is_type(proto, json_type_int) && json_object_get_int(proto) > 0 &&
 	    json_object_get_int(proto) < 256)
-		fprintf(s, " proto %s",
-			fos_protocol_to_string((uint8_t)json_object_get_int(proto)));
+		fprintf(s, " proto %s", _fosctl_proto(proto, buf, sizeof(buf)));
 	else if (json_object_is_type(proto, json_type_string) &&
 		 strcmp(json_object_get_string(proto), "any") != 0 &&
 		 json_object_get_string_len(proto) > 0)
@@ -252,6 +310,7 @@ char *fosctl_match_format(json_object *match)
 	_fosctl_match_list(match, "dstCIDR", "dst", false, s);
 	_fosctl_match_list(match, "srcPorts", "sport", true, s);
 	_fosctl_match_list(match, "dstPorts", "dport", true, s);
+	_fosctl_match_list(match, "state", "state", false, s);
 
 	if (fclose(s) != 0) {
 		free(text);

@@ -627,12 +627,12 @@ START_TEST(test_print_programs)
 	    " \"eth1\", \"priority\": 10, \"attached\": false, \"mode\": \"generic\","
 	    " \"rules\": [1, 2], \"packets\": 5, \"dropped\": 0}]}");
 
-	ck_assert_str_eq(text, "NAME             TYPE  INTERFACE  PRIO  MODE     ATTACHED  RULES  "
-			       "  PACKETS  DROPPED\n"
-			       "ddos-protection  xdp   eth0          1  native   yes           0  "
-			       "123456789       42\n"
-			       "xdp-filter       xdp   eth1         10  generic  no            2  "
-			       "        5        0\n");
+	ck_assert_str_eq(text, "NAME             TYPE  INTERFACE  PRIO  MODE     ATTACHED  "
+			       "STATEFUL  RULES    PACKETS  DROPPED\n"
+			       "ddos-protection  xdp   eth0          1  native   yes       -       "
+			       "      0  123456789       42\n"
+			       "xdp-filter       xdp   eth1         10  generic  no        -       "
+			       "      2          5        0\n");
 }
 END_TEST
 
@@ -722,6 +722,82 @@ START_TEST(test_print_sets_and_maps)
 }
 END_TEST
 
+START_TEST(test_print_rules_state)
+{
+	_cleanup_free_ char *text = print_capture(
+	    fosctl_print_rules,
+	    "{\"programs\": [{\"name\": \"tc-in\", \"default\": {\"action\": \"drop\","
+	    " \"packets\": 3, \"bytes\": 180}, \"rules\": [{\"index\": 0, \"match\": {\"protocol\":"
+	    " \"any\", \"state\": [\"established\", \"related\"]}, \"action\": \"pass\","
+	    " \"packets\": 90, \"bytes\": 9000}, {\"index\": 1, \"match\": {\"protocol\": 6,"
+	    " \"dstPorts\": [22], \"state\": [\"new\"]}, \"action\": \"pass\", \"packets\": 2,"
+	    " \"bytes\": 120}, {\"index\": 2, \"match\": {\"state\": []}, \"action\": \"drop\","
+	    " \"packets\": 0, \"bytes\": 0}, {\"index\": 3, \"match\": {\"state\": null,"
+	    " \"protocol\": 47}, \"action\": \"drop\", \"packets\": 0, \"bytes\": 0}]}]}");
+
+	ck_assert_str_eq(text, "program tc-in:\n"
+			       "INDEX    ACTION  MATCH                         PACKETS  BYTES\n"
+			       "0        pass    state established,related          90   9000\n"
+			       "1        pass    proto tcp dport 22 state new        2    120\n"
+			       "2        drop    any                                 0      0\n"
+			       "3        drop    proto 47                            0      0\n"
+			       "default  drop                                        3    180\n");
+}
+END_TEST
+
+#define TC_PROGRAM                                                                                 \
+	"{\"name\": \"edge-in\", \"type\": \"tc-ingress\", \"interface\": \"eth0\", \"priority\":" \
+	" 5, \"stateful\": true, \"progId\": 40, \"tc\": {\"handle\": 1, \"priority\": 49152,"     \
+	" \"direction\": \"ingress\", \"trackerPriority\": 49153}, \"attached\": true, \"rules\":" \
+	" 3, \"packets\": 10, \"dropped\": 1, \"status\": {\"loaded\": true, \"attached\": true}}"
+
+START_TEST(test_print_programs_tc)
+{
+	_cleanup_free_ char *list = print_capture(
+	    fosctl_print_programs,
+	    "{\"programs\": [" TC_PROGRAM ", {\"name\": \"edge-out\", \"type\": \"tc-egress\","
+	    " \"interface\": \"eth0\", \"priority\": 6, \"stateful\": false, \"tc\": {\"handle\":"
+	    " null}, \"attached\": false, \"rules\": 0, \"packets\": 0, \"dropped\": 0},"
+	    " {\"name\": \"xdp\", \"type\": \"xdp\", \"mode\": \"native\", \"tc\": null}]}");
+	_cleanup_free_ char *one = print_capture(fosctl_print_program, TC_PROGRAM);
+	_cleanup_free_ char *partial = print_capture(
+	    fosctl_print_program, "{\"name\": \"edge-out\", \"type\": \"tc-egress\", \"tc\":"
+				  " {\"priority\": null, \"direction\": \"egress\"}}");
+
+	ck_assert_str_eq(list, "NAME      TYPE        INTERFACE  PRIO  MODE                    "
+			       "ATTACHED  STATEFUL  RULES  PACKETS  DROPPED\n"
+			       "edge-in   tc-ingress  eth0          5  tc prio 49152 handle 1  "
+			       "yes       yes           3       10        1\n"
+			       "edge-out  tc-egress   eth0          6  tc                      "
+			       "no        no            0        0        0\n"
+			       "xdp       xdp         -             -  native                  "
+			       "-         -             -        -        -\n");
+	ck_assert_str_eq(one, "name:                edge-in\n"
+			      "type:                tc-ingress\n"
+			      "interface:           eth0\n"
+			      "priority:            5\n"
+			      "stateful:            yes\n"
+			      "prog id:             40\n"
+			      "tc direction:        ingress\n"
+			      "tc priority:         49152\n"
+			      "tc handle:           1\n"
+			      "tracker priority:    49153\n"
+			      "loaded:              yes\n"
+			      "attached:            yes\n"
+			      "map refs:            -\n"
+			      "packets processed:   -\n"
+			      "packets dropped:     -\n"
+			      "packets passed:      -\n"
+			      "packets redirected:  -\n"
+			      "bytes:               -\n"
+			      "last updated:        -\n");
+	ck_assert_ptr_nonnull(strstr(partial, "\ntc direction:        egress\n"));
+	ck_assert_ptr_null(strstr(partial, "tc priority"));
+	ck_assert_ptr_null(strstr(partial, "mode:"));
+	ck_assert_ptr_null(strstr(partial, "stateful:"));
+}
+END_TEST
+
 static Suite *fosctl_suite(void)
 {
 	Suite *s = suite_create("fosctl");
@@ -765,6 +841,8 @@ static Suite *fosctl_suite(void)
 	tcase_add_test(tc, test_print_rules);
 	tcase_add_test(tc, test_print_status);
 	tcase_add_test(tc, test_print_sets_and_maps);
+	tcase_add_test(tc, test_print_rules_state);
+	tcase_add_test(tc, test_print_programs_tc);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -198,7 +198,7 @@ assert "version" in d and "lastReload" in d, d
 
 run programs "$FOSCTL" -s "$SOCK" show programs
 expect_rc programs 0
-expect_line programs out '^NAME +TYPE +INTERFACE +PRIO +MODE +ATTACHED +RULES +PACKETS +DROPPED$'
+expect_line programs out '^NAME +TYPE +INTERFACE +PRIO +MODE +ATTACHED +STATEFUL +RULES +PACKETS +DROPPED$'
 run programsj "$FOSCTL" -j -s "$SOCK" show programs
 expect_rc programsj 0
 python3 -c 'import json, sys; assert json.load(sys.stdin)["programs"] == []' \
