@@ -524,6 +524,102 @@ int fosctl_print_config_check(json_object *p)
 	return 0;
 }
 
+/* "10.0.0.1:40000", "[2001:db8::1]:53"; the address alone without a port. */
+static void _fosctl_endpoint_format(json_object *addr, json_object *port, FILE *s)
+{
+	const char *a = _fosctl_text(addr);
+
+	if (!port)
+		fputs(a, s);
+	else if (strchr(a, ':'))
+		fprintf(s, "[%s]:%s", a, _fosctl_text(port));
+	else
+		fprintf(s, "%s:%s", a, _fosctl_text(port));
+}
+
+/* "src:sport -> dst:dport", with " id=N" for an ICMP echo flow. */
+static char *_fosctl_flow_format(json_object *e)
+{
+	json_object *id = fosctl_json_get(e, "icmpId");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *s;
+
+	s = open_memstream(&text, &len);
+	if (!s)
+		return NULL;
+	_fosctl_endpoint_format(fosctl_json_get(e, "src"), fosctl_json_get(e, "sport"), s);
+	fputs(" -> ", s);
+	_fosctl_endpoint_format(fosctl_json_get(e, "dst"), fosctl_json_get(e, "dport"), s);
+	if (id)
+		fprintf(s, " id=%s", _fosctl_text(id));
+	if (fclose(s) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* A {orig, reply} pair as "orig/reply". */
+static void _fosctl_add_directions(struct fosctl_table *t, json_object *e, const char *key)
+{
+	json_object *v = fosctl_json_get(e, key);
+
+	fosctl_table_add(t, "%s/%s", _fosctl_text(fosctl_json_get(v, "orig")),
+			 _fosctl_text(fosctl_json_get(v, "reply")));
+}
+
+static const struct fosctl_column fosctl_conntrack_columns[] = {
+    {"PROTO", false},  {"STATE", false},  {"FLOW", false}, {"ZONE", true},
+    {"TIMEOUT", true}, {"PACKETS", true}, {"BYTES", true}, {"INTERFACE", false},
+};
+
+int fosctl_print_conntrack(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	char buf[FOSCTL_PROTO_STRLEN];
+	size_t n;
+	json_object *entries = fosctl_json_array(p, "entries", &n);
+	int r;
+
+	if (!entries)
+		return -EBADMSG;
+
+	fosctl_table_init(&t, fosctl_conntrack_columns, ARRAY_SIZE(fosctl_conntrack_columns), true);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		json_object *timeout = fosctl_json_get(e, "timeout");
+		char *flow = _fosctl_flow_format(e);
+
+		fosctl_table_add(&t, "%s",
+				 _fosctl_proto(fosctl_json_get(e, "proto"), buf, sizeof(buf)));
+		fosctl_table_add_value(&t, fosctl_json_get(e, "state"));
+		fosctl_table_add(&t, "%s", flow ? flow : "");
+		if (!flow)
+			t.error = -ENOMEM;
+		free(flow);
+		fosctl_table_add_value(&t, fosctl_json_get(e, "zone"));
+		/* 0: expired, the collector has not removed it yet */
+		if (json_object_is_type(timeout, json_type_int) &&
+		    json_object_get_int64(timeout) == 0)
+			fosctl_table_add(&t, "expired");
+		else
+			fosctl_table_add_value(&t, timeout);
+		_fosctl_add_directions(&t, e, "packets");
+		_fosctl_add_directions(&t, e, "bytes");
+		fosctl_table_add_value(&t, fosctl_json_get(e, "interface"));
+	}
+	if (n > 0) {
+		r = _fosctl_print_table(&t);
+		if (r < 0)
+			return r;
+	}
+	printf("%zu flow%s shown (%s matched, %s scanned)\n", n, n == 1 ? "" : "s",
+	       _fosctl_text(fosctl_json_get(p, "matched")),
+	       _fosctl_text(fosctl_json_get(p, "scanned")));
+	return 0;
+}
+
 static void _fosctl_print_error(json_object *reply)
 {
 	json_object *params = fosctl_json_get(reply, "parameters"), *errors;
@@ -557,6 +653,10 @@ int fosctl_print_reply(const struct fosctl *f, const struct fosctl_command *cmd,
 		return FOSCTL_EXIT_DAEMON;
 	}
 	r = f->json ? fosctl_json_print(params, stdout) : cmd->print(params);
+	if (r == -EBADMSG) {
+		fprintf(stderr, "fosctl: %s: fwd sent a malformed reply\n", cmd->method);
+		return FOSCTL_EXIT_DAEMON;
+	}
 	if (r < 0) {
 		fprintf(stderr, "fosctl: cannot print the reply: %s\n", strerror(-r));
 		return FOSCTL_EXIT_DAEMON;
