@@ -484,6 +484,12 @@ const struct fosctl_command fosctl_commands[] = {
 	.print = fosctl_print_conntrack,
     },
     {
+	.words = {"show", "conntrack", "summary"},
+	.help = "Connection table size and fill, counters, collector, states",
+	.method = "fos.Show.ConntrackSummary",
+	.print = fosctl_print_conntrack_summary,
+    },
+    {
 	.words = {"set", "add"},
 	.args = {{.name = "NAME", .kind = FOSCTL_ARG_SET},
 		 {.name = "CIDR", .kind = FOSCTL_ARG_CIDR}},

@@ -7,7 +7,8 @@
  * arguments (NAME, CIDR, ...). Every word may be abbreviated to a prefix; a
  * prefix that fits several words is resolved by the number of arguments that
  * follow ("sh prog" is "show programs", "sh prog x" is "show program x"),
- * and is an ambiguity error otherwise.
+ * and is an ambiguity error otherwise. A token that fits a word is that word,
+ * not an argument of a shorter command ("show conntrack summary").
  *
  * After its arguments a command may take filters: "keyword value" pairs in
  * any order, each keyword at most once and abbreviable like a word
@@ -25,7 +26,7 @@
 #include "fosctl.h"
 #include "parse.h"
 
-#define FOSCTL_WORDS_MAX 2
+#define FOSCTL_WORDS_MAX 3
 #define FOSCTL_ARGS_MAX	 2
 
 /* What an argument holds: decides its help text and how it completes. */

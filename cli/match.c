@@ -28,10 +28,11 @@ static size_t _fosctl_count(fosctl_cmdset set)
 
 /*
  * Keep the commands of set that tokens[0..n) fit word by word: a token at a
- * word's position must be a prefix of that word, and a word typed in full
- * beats the words it is a prefix of ("set" is not "sets"). Tokens past a
- * command's words are its arguments and are not looked at. Returns the set;
- * if it becomes empty, *ret_failed is the token that fitted nothing.
+ * word's position must be a prefix of that word, a word typed in full beats
+ * the words it is a prefix of ("set" is not "sets"), and a token that fits a
+ * word is not an argument ("show conntrack summary" is not a filter). Tokens
+ * past a command's words are its arguments and are not looked at. Returns
+ * the set; if it becomes empty, *ret_failed is the token that fitted nothing.
  */
 static fosctl_cmdset _fosctl_filter(char *const *tokens, size_t n, fosctl_cmdset set,
 				    size_t *ret_failed)
@@ -52,7 +53,7 @@ static fosctl_cmdset _fosctl_filter(char *const *tokens, size_t n, fosctl_cmdset
 			*ret_failed = t;
 			return 0;
 		}
-		set = (exact ? exact : words) | args;
+		set = exact ? exact : words ? words : args;
 	}
 	return set;
 }

@@ -620,6 +620,125 @@ int fosctl_print_conntrack(json_object *p)
 	return 0;
 }
 
+/* "key: value unit", the unit only after a number. */
+static void _fosctl_kv_unit(struct fosctl_table *t, const char *key, json_object *o,
+			    const char *path, const char *unit)
+{
+	json_object *v = fosctl_json_get(o, path);
+
+	fosctl_table_add(t, "%s:", key);
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		fosctl_table_add(t, "%s%s", json_object_get_string(v), unit);
+	else
+		fosctl_table_add_value(t, v);
+}
+
+/* "1200 (established 1000, syn_sent 150)": entries and their states. */
+static void _fosctl_add_states(struct fosctl_table *t, json_object *proto)
+{
+	json_object *states = fosctl_json_get(proto, "states");
+	char *text = NULL;
+	size_t len = 0;
+	bool first = true;
+	FILE *s;
+
+	s = open_memstream(&text, &len);
+	if (!s) {
+		t->error = -ENOMEM;
+		return;
+	}
+	fputs(_fosctl_text(fosctl_json_get(proto, "entries")), s);
+	if (json_object_is_type(states, json_type_object)) {
+		json_object_object_foreach(states, state, count)
+		{
+			fprintf(s, "%s%s %s", first ? " (" : ", ", state, _fosctl_text(count));
+			first = false;
+		}
+		if (!first)
+			fputc(')', s);
+	}
+	if (fclose(s) != 0) {
+		free(text);
+		t->error = -ENOMEM;
+		return;
+	}
+	fosctl_table_add(t, "%s", text);
+	free(text);
+}
+
+int fosctl_print_conntrack_summary(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	json_object *timeouts = fosctl_json_get(p, "timeouts"), *gc = fosctl_json_get(p, "gc");
+	json_object *last = fosctl_json_get(gc, "lastRunAt"), *runs = fosctl_json_get(gc, "runs");
+	char buf[FOSCTL_TIME_STRLEN];
+	size_t n;
+	json_object *protocols = fosctl_json_array(p, "protocols", &n);
+
+	_fosctl_kv_init(&t);
+	_fosctl_kv(&t, "max connections", p, "maxConnections");
+	_fosctl_kv(&t, "capacity", p, "capacity");
+	_fosctl_kv(&t, "entries", p, "entries");
+	fosctl_table_add(&t, "fill:");
+	if (json_object_is_type(fosctl_json_get(p, "fill"), json_type_int) ||
+	    json_object_is_type(fosctl_json_get(p, "fill"), json_type_double))
+		fosctl_table_add(&t, "%.1f%%", json_object_get_double(fosctl_json_get(p, "fill")));
+	else
+		fosctl_table_add_value(&t, fosctl_json_get(p, "fill"));
+	_fosctl_kv(&t, "created", p, "created");
+	_fosctl_kv(&t, "insert failures", p, "insertFailures");
+	_fosctl_kv(&t, "reopened", p, "reopened");
+	_fosctl_kv(&t, "invalid policy", p, "invalid");
+
+	fosctl_table_add(&t, "timeouts:");
+	if (json_object_is_type(timeouts, json_type_object)) {
+		fosctl_table_add(&t, "%s", "");
+		json_object_object_foreach(timeouts, key, value)
+		{
+			fosctl_table_add(&t, "  %s:", key);
+			if (json_object_is_type(value, json_type_int))
+				fosctl_table_add(&t, "%ss", json_object_get_string(value));
+			else
+				fosctl_table_add_value(&t, value);
+		}
+	} else {
+		fosctl_table_add_value(&t, timeouts);
+	}
+
+	fosctl_table_add(&t, "gc:");
+	fosctl_table_add(&t, "%s", json_object_is_type(gc, json_type_object) ? "" : "-");
+	_fosctl_kv(&t, "  runs", gc, "runs");
+	_fosctl_kv(&t, "  removed", gc, "removed");
+	fosctl_table_add(&t, "  last run:");
+	if ((json_object_is_type(runs, json_type_int) && json_object_get_int64(runs) == 0) ||
+	    (json_object_is_type(last, json_type_int) && json_object_get_int64(last) == 0))
+		fosctl_table_add(&t, "never");
+	else if (!last)
+		fosctl_table_add(&t, "-");
+	else if (_fosctl_has(gc, "lastRunMs"))
+		fosctl_table_add(&t, "%s, took %s ms", fosctl_format_time(last, buf, sizeof(buf)),
+				 _fosctl_text(fosctl_json_get(gc, "lastRunMs")));
+	else
+		fosctl_table_add(&t, "%s", fosctl_format_time(last, buf, sizeof(buf)));
+	_fosctl_kv_unit(&t, "  max step", gc, "maxStepMs", " ms");
+	_fosctl_kv_unit(&t, "  interval", gc, "intervalMs", " ms");
+
+	if (protocols) {
+		fosctl_table_add(&t, "protocols:");
+		fosctl_table_add(&t, "%s", n == 0 ? "-" : "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *proto = json_object_array_get_idx(protocols, i);
+		char pbuf[FOSCTL_PROTO_STRLEN];
+
+		fosctl_table_add(
+		    &t,
+		    "  %s:", _fosctl_proto(fosctl_json_get(proto, "proto"), pbuf, sizeof(pbuf)));
+		_fosctl_add_states(&t, proto);
+	}
+	return _fosctl_print_table(&t);
+}
+
 static void _fosctl_print_error(json_object *reply)
 {
 	json_object *params = fosctl_json_get(reply, "parameters"), *errors;

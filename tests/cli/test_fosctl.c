@@ -26,7 +26,7 @@ static void strv_freep(char ***v)
 	*v = NULL;
 }
 
-/* The command whose words are these ("show programs"). */
+/* The command whose words are these ("show conntrack summary"). */
 static const struct fosctl_command *find(const char *words)
 {
 	_cleanup_(strv_freep) char **w = NULL;
@@ -519,7 +519,9 @@ START_TEST(test_explain)
 	    "  show set NAME               The entries of an IP set\n"
 	    "  show maps                   List the BPF maps with their fill level\n"
 	    "  show map NAME               Dump the entries of a BPF map\n"
-	    "  show conntrack [FILTER...]  Tracked connections, all or those the filters select\n");
+	    "  show conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
+	    "  show conntrack summary      Connection table size and fill, counters, collector, "
+	    "states\n");
 	ck_assert_msg(strncmp(ambiguous, "fosctl: ambiguous command \"s\", could be: show, set\n",
 			      strlen("fosctl: ambiguous command \"s\", could be: show, set\n")) ==
 			  0,
@@ -602,7 +604,9 @@ START_TEST(test_help_context)
 	    "  set NAME               The entries of an IP set\n"
 	    "  maps                   List the BPF maps with their fill level\n"
 	    "  map NAME               Dump the entries of a BPF map\n"
-	    "  conntrack [FILTER...]  Tracked connections, all or those the filters select\n");
+	    "  conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
+	    "  conntrack summary      Connection table size and fill, counters, collector, "
+	    "states\n");
 	ck_assert_str_eq(pro, "  programs      List the programs with their state and counters\n"
 			      "  program NAME  One program's state, maps, metrics and counters\n");
 	ck_assert_str_eq(rules, "  PROGRAM  a program name\n"
@@ -998,6 +1002,35 @@ START_TEST(test_ct_requests)
 }
 END_TEST
 
+START_TEST(test_ct_summary_requests)
+{
+	const struct {
+		const char *line, *request, *reply, *out;
+	} cases[] = {
+	    {"show conntrack summary",
+	     "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    {"sh conn sum", "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    /* "s" could be a filter only if it named one, so it is "summary" */
+	    {"show conntrack s", "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct step reply = {{cases[i].reply}};
+		struct result r;
+
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_OK, "%s: %d %s", cases[i].line, r.rc, r.err);
+		assert_request(&r, cases[i].request);
+		if (cases[i].out)
+			ck_assert_str_eq(r.out, cases[i].out);
+		result_done(&r);
+	}
+}
+END_TEST
+
 START_TEST(test_ct_show_stream)
 {
 	struct result r;
@@ -1040,6 +1073,55 @@ START_TEST(test_ct_show_json)
 }
 END_TEST
 
+#define CT_SUMMARY                                                                                 \
+	"{\"parameters\": {\"maxConnections\": 1000000, \"capacity\": 1078500, \"entries\":"       \
+	" 1234, \"fill\": 0.1234, \"created\": 56789, \"insertFailures\": 2, \"reopened\": 12,"    \
+	" \"invalid\": \"drop\", \"timeouts\": {\"tcp\": 432000, \"tcpSyn\": 120, \"tcpFin\":"     \
+	" 120, \"udp\": 120, \"icmp\": 30}, \"gc\": {\"runs\": 100, \"removed\": 4444,"            \
+	" \"lastRunAt\": 1714557600, \"lastRunMs\": 12, \"maxStepMs\": 3, \"intervalMs\":"         \
+	" 1000}, \"protocols\": [{\"proto\": \"tcp\", \"entries\": 1200, \"states\":"              \
+	" {\"established\": 1000, \"syn_sent\": 150, \"time_wait\": 50}}, {\"proto\": \"udp\","    \
+	" \"entries\": 30, \"states\": {\"new\": 4, \"established\": 26}}, {\"proto\": 58,"        \
+	" \"entries\": 4, \"states\": {}}]}}"
+
+START_TEST(test_ct_summary)
+{
+	const struct step reply = {{CT_SUMMARY}};
+	struct result r;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	run("show conntrack summary", false, &reply, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out,
+			 "max connections:  1000000\n"
+			 "capacity:         1078500\n"
+			 "entries:          1234\n"
+			 "fill:             0.1%\n"
+			 "created:          56789\n"
+			 "insert failures:  2\n"
+			 "reopened:         12\n"
+			 "invalid policy:   drop\n"
+			 "timeouts:\n"
+			 "  tcp:            432000s\n"
+			 "  tcpSyn:         120s\n"
+			 "  tcpFin:         120s\n"
+			 "  udp:            120s\n"
+			 "  icmp:           30s\n"
+			 "gc:\n"
+			 "  runs:           100\n"
+			 "  removed:        4444\n"
+			 "  last run:       2024-05-01 10:00:00 UTC, took 12 ms\n"
+			 "  max step:       3 ms\n"
+			 "  interval:       1000 ms\n"
+			 "protocols:\n"
+			 "  tcp:            1200 (established 1000, syn_sent 150, time_wait 50)\n"
+			 "  udp:            30 (new 4, established 26)\n"
+			 "  icmpv6:         4\n");
+	result_done(&r);
+}
+END_TEST
+
 START_TEST(test_ct_daemon_errors)
 {
 	const struct step invalid = {{"{\"error\": \"fos.InvalidParameter\", \"parameters\":"
@@ -1076,12 +1158,12 @@ START_TEST(test_ct_malformed)
 	     {"{\"parameters\": {\"entries\": null}}"},
 	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply\n"},
 	    {"show conntrack",
-	     {"{\"parameters\": null}"},
-	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply: Bad message\n"},
-	    {"show conntrack",
 	     {"{\"parameters\": {\"entries\": [" CT_E1 "]}, \"continues\": true}",
 	      "{\"parameters\": {\"matched\": 1}}"},
 	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply: Bad message\n"},
+	    {"show conntrack summary",
+	     {"{\"parameters\": null}"},
+	     "fosctl: fos.Show.ConntrackSummary: fwd sent a malformed reply: Bad message\n"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1105,6 +1187,9 @@ START_TEST(test_ct_missing_fields)
 				    " null, \"sport\": null, \"dst\": \"2001:db8::1\", \"dport\":"
 				    " 53, \"packets\": null, \"bytes\": {\"orig\": null},"
 				    " \"timeout\": \"soon\", \"icmpId\": null}, 5, null]}}"}};
+	const struct step summary = {{"{\"parameters\": {\"fill\": null, \"timeouts\": [],"
+				      " \"gc\": 7, \"protocols\": [5, {\"states\": null}]}}"}};
+	const struct step empty = {{"{\"parameters\": {}}"}};
 	struct result r;
 
 	run("show conntrack", false, &flows, 1, &r);
@@ -1116,6 +1201,34 @@ START_TEST(test_ct_missing_fields)
 		   "-      -      - -> -                    -        -      -/-    -/-  -\n"
 		   "-      -      - -> -                    -        -      -/-    -/-  -\n"
 		   "4 flows shown (- matched, - scanned)\n");
+	result_done(&r);
+
+	run("show conntrack summary", false, &summary, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "max connections:  -\n"
+				"capacity:         -\n"
+				"entries:          -\n"
+				"fill:             -\n"
+				"created:          -\n"
+				"insert failures:  -\n"
+				"reopened:         -\n"
+				"invalid policy:   -\n"
+				"timeouts:         -\n"
+				"gc:               -\n"
+				"  runs:           -\n"
+				"  removed:        -\n"
+				"  last run:       -\n"
+				"  max step:       -\n"
+				"  interval:       -\n"
+				"protocols:\n"
+				"  -:              -\n"
+				"  -:              -\n");
+	result_done(&r);
+
+	run("show conntrack summary", false, &empty, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "\ngc:               -\n"));
+	ck_assert_ptr_null(strstr(r.out, "protocols"));
 	result_done(&r);
 }
 END_TEST
@@ -1175,6 +1288,17 @@ START_TEST(test_ct_usage_errors)
 		ck_assert_ptr_nonnull(strstr(r.err, "\n  limit N "));
 		result_done(&r);
 	}
+
+	/* the words themselves: the matcher's errors */
+	run("show conntrack summary now", false, NULL, 0, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_USAGE);
+	ck_assert(!r.connected);
+	ck_assert_str_eq(r.err,
+			 "fosctl: unexpected argument \"now\" for \"show conntrack summary\"\n"
+			 "usage:\n"
+			 "  show conntrack summary  Connection table size and fill, counters,"
+			 " collector, states\n");
+	result_done(&r);
 }
 END_TEST
 
@@ -1202,10 +1326,20 @@ END_TEST
 
 START_TEST(test_ct_match)
 {
+	struct fosctl_match m;
+
 	assert_matches("show conntrack", "show conntrack");
+	assert_matches("show conntrack summary", "show conntrack summary");
+	assert_matches("sh conn sum", "show conntrack summary");
+	assert_matches("show conntrack s", "show conntrack summary");
 	assert_matches("show conntrack state new", "show conntrack");
 	assert_matches("show conntrack src", "show conntrack");
 	assert_matches("show conntrack st new src 10.0.0.0/8 limit", "show conntrack");
+
+	m = match_line("show conntrack summary now", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_EXTRA);
+	ck_assert_ptr_eq(m.command, find("show conntrack summary"));
+	ck_assert_uint_eq(m.token, 3);
 }
 END_TEST
 
@@ -1234,9 +1368,9 @@ START_TEST(test_ct_complete)
 		unsigned kinds;
 	} cases[] = {
 	    {"show", "con", "conntrack", 0},
-	    {"show conntrack", "", "dst limit port proto src state zone", 0},
-	    {"show conntrack", "s", "src state", 0},
-	    /* a filter given is not offered again */
+	    {"show conntrack", "", "dst limit port proto src state summary zone", 0},
+	    {"show conntrack", "s", "src state summary", 0},
+	    /* a filter given is not offered again; summary is no filter */
 	    {"show conntrack src 10.0.0.0/8", "s", "state", 0},
 	    {"show conntrack st new pr tcp", "", "dst limit port src zone", 0},
 	    {"show conntrack proto", "", "icmp icmpv6 tcp udp", 1U << FOSCTL_ARG_PROTO},
@@ -1248,8 +1382,9 @@ START_TEST(test_ct_complete)
 	    {"show conntrack state", "s", "syn_recv syn_sent", 1U << FOSCTL_ARG_CT_STATE},
 	    {"show conntrack src", "", "", 1U << FOSCTL_ARG_CIDR},
 	    {"show conntrack limit", "", "", 1U << FOSCTL_ARG_LIMIT},
-	    /* nothing after an unknown keyword */
+	    /* nothing after an unknown keyword, nor after summary */
 	    {"show conntrack frob", "", "", 0},
+	    {"show conntrack summary", "", "", 0},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1270,9 +1405,12 @@ START_TEST(test_ct_help_context)
 	_cleanup_free_ char *proto = help_at("show conntrack proto ");
 	_cleanup_free_ char *state = help_at("show conntrack state ");
 	_cleanup_free_ char *rest = help_at("show conntrack state new zone 1 src 10.0.0.0/8 ");
+	_cleanup_free_ char *summary = help_at("show conntrack summary ");
 	_cleanup_free_ char *unknown = help_at("show conntrack frob ");
 
 	ck_assert_str_eq(show,
+			 "  summary      Connection table size and fill, counters, collector,"
+			 " states\n"
 			 "  src CIDR     the flow's original source (the end that opened it)\n"
 			 "  dst CIDR     the flow's original destination\n"
 			 "  proto PROTO  the IP protocol\n"
@@ -1290,6 +1428,7 @@ START_TEST(test_ct_help_context)
 			       "  port PORT    either end's port, or the ICMP echo id\n"
 			       "  limit N      at most N flows (matched still counts all)\n"
 			       "  <cr>         run the command\n");
+	ck_assert_str_eq(summary, "  <cr>  run the command\n");
 	ck_assert_str_eq(unknown, "  (nothing may follow \"\")\n");
 }
 END_TEST
@@ -1423,8 +1562,10 @@ static Suite *fosctl_suite(void)
 	tcase_add_test(tc, test_ct_complete);
 	tcase_add_test(tc, test_ct_help_context);
 	tcase_add_test(tc, test_ct_requests);
+	tcase_add_test(tc, test_ct_summary_requests);
 	tcase_add_test(tc, test_ct_show_stream);
 	tcase_add_test(tc, test_ct_show_json);
+	tcase_add_test(tc, test_ct_summary);
 	tcase_add_test(tc, test_ct_daemon_errors);
 	tcase_add_test(tc, test_ct_malformed);
 	tcase_add_test(tc, test_ct_missing_fields);

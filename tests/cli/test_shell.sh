@@ -356,12 +356,12 @@ wait_for "^pid: +$FWD_PID *\$" "show status in the shell"
 wait_last "fos>" "prompt after show status"
 
 # conntrack: the word, the filters' keywords and the fixed values complete,
-# and '?' lists the filters and <cr>.
+# and '?' lists summary, the filters and <cr>.
 clear_screen
 keys "show conn" Tab
 wait_last "fos> show conntrack" "tab after 'show conn'"
-keys "st"
-wait_last "fos> show conntrack st" "no blank after the completed 'conntrack'"
+keys "su"
+wait_last "fos> show conntrack su" "no blank after the completed 'conntrack'"
 keys C-u "show conntrack st" Tab
 wait_last "fos> show conntrack state" "tab after 'show conntrack st'"
 keys "e"
@@ -373,6 +373,7 @@ keys "show conntrack proto " Tab Tab
 wait_for '^icmp +icmpv6 +tcp +udp *$' "tab tab after 'proto'"
 clear_screen
 keys "show conntrack " "?"
+wait_for '^  summary +Connection table size' "'?' after 'show conntrack '"
 wait_for '^  src CIDR +the flow.s original source' "'?' after 'show conntrack '"
 wait_for '^  state STATE +the entry.s state' "'?' after 'show conntrack '"
 wait_for '^  limit N +at most N flows' "'?' after 'show conntrack '"
