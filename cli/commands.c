@@ -385,14 +385,25 @@ static int _fosctl_build_filters(const struct fosctl_filter *filters, char *cons
 	return 0;
 }
 
+/* What selects flows, for show conntrack and clear conntrack alike. */
+/* clang-format off */
+#define FOSCTL_CT_FILTERS \
+	{"src", "CIDR", FOSCTL_ARG_CIDR, "the flow's original source (the end that opened it)"}, \
+	{"dst", "CIDR", FOSCTL_ARG_CIDR, "the flow's original destination"}, \
+	{"proto", "PROTO", FOSCTL_ARG_PROTO, "the IP protocol"}, \
+	{"port", "PORT", FOSCTL_ARG_PORT, "either end's port, or the ICMP echo id"}, \
+	{"state", "STATE", FOSCTL_ARG_CT_STATE, "the entry's state"}, \
+	{"zone", "ZONE", FOSCTL_ARG_ZONE, "the conntrack zone"}
+/* clang-format on */
+
 static const struct fosctl_filter fosctl_ct_show_filters[] = {
-    {"src", "CIDR", FOSCTL_ARG_CIDR, "the flow's original source (the end that opened it)"},
-    {"dst", "CIDR", FOSCTL_ARG_CIDR, "the flow's original destination"},
-    {"proto", "PROTO", FOSCTL_ARG_PROTO, "the IP protocol"},
-    {"port", "PORT", FOSCTL_ARG_PORT, "either end's port, or the ICMP echo id"},
-    {"state", "STATE", FOSCTL_ARG_CT_STATE, "the entry's state"},
-    {"zone", "ZONE", FOSCTL_ARG_ZONE, "the conntrack zone"},
+    FOSCTL_CT_FILTERS,
     {"limit", "N", FOSCTL_ARG_LIMIT, "at most N flows (matched still counts all)"},
+    {},
+};
+
+static const struct fosctl_filter fosctl_ct_clear_filters[] = {
+    FOSCTL_CT_FILTERS,
     {},
 };
 
@@ -400,6 +411,12 @@ static int _fosctl_build_ct_show(char *const *args, size_t n_args, json_object *
 				 char *err)
 {
 	return _fosctl_build_filters(fosctl_ct_show_filters, args, n_args, ret_params, err);
+}
+
+static int _fosctl_build_ct_clear(char *const *args, size_t n_args, json_object **ret_params,
+				  char *err)
+{
+	return _fosctl_build_filters(fosctl_ct_clear_filters, args, n_args, ret_params, err);
 }
 
 static int _fosctl_run_help(struct fosctl *f)
@@ -506,6 +523,14 @@ const struct fosctl_command fosctl_commands[] = {
 	.method = "fos.Set.Del",
 	.build = _fosctl_build_set_entry,
 	.print = fosctl_print_set_del,
+    },
+    {
+	.words = {"clear", "conntrack"},
+	.filters = fosctl_ct_clear_filters,
+	.help = "Remove tracked connections, all or those the filters select",
+	.method = "fos.Clear.Conntrack",
+	.build = _fosctl_build_ct_clear,
+	.print = fosctl_print_conntrack_clear,
     },
     {
 	.words = {"reload"},

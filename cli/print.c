@@ -739,6 +739,17 @@ int fosctl_print_conntrack_summary(json_object *p)
 	return _fosctl_print_table(&t);
 }
 
+int fosctl_print_conntrack_clear(json_object *p)
+{
+	json_object *removed = fosctl_json_get(p, "removed");
+
+	if (!json_object_is_type(removed, json_type_int))
+		return -EBADMSG;
+	printf("removed %" PRId64 " entr%s\n", json_object_get_int64(removed),
+	       json_object_get_int64(removed) == 1 ? "y" : "ies");
+	return 0;
+}
+
 static void _fosctl_print_error(json_object *reply)
 {
 	json_object *params = fosctl_json_get(reply, "parameters"), *errors;

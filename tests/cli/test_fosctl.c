@@ -547,12 +547,13 @@ START_TEST(test_complete_words)
 	unsigned kinds;
 
 	ck_assert_int_eq(fosctl_complete(NULL, 0, "", false, &w, &kinds), 0);
-	ck_assert_str_eq(w[0], "config");
-	ck_assert_str_eq(w[1], "help");
-	ck_assert_str_eq(w[2], "reload");
-	ck_assert_str_eq(w[3], "set");
-	ck_assert_str_eq(w[4], "show");
-	ck_assert_ptr_null(w[5]);
+	ck_assert_str_eq(w[0], "clear");
+	ck_assert_str_eq(w[1], "config");
+	ck_assert_str_eq(w[2], "help");
+	ck_assert_str_eq(w[3], "reload");
+	ck_assert_str_eq(w[4], "set");
+	ck_assert_str_eq(w[5], "show");
+	ck_assert_ptr_null(w[6]);
 	ck_assert_uint_eq(kinds, 0);
 	strv_freep(&w);
 
@@ -1002,7 +1003,7 @@ START_TEST(test_ct_requests)
 }
 END_TEST
 
-START_TEST(test_ct_summary_requests)
+START_TEST(test_ct_summary_and_clear_requests)
 {
 	const struct {
 		const char *line, *request, *reply, *out;
@@ -1015,6 +1016,16 @@ START_TEST(test_ct_summary_requests)
 	    /* "s" could be a filter only if it named one, so it is "summary" */
 	    {"show conntrack s", "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
 	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    {"clear conntrack", "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{}}",
+	     "{\"parameters\": {\"removed\": 1234}}", "removed 1234 entries\n"},
+	    {"clear conntrack state time_wait src 10.0.0.0/8 port 80",
+	     "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{\"src\":\"10.0.0.0/8\","
+	     "\"port\":80,\"state\":\"time_wait\"}}",
+	     "{\"parameters\": {\"removed\": 1}}", "removed 1 entry\n"},
+	    {"cl c zone 3 dst 2001:db8::1 proto udp",
+	     "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{\"dst\":\"2001:db8::1\","
+	     "\"proto\":\"udp\",\"zone\":3}}",
+	     "{\"parameters\": {\"removed\": 0}}", "removed 0 entries\n"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1124,13 +1135,32 @@ END_TEST
 
 START_TEST(test_ct_daemon_errors)
 {
+	const struct step denied = {{"{\"error\": \"fos.PermissionDenied\", \"parameters\":"
+				     " {\"message\": \"clearing conntrack entries needs"
+				     " CAP_NET_ADMIN\"}}"}};
 	const struct step invalid = {{"{\"error\": \"fos.InvalidParameter\", \"parameters\":"
 				      " {\"message\": \"state: not a state\"}}"}};
 	const struct step midstream = {{
 	    "{\"parameters\": {\"entries\": [" CT_E1 "]}, \"continues\": true}",
 	    "{\"error\": \"fos.Failed\", \"parameters\": {\"message\": \"the table went away\"}}",
 	}};
+	json_object *e;
 	struct result r;
+
+	run("clear conntrack", false, &denied, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "fosctl: clearing conntrack entries needs CAP_NET_ADMIN\n");
+	result_done(&r);
+
+	/* -j: the error itself, on standard output */
+	run("clear conntrack", true, &denied, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	e = json_tokener_parse(r.out);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(e, "error")),
+			 "fos.PermissionDenied");
+	json_object_put(e);
+	result_done(&r);
 
 	run("show conntrack state new", false, &invalid, 1, &r);
 	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
@@ -1164,6 +1194,15 @@ START_TEST(test_ct_malformed)
 	    {"show conntrack summary",
 	     {"{\"parameters\": null}"},
 	     "fosctl: fos.Show.ConntrackSummary: fwd sent a malformed reply: Bad message\n"},
+	    {"clear conntrack",
+	     {"{\"parameters\": {\"removed\": null}}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply\n"},
+	    {"clear conntrack",
+	     {"{\"parameters\": {}}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply\n"},
+	    {"clear conntrack",
+	     {"{\"error\": null}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply: Bad message\n"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1266,6 +1305,8 @@ START_TEST(test_ct_usage_errors)
 	    {"show conntrack 10.0.0.0/8", "fosctl: unknown filter \"10.0.0.0/8\"\n"},
 	    {"show conntrack p 1", "fosctl: ambiguous filter \"p\", could be: proto, port\n"},
 	    {"show conntrack src 10.0.0.0/8 sr 10.0.0.0/8", "fosctl: filter \"src\" given twice\n"},
+	    {"clear conntrack limit 5", "fosctl: unknown filter \"limit\"\n"},
+	    {"clear conntrack state", "fosctl: missing STATE after \"state\"\n"},
 	};
 	struct result r;
 
@@ -1285,7 +1326,7 @@ START_TEST(test_ct_usage_errors)
 		ck_assert_ptr_nonnull(strstr(r.err, "\nusage:\n  "));
 		ck_assert_ptr_nonnull(strstr(r.err, "conntrack [FILTER...]  "));
 		ck_assert_ptr_nonnull(strstr(r.err, "\nfilters:\n  src CIDR "));
-		ck_assert_ptr_nonnull(strstr(r.err, "\n  limit N "));
+		ck_assert_int_eq(!!strstr(r.err, "\n  limit N "), cases[i].line[0] == 's');
 		result_done(&r);
 	}
 
@@ -1335,11 +1376,18 @@ START_TEST(test_ct_match)
 	assert_matches("show conntrack state new", "show conntrack");
 	assert_matches("show conntrack src", "show conntrack");
 	assert_matches("show conntrack st new src 10.0.0.0/8 limit", "show conntrack");
+	assert_matches("clear conntrack", "clear conntrack");
+	assert_matches("cl conn port 22", "clear conntrack");
 
 	m = match_line("show conntrack summary now", false);
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_EXTRA);
 	ck_assert_ptr_eq(m.command, find("show conntrack summary"));
 	ck_assert_uint_eq(m.token, 3);
+
+	m = match_line("c", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_AMBIGUOUS);
+	m = match_line("clear", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_INCOMPLETE);
 }
 END_TEST
 
@@ -1368,14 +1416,18 @@ START_TEST(test_ct_complete)
 		unsigned kinds;
 	} cases[] = {
 	    {"show", "con", "conntrack", 0},
+	    {"", "cl", "clear", 0},
+	    {"clear", "", "conntrack", 0},
 	    {"show conntrack", "", "dst limit port proto src state summary zone", 0},
 	    {"show conntrack", "s", "src state summary", 0},
+	    {"clear conntrack", "", "dst port proto src state zone", 0},
+	    {"clear conntrack", "st", "state", 0},
 	    /* a filter given is not offered again; summary is no filter */
 	    {"show conntrack src 10.0.0.0/8", "s", "state", 0},
 	    {"show conntrack st new pr tcp", "", "dst limit port src zone", 0},
 	    {"show conntrack proto", "", "icmp icmpv6 tcp udp", 1U << FOSCTL_ARG_PROTO},
 	    {"show conntrack proto", "icmp", "icmp icmpv6", 1U << FOSCTL_ARG_PROTO},
-	    {"show conntrack src 10.0.0.0/8 st", "",
+	    {"clear conntrack src 10.0.0.0/8 st", "",
 	     "close close_wait established fin_wait new "
 	     "syn_recv syn_sent time_wait",
 	     1U << FOSCTL_ARG_CT_STATE},
@@ -1403,8 +1455,8 @@ START_TEST(test_ct_help_context)
 	_cleanup_free_ char *show = help_at("show conntrack ");
 	_cleanup_free_ char *st = help_at("show conntrack st");
 	_cleanup_free_ char *proto = help_at("show conntrack proto ");
-	_cleanup_free_ char *state = help_at("show conntrack state ");
-	_cleanup_free_ char *rest = help_at("show conntrack state new zone 1 src 10.0.0.0/8 ");
+	_cleanup_free_ char *state = help_at("clear conntrack state ");
+	_cleanup_free_ char *rest = help_at("clear conntrack state new zone 1 src 10.0.0.0/8 ");
 	_cleanup_free_ char *summary = help_at("show conntrack summary ");
 	_cleanup_free_ char *unknown = help_at("show conntrack frob ");
 
@@ -1426,7 +1478,6 @@ START_TEST(test_ct_help_context)
 	ck_assert_str_eq(rest, "  dst CIDR     the flow's original destination\n"
 			       "  proto PROTO  the IP protocol\n"
 			       "  port PORT    either end's port, or the ICMP echo id\n"
-			       "  limit N      at most N flows (matched still counts all)\n"
 			       "  <cr>         run the command\n");
 	ck_assert_str_eq(summary, "  <cr>  run the command\n");
 	ck_assert_str_eq(unknown, "  (nothing may follow \"\")\n");
@@ -1562,7 +1613,7 @@ static Suite *fosctl_suite(void)
 	tcase_add_test(tc, test_ct_complete);
 	tcase_add_test(tc, test_ct_help_context);
 	tcase_add_test(tc, test_ct_requests);
-	tcase_add_test(tc, test_ct_summary_requests);
+	tcase_add_test(tc, test_ct_summary_and_clear_requests);
 	tcase_add_test(tc, test_ct_show_stream);
 	tcase_add_test(tc, test_ct_show_json);
 	tcase_add_test(tc, test_ct_summary);

@@ -148,7 +148,7 @@ expect_rc ctcidr 2
 expect_line ctcidr err '^fosctl: src: 10\.0\.0\.1/8: '
 expect_line ctcidr err '^  show conntrack \[FILTER\.\.\.\] '
 expect_line ctcidr err '^  state STATE +the entry'
-run ctstate "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack state estab
+run ctstate "$FOSCTL" -s "$TMPD/nosuch.sock" clear conntrack state estab
 expect_rc ctstate 2
 expect_line ctstate err '^fosctl: state: "estab" is not a connection state'
 run ctmissing "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack proto tcp port
@@ -362,12 +362,12 @@ keys "show conn" Tab
 wait_last "fos> show conntrack" "tab after 'show conn'"
 keys "su"
 wait_last "fos> show conntrack su" "no blank after the completed 'conntrack'"
-keys C-u "show conntrack st" Tab
-wait_last "fos> show conntrack state" "tab after 'show conntrack st'"
+keys C-u "clear conntrack st" Tab
+wait_last "fos> clear conntrack state" "tab after 'clear conntrack st'"
 keys "e"
-wait_last "fos> show conntrack state e" "no blank after the completed 'state'"
+wait_last "fos> clear conntrack state e" "no blank after the completed 'state'"
 keys Tab
-wait_last "fos> show conntrack state established" "tab after 'state e'"
+wait_last "fos> clear conntrack state established" "tab after 'state e'"
 clear_screen
 keys "show conntrack proto " Tab Tab
 wait_for '^icmp +icmpv6 +tcp +udp *$' "tab tab after 'proto'"
