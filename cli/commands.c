@@ -2,26 +2,149 @@
 /* The command table and the parameters each command sends. */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "fos/abi.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "print.h"
 
+/* A decimal number 0..max, digits only. */
+static int _fosctl_parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static json_object *_fosctl_json_uint(uint64_t v)
+{
+	return json_object_new_int64((int64_t)v);
+}
+
+static int _fosctl_value_cidr(const char *s, json_object **ret, char *err)
+{
+	struct fos_cidr cidr;
+
+	if (fos_parse_cidr(s, &cidr, err) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, FOS_ERRBUF, "invalid CIDR \"%s\"", s);
+		return -EINVAL;
+	}
+	*ret = json_object_new_string(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* A name goes as its canonical name, a number as the number. */
+static int _fosctl_value_proto(const char *s, json_object **ret, char *err)
+{
+	uint64_t n;
+	uint8_t proto;
+
+	if (_fosctl_parse_uint(s, UINT8_MAX, &n) == 0 && n != FOS_PROTO_ANY)
+		*ret = _fosctl_json_uint(n);
+	else if (fos_parse_protocol(s, &proto, NULL) == 0 && proto != FOS_PROTO_ANY)
+		*ret = json_object_new_string(fos_protocol_to_string(proto));
+	else {
+		snprintf(err, FOS_ERRBUF,
+			 "\"%s\" is not tcp, udp, icmp, icmpv6 or a protocol number 1-255", s);
+		return -EINVAL;
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int _fosctl_value_port(const char *s, json_object **ret, char *err)
+{
+	uint16_t port;
+
+	if (fos_parse_port(s, &port, err) < 0)
+		return -EINVAL;
+	*ret = _fosctl_json_uint(port);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static const char *const fosctl_protos[] = {"tcp", "udp", "icmp", "icmpv6", NULL};
+static const char *const fosctl_ct_states[] = {
+    "new",	  "syn_sent",  "syn_recv", "established", "fin_wait",
+    "close_wait", "time_wait", "close",	   NULL,
+};
+
+static int _fosctl_value_ct_state(const char *s, json_object **ret, char *err)
+{
+	for (size_t i = 0; fosctl_ct_states[i]; i++)
+		if (strcasecmp(s, fosctl_ct_states[i]) == 0) {
+			*ret = json_object_new_string(fosctl_ct_states[i]);
+			return *ret ? 0 : -ENOMEM;
+		}
+	snprintf(err, FOS_ERRBUF, "\"%s\" is not a connection state (%s)", s,
+		 fosctl_arg_kind_help(FOSCTL_ARG_CT_STATE));
+	return -EINVAL;
+}
+
+static int _fosctl_value_zone(const char *s, json_object **ret, char *err)
+{
+	uint64_t n;
+
+	if (_fosctl_parse_uint(s, UINT32_MAX, &n) < 0) {
+		snprintf(err, FOS_ERRBUF, "\"%s\" is not a zone number 0-%" PRIu32, s, UINT32_MAX);
+		return -EINVAL;
+	}
+	*ret = _fosctl_json_uint(n);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int _fosctl_value_limit(const char *s, json_object **ret, char *err)
+{
+	uint64_t n;
+
+	if (_fosctl_parse_uint(s, UINT32_MAX, &n) < 0 || n == 0) {
+		snprintf(err, FOS_ERRBUF, "\"%s\" is not a number 1-%" PRIu32, s, UINT32_MAX);
+		return -EINVAL;
+	}
+	*ret = _fosctl_json_uint(n);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static const struct {
 	const char *help;
-	const char *method; /* completes from this method's reply */
-	const char *array;  /* ... the "name" of each element of this array */
+	const char *method;	   /* completes from this method's reply */
+	const char *array;	   /* ... the "name" of each element of this array */
+	const char *const *values; /* completes from this list */
+	/* as a filter's value: checked, then sent as *ret; -EINVAL and a reason
+	 * in err (FOS_ERRBUF) if it is not one */
+	int (*parse)(const char *s, json_object **ret, char *err);
 } fosctl_arg_kinds[] = {
     [FOSCTL_ARG_PROGRAM] = {"a program name", "fos.Show.Programs", "programs"},
     [FOSCTL_ARG_SET] = {"an IP set name", "fos.Show.Sets", "sets"},
     [FOSCTL_ARG_MAP] = {"a BPF map name", "fos.Show.Maps", "maps"},
-    [FOSCTL_ARG_CIDR] = {"an address or prefix: 192.0.2.0/24, 2001:db8::/32", NULL, NULL},
-    [FOSCTL_ARG_FILE] = {"a configuration file", NULL, NULL},
+    [FOSCTL_ARG_CIDR] = {"an address or prefix: 192.0.2.0/24, 2001:db8::/32",
+			 .parse = _fosctl_value_cidr},
+    [FOSCTL_ARG_FILE] = {"a configuration file"},
+    [FOSCTL_ARG_PROTO] = {"tcp, udp, icmp, icmpv6 or an IP protocol number 1-255",
+			  .values = fosctl_protos, .parse = _fosctl_value_proto},
+    [FOSCTL_ARG_PORT] = {"a port number 0-65535", .parse = _fosctl_value_port},
+    [FOSCTL_ARG_CT_STATE] = {"new, syn_sent, syn_recv, established, fin_wait, close_wait, "
+			     "time_wait or close",
+			     .values = fosctl_ct_states, .parse = _fosctl_value_ct_state},
+    [FOSCTL_ARG_ZONE] = {"a conntrack zone: the routing table of a VRF, 0 outside one",
+			 .parse = _fosctl_value_zone},
+    [FOSCTL_ARG_LIMIT] = {"a number of entries, 1 or more", .parse = _fosctl_value_limit},
 };
 static_assert(ARRAY_SIZE(fosctl_arg_kinds) == _FOSCTL_ARG_KIND_MAX, "fosctl_arg_kinds");
 
@@ -37,6 +160,44 @@ const char *fosctl_arg_kind_method(enum fosctl_arg_kind kind, const char **ret_a
 	if (fosctl_arg_kinds[kind].method)
 		*ret_array = fosctl_arg_kinds[kind].array;
 	return fosctl_arg_kinds[kind].method;
+}
+
+const char *const *fosctl_arg_kind_values(enum fosctl_arg_kind kind)
+{
+	assert(kind < _FOSCTL_ARG_KIND_MAX);
+	return fosctl_arg_kinds[kind].values;
+}
+
+bool fosctl_arg_kind_is_filter(enum fosctl_arg_kind kind)
+{
+	assert(kind < _FOSCTL_ARG_KIND_MAX);
+	return fosctl_arg_kinds[kind].parse;
+}
+
+int fosctl_filter_find(const struct fosctl_filter *filters, const char *keyword,
+		       const struct fosctl_filter **ret)
+{
+	const struct fosctl_filter *found = NULL;
+	size_t n = 0, len = strlen(keyword);
+
+	if (len == 0)
+		return -ENOENT;
+	for (const struct fosctl_filter *f = filters; f && f->keyword; f++) {
+		if (strcmp(f->keyword, keyword) == 0) {
+			*ret = f;
+			return 0;
+		}
+		if (strncmp(f->keyword, keyword, len) == 0) {
+			found = f;
+			n++;
+		}
+	}
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1)
+		return -EINVAL;
+	*ret = found;
+	return 0;
 }
 
 static int _fosctl_params_add(json_object *params, const char *key, const char *value)
@@ -141,6 +302,123 @@ static int _fosctl_build_file(char *const *args, size_t n_args, json_object **re
 	return _fosctl_params_one("file", (char *const[]){path}, 1, ret_params);
 }
 
+/* "proto, port": the keywords that start with prefix. */
+static void _fosctl_filter_candidates(const struct fosctl_filter *filters, const char *prefix,
+				      char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (const struct fosctl_filter *f = filters; f->keyword && off < len; f++) {
+		int w;
+
+		if (strncmp(f->keyword, prefix, strlen(prefix)) != 0)
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "", f->keyword);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* The filters typed, each checked, into the parameters in the table's order
+ * (so the request does not depend on the order they were typed in). */
+static int _fosctl_build_filters(const struct fosctl_filter *filters, char *const *args,
+				 size_t n_args, json_object **ret_params, char *err)
+{
+	_cleanup_(fosctl_json_putp) json_object *typed = json_object_new_object();
+	_cleanup_(fosctl_json_putp) json_object *params = json_object_new_object();
+	char reason[FOS_ERRBUF];
+	int r;
+
+	if (!typed || !params)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_args; i += 2) {
+		const struct fosctl_filter *f;
+		json_object *v = NULL;
+
+		r = fosctl_filter_find(filters, args[i], &f);
+		if (r == -ENOENT) {
+			snprintf(err, FOS_ERRBUF, "unknown filter \"%s\"", args[i]);
+			return -EINVAL;
+		}
+		if (r < 0) {
+			_fosctl_filter_candidates(filters, args[i], reason, sizeof(reason));
+			snprintf(err, FOS_ERRBUF, "ambiguous filter \"%s\", could be: %s", args[i],
+				 reason);
+			return -EINVAL;
+		}
+		if (json_object_object_get_ex(typed, f->keyword, NULL)) {
+			snprintf(err, FOS_ERRBUF, "filter \"%s\" given twice", f->keyword);
+			return -EINVAL;
+		}
+		if (i + 1 == n_args) {
+			snprintf(err, FOS_ERRBUF, "missing %s after \"%s\"", f->value, f->keyword);
+			return -EINVAL;
+		}
+
+		reason[0] = '\0';
+		r = fosctl_arg_kinds[f->kind].parse(args[i + 1], &v, reason);
+		if (r == -EINVAL) {
+			snprintf(err, FOS_ERRBUF, "%s: %s", f->keyword, reason);
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+		if (json_object_object_add(typed, f->keyword, v) < 0) {
+			json_object_put(v);
+			return -ENOMEM;
+		}
+	}
+
+	for (const struct fosctl_filter *f = filters; f->keyword; f++) {
+		json_object *v;
+
+		if (!json_object_object_get_ex(typed, f->keyword, &v))
+			continue;
+		if (json_object_object_add(params, f->keyword, json_object_get(v)) < 0) {
+			json_object_put(v);
+			return -ENOMEM;
+		}
+	}
+	*ret_params = TAKE_PTR(params);
+	return 0;
+}
+
+/* What selects flows, for show conntrack and clear conntrack alike. */
+/* clang-format off */
+#define FOSCTL_CT_FILTERS \
+	{"src", "CIDR", FOSCTL_ARG_CIDR, "the flow's original source (the end that opened it)"}, \
+	{"dst", "CIDR", FOSCTL_ARG_CIDR, "the flow's original destination"}, \
+	{"proto", "PROTO", FOSCTL_ARG_PROTO, "the IP protocol"}, \
+	{"port", "PORT", FOSCTL_ARG_PORT, "either end's port, or the ICMP echo id"}, \
+	{"state", "STATE", FOSCTL_ARG_CT_STATE, "the entry's state"}, \
+	{"zone", "ZONE", FOSCTL_ARG_ZONE, "the conntrack zone"}
+/* clang-format on */
+
+static const struct fosctl_filter fosctl_ct_show_filters[] = {
+    FOSCTL_CT_FILTERS,
+    {"limit", "N", FOSCTL_ARG_LIMIT, "at most N flows (matched still counts all)"},
+    {},
+};
+
+static const struct fosctl_filter fosctl_ct_clear_filters[] = {
+    FOSCTL_CT_FILTERS,
+    {},
+};
+
+static int _fosctl_build_ct_show(char *const *args, size_t n_args, json_object **ret_params,
+				 char *err)
+{
+	return _fosctl_build_filters(fosctl_ct_show_filters, args, n_args, ret_params, err);
+}
+
+static int _fosctl_build_ct_clear(char *const *args, size_t n_args, json_object **ret_params,
+				  char *err)
+{
+	return _fosctl_build_filters(fosctl_ct_clear_filters, args, n_args, ret_params, err);
+}
+
 static int _fosctl_run_help(struct fosctl *f)
 {
 	printf("Commands (words may be abbreviated; '?' shows what may come next):\n");
@@ -215,6 +493,20 @@ const struct fosctl_command fosctl_commands[] = {
 	.print = fosctl_print_map,
     },
     {
+	.words = {"show", "conntrack"},
+	.filters = fosctl_ct_show_filters,
+	.help = "Tracked connections, all or those the filters select",
+	.method = "fos.Show.Conntrack",
+	.build = _fosctl_build_ct_show,
+	.print = fosctl_print_conntrack,
+    },
+    {
+	.words = {"show", "conntrack", "summary"},
+	.help = "Connection table size and fill, counters, collector, states",
+	.method = "fos.Show.ConntrackSummary",
+	.print = fosctl_print_conntrack_summary,
+    },
+    {
 	.words = {"set", "add"},
 	.args = {{.name = "NAME", .kind = FOSCTL_ARG_SET},
 		 {.name = "CIDR", .kind = FOSCTL_ARG_CIDR}},
@@ -231,6 +523,14 @@ const struct fosctl_command fosctl_commands[] = {
 	.method = "fos.Set.Del",
 	.build = _fosctl_build_set_entry,
 	.print = fosctl_print_set_del,
+    },
+    {
+	.words = {"clear", "conntrack"},
+	.filters = fosctl_ct_clear_filters,
+	.help = "Remove tracked connections, all or those the filters select",
+	.method = "fos.Clear.Conntrack",
+	.build = _fosctl_build_ct_clear,
+	.print = fosctl_print_conntrack_clear,
     },
     {
 	.words = {"reload"},

@@ -7,7 +7,12 @@
  * arguments (NAME, CIDR, ...). Every word may be abbreviated to a prefix; a
  * prefix that fits several words is resolved by the number of arguments that
  * follow ("sh prog" is "show programs", "sh prog x" is "show program x"),
- * and is an ambiguity error otherwise.
+ * and is an ambiguity error otherwise. A token that fits a word is that word,
+ * not an argument of a shorter command ("show conntrack summary").
+ *
+ * After its arguments a command may take filters: "keyword value" pairs in
+ * any order, each keyword at most once and abbreviable like a word
+ * ("show conntrack state established proto tcp").
  */
 #ifndef FOSCTL_COMMANDS_H
 #define FOSCTL_COMMANDS_H
@@ -21,7 +26,7 @@
 #include "fosctl.h"
 #include "parse.h"
 
-#define FOSCTL_WORDS_MAX 2
+#define FOSCTL_WORDS_MAX 3
 #define FOSCTL_ARGS_MAX	 2
 
 /* What an argument holds: decides its help text and how it completes. */
@@ -30,7 +35,12 @@ enum fosctl_arg_kind {
 	FOSCTL_ARG_SET,	    /* completes from fos.Show.Sets */
 	FOSCTL_ARG_MAP,	    /* completes from fos.Show.Maps */
 	FOSCTL_ARG_CIDR,
-	FOSCTL_ARG_FILE, /* completes file names */
+	FOSCTL_ARG_FILE,  /* completes file names */
+	FOSCTL_ARG_PROTO, /* completes from a fixed list */
+	FOSCTL_ARG_PORT,
+	FOSCTL_ARG_CT_STATE, /* a conntrack entry state; completes from a fixed list */
+	FOSCTL_ARG_ZONE,
+	FOSCTL_ARG_LIMIT,
 	_FOSCTL_ARG_KIND_MAX,
 };
 
@@ -40,9 +50,18 @@ struct fosctl_arg {
 	bool optional; /* only trailing arguments may be optional */
 };
 
+/* A "keyword value" pair; the keyword is also the parameter's name. */
+struct fosctl_filter {
+	const char *keyword; /* NULL ends the list */
+	const char *value;   /* placeholder shown in help: "CIDR" */
+	enum fosctl_arg_kind kind;
+	const char *help;
+};
+
 struct fosctl_command {
 	const char *words[FOSCTL_WORDS_MAX + 1]; /* NULL-terminated */
 	struct fosctl_arg args[FOSCTL_ARGS_MAX + 1];
+	const struct fosctl_filter *filters; /* after the arguments; NULL if none */
 	const char *help;
 	bool shell_only; /* meaningless in a one-shot command: quit, exit */
 
@@ -70,6 +89,15 @@ const char *fosctl_arg_kind_help(enum fosctl_arg_kind kind);
 /* For kinds that complete from the daemon: the method and the reply's array
  * whose elements carry "name". NULL when the kind does not. */
 const char *fosctl_arg_kind_method(enum fosctl_arg_kind kind, const char **ret_array);
+/* For kinds that complete from a fixed list: the list, NULL-terminated. */
+const char *const *fosctl_arg_kind_values(enum fosctl_arg_kind kind);
+/* Whether a filter value of this kind can be checked and sent. */
+bool fosctl_arg_kind_is_filter(enum fosctl_arg_kind kind);
+
+/* The filter a keyword (or a prefix of one) names: 0 and *ret, -ENOENT if
+ * none, -EINVAL if several. */
+int fosctl_filter_find(const struct fosctl_filter *filters, const char *keyword,
+		       const struct fosctl_filter **ret);
 
 /* Every command usable here: shell-only ones only in the shell. */
 fosctl_cmdset fosctl_cmdset_all(bool shell);
@@ -101,13 +129,16 @@ fosctl_cmdset fosctl_context(char *const *tokens, size_t n, bool shell);
 
 /* Help lines for set: each command's syntax from word `from` on and its help. */
 int fosctl_help_print(fosctl_cmdset set, size_t from, FILE *f);
+/* Help lines for the filters of c ("  src CIDR  ..."); nothing without any. */
+int fosctl_help_filters(const struct fosctl_command *c, FILE *f);
 /* What may come at position n after tokens[0..n), for `?`; partial is the
  * part of the word typed so far ("" if none). */
 int fosctl_help_context(char *const *tokens, size_t n, const char *partial, bool shell, FILE *f);
 
 /*
  * Candidates for the word at position n that start with partial: fixed words
- * into *ret_words (NULL-terminated, sorted, unique; free with
+ * (command words, filter keywords not given yet, values of kinds with a fixed
+ * list) into *ret_words (NULL-terminated, sorted, unique; free with
  * fosctl_strv_free), and the kinds of arguments possible there as a bit mask
  * (1 << enum fosctl_arg_kind) in *ret_kinds.
  */

@@ -28,10 +28,11 @@ static size_t _fosctl_count(fosctl_cmdset set)
 
 /*
  * Keep the commands of set that tokens[0..n) fit word by word: a token at a
- * word's position must be a prefix of that word, and a word typed in full
- * beats the words it is a prefix of ("set" is not "sets"). Tokens past a
- * command's words are its arguments and are not looked at. Returns the set;
- * if it becomes empty, *ret_failed is the token that fitted nothing.
+ * word's position must be a prefix of that word, a word typed in full beats
+ * the words it is a prefix of ("set" is not "sets"), and a token that fits a
+ * word is not an argument ("show conntrack summary" is not a filter). Tokens
+ * past a command's words are its arguments and are not looked at. Returns
+ * the set; if it becomes empty, *ret_failed is the token that fitted nothing.
  */
 static fosctl_cmdset _fosctl_filter(char *const *tokens, size_t n, fosctl_cmdset set,
 				    size_t *ret_failed)
@@ -52,7 +53,7 @@ static fosctl_cmdset _fosctl_filter(char *const *tokens, size_t n, fosctl_cmdset
 			*ret_failed = t;
 			return 0;
 		}
-		set = (exact ? exact : words) | args;
+		set = exact ? exact : words ? words : args;
 	}
 	return set;
 }
@@ -109,7 +110,9 @@ void fosctl_match(char *const *tokens, size_t n, bool shell, struct fosctl_match
 			continue;
 		complete |= FOSCTL_BIT_OF(c);
 		fosctl_command_arity(c, &min, &max);
-		if (n - words >= min && n - words <= max)
+		/* Filters are checked when the parameters are built, with a
+		 * message that names the filter. */
+		if (n - words >= min && (n - words <= max || c->filters))
 			fit |= FOSCTL_BIT_OF(c);
 	}
 
@@ -254,6 +257,8 @@ static char *_fosctl_syntax(const struct fosctl_command *c, size_t from)
 	for (size_t a = 0; a < FOSCTL_ARGS_MAX && c->args[a].name; a++, first = false)
 		fprintf(s, c->args[a].optional ? "%s[%s]" : "%s%s", first ? "" : " ",
 			c->args[a].name);
+	if (c->filters)
+		fprintf(s, "%s[FILTER...]", first ? "" : " ");
 	if (fclose(s) != 0) {
 		free(text);
 		return NULL;
@@ -263,23 +268,111 @@ static char *_fosctl_syntax(const struct fosctl_command *c, size_t from)
 
 static const struct fosctl_column fosctl_help_columns[] = {{"SYNTAX", false}, {"HELP", false}};
 
-int fosctl_help_print(fosctl_cmdset set, size_t from, FILE *f)
+static void _fosctl_help_init(struct fosctl_table *t)
 {
-	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	fosctl_table_init(t, fosctl_help_columns, ARRAY_SIZE(fosctl_help_columns), false);
+	t->indent = 2;
+}
 
-	fosctl_table_init(&t, fosctl_help_columns, ARRAY_SIZE(fosctl_help_columns), false);
-	t.indent = 2;
+static void _fosctl_help_rows(struct fosctl_table *t, fosctl_cmdset set, size_t from)
+{
 	FOREACH_COMMAND(c, set)
 	{
 		char *syntax = _fosctl_syntax(c, from);
 
-		fosctl_table_add(&t, "%s", syntax ? syntax : "");
-		fosctl_table_add(&t, "%s", c->help);
+		fosctl_table_add(t, "%s", syntax ? syntax : "");
+		fosctl_table_add(t, "%s", c->help);
 		if (!syntax)
-			t.error = -ENOMEM;
+			t->error = -ENOMEM;
 		free(syntax);
 	}
+}
+
+int fosctl_help_print(fosctl_cmdset set, size_t from, FILE *f)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+
+	_fosctl_help_init(&t);
+	_fosctl_help_rows(&t, set, from);
 	return fosctl_table_print(&t, f);
+}
+
+int fosctl_help_filters(const struct fosctl_command *c, FILE *f)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+
+	_fosctl_help_init(&t);
+	for (const struct fosctl_filter *fl = c->filters; fl && fl->keyword; fl++) {
+		fosctl_table_add(&t, "%s %s", fl->keyword, fl->value);
+		fosctl_table_add(&t, "%s", fl->help);
+	}
+	return fosctl_table_print(&t, f);
+}
+
+/* What a command takes at a position. */
+enum fosctl_next_type {
+	FOSCTL_NEXT_NOTHING,
+	FOSCTL_NEXT_WORD,
+	FOSCTL_NEXT_ARG,
+	FOSCTL_NEXT_KEYWORD, /* a filter's keyword */
+	FOSCTL_NEXT_VALUE,   /* the value of the filter before it */
+	_FOSCTL_NEXT_MAX,
+};
+
+struct fosctl_next {
+	enum fosctl_next_type type;
+	const char *word;		    /* WORD */
+	const struct fosctl_arg *arg;	    /* ARG */
+	const struct fosctl_filter *filter; /* VALUE */
+	bool end;			    /* the command may end before it */
+};
+
+/* What c takes at position n after tokens[0..n), which fit it. */
+static void _fosctl_next(const struct fosctl_command *c, char *const *tokens, size_t n,
+			 struct fosctl_next *ret)
+{
+	size_t nw = fosctl_command_n_words(c), min, max;
+
+	fosctl_command_arity(c, &min, &max);
+	*ret = (struct fosctl_next){};
+	if (n < nw) {
+		ret->type = FOSCTL_NEXT_WORD;
+		ret->word = c->words[n];
+		return;
+	}
+	ret->end = n >= nw + min;
+	if (n < nw + max) {
+		ret->type = FOSCTL_NEXT_ARG;
+		ret->arg = &c->args[n - nw];
+		return;
+	}
+	if (!c->filters) {
+		ret->end = ret->end && n == nw + max;
+		return;
+	}
+	if ((n - nw - max) % 2 == 0) {
+		ret->type = FOSCTL_NEXT_KEYWORD;
+		return;
+	}
+	ret->end = false;
+	if (fosctl_filter_find(c->filters, tokens[n - 1], &ret->filter) == 0)
+		ret->type = FOSCTL_NEXT_VALUE;
+}
+
+/* Whether filter f of c is among tokens[0..n) already. */
+static bool _fosctl_filter_given(const struct fosctl_command *c, const struct fosctl_filter *f,
+				 char *const *tokens, size_t n)
+{
+	size_t min, max;
+
+	fosctl_command_arity(c, &min, &max);
+	for (size_t t = fosctl_command_n_words(c) + max; t < n; t += 2) {
+		const struct fosctl_filter *given;
+
+		if (fosctl_filter_find(c->filters, tokens[t], &given) == 0 && given == f)
+			return true;
+	}
+	return false;
 }
 
 fosctl_cmdset fosctl_context(char *const *tokens, size_t n, bool shell)
@@ -293,7 +386,7 @@ fosctl_cmdset fosctl_context(char *const *tokens, size_t n, bool shell)
 		size_t min, max;
 
 		fosctl_command_arity(c, &min, &max);
-		if (n <= fosctl_command_n_words(c) + max)
+		if (n <= fosctl_command_n_words(c) + max || c->filters)
 			ctx |= FOSCTL_BIT_OF(c);
 	}
 	return ctx;
@@ -312,42 +405,60 @@ int fosctl_help_context(char *const *tokens, size_t n, const char *partial, bool
 
 	FOREACH_COMMAND(c, set)
 	{
-		size_t nw = fosctl_command_n_words(c), min, max;
+		struct fosctl_next next;
 
-		fosctl_command_arity(c, &min, &max);
-		if (n < nw && _fosctl_prefix(partial, c->words[n]))
+		_fosctl_next(c, tokens, n, &next);
+		if (next.type == FOSCTL_NEXT_WORD && _fosctl_prefix(partial, next.word))
 			words |= FOSCTL_BIT_OF(c);
-		else if (n >= nw && n < nw + max)
-			kinds |= 1U << c->args[n - nw].kind;
-		if (n >= nw && n >= nw + min && partial[0] == '\0')
-			end = true;
 	}
 
-	if (!words && !kinds && !end) {
-		fprintf(f, "  (nothing may follow \"%s\")\n", partial);
-		return 0;
-	}
-
-	if (words && fosctl_help_print(words, whole ? 0 : n, f) < 0)
-		return -ENOMEM;
-
-	fosctl_table_init(&t, fosctl_help_columns, ARRAY_SIZE(fosctl_help_columns), false);
-	t.indent = 2;
+	_fosctl_help_init(&t);
+	_fosctl_help_rows(&t, words, whole ? 0 : n);
 	FOREACH_COMMAND(c, set)
 	{
-		size_t nw = fosctl_command_n_words(c), min, max;
+		struct fosctl_next next;
 
-		fosctl_command_arity(c, &min, &max);
-		if (n < nw || n >= nw + max || !(kinds & (1U << c->args[n - nw].kind)))
-			continue;
-		/* One line per kind, even if several commands take it here. */
-		kinds &= ~(1U << c->args[n - nw].kind);
-		fosctl_table_add(&t, "%s", c->args[n - nw].name);
-		fosctl_table_add(&t, "%s", fosctl_arg_kind_help(c->args[n - nw].kind));
+		_fosctl_next(c, tokens, n, &next);
+		end = end || (next.end && partial[0] == '\0');
+		switch (next.type) {
+		case FOSCTL_NEXT_ARG:
+			/* One line per kind, even if several commands take it here. */
+			if (kinds & (1U << next.arg->kind))
+				break;
+			kinds |= 1U << next.arg->kind;
+			fosctl_table_add(&t, "%s", next.arg->name);
+			fosctl_table_add(&t, "%s", fosctl_arg_kind_help(next.arg->kind));
+			break;
+		case FOSCTL_NEXT_KEYWORD:
+			for (const struct fosctl_filter *fl = c->filters; fl->keyword; fl++) {
+				if (!_fosctl_prefix(partial, fl->keyword) ||
+				    _fosctl_filter_given(c, fl, tokens, n))
+					continue;
+				fosctl_table_add(&t, "%s %s", fl->keyword, fl->value);
+				fosctl_table_add(&t, "%s", fl->help);
+			}
+			break;
+		case FOSCTL_NEXT_VALUE:
+			if (kinds & (1U << next.filter->kind))
+				break;
+			kinds |= 1U << next.filter->kind;
+			fosctl_table_add(&t, "%s", next.filter->value);
+			fosctl_table_add(&t, "%s", fosctl_arg_kind_help(next.filter->kind));
+			break;
+		case FOSCTL_NEXT_NOTHING:
+		case FOSCTL_NEXT_WORD:
+		case _FOSCTL_NEXT_MAX:
+			break;
+		}
 	}
 	if (end) {
 		fosctl_table_add(&t, "<cr>");
 		fosctl_table_add(&t, "run the command");
+	}
+
+	if (t.n_cells == 0 && t.error == 0) {
+		fprintf(f, "  (nothing may follow \"%s\")\n", partial);
+		return 0;
 	}
 	return fosctl_table_print(&t, f);
 }
@@ -355,6 +466,32 @@ int fosctl_help_context(char *const *tokens, size_t n, const char *partial, bool
 static int _fosctl_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append a copy of word to the NULL-terminated *v of *n words. */
+static int _fosctl_strv_push(char ***v, size_t *n, const char *word)
+{
+	char **grown = reallocarray(*v, *n + 2, sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	grown[*n] = strdup(word);
+	if (!grown[*n])
+		return -ENOMEM;
+	grown[++*n] = NULL;
+	return 0;
+}
+
+/* The values of a fixed-list kind that start with partial. */
+static int _fosctl_push_values(enum fosctl_arg_kind kind, const char *partial, char ***v, size_t *n)
+{
+	const char *const *values = fosctl_arg_kind_values(kind);
+
+	for (size_t i = 0; values && values[i]; i++)
+		if (_fosctl_prefix(partial, values[i]) && _fosctl_strv_push(v, n, values[i]) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 int fosctl_complete(char *const *tokens, size_t n, const char *partial, bool shell,
@@ -365,23 +502,42 @@ int fosctl_complete(char *const *tokens, size_t n, const char *partial, bool she
 	size_t n_words = 0, kept = 0;
 	unsigned kinds = 0;
 
-	words = calloc(fosctl_n_commands + 1, sizeof(*words));
+	words = calloc(1, sizeof(*words));
 	if (!words)
 		return -ENOMEM;
 
 	FOREACH_COMMAND(c, set)
 	{
-		size_t nw = fosctl_command_n_words(c), min, max;
+		struct fosctl_next next;
+		int r = 0;
 
-		fosctl_command_arity(c, &min, &max);
-		if (n < nw && _fosctl_prefix(partial, c->words[n])) {
-			words[n_words] = strdup(c->words[n]);
-			if (!words[n_words])
-				return -ENOMEM;
-			n_words++;
-		} else if (n >= nw && n < nw + max) {
-			kinds |= 1U << c->args[n - nw].kind;
+		_fosctl_next(c, tokens, n, &next);
+		switch (next.type) {
+		case FOSCTL_NEXT_WORD:
+			if (_fosctl_prefix(partial, next.word))
+				r = _fosctl_strv_push(&words, &n_words, next.word);
+			break;
+		case FOSCTL_NEXT_ARG:
+			kinds |= 1U << next.arg->kind;
+			r = _fosctl_push_values(next.arg->kind, partial, &words, &n_words);
+			break;
+		case FOSCTL_NEXT_KEYWORD:
+			for (const struct fosctl_filter *fl = c->filters; fl->keyword && r == 0;
+			     fl++)
+				if (_fosctl_prefix(partial, fl->keyword) &&
+				    !_fosctl_filter_given(c, fl, tokens, n))
+					r = _fosctl_strv_push(&words, &n_words, fl->keyword);
+			break;
+		case FOSCTL_NEXT_VALUE:
+			kinds |= 1U << next.filter->kind;
+			r = _fosctl_push_values(next.filter->kind, partial, &words, &n_words);
+			break;
+		case FOSCTL_NEXT_NOTHING:
+		case _FOSCTL_NEXT_MAX:
+			break;
 		}
+		if (r < 0)
+			return r;
 	}
 
 	qsort(words, n_words, sizeof(*words), _fosctl_cmp_str);

@@ -56,6 +56,38 @@ static bool _fosctl_bool(json_object *o, const char *path)
 	return json_object_get_boolean(fosctl_json_get(o, path));
 }
 
+/* A reply value as text; a missing or null value never reaches printf. */
+static const char *_fosctl_text(json_object *v)
+{
+	const char *r = v ? json_object_get_string(v) : NULL;
+
+	return r ? r : "-";
+}
+
+/* Whether the value at path is there and not null. */
+static bool _fosctl_has(json_object *o, const char *path)
+{
+	return fosctl_json_get(o, path) != NULL;
+}
+
+#define FOSCTL_PROTO_STRLEN 24
+
+/* An IP protocol by name where it has one: 6 and "tcp" are "tcp", 47 "47". */
+static const char *_fosctl_proto(json_object *v, char *buf, size_t len)
+{
+	const char *name;
+
+	if (!json_object_is_type(v, json_type_int))
+		return _fosctl_text(v);
+	if (json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= UINT8_MAX) {
+		name = fos_protocol_to_string((uint8_t)json_object_get_int64(v));
+		if (name)
+			return name;
+	}
+	snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+	return buf;
+}
+
 static int _fosctl_print_table(struct fosctl_table *t)
 {
 	return fosctl_table_print(t, stdout);
@@ -105,9 +137,26 @@ int fosctl_print_status(json_object *p)
 }
 
 static const struct fosctl_column fosctl_programs_columns[] = {
-    {"NAME", false},	 {"TYPE", false}, {"INTERFACE", false}, {"PRIO", true},	   {"MODE", false},
-    {"ATTACHED", false}, {"RULES", true}, {"PACKETS", true},	{"DROPPED", true},
+    {"NAME", false},   {"TYPE", false},	    {"INTERFACE", false}, {"PRIO", true},
+    {"MODE", false},   {"ATTACHED", false}, {"STATEFUL", false},  {"RULES", true},
+    {"PACKETS", true}, {"DROPPED", true},
 };
+
+/* How a program is attached: the XDP mode, or "tc prio 10 handle 1" for a TC
+ * program (its direction is in its type). */
+static void _fosctl_add_mode(struct fosctl_table *t, json_object *prog)
+{
+	json_object *tc = fosctl_json_get(prog, "tc");
+	json_object *prio = fosctl_json_get(tc, "priority"),
+		    *handle = fosctl_json_get(tc, "handle");
+
+	if (_fosctl_has(prog, "mode") || !json_object_is_type(tc, json_type_object)) {
+		fosctl_table_add_value(t, fosctl_json_get(prog, "mode"));
+		return;
+	}
+	fosctl_table_add(t, "tc%s%s%s%s", prio ? " prio " : "", prio ? _fosctl_text(prio) : "",
+			 handle ? " handle " : "", handle ? _fosctl_text(handle) : "");
+}
 
 int fosctl_print_programs(json_object *p)
 {
@@ -123,8 +172,9 @@ int fosctl_print_programs(json_object *p)
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "type"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "interface"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "priority"));
-		fosctl_table_add_value(&t, fosctl_json_get(prog, "mode"));
+		_fosctl_add_mode(&t, prog);
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "attached"));
+		fosctl_table_add_value(&t, fosctl_json_get(prog, "stateful"));
 		_fosctl_add_count(&t, fosctl_json_get(prog, "rules"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "packets"));
 		fosctl_table_add_value(&t, fosctl_json_get(prog, "dropped"));
@@ -134,8 +184,14 @@ int fosctl_print_programs(json_object *p)
 
 int fosctl_print_program(json_object *p)
 {
+	static const char *const tc_rows[][2] = {
+	    {"tc direction", "direction"},
+	    {"tc priority", "priority"},
+	    {"tc handle", "handle"},
+	    {"tracker priority", "trackerPriority"},
+	};
 	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
-	json_object *counters = fosctl_json_get(p, "counters");
+	json_object *counters = fosctl_json_get(p, "counters"), *tc = fosctl_json_get(p, "tc");
 
 	_fosctl_kv_init(&t);
 	_fosctl_kv(&t, "name", p, "name");
@@ -144,9 +200,19 @@ int fosctl_print_program(json_object *p)
 	_fosctl_kv(&t, "type", p, "type");
 	_fosctl_kv(&t, "interface", p, "interface");
 	_fosctl_kv(&t, "priority", p, "priority");
-	_fosctl_kv(&t, "mode", p, "mode");
+	if (_fosctl_has(p, "stateful"))
+		_fosctl_kv(&t, "stateful", p, "stateful");
+	/* An XDP program has a mode and a link, a TC program its filter. */
+	if (!json_object_is_type(tc, json_type_object))
+		tc = NULL;
+	if (_fosctl_has(p, "mode") || !tc)
+		_fosctl_kv(&t, "mode", p, "mode");
 	_fosctl_kv(&t, "prog id", p, "progId");
-	_fosctl_kv(&t, "link id", p, "linkId");
+	if (_fosctl_has(p, "linkId") || !tc)
+		_fosctl_kv(&t, "link id", p, "linkId");
+	for (size_t i = 0; tc && i < ARRAY_SIZE(tc_rows); i++)
+		if (_fosctl_has(tc, tc_rows[i][1]))
+			_fosctl_kv(&t, tc_rows[i][0], tc, tc_rows[i][1]);
 	_fosctl_kv(&t, "loaded", p, "status.loaded");
 	_fosctl_kv(&t, "attached", p, "status.attached");
 	_fosctl_kv(&t, "map refs", p, "status.mapRefs");
@@ -170,14 +236,6 @@ int fosctl_print_program(json_object *p)
 }
 
 /* One port or range: 22, "8000-8100", {"from":8000,"to":8100}, [8000, 8100]. */
-/* a reply value as text; a missing or null value never reaches printf */
-static const char *_fosctl_text(json_object *v)
-{
-	const char *r = v ? json_object_get_string(v) : NULL;
-
-	return r ? r : "-";
-}
-
 static void _fosctl_port_format(json_object *v, FILE *s)
 {
 	static const char *const pairs[][2] = {{"from", "to"}, {"lo", "hi"}, {"start", "end"}};
@@ -232,6 +290,7 @@ static void _fosctl_match_list(json_object *match, const char *key, const char *
 char *fosctl_match_format(json_object *match)
 {
 	json_object *proto = fosctl_json_get(match, "protocol");
+	char buf[FOSCTL_PROTO_STRLEN];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *s;
@@ -242,8 +301,7 @@ char *fosctl_match_format(json_object *match)
 
 	if (json_object_is_type(proto, json_type_int) && json_object_get_int(proto) > 0 &&
 	    json_object_get_int(proto) < 256)
-		fprintf(s, " proto %s",
-			fos_protocol_to_string((uint8_t)json_object_get_int(proto)));
+		fprintf(s, " proto %s", _fosctl_proto(proto, buf, sizeof(buf)));
 	else if (json_object_is_type(proto, json_type_string) &&
 		 strcmp(json_object_get_string(proto), "any") != 0 &&
 		 json_object_get_string_len(proto) > 0)
@@ -252,6 +310,7 @@ char *fosctl_match_format(json_object *match)
 	_fosctl_match_list(match, "dstCIDR", "dst", false, s);
 	_fosctl_match_list(match, "srcPorts", "sport", true, s);
 	_fosctl_match_list(match, "dstPorts", "dport", true, s);
+	_fosctl_match_list(match, "state", "state", false, s);
 
 	if (fclose(s) != 0) {
 		free(text);
@@ -465,6 +524,232 @@ int fosctl_print_config_check(json_object *p)
 	return 0;
 }
 
+/* "10.0.0.1:40000", "[2001:db8::1]:53"; the address alone without a port. */
+static void _fosctl_endpoint_format(json_object *addr, json_object *port, FILE *s)
+{
+	const char *a = _fosctl_text(addr);
+
+	if (!port)
+		fputs(a, s);
+	else if (strchr(a, ':'))
+		fprintf(s, "[%s]:%s", a, _fosctl_text(port));
+	else
+		fprintf(s, "%s:%s", a, _fosctl_text(port));
+}
+
+/* "src:sport -> dst:dport", with " id=N" for an ICMP echo flow. */
+static char *_fosctl_flow_format(json_object *e)
+{
+	json_object *id = fosctl_json_get(e, "icmpId");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *s;
+
+	s = open_memstream(&text, &len);
+	if (!s)
+		return NULL;
+	_fosctl_endpoint_format(fosctl_json_get(e, "src"), fosctl_json_get(e, "sport"), s);
+	fputs(" -> ", s);
+	_fosctl_endpoint_format(fosctl_json_get(e, "dst"), fosctl_json_get(e, "dport"), s);
+	if (id)
+		fprintf(s, " id=%s", _fosctl_text(id));
+	if (fclose(s) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* A {orig, reply} pair as "orig/reply". */
+static void _fosctl_add_directions(struct fosctl_table *t, json_object *e, const char *key)
+{
+	json_object *v = fosctl_json_get(e, key);
+
+	fosctl_table_add(t, "%s/%s", _fosctl_text(fosctl_json_get(v, "orig")),
+			 _fosctl_text(fosctl_json_get(v, "reply")));
+}
+
+static const struct fosctl_column fosctl_conntrack_columns[] = {
+    {"PROTO", false},  {"STATE", false},  {"FLOW", false}, {"ZONE", true},
+    {"TIMEOUT", true}, {"PACKETS", true}, {"BYTES", true}, {"INTERFACE", false},
+};
+
+int fosctl_print_conntrack(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	char buf[FOSCTL_PROTO_STRLEN];
+	size_t n;
+	json_object *entries = fosctl_json_array(p, "entries", &n);
+	int r;
+
+	if (!entries)
+		return -EBADMSG;
+
+	fosctl_table_init(&t, fosctl_conntrack_columns, ARRAY_SIZE(fosctl_conntrack_columns), true);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		json_object *timeout = fosctl_json_get(e, "timeout");
+		char *flow = _fosctl_flow_format(e);
+
+		fosctl_table_add(&t, "%s",
+				 _fosctl_proto(fosctl_json_get(e, "proto"), buf, sizeof(buf)));
+		fosctl_table_add_value(&t, fosctl_json_get(e, "state"));
+		fosctl_table_add(&t, "%s", flow ? flow : "");
+		if (!flow)
+			t.error = -ENOMEM;
+		free(flow);
+		fosctl_table_add_value(&t, fosctl_json_get(e, "zone"));
+		/* 0: expired, the collector has not removed it yet */
+		if (json_object_is_type(timeout, json_type_int) &&
+		    json_object_get_int64(timeout) == 0)
+			fosctl_table_add(&t, "expired");
+		else
+			fosctl_table_add_value(&t, timeout);
+		_fosctl_add_directions(&t, e, "packets");
+		_fosctl_add_directions(&t, e, "bytes");
+		fosctl_table_add_value(&t, fosctl_json_get(e, "interface"));
+	}
+	if (n > 0) {
+		r = _fosctl_print_table(&t);
+		if (r < 0)
+			return r;
+	}
+	printf("%zu flow%s shown (%s matched, %s scanned)\n", n, n == 1 ? "" : "s",
+	       _fosctl_text(fosctl_json_get(p, "matched")),
+	       _fosctl_text(fosctl_json_get(p, "scanned")));
+	return 0;
+}
+
+/* "key: value unit", the unit only after a number. */
+static void _fosctl_kv_unit(struct fosctl_table *t, const char *key, json_object *o,
+			    const char *path, const char *unit)
+{
+	json_object *v = fosctl_json_get(o, path);
+
+	fosctl_table_add(t, "%s:", key);
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		fosctl_table_add(t, "%s%s", json_object_get_string(v), unit);
+	else
+		fosctl_table_add_value(t, v);
+}
+
+/* "1200 (established 1000, syn_sent 150)": entries and their states. */
+static void _fosctl_add_states(struct fosctl_table *t, json_object *proto)
+{
+	json_object *states = fosctl_json_get(proto, "states");
+	char *text = NULL;
+	size_t len = 0;
+	bool first = true;
+	FILE *s;
+
+	s = open_memstream(&text, &len);
+	if (!s) {
+		t->error = -ENOMEM;
+		return;
+	}
+	fputs(_fosctl_text(fosctl_json_get(proto, "entries")), s);
+	if (json_object_is_type(states, json_type_object)) {
+		json_object_object_foreach(states, state, count)
+		{
+			fprintf(s, "%s%s %s", first ? " (" : ", ", state, _fosctl_text(count));
+			first = false;
+		}
+		if (!first)
+			fputc(')', s);
+	}
+	if (fclose(s) != 0) {
+		free(text);
+		t->error = -ENOMEM;
+		return;
+	}
+	fosctl_table_add(t, "%s", text);
+	free(text);
+}
+
+int fosctl_print_conntrack_summary(json_object *p)
+{
+	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
+	json_object *timeouts = fosctl_json_get(p, "timeouts"), *gc = fosctl_json_get(p, "gc");
+	json_object *last = fosctl_json_get(gc, "lastRunAt"), *runs = fosctl_json_get(gc, "runs");
+	char buf[FOSCTL_TIME_STRLEN];
+	size_t n;
+	json_object *protocols = fosctl_json_array(p, "protocols", &n);
+
+	_fosctl_kv_init(&t);
+	_fosctl_kv(&t, "max connections", p, "maxConnections");
+	_fosctl_kv(&t, "capacity", p, "capacity");
+	_fosctl_kv(&t, "entries", p, "entries");
+	fosctl_table_add(&t, "fill:");
+	if (json_object_is_type(fosctl_json_get(p, "fill"), json_type_int) ||
+	    json_object_is_type(fosctl_json_get(p, "fill"), json_type_double))
+		fosctl_table_add(&t, "%.1f%%", json_object_get_double(fosctl_json_get(p, "fill")));
+	else
+		fosctl_table_add_value(&t, fosctl_json_get(p, "fill"));
+	_fosctl_kv(&t, "created", p, "created");
+	_fosctl_kv(&t, "insert failures", p, "insertFailures");
+	_fosctl_kv(&t, "reopened", p, "reopened");
+	_fosctl_kv(&t, "invalid policy", p, "invalid");
+
+	fosctl_table_add(&t, "timeouts:");
+	if (json_object_is_type(timeouts, json_type_object)) {
+		fosctl_table_add(&t, "%s", "");
+		json_object_object_foreach(timeouts, key, value)
+		{
+			fosctl_table_add(&t, "  %s:", key);
+			if (json_object_is_type(value, json_type_int))
+				fosctl_table_add(&t, "%ss", json_object_get_string(value));
+			else
+				fosctl_table_add_value(&t, value);
+		}
+	} else {
+		fosctl_table_add_value(&t, timeouts);
+	}
+
+	fosctl_table_add(&t, "gc:");
+	fosctl_table_add(&t, "%s", json_object_is_type(gc, json_type_object) ? "" : "-");
+	_fosctl_kv(&t, "  runs", gc, "runs");
+	_fosctl_kv(&t, "  removed", gc, "removed");
+	fosctl_table_add(&t, "  last run:");
+	if ((json_object_is_type(runs, json_type_int) && json_object_get_int64(runs) == 0) ||
+	    (json_object_is_type(last, json_type_int) && json_object_get_int64(last) == 0))
+		fosctl_table_add(&t, "never");
+	else if (!last)
+		fosctl_table_add(&t, "-");
+	else if (_fosctl_has(gc, "lastRunMs"))
+		fosctl_table_add(&t, "%s, took %s ms", fosctl_format_time(last, buf, sizeof(buf)),
+				 _fosctl_text(fosctl_json_get(gc, "lastRunMs")));
+	else
+		fosctl_table_add(&t, "%s", fosctl_format_time(last, buf, sizeof(buf)));
+	_fosctl_kv_unit(&t, "  max step", gc, "maxStepMs", " ms");
+	_fosctl_kv_unit(&t, "  interval", gc, "intervalMs", " ms");
+
+	if (protocols) {
+		fosctl_table_add(&t, "protocols:");
+		fosctl_table_add(&t, "%s", n == 0 ? "-" : "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *proto = json_object_array_get_idx(protocols, i);
+		char pbuf[FOSCTL_PROTO_STRLEN];
+
+		fosctl_table_add(
+		    &t,
+		    "  %s:", _fosctl_proto(fosctl_json_get(proto, "proto"), pbuf, sizeof(pbuf)));
+		_fosctl_add_states(&t, proto);
+	}
+	return _fosctl_print_table(&t);
+}
+
+int fosctl_print_conntrack_clear(json_object *p)
+{
+	json_object *removed = fosctl_json_get(p, "removed");
+
+	if (!json_object_is_type(removed, json_type_int))
+		return -EBADMSG;
+	printf("removed %" PRId64 " entr%s\n", json_object_get_int64(removed),
+	       json_object_get_int64(removed) == 1 ? "y" : "ies");
+	return 0;
+}
+
 static void _fosctl_print_error(json_object *reply)
 {
 	json_object *params = fosctl_json_get(reply, "parameters"), *errors;
@@ -498,6 +783,10 @@ int fosctl_print_reply(const struct fosctl *f, const struct fosctl_command *cmd,
 		return FOSCTL_EXIT_DAEMON;
 	}
 	r = f->json ? fosctl_json_print(params, stdout) : cmd->print(params);
+	if (r == -EBADMSG) {
+		fprintf(stderr, "fosctl: %s: fwd sent a malformed reply\n", cmd->method);
+		return FOSCTL_EXIT_DAEMON;
+	}
 	if (r < 0) {
 		fprintf(stderr, "fosctl: cannot print the reply: %s\n", strerror(-r));
 		return FOSCTL_EXIT_DAEMON;

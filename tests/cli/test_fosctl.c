@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* fosctl without a daemon: the command table, matching, completion, `?`
- * help, parameters, and the text each reply type prints. */
+/* fosctl without fwd: the command table, matching, completion, `?` help,
+ * parameters, the text each reply type prints, and whole commands against a
+ * fake fwd (the requests sent, the output and the exit codes). */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,16 +26,23 @@ static void strv_freep(char ***v)
 	*v = NULL;
 }
 
-static const struct fosctl_command *find(const char *w0, const char *w1)
+/* The command whose words are these ("show conntrack summary"). */
+static const struct fosctl_command *find(const char *words)
 {
+	_cleanup_(strv_freep) char **w = NULL;
+	size_t n;
+
+	ck_assert_int_eq(fosctl_split(words, false, &w, &n, NULL), 0);
 	for (size_t i = 0; i < fosctl_n_commands; i++) {
 		const struct fosctl_command *c = &fosctl_commands[i];
+		bool same = fosctl_command_n_words(c) == n;
 
-		if (strcmp(c->words[0], w0) == 0 &&
-		    ((!w1 && !c->words[1]) || (w1 && c->words[1] && strcmp(c->words[1], w1) == 0)))
+		for (size_t j = 0; same && j < n; j++)
+			same = strcmp(c->words[j], w[j]) == 0;
+		if (same)
 			return c;
 	}
-	ck_abort_msg("no command %s %s", w0, w1 ? w1 : "");
+	ck_abort_msg("no command %s", words);
 	return NULL;
 }
 
@@ -44,12 +57,12 @@ static struct fosctl_match match_line(const char *line, bool shell)
 	return m;
 }
 
-static void assert_matches(const char *line, const char *w0, const char *w1)
+static void assert_matches(const char *line, const char *words)
 {
 	struct fosctl_match m = match_line(line, false);
 
 	ck_assert_msg(m.result == FOSCTL_MATCH_OK, "\"%s\" gave %d", line, m.result);
-	ck_assert_ptr_eq(m.command, find(w0, w1));
+	ck_assert_ptr_eq(m.command, find(words));
 }
 
 /* What fosctl_match_explain() prints for a line. */
@@ -122,6 +135,177 @@ static char *print_capture(int (*fn)(json_object *), const char *json)
 	return text;
 }
 
+/* a fake fwd */
+
+#define PEER_PARTS_MAX	  4
+#define PEER_REQUESTS_MAX 8
+
+/* The messages the peer sends for one request: a reply, or a stream's parts. */
+struct step {
+	const char *parts[PEER_PARTS_MAX];
+};
+
+#define PEER_INFO "{\"parameters\": {\"version\": \"0\", \"protocol\": 1, \"abi\": 4}}"
+
+struct result {
+	int rc;
+	char *out, *err;
+	char *requests[PEER_REQUESTS_MAX]; /* as sent, the NUL left off */
+	size_t n_requests;
+	bool connected;
+};
+
+static void result_done(struct result *r)
+{
+	free(r->out);
+	free(r->err);
+	for (size_t i = 0; i < r->n_requests; i++)
+		free(r->requests[i]);
+	*r = (struct result){};
+}
+
+static char *read_all(int fd)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *s = open_memstream(&text, &len);
+	char buf[4096];
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, s);
+	ck_assert_int_eq(n, 0);
+	fclose(s);
+	return text;
+}
+
+/* The peer: one connection; each request is copied to `log` (NUL-ended) and
+ * answered with the next step, after the GetInfo that fosctl sends first. */
+static void peer_serve(int listen_fd, int log, const struct step *steps, size_t n_steps)
+{
+	int fd = accept(listen_fd, NULL, NULL);
+	char buf[65536];
+	size_t len = 0;
+
+	if (fd < 0)
+		_exit(1);
+	for (size_t i = 0; i <= n_steps; i++) {
+		const struct step info = {{PEER_INFO}};
+		const struct step *step = i == 0 ? &info : &steps[i - 1];
+		char *end;
+		ssize_t n;
+
+		while (!(end = memchr(buf, '\0', len))) {
+			n = read(fd, buf + len, sizeof(buf) - len);
+			if (n <= 0)
+				_exit(0);
+			len += (size_t)n;
+		}
+		if (i > 0 && write(log, buf, (size_t)(end - buf) + 1) < 0)
+			_exit(1);
+		len -= (size_t)(end - buf) + 1;
+		memmove(buf, end + 1, len);
+		for (size_t p = 0; p < PEER_PARTS_MAX && step->parts[p]; p++)
+			if (write(fd, step->parts[p], strlen(step->parts[p]) + 1) < 0)
+				_exit(1);
+	}
+	_exit(0);
+}
+
+/*
+ * Run one fosctl command line against a peer that answers with steps (none:
+ * nothing listens behind the socket's backlog, and the result tells whether
+ * fosctl connected at all).
+ */
+static void run(const char *line, bool json, const struct step *steps, size_t n_steps,
+		struct result *ret)
+{
+	char dir[] = "/tmp/fosctl-peer-XXXXXX", path[128];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_(strv_freep) char **tokens = NULL;
+	struct fosctl f = {.socket = path, .fd = -1};
+	FILE *out = tmpfile(), *err = tmpfile(), *log = tmpfile();
+	int listen_fd, saved_out, saved_err, status;
+	_cleanup_free_ char *requests = NULL;
+	pid_t pid = -1;
+	size_t n;
+
+	*ret = (struct result){};
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fwd.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(listen_fd, 0);
+	ck_assert_int_eq(bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(listen_fd, 4), 0);
+
+	if (n_steps > 0) {
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			fcntl(listen_fd, F_SETFL, 0);
+			peer_serve(listen_fd, fileno(log), steps, n_steps);
+		}
+	}
+
+	ck_assert_int_eq(fosctl_split(line, false, &tokens, &n, NULL), 0);
+	f.json = json;
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	ck_assert_int_ge(dup2(fileno(out), STDOUT_FILENO), 0);
+	ck_assert_int_ge(dup2(fileno(err), STDERR_FILENO), 0);
+	ret->rc = fosctl_exec(&f, tokens, n);
+	fflush(stdout);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved_out, STDOUT_FILENO), 0);
+	ck_assert_int_ge(dup2(saved_err, STDERR_FILENO), 0);
+	close(saved_out);
+	close(saved_err);
+	fosctl_disconnect(&f);
+
+	if (pid > 0) {
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the peer failed");
+		ret->connected = true;
+	} else {
+		int fd = accept(listen_fd, NULL, NULL);
+
+		ret->connected = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	close(listen_fd);
+	unlink(path);
+	rmdir(dir);
+
+	ret->out = read_all(fileno(out));
+	ret->err = read_all(fileno(err));
+	requests = read_all(fileno(log));
+	fclose(out);
+	fclose(err);
+	fclose(log);
+	for (size_t off = 0; requests[off] && ret->n_requests < PEER_REQUESTS_MAX;) {
+		ret->requests[ret->n_requests] = strdup(requests + off);
+		ck_assert_ptr_nonnull(ret->requests[ret->n_requests]);
+		off += strlen(requests + off) + 1;
+		ret->n_requests++;
+	}
+}
+
+/* The command sent exactly this one request. */
+static void assert_request(const struct result *r, const char *request)
+{
+	ck_assert_uint_eq(r->n_requests, 1);
+	ck_assert_str_eq(r->requests[0], request);
+}
+
 /* the table */
 
 START_TEST(test_table_consistent)
@@ -136,8 +320,13 @@ START_TEST(test_table_consistent)
 		ck_assert_msg(!!c->method != !!c->run, "%s", c->words[0]);
 		if (c->method)
 			ck_assert_ptr_nonnull(c->print);
-		if (c->args[0].name && c->method)
+		if ((c->args[0].name || c->filters) && c->method)
 			ck_assert_ptr_nonnull(c->build);
+		for (const struct fosctl_filter *f = c->filters; f && f->keyword; f++) {
+			ck_assert_msg(fosctl_arg_kind_is_filter(f->kind), "%s", f->keyword);
+			ck_assert_ptr_nonnull(f->value);
+			ck_assert_ptr_nonnull(f->help);
+		}
 
 		fosctl_command_arity(c, &min, &max);
 		for (size_t a = 0; a < max; a++)
@@ -152,6 +341,18 @@ START_TEST(test_table_consistent)
 				same = strcmp(o->words[w], c->words[w]) == 0;
 			ck_assert_msg(!same, "two commands \"%s\"", c->words[0]);
 		}
+	}
+}
+END_TEST
+
+/* Every value of a fixed list is named in its kind's help. */
+START_TEST(test_kind_values_in_help)
+{
+	for (unsigned k = 0; k < _FOSCTL_ARG_KIND_MAX; k++) {
+		const char *const *values = fosctl_arg_kind_values(k);
+
+		for (size_t i = 0; values && values[i]; i++)
+			ck_assert_msg(strstr(fosctl_arg_kind_help(k), values[i]), "%s", values[i]);
 	}
 }
 END_TEST
@@ -206,29 +407,29 @@ END_TEST
 
 START_TEST(test_match_exact_and_prefix)
 {
-	assert_matches("show status", "show", "status");
-	assert_matches("show programs", "show", "programs");
-	assert_matches("show program x", "show", "program");
-	assert_matches("sh stat", "show", "status");
-	assert_matches("show rules", "show", "rules");
-	assert_matches("show rules xdp-filter", "show", "rules");
-	assert_matches("set a blocked 10.0.0.0/8", "set", "add");
-	assert_matches("se d blocked 10.0.0.0/8", "set", "del");
-	assert_matches("con ch /etc/fos/fwd.conf", "config", "check");
-	assert_matches("rel", "reload", NULL);
-	assert_matches("h", "help", NULL);
+	assert_matches("show status", "show status");
+	assert_matches("show programs", "show programs");
+	assert_matches("show program x", "show program");
+	assert_matches("sh stat", "show status");
+	assert_matches("show rules", "show rules");
+	assert_matches("show rules xdp-filter", "show rules");
+	assert_matches("set a blocked 10.0.0.0/8", "set add");
+	assert_matches("se d blocked 10.0.0.0/8", "set del");
+	assert_matches("con ch /etc/fos/fwd.conf", "config check");
+	assert_matches("rel", "reload");
+	assert_matches("h", "help");
 }
 END_TEST
 
 START_TEST(test_match_prefix_by_arity)
 {
 	/* "prog" fits "program" and "programs": the argument count decides. */
-	assert_matches("sh prog", "show", "programs");
-	assert_matches("sh prog xdp-filter", "show", "program");
-	assert_matches("show se", "show", "sets");
-	assert_matches("show se blocked", "show", "set");
-	assert_matches("show m", "show", "maps");
-	assert_matches("show m fos_rules", "show", "map");
+	assert_matches("sh prog", "show programs");
+	assert_matches("sh prog xdp-filter", "show program");
+	assert_matches("show se", "show sets");
+	assert_matches("show se blocked", "show set");
+	assert_matches("show m", "show maps");
+	assert_matches("show m fos_rules", "show map");
 }
 END_TEST
 
@@ -238,11 +439,11 @@ START_TEST(test_match_exact_word_wins)
 	struct fosctl_match m = match_line("show program", false);
 
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_MISSING);
-	ck_assert_ptr_eq(m.command, find("show", "program"));
+	ck_assert_ptr_eq(m.command, find("show program"));
 
 	m = match_line("show set", false);
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_MISSING);
-	ck_assert_ptr_eq(m.command, find("show", "set"));
+	ck_assert_ptr_eq(m.command, find("show set"));
 }
 END_TEST
 
@@ -289,10 +490,10 @@ START_TEST(test_match_shell_only)
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_UNKNOWN);
 	m = match_line("quit", true);
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_OK);
-	ck_assert_ptr_eq(m.command, find("quit", NULL));
+	ck_assert_ptr_eq(m.command, find("quit"));
 	m = match_line("ex", true);
 	ck_assert_int_eq(m.result, FOSCTL_MATCH_OK);
-	ck_assert_ptr_eq(m.command, find("exit", NULL));
+	ck_assert_ptr_eq(m.command, find("exit"));
 }
 END_TEST
 
@@ -305,21 +506,22 @@ START_TEST(test_explain)
 	_cleanup_free_ char *extra = explain("reload now", false);
 	_cleanup_free_ char *shell = explain("quit", false);
 
-	ck_assert_str_eq(unknown,
-			 "fosctl: unknown command \"show frob\"\n"
-			 "commands:\n"
-			 "  show status           Daemon version, uptime, configuration and "
-			 "last reload\n"
-			 "  show programs         List the programs with their state and "
-			 "counters\n"
-			 "  show program NAME     One program's state, maps, metrics and "
-			 "counters\n"
-			 "  show rules [PROGRAM]  Rules and their hit counters, of every "
-			 "program or of one\n"
-			 "  show sets             List the IP sets\n"
-			 "  show set NAME         The entries of an IP set\n"
-			 "  show maps             List the BPF maps with their fill level\n"
-			 "  show map NAME         Dump the entries of a BPF map\n");
+	ck_assert_str_eq(
+	    unknown,
+	    "fosctl: unknown command \"show frob\"\n"
+	    "commands:\n"
+	    "  show status                 Daemon version, uptime, configuration and last reload\n"
+	    "  show programs               List the programs with their state and counters\n"
+	    "  show program NAME           One program's state, maps, metrics and counters\n"
+	    "  show rules [PROGRAM]        Rules and their hit counters, of every program or of "
+	    "one\n"
+	    "  show sets                   List the IP sets\n"
+	    "  show set NAME               The entries of an IP set\n"
+	    "  show maps                   List the BPF maps with their fill level\n"
+	    "  show map NAME               Dump the entries of a BPF map\n"
+	    "  show conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
+	    "  show conntrack summary      Connection table size and fill, counters, collector, "
+	    "states\n");
 	ck_assert_msg(strncmp(ambiguous, "fosctl: ambiguous command \"s\", could be: show, set\n",
 			      strlen("fosctl: ambiguous command \"s\", could be: show, set\n")) ==
 			  0,
@@ -345,12 +547,13 @@ START_TEST(test_complete_words)
 	unsigned kinds;
 
 	ck_assert_int_eq(fosctl_complete(NULL, 0, "", false, &w, &kinds), 0);
-	ck_assert_str_eq(w[0], "config");
-	ck_assert_str_eq(w[1], "help");
-	ck_assert_str_eq(w[2], "reload");
-	ck_assert_str_eq(w[3], "set");
-	ck_assert_str_eq(w[4], "show");
-	ck_assert_ptr_null(w[5]);
+	ck_assert_str_eq(w[0], "clear");
+	ck_assert_str_eq(w[1], "config");
+	ck_assert_str_eq(w[2], "help");
+	ck_assert_str_eq(w[3], "reload");
+	ck_assert_str_eq(w[4], "set");
+	ck_assert_str_eq(w[5], "show");
+	ck_assert_ptr_null(w[6]);
 	ck_assert_uint_eq(kinds, 0);
 	strv_freep(&w);
 
@@ -392,17 +595,19 @@ START_TEST(test_help_context)
 	_cleanup_free_ char *ambiguous = help_at("s ");
 	_cleanup_free_ char *none = help_at("reload x");
 
-	ck_assert_str_eq(show,
-			 "  status           Daemon version, uptime, configuration and last "
-			 "reload\n"
-			 "  programs         List the programs with their state and counters\n"
-			 "  program NAME     One program's state, maps, metrics and counters\n"
-			 "  rules [PROGRAM]  Rules and their hit counters, of every program or "
-			 "of one\n"
-			 "  sets             List the IP sets\n"
-			 "  set NAME         The entries of an IP set\n"
-			 "  maps             List the BPF maps with their fill level\n"
-			 "  map NAME         Dump the entries of a BPF map\n");
+	ck_assert_str_eq(
+	    show,
+	    "  status                 Daemon version, uptime, configuration and last reload\n"
+	    "  programs               List the programs with their state and counters\n"
+	    "  program NAME           One program's state, maps, metrics and counters\n"
+	    "  rules [PROGRAM]        Rules and their hit counters, of every program or of one\n"
+	    "  sets                   List the IP sets\n"
+	    "  set NAME               The entries of an IP set\n"
+	    "  maps                   List the BPF maps with their fill level\n"
+	    "  map NAME               Dump the entries of a BPF map\n"
+	    "  conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
+	    "  conntrack summary      Connection table size and fill, counters, collector, "
+	    "states\n");
 	ck_assert_str_eq(pro, "  programs      List the programs with their state and counters\n"
 			      "  program NAME  One program's state, maps, metrics and counters\n");
 	ck_assert_str_eq(rules, "  PROGRAM  a program name\n"
@@ -420,7 +625,7 @@ END_TEST
 
 START_TEST(test_build_set_entry)
 {
-	const struct fosctl_command *c = find("set", "add");
+	const struct fosctl_command *c = find("set add");
 	char *good[] = {"blocked", "192.0.2.0/24"}, *bad[] = {"blocked", "192.0.2.1/24"};
 	json_object *params = NULL;
 	char err[FOS_ERRBUF] = "";
@@ -441,7 +646,7 @@ END_TEST
 
 START_TEST(test_build_file_absolute)
 {
-	const struct fosctl_command *c = find("config", "check");
+	const struct fosctl_command *c = find("config check");
 	char dir[] = "/tmp/fosctl-test-XXXXXX", *rel[] = {"fwd.conf"}, *missing[] = {"nope.conf"};
 	_cleanup_free_ char *cwd = getcwd(NULL, 0), *file = NULL, *nope = NULL;
 	json_object *params = NULL, *v;
@@ -475,7 +680,7 @@ END_TEST
 
 START_TEST(test_build_optional)
 {
-	const struct fosctl_command *c = find("show", "rules");
+	const struct fosctl_command *c = find("show rules");
 	char *prog[] = {"xdp-filter"};
 	json_object *params = NULL;
 	char err[FOS_ERRBUF] = "";
@@ -627,12 +832,12 @@ START_TEST(test_print_programs)
 	    " \"eth1\", \"priority\": 10, \"attached\": false, \"mode\": \"generic\","
 	    " \"rules\": [1, 2], \"packets\": 5, \"dropped\": 0}]}");
 
-	ck_assert_str_eq(text, "NAME             TYPE  INTERFACE  PRIO  MODE     ATTACHED  RULES  "
-			       "  PACKETS  DROPPED\n"
-			       "ddos-protection  xdp   eth0          1  native   yes           0  "
-			       "123456789       42\n"
-			       "xdp-filter       xdp   eth1         10  generic  no            2  "
-			       "        5        0\n");
+	ck_assert_str_eq(text, "NAME             TYPE  INTERFACE  PRIO  MODE     ATTACHED  "
+			       "STATEFUL  RULES    PACKETS  DROPPED\n"
+			       "ddos-protection  xdp   eth0          1  native   yes       -       "
+			       "      0  123456789       42\n"
+			       "xdp-filter       xdp   eth1         10  generic  no        -       "
+			       "      2          5        0\n");
 }
 END_TEST
 
@@ -722,6 +927,639 @@ START_TEST(test_print_sets_and_maps)
 }
 END_TEST
 
+/* conntrack */
+
+#define CT_E1                                                                                      \
+	"{\"proto\": \"tcp\", \"family\": \"ipv4\", \"zone\": 0, \"src\": \"10.0.0.2\", \"dst\":"  \
+	" \"192.0.2.1\", \"sport\": 40000, \"dport\": 443, \"state\": \"established\","            \
+	" \"timeout\": 431990, \"age\": 10, \"seenReply\": true, \"interface\": \"eth0\","         \
+	" \"packets\": {\"orig\": 12, \"reply\": 10}, \"bytes\": {\"orig\": 1500, \"reply\":"      \
+	" 12000}}"
+#define CT_E2                                                                                      \
+	"{\"proto\": \"udp\", \"family\": \"ipv6\", \"zone\": 7, \"src\": \"2001:db8::1\","        \
+	" \"dst\": \"2001:db8::53\", \"sport\": 5353, \"dport\": 53, \"state\": \"new\","          \
+	" \"timeout\": 0, \"age\": 120, \"seenReply\": false, \"interface\": \"eth1\","            \
+	" \"packets\": {\"orig\": 1, \"reply\": 0}, \"bytes\": {\"orig\": 80, \"reply\": 0}}"
+#define CT_E3                                                                                      \
+	"{\"proto\": \"icmp\", \"family\": \"ipv4\", \"zone\": 0, \"src\": \"10.0.0.2\", \"dst\":" \
+	" \"192.0.2.9\", \"icmpId\": 1234, \"state\": \"established\", \"timeout\": 29, \"age\":"  \
+	" 1, \"seenReply\": true, \"interface\": \"eth0\", \"packets\": {\"orig\": 3, \"reply\":"  \
+	" 3}, \"bytes\": {\"orig\": 252, \"reply\": 252}}"
+#define CT_E4                                                                                      \
+	"{\"proto\": 47, \"family\": \"ipv4\", \"zone\": 0, \"src\": \"10.0.0.2\", \"dst\":"       \
+	" \"10.0.0.3\", \"state\": \"new\", \"timeout\": 100, \"age\": 20, \"seenReply\": false,"  \
+	" \"interface\": \"gre1\", \"packets\": {\"orig\": 2, \"reply\": 0}, \"bytes\": "          \
+	"{\"orig\":"                                                                               \
+	" 200, \"reply\": 0}}"
+
+/* A stream of two parts; the first carries the totals. */
+static const struct step ct_stream = {{
+    "{\"parameters\": {\"entries\": [" CT_E1 ", " CT_E2 "], \"matched\": 4, \"scanned\": 1000},"
+    " \"continues\": true}",
+    "{\"parameters\": {\"entries\": [" CT_E3 ", " CT_E4 "]}}",
+}};
+
+#define CT_EMPTY "{\"parameters\": {\"entries\": [], \"matched\": 0, \"scanned\": 0}}"
+
+START_TEST(test_ct_requests)
+{
+	const struct {
+		const char *line, *request;
+	} cases[] = {
+	    {"show conntrack", "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{}}"},
+	    {"show conntrack src 10.0.0.0/8",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"src\":\"10.0.0.0/8\"}}"},
+	    {"show conntrack dst 2001:db8::/32 proto tcp",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"dst\":\"2001:db8::/32\","
+	     "\"proto\":\"tcp\"}}"},
+	    /* any order in, the table's order out; numbers as numbers */
+	    {"show conntrack limit 10 zone 7 state established port 443 proto 6 dst 192.0.2.1"
+	     " src 10.0.0.0/8",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"src\":\"10.0.0.0/8\","
+	     "\"dst\":\"192.0.2.1\",\"proto\":6,\"port\":443,\"state\":\"established\","
+	     "\"zone\":7,\"limit\":10}}"},
+	    /* keywords abbreviated, names in any case, sent canonical */
+	    {"sh conn st ESTABLISHED pr ICMPv6 l 1",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"proto\":\"icmpv6\","
+	     "\"state\":\"established\",\"limit\":1}}"},
+	    {"show conntrack proto ipv6-icmp port 0 zone 4294967295",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"proto\":\"icmpv6\","
+	     "\"port\":0,\"zone\":4294967295}}"},
+	    {"show conntrack proto 255 port 65535 state close_wait",
+	     "{\"method\":\"fos.Show.Conntrack\",\"parameters\":{\"proto\":255,"
+	     "\"port\":65535,\"state\":\"close_wait\"}}"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct step reply = {{CT_EMPTY}};
+		struct result r;
+
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_OK, "%s: %d %s", cases[i].line, r.rc, r.err);
+		assert_request(&r, cases[i].request);
+		ck_assert_str_eq(r.out, "0 flows shown (0 matched, 0 scanned)\n");
+		result_done(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_ct_summary_and_clear_requests)
+{
+	const struct {
+		const char *line, *request, *reply, *out;
+	} cases[] = {
+	    {"show conntrack summary",
+	     "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    {"sh conn sum", "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    /* "s" could be a filter only if it named one, so it is "summary" */
+	    {"show conntrack s", "{\"method\":\"fos.Show.ConntrackSummary\",\"parameters\":{}}",
+	     "{\"parameters\": {\"entries\": 0}}", NULL},
+	    {"clear conntrack", "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{}}",
+	     "{\"parameters\": {\"removed\": 1234}}", "removed 1234 entries\n"},
+	    {"clear conntrack state time_wait src 10.0.0.0/8 port 80",
+	     "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{\"src\":\"10.0.0.0/8\","
+	     "\"port\":80,\"state\":\"time_wait\"}}",
+	     "{\"parameters\": {\"removed\": 1}}", "removed 1 entry\n"},
+	    {"cl c zone 3 dst 2001:db8::1 proto udp",
+	     "{\"method\":\"fos.Clear.Conntrack\",\"parameters\":{\"dst\":\"2001:db8::1\","
+	     "\"proto\":\"udp\",\"zone\":3}}",
+	     "{\"parameters\": {\"removed\": 0}}", "removed 0 entries\n"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct step reply = {{cases[i].reply}};
+		struct result r;
+
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_OK, "%s: %d %s", cases[i].line, r.rc, r.err);
+		assert_request(&r, cases[i].request);
+		if (cases[i].out)
+			ck_assert_str_eq(r.out, cases[i].out);
+		result_done(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_ct_show_stream)
+{
+	struct result r;
+
+	run("show conntrack", false, &ct_stream, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_str_eq(r.out, "PROTO  STATE        FLOW                                     ZONE "
+				" TIMEOUT  PACKETS       BYTES  INTERFACE\n"
+				"tcp    established  10.0.0.2:40000 -> 192.0.2.1:443             0 "
+				"  431990    12/10  1500/12000  eth0\n"
+				"udp    new          [2001:db8::1]:5353 -> [2001:db8::53]:53     7 "
+				" expired      1/0        80/0  eth1\n"
+				"icmp   established  10.0.0.2 -> 192.0.2.9 id=1234               0 "
+				"      29      3/3     252/252  eth0\n"
+				"47     new          10.0.0.2 -> 10.0.0.3                        0 "
+				"     100      2/0       200/0  gre1\n"
+				"4 flows shown (4 matched, 1000 scanned)\n");
+	result_done(&r);
+}
+END_TEST
+
+/* -j prints the reply the stream parts make up, as it came. */
+START_TEST(test_ct_show_json)
+{
+	json_object *got, *want;
+	struct result r;
+
+	run("show conntrack", true, &ct_stream, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	got = json_tokener_parse(r.out);
+	want = json_tokener_parse("{\"entries\": [" CT_E1 ", " CT_E2 ", " CT_E3 ", " CT_E4 "],"
+				  " \"matched\": 4, \"scanned\": 1000}");
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_msg(json_object_equal(got, want), "%s", r.out);
+	json_object_put(got);
+	json_object_put(want);
+	result_done(&r);
+}
+END_TEST
+
+#define CT_SUMMARY                                                                                 \
+	"{\"parameters\": {\"maxConnections\": 1000000, \"capacity\": 1078500, \"entries\":"       \
+	" 1234, \"fill\": 0.1234, \"created\": 56789, \"insertFailures\": 2, \"reopened\": 12,"    \
+	" \"invalid\": \"drop\", \"timeouts\": {\"tcp\": 432000, \"tcpSyn\": 120, \"tcpFin\":"     \
+	" 120, \"udp\": 120, \"icmp\": 30}, \"gc\": {\"runs\": 100, \"removed\": 4444,"            \
+	" \"lastRunAt\": 1714557600, \"lastRunMs\": 12, \"maxStepMs\": 3, \"intervalMs\":"         \
+	" 1000}, \"protocols\": [{\"proto\": \"tcp\", \"entries\": 1200, \"states\":"              \
+	" {\"established\": 1000, \"syn_sent\": 150, \"time_wait\": 50}}, {\"proto\": \"udp\","    \
+	" \"entries\": 30, \"states\": {\"new\": 4, \"established\": 26}}, {\"proto\": 58,"        \
+	" \"entries\": 4, \"states\": {}}]}}"
+
+START_TEST(test_ct_summary)
+{
+	const struct step reply = {{CT_SUMMARY}};
+	struct result r;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	run("show conntrack summary", false, &reply, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out,
+			 "max connections:  1000000\n"
+			 "capacity:         1078500\n"
+			 "entries:          1234\n"
+			 "fill:             0.1%\n"
+			 "created:          56789\n"
+			 "insert failures:  2\n"
+			 "reopened:         12\n"
+			 "invalid policy:   drop\n"
+			 "timeouts:\n"
+			 "  tcp:            432000s\n"
+			 "  tcpSyn:         120s\n"
+			 "  tcpFin:         120s\n"
+			 "  udp:            120s\n"
+			 "  icmp:           30s\n"
+			 "gc:\n"
+			 "  runs:           100\n"
+			 "  removed:        4444\n"
+			 "  last run:       2024-05-01 10:00:00 UTC, took 12 ms\n"
+			 "  max step:       3 ms\n"
+			 "  interval:       1000 ms\n"
+			 "protocols:\n"
+			 "  tcp:            1200 (established 1000, syn_sent 150, time_wait 50)\n"
+			 "  udp:            30 (new 4, established 26)\n"
+			 "  icmpv6:         4\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ct_daemon_errors)
+{
+	const struct step denied = {{"{\"error\": \"fos.PermissionDenied\", \"parameters\":"
+				     " {\"message\": \"clearing conntrack entries needs"
+				     " CAP_NET_ADMIN\"}}"}};
+	const struct step invalid = {{"{\"error\": \"fos.InvalidParameter\", \"parameters\":"
+				      " {\"message\": \"state: not a state\"}}"}};
+	const struct step midstream = {{
+	    "{\"parameters\": {\"entries\": [" CT_E1 "]}, \"continues\": true}",
+	    "{\"error\": \"fos.Failed\", \"parameters\": {\"message\": \"the table went away\"}}",
+	}};
+	json_object *e;
+	struct result r;
+
+	run("clear conntrack", false, &denied, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "fosctl: clearing conntrack entries needs CAP_NET_ADMIN\n");
+	result_done(&r);
+
+	/* -j: the error itself, on standard output */
+	run("clear conntrack", true, &denied, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	e = json_tokener_parse(r.out);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(e, "error")),
+			 "fos.PermissionDenied");
+	json_object_put(e);
+	result_done(&r);
+
+	run("show conntrack state new", false, &invalid, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	ck_assert_str_eq(r.err, "fosctl: state: not a state\n");
+	result_done(&r);
+
+	/* an error ends a stream: nothing of it is printed */
+	run("show conntrack", false, &midstream, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_DAEMON);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "fosctl: the table went away\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ct_malformed)
+{
+	const struct {
+		const char *line, *reply[PEER_PARTS_MAX], *err;
+	} cases[] = {
+	    {"show conntrack",
+	     {"{\"parameters\": {\"matched\": 1, \"scanned\": 2}}"},
+	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply\n"},
+	    {"show conntrack",
+	     {"{\"parameters\": {\"entries\": null}}"},
+	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply\n"},
+	    {"show conntrack",
+	     {"{\"parameters\": {\"entries\": [" CT_E1 "]}, \"continues\": true}",
+	      "{\"parameters\": {\"matched\": 1}}"},
+	     "fosctl: fos.Show.Conntrack: fwd sent a malformed reply: Bad message\n"},
+	    {"show conntrack summary",
+	     {"{\"parameters\": null}"},
+	     "fosctl: fos.Show.ConntrackSummary: fwd sent a malformed reply: Bad message\n"},
+	    {"clear conntrack",
+	     {"{\"parameters\": {\"removed\": null}}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply\n"},
+	    {"clear conntrack",
+	     {"{\"parameters\": {}}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply\n"},
+	    {"clear conntrack",
+	     {"{\"error\": null}"},
+	     "fosctl: fos.Clear.Conntrack: fwd sent a malformed reply: Bad message\n"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct step reply = {};
+		struct result r;
+
+		memcpy(reply.parts, cases[i].reply, sizeof(reply.parts));
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_DAEMON, "case %zu: %d", i, r.rc);
+		ck_assert_str_eq(r.out, "");
+		ck_assert_str_eq(r.err, cases[i].err);
+		result_done(&r);
+	}
+}
+END_TEST
+
+/* Missing, null and mistyped fields print as "-", never crash. */
+START_TEST(test_ct_missing_fields)
+{
+	const struct step flows = {{"{\"parameters\": {\"entries\": [{}, {\"proto\": null, \"src\":"
+				    " null, \"sport\": null, \"dst\": \"2001:db8::1\", \"dport\":"
+				    " 53, \"packets\": null, \"bytes\": {\"orig\": null},"
+				    " \"timeout\": \"soon\", \"icmpId\": null}, 5, null]}}"}};
+	const struct step summary = {{"{\"parameters\": {\"fill\": null, \"timeouts\": [],"
+				      " \"gc\": 7, \"protocols\": [5, {\"states\": null}]}}"}};
+	const struct step empty = {{"{\"parameters\": {}}"}};
+	struct result r;
+
+	run("show conntrack", false, &flows, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(
+	    r.out, "PROTO  STATE  FLOW                   ZONE  TIMEOUT  PACKETS  BYTES  INTERFACE\n"
+		   "-      -      - -> -                    -        -      -/-    -/-  -\n"
+		   "-      -      - -> [2001:db8::1]:53     -     soon      -/-    -/-  -\n"
+		   "-      -      - -> -                    -        -      -/-    -/-  -\n"
+		   "-      -      - -> -                    -        -      -/-    -/-  -\n"
+		   "4 flows shown (- matched, - scanned)\n");
+	result_done(&r);
+
+	run("show conntrack summary", false, &summary, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "max connections:  -\n"
+				"capacity:         -\n"
+				"entries:          -\n"
+				"fill:             -\n"
+				"created:          -\n"
+				"insert failures:  -\n"
+				"reopened:         -\n"
+				"invalid policy:   -\n"
+				"timeouts:         -\n"
+				"gc:               -\n"
+				"  runs:           -\n"
+				"  removed:        -\n"
+				"  last run:       -\n"
+				"  max step:       -\n"
+				"  interval:       -\n"
+				"protocols:\n"
+				"  -:              -\n"
+				"  -:              -\n");
+	result_done(&r);
+
+	run("show conntrack summary", false, &empty, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "\ngc:               -\n"));
+	ck_assert_ptr_null(strstr(r.out, "protocols"));
+	result_done(&r);
+}
+END_TEST
+
+/* Refused before connecting: exit 2, the reason and the filters. */
+START_TEST(test_ct_usage_errors)
+{
+	const struct {
+		const char *line, *err;
+	} cases[] = {
+	    {"show conntrack src 10.0.0.1/8",
+	     "fosctl: src: 10.0.0.1/8: host bits set, the network is 10.0.0.0/8\n"},
+	    {"show conntrack dst banana", "fosctl: dst: banana is not an IP address\n"},
+	    {"show conntrack state estab",
+	     "fosctl: state: \"estab\" is not a connection state (new, syn_sent, syn_recv,"
+	     " established, fin_wait, close_wait, time_wait or close)\n"},
+	    {"show conntrack proto sctp",
+	     "fosctl: proto: \"sctp\" is not tcp, udp, icmp, icmpv6 or a protocol number"
+	     " 1-255\n"},
+	    {"show conntrack proto any",
+	     "fosctl: proto: \"any\" is not tcp, udp, icmp, icmpv6 or a protocol number"
+	     " 1-255\n"},
+	    {"show conntrack proto 256",
+	     "fosctl: proto: \"256\" is not tcp, udp, icmp, icmpv6 or a protocol number"
+	     " 1-255\n"},
+	    {"show conntrack port 70000", "fosctl: port: 70000 is out of range 0-65535\n"},
+	    {"show conntrack port -1", "fosctl: port: -1 is not a port number\n"},
+	    {"show conntrack zone 4294967296",
+	     "fosctl: zone: \"4294967296\" is not a zone number 0-4294967295\n"},
+	    {"show conntrack limit 0", "fosctl: limit: \"0\" is not a number 1-4294967295\n"},
+	    {"show conntrack limit 10x", "fosctl: limit: \"10x\" is not a number 1-4294967295\n"},
+	    {"show conntrack src", "fosctl: missing CIDR after \"src\"\n"},
+	    {"show conntrack proto tcp state", "fosctl: missing STATE after \"state\"\n"},
+	    {"show conntrack frob 1", "fosctl: unknown filter \"frob\"\n"},
+	    {"show conntrack 10.0.0.0/8", "fosctl: unknown filter \"10.0.0.0/8\"\n"},
+	    {"show conntrack p 1", "fosctl: ambiguous filter \"p\", could be: proto, port\n"},
+	    {"show conntrack src 10.0.0.0/8 sr 10.0.0.0/8", "fosctl: filter \"src\" given twice\n"},
+	    {"clear conntrack limit 5", "fosctl: unknown filter \"limit\"\n"},
+	    {"clear conntrack state", "fosctl: missing STATE after \"state\"\n"},
+	};
+	struct result r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *nl;
+
+		run(cases[i].line, false, NULL, 0, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_USAGE, "%s: %d", cases[i].line, r.rc);
+		ck_assert_msg(!r.connected, "%s: connected", cases[i].line);
+		ck_assert_str_eq(r.out, "");
+		nl = strchr(r.err, '\n');
+		ck_assert_ptr_nonnull(nl);
+		ck_assert_msg(strncmp(r.err, cases[i].err, (size_t)(nl - r.err) + 1) == 0 &&
+				  strlen(cases[i].err) == (size_t)(nl - r.err) + 1,
+			      "%s:\n%s", cases[i].line, r.err);
+		/* the usage with the filters follows */
+		ck_assert_ptr_nonnull(strstr(r.err, "\nusage:\n  "));
+		ck_assert_ptr_nonnull(strstr(r.err, "conntrack [FILTER...]  "));
+		ck_assert_ptr_nonnull(strstr(r.err, "\nfilters:\n  src CIDR "));
+		ck_assert_int_eq(!!strstr(r.err, "\n  limit N "), cases[i].line[0] == 's');
+		result_done(&r);
+	}
+
+	/* the words themselves: the matcher's errors */
+	run("show conntrack summary now", false, NULL, 0, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_USAGE);
+	ck_assert(!r.connected);
+	ck_assert_str_eq(r.err,
+			 "fosctl: unexpected argument \"now\" for \"show conntrack summary\"\n"
+			 "usage:\n"
+			 "  show conntrack summary  Connection table size and fill, counters,"
+			 " collector, states\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ct_usage_text)
+{
+	struct result r;
+
+	run("show conntrack src", false, NULL, 0, &r);
+	ck_assert_str_eq(r.err,
+			 "fosctl: missing CIDR after \"src\"\n"
+			 "usage:\n"
+			 "  show conntrack [FILTER...]  Tracked connections, all or those the "
+			 "filters select\n"
+			 "filters:\n"
+			 "  src CIDR     the flow's original source (the end that opened it)\n"
+			 "  dst CIDR     the flow's original destination\n"
+			 "  proto PROTO  the IP protocol\n"
+			 "  port PORT    either end's port, or the ICMP echo id\n"
+			 "  state STATE  the entry's state\n"
+			 "  zone ZONE    the conntrack zone\n"
+			 "  limit N      at most N flows (matched still counts all)\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ct_match)
+{
+	struct fosctl_match m;
+
+	assert_matches("show conntrack", "show conntrack");
+	assert_matches("show conntrack summary", "show conntrack summary");
+	assert_matches("sh conn sum", "show conntrack summary");
+	assert_matches("show conntrack s", "show conntrack summary");
+	assert_matches("show conntrack state new", "show conntrack");
+	assert_matches("show conntrack src", "show conntrack");
+	assert_matches("show conntrack st new src 10.0.0.0/8 limit", "show conntrack");
+	assert_matches("clear conntrack", "clear conntrack");
+	assert_matches("cl conn port 22", "clear conntrack");
+
+	m = match_line("show conntrack summary now", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_EXTRA);
+	ck_assert_ptr_eq(m.command, find("show conntrack summary"));
+	ck_assert_uint_eq(m.token, 3);
+
+	m = match_line("c", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_AMBIGUOUS);
+	m = match_line("clear", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_INCOMPLETE);
+}
+END_TEST
+
+/* The candidates for the word after line (split at blanks), starting with partial. */
+static char *complete_at(const char *line, const char *partial, unsigned *ret_kinds)
+{
+	_cleanup_(strv_freep) char **tokens = NULL, **words = NULL;
+	char *text = NULL;
+	size_t n, len;
+	FILE *f;
+
+	ck_assert_int_eq(fosctl_split(line, false, &tokens, &n, NULL), 0);
+	ck_assert_int_eq(fosctl_complete(tokens, n, partial, true, &words, ret_kinds), 0);
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; words[i]; i++)
+		fprintf(f, "%s%s", i > 0 ? " " : "", words[i]);
+	fclose(f);
+	return text;
+}
+
+START_TEST(test_ct_complete)
+{
+	const struct {
+		const char *line, *partial, *words;
+		unsigned kinds;
+	} cases[] = {
+	    {"show", "con", "conntrack", 0},
+	    {"", "cl", "clear", 0},
+	    {"clear", "", "conntrack", 0},
+	    {"show conntrack", "", "dst limit port proto src state summary zone", 0},
+	    {"show conntrack", "s", "src state summary", 0},
+	    {"clear conntrack", "", "dst port proto src state zone", 0},
+	    {"clear conntrack", "st", "state", 0},
+	    /* a filter given is not offered again; summary is no filter */
+	    {"show conntrack src 10.0.0.0/8", "s", "state", 0},
+	    {"show conntrack st new pr tcp", "", "dst limit port src zone", 0},
+	    {"show conntrack proto", "", "icmp icmpv6 tcp udp", 1U << FOSCTL_ARG_PROTO},
+	    {"show conntrack proto", "icmp", "icmp icmpv6", 1U << FOSCTL_ARG_PROTO},
+	    {"clear conntrack src 10.0.0.0/8 st", "",
+	     "close close_wait established fin_wait new "
+	     "syn_recv syn_sent time_wait",
+	     1U << FOSCTL_ARG_CT_STATE},
+	    {"show conntrack state", "s", "syn_recv syn_sent", 1U << FOSCTL_ARG_CT_STATE},
+	    {"show conntrack src", "", "", 1U << FOSCTL_ARG_CIDR},
+	    {"show conntrack limit", "", "", 1U << FOSCTL_ARG_LIMIT},
+	    /* nothing after an unknown keyword, nor after summary */
+	    {"show conntrack frob", "", "", 0},
+	    {"show conntrack summary", "", "", 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned kinds;
+		_cleanup_free_ char *words = complete_at(cases[i].line, cases[i].partial, &kinds);
+
+		ck_assert_msg(strcmp(words, cases[i].words) == 0, "\"%s\" + \"%s\": \"%s\"",
+			      cases[i].line, cases[i].partial, words);
+		ck_assert_msg(kinds == cases[i].kinds, "\"%s\": kinds %x", cases[i].line, kinds);
+	}
+}
+END_TEST
+
+START_TEST(test_ct_help_context)
+{
+	_cleanup_free_ char *show = help_at("show conntrack ");
+	_cleanup_free_ char *st = help_at("show conntrack st");
+	_cleanup_free_ char *proto = help_at("show conntrack proto ");
+	_cleanup_free_ char *state = help_at("clear conntrack state ");
+	_cleanup_free_ char *rest = help_at("clear conntrack state new zone 1 src 10.0.0.0/8 ");
+	_cleanup_free_ char *summary = help_at("show conntrack summary ");
+	_cleanup_free_ char *unknown = help_at("show conntrack frob ");
+
+	ck_assert_str_eq(show,
+			 "  summary      Connection table size and fill, counters, collector,"
+			 " states\n"
+			 "  src CIDR     the flow's original source (the end that opened it)\n"
+			 "  dst CIDR     the flow's original destination\n"
+			 "  proto PROTO  the IP protocol\n"
+			 "  port PORT    either end's port, or the ICMP echo id\n"
+			 "  state STATE  the entry's state\n"
+			 "  zone ZONE    the conntrack zone\n"
+			 "  limit N      at most N flows (matched still counts all)\n"
+			 "  <cr>         run the command\n");
+	ck_assert_str_eq(st, "  state STATE  the entry's state\n");
+	ck_assert_str_eq(proto, "  PROTO  tcp, udp, icmp, icmpv6 or an IP protocol number 1-255\n");
+	ck_assert_str_eq(state, "  STATE  new, syn_sent, syn_recv, established, fin_wait,"
+				" close_wait, time_wait or close\n");
+	ck_assert_str_eq(rest, "  dst CIDR     the flow's original destination\n"
+			       "  proto PROTO  the IP protocol\n"
+			       "  port PORT    either end's port, or the ICMP echo id\n"
+			       "  <cr>         run the command\n");
+	ck_assert_str_eq(summary, "  <cr>  run the command\n");
+	ck_assert_str_eq(unknown, "  (nothing may follow \"\")\n");
+}
+END_TEST
+
+START_TEST(test_print_rules_state)
+{
+	_cleanup_free_ char *text = print_capture(
+	    fosctl_print_rules,
+	    "{\"programs\": [{\"name\": \"tc-in\", \"default\": {\"action\": \"drop\","
+	    " \"packets\": 3, \"bytes\": 180}, \"rules\": [{\"index\": 0, \"match\": {\"protocol\":"
+	    " \"any\", \"state\": [\"established\", \"related\"]}, \"action\": \"pass\","
+	    " \"packets\": 90, \"bytes\": 9000}, {\"index\": 1, \"match\": {\"protocol\": 6,"
+	    " \"dstPorts\": [22], \"state\": [\"new\"]}, \"action\": \"pass\", \"packets\": 2,"
+	    " \"bytes\": 120}, {\"index\": 2, \"match\": {\"state\": []}, \"action\": \"drop\","
+	    " \"packets\": 0, \"bytes\": 0}, {\"index\": 3, \"match\": {\"state\": null,"
+	    " \"protocol\": 47}, \"action\": \"drop\", \"packets\": 0, \"bytes\": 0}]}]}");
+
+	ck_assert_str_eq(text, "program tc-in:\n"
+			       "INDEX    ACTION  MATCH                         PACKETS  BYTES\n"
+			       "0        pass    state established,related          90   9000\n"
+			       "1        pass    proto tcp dport 22 state new        2    120\n"
+			       "2        drop    any                                 0      0\n"
+			       "3        drop    proto 47                            0      0\n"
+			       "default  drop                                        3    180\n");
+}
+END_TEST
+
+#define TC_PROGRAM                                                                                 \
+	"{\"name\": \"edge-in\", \"type\": \"tc-ingress\", \"interface\": \"eth0\", \"priority\":" \
+	" 5, \"stateful\": true, \"progId\": 40, \"tc\": {\"handle\": 1, \"priority\": 49152,"     \
+	" \"direction\": \"ingress\", \"trackerPriority\": 49153}, \"attached\": true, \"rules\":" \
+	" 3, \"packets\": 10, \"dropped\": 1, \"status\": {\"loaded\": true, \"attached\": true}}"
+
+START_TEST(test_print_programs_tc)
+{
+	_cleanup_free_ char *list = print_capture(
+	    fosctl_print_programs,
+	    "{\"programs\": [" TC_PROGRAM ", {\"name\": \"edge-out\", \"type\": \"tc-egress\","
+	    " \"interface\": \"eth0\", \"priority\": 6, \"stateful\": false, \"tc\": {\"handle\":"
+	    " null}, \"attached\": false, \"rules\": 0, \"packets\": 0, \"dropped\": 0},"
+	    " {\"name\": \"xdp\", \"type\": \"xdp\", \"mode\": \"native\", \"tc\": null}]}");
+	_cleanup_free_ char *one = print_capture(fosctl_print_program, TC_PROGRAM);
+	_cleanup_free_ char *partial = print_capture(
+	    fosctl_print_program, "{\"name\": \"edge-out\", \"type\": \"tc-egress\", \"tc\":"
+				  " {\"priority\": null, \"direction\": \"egress\"}}");
+
+	ck_assert_str_eq(list, "NAME      TYPE        INTERFACE  PRIO  MODE                    "
+			       "ATTACHED  STATEFUL  RULES  PACKETS  DROPPED\n"
+			       "edge-in   tc-ingress  eth0          5  tc prio 49152 handle 1  "
+			       "yes       yes           3       10        1\n"
+			       "edge-out  tc-egress   eth0          6  tc                      "
+			       "no        no            0        0        0\n"
+			       "xdp       xdp         -             -  native                  "
+			       "-         -             -        -        -\n");
+	ck_assert_str_eq(one, "name:                edge-in\n"
+			      "type:                tc-ingress\n"
+			      "interface:           eth0\n"
+			      "priority:            5\n"
+			      "stateful:            yes\n"
+			      "prog id:             40\n"
+			      "tc direction:        ingress\n"
+			      "tc priority:         49152\n"
+			      "tc handle:           1\n"
+			      "tracker priority:    49153\n"
+			      "loaded:              yes\n"
+			      "attached:            yes\n"
+			      "map refs:            -\n"
+			      "packets processed:   -\n"
+			      "packets dropped:     -\n"
+			      "packets passed:      -\n"
+			      "packets redirected:  -\n"
+			      "bytes:               -\n"
+			      "last updated:        -\n");
+	ck_assert_ptr_nonnull(strstr(partial, "\ntc direction:        egress\n"));
+	ck_assert_ptr_null(strstr(partial, "tc priority"));
+	ck_assert_ptr_null(strstr(partial, "mode:"));
+	ck_assert_ptr_null(strstr(partial, "stateful:"));
+}
+END_TEST
+
 static Suite *fosctl_suite(void)
 {
 	Suite *s = suite_create("fosctl");
@@ -729,6 +1567,7 @@ static Suite *fosctl_suite(void)
 
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_table_consistent);
+	tcase_add_test(tc, test_kind_values_in_help);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("split");
@@ -765,6 +1604,24 @@ static Suite *fosctl_suite(void)
 	tcase_add_test(tc, test_print_rules);
 	tcase_add_test(tc, test_print_status);
 	tcase_add_test(tc, test_print_sets_and_maps);
+	tcase_add_test(tc, test_print_rules_state);
+	tcase_add_test(tc, test_print_programs_tc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conntrack");
+	tcase_add_test(tc, test_ct_match);
+	tcase_add_test(tc, test_ct_complete);
+	tcase_add_test(tc, test_ct_help_context);
+	tcase_add_test(tc, test_ct_requests);
+	tcase_add_test(tc, test_ct_summary_and_clear_requests);
+	tcase_add_test(tc, test_ct_show_stream);
+	tcase_add_test(tc, test_ct_show_json);
+	tcase_add_test(tc, test_ct_summary);
+	tcase_add_test(tc, test_ct_daemon_errors);
+	tcase_add_test(tc, test_ct_malformed);
+	tcase_add_test(tc, test_ct_missing_fields);
+	tcase_add_test(tc, test_ct_usage_errors);
+	tcase_add_test(tc, test_ct_usage_text);
 	suite_add_tcase(s, tc);
 
 	return s;
@@ -774,6 +1631,9 @@ int main(void)
 {
 	SRunner *sr = srunner_create(fosctl_suite());
 	int failed;
+
+	/* a fake fwd that hangs up must fail a test, not kill it */
+	signal(SIGPIPE, SIG_IGN);
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

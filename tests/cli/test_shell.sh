@@ -142,6 +142,24 @@ run badcidr "$FOSCTL" -s "$TMPD/nosuch.sock" set add blocked 10.0.0.1/8
 expect_rc badcidr 2
 expect_line badcidr err '^fosctl: .*10\.0\.0\.1/8'
 expect_line badcidr err '^  set add NAME CIDR '
+# conntrack filters are checked here: a bad one is 2 and nothing is sent.
+run ctcidr "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack src 10.0.0.1/8
+expect_rc ctcidr 2
+expect_line ctcidr err '^fosctl: src: 10\.0\.0\.1/8: '
+expect_line ctcidr err '^  show conntrack \[FILTER\.\.\.\] '
+expect_line ctcidr err '^  state STATE +the entry'
+run ctstate "$FOSCTL" -s "$TMPD/nosuch.sock" clear conntrack state estab
+expect_rc ctstate 2
+expect_line ctstate err '^fosctl: state: "estab" is not a connection state'
+run ctmissing "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack proto tcp port
+expect_rc ctmissing 2
+expect_line ctmissing err '^fosctl: missing PORT after "port"$'
+run ctunknown "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack iface eth0
+expect_rc ctunknown 2
+expect_line ctunknown err '^fosctl: unknown filter "iface"$'
+# well-formed, they get as far as connecting
+run ctok "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack state established proto tcp
+expect_rc ctok 3
 run quit "$FOSCTL" -s "$TMPD/nosuch.sock" quit
 expect_rc quit 2
 run badopt "$FOSCTL" --bogus
@@ -198,7 +216,7 @@ assert "version" in d and "lastReload" in d, d
 
 run programs "$FOSCTL" -s "$SOCK" show programs
 expect_rc programs 0
-expect_line programs out '^NAME +TYPE +INTERFACE +PRIO +MODE +ATTACHED +RULES +PACKETS +DROPPED$'
+expect_line programs out '^NAME +TYPE +INTERFACE +PRIO +MODE +ATTACHED +STATEFUL +RULES +PACKETS +DROPPED$'
 run programsj "$FOSCTL" -j -s "$SOCK" show programs
 expect_rc programsj 0
 python3 -c 'import json, sys; assert json.load(sys.stdin)["programs"] == []' \
@@ -336,6 +354,35 @@ wait_last "fos> show" "line after '?'"
 keys "status" Enter
 wait_for "^pid: +$FWD_PID *\$" "show status in the shell"
 wait_last "fos>" "prompt after show status"
+
+# conntrack: the word, the filters' keywords and the fixed values complete,
+# and '?' lists summary, the filters and <cr>.
+clear_screen
+keys "show conn" Tab
+wait_last "fos> show conntrack" "tab after 'show conn'"
+keys "su"
+wait_last "fos> show conntrack su" "no blank after the completed 'conntrack'"
+keys C-u "clear conntrack st" Tab
+wait_last "fos> clear conntrack state" "tab after 'clear conntrack st'"
+keys "e"
+wait_last "fos> clear conntrack state e" "no blank after the completed 'state'"
+keys Tab
+wait_last "fos> clear conntrack state established" "tab after 'state e'"
+clear_screen
+keys "show conntrack proto " Tab Tab
+wait_for '^icmp +icmpv6 +tcp +udp *$' "tab tab after 'proto'"
+clear_screen
+keys "show conntrack " "?"
+wait_for '^  summary +Connection table size' "'?' after 'show conntrack '"
+wait_for '^  src CIDR +the flow.s original source' "'?' after 'show conntrack '"
+wait_for '^  state STATE +the entry.s state' "'?' after 'show conntrack '"
+wait_for '^  limit N +at most N flows' "'?' after 'show conntrack '"
+wait_for '^  <cr> +run the command' "'?' after 'show conntrack '"
+wait_last "fos> show conntrack" "line after '?'"
+keys "state " "?"
+wait_for '^  STATE +new, syn_sent, ' "'?' after 'show conntrack state '"
+wait_last "fos> show conntrack state" "line after '?' at a value"
+keys C-u
 
 # A failing command reports and the shell goes on.
 clear_screen
