@@ -895,7 +895,7 @@ static void _cxp(const struct prog *pr, struct conn *c, int dir, const struct pk
 		 enum verdict v, uint64_t reasons, int line)
 {
 	_expect(pr, p, v, reasons, pr == &trk ? TRACKER_FREE : 0, line);
-	if (v == PASS) {
+	if (v != DROP) {
 		c->packets[dir]++;
 		c->bytes[dir] += p->len;
 	}
@@ -910,7 +910,7 @@ static struct pkt _cx(const struct prog *pr, struct conn *c, int dir, uint8_t fl
 	return p;
 }
 
-/* a packet of c through the firewall, counted on c when it passes */
+/* a packet of c through the firewall, counted on c unless it is dropped */
 #define cx(c, dir, flags, payload, v, reasons)                                                     \
 	_cx(&fw, (c), (dir), (flags), (payload), (v), (reasons), __LINE__)
 #define cxp(c, dir, p, v, reasons) _cxp(&fw, (c), (dir), (p), (v), (reasons), __LINE__)
@@ -1065,13 +1065,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static struct fos_tc *open_tc(void)
+static struct fos_tc *open_tc(bool stateful)
 {
 	struct fos_tc *s = fos_tc__open();
 
 	if (!s)
 		return NULL;
-	s->rodata->fos_stateful = true;
+	s->rodata->fos_stateful = stateful;
 	if (fos_tc__load(s) < 0) {
 		int r = errno;
 
@@ -1082,23 +1082,31 @@ static struct fos_tc *open_tc(void)
 	return s;
 }
 
-static void setup(void)
+/* a fresh fos_tc, its counters at zero, fos_ct_cfg written and web live */
+static void load_tc(bool stateful)
 {
-	tc = open_tc();
-	ck_assert_msg(tc, "loading fos_tc stateful: %s", strerror(errno));
-	xdp = NULL;
+	fos_tc__destroy(tc);
+	tc = open_tc(stateful);
+	ck_assert_msg(tc, "loading fos_tc (stateful %d): %s", stateful, strerror(errno));
 	fw = (struct prog){"fos_tc_fw", bpf_program__fd(tc->progs.fos_tc_fw), false,
 			   tc->maps.fos_stats, exp_tc};
 	trk = (struct prog){"fos_tc_track", bpf_program__fd(tc->progs.fos_tc_track), false,
 			    tc->maps.fos_stats, exp_tc};
 	tc_fm = FOS_FILTER_MAPS(tc);
 	tc_active = 0;
-	generation = 0;
 	memset(exp_tc, 0, sizeof(exp_tc));
-	memset(exp_xdp, 0, sizeof(exp_xdp));
 	memset(exp_ct, 0, sizeof(exp_ct));
 	memset(exp_count, 0, sizeof(exp_count));
+	ct_cfg_write();
+	use(&web);
+}
 
+static void setup(void)
+{
+	tc = NULL;
+	xdp = NULL;
+	generation = 0;
+	memset(exp_xdp, 0, sizeof(exp_xdp));
 	memset(&cur_cfg, 0, sizeof(cur_cfg));
 	cur_cfg.timeout_ns[FOS_CTT_TCP_SYN] = TO_SYN * NS;
 	cur_cfg.timeout_ns[FOS_CTT_TCP_EST] = TO_EST * NS;
@@ -1108,8 +1116,7 @@ static void setup(void)
 	cur_cfg.timeout_ns[FOS_CTT_ICMP] = TO_ICMP * NS;
 	cur_cfg.max_entries = 1000;
 	cur_cfg.invalid = FOS_CT_INVALID_DROP;
-	ct_cfg_write();
-	use(&web);
+	load_tc(true);
 	t_start = boot_ns();
 }
 
@@ -1248,6 +1255,25 @@ START_TEST(test_tcp_rst)
 	/* the rules saw both SYNs of the originator, the default the other one */
 	assert_rule(0, 2, 2 * syn.len);
 	assert_default(1, fp(&c.f, REPLY, T_SYN, 0).len);
+}
+END_TEST
+
+/* A refused connection: the responder answers the SYN with a RST. The answer
+ * must reach the client whatever the rules say about the responder's traffic
+ * (as an ICMP unreachable does, as RELATED): it is part of the flow, which
+ * it closes. */
+START_TEST(test_tcp_refused)
+{
+	struct conn c = {.f = tcp_flows[_i ? 3 : 0]};
+
+	cx(&c, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	cx(&c, REPLY, T_RST | T_ACK, 0, PASS, EST);
+	assert_conn(&c, FOS_CTS_CLOSE, SEEN);
+	/* the client tries again: the closed entry is reopened */
+	conn_reset(&c);
+	cx(&c, ORIG, T_SYN, 0, PASS, NEW_RULE | REOPENED);
+	assert_conn(&c, FOS_CTS_SYN_SENT, 0);
+	assert_entries(1);
 }
 END_TEST
 
@@ -1775,6 +1801,13 @@ START_TEST(test_ipv6_ext_headers)
 	p = fp_ext(&c.f, ORIG, T_FIN | T_ACK, 0, all, 3);
 	cxp(&c, ORIG, &p, PASS, EST);
 	assert_conn(&c, FOS_CTS_FIN_WAIT, SEEN | FIN_O);
+	/* an error quoting a packet with the three headers relates to the flow */
+	{
+		struct pkt q = fp_ext(&c.f, ORIG, T_PSH | T_ACK, 8, all, 3);
+
+		p = icmp_err(AF_INET6, "2001:db8:7::fe", c.f.a, 2, 0, &q, 0);
+		expect(&fw, &p, PASS, REL);
+	}
 
 	p = fp_ext(&u.f, ORIG, 0, 20, dst_rt, 2);
 	cxp(&u, ORIG, &p, PASS, NEW_RULE | CREATED);
@@ -2132,6 +2165,83 @@ START_TEST(test_xdp_stateful)
 }
 END_TEST
 
+/* the XDP filter's own reads: echo identifiers, VLAN tags, quoted packets */
+START_TEST(test_xdp_read_paths)
+{
+	static const struct ruleset all = {.def = "pass"};
+	static const struct ruleset none = {.def = "drop"};
+	struct conn e4 = {.f = {AF_INET, P_ICMP, "10.11.0.1", "10.11.0.2", 0x321, 0}};
+	struct conn e6 = {.f = {AF_INET6, P_ICMPV6, "2001:db8:11::1", "2001:db8:11::2", 0x321, 0}};
+	struct conn u = {.f = udp_flows[1]};
+	struct flow stray = e4.f;
+	struct frame ns = {
+	    .family = AF_INET6,
+	    .proto = P_ICMPV6,
+	    .src = "fe80::1",
+	    .dst = "ff02::1:ff00:2",
+	    .type = 135,
+	    .ttl = 255,
+	    .payload = 20,
+	};
+	struct pkt p, q6;
+
+	stray.pa = 0x322;
+	load_xdp();
+	use(&all);
+	use_xdp(&none);
+	cx(&e4, ORIG, 0, 16, PASS, NEW_DEF | CREATED);
+	q6 = cx(&e6, ORIG, 0, 16, PASS, NEW_DEF | CREATED);
+	cx(&u, ORIG, 0, 16, PASS, NEW_DEF | CREATED);
+
+	/* the answers come in through XDP, whose rules drop everything new */
+	p = fp(&e4.f, REPLY, 0, 16);
+	expect(&xf, &p, PASS, EST);
+	p = fp(&e6.f, REPLY, 0, 16);
+	expect(&xf, &p, PASS, EST);
+	p = fp_vlan(&u.f, REPLY, 0, 16, 1, 300, 0);
+	expect(&xf, &p, PASS, EST);
+	p = fp_vlan(&u.f, REPLY, 0, 16, 2, 30, 300);
+	expect(&xf, &p, PASS, EST);
+	/* a reply nobody asked for */
+	p = fp(&stray, REPLY, 0, 16);
+	expect(&xf, &p, DROP, INV);
+	/* an error quoting the request, and one cut short */
+	p = icmp_err(AF_INET6, "2001:db8:11::fe", e6.f.a, 3, 0, &q6, 0);
+	expect(&xf, &p, PASS, REL);
+	p = icmp_err(AF_INET6, "2001:db8:11::fe", e6.f.a, 3, 0, &q6, 40);
+	expect(&xf, &p, DROP, INV | NO_INNER);
+	/* neighbour discovery */
+	build(&ns, &p);
+	expect(&xf, &p, PASS, R(FOS_STAT_CT_UNTRACKED));
+
+	/* the table is as the firewall left it */
+	assert_conn(&e4, FOS_CTS_NEW, 0);
+	assert_conn(&e6, FOS_CTS_NEW, 0);
+	assert_conn(&u, FOS_CTS_NEW, 0);
+	assert_entries(3);
+}
+END_TEST
+
+/* fos_tc_fw loaded without fos_stateful: a plain filter, no table */
+START_TEST(test_stateless)
+{
+	struct flow f = tcp_flows[0];
+	struct pkt syn = fp(&f, ORIG, T_SYN, 0), ack = fp(&f, ORIG, T_ACK, 0);
+	struct pkt p;
+
+	load_tc(false);
+	expect(&fw, &syn, PASS, 0);
+	/* the answer meets the rules, which drop it */
+	p = fp(&f, REPLY, T_SYN | T_ACK, 0);
+	expect(&fw, &p, DROP, R(FOS_STAT_DEFAULT));
+	/* an ACK nobody opened is just a packet to port 80 */
+	expect(&fw, &ack, PASS, 0);
+	assert_rule(0, 2, syn.len + ack.len);
+	assert_default(1, p.len);
+	assert_entries(0);
+}
+END_TEST
+
 /* ---- VLAN, fragments, other frames -------------------------------------------------- */
 
 START_TEST(test_vlan)
@@ -2339,7 +2449,9 @@ START_TEST(test_entry_fields)
 }
 END_TEST
 
-START_TEST(test_drop_makes_no_entry)
+/* Only a NEW packet the rules pass makes an entry: not one they drop, nor
+ * one they redirect (it leaves by another interface). */
+START_TEST(test_new_verdicts)
 {
 	static const struct ruleset rs = {
 	    .def = "drop",
@@ -2349,19 +2461,23 @@ START_TEST(test_drop_makes_no_entry)
 	struct flow t = {AF_INET, P_TCP, "10.1.3.1", "10.1.3.2", 40000, 80};
 	struct flow u = {AF_INET6, P_UDP, "2001:db8:13::1", "2001:db8:13::2", 1, 53};
 	struct flow r = {AF_INET, P_TCP, "10.1.3.1", "10.1.3.2", 40000, 81};
-	struct pkt p;
+	struct pkt p, syn = fp(&t, ORIG, T_SYN, 0);
 
 	use(&rs);
-	p = fp(&t, ORIG, T_SYN, 0);
-	expect(&fw, &p, DROP, NEW_DEF);
+	expect(&fw, &syn, DROP, NEW_DEF);
 	p = fp(&u, ORIG, 0, 8);
 	expect(&fw, &p, DROP, NEW_DEF);
 	assert_entries(0);
-	/* a redirect is a verdict of the rules as in the stateless filter */
+	assert_default(2, syn.len + p.len);
+
 	p = fp(&r, ORIG, T_SYN, 0);
 	expect(&fw, &p, REDIRECT, NEW_RULE);
-	assert_no_entry(&t, 0);
-	assert_no_entry(&u, 0);
+	assert_rule(0, 1, p.len);
+	assert_no_entry(&r, 0);
+	/* so an answer that comes back here is out of state */
+	p = fp(&r, REPLY, T_SYN | T_ACK, 0);
+	expect(&fw, &p, DROP, INV);
+	assert_entries(0);
 }
 END_TEST
 
@@ -2378,6 +2494,7 @@ static Suite *tc_ct_suite(void)
 	tcase_add_loop_test(tc_tcp, test_tcp_handshake, 0, 4);
 	tcase_add_loop_test(tc_tcp, test_tcp_simultaneous_open, 0, 4);
 	tcase_add_loop_test(tc_tcp, test_tcp_rst, 0, 2);
+	tcase_add_loop_test(tc_tcp, test_tcp_refused, 0, 2);
 	tcase_add_loop_test(tc_tcp, test_tcp_fin, 0, 2);
 	tcase_add_loop_test(tc_tcp, test_tcp_fin_crossing, 0, 4);
 	tcase_add_test(tc_tcp, test_ipv6_ext_headers);
@@ -2405,9 +2522,11 @@ static Suite *tc_ct_suite(void)
 	tcase_add_test(tc_pol, test_invalid_rules);
 	tcase_add_test(tc_pol, test_state_rules);
 	tcase_add_test(tc_pol, test_state_rules_multi);
-	tcase_add_test(tc_pol, test_drop_makes_no_entry);
+	tcase_add_test(tc_pol, test_new_verdicts);
 	tcase_add_test(tc_pol, test_tracker);
 	tcase_add_test(tc_pol, test_xdp_stateful);
+	tcase_add_test(tc_pol, test_xdp_read_paths);
+	tcase_add_test(tc_pol, test_stateless);
 	suite_add_tcase(s, tc_pol);
 
 	tcase_add_checked_fixture(tc_tab, setup, teardown);
@@ -2440,7 +2559,7 @@ int main(void)
 		fprintf(stderr, "cannot count possible CPUs: %s\n", strerror(-n_cpus));
 		return 1;
 	}
-	probe = open_tc();
+	probe = open_tc(true);
 	if (!probe) {
 		r = errno;
 		if (r == EPERM) {
