@@ -8,29 +8,42 @@
  *      the whitelist wins over the blacklist, so trusted sources stay reachable;
  *   3. source in the slot's blacklist set (FOS_SLOT_F_BLACKLIST) -> XDP_DROP;
  *   4. a non-first fragment whose first fragment was seen -> that verdict;
- *   5. the slot's rules in order, first match wins;
- *   6. the slot's default action.
+ *   5. stateful (fos_stateful) only: the packet's conntrack class, read from
+ *      the table that the TC programs keep (this program never writes it):
+ *      ESTABLISHED, RELATED and IPv6 neighbour discovery -> XDP_PASS without
+ *      the rules; INVALID -> as fos_ct_cfg.invalid says (drop, pass, or the
+ *      rules with state INVALID); NEW, and a non-first fragment whose first
+ *      fragment was not seen -> the rules with state NEW;
+ *   6. the slot's rules in order, first match wins;
+ *   7. the slot's default action.
  * The matching, the fragment memory and the rule counters are those of
- * filter.bpf.h; a first fragment's verdict is kept for its datagram.
+ * filter.bpf.h; a first fragment's verdict, whoever made it, is kept for its
+ * datagram.
  *
  * Counters (fos_stats, per CPU): every packet adds to PACKETS and BYTES and to
  * exactly one of PASSED, DROPPED, REDIRECTED, so PACKETS = PASSED + DROPPED +
  * REDIRECTED. The reason counters (NON_IP, MALFORMED, WHITELIST, BLACKLIST,
- * DEFAULT, REDIRECT_FAIL) and FRAGMENTS / FRAG_NO_FIRST come on top. A
- * redirect whose ifindex is not in fos_tx_ports drops and counts DROPPED and
- * REDIRECT_FAIL. Per-rule counters (fos_rule_stats) and fos_default_st count
- * the packets the rule or default action decided, whatever the outcome of a
- * redirect.
+ * DEFAULT, REDIRECT_FAIL), FRAGMENTS / FRAG_NO_FIRST and, stateful, the
+ * packet's conntrack class (CT_NEW, ...) come on top. A redirect whose ifindex
+ * is not in fos_tx_ports drops and counts DROPPED and REDIRECT_FAIL. Per-rule
+ * counters (fos_rule_stats) and fos_default_st count the packets the rule or
+ * default action decided, whatever the outcome of a redirect.
  *
- * The program has no load-time settings (no rodata); every packet has
- * conntrack class NEW for the rules. Loading it needs CAP_BPF, CAP_NET_ADMIN
+ * Load-time settings (rodata): fos_stateful, false by default; then the
+ * verifier sees no conntrack code at all and every packet has class NEW.
+ * Stateful, fwd hands the program the global fos_ct and fos_ct_cfg
+ * (bpf_map__reuse_fd; ct_maps.bpf.h). Loading it needs CAP_BPF, CAP_NET_ADMIN
  * and CAP_PERFMON (or root): the verifier allows the packet pointer
  * arithmetic of the parser, and data_end - data, only with CAP_PERFMON.
  */
+#include "conntrack.bpf.h"
+#include "ct_maps.bpf.h"
 #include "filter.bpf.h"
 #include "fos/abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool fos_stateful = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
@@ -71,6 +84,16 @@ static __always_inline int _fos_act(const struct fos_verdict *v)
 	}
 }
 
+/* The class of p in zone (conntrack.bpf.h), the table only read; -1
+ * without p or r. */
+__noinline int fos_xdp_ct_classify(struct xdp_md *ctx, const struct fos_pkt *p, __u32 zone,
+				   struct fos_ct_res *r)
+{
+	if (!p || !r)
+		return -1;
+	return fos_ct_classify(ctx, true, p, zone, false, 0, r);
+}
+
 SEC("xdp")
 int fos_xdp_filter(struct xdp_md *ctx)
 {
@@ -82,7 +105,8 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	const struct fos_slot *s;
 	struct fos_verdict v;
 	struct fos_frag_key fk;
-	__u32 slot;
+	struct fos_ct_res ct;
+	__u32 slot, ct_class = FOS_CT_NEW;
 	int r;
 
 	fos_stat_add(FOS_STAT_PACKETS, 1);
@@ -120,8 +144,18 @@ int fos_xdp_filter(struct xdp_md *ctx)
 		}
 	}
 
-	if (fos_filter_rules(&pkt, len, slot, s, frag_no_first, FOS_CT_NEW, &v) < 0)
+	if (fos_stateful) {
+		int cls = FOS_CT_NEW;
+
+		if (!frag_no_first)
+			cls = fos_xdp_ct_classify(ctx, &pkt, s->zone, &ct);
+		if (fos_ct_policy(cls, &ct_class, &v))
+			goto decided;
+	}
+
+	if (fos_filter_rules(&pkt, len, slot, s, frag_no_first, ct_class, &v) < 0)
 		return _fos_drop();
+decided:
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		fos_filter_frag_remember(&fk, slot, s, &v);
 	return _fos_act(&v);
