@@ -124,6 +124,7 @@ struct frame {
 	int n_vlan;	/* tags: with two, the outer one is 802.1ad */
 	uint16_t vid[2];
 	uint8_t ttl;	    /* TTL / hop limit; 0: 64 */
+	size_t ip_opt;	    /* IPv4: option bytes (NOPs), a multiple of 4 */
 	const uint8_t *ext; /* IPv6 extension headers before the L4 header */
 	int n_ext;
 	bool frag;
@@ -260,14 +261,16 @@ static void build(const struct frame *f, struct pkt *p)
 	if (f->family == AF_INET) {
 		uint8_t *ip = b + o;
 
-		ip[0] = 0x45;
+		ck_assert_uint_eq(f->ip_opt % 4, 0);
+		ip[0] = 0x40 | (uint8_t)(5 + f->ip_opt / 4);
 		put16(ip + 4, f->frag ? (uint16_t)f->frag_id : 0x1111);
 		put16(ip + 6, f->frag ? (uint16_t)(f->frag_off | (f->mf ? 0x2000 : 0)) : 0x4000);
 		ip[8] = f->ttl ? f->ttl : 64;
 		ip[9] = f->proto;
 		pton(AF_INET, f->src, ip + 12);
 		pton(AF_INET, f->dst, ip + 16);
-		o += 20;
+		memset(ip + 20, 1, f->ip_opt);
+		o += 20 + f->ip_opt;
 	} else {
 		uint8_t *ip = b + o;
 		uint8_t chain[8];
@@ -361,8 +364,8 @@ static void build(const struct frame *f, struct pkt *p)
 		uint8_t *ip = b + p->l3;
 
 		put16(ip + 2, (uint16_t)(o - p->l3));
-		put16(ip + 10, fold(sum_bytes(0, ip, 20)));
-		ck_assert_uint_eq(fold(sum_bytes(0, ip, 20)), 0);
+		put16(ip + 10, fold(sum_bytes(0, ip, 20 + f->ip_opt)));
+		ck_assert_uint_eq(fold(sum_bytes(0, ip, 20 + f->ip_opt)), 0);
 	} else {
 		put16(b + p->l3 + 4, (uint16_t)(o - p->l3 - 40));
 	}
@@ -437,6 +440,19 @@ static struct pkt fp_ext(const struct flow *f, int dir, uint8_t flags, size_t pa
 	flow_frame(f, dir, flags, payload, &fr);
 	fr.ext = ext;
 	fr.n_ext = n_ext;
+	build(&fr, &p);
+	return p;
+}
+
+/* ... with IPv4 options */
+static struct pkt fp_opt(const struct flow *f, int dir, uint8_t flags, size_t payload,
+			 size_t ip_opt)
+{
+	struct frame fr;
+	struct pkt p;
+
+	flow_frame(f, dir, flags, payload, &fr);
+	fr.ip_opt = ip_opt;
 	build(&fr, &p);
 	return p;
 }
@@ -1893,6 +1909,27 @@ START_TEST(test_zones)
 	assert_conn(&c2, FOS_CTS_SYN_RECV, SEEN);
 	assert_no_entry(&c1.f, 0);
 	assert_entries(2);
+
+	/* an error about the zone-1 flow is related in zone 1 only */
+	{
+		struct conn z1only = {.f = udp_flows[0], .zone = 1};
+		struct pkt q = cx(&z1only, ORIG, 0, 10, PASS, NEW_RULE | CREATED);
+
+		p = icmp_err(AF_INET, "10.2.0.254", z1only.f.a, 11, 0, &q, 28);
+		expect(&fw, &p, PASS, REL);
+		use(&z2);
+		expect(&fw, &p, DROP, INV);
+	}
+	/* the tracker tracks in the zone of the firewall's live slot */
+	{
+		struct conn t2 = {.f = udp_flows[1], .zone = 2};
+
+		tx(&t2, ORIG, 0, 10, CREATED);
+		assert_conn(&t2, FOS_CTS_NEW, 0);
+		assert_no_entry(&t2.f, 0);
+		assert_no_entry(&t2.f, 1);
+	}
+	assert_entries(4);
 }
 END_TEST
 
@@ -2026,6 +2063,10 @@ START_TEST(test_table_gate)
 	cx(&c[0], ORIG, 0, 20, PASS, EST);
 	cx(&c[1], REPLY, 0, 20, PASS, EST);
 	assert_conn(&c[1], FOS_CTS_ESTABLISHED, SEEN);
+	/* new packets of flows already in the table need no insert: the
+	 * unanswered flow's next packet, a retransmitted SYN */
+	cx(&c[2], ORIG, 0, 20, PASS, NEW_RULE);
+	assert_conn(&c[2], FOS_CTS_NEW, 0);
 	/* the tracker cannot insert either, and still lets it go */
 	p = fp(&tr.f, ORIG, T_SYN, 0);
 	track(&p, C(FOS_CT_STAT_INSERT_FAIL));
@@ -2239,6 +2280,85 @@ START_TEST(test_stateless)
 	assert_rule(0, 2, syn.len + ack.len);
 	assert_default(1, p.len);
 	assert_entries(0);
+}
+END_TEST
+
+/* IPv4 options before the L4 header, in a flow and in a quoted packet */
+START_TEST(test_ipv4_options)
+{
+	struct conn c = {.f = {AF_INET, P_TCP, "10.12.0.1", "10.12.0.2", 40000, 80}};
+	struct pkt p, q;
+
+	p = fp_opt(&c.f, ORIG, T_SYN, 0, 8);
+	ck_assert_uint_eq(p.l4 - p.l3, 28);
+	cxp(&c, ORIG, &p, PASS, NEW_RULE | CREATED);
+	assert_rule(0, 1, p.len);
+	p = fp_opt(&c.f, REPLY, T_SYN | T_ACK, 0, 40);
+	cxp(&c, REPLY, &p, PASS, EST);
+	cx(&c, ORIG, T_ACK, 0, PASS, EST);
+	assert_conn(&c, FOS_CTS_ESTABLISHED, SEEN);
+	/* the error quotes the header with its options and 8 bytes after them */
+	q = fp_opt(&c.f, ORIG, T_PSH | T_ACK, 30, 12);
+	p = icmp_err(AF_INET, "10.12.0.254", c.f.a, 11, 0, &q, 32 + 8);
+	expect(&fw, &p, PASS, REL);
+	/* ... cut inside the L4 header */
+	p = icmp_err(AF_INET, "10.12.0.254", c.f.a, 11, 0, &q, 32 + 2);
+	expect(&fw, &p, DROP, INV | NO_INNER);
+	assert_entries(1);
+}
+END_TEST
+
+/* TCP flag combinations no state accepts */
+START_TEST(test_tcp_bad_flags)
+{
+	struct conn c = {.f = tcp_flows[0]};
+	struct flow lone = {AF_INET, P_TCP, "10.1.0.1", "10.1.0.2", 40001, 80};
+	static const uint8_t bad[] = {T_SYN | T_FIN, T_SYN | T_RST, T_SYN | T_FIN | T_ACK};
+	struct pkt p;
+	size_t i;
+
+	establish(&c);
+	for (i = 0; i < sizeof(bad); i++) {
+		p = fp(&c.f, ORIG, bad[i], 0);
+		expect(&fw, &p, DROP, INV);
+		p = fp(&lone, ORIG, bad[i], 0);
+		expect(&fw, &p, DROP, INV);
+	}
+	/* a segment without any of SYN, ACK, FIN, RST, with no entry */
+	p = fp(&lone, ORIG, T_PSH, 10);
+	expect(&fw, &p, DROP, INV);
+	p = fp(&lone, ORIG, 0, 0);
+	expect(&fw, &p, DROP, INV);
+	assert_conn(&c, FOS_CTS_ESTABLISHED, SEEN);
+	assert_entries(1);
+}
+END_TEST
+
+/* The key has no family: an IPv6 packet whose addresses are IPv4-mapped must
+ * not pass as, or change, the IPv4 flow with the same addresses. Such
+ * addresses never appear on the wire (RFC 4291 2.5.5.2): malformed. */
+START_TEST(test_v4_mapped_v6)
+{
+	struct conn c = {.f = tcp_flows[0]};
+	struct flow m = {AF_INET6, P_TCP, "::ffff:10.1.0.1", "::ffff:10.1.0.2", 40000, 80};
+	struct conn u = {.f = udp_flows[0]};
+	struct flow mu = {AF_INET6, P_UDP, "::ffff:10.2.0.1", "::ffff:10.2.0.2", 5353, 53};
+	struct pkt p;
+
+	establish(&c);
+	cx(&u, ORIG, 0, 10, PASS, NEW_RULE | CREATED);
+	cx(&u, REPLY, 0, 10, PASS, EST);
+	/* answers of the IPv4 flows, sent over IPv6 */
+	p = fp(&m, REPLY, T_PSH | T_ACK, 10);
+	expect(&fw, &p, DROP, R(FOS_STAT_MALFORMED));
+	p = fp(&mu, REPLY, 0, 10);
+	expect(&fw, &p, DROP, R(FOS_STAT_MALFORMED));
+	/* a RST that would close the IPv4 connection */
+	p = fp(&m, REPLY, T_RST | T_ACK, 0);
+	expect(&fw, &p, DROP, R(FOS_STAT_MALFORMED));
+	assert_conn(&c, FOS_CTS_ESTABLISHED, SEEN);
+	assert_conn(&u, FOS_CTS_ESTABLISHED, SEEN);
+	assert_entries(2);
 }
 END_TEST
 
@@ -2499,6 +2619,9 @@ static Suite *tc_ct_suite(void)
 	tcase_add_loop_test(tc_tcp, test_tcp_fin_crossing, 0, 4);
 	tcase_add_test(tc_tcp, test_ipv6_ext_headers);
 	tcase_add_test(tc_tcp, test_vlan);
+	tcase_add_test(tc_tcp, test_ipv4_options);
+	tcase_add_test(tc_tcp, test_tcp_bad_flags);
+	tcase_add_test(tc_tcp, test_v4_mapped_v6);
 	suite_add_tcase(s, tc_tcp);
 
 	tcase_add_checked_fixture(tc_other, setup, teardown);
