@@ -238,17 +238,16 @@ static __always_inline __u32 _fos_ctz64(__u64 w)
 	return (x * 0x0101010101010101ULL) >> 56;
 }
 
-/* Is any rule in all four bitmaps (over the first nw words)? */
+/* Is any rule in all three bitmaps (over the first nw words)? */
 static __always_inline bool _fos_any(const struct fos_cls_bitmap *a, const struct fos_cls_bitmap *b,
-				     const struct fos_cls_bitmap *c, const struct fos_cls_bitmap *d,
-				     __u32 nw)
+				     const struct fos_cls_bitmap *c, __u32 nw)
 {
 	__u64 any = 0;
 
 	for (__u32 i = 0; i < FOS_CLS_WORDS; i++) {
 		if (i >= nw)
 			break;
-		any |= a->w[i] & b->w[i] & c->w[i] & d->w[i];
+		any |= a->w[i] & b->w[i] & c->w[i];
 	}
 	return any != 0;
 }
@@ -257,13 +256,15 @@ static __always_inline bool _fos_any(const struct fos_cls_bitmap *a, const struc
  * The first rule of slot that matches p of conntrack class ct_class (enum
  * fos_ct_class): the lowest bit set in the AND of the bitmaps of every
  * dimension the slot uses, or -1. A skipped dimension reuses the L4 bitmap,
- * so the AND stays one expression. A global function, so the verifier checks
- * it once rather than once per parse path.
+ * and the state bitmap takes the place of a skipped one (a fifth operand
+ * only when all are used), so the AND stays one expression of four. A
+ * global function, so the verifier checks it once rather than once per parse
+ * path.
  */
 __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 frag_no_first,
 				   __u32 ct_class)
 {
-	const struct fos_cls_bitmap *l4, *sp, *st, *sa, *da;
+	const struct fos_cls_bitmap *l4, *sp, *sa, *da, *x;
 	const struct fos_slot *s;
 	__u32 flags, cls, bm, k, nw, i;
 
@@ -303,9 +304,9 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 	if (!l4)
 		return -1;
 	sp = l4;
-	st = l4;
 	sa = l4;
 	da = l4;
+	x = l4;
 	if ((flags & FOS_SLOT_F_CLS_SPORT) && (p->flags & FOS_PKT_F_PORTS)) {
 		const struct fos_cls_ports *pe;
 
@@ -318,13 +319,23 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 			return -1;
 	}
 	if (flags & FOS_SLOT_F_CLS_STATE) {
+		const struct fos_cls_bitmap *st;
+
 		st = _fos_bitmap(slot, s->state_bm[ct_class & (_FOS_CT_CLASS_MAX - 1)]);
 		if (!st)
 			return -1;
+		if (sp == l4)
+			sp = st;
+		else if (!(flags & FOS_SLOT_F_CLS_SRC))
+			sa = st;
+		else if (!(flags & FOS_SLOT_F_CLS_DST))
+			da = st;
+		else
+			x = st;
 	}
 	nw = s->n_words;
 	/* the prefix lookups cost most: skip them once no rule is left */
-	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, st, st, nw))
+	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, da, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_SRC) {
 		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, p->family == FOS_AF_INET,
@@ -332,7 +343,7 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 		if (!sa)
 			return -1;
 	}
-	if ((flags & FOS_SLOT_F_CLS_DST) && !_fos_any(l4, sp, st, sa, nw))
+	if ((flags & FOS_SLOT_F_CLS_DST) && !_fos_any(l4, sp, sa, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_DST) {
 		da = _fos_addr_bitmap(slot, FOS_CLS_DIM_DST, p->daddr, p->family == FOS_AF_INET,
@@ -340,12 +351,25 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 		if (!da)
 			return -1;
 	}
+	if (x != l4) {
+		/* every dimension in use: the state bitmap is a fifth operand */
+		for (i = 0; i < FOS_CLS_WORDS; i++) {
+			__u64 w;
+
+			if (i >= nw)
+				break;
+			w = l4->w[i] & sp->w[i] & sa->w[i] & da->w[i] & x->w[i];
+			if (w)
+				return i * 64 + _fos_ctz64(w);
+		}
+		return -1;
+	}
 	for (i = 0; i < FOS_CLS_WORDS; i++) {
 		__u64 w;
 
 		if (i >= nw)
 			break;
-		w = l4->w[i] & sp->w[i] & st->w[i] & sa->w[i] & da->w[i];
+		w = l4->w[i] & sp->w[i] & sa->w[i] & da->w[i];
 		if (w)
 			return i * 64 + _fos_ctz64(w);
 	}
