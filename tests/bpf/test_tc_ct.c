@@ -1949,6 +1949,14 @@ START_TEST(test_expiry_udp)
 
 	ct_age(&c.f, 0, (TO_UDP + 1) * NS);
 	ck_assert(ct_get(&c.f, 0, &before));
+	/* an error about the expired flow relates to nothing */
+	{
+		struct pkt q = fp(&c.f, ORIG, 0, 30);
+		struct pkt e = icmp_err(c.f.family, c.f.b, c.f.a, c.f.family == AF_INET ? 3 : 1,
+					c.f.family == AF_INET ? 3 : 4, &q, 0);
+
+		expect(&fw, &e, DROP, INV);
+	}
 	/* the answer finds no live entry: a new packet the rules drop */
 	cx(&c, REPLY, 0, 30, DROP, NEW_DEF);
 	ck_assert(ct_get(&c.f, 0, &after));
@@ -2254,6 +2262,12 @@ START_TEST(test_xdp_read_paths)
 	/* neighbour discovery */
 	build(&ns, &p);
 	expect(&xf, &p, PASS, R(FOS_STAT_CT_UNTRACKED));
+	/* a fragmented answer: its first fragment is established, the rest
+	 * follows it */
+	p = fp_frag(&u.f, REPLY, 0, 0, true, 0x7000);
+	expect(&xf, &p, PASS, EST | FRAG);
+	p = fp_frag(&u.f, REPLY, 0, 4, false, 0x7000);
+	expect_free(&xf, &p, PASS, FRAG, CLASSES);
 
 	/* the table is as the firewall left it */
 	assert_conn(&e4, FOS_CTS_NEW, 0);
@@ -2440,6 +2454,11 @@ START_TEST(test_fragments)
 	p = fp_frag(&c6.f, REPLY, 0, 4, false, 0x50000);
 	expect_free(&fw, &p, PASS, FRAG, CLASSES);
 	assert_state(&c6.f, 0, FOS_CTS_ESTABLISHED);
+
+	/* a later fragment overtaking its first has no ports to find the flow
+	 * by: new, and judged by the rules without ports (here the default) */
+	p = fp_frag(&c.f, REPLY, 0, 4, false, 0x600);
+	expect(&fw, &p, DROP, NEW_DEF | FRAG | R(FOS_STAT_FRAG_NO_FIRST));
 	assert_entries(2);
 }
 END_TEST
