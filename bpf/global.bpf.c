@@ -3,6 +3,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "ct_maps.bpf.h"
 #include "fos/abi.h"
 #include "sets.bpf.h"
 

@@ -12,12 +12,15 @@
  *
  * Lengths are checked against both the frame and the IP header's own length
  * (IPv4 total length, IPv6 payload length), so Ethernet padding is never
- * mistaken for header bytes. An unfragmented packet or a first fragment must
- * carry its whole L4 header: 20 bytes and the data offset's worth of options
- * for TCP, 8 for UDP, 4 for ICMP/ICMPv6; anything shorter is malformed (this
- * also rejects "tiny fragment" attacks that split the TCP header). A non-first
- * fragment carries no L4 header: proto is the IP protocol (IPv4) or the
- * fragment header's next header (IPv6), and no ports are set.
+ * mistaken for header bytes. fos_parse_packet_len() takes the frame's length
+ * apart from the bytes at hand: a TC program sees the skb's linear part
+ * [data, data_end) of a frame of skb->len bytes, and only the headers it
+ * reads must lie in that part (else the result is FOS_PARSE_MALFORMED and the
+ * caller may pull more of the skb in and parse again). An unfragmented packet or a first fragment
+ * must carry its whole L4 header: 20 bytes and the data offset's worth of options for TCP, 8 for
+ * UDP, 4 for ICMP/ICMPv6; anything shorter is malformed (this also rejects "tiny fragment" attacks
+ * that split the TCP header). A non-first fragment carries no L4 header: proto is the IP protocol
+ * (IPv4) or the fragment header's next header (IPv6), and no ports are set.
  *
  * Addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d, like the IP set keys in
  * fos/abi.h.
@@ -86,6 +89,7 @@ struct fos_pkt {
 	__u8 tcp_flags;	 /* byte 13 of the TCP header (FIN..CWR) */
 	__u8 icmp_type;	 /* with FOS_PKT_F_ICMP */
 	__u8 icmp_code;
+	__u8 ttl; /* IPv4 TTL, IPv6 hop limit */
 };
 
 struct _fos_vlan_hdr {
@@ -173,8 +177,8 @@ static __always_inline int _fos_parse_l4(void *l4, void *data_end, __u32 room, s
 	}
 }
 
-static __always_inline int _fos_parse_ipv4(void *data, void *data_end, __u32 l3_off,
-					   struct fos_pkt *pkt)
+static __always_inline int _fos_parse_ipv4(void *data, void *data_end, __u32 frame_len,
+					   __u32 l3_off, struct fos_pkt *pkt)
 {
 	struct iphdr *iph = data + l3_off;
 	__u32 hlen, tot_len;
@@ -186,10 +190,11 @@ static __always_inline int _fos_parse_ipv4(void *data, void *data_end, __u32 l3_
 		return FOS_PARSE_MALFORMED;
 	hlen = iph->ihl * 4;
 	tot_len = bpf_ntohs(iph->tot_len);
-	if (tot_len < hlen || (void *)iph + tot_len > data_end)
+	if (tot_len < hlen || l3_off + tot_len > frame_len)
 		return FOS_PARSE_MALFORMED;
 
 	pkt->family = FOS_AF_INET;
+	pkt->ttl = iph->ttl;
 	pkt->proto = iph->protocol;
 	pkt->frag_proto = iph->protocol;
 	_fos_addr_set_v4(pkt->saddr, iph->saddr);
@@ -217,8 +222,8 @@ static __always_inline bool _fos_ipv6_is_ext(__u8 nh)
 	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH;
 }
 
-static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 l3_off,
-					   struct fos_pkt *pkt)
+static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 frame_len,
+					   __u32 l3_off, struct fos_pkt *pkt)
 {
 	struct ipv6hdr *ip6h = data + l3_off;
 	__u32 room, off, len;
@@ -231,7 +236,7 @@ static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 l3_
 		return FOS_PARSE_MALFORMED;
 	/* payload length 0 announces a jumbogram, which no Ethernet frame holds */
 	room = bpf_ntohs(ip6h->payload_len);
-	if (room == 0 || (void *)(ip6h + 1) + room > data_end)
+	if (room == 0 || l3_off + sizeof(*ip6h) + room > frame_len)
 		return FOS_PARSE_MALFORMED;
 
 	/* IPv4-mapped addresses never appear on the wire (RFC 4291 2.5.5.2); an
@@ -239,6 +244,7 @@ static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 l3_
 	if (_fos_ipv6_v4mapped(&ip6h->saddr) || _fos_ipv6_v4mapped(&ip6h->daddr))
 		return FOS_PARSE_MALFORMED;
 	pkt->family = FOS_AF_INET6;
+	pkt->ttl = ip6h->hop_limit;
 	_fos_addr_set_v6(pkt->saddr, &ip6h->saddr);
 	_fos_addr_set_v6(pkt->daddr, &ip6h->daddr);
 	pkt->l3_off = l3_off;
@@ -301,8 +307,10 @@ static __always_inline int _fos_parse_ipv6(void *data, void *data_end, __u32 l3_
 	return _fos_parse_l4(data + off, data_end, room, pkt);
 }
 
-/* Parse the frame [data, data_end) into *pkt, which the caller zeroes. */
-static __always_inline int fos_parse_packet(void *data, void *data_end, struct fos_pkt *pkt)
+/* Parse a frame of frame_len bytes whose first bytes are [data, data_end)
+ * into *pkt, which the caller zeroes. */
+static __always_inline int fos_parse_packet_len(void *data, void *data_end, __u32 frame_len,
+						struct fos_pkt *pkt)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
@@ -332,10 +340,16 @@ static __always_inline int fos_parse_packet(void *data, void *data_end, struct f
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 		return FOS_PARSE_MALFORMED;
 	if (proto == bpf_htons(ETH_P_IP))
-		return _fos_parse_ipv4(data, data_end, off, pkt);
+		return _fos_parse_ipv4(data, data_end, frame_len, off, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return _fos_parse_ipv6(data, data_end, off, pkt);
+		return _fos_parse_ipv6(data, data_end, frame_len, off, pkt);
 	return FOS_PARSE_NOT_IP;
+}
+
+/* Parse the frame [data, data_end) into *pkt, which the caller zeroes. */
+static __always_inline int fos_parse_packet(void *data, void *data_end, struct fos_pkt *pkt)
+{
+	return fos_parse_packet_len(data, data_end, data_end - data, pkt);
 }
 
 #endif /* FOS_PARSE_BPF_H */

@@ -7,6 +7,9 @@
  * one index, so a table of 65536 ports holds as many distinct bitmaps as
  * there are distinct port intervals, not one per port.
  *
+ * State: one bitmap per conntrack class, of the rules whose state list holds
+ * it (a rule without a state condition is in all of them).
+ *
  * Ports: a sweep over the sorted range boundaries, keeping per rule the number
  * of its ranges that cover the current port. Addresses: the rule prefixes
  * sorted by (network, length) are a depth-first walk of the prefix tree, so a
@@ -257,6 +260,32 @@ static int _fos_cls_ports(struct _fos_cls_ctx *x, const struct fos_rule *rules, 
 	return 0;
 }
 
+/* the conntrack class dimension, when some rule has a state condition */
+static int _fos_cls_state(struct _fos_cls_ctx *x, const struct fos_rule *rules)
+{
+	struct fos_classifier *c = x->c;
+	bool used = false;
+	int r;
+
+	for (uint32_t i = 0; i < c->n_rules; i++)
+		if (rules[i].flags & FOS_RULE_F_STATE)
+			used = true;
+	if (!used)
+		return 0;
+	c->flags |= FOS_SLOT_F_CLS_STATE;
+	for (int cls = 0; cls < _FOS_CT_CLASS_MAX; cls++) {
+		struct fos_cls_bitmap b = {{0}};
+
+		for (uint32_t i = 0; i < c->n_rules; i++)
+			if (!(rules[i].flags & FOS_RULE_F_STATE) || (rules[i].state & (1U << cls)))
+				_fos_bit_set(&b, i);
+		r = _fos_cls_intern(x, &b, &c->state_bm[cls]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 struct _fos_pfx {
 	uint8_t v4;	  /* the family: IPv4 and IPv6 prefixes never nest */
 	uint8_t addr[16]; /* host bits cleared */
@@ -407,6 +436,7 @@ static void _fos_cls_hash(struct fos_classifier *c)
 	h = _fos_fnv(h, &c->dst_default_bm, sizeof(c->dst_default_bm));
 	h = _fos_fnv(h, c->noport_bm, sizeof(c->noport_bm));
 	h = _fos_fnv(h, c->frag_bm, sizeof(c->frag_bm));
+	h = _fos_fnv(h, c->state_bm, sizeof(c->state_bm));
 	h = _fos_fnv(h, c->dport, sizeof(c->dport));
 	h = _fos_fnv(h, c->sport, sizeof(c->sport));
 	h = _fos_fnv(h, c->bitmaps, c->n_bitmaps * sizeof(c->bitmaps[0]));
@@ -480,6 +510,9 @@ int fos_classify_compile(const struct fos_rule *rules, size_t n_rules,
 		if (r < 0)
 			return r;
 	}
+	r = _fos_cls_state(&x, rules);
+	if (r < 0)
+		return r;
 	r = _fos_cls_addrs(&x, rules, cidrs, FOS_CLS_DIM_SRC);
 	if (r < 0)
 		return r;
@@ -493,7 +526,8 @@ int fos_classify_compile(const struct fos_rule *rules, size_t n_rules,
 
 void fos_classify_slot(const struct fos_classifier *c, struct fos_slot *s)
 {
-	s->flags &= ~(FOS_SLOT_F_CLS_SPORT | FOS_SLOT_F_CLS_SRC | FOS_SLOT_F_CLS_DST);
+	s->flags &= ~(FOS_SLOT_F_CLS_SPORT | FOS_SLOT_F_CLS_SRC | FOS_SLOT_F_CLS_DST |
+		      FOS_SLOT_F_CLS_STATE);
 	s->flags |= c->flags;
 	s->cls_hash = c->hash;
 	s->n_words = c->n_words;
@@ -502,6 +536,7 @@ void fos_classify_slot(const struct fos_classifier *c, struct fos_slot *s)
 	s->dst_default_bm = c->dst_default_bm;
 	memcpy(s->noport_bm, c->noport_bm, sizeof(s->noport_bm));
 	memcpy(s->frag_bm, c->frag_bm, sizeof(s->frag_bm));
+	memcpy(s->state_bm, c->state_bm, sizeof(s->state_bm));
 }
 
 static const struct fos_cls_bitmap *_fos_cls_addr_bm(const struct fos_classifier *c,
@@ -531,7 +566,7 @@ static const struct fos_cls_bitmap *_fos_cls_addr_bm(const struct fos_classifier
 
 int fos_classify_lookup(const struct fos_classifier *c, const struct fos_cls_pkt *p)
 {
-	const struct fos_cls_bitmap *l4, *sp, *sa, *da;
+	const struct fos_cls_bitmap *l4, *sp, *st, *sa, *da;
 	enum fos_cls_class cls = fos_classify_class(p->proto, p->l4_unknown);
 
 	if (p->ports && (cls == FOS_CLS_TCP || cls == FOS_CLS_UDP))
@@ -539,16 +574,18 @@ int fos_classify_lookup(const struct fos_classifier *c, const struct fos_cls_pkt
 				     .bm[p->dport % FOS_CLS_PORT_GROUP]];
 	else
 		l4 = &c->bitmaps[p->frag_no_first ? c->frag_bm[cls] : c->noport_bm[cls]];
-	sp = sa = da = l4;
+	sp = st = sa = da = l4;
 	if ((c->flags & FOS_SLOT_F_CLS_SPORT) && p->ports)
 		sp = &c->bitmaps[c->sport[p->sport / FOS_CLS_PORT_GROUP]
 				     .bm[p->sport % FOS_CLS_PORT_GROUP]];
+	if (c->flags & FOS_SLOT_F_CLS_STATE)
+		st = &c->bitmaps[c->state_bm[p->ct_class % _FOS_CT_CLASS_MAX]];
 	if (c->flags & FOS_SLOT_F_CLS_SRC)
 		sa = _fos_cls_addr_bm(c, FOS_CLS_DIM_SRC, p->saddr);
 	if (c->flags & FOS_SLOT_F_CLS_DST)
 		da = _fos_cls_addr_bm(c, FOS_CLS_DIM_DST, p->daddr);
 	for (uint32_t i = 0; i < c->n_words; i++) {
-		uint64_t w = l4->w[i] & sp->w[i] & sa->w[i] & da->w[i];
+		uint64_t w = l4->w[i] & sp->w[i] & st->w[i] & sa->w[i] & da->w[i];
 
 		if (w)
 			return i * 64 + __builtin_ctzll(w);

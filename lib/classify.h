@@ -2,15 +2,19 @@
 /*
  * The rule classifier compiler: turns a slot's ordered rules (struct fos_rule,
  * as the filter's rule table holds them, plus each rule's CIDR lists) into the
- * per-dimension tables of fos/abi.h that fos_xdp_filter ANDs together to find
- * the first matching rule without walking the rules.
+ * per-dimension tables of fos/abi.h that the filter programs (fos_xdp_filter,
+ * fos_tc_fw) AND together to find the first matching rule without walking
+ * the rules.
  *
  * The tables keep the rule walk's semantics exactly: a rule matches a packet
- * when its protocol, port and CIDR conditions all hold; a port condition never
- * holds for a packet without ports, except for a non-first fragment of TCP,
- * UDP or an unknown L4 protocol whose first fragment was not seen, for which
- * it holds when the rule drops (and so does the protocol condition when the
- * L4 protocol is unknown). The lowest matching index wins.
+ * when its protocol, port, CIDR and state conditions all hold; a port
+ * condition never holds for a packet without ports, except for a non-first
+ * fragment of TCP, UDP or an unknown L4 protocol whose first fragment was not
+ * seen, for which it holds when the rule drops (and so does the protocol
+ * condition when the L4 protocol is unknown). A state condition
+ * (FOS_RULE_F_STATE) holds when the bit of the packet's conntrack class is
+ * set in the rule's state; an empty state list holds for no packet. The
+ * lowest matching index wins.
  *
  * Pure C, no libbpf: the daemon and the tests write the tables to the maps.
  */
@@ -48,6 +52,7 @@ struct fos_classifier {
 	uint16_t dst_default_bm;
 	uint16_t noport_bm[_FOS_CLS_MAX];
 	uint16_t frag_bm[_FOS_CLS_MAX];
+	uint16_t state_bm[_FOS_CT_CLASS_MAX]; /* with FOS_SLOT_F_CLS_STATE */
 	struct fos_cls_ports dport[FOS_CLS_PORT_CLASSES][FOS_CLS_PORT_ENTRIES];
 	struct fos_cls_ports sport[FOS_CLS_PORT_ENTRIES];
 	struct fos_cls_bitmap *bitmaps; /* n_bitmaps */
@@ -78,6 +83,7 @@ struct fos_cls_pkt {
 	bool ports;	    /* sport/dport are valid (TCP, UDP) */
 	bool frag_no_first; /* non-first fragment whose first fragment was not seen */
 	bool l4_unknown;    /* ... whose L4 protocol is not known */
+	uint8_t ct_class;   /* enum fos_ct_class (FOS_CT_NEW in a stateless program) */
 	uint16_t sport, dport;
 	uint8_t saddr[16]; /* IPv4 as ::ffff:a.b.c.d */
 	uint8_t daddr[16];

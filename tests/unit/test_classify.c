@@ -2,9 +2,9 @@
 /*
  * The classifier compiler: its tables must select, for every packet, the rule
  * the ordered rule walk selects. Fixed cases pin the semantics down (first
- * match over longest prefix, fragments, ports only for TCP/UDP); randomised
- * rulesets compare the compiled lookup with a direct implementation of the
- * walk.
+ * match over longest prefix, fragments, ports only for TCP/UDP, conntrack
+ * state conditions); randomised rulesets compare the compiled lookup with a
+ * direct implementation of the walk.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -65,6 +65,8 @@ static int ref_match(const struct ref_rule *rules, size_t n, const struct fos_cl
 		bool drop = r->action == FOS_ACT_DROP;
 
 		if (r->proto != FOS_PROTO_ANY && r->proto != p->proto && !(proto_unknown && drop))
+			continue;
+		if ((r->flags & FOS_RULE_F_STATE) && !(r->state & (1U << p->ct_class)))
 			continue;
 		if (r->flags & (FOS_RULE_F_SPORT | FOS_RULE_F_DPORT)) {
 			if (p->ports) {
@@ -317,6 +319,73 @@ START_TEST(test_fragments)
 }
 END_TEST
 
+static void set_state(struct fos_rule *r, unsigned classes)
+{
+	r->flags |= FOS_RULE_F_STATE;
+	r->state = classes;
+}
+
+#define ST(c) (1U << FOS_CT_##c)
+
+START_TEST(test_state)
+{
+	struct ref_rule rr[4] = {0};
+	struct fos_classifier *c;
+	struct fos_cls_pkt p = pkt(P_TCP, "192.0.2.1", "192.0.2.2", 1000, 22);
+	struct fos_cls_pkt u = pkt(P_UDP, "192.0.2.1", "192.0.2.2", 1000, 53);
+	struct fos_cls_pkt f = pkt(P_TCP, "192.0.2.1", "192.0.2.2", 0, 0);
+
+	/* 0: drop invalid; 1: pass established, related; 2: pass new tcp/22;
+	 * 3: drop new with an empty state list (never matches) */
+	rr[0].r.action = FOS_ACT_DROP;
+	set_state(&rr[0].r, ST(INVALID));
+	rr[1].r.action = FOS_ACT_PASS;
+	set_state(&rr[1].r, ST(ESTABLISHED) | ST(RELATED));
+	rr[2].r.proto = P_TCP;
+	rr[2].r.action = FOS_ACT_PASS;
+	add_dport(&rr[2].r, 22, 22);
+	set_state(&rr[2].r, ST(NEW));
+	rr[3].r.action = FOS_ACT_DROP;
+	set_state(&rr[3].r, 0);
+	c = compile_ref(rr, 4);
+	ck_assert(c->flags & FOS_SLOT_F_CLS_STATE);
+	ck_assert(!(c->flags & (FOS_SLOT_F_CLS_SRC | FOS_SLOT_F_CLS_DST | FOS_SLOT_F_CLS_SPORT)));
+
+	p.ct_class = FOS_CT_NEW;
+	ck_assert_int_eq(fos_classify_lookup(c, &p), 2);
+	p.ct_class = FOS_CT_ESTABLISHED;
+	ck_assert_int_eq(fos_classify_lookup(c, &p), 1);
+	p.ct_class = FOS_CT_RELATED;
+	ck_assert_int_eq(fos_classify_lookup(c, &p), 1);
+	p.ct_class = FOS_CT_INVALID;
+	ck_assert_int_eq(fos_classify_lookup(c, &p), 0);
+	/* NEW UDP: only rule 2 allows NEW, and it is TCP/22 */
+	u.ct_class = FOS_CT_NEW;
+	ck_assert_int_eq(fos_classify_lookup(c, &u), -1);
+	u.ct_class = FOS_CT_ESTABLISHED;
+	ck_assert_int_eq(fos_classify_lookup(c, &u), 1);
+	/* a non-first fragment: the state dimension applies as to any packet */
+	f.ports = false;
+	f.frag_no_first = true;
+	f.ct_class = FOS_CT_INVALID;
+	ck_assert_int_eq(fos_classify_lookup(c, &f), 0);
+	f.ct_class = FOS_CT_NEW;
+	ck_assert_int_eq(fos_classify_lookup(c, &f), -1);
+	fos_classify_free(&c);
+
+	/* rules without a state condition hold in every class; no table then */
+	memset(rr, 0, sizeof(rr));
+	rr[0].r.action = FOS_ACT_DROP;
+	c = compile_ref(rr, 1);
+	ck_assert(!(c->flags & FOS_SLOT_F_CLS_STATE));
+	for (unsigned k = 0; k < _FOS_CT_CLASS_MAX; k++) {
+		p.ct_class = k;
+		ck_assert_int_eq(fos_classify_lookup(c, &p), 0);
+	}
+	fos_classify_free(&c);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	struct fos_rule *rules = calloc(FOS_MAX_RULES + 1, sizeof(*rules));
@@ -382,6 +451,27 @@ START_TEST(test_hash)
 	ck_assert_uint_eq(s.n_bitmaps, a->n_bitmaps);
 	ck_assert_uint_eq(s.dst_default_bm, a->dst_default_bm);
 	ck_assert_mem_eq(s.frag_bm, a->frag_bm, sizeof(s.frag_bm));
+	fos_classify_free(&b);
+
+	/* the state lists are part of the tables */
+	rr[1].dst[0] = cidr("192.0.2.0/24");
+	set_state(&rr[1].r, ST(NEW));
+	b = compile_ref(rr, 2);
+	ck_assert_uint_ne(a->hash, b->hash);
+	fos_classify_free(&a);
+	set_state(&rr[1].r, ST(NEW) | ST(RELATED));
+	a = compile_ref(rr, 2);
+	ck_assert_uint_ne(a->hash, b->hash);
+	fos_classify_slot(b, &s);
+	ck_assert_uint_eq(s.flags,
+			  FOS_SLOT_F_BLACKLIST | FOS_SLOT_F_CLS_DST | FOS_SLOT_F_CLS_STATE);
+	ck_assert_mem_eq(s.state_bm, b->state_bm, sizeof(s.state_bm));
+	/* a ruleset without state conditions clears the flag */
+	fos_classify_free(&b);
+	rr[1].r.flags &= ~FOS_RULE_F_STATE;
+	b = compile_ref(rr, 2);
+	fos_classify_slot(b, &s);
+	ck_assert_uint_eq(s.flags, FOS_SLOT_F_BLACKLIST | FOS_SLOT_F_CLS_DST);
 	fos_classify_free(&a);
 	fos_classify_free(&b);
 }
@@ -457,6 +547,10 @@ START_TEST(test_random_vs_walk)
 				r->flags |= FOS_RULE_F_DST;
 				rnd_cidrs(rr[i].dst, &rr[i].n_dst);
 			}
+			/* in half the rounds, a state list (possibly empty) on
+			 * about a third of the rules */
+			if (round % 2 && rand() % 3 == 0)
+				set_state(r, rand() % (1U << _FOS_CT_CLASS_MAX));
 		}
 		c = compile_ref(rr, n);
 		for (int k = 0; k < 2000; k++) {
@@ -470,13 +564,14 @@ START_TEST(test_random_vs_walk)
 				p.ports = false;
 				p.l4_unknown = p.proto == 60;
 			}
+			p.ct_class = rand() % _FOS_CT_CLASS_MAX;
 			want = ref_match(rr, n, &p);
 			got = fos_classify_lookup(c, &p);
 			ck_assert_msg(got == want,
-				      "round %d packet %d: proto %u sport %u dport %u frag %d: "
-				      "rule %d, the walk says %d",
-				      round, k, p.proto, p.sport, p.dport, p.frag_no_first, got,
-				      want);
+				      "round %d packet %d: proto %u sport %u dport %u frag %d "
+				      "class %u: rule %d, the walk says %d",
+				      round, k, p.proto, p.sport, p.dport, p.frag_no_first,
+				      p.ct_class, got, want);
 		}
 		fos_classify_free(&c);
 	}
@@ -494,6 +589,7 @@ static Suite *classify_suite(void)
 	tcase_add_test(tc, test_overlapping_cidrs);
 	tcase_add_test(tc, test_sport_only);
 	tcase_add_test(tc, test_fragments);
+	tcase_add_test(tc, test_state);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_hash);
 	tcase_add_loop_test(tc, test_random_vs_walk, 0, 5);
