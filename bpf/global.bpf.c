@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Maps shared by every fos program, created and pinned once by fwd. */
+/* Maps shared by every fos program, created and pinned once by fwd (the
+ * connection table has an object of its own, ctmaps.bpf.c, made only when a
+ * program needs it). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "ct_maps.bpf.h"
 #include "fos/abi.h"
 #include "sets.bpf.h"
 

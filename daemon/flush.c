@@ -37,7 +37,16 @@ static int _fos_rm_pins(const char *dir, size_t *ret_links, size_t *ret_maps)
 				r = k;
 			continue;
 		}
-		if (strcmp(de->d_name, "link") == 0) {
+		if (strcmp(de->d_name, "fos_tc_attach") == 0) {
+			_cleanup_close_ int fd = bpf_obj_get(path);
+
+			/* the tc filters this program put on its hooks */
+			if (fd >= 0) {
+				fos_tc_flush_attach(fd);
+				(*ret_links)++;
+			}
+			(*ret_maps)++;
+		} else if (strcmp(de->d_name, "link") == 0) {
 			_cleanup_close_ int fd = bpf_obj_get(path);
 
 			if (fd >= 0 && bpf_link_detach(fd) < 0 && errno != EINVAL)

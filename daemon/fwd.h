@@ -91,9 +91,9 @@ struct fos_ct_gc {
 struct fos_ct_filter {
 	bool has_src, has_dst;
 	struct fos_cidr src, dst;
-	int proto; /* -1: any */
-	int port;  /* -1: any */
-	int state; /* -1: any; enum fos_ct_state */
+	int proto;    /* -1: any */
+	int port;     /* -1: any */
+	int state;    /* -1: any; enum fos_ct_state */
 	int64_t zone; /* -1: any */
 };
 
@@ -104,11 +104,11 @@ struct fos_prog_rt {
 	char pin_dir[512];	       /* <pinDir>/progs/<name> */
 	const struct fos_program *cfg; /* entry of the running config; NULL if adopted only */
 	enum fos_prog_type type;
-	bool stateful;		    /* loaded with conntrack */
-	struct fos_xdp_filter *skel; /* XDP */
-	struct fos_tc *tc;	    /* TC */
+	bool stateful;					/* loaded with conntrack */
+	struct fos_xdp_filter *skel;			/* XDP */
+	struct fos_tc *tc;				/* TC */
 	struct fos_tc_attach tc_at[_FOS_TC_ATTACH_MAX]; /* where tc's programs are attached */
-	struct bpf_link *link;	    /* XDP */
+	struct bpf_link *link;				/* XDP */
 	char ifname[FOS_IFNAME_MAX];
 	unsigned ifindex;
 	uint32_t active;   /* live slot */
@@ -202,8 +202,9 @@ struct fos_manager {
 int fos_manager_new(const char *config_path, const char *pin_dir_override,
 		    struct fos_manager **ret);
 void fos_manager_free(struct fos_manager *m);
-/* Open (or create) and pin the global maps, read the sets back. */
-int fos_manager_open_maps(struct fos_manager *m);
+/* Open (or create) and pin the global maps, read the sets back, open the
+ * connection table (sized for cfg, which may be NULL), adopt the programs. */
+int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg);
 /* Parse + validate + apply config_path (or apply loaded, which it takes
  * over). All or nothing: on error the running state is unchanged and errs
  * says why. */
@@ -236,7 +237,8 @@ int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg)
 /* One bounded step of the collector: returns the ms until the next step. */
 uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns);
 /* entries of the table, counted (reads the pinned counters) */
-int fos_ct_counts(const struct fos_manager *m, uint64_t *ret_entries, uint64_t ret_stats[_FOS_CT_STAT_MAX]);
+int fos_ct_counts(const struct fos_manager *m, uint64_t *ret_entries,
+		  uint64_t ret_stats[_FOS_CT_STAT_MAX]);
 /* remaining seconds before key/value expire (0 = expired) */
 uint64_t fos_ct_timeout_left(const struct fos_manager *m, const struct fos_ct_key *k,
 			     const struct fos_ct_value *v, uint64_t now_ns);
@@ -248,6 +250,7 @@ int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
 		void *u, uint64_t *ret_scanned);
 int fos_ct_clear(struct fos_manager *m, const struct fos_ct_filter *f, uint64_t *ret_removed);
 const char *fos_ct_state_to_string(unsigned s);
+uint64_t fos_boottime_ns(void); /* the datapath's clock (bpf_ktime_get_boot_ns) */
 int fos_ct_state_from_string(const char *s);
 /* the conntrack zone of an interface: its VRF's table, 0 outside a VRF */
 int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);

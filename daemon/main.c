@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -385,8 +386,20 @@ static void _fos_usage(FILE *f)
 		FOS_DEFAULT_CONFIG, FOS_DEFAULT_SOCKET, FOS_DEFAULT_PIN_DIR);
 }
 
+/* the longest the collector may hold the event loop in one step */
+#define FOS_CT_GC_BUDGET_NS (2ULL * 1000 * 1000)
+
+static uint64_t _fos_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 {
+	uint64_t next_ct_gc = 0;
 	_cleanup_close_ int ep = -1, sfd = -1;
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
@@ -417,8 +430,18 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 
 	for (;;) {
 		struct epoll_event evs[16];
+		uint64_t now = _fos_mono_ms();
+		int timeout = -1, n;
+
+		/* the connection table's collector, a few ms at a time */
+		if (m->ctmaps && now >= next_ct_gc)
+			next_ct_gc = now + fos_ct_gc_step(m, FOS_CT_GC_BUDGET_NS);
+		if (m->ctmaps)
+			timeout = next_ct_gc > now ? (int)(next_ct_gc - now) : 0;
 		/* retired set entries are erased once nothing else is waiting */
-		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), m->n_retired ? 0 : -1);
+		if (m->n_retired)
+			timeout = 0;
+		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 
 		if (n == 0 && fos_manager_gc(m))
 			continue;
@@ -615,7 +638,7 @@ int main(int argc, char **argv)
 	}
 	m->pin_dir_forced = pin_dir_opt;
 	m->verbose = verbose;
-	r = fos_manager_open_maps(m);
+	r = fos_manager_open_maps(m, first_cfg);
 	if (r < 0)
 		goto out;
 	r = fos_manager_reload_logged(m, TAKE_PTR(first_cfg), &errs);

@@ -18,10 +18,12 @@
 #include <bpf/libbpf.h>
 
 #include "cleanup.h"
+#include "ctmaps.skel.h"
 #include "filter.h"
 #include "fwd.h"
 #include "global.skel.h"
 #include "log.h"
+#include "tc.skel.h"
 #include "xdp_filter.skel.h"
 
 int fos_mkdir_p(const char *path, mode_t mode)
@@ -77,6 +79,7 @@ int fos_manager_new(const char *config_path, const char *pin_dir_override, struc
 		return -ENOMEM;
 	}
 	m->set_maps = (struct fos_set_maps){-1, -1, -1};
+	m->ct = (struct fos_ct_fds){-1, -1, -1, -1};
 	m->next_set_id = 1;
 	m->started_at = time(NULL);
 	if (pin_dir_override) {
@@ -110,6 +113,7 @@ void fos_manager_free(struct fos_manager *m)
 	_fos_rsets_free(m->anon, m->n_anon);
 	_fos_rsets_free(m->retired, m->n_retired);
 	fos_global__destroy(m->global);
+	fos_ctmaps__destroy(m->ctmaps);
 	fos_config_free(m->cfg);
 	free(m->config_path);
 	free(m->socket_path);
@@ -136,13 +140,34 @@ struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name)
 
 static int _fos_read_ctl(struct fos_prog_rt *p, uint32_t *ret)
 {
+	struct fos_filter_maps fm;
 	struct fos_ctl ctl;
 	uint32_t k = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.fos_ctl), &k, &ctl) < 0)
+	fos_prog_filter_maps(p, &fm);
+	if (bpf_map_lookup_elem(fm.ctl, &k, &ctl) < 0)
 		return -errno;
 	*ret = ctl.active & 1;
 	return 0;
+}
+
+/* The pinned fos_tc_attach of a TC program's pin dir: its type and whether
+ * it was loaded stateful. Returns 1 for a TC program, 0 for XDP. */
+static int _fos_pinned_tc(const char *pin_dir, bool *ret_stateful)
+{
+	char path[640];
+	struct fos_tc_attach at = {};
+	uint32_t k = FOS_TC_ATTACH_POLICY;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/fos_tc_attach", pin_dir);
+	if (access(path, F_OK) < 0)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		(void)bpf_map_lookup_elem(fd, &k, &at);
+	*ret_stateful = at.flags & FOS_TC_ATTACH_F_STATEFUL;
+	return 1;
 }
 
 static int _fos_adopt_programs(struct fos_manager *m)
@@ -169,6 +194,16 @@ static int _fos_adopt_programs(struct fos_manager *m)
 		}
 		snprintf(p->name, sizeof(p->name), "%s", de->d_name);
 		snprintf(p->pin_dir, sizeof(p->pin_dir), "%s/%s", dir, de->d_name);
+		if (_fos_pinned_tc(p->pin_dir, &p->stateful))
+			p->type = FOS_PROG_TC_INGRESS; /* ingress or egress: the config says */
+		/* an XDP program is loaded stateless here; the first apply loads it
+		 * again if its config is stateful */
+		if (p->stateful && m->ct.ct < 0) {
+			log_warning("program %s: stateful, but the connection table is not "
+				    "pinned; adopted stateless",
+				    p->name);
+			p->stateful = false;
+		}
 		snprintf(link, sizeof(link), "%s/link", p->pin_dir);
 		if (access(link, F_OK) == 0) {
 			r = fos_prog_adopt_link(p, link, err, sizeof(err));
@@ -178,7 +213,9 @@ static int _fos_adopt_programs(struct fos_manager *m)
 				(void)unlink(link);
 			}
 		}
-		r = fos_prog_load(p, p->pin_dir, &m->set_maps, err, sizeof(err));
+		r = fos_prog_load(p, p->pin_dir, &m->set_maps, &m->ct, err, sizeof(err));
+		if (r == 0 && p->tc)
+			r = fos_tc_read_attach(p);
 		if (r < 0) {
 			log_error("program %s: cannot adopt its pinned maps: %s (run fwd --flush "
 				  "to start from scratch)",
@@ -192,13 +229,17 @@ static int _fos_adopt_programs(struct fos_manager *m)
 			break;
 		}
 		{
+			struct fos_filter_maps fm;
 			struct fos_slot slot;
 			uint32_t k = p->active;
 
-			if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.fos_slots), &k, &slot) ==
-			    0)
+			fos_prog_filter_maps(p, &fm);
+			if (bpf_map_lookup_elem(fm.slots, &k, &slot) == 0)
 				p->generation = slot.generation;
 		}
+		if (p->tc && p->tc_at[FOS_TC_ATTACH_POLICY].ifindex &&
+		    !if_indextoname(p->tc_at[FOS_TC_ATTACH_POLICY].ifindex, p->ifname))
+			p->ifname[0] = 0;
 		p->adopted = true;
 		np = realloc(m->progs, (m->n_progs + 1) * sizeof(*np));
 		if (!np) {
@@ -208,14 +249,23 @@ static int _fos_adopt_programs(struct fos_manager *m)
 		}
 		m->progs = np;
 		m->progs[m->n_progs++] = p;
-		log_info("adopted program %s%s%s", p->name, p->link ? " attached to " : "",
-			 p->link ? p->ifname : " (not attached)");
+		log_info("adopted program %s%s%s", p->name,
+			 p->link || p->tc_at[0].ifindex ? " attached to " : "",
+			 p->link || p->tc_at[0].ifindex ? p->ifname : " (not attached)");
 	}
 	closedir(d);
 	return r;
 }
 
-int fos_manager_open_maps(struct fos_manager *m)
+static bool _fos_any_stateful(const struct fos_config *cfg)
+{
+	for (size_t i = 0; cfg && i < cfg->n_programs; i++)
+		if (cfg->programs[i].stateful)
+			return true;
+	return false;
+}
+
+int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 {
 	bool existed;
 	char path[512];
@@ -315,6 +365,14 @@ int fos_manager_open_maps(struct fos_manager *m)
 	if (m->n_sets || m->n_anon)
 		log_info("adopted %zu named and %zu rule sets from %s", m->n_sets, m->n_anon,
 			 m->pin_dir);
+	if (cfg) {
+		char err[512];
+
+		/* before the programs: the stateful ones share the table */
+		r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
+		if (r < 0)
+			return log_error_errno(r, "%s", err);
+	}
 	return _fos_adopt_programs(m);
 }
 
@@ -329,7 +387,12 @@ struct _fos_plan_prog {
 	const struct fos_program *cfg;
 	struct fos_prog_rt *rt;
 	bool is_new;		   /* rt created by this apply */
-	struct bpf_link *old_link; /* replaced link (interface change) */
+	struct fos_prog_rt *fresh; /* rt's object loaded again (stateful changed) */
+	struct fos_prog_rt *prev;  /* ... and the object it replaced, kept for undo */
+	bool need_track;	   /* a stateful TC program: tracker on the other direction */
+	struct fos_tc_attach tc_old[_FOS_TC_ATTACH_MAX]; /* rt->tc_at before */
+	bool tc_made[_FOS_TC_ATTACH_MAX];		 /* attached by this apply */
+	struct bpf_link *old_link;			 /* replaced link (interface change) */
 	unsigned ifindex;
 	struct fos_filter_rs rs;
 	bool write_slot;
@@ -369,6 +432,8 @@ static void _fos_plan_free(struct _fos_plan *pl)
 	for (size_t i = 0; i < pl->n_progs; i++) {
 		fos_filter_rs_free(&pl->progs[i].rs);
 		free(pl->progs[i].set_ids);
+		fos_prog_rt_free(pl->progs[i].fresh);
+		fos_prog_rt_free(pl->progs[i].prev);
 	}
 	free(pl->sets);
 	free(pl->anon);
@@ -581,8 +646,11 @@ static int _fos_plan_rules(struct fos_manager *m, struct _fos_plan *pl, struct _
 
 static int _fos_flip(struct fos_prog_rt *rt, uint32_t slot)
 {
-	struct fos_filter_maps fm = FOS_FILTER_MAPS(rt->skel);
-	int r = fos_filter_flip(&fm, slot);
+	struct fos_filter_maps fm;
+	int r;
+
+	fos_prog_filter_maps(rt, &fm);
+	r = fos_filter_flip(&fm, slot);
 
 	if (r < 0)
 		return r;
@@ -660,8 +728,9 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				       c->interface);
 			return -EINVAL;
 		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(cfg->programs[j].interface, c->interface) == 0) {
+		for (size_t j = 0; j < i && c->type == FOS_PROG_XDP; j++)
+			if (cfg->programs[j].type == FOS_PROG_XDP &&
+			    strcmp(cfg->programs[j].interface, c->interface) == 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
 					       "programs \"%s\": interface \"%s\" already runs XDP "
 					       "program \"%s\"; fos runs one XDP program per "
@@ -671,6 +740,17 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			}
 
 		pp->rt = fos_manager_find_prog(m, c->name);
+		if (pp->rt && (pp->rt->type == FOS_PROG_XDP) != (c->type == FOS_PROG_XDP)) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "programs \"%s\": the running program is %s, the config "
+				       "makes it %s; remove the program in one reload and add it "
+				       "back in the next (or give it another name)",
+				       c->name,
+				       pp->rt->type == FOS_PROG_XDP ? "an XDP program"
+								    : "a TC program",
+				       fos_prog_type_to_string(c->type));
+			return -EINVAL;
+		}
 		if (!pp->rt) {
 			pp->rt = calloc(1, sizeof(*pp->rt));
 			if (!pp->rt)
@@ -679,12 +759,44 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			snprintf(pp->rt->name, sizeof(pp->rt->name), "%s", c->name);
 			snprintf(pp->rt->pin_dir, sizeof(pp->rt->pin_dir), "%s/progs/%s",
 				 m->pin_dir, c->name);
-			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, err, sizeof(err));
+			pp->rt->type = c->type;
+			pp->rt->stateful = c->stateful;
+			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &m->ct, err,
+					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
 					       "programs \"%s\": %s", c->name, err);
 				return r;
 			}
+		} else if (pp->rt->stateful != c->stateful) {
+			/* the feature is compiled in at load: a new object on the same
+			 * pinned maps, swapped in at staging */
+			pp->fresh = calloc(1, sizeof(*pp->fresh));
+			if (!pp->fresh)
+				return -ENOMEM;
+			*pp->fresh = (struct fos_prog_rt){.type = c->type, .stateful = c->stateful};
+			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &m->ct, err,
+					  sizeof(err));
+			if (r < 0) {
+				fos_errors_add(errs, c->src.file, c->src.line,
+					       "programs \"%s\": %s", c->name, err);
+				return r;
+			}
+		}
+		pp->rt->type = c->type;
+		if (c->type != FOS_PROG_XDP) {
+			pp->need_track = c->stateful;
+			for (size_t j = 0; j < cfg->n_programs && pp->need_track; j++) {
+				const struct fos_program *o = &cfg->programs[j];
+
+				if (o != c && o->stateful && o->type != FOS_PROG_XDP &&
+				    o->type != c->type && strcmp(o->interface, c->interface) == 0)
+					pp->need_track = false;
+			}
+			r = _fos_plan_rules(m, pl, pp, errs);
+			if (r < 0)
+				return r;
+			goto zone;
 		}
 
 		if (pp->rt->link && fos_link_ifindex(pp->rt->link) == 0) {
@@ -720,8 +832,159 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 		r = _fos_plan_rules(m, pl, pp, errs);
 		if (r < 0)
 			return r;
+	zone:
+		r = fos_nl_zone(pp->ifindex, &pp->rs.slot.zone);
+		if (r < 0) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "programs \"%s\": cannot read the VRF of %s: %s", c->name,
+				       c->interface, strerror(-r));
+			return r;
+		}
 	}
 	return 0;
+}
+
+static void _fos_tc_ours_add(const struct fos_prog_rt *rt, uint32_t *v, size_t cap, size_t *n)
+{
+	uint32_t ids[2 + _FOS_TC_ATTACH_MAX] = {0}, lid;
+
+	if (!rt)
+		return;
+	fos_prog_ids(rt, &ids[0], &lid);
+	if (rt->tc) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(rt->tc->progs.fos_tc_track), &info,
+					   &len) == 0)
+			ids[1] = info.id;
+	}
+	for (int j = 0; j < _FOS_TC_ATTACH_MAX; j++)
+		ids[2 + j] = rt->tc_at[j].prog_id;
+	for (size_t j = 0; j < ARRAY_SIZE(ids); j++)
+		if (ids[j] && *n < cap)
+			v[(*n)++] = ids[j];
+}
+
+/* Program ids fos may replace on a TC hook: every object it holds, and what
+ * its programs were last attached with. */
+static size_t _fos_tc_ours(struct fos_manager *m, struct _fos_plan *pl, uint32_t *v, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_progs; i++)
+		_fos_tc_ours_add(m->progs[i], v, cap, &n);
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		_fos_tc_ours_add(pl->progs[i].rt, v, cap, &n);
+		_fos_tc_ours_add(pl->progs[i].fresh, v, cap, &n);
+		_fos_tc_ours_add(pl->progs[i].prev, v, cap, &n);
+	}
+	return n;
+}
+
+static bool _fos_tc_same_place(const struct fos_tc_attach *a, const struct fos_tc_attach *b)
+{
+	return a->ifindex && a->ifindex == b->ifindex && a->ingress == b->ingress &&
+	       a->priority == b->priority;
+}
+
+static uint32_t _fos_fd_prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return 0;
+	return info.id;
+}
+
+/* Put rt's TC programs on their hooks: the policy program on the configured
+ * direction, the tracker on the other one (stateful, unless another stateful
+ * program holds it). A hook already running the right program is left be. */
+static int _fos_tc_stage(struct fos_manager *m, struct _fos_plan *pl, struct _fos_plan_prog *pp,
+			 char *err, size_t errlen)
+{
+	struct fos_prog_rt *rt = pp->rt;
+	bool ingress = pp->cfg->type == FOS_PROG_TC_INGRESS;
+	const struct {
+		bool want;
+		bool ingress;
+		int fd;
+	} hook[_FOS_TC_ATTACH_MAX] = {
+	    [FOS_TC_ATTACH_POLICY] = {true, ingress, bpf_program__fd(rt->tc->progs.fos_tc_fw)},
+	    [FOS_TC_ATTACH_TRACK] = {pp->need_track, !ingress,
+				     bpf_program__fd(rt->tc->progs.fos_tc_track)},
+	};
+	uint32_t ours[256];
+	size_t n_ours = _fos_tc_ours(m, pl, ours, ARRAY_SIZE(ours));
+
+	for (int i = 0; i < _FOS_TC_ATTACH_MAX; i++) {
+		struct fos_tc_attach want = {.ifindex = pp->ifindex,
+					     .handle = FOS_TC_HANDLE,
+					     .priority = (uint16_t)pp->cfg->priority,
+					     .ingress = hook[i].ingress};
+		int r;
+
+		pp->tc_old[i] = rt->tc_at[i];
+		if (!hook[i].want) {
+			memset(&rt->tc_at[i], 0, sizeof(rt->tc_at[i]));
+			continue;
+		}
+		if (_fos_tc_same_place(&pp->tc_old[i], &want) &&
+		    fos_tc_query_hook(&want) == _fos_fd_prog_id(hook[i].fd))
+			continue;
+		r = fos_tc_attach_hook(want.ifindex, want.ingress, want.priority, hook[i].fd, ours,
+				       n_ours, &rt->tc_at[i], err, errlen);
+		if (r < 0) {
+			rt->tc_at[i] = pp->tc_old[i];
+			return r;
+		}
+		pp->tc_made[i] = true;
+	}
+	return 0;
+}
+
+/* Undo _fos_tc_stage for one hook: the program that was there before (this
+ * one's previous object, or another program's) goes back, else the filter
+ * is removed. */
+static void _fos_tc_unstage(struct fos_manager *m, struct _fos_plan_prog *pp, int i)
+{
+	struct fos_prog_rt *rt = pp->rt;
+	struct fos_tc_attach *made = &rt->tc_at[i], back;
+	int fd = -1;
+	char err[256];
+
+	if (!pp->tc_made[i])
+		return;
+	pp->tc_made[i] = false;
+	if (_fos_tc_same_place(&pp->tc_old[i], made)) {
+		const struct fos_prog_rt *o = pp->prev ? pp->prev : (pp->is_new ? NULL : rt);
+
+		if (o && o->tc)
+			fd = bpf_program__fd(i == FOS_TC_ATTACH_POLICY ? o->tc->progs.fos_tc_fw
+								       : o->tc->progs.fos_tc_track);
+	}
+	for (size_t j = 0; fd < 0 && j < m->n_progs; j++) {
+		const struct fos_prog_rt *o = m->progs[j];
+
+		for (int k = 0; o != rt && o->tc && k < _FOS_TC_ATTACH_MAX && fd < 0; k++)
+			if (_fos_tc_same_place(&o->tc_at[k], made))
+				fd = bpf_program__fd(k == FOS_TC_ATTACH_POLICY
+							 ? o->tc->progs.fos_tc_fw
+							 : o->tc->progs.fos_tc_track);
+	}
+	if (fd >= 0) {
+		uint32_t cur = fos_tc_query_hook(made);
+
+		if (fos_tc_attach_hook(made->ifindex, made->ingress, made->priority, fd, &cur, 1,
+				       &back, err, sizeof(err)) < 0)
+			log_warning("program %s: cannot put the previous program back on its TC "
+				    "hook: %s",
+				    rt->name, err);
+	} else {
+		fos_tc_detach_hook(made);
+	}
+	*made = pp->tc_old[i];
 }
 
 /* Where is a link of ours attached to ifindex held, other than by self? */
@@ -816,6 +1079,21 @@ static void _fos_undo_xfers(struct _fos_plan *pl)
 	}
 }
 
+/* Swap the objects of rt and pp->fresh (staging) or pp->prev (undo). */
+static void _fos_swap_objects(struct fos_prog_rt *a, struct fos_prog_rt *b)
+{
+	struct fos_xdp_filter *xs = a->skel;
+	struct fos_tc *ts = a->tc;
+	bool st = a->stateful;
+
+	a->skel = b->skel;
+	a->tc = b->tc;
+	a->stateful = b->stateful;
+	b->skel = xs;
+	b->tc = ts;
+	b->stateful = st;
+}
+
 static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 {
 	_fos_undo_xfers(pl);
@@ -824,6 +1102,17 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 
 		if (!pp->rt)
 			continue;
+		for (int k = _FOS_TC_ATTACH_MAX - 1; k >= 0; k--)
+			_fos_tc_unstage(m, pp, k);
+		if (pp->prev) {
+			/* the object swapped in at staging goes; the old one runs again */
+			_fos_swap_objects(pp->rt, pp->prev);
+			if (pp->rt->skel && pp->rt->link &&
+			    bpf_link__update_program(pp->rt->link,
+						     pp->rt->skel->progs.fos_xdp_filter) < 0)
+				log_warning("program %s: cannot put its previous program back",
+					    pp->rt->name);
+		}
 		if (pp->flipped)
 			(void)_fos_flip(pp->rt, pp->rt->active ^ 1);
 		if (pp->old_link) {
@@ -842,8 +1131,7 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 		}
 		if (pp->is_new) {
 			fos_prog_detach(pp->rt);
-			fos_xdp_filter__destroy(pp->rt->skel);
-			pp->rt->skel = NULL;
+			fos_prog_unload(pp->rt);
 			_fos_unpin_dir(pp->rt->pin_dir);
 			fos_prog_rt_free(pp->rt);
 			pp->rt = NULL;
@@ -906,15 +1194,32 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	_cleanup_free_ struct fos_prog_rt **new_progs = NULL;
 	_cleanup_free_ struct fos_rset *new_sets = NULL, *new_anon = NULL;
 	uint64_t gen = m->generation + 1;
+	bool ct_written = false;
 	char err[512];
 	int r;
 
 	r = _fos_plan_named_sets(m, cfg, &pl);
 	if (r < 0)
 		goto fail;
+	/* the connection table before any stateful program is loaded */
+	r = fos_ct_check(m, &cfg->conntrack, err, sizeof(err));
+	if (r == 0)
+		r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
+	if (r < 0) {
+		fos_errors_add(errs, cfg->conntrack.src.file, cfg->conntrack.src.line, "%s", err);
+		goto fail;
+	}
 	r = _fos_plan_progs(m, cfg, &pl, errs);
 	if (r < 0)
 		goto fail;
+	/* timeouts and limits first: a stateful program never runs without them */
+	r = fos_ct_write_cfg(m, &cfg->conntrack);
+	if (r < 0) {
+		fos_errors_add(errs, cfg->conntrack.src.file, cfg->conntrack.src.line,
+			       "conntrack: cannot write the table's settings: %s", strerror(-r));
+		goto fail;
+	}
+	ct_written = true;
 
 	/* stage: sets under new ids, inactive slots, redirect targets, links */
 	for (size_t i = 0; i < pl.n_sets; i++)
@@ -939,11 +1244,11 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	for (size_t i = 0; i < pl.n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl.progs[i];
 		struct fos_prog_rt *rt = pp->rt;
-		struct fos_filter_maps fm = FOS_FILTER_MAPS(rt->skel);
+		struct fos_filter_maps fm;
 
+		fos_prog_filter_maps(rt, &fm);
 		pp->rs.slot.generation = gen;
-		pp->write_slot =
-		    pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs);
+		pp->write_slot = pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs);
 		if (pp->write_slot) {
 			r = fos_filter_write_slot(&fm, rt->active ^ 1, &pp->rs);
 			if (r < 0) {
@@ -952,6 +1257,29 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 					       rt->name, strerror(-r));
 				goto fail;
 			}
+		}
+		if (pp->write_slot && pp->is_new) {
+			/* nothing runs it yet: it starts with its rules, not an empty slot */
+			r = _fos_flip(rt, rt->active ^ 1);
+			if (r < 0)
+				goto fail;
+			pp->write_slot = false;
+			rt->generation = gen;
+		}
+		if (pp->fresh) {
+			_fos_swap_objects(rt, pp->fresh);
+			pp->prev = TAKE_PTR(pp->fresh);
+		}
+		snprintf(rt->ifname, sizeof(rt->ifname), "%s", pp->cfg->interface);
+		if (rt->tc) {
+			r = _fos_tc_stage(m, &pl, pp, err, sizeof(err));
+			if (r < 0) {
+				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+					       "programs \"%s\": %s: %s", rt->name,
+					       pp->cfg->interface, err);
+				goto fail;
+			}
+			continue;
 		}
 		if (pp->rs.slot.default_ifindex)
 			r = _fos_devmap_add(rt, pp->rs.slot.default_ifindex);
@@ -978,8 +1306,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 					       "programs \"%s\": %s", rt->name, err);
 				goto fail;
 			}
-		} else if (rt->adopted) {
-			/* run this build of the program under the adopted link */
+		} else if (rt->adopted || pp->prev) {
+			/* run this build of the program under the adopted link, or the
+			 * object loaded again */
 			r = bpf_link__update_program(rt->link, rt->skel->progs.fos_xdp_filter);
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
@@ -1025,7 +1354,18 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 			bpf_link__destroy(pp->old_link);
 			pp->old_link = NULL;
 		}
-		_fos_devmap_prune(pp->rt, pp);
+		if (pp->rt->tc) {
+			for (int k = 0; k < _FOS_TC_ATTACH_MAX; k++)
+				if (pp->tc_old[k].ifindex &&
+				    !_fos_tc_same_place(&pp->tc_old[k], &pp->rt->tc_at[k]))
+					fos_tc_detach_hook(&pp->tc_old[k]);
+			if (fos_tc_save_attach(pp->rt) < 0)
+				log_warning("program %s: cannot record its TC hooks; a restarted "
+					    "fwd will not find them",
+					    pp->rt->name);
+		} else {
+			_fos_devmap_prune(pp->rt, pp);
+		}
 		pp->rt->cfg = pp->cfg;
 		pp->rt->adopted = false;
 		free(pp->rt->set_ids);
@@ -1047,8 +1387,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 			continue;
 		log_info("program %s removed: detaching from %s", rt->name, rt->ifname);
 		fos_prog_detach(rt);
-		fos_xdp_filter__destroy(rt->skel);
-		rt->skel = NULL;
+		for (int k = 0; k < _FOS_TC_ATTACH_MAX; k++)
+			fos_tc_detach_hook(&rt->tc_at[k]);
+		fos_prog_unload(rt);
 		_fos_unpin_dir(rt->pin_dir);
 		fos_prog_rt_free(rt);
 	}
@@ -1095,6 +1436,8 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 fail:
 	_fos_rollback(m, &pl);
 	_fos_plan_free(&pl);
+	if (ct_written && m->cfg)
+		(void)fos_ct_write_cfg(m, &m->cfg->conntrack);
 	if (errs->n == 0)
 		fos_errors_add(errs, m->config_path, 0, "cannot apply the config: %s",
 			       strerror(-r));
@@ -1152,6 +1495,8 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 {
 	struct fos_config *cfg = NULL;
 	struct fos_global *g;
+	struct fos_ctmaps *ctm = NULL;
+	struct fos_ct_fds ct = {-1, -1, -1, -1};
 	int r;
 
 	r = fos_config_load(path, &cfg, errs);
@@ -1168,23 +1513,41 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 		fos_errors_add(errs, path, 0, "cannot create BPF maps: %s", strerror(-r));
 		goto out;
 	}
+	if (_fos_any_stateful(cfg)) {
+		ctm = fos_ctmaps__open();
+		if (ctm && bpf_map__set_max_entries(ctm->maps.fos_ct, 1024) == 0 &&
+		    fos_ctmaps__load(ctm) == 0) {
+			ct = (struct fos_ct_fds){bpf_map__fd(ctm->maps.fos_ct),
+						 bpf_map__fd(ctm->maps.fos_ct_cfg),
+						 bpf_map__fd(ctm->maps.fos_ct_count),
+						 bpf_map__fd(ctm->maps.fos_ct_stats)};
+		} else {
+			r = ctm ? -EINVAL : -errno;
+			fos_errors_add(errs, path, 0, "cannot create the connection table: %s",
+				       strerror(-r));
+			fos_ctmaps__destroy(ctm);
+			fos_global__destroy(g);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < cfg->n_programs; i++) {
 		const struct fos_program *c = &cfg->programs[i];
-		struct fos_prog_rt p = {};
+		struct fos_prog_rt p = {.type = c->type, .stateful = c->stateful};
 		char err[512];
 
 		struct fos_set_maps sm = {bpf_map__fd(g->maps.fos_sets),
 					  bpf_map__fd(g->maps.fos_sets4),
 					  bpf_map__fd(g->maps.fos_set_meta)};
 
-		r = fos_prog_load(&p, NULL, &sm, err, sizeof(err));
+		r = fos_prog_load(&p, NULL, &sm, &ct, err, sizeof(err));
 		if (r < 0) {
 			fos_errors_add(errs, c->src.file, c->src.line, "programs \"%s\": %s",
 				       c->name, err);
 			break;
 		}
-		fos_xdp_filter__destroy(p.skel);
+		fos_prog_unload(&p);
 	}
+	fos_ctmaps__destroy(ctm);
 	fos_global__destroy(g);
 out:
 	if (r < 0) {

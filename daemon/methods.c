@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The IPC method table: one entry per method, typed parameters, JSON replies. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,13 @@
 #include "fwd.h"
 #include "ipc.h"
 #include "log.h"
+#include "ctmaps.skel.h"
 #include "global.skel.h"
+#include "tc.skel.h"
 #include "xdp_filter.skel.h"
 
-#define STREAM_CHUNK 20000
+#define STREAM_CHUNK	20000
+#define CT_STREAM_CHUNK 2000 /* flows per message: about 700 kB of JSON */
 
 static int _fos_reply(struct fos_peer *peer, json_object *params)
 {
@@ -121,20 +126,48 @@ static int _fos_show_status(struct fos_manager *m, struct fos_peer *peer, json_o
 
 /* ---- programs ----------------------------------------------------------- */
 
+static bool _fos_tc_running(const struct fos_prog_rt *p, int i)
+{
+	return p->tc_at[i].ifindex && fos_tc_query_hook(&p->tc_at[i]) == p->tc_at[i].prog_id;
+}
+
 static const char *_fos_mode(const struct fos_prog_rt *p)
 {
 	uint32_t id = 0;
 	const char *mode = "none";
 
+	if (p->tc)
+		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY) ? "tc" : "none";
 	if (!p->link || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
 		return "none";
 	return mode;
 }
 
-/* the kernel's view: a link detached behind our back is not "attached" */
+/* the kernel's view: a link detached behind our back is not "attached", nor
+ * a tc filter someone removed or replaced */
 static bool _fos_attached(const struct fos_prog_rt *p)
 {
+	if (p->tc)
+		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY);
 	return p->link && fos_link_ifindex(p->link) != 0;
+}
+
+static json_object *_fos_tc_hook_json(const struct fos_prog_rt *p, int i)
+{
+	const struct fos_tc_attach *at = &p->tc_at[i];
+	json_object *o = json_object_new_object();
+	char ifname[IF_NAMESIZE] = "";
+
+	if (!if_indextoname(at->ifindex, ifname))
+		ifname[0] = 0;
+	json_object_object_add(o, "interface", json_object_new_string(ifname));
+	json_object_object_add(o, "direction",
+			       json_object_new_string(at->ingress ? "ingress" : "egress"));
+	json_object_object_add(o, "priority", json_object_new_int(at->priority));
+	json_object_object_add(o, "handle", json_object_new_int64(at->handle));
+	json_object_object_add(o, "progId", json_object_new_int64(at->prog_id));
+	json_object_object_add(o, "attached", json_object_new_boolean(_fos_tc_running(p, i)));
+	return o;
 }
 
 static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
@@ -146,14 +179,26 @@ static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 	fos_prog_ids(p, &pid, &lid);
 	(void)fos_prog_stats(p, st);
 	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "type", json_object_new_string("xdp"));
+	json_object_object_add(o, "type",
+			       json_object_new_string(p->cfg ? fos_prog_type_to_string(p->cfg->type)
+						      : p->tc ? "tc"
+							      : "xdp"));
+	json_object_object_add(o, "stateful", json_object_new_boolean(p->stateful));
 	json_object_object_add(o, "interface", json_object_new_string(p->ifname));
 	json_object_object_add(o, "priority", json_object_new_int(p->cfg ? p->cfg->priority : 0));
-	json_object_object_add(o, "loaded", json_object_new_boolean(p->skel != NULL));
+	json_object_object_add(o, "loaded", json_object_new_boolean(fos_prog_loaded(p)));
 	json_object_object_add(o, "attached", json_object_new_boolean(_fos_attached(p)));
 	json_object_object_add(o, "mode", json_object_new_string(_fos_mode(p)));
 	json_object_object_add(o, "progId", json_object_new_int64(pid));
 	json_object_object_add(o, "linkId", json_object_new_int64(lid));
+	if (p->tc) {
+		json_object *tc = _fos_tc_hook_json(p, FOS_TC_ATTACH_POLICY);
+
+		if (p->tc_at[FOS_TC_ATTACH_TRACK].ifindex)
+			json_object_object_add(tc, "tracker",
+					       _fos_tc_hook_json(p, FOS_TC_ATTACH_TRACK));
+		json_object_object_add(o, "tc", tc);
+	}
 	json_object_object_add(o, "rules", json_object_new_int(p->cfg ? (int)p->cfg->n_rules : 0));
 	json_object_object_add(o, "packets", json_object_new_uint64(st[FOS_STAT_PACKETS]));
 	json_object_object_add(o, "dropped", json_object_new_uint64(st[FOS_STAT_DROPPED]));
@@ -197,15 +242,27 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 	    json_object_new_string(p->cfg && p->cfg->description ? p->cfg->description : ""));
 	json_object_object_add(o, "generation", json_object_new_uint64(p->generation));
 	st = json_object_new_object();
-	json_object_object_add(st, "loaded", json_object_new_boolean(p->skel != NULL));
+	json_object_object_add(st, "loaded", json_object_new_boolean(fos_prog_loaded(p)));
 	json_object_object_add(st, "attached", json_object_new_boolean(_fos_attached(p)));
 	refs = json_object_new_array();
 	json_object_array_add(refs, json_object_new_string("fos_sets"));
 	json_object_array_add(refs, json_object_new_string("fos_sets4"));
+	if (p->stateful) {
+		json_object_array_add(refs, json_object_new_string("fos_ct"));
+		json_object_array_add(refs, json_object_new_string("fos_ct_cfg"));
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(_fos_map_names); i++) {
 		char buf[160];
 
+		if (p->tc && strcmp(_fos_map_names[i], "fos_tx_ports") == 0)
+			continue;
 		snprintf(buf, sizeof(buf), "%s/%s", p->name, _fos_map_names[i]);
+		json_object_array_add(refs, json_object_new_string(buf));
+	}
+	if (p->tc) {
+		char buf[160];
+
+		snprintf(buf, sizeof(buf), "%s/fos_tc_attach", p->name);
 		json_object_array_add(refs, json_object_new_string(buf));
 	}
 	json_object_object_add(st, "mapRefs", refs);
@@ -231,6 +288,22 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 			       json_object_new_uint64(s[FOS_STAT_FRAG_NO_FIRST]));
 	json_object_object_add(cnt, "redirectFailed",
 			       json_object_new_uint64(s[FOS_STAT_REDIRECT_FAIL]));
+	if (p->stateful) {
+		json_object *ct = json_object_new_object();
+
+		json_object_object_add(ct, "new", json_object_new_uint64(s[FOS_STAT_CT_NEW]));
+		json_object_object_add(ct, "established",
+				       json_object_new_uint64(s[FOS_STAT_CT_ESTABLISHED]));
+		json_object_object_add(ct, "related",
+				       json_object_new_uint64(s[FOS_STAT_CT_RELATED]));
+		json_object_object_add(ct, "invalid",
+				       json_object_new_uint64(s[FOS_STAT_CT_INVALID]));
+		json_object_object_add(ct, "untracked",
+				       json_object_new_uint64(s[FOS_STAT_CT_UNTRACKED]));
+		json_object_object_add(ct, "tableFull",
+				       json_object_new_uint64(s[FOS_STAT_CT_FULL]));
+		json_object_object_add(cnt, "conntrack", ct);
+	}
 	json_object_object_add(o, "counters", cnt);
 	return _fos_reply(peer, o);
 }
@@ -295,6 +368,15 @@ static json_object *_fos_prog_rules(const struct fos_prog_rt *p)
 				       _fos_ports(r->match.sport, r->match.n_sport));
 		json_object_object_add(mo, "dstPorts",
 				       _fos_ports(r->match.dport, r->match.n_dport));
+		if (r->match.state) {
+			json_object *sa = json_object_new_array();
+
+			for (unsigned k = 0; k < _FOS_CT_CLASS_MAX; k++)
+				if (r->match.state & (1U << k))
+					json_object_array_add(
+					    sa, json_object_new_string(fos_ct_class_to_string(k)));
+			json_object_object_add(mo, "state", sa);
+		}
 		json_object_object_add(ro, "match", mo);
 		json_object_object_add(ro, "action",
 				       json_object_new_string(fos_cfg_action_to_string(r->action)));
@@ -460,6 +542,18 @@ struct _fos_map_ref {
 	int fd; /* borrowed */
 };
 
+/* maps every program shares, listed once under their own names */
+static bool _fos_shared_map(const char *n)
+{
+	static const char *const shared[] = {"fos_sets",   "fos_sets4",	   "fos_ct",
+					     "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
+		if (strcmp(n, shared[i]) == 0)
+			return true;
+	return false;
+}
+
 static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size_t cap)
 {
 	size_t n = 0;
@@ -474,16 +568,31 @@ static size_t _fos_list_maps(struct fos_manager *m, struct _fos_map_ref *v, size
 		snprintf(v[n].name, sizeof(v[n].name), "fos_state");
 		v[n++].fd = bpf_map__fd(m->global->maps.fos_state);
 	}
-	for (size_t i = 0; i < m->n_progs; i++) {
-		struct fos_prog_rt *p = m->progs[i];
+	if (m->ctmaps) {
 		struct bpf_map *map;
 
-		if (!p->skel)
-			continue;
-		bpf_object__for_each_map(map, p->skel->obj)
+		bpf_object__for_each_map(map, m->ctmaps->obj)
 		{
-			if (map == p->skel->maps.fos_sets || map == p->skel->maps.fos_sets4 ||
-			    n >= cap)
+			if (n >= cap || bpf_map__is_internal(map))
+				continue;
+			snprintf(v[n].name, sizeof(v[n].name), "%s", bpf_map__name(map));
+			v[n++].fd = bpf_map__fd(map);
+		}
+	}
+	for (size_t i = 0; i < m->n_progs; i++) {
+		struct fos_prog_rt *p = m->progs[i];
+		struct bpf_object *obj = p->tc ? p->tc->obj : p->skel ? p->skel->obj : NULL;
+		struct bpf_map *map;
+
+		if (!obj)
+			continue;
+		bpf_object__for_each_map(map, obj)
+		{
+			const char *mn = bpf_map__name(map);
+
+			/* the shared maps are listed once, above; a stateless
+			 * program's own connection table maps are unused */
+			if (n >= cap || bpf_map__is_internal(map) || _fos_shared_map(mn))
 				continue;
 			snprintf(v[n].name, sizeof(v[n].name), "%s/%s", p->name,
 				 bpf_map__name(map));
@@ -544,8 +653,16 @@ static int _fos_show_maps(struct fos_manager *m, struct fos_peer *peer, json_obj
 		json_object_object_add(mo, "keySize", json_object_new_int64(info.key_size));
 		json_object_object_add(mo, "valueSize", json_object_new_int64(info.value_size));
 		json_object_object_add(mo, "maxEntries", json_object_new_int64(info.max_entries));
-		json_object_object_add(mo, "entries",
-				       json_object_new_int64(_fos_map_fill(refs[i].fd, &info)));
+		if (refs[i].fd == m->ct.ct) {
+			/* a walk of the connection table would stall the loop: its count */
+			uint64_t e = 0;
+
+			(void)fos_ct_counts(m, &e, NULL);
+			json_object_object_add(mo, "entries", json_object_new_int64((int64_t)e));
+		} else {
+			json_object_object_add(
+			    mo, "entries", json_object_new_int64(_fos_map_fill(refs[i].fd, &info)));
+		}
 		json_object_object_add(mo, "pinned", json_object_new_boolean(true));
 		json_object_array_add(a, mo);
 	}
@@ -719,6 +836,342 @@ static int _fos_config_check(struct fos_manager *m, struct fos_peer *peer, json_
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* ---- conntrack ----------------------------------------------------------- */
+
+static const char *_fos_proto_name(uint8_t p)
+{
+	switch (p) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
+
+static bool _fos_addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(a, pfx, sizeof(pfx)) == 0;
+}
+
+static json_object *_fos_addr_json(const uint8_t a[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (_fos_addr_is_v4(a))
+		inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
+	else
+		inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+/* the filter parameters shared by show and clear; 0 or an error sent */
+static int _fos_ct_filter(struct fos_peer *peer, json_object *params, struct fos_ct_filter *f,
+			  bool *ret_sent)
+{
+	const char *src = _fos_param_str(params, "src"), *dst = _fos_param_str(params, "dst");
+	char err[FOS_ERRBUF] = "";
+	json_object *v;
+
+	*f = (struct fos_ct_filter){.proto = -1, .port = -1, .state = -1, .zone = -1};
+	*ret_sent = true;
+	if (src) {
+		if (fos_parse_cidr(src, &f->src, err) < 0)
+			return _fos_error(peer, "fos.InvalidParameter", "src: %s", err);
+		f->has_src = true;
+	}
+	if (dst) {
+		if (fos_parse_cidr(dst, &f->dst, err) < 0)
+			return _fos_error(peer, "fos.InvalidParameter", "dst: %s", err);
+		f->has_dst = true;
+	}
+	if (params && json_object_object_get_ex(params, "proto", &v)) {
+		char perr[FOS_ERRBUF];
+		uint8_t pn = 0;
+		int pr = -1;
+
+		if (json_object_is_type(v, json_type_int))
+			pr = json_object_get_int(v);
+		else if (json_object_is_type(v, json_type_string) &&
+			 fos_parse_protocol(json_object_get_string(v), &pn, perr) == 0)
+			pr = pn;
+		if (pr < 0 || pr > 255)
+			return _fos_error(peer, "fos.InvalidParameter",
+					  "proto: expected tcp, udp, icmp, icmpv6 or 0-255");
+		f->proto = pr;
+	}
+	if (params && json_object_object_get_ex(params, "port", &v)) {
+		int64_t port =
+		    json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (port < 0 || port > 65535)
+			return _fos_error(peer, "fos.InvalidParameter", "port: expected 0-65535");
+		f->port = (int)port;
+	}
+	if (params && json_object_object_get_ex(params, "state", &v)) {
+		int st = json_object_is_type(v, json_type_string)
+			     ? fos_ct_state_from_string(json_object_get_string(v))
+			     : -EINVAL;
+
+		if (st < 0)
+			return _fos_error(peer, "fos.InvalidParameter",
+					  "state: expected new, syn_sent, syn_recv, established, "
+					  "fin_wait, close_wait, time_wait or close");
+		f->state = st;
+	}
+	if (params && json_object_object_get_ex(params, "zone", &v)) {
+		int64_t z = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (z < 0 || z > UINT32_MAX)
+			return _fos_error(peer, "fos.InvalidParameter",
+					  "zone: expected 0-4294967295");
+		f->zone = z;
+	}
+	*ret_sent = false;
+	return 0;
+}
+
+struct _fos_ct_show {
+	struct fos_manager *m;
+	struct fos_peer *peer;
+	json_object *o, *a;
+	uint64_t matched, emitted, limit, now;
+	int err;
+};
+
+static json_object *_fos_ct_entry_json(struct fos_manager *m, const struct fos_ct_key *k,
+				       const struct fos_ct_value *v, uint64_t now)
+{
+	unsigned o = (v->flags & FOS_CT_F_ORIG1) ? 1 : 0;
+	json_object *e = json_object_new_object(), *pk = json_object_new_object(),
+		    *by = json_object_new_object();
+	const char *pn = _fos_proto_name(k->proto);
+	char ifname[IF_NAMESIZE] = "";
+
+	json_object_object_add(e, "proto",
+			       pn ? json_object_new_string(pn) : json_object_new_int(k->proto));
+	json_object_object_add(
+	    e, "family", json_object_new_string(_fos_addr_is_v4(k->addr[0]) ? "ipv4" : "ipv6"));
+	json_object_object_add(e, "zone", json_object_new_int64(k->zone));
+	json_object_object_add(e, "src", _fos_addr_json(k->addr[o]));
+	json_object_object_add(e, "dst", _fos_addr_json(k->addr[o ^ 1]));
+	if (k->proto == 6 || k->proto == 17) {
+		json_object_object_add(e, "sport", json_object_new_int(k->port[o]));
+		json_object_object_add(e, "dport", json_object_new_int(k->port[o ^ 1]));
+	} else if (k->proto == 1 || k->proto == 58) {
+		json_object_object_add(e, "icmpId", json_object_new_int(k->port[0]));
+	}
+	json_object_object_add(e, "state",
+			       json_object_new_string(fos_ct_state_to_string(v->state)));
+	json_object_object_add(e, "timeout",
+			       json_object_new_int64((int64_t)fos_ct_timeout_left(m, k, v, now)));
+	json_object_object_add(
+	    e, "age",
+	    json_object_new_int64(now > v->first_ns ? (int64_t)((now - v->first_ns) / 1000000000ULL)
+						    : 0));
+	json_object_object_add(e, "seenReply",
+			       json_object_new_boolean(v->flags & FOS_CT_F_SEEN_REPLY));
+	if (!if_indextoname(v->ifindex, ifname))
+		ifname[0] = 0;
+	json_object_object_add(e, "interface", json_object_new_string(ifname));
+	json_object_object_add(pk, "orig", json_object_new_uint64(v->packets[FOS_CT_DIR_ORIG]));
+	json_object_object_add(pk, "reply", json_object_new_uint64(v->packets[FOS_CT_DIR_REPLY]));
+	json_object_object_add(by, "orig", json_object_new_uint64(v->bytes[FOS_CT_DIR_ORIG]));
+	json_object_object_add(by, "reply", json_object_new_uint64(v->bytes[FOS_CT_DIR_REPLY]));
+	json_object_object_add(e, "packets", pk);
+	json_object_object_add(e, "bytes", by);
+	return e;
+}
+
+static int _fos_ct_show_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+{
+	struct _fos_ct_show *c = u;
+
+	c->matched++;
+	if (c->limit && c->emitted >= c->limit)
+		return 0;
+	json_object_array_add(c->a, _fos_ct_entry_json(c->m, k, v, c->now));
+	if (++c->emitted % CT_STREAM_CHUNK == 0) {
+		json_object *msg;
+		int r;
+
+		json_object_object_add(c->o, "entries", c->a);
+		msg = fos_ipc_reply(c->o, true);
+		r = fos_peer_send(c->peer, msg);
+		json_object_put(msg);
+		c->o = json_object_new_object();
+		c->a = json_object_new_array();
+		if (r < 0) {
+			c->err = r;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	struct _fos_ct_show c = {.m = m, .peer = peer};
+	struct fos_ct_filter f;
+	uint64_t scanned = 0;
+	json_object *v;
+	bool sent;
+	int r;
+
+	r = _fos_ct_filter(peer, params, &f, &sent);
+	if (sent)
+		return r;
+	if (params && json_object_object_get_ex(params, "limit", &v)) {
+		int64_t l = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (l < 1)
+			return _fos_error(peer, "fos.InvalidParameter",
+					  "limit: expected 1 or more");
+		c.limit = (uint64_t)l;
+	}
+	c.now = fos_boottime_ns();
+	c.o = json_object_new_object();
+	c.a = json_object_new_array();
+	r = fos_ct_walk(m, &f, _fos_ct_show_one, &c, &scanned);
+	if (r < 0 && c.err == 0) {
+		json_object_put(c.o);
+		json_object_put(c.a);
+		return _fos_error(peer, "fos.Failed", "cannot read the connection table: %s",
+				  strerror(-r));
+	}
+	if (c.err < 0) {
+		json_object_put(c.o);
+		json_object_put(c.a);
+		return c.err;
+	}
+	json_object_object_add(c.o, "entries", c.a);
+	json_object_object_add(c.o, "matched", json_object_new_uint64(c.matched));
+	json_object_object_add(c.o, "scanned", json_object_new_uint64(scanned));
+	return _fos_reply(peer, c.o);
+}
+
+struct _fos_ct_sum {
+	uint64_t n[256][_FOS_CTS_MAX];
+};
+
+static int _fos_ct_sum_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+{
+	struct _fos_ct_sum *s = u;
+
+	if (v->state < _FOS_CTS_MAX)
+		s->n[k->proto][v->state]++;
+	return 0;
+}
+
+static int _fos_show_ct_summary(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	_cleanup_free_ struct _fos_ct_sum *sum = calloc(1, sizeof(*sum));
+	const struct fos_conntrack_cfg *cc = m->cfg ? &m->cfg->conntrack : NULL;
+	uint64_t entries = 0, st[_FOS_CT_STAT_MAX] = {0}, scanned;
+	json_object *o, *to, *gc, *pa;
+	uint32_t max = cc ? cc->max_connections : FOS_CT_DEFAULT_MAX;
+	int r;
+
+	(void)params;
+	if (!sum)
+		return -ENOMEM;
+	if (m->ctmaps) {
+		r = fos_ct_counts(m, &entries, st);
+		if (r == 0)
+			r = fos_ct_walk(m, NULL, _fos_ct_sum_one, sum, &scanned);
+		if (r < 0)
+			return _fos_error(peer, "fos.Failed",
+					  "cannot read the connection table: %s", strerror(-r));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "active", json_object_new_boolean(m->ctmaps != NULL));
+	json_object_object_add(o, "maxConnections", json_object_new_int64(max));
+	json_object_object_add(o, "capacity", json_object_new_int64(m->ct_capacity));
+	json_object_object_add(o, "entries", json_object_new_uint64(entries));
+	json_object_object_add(o, "fill",
+			       json_object_new_double(max ? 100.0 * (double)entries / max : 0));
+	json_object_object_add(o, "created", json_object_new_uint64(st[FOS_CT_STAT_CREATED]));
+	json_object_object_add(o, "insertFailures",
+			       json_object_new_uint64(st[FOS_CT_STAT_INSERT_FAIL]));
+	json_object_object_add(o, "reopened", json_object_new_uint64(st[FOS_CT_STAT_REOPENED]));
+	json_object_object_add(o, "icmpErrorsTruncated",
+			       json_object_new_uint64(st[FOS_CT_STAT_ICMP_NO_INNER]));
+	json_object_object_add(o, "invalid",
+			       json_object_new_string(fos_ct_invalid_to_string(
+				   cc ? cc->invalid : FOS_CT_INVALID_DROP)));
+	to = json_object_new_object();
+	if (cc) {
+		json_object_object_add(to, "tcp", json_object_new_int64(cc->tcp_timeout));
+		json_object_object_add(to, "tcpSyn", json_object_new_int64(cc->tcp_syn_timeout));
+		json_object_object_add(to, "tcpFin", json_object_new_int64(cc->tcp_fin_timeout));
+		json_object_object_add(to, "udp", json_object_new_int64(cc->udp_timeout));
+		json_object_object_add(to, "icmp", json_object_new_int64(cc->icmp_timeout));
+	}
+	json_object_object_add(o, "timeouts", to);
+	gc = json_object_new_object();
+	json_object_object_add(gc, "runs", json_object_new_uint64(m->gc.runs));
+	json_object_object_add(gc, "removed", json_object_new_uint64(m->gc.removed));
+	json_object_object_add(gc, "cleared", json_object_new_uint64(m->gc.cleared));
+	json_object_object_add(gc, "lastRunAt", _fos_time((time_t)m->gc.last_run));
+	json_object_object_add(gc, "lastRunMs", json_object_new_double(m->gc.last_run_ms));
+	json_object_object_add(gc, "maxStepMs", json_object_new_double(m->gc.max_step_ms));
+	json_object_object_add(gc, "intervalMs", json_object_new_int64(m->gc.interval_ms));
+	json_object_object_add(o, "gc", gc);
+	pa = json_object_new_array();
+	for (unsigned p = 0; p < 256; p++) {
+		json_object *po, *so;
+		uint64_t total = 0;
+		const char *pn;
+
+		for (unsigned k = 0; k < _FOS_CTS_MAX; k++)
+			total += sum->n[p][k];
+		if (!total)
+			continue;
+		po = json_object_new_object();
+		so = json_object_new_object();
+		pn = _fos_proto_name((uint8_t)p);
+		json_object_object_add(
+		    po, "proto", pn ? json_object_new_string(pn) : json_object_new_int((int)p));
+		json_object_object_add(po, "entries", json_object_new_uint64(total));
+		for (unsigned k = 0; k < _FOS_CTS_MAX; k++)
+			if (sum->n[p][k])
+				json_object_object_add(so, fos_ct_state_to_string(k),
+						       json_object_new_uint64(sum->n[p][k]));
+		json_object_object_add(po, "states", so);
+		json_object_array_add(pa, po);
+	}
+	json_object_object_add(o, "protocols", pa);
+	return _fos_reply(peer, o);
+}
+
+static int _fos_clear_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	struct fos_ct_filter f;
+	uint64_t removed = 0;
+	json_object *o;
+	bool sent;
+	int r;
+
+	r = _fos_ct_filter(peer, params, &f, &sent);
+	if (sent)
+		return r;
+	r = fos_ct_clear(m, &f, &removed);
+	if (r < 0)
+		return _fos_error(peer, "fos.Failed", "cannot clear the connection table: %s",
+				  strerror(-r));
+	log_info("clear conntrack: %llu entries removed", (unsigned long long)removed);
+	o = json_object_new_object();
+	json_object_object_add(o, "removed", json_object_new_uint64(removed));
+	return _fos_reply(peer, o);
+}
+
 struct fos_method {
 	const char *name;
 	bool mutates;
@@ -739,6 +1192,9 @@ static const struct fos_method fos_methods[] = {
     {"fos.Set.Del", true, _fos_set_del},
     {"fos.Reload", true, _fos_reload},
     {"fos.Config.Check", false, _fos_config_check},
+    {"fos.Show.Conntrack", false, _fos_show_conntrack},
+    {"fos.Show.ConntrackSummary", false, _fos_show_ct_summary},
+    {"fos.Clear.Conntrack", true, _fos_clear_conntrack},
 };
 
 int fos_methods_dispatch(struct fos_manager *m, struct fos_peer *peer, json_object *req)

@@ -15,20 +15,53 @@
 #include "cleanup.h"
 #include "fwd.h"
 #include "log.h"
+#include "filter.h"
+#include "tc.skel.h"
 #include "xdp_filter.skel.h"
+
+void fos_prog_unload(struct fos_prog_rt *p)
+{
+	fos_xdp_filter__destroy(p->skel);
+	p->skel = NULL;
+	fos_tc__destroy(p->tc);
+	p->tc = NULL;
+}
+
+bool fos_prog_loaded(const struct fos_prog_rt *p)
+{
+	return p->skel || p->tc;
+}
 
 void fos_prog_rt_free(struct fos_prog_rt *p)
 {
 	if (!p)
 		return;
-	/* never detach here: the pinned link keeps the datapath in place */
+	/* never detach here: the pinned link (XDP) or the tc filter keeps the
+	 * datapath in place */
 	if (p->link) {
 		bpf_link__disconnect(p->link);
 		bpf_link__destroy(p->link);
 	}
-	fos_xdp_filter__destroy(p->skel);
+	fos_prog_unload(p);
 	free(p->set_ids);
 	free(p);
+}
+
+void fos_prog_filter_maps(const struct fos_prog_rt *p, struct fos_filter_maps *ret)
+{
+	if (p->tc)
+		*ret = FOS_FILTER_MAPS(p->tc);
+	else
+		*ret = FOS_FILTER_MAPS(p->skel);
+}
+
+int fos_prog_main_fd(const struct fos_prog_rt *p)
+{
+	if (p->tc)
+		return bpf_program__fd(p->tc->progs.fos_tc_fw);
+	if (p->skel)
+		return bpf_program__fd(p->skel->progs.fos_xdp_filter);
+	return -1;
 }
 
 static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
@@ -48,76 +81,138 @@ static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 	return bpf_map__reuse_fd(map, fd);
 }
 
-int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
-		  char *err, size_t errlen)
+static const char *const _fos_ct_map_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count",
+						"fos_ct_stats"};
+
+static bool _fos_is_shared_map(const struct bpf_map *map)
 {
-	struct fos_xdp_filter *skel;
+	const char *n = bpf_map__name(map);
+
+	if (strcmp(n, "fos_sets") == 0 || strcmp(n, "fos_sets4") == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(_fos_ct_map_names); i++)
+		if (strcmp(n, _fos_ct_map_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The maps every program shares (sets, connection table) by fd; the rest
+ * pinned under pin_dir. Without a connection table (a stateless program)
+ * its maps are left private and as small as the kernel allows: the
+ * program's code never touches them. */
+static int _fos_prepare_maps(struct bpf_object *obj, const char *pin_dir,
+			     const struct fos_set_maps *sets, const struct fos_ct_fds *ct,
+			     bool stateful, char *err, size_t errlen)
+{
+	const int ct_fds[] = {ct ? ct->ct : -1, ct ? ct->cfg : -1, ct ? ct->count : -1,
+			      ct ? ct->stats : -1};
 	struct bpf_map *map;
 	int r;
 
-	skel = fos_xdp_filter__open();
-	if (!skel) {
-		r = -errno;
-		snprintf(err, errlen, "cannot open the XDP filter object: %s", strerror(-r));
-		return r;
-	}
-
-	r = bpf_map__reuse_fd(skel->maps.fos_sets, sets->v6);
+	r = bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "fos_sets"), sets->v6);
 	if (r == 0)
-		r = bpf_map__reuse_fd(skel->maps.fos_sets4, sets->v4);
+		r = bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, "fos_sets4"), sets->v4);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot share the set map: %s", strerror(-r));
-		goto fail;
+		return r;
 	}
-
-	if (pin_dir) {
-		r = fos_mkdir_p(pin_dir, 0700);
+	for (size_t i = 0; i < ARRAY_SIZE(_fos_ct_map_names); i++) {
+		map = bpf_object__find_map_by_name(obj, _fos_ct_map_names[i]);
+		if (!map)
+			continue;
+		if (stateful && ct_fds[i] < 0) {
+			snprintf(err, errlen, "the connection table is not open");
+			return -ENOENT;
+		}
+		r = stateful ? bpf_map__reuse_fd(map, ct_fds[i])
+		    : bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH
+			? bpf_map__set_max_entries(map, 64)
+			: 0;
 		if (r < 0) {
-			snprintf(err, errlen, "cannot create %s: %s", pin_dir, strerror(-r));
-			goto fail;
-		}
-		bpf_object__for_each_map(map, skel->obj)
-		{
-			char path[640];
-
-			if (map == skel->maps.fos_sets || map == skel->maps.fos_sets4)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
-			if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH &&
-			    access(path, F_OK) == 0) {
-				/* the kernel adds BPF_F_RDONLY_PROG to device maps, which
-				 * libbpf's compatibility check for pinned maps rejects:
-				 * reuse this one by hand */
-				r = _fos_reuse_pinned(map, path);
-				if (r < 0) {
-					snprintf(err, errlen, "cannot reuse pinned map %s: %s",
-						 path, strerror(-r));
-					goto fail;
-				}
-				continue;
-			}
-			r = bpf_map__set_pin_path(map, path);
-			if (r < 0) {
-				snprintf(err, errlen, "cannot set pin path %s: %s", path,
-					 strerror(-r));
-				goto fail;
-			}
+			snprintf(err, errlen, "cannot share the connection table: %s",
+				 strerror(-r));
+			return r;
 		}
 	}
+	if (!pin_dir)
+		return 0;
 
-	r = fos_xdp_filter__load(skel);
+	r = fos_mkdir_p(pin_dir, 0700);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", pin_dir, strerror(-r));
+		return r;
+	}
+	bpf_object__for_each_map(map, obj)
+	{
+		char path[640];
+
+		if (_fos_is_shared_map(map) || bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH && access(path, F_OK) == 0) {
+			/* the kernel adds BPF_F_RDONLY_PROG to device maps, which
+			 * libbpf's compatibility check for pinned maps rejects:
+			 * reuse this one by hand */
+			r = _fos_reuse_pinned(map, path);
+			if (r < 0) {
+				snprintf(err, errlen, "cannot reuse pinned map %s: %s", path,
+					 strerror(-r));
+				return r;
+			}
+			continue;
+		}
+		r = bpf_map__set_pin_path(map, path);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot set pin path %s: %s", path, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
+		  const struct fos_ct_fds *ct, char *err, size_t errlen)
+{
+	const char *what = p->type == FOS_PROG_XDP ? "XDP filter" : "TC program";
+	struct fos_xdp_filter *xs = NULL;
+	struct fos_tc *ts = NULL;
+	struct bpf_object *obj;
+	int r;
+
+	if (p->type == FOS_PROG_XDP) {
+		xs = fos_xdp_filter__open();
+		obj = xs ? xs->obj : NULL;
+	} else {
+		ts = fos_tc__open();
+		obj = ts ? ts->obj : NULL;
+	}
+	if (!obj) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the %s object: %s", what, strerror(-r));
+		return r;
+	}
+	if (xs)
+		xs->rodata->fos_stateful = p->stateful;
+	else
+		ts->rodata->fos_stateful = p->stateful;
+
+	r = _fos_prepare_maps(obj, pin_dir, sets, ct, p->stateful, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = xs ? fos_xdp_filter__load(xs) : fos_tc__load(ts);
 	if (r < 0) {
 		snprintf(err, errlen,
-			 "the kernel refused the XDP filter: %s (the verifier log "
-			 "is in fwd's log)",
+			 "the kernel refused the %s: %s (the verifier log is in fwd's log)", what,
 			 strerror(-r));
 		goto fail;
 	}
-	p->skel = skel;
+	p->skel = xs;
+	p->tc = ts;
 	p->loaded_at = time(NULL);
 	return 0;
 fail:
-	fos_xdp_filter__destroy(skel);
+	fos_xdp_filter__destroy(xs);
+	fos_tc__destroy(ts);
 	return r;
 }
 
@@ -157,6 +252,8 @@ int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t e
 	char path[640];
 	int r;
 
+	if (!p->skel)
+		return -ENODEV;
 	link = bpf_program__attach_xdp(p->skel->progs.fos_xdp_filter, ifindex);
 	if (!link) {
 		r = -errno;
@@ -240,12 +337,11 @@ int fos_prog_ids(const struct fos_prog_rt *p, uint32_t *ret_prog_id, uint32_t *r
 			prog_id = info.prog_id;
 		}
 	}
-	if (!prog_id && p->skel) {
+	if (!prog_id && fos_prog_loaded(p)) {
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
 
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(p->skel->progs.fos_xdp_filter), &info,
-					   &len) == 0)
+		if (bpf_obj_get_info_by_fd(fos_prog_main_fd(p), &info, &len) == 0)
 			prog_id = info.id;
 	}
 	*ret_prog_id = prog_id;
@@ -276,9 +372,9 @@ int fos_prog_stats(const struct fos_prog_rt *p, uint64_t ret_stats[_FOS_STAT_MAX
 {
 	int fd;
 
-	if (!p->skel)
+	if (!fos_prog_loaded(p))
 		return -ENODEV;
-	fd = bpf_map__fd(p->skel->maps.fos_stats);
+	fd = p->tc ? bpf_map__fd(p->tc->maps.fos_stats) : bpf_map__fd(p->skel->maps.fos_stats);
 	for (uint32_t i = 0; i < _FOS_STAT_MAX; i++) {
 		int r = _fos_percpu_sum(fd, i, 1, &ret_stats[i]);
 
@@ -291,16 +387,17 @@ int fos_prog_stats(const struct fos_prog_rt *p, uint64_t ret_stats[_FOS_STAT_MAX
 int fos_prog_rule_counter(const struct fos_prog_rt *p, uint32_t slot, uint32_t idx, bool dflt,
 			  struct fos_rule_counter *ret)
 {
+	struct fos_filter_maps fm;
 	uint64_t v[2];
 	int r;
 
-	if (!p->skel)
+	if (!fos_prog_loaded(p))
 		return -ENODEV;
+	fos_prog_filter_maps(p, &fm);
 	if (dflt)
-		r = _fos_percpu_sum(bpf_map__fd(p->skel->maps.fos_default_st), slot, 2, v);
+		r = _fos_percpu_sum(fm.default_st, slot, 2, v);
 	else
-		r = _fos_percpu_sum(bpf_map__fd(p->skel->maps.fos_rule_stats),
-				    slot * FOS_MAX_RULES + idx, 2, v);
+		r = _fos_percpu_sum(fm.rule_stats, slot * FOS_MAX_RULES + idx, 2, v);
 	if (r < 0)
 		return r;
 	ret->packets = v[0];

@@ -450,8 +450,9 @@ int fos_ipc_call(int fd, const char *method, json_object *params, json_object **
 				*ret_reply = TAKE_PTR(msg);
 				return 0;
 			}
-			/* The first part carries the reply; later parts only
-			 * lend it their entries. */
+			/* The first part carries the reply; later parts add their
+			 * entries, and their other fields (totals known only
+			 * once the walk is done) replace the first part's. */
 			r = _fos_ipc_entries(msg, &entries);
 			if (r < 0)
 				return r;
@@ -469,6 +470,19 @@ int fos_ipc_call(int fd, const char *method, json_object *params, json_object **
 			if (json_object_array_add(entries, json_object_get(e)) < 0) {
 				json_object_put(e);
 				return -ENOMEM;
+			}
+		}
+		{
+			json_object *pp, *rp;
+
+			if (json_object_object_get_ex(msg, "parameters", &pp) &&
+			    json_object_object_get_ex(reply, "parameters", &rp)) {
+				json_object_object_foreach(pp, key, val)
+				{
+					if (strcmp(key, "entries") != 0)
+						json_object_object_add(rp, key,
+								       json_object_get(val));
+				}
 			}
 		}
 		if (!continues)

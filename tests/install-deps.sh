@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config meson ninja-build clang llvm bpftool libbpf-dev
   libconfig-dev libjson-c-dev libreadline-dev libsystemd-dev check
+  libnl-3-dev libnl-route-3-dev
   iproute2 iputils-ping netcat-openbsd iperf3 curl tmux expect python3
   nftables iptables ethtool valgrind clang-format
 )

@@ -609,7 +609,7 @@ static int serve(int fd, const void *arg)
 				      "{\"parameters\": {\"entries\": []}, \"continues\": true}");
 		if (k >= 0)
 			k = send_text(fd, "{\"parameters\": {\"entries\":"
-					  " [{\"cidr\": \"2001:db8::/32\"}]}}");
+					  " [{\"cidr\": \"2001:db8::/32\"}], \"matched\": 4}}");
 		break;
 	case SCRIPT_ERROR:
 		k = send_text(fd, "{\"error\": \"fos.NoSuchSet\","
@@ -682,13 +682,14 @@ END_TEST
 static const char streamed_reply[] = "{\"parameters\": {\"name\": \"blocked\", \"entries\": ["
 				     "{\"cidr\": \"10.0.0.0/8\"}, {\"cidr\": \"10.1.0.0/16\"},"
 				     " {\"cidr\": \"192.0.2.0/24\"}, {\"cidr\": \"2001:db8::/32\"}"
-				     "]}}";
+				     "], \"matched\": 4}}";
 
 START_TEST(test_call_stream)
 {
 	_cleanup_json_ json_object *reply = NULL;
 
-	/* parts joined in order; "continues" does not survive the join */
+	/* parts joined in order; "continues" does not survive the join; a
+	 * later part's other fields (a total) join the reply */
 	ck_assert_int_eq(call_script(SCRIPT_STREAM, false, &reply), 0);
 	assert_json_eq(reply, streamed_reply);
 }

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The connection table in user space: creating (or adopting) the pinned
+ * table, writing its settings, the collector that removes expired entries,
+ * and the walks behind show and clear conntrack.
+ *
+ * The table is created when the first stateful program is applied, sized
+ * conntrack.maxConnections plus FOS_CT_MAP_SLACK so the LRU map never has to
+ * evict below the limit the datapath enforces. A pinned table is adopted as
+ * it is; one too small for the configured size is replaced, its entries
+ * copied, when fwd starts. A reload may lower the limit, or raise it within
+ * the table's capacity.
+ *
+ * The collector walks the table in steps of a few milliseconds
+ * (bpf_map_lookup_batch), so the event loop never waits on it for long, and
+ * starts a new walk after an interval that shrinks as the table fills.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "ctmaps.skel.h"
+#include "fwd.h"
+#include "log.h"
+
+#define FOS_CT_BATCH 1024U
+
+static const char *const ct_state_names[] = {
+    [FOS_CTS_NEW] = "new",
+    [FOS_CTS_SYN_SENT] = "syn_sent",
+    [FOS_CTS_SYN_RECV] = "syn_recv",
+    [FOS_CTS_ESTABLISHED] = "established",
+    [FOS_CTS_FIN_WAIT] = "fin_wait",
+    [FOS_CTS_CLOSE_WAIT] = "close_wait",
+    [FOS_CTS_TIME_WAIT] = "time_wait",
+    [FOS_CTS_CLOSE] = "close",
+};
+static_assert(ARRAY_SIZE(ct_state_names) == _FOS_CTS_MAX, "ct_state_names incomplete");
+
+const char *fos_ct_state_to_string(unsigned s)
+{
+	return s < ARRAY_SIZE(ct_state_names) ? ct_state_names[s] : "unknown";
+}
+
+int fos_ct_state_from_string(const char *s)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(ct_state_names); i++)
+		if (strcmp(s, ct_state_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+static uint64_t _fos_now(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t fos_boottime_ns(void)
+{
+	return _fos_now(CLOCK_BOOTTIME);
+}
+
+static uint32_t _fos_capacity(uint32_t max)
+{
+	return max + FOS_CT_MAP_SLACK(max);
+}
+
+static int _fos_pinned_capacity(const char *path, uint32_t *ret)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	_cleanup_close_ int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*ret = info.max_entries;
+	return 0;
+}
+
+/* Copy every entry of from into to (a bigger table); returns the count. */
+static int64_t _fos_ct_copy(int from, int to)
+{
+	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
+	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
+	uint8_t in[64], out[64];
+	bool first = true;
+	int64_t n = 0;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (;;) {
+		uint32_t count = FOS_CT_BATCH;
+		int r =
+		    bpf_map_lookup_batch(from, first ? NULL : in, out, keys, vals, &count, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (uint32_t i = 0; i < count; i++)
+			if (bpf_map_update_elem(to, &keys[i], &vals[i], BPF_NOEXIST) == 0)
+				n++;
+		if (r < 0)
+			break;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+	return n;
+}
+
+int fos_ct_open(struct fos_manager *m, const struct fos_conntrack_cfg *cfg, bool want, char *err,
+		size_t errlen)
+{
+	static const char *const names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
+	uint32_t need = _fos_capacity(cfg->max_connections), pinned = 0;
+	_cleanup_close_ int old_fd = -1;
+	struct fos_ctmaps *skel;
+	char path[512];
+	bool exists;
+	int r;
+
+	if (m->ctmaps)
+		return 0;
+	snprintf(path, sizeof(path), "%s/global/fos_ct", m->pin_dir);
+	exists = access(path, F_OK) == 0;
+	if (!exists && !want)
+		return 0;
+	if (exists) {
+		r = _fos_pinned_capacity(path, &pinned);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot open the pinned connection table %s: %s",
+				 path, strerror(-r));
+			return r;
+		}
+		if (pinned < need) {
+			/* too small for the configured size: made again, entries copied */
+			old_fd = bpf_obj_get(path);
+			if (old_fd < 0 || unlink(path) < 0) {
+				r = -errno;
+				snprintf(err, errlen, "cannot replace %s: %s", path, strerror(-r));
+				return r;
+			}
+		} else {
+			need = pinned;
+		}
+	}
+
+	skel = fos_ctmaps__open();
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the connection table object: %s", strerror(-r));
+		return r;
+	}
+	r = bpf_map__set_max_entries(skel->maps.fos_ct, need);
+	for (size_t i = 0; i < ARRAY_SIZE(names) && r == 0; i++) {
+		snprintf(path, sizeof(path), "%s/global/%s", m->pin_dir, names[i]);
+		r = bpf_map__set_pin_path(bpf_object__find_map_by_name(skel->obj, names[i]), path);
+	}
+	if (r == 0)
+		r = fos_ctmaps__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot create the connection table of %u entries in %s/global: %s", need,
+			 m->pin_dir, strerror(-r));
+		fos_ctmaps__destroy(skel);
+		return r;
+	}
+	m->ctmaps = skel;
+	m->ct = (struct fos_ct_fds){
+	    .ct = bpf_map__fd(skel->maps.fos_ct),
+	    .cfg = bpf_map__fd(skel->maps.fos_ct_cfg),
+	    .count = bpf_map__fd(skel->maps.fos_ct_count),
+	    .stats = bpf_map__fd(skel->maps.fos_ct_stats),
+	};
+	m->ct_capacity = need;
+	m->gc.interval_ms = 1000;
+	m->gc.next_walk_ns = 0;
+	if (old_fd >= 0) {
+		int64_t n = _fos_ct_copy(old_fd, m->ct.ct);
+
+		if (n < 0)
+			log_warning_errno((int)n, "cannot copy the old connection table, ignoring");
+		else
+			log_info("connection table grown from %u to %u entries, %lld connections "
+				 "carried over",
+				 pinned, need, (long long)n);
+		/* the count of the new table starts from what it holds */
+		if (n >= 0) {
+			uint32_t k = FOS_CT_COUNT_INSERTED;
+			uint64_t ins = 0, rem;
+
+			(void)bpf_map_lookup_elem(m->ct.count, &k, &ins);
+			rem = ins >= (uint64_t)n ? ins - (uint64_t)n : 0;
+			k = FOS_CT_COUNT_REMOVED;
+			(void)bpf_map_update_elem(m->ct.count, &k, &rem, BPF_ANY);
+		}
+	} else if (exists) {
+		log_info("adopted the connection table (%u entries) from %s/global", need,
+			 m->pin_dir);
+	} else {
+		log_info("created the connection table: %u connections (%u slots)",
+			 cfg->max_connections, need);
+	}
+	return 0;
+}
+
+int fos_ct_check(const struct fos_manager *m, const struct fos_conntrack_cfg *cfg, char *err,
+		 size_t errlen)
+{
+	if (!m->ctmaps || _fos_capacity(cfg->max_connections) <= m->ct_capacity)
+		return 0;
+	snprintf(err, errlen,
+		 "conntrack.maxConnections %u is more than the running table can hold (%u); a "
+		 "bigger table is made when fwd restarts, carrying the connections over",
+		 cfg->max_connections, m->ct_capacity - FOS_CT_MAP_SLACK(m->ct_capacity));
+	return -E2BIG;
+}
+
+int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg)
+{
+	struct fos_ct_cfg c = {
+	    .timeout_ns =
+		{
+		    [FOS_CTT_TCP_SYN] = cfg->tcp_syn_timeout * 1000000000ULL,
+		    [FOS_CTT_TCP_EST] = cfg->tcp_timeout * 1000000000ULL,
+		    [FOS_CTT_TCP_FIN] = cfg->tcp_fin_timeout * 1000000000ULL,
+		    [FOS_CTT_TCP_CLOSE] = FOS_CT_CLOSE_TIMEOUT * 1000000000ULL,
+		    [FOS_CTT_UDP] = cfg->udp_timeout * 1000000000ULL,
+		    [FOS_CTT_ICMP] = cfg->icmp_timeout * 1000000000ULL,
+		},
+	    .max_entries = cfg->max_connections,
+	    .invalid = cfg->invalid,
+	};
+	uint32_t k = 0;
+
+	if (!m->ctmaps)
+		return 0;
+	if (bpf_map_update_elem(m->ct.cfg, &k, &c, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static enum fos_ct_timeout _fos_ct_timeout_of(const struct fos_ct_key *k,
+					      const struct fos_ct_value *v)
+{
+	if (k->proto == 6) {
+		switch (v->state) {
+		case FOS_CTS_SYN_SENT:
+		case FOS_CTS_SYN_RECV:
+			return FOS_CTT_TCP_SYN;
+		case FOS_CTS_ESTABLISHED:
+			return FOS_CTT_TCP_EST;
+		case FOS_CTS_CLOSE:
+			return FOS_CTT_TCP_CLOSE;
+		default:
+			return FOS_CTT_TCP_FIN;
+		}
+	}
+	if (k->proto == 1 || k->proto == 58)
+		return FOS_CTT_ICMP;
+	return FOS_CTT_UDP;
+}
+
+static int _fos_ct_read_cfg(const struct fos_manager *m, struct fos_ct_cfg *ret)
+{
+	uint32_t k = 0;
+
+	if (bpf_map_lookup_elem(m->ct.cfg, &k, ret) < 0)
+		return -errno;
+	return 0;
+}
+
+static uint64_t _fos_left(const struct fos_ct_cfg *c, const struct fos_ct_key *k,
+			  const struct fos_ct_value *v, uint64_t now_ns)
+{
+	uint64_t t = c->timeout_ns[_fos_ct_timeout_of(k, v)];
+	uint64_t age = now_ns > v->last_ns ? now_ns - v->last_ns : 0;
+
+	return age >= t ? 0 : t - age;
+}
+
+uint64_t fos_ct_timeout_left(const struct fos_manager *m, const struct fos_ct_key *k,
+			     const struct fos_ct_value *v, uint64_t now_ns)
+{
+	struct fos_ct_cfg c;
+
+	if (_fos_ct_read_cfg(m, &c) < 0)
+		return 0;
+	return _fos_left(&c, k, v, now_ns) / 1000000000ULL;
+}
+
+int fos_ct_counts(const struct fos_manager *m, uint64_t *ret_entries,
+		  uint64_t ret_stats[_FOS_CT_STAT_MAX])
+{
+	uint64_t v[_FOS_CT_COUNT_MAX] = {0};
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (!m->ctmaps)
+		return -ENODEV;
+	for (uint32_t k = 0; k < _FOS_CT_COUNT_MAX; k++)
+		if (bpf_map_lookup_elem(m->ct.count, &k, &v[k]) < 0)
+			return -errno;
+	*ret_entries = v[FOS_CT_COUNT_INSERTED] > v[FOS_CT_COUNT_REMOVED]
+			   ? v[FOS_CT_COUNT_INSERTED] - v[FOS_CT_COUNT_REMOVED]
+			   : 0;
+	if (ret_stats) {
+		_cleanup_free_ uint64_t *pc = NULL;
+
+		if (ncpu <= 0)
+			return -EINVAL;
+		pc = calloc((size_t)ncpu, sizeof(uint64_t));
+		if (!pc)
+			return -ENOMEM;
+		for (uint32_t k = 0; k < _FOS_CT_STAT_MAX; k++) {
+			ret_stats[k] = 0;
+			if (bpf_map_lookup_elem(m->ct.stats, &k, pc) < 0)
+				return -errno;
+			for (int c = 0; c < ncpu; c++)
+				ret_stats[k] += pc[c];
+		}
+	}
+	return 0;
+}
+
+/* fwd is the only writer of the removed counter */
+static void _fos_ct_add_removed(struct fos_manager *m, uint64_t n)
+{
+	uint32_t k = FOS_CT_COUNT_REMOVED;
+	uint64_t v = 0;
+
+	if (!n)
+		return;
+	(void)bpf_map_lookup_elem(m->ct.count, &k, &v);
+	v += n;
+	if (bpf_map_update_elem(m->ct.count, &k, &v, BPF_ANY) < 0)
+		log_warning_errno(-errno, "cannot update the connection count, ignoring");
+}
+
+/* Delete k if it is still expired (a packet may have refreshed it since it
+ * was read). */
+static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
+			 const struct fos_ct_key *k, uint64_t now)
+{
+	struct fos_ct_value cur;
+
+	if (bpf_map_lookup_elem(m->ct.ct, k, &cur) < 0)
+		return false;
+	if (_fos_left(c, k, &cur, now) > 0)
+		return false;
+	return bpf_map_delete_elem(m->ct.ct, k) == 0;
+}
+
+static uint32_t _fos_gc_interval(const struct fos_manager *m, uint64_t live, uint64_t removed)
+{
+	uint64_t max = m->cfg ? m->cfg->conntrack.max_connections : FOS_CT_DEFAULT_MAX;
+	double fill = max ? (double)live / (double)max : 0;
+
+	/* a fuller table, or one whose entries expire fast, is walked sooner */
+	if (fill >= 0.75 || removed * 4 > live + removed)
+		return 1000;
+	if (fill >= 0.5)
+		return 2000;
+	if (fill >= 0.25)
+		return 5000;
+	return 10000;
+}
+
+uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
+{
+	_cleanup_free_ struct fos_ct_key *keys = NULL;
+	_cleanup_free_ struct fos_ct_value *vals = NULL;
+	struct fos_ct_gc *g = &m->gc;
+	uint64_t t0 = _fos_now(CLOCK_MONOTONIC), now_boot, removed = 0, elapsed;
+	struct fos_ct_cfg c;
+	bool done = false;
+	double ms;
+
+	if (!m->ctmaps)
+		return UINT32_MAX;
+	if (!g->walking) {
+		if (t0 < g->next_walk_ns)
+			return (uint32_t)((g->next_walk_ns - t0) / 1000000ULL) + 1;
+		g->walking = true;
+		g->have_cursor = false;
+		g->walk_seen = g->walk_live = 0;
+		g->walk_ms = 0;
+	}
+	keys = calloc(FOS_CT_BATCH, sizeof(*keys));
+	vals = calloc(FOS_CT_BATCH, sizeof(*vals));
+	if (!keys || !vals || _fos_ct_read_cfg(m, &c) < 0)
+		return 1000;
+	now_boot = _fos_now(CLOCK_BOOTTIME);
+	do {
+		uint32_t count = FOS_CT_BATCH;
+		uint8_t out[sizeof(g->cursor)];
+		int r = bpf_map_lookup_batch(m->ct.ct, g->have_cursor ? g->cursor : NULL, out, keys,
+					     vals, &count, NULL);
+
+		if (r < 0 && errno != ENOENT) {
+			log_warning_errno(-errno, "conntrack collector: cannot read the table, "
+						  "ignoring");
+			done = true;
+			break;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			g->walk_seen++;
+			if (_fos_left(&c, &keys[i], &vals[i], now_boot) == 0 &&
+			    _fos_ct_reap(m, &c, &keys[i], now_boot))
+				removed++;
+			else
+				g->walk_live++;
+		}
+		if (r < 0) {
+			done = true;
+			break;
+		}
+		memcpy(g->cursor, out, sizeof(g->cursor));
+		g->have_cursor = true;
+		elapsed = _fos_now(CLOCK_MONOTONIC) - t0;
+	} while (elapsed < budget_ns);
+
+	_fos_ct_add_removed(m, removed);
+	g->removed += removed;
+	ms = (double)(_fos_now(CLOCK_MONOTONIC) - t0) / 1e6;
+	g->walk_ms += ms;
+	if (ms > g->max_step_ms)
+		g->max_step_ms = ms;
+	if (!done)
+		return 0;
+	g->walking = false;
+	g->runs++;
+	g->last_run = (uint64_t)time(NULL);
+	g->last_run_ms = g->walk_ms;
+	g->interval_ms = _fos_gc_interval(m, g->walk_live, g->walk_seen - g->walk_live);
+	g->next_walk_ns = _fos_now(CLOCK_MONOTONIC) + (uint64_t)g->interval_ms * 1000000ULL;
+	return g->interval_ms;
+}
+
+static bool _fos_in_cidr(const struct fos_cidr *c, const uint8_t addr[16], bool v4)
+{
+	/* both hold IPv4 in their last four bytes */
+	const uint8_t *a = v4 ? addr + 12 : addr, *p = v4 ? c->addr.b + 12 : c->addr.b;
+	unsigned bits = c->plen, full = bits / 8;
+
+	if ((c->family == AF_INET) != v4)
+		return false;
+	if (memcmp(a, p, full) != 0)
+		return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((a[full] & mask) != (p[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool _fos_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(a, pfx, sizeof(pfx)) == 0;
+}
+
+bool fos_ct_filter_match(const struct fos_ct_filter *f, const struct fos_ct_key *k,
+			 const struct fos_ct_value *v)
+{
+	unsigned o = (v->flags & FOS_CT_F_ORIG1) ? 1 : 0;
+	bool v4 = _fos_is_v4(k->addr[0]);
+
+	if (!f)
+		return true;
+	if (f->proto >= 0 && k->proto != f->proto)
+		return false;
+	if (f->port >= 0 && k->port[0] != f->port && k->port[1] != f->port)
+		return false;
+	if (f->state >= 0 && v->state != f->state)
+		return false;
+	if (f->zone >= 0 && k->zone != (uint32_t)f->zone)
+		return false;
+	if (f->has_src && !_fos_in_cidr(&f->src, k->addr[o], v4))
+		return false;
+	if (f->has_dst && !_fos_in_cidr(&f->dst, k->addr[o ^ 1], v4))
+		return false;
+	return true;
+}
+
+int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
+		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
+		void *u, uint64_t *ret_scanned)
+{
+	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
+	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
+	uint8_t in[64], out[64];
+	uint64_t scanned = 0;
+	bool first = true;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	if (!m->ctmaps) {
+		*ret_scanned = 0;
+		return 0;
+	}
+	for (;;) {
+		uint32_t count = FOS_CT_BATCH;
+		int r = bpf_map_lookup_batch(m->ct.ct, first ? NULL : in, out, keys, vals, &count,
+					     NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (uint32_t i = 0; i < count; i++) {
+			scanned++;
+			if (!fos_ct_filter_match(f, &keys[i], &vals[i]))
+				continue;
+			int k = cb(u, &keys[i], &vals[i]);
+
+			if (k < 0) {
+				*ret_scanned = scanned;
+				return k;
+			}
+		}
+		if (r < 0)
+			break;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+	*ret_scanned = scanned;
+	return 0;
+}
+
+struct _fos_clear {
+	struct fos_manager *m;
+	uint64_t removed;
+};
+
+static int _fos_clear_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+{
+	struct _fos_clear *c = u;
+
+	(void)v;
+	if (bpf_map_delete_elem(c->m->ct.ct, k) == 0)
+		c->removed++;
+	return 0;
+}
+
+int fos_ct_clear(struct fos_manager *m, const struct fos_ct_filter *f, uint64_t *ret_removed)
+{
+	struct _fos_clear c = {.m = m};
+	uint64_t scanned;
+	int r;
+
+	r = fos_ct_walk(m, f, _fos_clear_one, &c, &scanned);
+	_fos_ct_add_removed(m, c.removed);
+	m->gc.cleared += c.removed;
+	if (r < 0)
+		return r;
+	*ret_removed = c.removed;
+	return 0;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# An XDP filter with stateful = true reads the connection table the TC
+# firewall keeps: on the outside interface, an XDP default-drop filter lets
+# the answers to the client's flows through and nothing else. Switching
+# stateful on and off by reload swaps the program in place.
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null || skip "python3 missing"
+TOOLS="$(dirname "$0")/ct_tools.py"
+
+e2e_lab
+servers_start tcp:8080 udp:5353
+mkdir -p "$T/c"
+inC python3 "$TOOLS" echo "$T/c" tcp:7100 >>"$T/echo-c.log" 2>&1 &
+for _ in $(seq 1 100); do [ -f "$T/c/echo.ready" ] && break; sleep 0.1; done
+
+write_conf() { # stateful of the XDP filter
+  cat >"$T/fw.conf" <<CONF
+programs = (
+  { name = "edge-xdp"; type = "xdp"; interface = "r-srv"; priority = 10;
+    settings = { stateful = $1; actions = { default = "drop"; rules = (
+      { match = { protocol = "icmpv6"; }; action = "pass"; } ); }; }; },
+  { name = "edge-fw"; type = "tc-ingress"; interface = "r-srv"; priority = 20;
+    settings = { stateful = true; actions = { default = "drop"; }; }; }
+);
+CONF
+}
+write_conf true
+fwd_start "$T/fw.conf" || fail "fwd did not start"
+
+tcp_pass 10.10.2.2 8080 || fail "the answers to the client's TCP flow did not pass the XDP filter"
+tcp_pass fd00:10:2::2 8080 || fail "the answers to the client's TCP flow (v6) did not pass"
+inC ping -c2 -W2 10.10.2.2 >/dev/null || fail "ping answers did not pass the XDP filter"
+inS timeout 3 nc -w 2 10.10.1.2 7100 </dev/null >/dev/null 2>&1 &&
+  fail "the outside got through the stateful XDP filter"
+fosctl -j show program edge-xdp >"$T/x.json"
+jq_py 'j["stateful"] and j["counters"]["conntrack"]["established"] > 0' <"$T/x.json" | grep -q True ||
+  fail "the XDP filter counted no established packets: $(cat "$T/x.json")"
+pass_step "a stateful XDP filter passes the answers of tracked flows, drops the rest"
+
+# stateless: the same default drop now drops the answers too
+link0=$(fosctl -j show program edge-xdp | jq_py 'j["linkId"]')
+write_conf false
+fosctl reload >/dev/null || fail "reload to a stateless XDP filter failed"
+tcp_try 10.10.2.2 8080 && fail "a stateless default-drop XDP filter let the answers through"
+link1=$(fosctl -j show program edge-xdp | jq_py 'j["linkId"]')
+[ "$link0" = "$link1" ] || fail "the XDP link changed ($link0 -> $link1): the program was not swapped in place"
+write_conf true
+fosctl reload >/dev/null || fail "reload back to stateful failed"
+tcp_pass 10.10.2.2 8080 || fail "stateful again: the answers do not pass"
+pass_step "stateful switched off and on by reload, on the same link"
