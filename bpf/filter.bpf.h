@@ -334,8 +334,9 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 			x = st;
 	}
 	nw = s->n_words;
-	/* the prefix lookups cost most: skip them once no rule is left */
-	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, da, nw))
+	/* the prefix lookups cost most: skip them once no rule is left (an early
+	 * exit only, so the state bitmap counts here when it is in sp) */
+	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, sp, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_SRC) {
 		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, p->family == FOS_AF_INET,
