@@ -89,7 +89,6 @@
 #include <bpf/bpf_endian.h>
 
 #include "ct_maps.bpf.h"
-#include "filter.bpf.h"
 #include "fos/abi.h"
 #include "parse.bpf.h"
 
@@ -682,68 +681,6 @@ static __always_inline int fos_ct_commit(const struct fos_ct_res *r, __u64 len, 
 	}
 	/* no entry, or it went away since the lookup */
 	return _fos_ct_insert(r, len, ifindex);
-}
-
-/* Count a packet's class (fos_ct_classify()'s result) in fos_stats; a
- * failed classification counts as INVALID. */
-static __always_inline void fos_ct_class_stat(int cls)
-{
-	switch (cls) {
-	case FOS_CT_NEW:
-		fos_stat_add(FOS_STAT_CT_NEW, 1);
-		break;
-	case FOS_CT_ESTABLISHED:
-		fos_stat_add(FOS_STAT_CT_ESTABLISHED, 1);
-		break;
-	case FOS_CT_RELATED:
-		fos_stat_add(FOS_STAT_CT_RELATED, 1);
-		break;
-	case FOS_CT_UNTRACKED:
-		fos_stat_add(FOS_STAT_CT_UNTRACKED, 1);
-		break;
-	default:
-		fos_stat_add(FOS_STAT_CT_INVALID, 1);
-		break;
-	}
-}
-
-/*
- * What a stateful filter does with a packet of class cls, counted: false and
- * the class the rules see in *ret_class, or true and the verdict in *v when
- * conntrack decides alone (ESTABLISHED, RELATED, UNTRACKED pass; INVALID as
- * fos_ct_cfg.invalid says).
- */
-static __always_inline bool fos_ct_policy(int cls, __u32 *ret_class, struct fos_verdict *v)
-{
-	const struct fos_ct_cfg *cfg;
-	__u32 zero = 0;
-
-	fos_ct_class_stat(cls);
-	v->action = FOS_ACT_PASS;
-	v->ifindex = 0;
-	v->rule = _FOS_FRAG_RULE_NONE;
-	switch (cls) {
-	case FOS_CT_NEW:
-		*ret_class = FOS_CT_NEW;
-		return false;
-	case FOS_CT_ESTABLISHED:
-	case FOS_CT_RELATED:
-	case FOS_CT_UNTRACKED:
-		return true;
-	default:
-		break;
-	}
-	cfg = bpf_map_lookup_elem(&fos_ct_cfg, &zero);
-	switch (cfg ? cfg->invalid : FOS_CT_INVALID_DROP) {
-	case FOS_CT_INVALID_PASS:
-		return true;
-	case FOS_CT_INVALID_RULES:
-		*ret_class = FOS_CT_INVALID;
-		return false;
-	default:
-		v->action = FOS_ACT_DROP;
-		return true;
-	}
 }
 
 #endif /* FOS_CONNTRACK_BPF_H */

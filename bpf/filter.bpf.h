@@ -26,6 +26,11 @@
  * that matches, in a time that depends on the number of 64-rule words, not on
  * the rules.
  *
+ * A stateful program classifies a packet with the tracker (conntrack.bpf.h)
+ * first; fos_filter_ct_policy() says what the class means to the filter:
+ * ESTABLISHED, RELATED and UNTRACKED pass without the rules, INVALID as
+ * fos_ct_cfg.invalid says, NEW goes to the rules.
+ *
  * The verdict of a first fragment is kept in fos_frags for the rest of the
  * datagram, with the slot and rule that decided it, so the later fragments
  * count on the same counter even after a slot flip. A verdict that no rule
@@ -41,6 +46,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "conntrack.bpf.h"
+#include "ct_maps.bpf.h"
 #include "fos/abi.h"
 #include "parse.bpf.h"
 #include "sets.bpf.h"
@@ -334,8 +341,9 @@ __noinline int fos_filter_classify(const struct fos_pkt *p, __u32 slot, __u32 fr
 			x = st;
 	}
 	nw = s->n_words;
-	/* the prefix lookups cost most: skip them once no rule is left */
-	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, da, nw))
+	/* the prefix lookups cost most: skip them once no rule is left (an early
+	 * exit only, so the state bitmap counts here when it is in sp) */
+	if ((flags & FOS_SLOT_F_CLS_SRC) && !_fos_any(l4, sp, sp, nw))
 		return -1;
 	if (flags & FOS_SLOT_F_CLS_SRC) {
 		sa = _fos_addr_bitmap(slot, FOS_CLS_DIM_SRC, p->saddr, p->family == FOS_AF_INET,
@@ -508,6 +516,68 @@ static __always_inline int fos_filter_rules(const struct fos_pkt *p, __u64 len, 
 	}
 	_fos_count_decision(slot, v->rule, len);
 	return 0;
+}
+
+/* Count a packet's class (fos_ct_classify()'s result) in fos_stats; a
+ * failed classification counts as INVALID. */
+static __always_inline void fos_filter_ct_stat(int cls)
+{
+	switch (cls) {
+	case FOS_CT_NEW:
+		fos_stat_add(FOS_STAT_CT_NEW, 1);
+		break;
+	case FOS_CT_ESTABLISHED:
+		fos_stat_add(FOS_STAT_CT_ESTABLISHED, 1);
+		break;
+	case FOS_CT_RELATED:
+		fos_stat_add(FOS_STAT_CT_RELATED, 1);
+		break;
+	case FOS_CT_UNTRACKED:
+		fos_stat_add(FOS_STAT_CT_UNTRACKED, 1);
+		break;
+	default:
+		fos_stat_add(FOS_STAT_CT_INVALID, 1);
+		break;
+	}
+}
+
+/*
+ * What a stateful filter does with a packet of class cls, counted: false and
+ * the class the rules see in *ret_class, or true and the verdict in *v when
+ * conntrack decides alone (ESTABLISHED, RELATED, UNTRACKED pass; INVALID as
+ * fos_ct_cfg.invalid says).
+ */
+static __always_inline bool fos_filter_ct_policy(int cls, __u32 *ret_class, struct fos_verdict *v)
+{
+	const struct fos_ct_cfg *cfg;
+	__u32 zero = 0;
+
+	fos_filter_ct_stat(cls);
+	v->action = FOS_ACT_PASS;
+	v->ifindex = 0;
+	v->rule = _FOS_FRAG_RULE_NONE;
+	switch (cls) {
+	case FOS_CT_NEW:
+		*ret_class = FOS_CT_NEW;
+		return false;
+	case FOS_CT_ESTABLISHED:
+	case FOS_CT_RELATED:
+	case FOS_CT_UNTRACKED:
+		return true;
+	default:
+		break;
+	}
+	cfg = bpf_map_lookup_elem(&fos_ct_cfg, &zero);
+	switch (cfg ? cfg->invalid : FOS_CT_INVALID_DROP) {
+	case FOS_CT_INVALID_PASS:
+		return true;
+	case FOS_CT_INVALID_RULES:
+		*ret_class = FOS_CT_INVALID;
+		return false;
+	default:
+		v->action = FOS_ACT_DROP;
+		return true;
+	}
 }
 
 #endif /* FOS_FILTER_BPF_H */

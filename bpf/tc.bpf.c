@@ -205,7 +205,7 @@ int fos_tc_fw(struct __sk_buff *skb)
 			cls = fos_tc_ct_classify(skb, &pkt, s->zone, &ct);
 			track = cls == FOS_CT_NEW && ct.op != FOS_CT_OP_NONE;
 		}
-		if (fos_ct_policy(cls, &ct_class, &v))
+		if (fos_filter_ct_policy(cls, &ct_class, &v))
 			goto decided;
 	}
 
@@ -254,7 +254,7 @@ int fos_tc_track(struct __sk_buff *skb)
 
 	s = fos_filter_slot(&slot);
 	r = fos_tc_ct_classify(skb, &pkt, s ? s->zone : 0, &ct);
-	fos_ct_class_stat(r);
+	fos_filter_ct_stat(r);
 	if (r == FOS_CT_NEW && ct.op != FOS_CT_OP_NONE)
 		fos_tc_ct_commit(&ct, len, skb->ifindex);
 	return TC_ACT_UNSPEC;

@@ -149,7 +149,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 
 		if (!frag_no_first)
 			cls = fos_xdp_ct_classify(ctx, &pkt, s->zone, &ct);
-		if (fos_ct_policy(cls, &ct_class, &v))
+		if (fos_filter_ct_policy(cls, &ct_class, &v))
 			goto decided;
 	}
 

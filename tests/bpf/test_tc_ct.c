@@ -1341,6 +1341,25 @@ START_TEST(test_tcp_fin_crossing)
 }
 END_TEST
 
+/* The client acknowledges the SYN-ACK with its request and its FIN in one
+ * segment: the handshake ends in FIN_WAIT. */
+START_TEST(test_tcp_fin_in_handshake)
+{
+	struct conn c = {.f = tcp_flows[_i]};
+
+	cx(&c, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	cx(&c, REPLY, T_SYN | T_ACK, 0, PASS, EST);
+	assert_conn(&c, FOS_CTS_SYN_RECV, SEEN);
+	cx(&c, ORIG, T_FIN | T_PSH | T_ACK, 120, PASS, EST);
+	assert_conn(&c, FOS_CTS_FIN_WAIT, SEEN | FIN_O);
+	cx(&c, REPLY, T_ACK, 0, PASS, EST);
+	assert_conn(&c, FOS_CTS_CLOSE_WAIT, SEEN | FIN_O);
+	cx(&c, REPLY, T_PSH | T_ACK, 400, PASS, EST);
+	cx(&c, REPLY, T_FIN | T_ACK, 0, PASS, EST);
+	assert_conn(&c, FOS_CTS_TIME_WAIT, SEEN | FIN_O | FIN_R);
+}
+END_TEST
+
 /* The out-of-state packets, run with the current invalid policy: exp[i] the
  * verdict of case i, extra[i] what it counts besides CT_INVALID. */
 static void invalid_cases(const enum verdict exp[7], const uint64_t extra[7])
@@ -2636,6 +2655,7 @@ static Suite *tc_ct_suite(void)
 	tcase_add_loop_test(tc_tcp, test_tcp_refused, 0, 2);
 	tcase_add_loop_test(tc_tcp, test_tcp_fin, 0, 2);
 	tcase_add_loop_test(tc_tcp, test_tcp_fin_crossing, 0, 4);
+	tcase_add_loop_test(tc_tcp, test_tcp_fin_in_handshake, 0, 2);
 	tcase_add_test(tc_tcp, test_ipv6_ext_headers);
 	tcase_add_test(tc_tcp, test_vlan);
 	tcase_add_test(tc_tcp, test_ipv4_options);
