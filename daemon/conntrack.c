@@ -351,6 +351,38 @@ static void _fos_ct_add_removed(struct fos_manager *m, uint64_t n)
 		log_warning_errno(-errno, "cannot update the connection count, ignoring");
 }
 
+static uint64_t _fos_ct_inserted(const struct fos_manager *m)
+{
+	uint32_t k = FOS_CT_COUNT_INSERTED;
+	uint64_t v = 0;
+
+	(void)bpf_map_lookup_elem(m->ct.count, &k, &v);
+	return v;
+}
+
+/*
+ * The count (inserted - removed) misses entries that left the table without
+ * fwd: the LRU map's own evictions, or a table fwd did not collect while it
+ * was down. After a complete walk that found live entries, the count may
+ * exceed live by at most what was inserted during the walk (the walk may
+ * have missed those); anything beyond that is drift, given back to the gate.
+ */
+static void _fos_ct_reconcile(struct fos_manager *m, uint64_t live, uint64_t inserted0)
+{
+	uint64_t ins = _fos_ct_inserted(m), entries = 0, during, drift;
+
+	if (fos_ct_counts(m, &entries, NULL) < 0)
+		return;
+	during = ins > inserted0 ? ins - inserted0 : 0;
+	if (entries <= live + during)
+		return;
+	drift = entries - live - during;
+	_fos_ct_add_removed(m, drift);
+	m->gc.drift += drift;
+	log_debug("conntrack: %llu entries counted but not in the table, released",
+		  (unsigned long long)drift);
+}
+
 /* Delete k if it is still expired (a packet may have refreshed it since it
  * was read). */
 static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
@@ -399,6 +431,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 		g->have_cursor = false;
 		g->walk_seen = g->walk_live = 0;
 		g->walk_ms = 0;
+		g->walk_inserted0 = _fos_ct_inserted(m);
 	}
 	keys = calloc(FOS_CT_BATCH, sizeof(*keys));
 	vals = calloc(FOS_CT_BATCH, sizeof(*vals));
@@ -442,6 +475,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 		g->max_step_ms = ms;
 	if (!done)
 		return 0;
+	_fos_ct_reconcile(m, g->walk_live, g->walk_inserted0);
 	g->walking = false;
 	g->runs++;
 	g->last_run = (uint64_t)time(NULL);

@@ -84,6 +84,8 @@ struct fos_ct_gc {
 	uint8_t cursor[64]; /* bpf_map_lookup_batch position */
 	uint64_t walk_seen;
 	uint64_t walk_live;
+	uint64_t walk_inserted0; /* fos_ct_count[INSERTED] when the walk began */
+	uint64_t drift;		 /* counted entries found gone (LRU evictions) */
 	double walk_ms;
 	uint64_t next_walk_ns; /* CLOCK_MONOTONIC */
 };

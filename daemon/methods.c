@@ -1119,6 +1119,7 @@ static int _fos_show_ct_summary(struct fos_manager *m, struct fos_peer *peer, js
 	json_object_object_add(gc, "runs", json_object_new_uint64(m->gc.runs));
 	json_object_object_add(gc, "removed", json_object_new_uint64(m->gc.removed));
 	json_object_object_add(gc, "cleared", json_object_new_uint64(m->gc.cleared));
+	json_object_object_add(gc, "released", json_object_new_uint64(m->gc.drift));
 	json_object_object_add(gc, "lastRunAt", _fos_time((time_t)m->gc.last_run));
 	json_object_object_add(gc, "lastRunMs", json_object_new_double(m->gc.last_run_ms));
 	json_object_object_add(gc, "maxStepMs", json_object_new_double(m->gc.max_step_ms));

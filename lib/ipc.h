@@ -58,8 +58,9 @@
  *                                 (percent), created, insertFailures,
  *                                 reopened, invalid (conntrack.invalid),
  *                                 timeouts: {tcp, tcpSyn, tcpFin, udp, icmp},
- *                                 gc: {runs, removed, lastRunAt, lastRunMs,
- *                                   maxStepMs, intervalMs},
+ *                                 gc: {runs, removed, cleared, released,
+ *                                   lastRunAt, lastRunMs, maxStepMs,
+ *                                   intervalMs},
  *                                 protocols: [{proto, entries, states:
  *                                   {<state>: count}}]}
  *   fos.Clear.Conntrack    {src?, dst?, proto?, port?, state?, zone?} ->

@@ -123,3 +123,27 @@ fosctl -j show program edge-fw | jq_py 'j["attached"]' | grep -q True || fail "e
 inS timeout 3 nc -w 2 10.10.1.2 7000 </dev/null >/dev/null 2>&1 &&
   fail "after refused reloads the outside got in"
 pass_step "bad conntrack settings refused with file:line; nothing changed"
+
+# --- entries that left the table without fwd are given back to the limit -------
+command -v bpftool >/dev/null || skip "bpftool missing (the rest passed)"
+cp "$T/good.conf" "$T/fw.conf"
+fosctl reload >/dev/null || fail "reload of the good config"
+inC python3 "$TOOLS" udp-flows 10.10.2.2 7001 30
+before=$(fosctl -j show conntrack summary | jq_py 'j["entries"]')
+[ "$before" -ge 30 ] || fail "expected at least 30 entries, the summary says $before"
+fwd_stop
+# with fwd stopped, empty the table by hand, as LRU evictions would
+bpftool -j map dump pinned "$PIN/global/fos_ct" |
+  jq_py '"\n".join(" ".join(b[2:] for b in e["key"]) for e in j)' |
+  while read -r key; do
+    [ -n "$key" ] && bpftool map delete pinned "$PIN/global/fos_ct" key hex $key
+  done
+fwd_start "$T/fw.conf" || fail "fwd did not restart"
+for _ in $(seq 1 30); do
+  fosctl -j show conntrack summary >"$T/sum.json"
+  jq_py 'j["gc"]["runs"] >= 1 and j["entries"] == 0' <"$T/sum.json" | grep -q True && break
+  sleep 0.5
+done
+jq_py 'j["entries"] == 0 and j["gc"]["released"] >= 30' <"$T/sum.json" | grep -q True ||
+  fail "the count kept entries the table no longer holds: $(cat "$T/sum.json")"
+pass_step "entries gone behind fwd's back ($before) were released from the count"
