@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fos demo lab: installs the Debian packages, builds fos, builds three
 # network namespaces (client - router - server), starts fwd in the router with
-# conf/examples/lab.conf and shows it filtering real traffic.
+# conf/examples/lab.conf and shows it filtering real traffic, then adds the
+# stateful firewall of conf/examples/stateful-fw.conf with a reload.
 #
 #   bash conf/examples/demo-lab.sh          set up, show, leave the lab running
 #   bash conf/examples/demo-lab.sh stop     stop fwd, flush, remove the lab
@@ -53,8 +54,11 @@ ip -n $NS_C route add default via 10.10.1.1; ip -n $NS_C -6 route add default vi
 ip -n $NS_S route add default via 10.10.2.1; ip -n $NS_S -6 route add default via fd00:10:2::1
 mkdir -p "$PIN"; mount -t bpf bpf "$PIN"
 
-echo "== 3. fwd in $NS_R with conf/examples/lab.conf"
-ip netns exec $NS_R "$B/daemon/fwd" -c "$top/conf/examples/lab.conf" -s "$SOCK" --pin-dir "$PIN" \
+echo "== 3. fwd in $NS_R with conf/examples/lab.conf (as $RUN/fwd.conf)"
+# a copy, so that step 6 can add a file to its fwd.d/ beside it
+sed "s|\"sets/blocked.txt\"|\"$top/conf/examples/sets/blocked.txt\"|" \
+  "$top/conf/examples/lab.conf" >"$RUN/fwd.conf"
+ip netns exec $NS_R "$B/daemon/fwd" -c "$RUN/fwd.conf" -s "$SOCK" --pin-dir "$PIN" \
   >"$RUN/fwd.log" 2>&1 &
 echo $! >"$RUN/fwd.pid"
 for _ in $(seq 1 50); do "$B/cli/fosctl" -s "$SOCK" show status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -62,11 +66,16 @@ ip netns exec $NS_S python3 "$top/tests/e2e/servers.py" "$RUN" tcp:23 tcp:80 tcp
 sleep 0.5
 
 fosctl() { "$B/cli/fosctl" -s "$SOCK" "$@"; }
-try() { # label, command
-  if ip netns exec $NS_C timeout 3 "${@:2}" >/dev/null 2>&1 </dev/null; then
-    printf '   %-44s passes\n' "$1"
+try() { # label, command (run in the client)
+  tryin $NS_C "$@"
+}
+tryin() { # namespace, label, command
+  local ns=$1
+  shift
+  if ip netns exec "$ns" timeout 3 "${@:2}" >/dev/null 2>&1 </dev/null; then
+    printf '   %-48s passes\n' "$1"
   else
-    printf '   %-44s DROPPED\n' "$1"
+    printf '   %-48s DROPPED\n' "$1"
   fi
 }
 echo "== 4. traffic from the client to the server"
@@ -85,6 +94,21 @@ fosctl show programs
 echo
 echo "== fosctl show rules lab-filter"
 fosctl show rules lab-filter
+echo
+
+echo "== 6. a stateful firewall on r-srv: $RUN/fwd.d/stateful-fw.conf, then fosctl reload"
+mkdir -p "$RUN/fwd.d"
+cp "$top/conf/examples/stateful-fw.conf" "$RUN/fwd.d/"
+fosctl reload
+ip netns exec $NS_C python3 "$top/tests/e2e/servers.py" "$RUN" tcp:8080 >/dev/null 2>&1 &
+sleep 0.5
+try "client: tcp 10.10.2.2:80 (answers ESTABLISHED)" nc -w 2 10.10.2.2 80
+try "client: ping 10.10.2.2" ping -c1 -W1 10.10.2.2
+tryin $NS_S "server: ping 10.10.1.2 (NEW from outside)" ping -c1 -W1 10.10.1.2
+tryin $NS_S "server: tcp 10.10.1.2:8080 (NEW from outside)" nc -w 2 10.10.1.2 8080
+echo
+echo "== fosctl show conntrack"
+fosctl show conntrack
 echo
 echo "The lab is running. Try: $B/cli/fosctl -s $SOCK"
 echo "Remove it with: bash conf/examples/demo-lab.sh stop"
