@@ -8,6 +8,7 @@
  * A filter fos did not put on a hook is never replaced or removed.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,16 @@
 #include "fwd.h"
 #include "log.h"
 #include "tc.skel.h"
+
+/* libbpf logs the kernel's message for every failed netlink request; an
+ * existing clsact qdisc or an empty hook are expected answers, not errors */
+static int _fos_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
 
 static void _fos_tc_hook(unsigned ifindex, bool ingress, struct bpf_tc_hook *h)
 {
@@ -39,12 +50,18 @@ uint32_t fos_tc_query_hook(const struct fos_tc_attach *at)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
+	libbpf_print_fn_t old;
+	int r;
 
 	if (!at->ifindex)
 		return 0;
+
 	_fos_tc_hook(at->ifindex, at->ingress, &h);
 	_fos_tc_opts(at->priority, &o);
-	if (bpf_tc_query(&h, &o) < 0)
+	old = libbpf_set_print(_fos_quiet);
+	r = bpf_tc_query(&h, &o);
+	libbpf_set_print(old);
+	if (r < 0)
 		return 0;
 	return o.prog_id;
 }
@@ -79,11 +96,14 @@ int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int pr
 	const char *dir = ingress ? "ingress" : "egress";
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
+	libbpf_print_fn_t old;
 	uint32_t cur;
 	int r;
 
 	_fos_tc_hook(ifindex, ingress, &h);
+	old = libbpf_set_print(_fos_quiet);
 	r = bpf_tc_hook_create(&h);
+	libbpf_set_print(old);
 	if (r < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot add a clsact qdisc for TC %s: %s", dir, strerror(-r));
 		return r;

@@ -116,3 +116,20 @@ fwd_start "$FOS_CONF_DIR/examples/stateful-fw.conf" || fail "fwd did not restart
 grep -q "adopted the connection table" "$FWD_LOG" || fail "the pinned table was not adopted"
 tcp_pass 10.10.2.2 8080 || fail "after the restart, the client's flows stopped working"
 pass_step "kill -9 and restart: the firewall and its table stayed in place"
+
+# --- fwd --flush removes the tc filters, and only fos's ------------------------
+# a filter fos did not attach (this kernel has cls_bpf only: a BPF one, from
+# the same object file but loaded by tc itself) at another priority
+inR tc filter add dev r-srv ingress prio 7 bpf da obj "$FOS_BPF_DIR/tc.bpf.o" sec tc ||
+  fail "cannot add a foreign tc filter"
+fwd_stop
+inR tc filter show dev r-srv ingress | grep -q "pref 20 .*fos_tc_fw" ||
+  fail "stopping fwd removed the firewall"
+inR "$FWD" --flush --pin-dir "$PIN" >>"$FWD_LOG" 2>&1 || fail "fwd --flush failed"
+inR tc filter show dev r-srv ingress | grep -q "pref 20" && fail "--flush left the firewall on r-srv ingress"
+inR tc filter show dev r-srv egress | grep -q "pref 20" && fail "--flush left the tracker on r-srv egress"
+inR tc filter show dev r-srv ingress | grep -q "pref 7 .*direct-action" ||
+  fail "--flush removed a tc filter fos did not add"
+inS timeout 3 nc -w 2 10.10.1.2 7100 </dev/null >/dev/null 2>&1 ||
+  fail "after --flush the outside still cannot reach the client"
+pass_step "fwd --flush removed fos's tc filters and left the foreign one"

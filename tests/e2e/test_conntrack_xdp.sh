@@ -49,3 +49,24 @@ write_conf true
 fosctl reload >/dev/null || fail "reload back to stateful failed"
 tcp_pass 10.10.2.2 8080 || fail "stateful again: the answers do not pass"
 pass_step "stateful switched off and on by reload, on the same link"
+
+# --- a tc filter fos did not attach is never replaced -------------------------
+inR tc qdisc add dev r-cli clsact 2>/dev/null
+inR tc filter add dev r-cli ingress prio 30 handle 0xf05 bpf da obj "$FOS_BPF_DIR/tc.bpf.o" sec tc ||
+  fail "cannot add a foreign tc filter"
+foreign=$(inR tc filter show dev r-cli ingress | grep -o "id [0-9]*" | head -1)
+mkdir -p "$T/fwd.d"
+cat >"$T/fwd.d/inside.conf" <<CONF
+programs = (
+  { name = "inside-fw"; type = "tc-ingress"; interface = "r-cli"; priority = 30;
+    settings = { stateful = false; actions = { default = "drop"; }; }; }
+);
+CONF
+out=$(fosctl reload 2>&1) && fail "fwd replaced a foreign tc filter"
+echo "$out" | grep -q "fos did not attach" || fail "unclear refusal: $out"
+[ "$(inR tc filter show dev r-cli ingress | grep -o "id [0-9]*" | head -1)" = "$foreign" ] ||
+  fail "the foreign filter changed"
+fosctl -j show programs | jq_py '[p["name"] for p in j["programs"]]' | grep -q inside-fw &&
+  fail "the refused program is listed"
+tcp_pass 10.10.2.2 8080 || fail "after the refused reload the running firewall no longer works"
+pass_step "a foreign tc filter at fos's priority and handle is refused, not replaced"
