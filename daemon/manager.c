@@ -391,7 +391,7 @@ struct _fos_plan_prog {
 	struct fos_prog_rt *prev;  /* ... and the object it replaced, kept for undo */
 	bool need_track;	   /* a stateful TC program: tracker on the other direction */
 	struct fos_tc_attach tc_old[_FOS_TC_ATTACH_MAX]; /* rt->tc_at before */
-	bool tc_made[_FOS_TC_ATTACH_MAX];		 /* attached by this apply */
+	bool tc_saved;					 /* tc_old holds rt->tc_at */
 	struct bpf_link *old_link;			 /* replaced link (interface change) */
 	unsigned ifindex;
 	struct fos_filter_rs rs;
@@ -411,9 +411,18 @@ struct _fos_xfer {
 	bool from_pinned; /* it was pinned in from's pin dir */
 };
 
+/* A TC hook changed by this apply, and what ran there before (an fd of that
+ * program, or -1 for nothing), undone in reverse order. */
+struct _fos_tc_undo {
+	struct fos_tc_attach at; /* the filter this apply put there */
+	int prev_fd;
+};
+
 struct _fos_plan {
 	struct _fos_xfer xfers[64];
 	size_t n_xfers;
+	struct _fos_tc_undo *tc_undo;
+	size_t n_tc_undo;
 	struct _fos_plan_set *sets;
 	size_t n_sets;
 	struct _fos_plan_set *anon;
@@ -435,6 +444,10 @@ static void _fos_plan_free(struct _fos_plan *pl)
 		fos_prog_rt_free(pl->progs[i].fresh);
 		fos_prog_rt_free(pl->progs[i].prev);
 	}
+	for (size_t i = 0; i < pl->n_tc_undo; i++)
+		if (pl->tc_undo[i].prev_fd >= 0)
+			close(pl->tc_undo[i].prev_fd);
+	free(pl->tc_undo);
 	free(pl->sets);
 	free(pl->anon);
 	free(pl->progs);
@@ -915,76 +928,81 @@ static int _fos_tc_stage(struct fos_manager *m, struct _fos_plan *pl, struct _fo
 	    [FOS_TC_ATTACH_TRACK] = {pp->need_track, !ingress,
 				     bpf_program__fd(rt->tc->progs.fos_tc_track)},
 	};
-	uint32_t ours[256];
-	size_t n_ours = _fos_tc_ours(m, pl, ours, ARRAY_SIZE(ours));
+	size_t cap = (m->n_progs + 3 * pl->n_progs) * (2 + _FOS_TC_ATTACH_MAX) + 1, n_ours;
+	_cleanup_free_ uint32_t *ours = calloc(cap, sizeof(*ours));
+	struct _fos_tc_undo *nu;
+
+	if (!ours)
+		return -ENOMEM;
+	n_ours = _fos_tc_ours(m, pl, ours, cap);
 
 	for (int i = 0; i < _FOS_TC_ATTACH_MAX; i++) {
 		struct fos_tc_attach want = {.ifindex = pp->ifindex,
 					     .handle = FOS_TC_HANDLE,
 					     .priority = (uint16_t)pp->cfg->priority,
 					     .ingress = hook[i].ingress};
-		int r;
+		uint32_t cur;
+		int r, prev_fd = -1;
 
 		pp->tc_old[i] = rt->tc_at[i];
+		pp->tc_saved = true;
 		if (!hook[i].want) {
 			memset(&rt->tc_at[i], 0, sizeof(rt->tc_at[i]));
 			continue;
 		}
-		if (_fos_tc_same_place(&pp->tc_old[i], &want) &&
-		    fos_tc_query_hook(&want) == _fos_fd_prog_id(hook[i].fd))
+		cur = fos_tc_query_hook(&want);
+		if (_fos_tc_same_place(&pp->tc_old[i], &want) && cur == _fos_fd_prog_id(hook[i].fd))
 			continue;
+		nu = realloc(pl->tc_undo, (pl->n_tc_undo + 1) * sizeof(*nu));
+		if (!nu)
+			return -ENOMEM;
+		pl->tc_undo = nu;
+		if (cur) {
+			/* what runs there now goes back if this apply is undone */
+			prev_fd = bpf_prog_get_fd_by_id(cur);
+			if (prev_fd < 0) {
+				r = -errno;
+				snprintf(err, errlen, "cannot hold the program on its TC hook: %s",
+					 strerror(-r));
+				return r;
+			}
+		}
 		r = fos_tc_attach_hook(want.ifindex, want.ingress, want.priority, hook[i].fd, ours,
 				       n_ours, &rt->tc_at[i], err, errlen);
 		if (r < 0) {
+			if (prev_fd >= 0)
+				close(prev_fd);
 			rt->tc_at[i] = pp->tc_old[i];
 			return r;
 		}
-		pp->tc_made[i] = true;
+		pl->tc_undo[pl->n_tc_undo++] =
+		    (struct _fos_tc_undo){.at = rt->tc_at[i], .prev_fd = prev_fd};
 	}
 	return 0;
 }
 
-/* Undo _fos_tc_stage for one hook: the program that was there before (this
- * one's previous object, or another program's) goes back, else the filter
- * is removed. */
-static void _fos_tc_unstage(struct fos_manager *m, struct _fos_plan_prog *pp, int i)
+/* Undo every hook change of the apply, last first: the program that ran on
+ * a hook before goes back, or the filter this apply added is removed. */
+static void _fos_tc_undo(struct _fos_plan *pl)
 {
-	struct fos_prog_rt *rt = pp->rt;
-	struct fos_tc_attach *made = &rt->tc_at[i], back;
-	int fd = -1;
-	char err[256];
+	while (pl->n_tc_undo) {
+		struct _fos_tc_undo *u = &pl->tc_undo[--pl->n_tc_undo];
+		struct fos_tc_attach back;
+		char err[256];
 
-	if (!pp->tc_made[i])
-		return;
-	pp->tc_made[i] = false;
-	if (_fos_tc_same_place(&pp->tc_old[i], made)) {
-		const struct fos_prog_rt *o = pp->prev ? pp->prev : (pp->is_new ? NULL : rt);
+		if (u->prev_fd >= 0) {
+			uint32_t cur = fos_tc_query_hook(&u->at);
 
-		if (o && o->tc)
-			fd = bpf_program__fd(i == FOS_TC_ATTACH_POLICY ? o->tc->progs.fos_tc_fw
-								       : o->tc->progs.fos_tc_track);
+			if (fos_tc_attach_hook(u->at.ifindex, u->at.ingress, u->at.priority,
+					       u->prev_fd, &cur, 1, &back, err, sizeof(err)) < 0)
+				log_warning("cannot put the previous program back on a TC hook of "
+					    "ifindex %u: %s",
+					    u->at.ifindex, err);
+			close(u->prev_fd);
+		} else {
+			fos_tc_detach_hook(&u->at);
+		}
 	}
-	for (size_t j = 0; fd < 0 && j < m->n_progs; j++) {
-		const struct fos_prog_rt *o = m->progs[j];
-
-		for (int k = 0; o != rt && o->tc && k < _FOS_TC_ATTACH_MAX && fd < 0; k++)
-			if (_fos_tc_same_place(&o->tc_at[k], made))
-				fd = bpf_program__fd(k == FOS_TC_ATTACH_POLICY
-							 ? o->tc->progs.fos_tc_fw
-							 : o->tc->progs.fos_tc_track);
-	}
-	if (fd >= 0) {
-		uint32_t cur = fos_tc_query_hook(made);
-
-		if (fos_tc_attach_hook(made->ifindex, made->ingress, made->priority, fd, &cur, 1,
-				       &back, err, sizeof(err)) < 0)
-			log_warning("program %s: cannot put the previous program back on its TC "
-				    "hook: %s",
-				    rt->name, err);
-	} else {
-		fos_tc_detach_hook(made);
-	}
-	*made = pp->tc_old[i];
 }
 
 /* Where is a link of ours attached to ifindex held, other than by self? */
@@ -1097,13 +1115,16 @@ static void _fos_swap_objects(struct fos_prog_rt *a, struct fos_prog_rt *b)
 static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 {
 	_fos_undo_xfers(pl);
+	/* before any object is swapped back or freed: the fds it holds keep
+	 * the previous programs alive */
+	_fos_tc_undo(pl);
 	for (size_t i = 0; i < pl->n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl->progs[i];
 
 		if (!pp->rt)
 			continue;
-		for (int k = _FOS_TC_ATTACH_MAX - 1; k >= 0; k--)
-			_fos_tc_unstage(m, pp, k);
+		if (pp->tc_saved)
+			memcpy(pp->rt->tc_at, pp->tc_old, sizeof(pp->tc_old));
 		if (pp->prev) {
 			/* the object swapped in at staging goes; the old one runs again */
 			_fos_swap_objects(pp->rt, pp->prev);

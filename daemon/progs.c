@@ -191,10 +191,14 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_s
 		snprintf(err, errlen, "cannot open the %s object: %s", what, strerror(-r));
 		return r;
 	}
-	if (xs)
+	if (xs) {
 		xs->rodata->fos_stateful = p->stateful;
-	else
+	} else {
 		ts->rodata->fos_stateful = p->stateful;
+		/* the tracker serves only a stateful firewall */
+		if (!p->stateful)
+			bpf_program__set_autoload(ts->progs.fos_tc_track, false);
+	}
 
 	r = _fos_prepare_maps(obj, pin_dir, sets, ct, p->stateful, err, errlen);
 	if (r < 0)
