@@ -697,6 +697,11 @@ static int _fos_show_map(struct fos_manager *m, struct fos_peer *peer, json_obje
 			fd = refs[i].fd;
 	if (fd < 0)
 		return _fos_error(peer, "fos.NoSuchMap", "no map named \"%s\"", name);
+	if (fd == m->ct.ct)
+		return _fos_error(
+		    peer, "fos.InvalidParameter",
+		    "fos_ct is the connection table, up to millions of flows: use show "
+		    "conntrack (with filters and a limit) instead of a dump of the map");
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 		return _fos_error(peer, "fos.Failed", "cannot query map %s: %s", name,
 				  strerror(errno));
@@ -873,15 +878,36 @@ static json_object *_fos_addr_json(const uint8_t a[16])
 }
 
 /* the filter parameters shared by show and clear; 0 or an error sent */
-static int _fos_ct_filter(struct fos_peer *peer, json_object *params, struct fos_ct_filter *f,
-			  bool *ret_sent)
+static int _fos_ct_filter(struct fos_peer *peer, json_object *params, bool with_limit,
+			  struct fos_ct_filter *f, bool *ret_sent)
 {
+	static const char *const known[] = {"src",   "dst",  "proto", "port",
+					    "state", "zone", "limit"};
 	const char *src = _fos_param_str(params, "src"), *dst = _fos_param_str(params, "dst");
 	char err[FOS_ERRBUF] = "";
 	json_object *v;
 
 	*f = (struct fos_ct_filter){.proto = -1, .port = -1, .state = -1, .zone = -1};
 	*ret_sent = true;
+	/* a filter misread as absent would widen the selection (for clear: the
+	 * whole table), so every parameter must be known and well typed */
+	if (params) {
+		json_object_object_foreach(params, key, val)
+		{
+			size_t n = ARRAY_SIZE(known) - (with_limit ? 0 : 1);
+			bool ok = false;
+
+			for (size_t i = 0; i < n && !ok; i++)
+				ok = strcmp(key, known[i]) == 0;
+			if (!ok)
+				return _fos_error(peer, "fos.InvalidParameter",
+						  "unknown parameter \"%s\"", key);
+			if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) &&
+			    !json_object_is_type(val, json_type_string))
+				return _fos_error(peer, "fos.InvalidParameter",
+						  "%s: expected a CIDR string", key);
+		}
+	}
 	if (src) {
 		if (fos_parse_cidr(src, &f->src, err) < 0)
 			return _fos_error(peer, "fos.InvalidParameter", "src: %s", err);
@@ -994,9 +1020,10 @@ static int _fos_ct_show_one(void *u, const struct fos_ct_key *k, const struct fo
 {
 	struct _fos_ct_show *c = u;
 
-	c->matched++;
+	/* at the limit the walk stops: the rest of the table is not read */
 	if (c->limit && c->emitted >= c->limit)
-		return 0;
+		return -ECANCELED;
+	c->matched++;
 	json_object_array_add(c->a, _fos_ct_entry_json(c->m, k, v, c->now));
 	if (++c->emitted % CT_STREAM_CHUNK == 0) {
 		json_object *msg;
@@ -1019,13 +1046,14 @@ static int _fos_ct_show_one(void *u, const struct fos_ct_key *k, const struct fo
 static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
 	struct _fos_ct_show c = {.m = m, .peer = peer};
+	bool complete = true;
 	struct fos_ct_filter f;
 	uint64_t scanned = 0;
 	json_object *v;
 	bool sent;
 	int r;
 
-	r = _fos_ct_filter(peer, params, &f, &sent);
+	r = _fos_ct_filter(peer, params, true, &f, &sent);
 	if (sent)
 		return r;
 	if (params && json_object_object_get_ex(params, "limit", &v)) {
@@ -1040,6 +1068,10 @@ static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, jso
 	c.o = json_object_new_object();
 	c.a = json_object_new_array();
 	r = fos_ct_walk(m, &f, _fos_ct_show_one, &c, &scanned);
+	if (r == -ECANCELED && c.err == 0) {
+		complete = false;
+		r = 0;
+	}
 	if (r < 0 && c.err == 0) {
 		json_object_put(c.o);
 		json_object_put(c.a);
@@ -1054,6 +1086,7 @@ static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, jso
 	json_object_object_add(c.o, "entries", c.a);
 	json_object_object_add(c.o, "matched", json_object_new_uint64(c.matched));
 	json_object_object_add(c.o, "scanned", json_object_new_uint64(scanned));
+	json_object_object_add(c.o, "complete", json_object_new_boolean(complete));
 	return _fos_reply(peer, c.o);
 }
 
@@ -1160,7 +1193,7 @@ static int _fos_clear_conntrack(struct fos_manager *m, struct fos_peer *peer, js
 	bool sent;
 	int r;
 
-	r = _fos_ct_filter(peer, params, &f, &sent);
+	r = _fos_ct_filter(peer, params, false, &f, &sent);
 	if (sent)
 		return r;
 	r = fos_ct_clear(m, &f, &removed);

@@ -43,7 +43,7 @@
  *                                 dst, sport?, dport?, icmpId?, state, timeout,
  *                                 age, seenReply, interface, packets: {orig,
  *                                 reply}, bytes: {orig, reply}}], matched,
- *                                 scanned}
+ *                                 scanned, complete}
  *                          src/dst are the original direction's (the end that
  *                          opened the flow); the filters: src and dst are
  *                          CIDRs the original source/destination must be in,
@@ -51,9 +51,11 @@
  *                          port either port (or the ICMP echo id), state an
  *                          entry state (new, syn_sent, syn_recv, established,
  *                          fin_wait, close_wait, time_wait, close), zone a
- *                          number; limit caps the entries returned (matched
- *                          still counts all). timeout and age are seconds
- *                          (timeout 0: expired, waiting for the collector).
+ *                          number; unknown parameters are refused. limit
+ *                          stops the walk at that many entries: matched and
+ *                          scanned then cover the part walked, and complete
+ *                          is false. timeout and age are seconds (timeout 0:
+ *                          expired, waiting for the collector).
  *   fos.Show.ConntrackSummary {} -> {maxConnections, capacity, entries, fill
  *                                 (percent), created, insertFailures,
  *                                 reopened, invalid (conntrack.invalid),

@@ -118,7 +118,11 @@ bad_prog r-srv sleepy
 out=$(fosctl reload 2>&1) && fail "reload with an unknown state succeeded"
 echo "$out" | grep -q "fw.conf:4.*sleepy" || fail "the unknown state is not named with file:line: $out"
 fosctl -j show conntrack summary | jq_py 'j["maxConnections"]' | grep -q '^64$' ||
-  fail "a refused reload changed the table's settings"
+  fail "a refused reload changed the running config's table settings"
+# what the datapath reads
+fosctl -j show map fos_ct_cfg | jq_py 'j["entries"][0]["value"]["max_entries"], j["entries"][0]["value"]["timeout_ns"][4]' |
+  tr '\n' ' ' | grep -q "^64 60000000000 $" ||
+  fail "a refused reload changed fos_ct_cfg: $(fosctl -j show map fos_ct_cfg)"
 fosctl -j show program edge-fw | jq_py 'j["attached"]' | grep -q True || fail "edge-fw was detached"
 inS timeout 3 nc -w 2 10.10.1.2 7000 </dev/null >/dev/null 2>&1 &&
   fail "after refused reloads the outside got in"
