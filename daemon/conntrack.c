@@ -91,7 +91,8 @@ static int _fos_pinned_capacity(const char *path, uint32_t *ret)
 	return 0;
 }
 
-/* Copy every entry of from into to (a bigger table); returns the count. */
+/* Copy the entries of from into to: those to lacks, and those from has seen
+ * a packet of since to's copy was taken. Returns the count copied. */
 static int64_t _fos_ct_copy(int from, int to)
 {
 	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
@@ -109,9 +110,15 @@ static int64_t _fos_ct_copy(int from, int to)
 
 		if (r < 0 && errno != ENOENT)
 			return -errno;
-		for (uint32_t i = 0; i < count; i++)
-			if (bpf_map_update_elem(to, &keys[i], &vals[i], BPF_NOEXIST) == 0)
+		for (uint32_t i = 0; i < count; i++) {
+			struct fos_ct_value cur;
+
+			if (bpf_map_lookup_elem(to, &keys[i], &cur) == 0 &&
+			    cur.last_ns >= vals[i].last_ns)
+				continue;
+			if (bpf_map_update_elem(to, &keys[i], &vals[i], BPF_ANY) == 0)
 				n++;
+		}
 		if (r < 0)
 			break;
 		memcpy(in, out, sizeof(in));
@@ -120,12 +127,64 @@ static int64_t _fos_ct_copy(int from, int to)
 	return n;
 }
 
+static const char *const _fos_ct_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
+
+/* Load the table's object: fos_ct pinned or not (a table made to replace the
+ * pinned one), the settings and counters always the pinned ones. */
+static int _fos_ct_load(const char *pin_dir, uint32_t capacity, bool pin_ct,
+			struct fos_ctmaps **ret, char *err, size_t errlen)
+{
+	struct fos_ctmaps *skel = fos_ctmaps__open();
+	char path[512];
+	int r;
+
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the connection table object: %s", strerror(-r));
+		return r;
+	}
+	r = bpf_map__set_max_entries(skel->maps.fos_ct, capacity);
+	for (size_t i = pin_ct ? 0 : 1; i < ARRAY_SIZE(_fos_ct_names) && r == 0; i++) {
+		snprintf(path, sizeof(path), "%s/global/%s", pin_dir, _fos_ct_names[i]);
+		r = bpf_map__set_pin_path(bpf_object__find_map_by_name(skel->obj, _fos_ct_names[i]),
+					  path);
+	}
+	if (r == 0)
+		r = fos_ctmaps__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot create the connection table of %u entries in %s/global: %s",
+			 capacity, pin_dir, strerror(-r));
+		fos_ctmaps__destroy(skel);
+		return r;
+	}
+	*ret = skel;
+	return 0;
+}
+
+static void _fos_ct_use(struct fos_manager *m, struct fos_ctmaps *skel)
+{
+	m->ctmaps = skel;
+	m->ct = (struct fos_ct_fds){
+	    .ct = bpf_map__fd(skel->maps.fos_ct),
+	    .cfg = bpf_map__fd(skel->maps.fos_ct_cfg),
+	    .count = bpf_map__fd(skel->maps.fos_ct_count),
+	    .stats = bpf_map__fd(skel->maps.fos_ct_stats),
+	};
+	m->ct_capacity = bpf_map__max_entries(skel->maps.fos_ct);
+}
+
+/* Does a table of capacity hold max connections, with room left for the
+ * LRU's per-CPU caches? */
+static bool _fos_ct_fits(uint32_t capacity, uint32_t max)
+{
+	return (uint64_t)max + max / 32 + 16384 <= capacity;
+}
+
 int fos_ct_open(struct fos_manager *m, const struct fos_conntrack_cfg *cfg, bool want, char *err,
 		size_t errlen)
 {
-	static const char *const names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
-	uint32_t need = _fos_capacity(cfg->max_connections), pinned = 0;
-	_cleanup_close_ int old_fd = -1;
+	uint32_t cap = _fos_capacity(cfg->max_connections);
 	struct fos_ctmaps *skel;
 	char path[512];
 	bool exists;
@@ -138,94 +197,85 @@ int fos_ct_open(struct fos_manager *m, const struct fos_conntrack_cfg *cfg, bool
 	if (!exists && !want)
 		return 0;
 	if (exists) {
-		r = _fos_pinned_capacity(path, &pinned);
+		/* adopted as it is; an apply that needs more grows it */
+		r = _fos_pinned_capacity(path, &cap);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot open the pinned connection table %s: %s",
 				 path, strerror(-r));
 			return r;
 		}
-		if (pinned < need) {
-			/* too small for the configured size: made again, entries copied */
-			old_fd = bpf_obj_get(path);
-			if (old_fd < 0 || unlink(path) < 0) {
-				r = -errno;
-				snprintf(err, errlen, "cannot replace %s: %s", path, strerror(-r));
-				return r;
-			}
-		} else {
-			need = pinned;
-		}
 	}
+	r = _fos_ct_load(m->pin_dir, cap, true, &skel, err, errlen);
+	if (r < 0)
+		return r;
+	_fos_ct_use(m, skel);
+	m->gc.interval_ms = 1000;
+	m->gc.next_walk_ns = 0;
+	if (exists)
+		log_info("adopted the connection table (%u entries) from %s/global", cap,
+			 m->pin_dir);
+	else
+		log_info("created the connection table: %u connections (%u slots)",
+			 cfg->max_connections, cap);
+	return 0;
+}
 
-	skel = fos_ctmaps__open();
-	if (!skel) {
-		r = -errno;
-		snprintf(err, errlen, "cannot open the connection table object: %s", strerror(-r));
+int fos_ct_prepare_grow(struct fos_manager *m, const struct fos_conntrack_cfg *cfg,
+			struct fos_ctmaps **ret, struct fos_ct_fds *ret_fds, char *err,
+			size_t errlen)
+{
+	uint32_t cap = _fos_capacity(cfg->max_connections);
+	struct fos_ctmaps *skel;
+	int64_t n;
+	int r;
+
+	*ret = NULL;
+	*ret_fds = m->ct;
+	if (!m->ctmaps || _fos_ct_fits(m->ct_capacity, cfg->max_connections))
+		return 0;
+	r = _fos_ct_load(m->pin_dir, cap, false, &skel, err, errlen);
+	if (r < 0)
 		return r;
-	}
-	r = bpf_map__set_max_entries(skel->maps.fos_ct, need);
-	for (size_t i = 0; i < ARRAY_SIZE(names) && r == 0; i++) {
-		snprintf(path, sizeof(path), "%s/global/%s", m->pin_dir, names[i]);
-		r = bpf_map__set_pin_path(bpf_object__find_map_by_name(skel->obj, names[i]), path);
-	}
-	if (r == 0)
-		r = fos_ctmaps__load(skel);
-	if (r < 0) {
-		snprintf(err, errlen,
-			 "cannot create the connection table of %u entries in %s/global: %s", need,
-			 m->pin_dir, strerror(-r));
+	n = _fos_ct_copy(m->ct.ct, bpf_map__fd(skel->maps.fos_ct));
+	if (n < 0) {
+		snprintf(err, errlen, "cannot copy the connection table: %s", strerror((int)-n));
 		fos_ctmaps__destroy(skel);
-		return r;
+		return (int)n;
 	}
-	m->ctmaps = skel;
-	m->ct = (struct fos_ct_fds){
+	*ret = skel;
+	*ret_fds = (struct fos_ct_fds){
 	    .ct = bpf_map__fd(skel->maps.fos_ct),
 	    .cfg = bpf_map__fd(skel->maps.fos_ct_cfg),
 	    .count = bpf_map__fd(skel->maps.fos_ct_count),
 	    .stats = bpf_map__fd(skel->maps.fos_ct_stats),
 	};
-	m->ct_capacity = need;
-	m->gc.interval_ms = 1000;
-	m->gc.next_walk_ns = 0;
-	if (old_fd >= 0) {
-		int64_t n = _fos_ct_copy(old_fd, m->ct.ct);
-
-		if (n < 0)
-			log_warning_errno((int)n, "cannot copy the old connection table, ignoring");
-		else
-			log_info("connection table grown from %u to %u entries, %lld connections "
-				 "carried over",
-				 pinned, need, (long long)n);
-		/* the count of the new table starts from what it holds */
-		if (n >= 0) {
-			uint32_t k = FOS_CT_COUNT_INSERTED;
-			uint64_t ins = 0, rem;
-
-			(void)bpf_map_lookup_elem(m->ct.count, &k, &ins);
-			rem = ins >= (uint64_t)n ? ins - (uint64_t)n : 0;
-			k = FOS_CT_COUNT_REMOVED;
-			(void)bpf_map_update_elem(m->ct.count, &k, &rem, BPF_ANY);
-		}
-	} else if (exists) {
-		log_info("adopted the connection table (%u entries) from %s/global", need,
-			 m->pin_dir);
-	} else {
-		log_info("created the connection table: %u connections (%u slots)",
-			 cfg->max_connections, need);
-	}
-	return 0;
+	return 1;
 }
 
-int fos_ct_check(const struct fos_manager *m, const struct fos_conntrack_cfg *cfg, char *err,
-		 size_t errlen)
+int fos_ct_commit_grow(struct fos_manager *m, struct fos_ctmaps *skel)
 {
-	if (!m->ctmaps || _fos_capacity(cfg->max_connections) <= m->ct_capacity)
-		return 0;
-	snprintf(err, errlen,
-		 "conntrack.maxConnections %u is more than the running table can hold (%u); a "
-		 "bigger table is made when fwd restarts, carrying the connections over",
-		 cfg->max_connections, m->ct_capacity - FOS_CT_MAP_SLACK(m->ct_capacity));
-	return -E2BIG;
+	uint32_t old_cap = m->ct_capacity;
+	char path[512];
+	int64_t n;
+	int r;
+
+	/* what the old programs did since the first copy, until they were
+	 * replaced; then the pin, so that a restarted fwd finds the new table */
+	n = _fos_ct_copy(m->ct.ct, bpf_map__fd(skel->maps.fos_ct));
+	snprintf(path, sizeof(path), "%s/global/fos_ct", m->pin_dir);
+	(void)unlink(path);
+	r = bpf_map__pin(skel->maps.fos_ct, path);
+	if (r < 0)
+		log_error_errno(r,
+				"cannot pin the grown connection table at %s; a restarted fwd "
+				"will not find it",
+				path);
+	fos_ctmaps__destroy(m->ctmaps);
+	_fos_ct_use(m, skel);
+	log_info("connection table grown from %u to %u entries (%lld flows caught up after the "
+		 "first copy)",
+		 old_cap, m->ct_capacity, (long long)(n < 0 ? 0 : n));
+	return r;
 }
 
 int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg)

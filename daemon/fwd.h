@@ -232,9 +232,13 @@ int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos
  * program), or just reuse one a previous fwd pinned (want = false). */
 int fos_ct_open(struct fos_manager *m, const struct fos_conntrack_cfg *cfg, bool want, char *err,
 		size_t errlen);
-/* Can cfg be applied to the open table? (err says why not) */
-int fos_ct_check(const struct fos_manager *m, const struct fos_conntrack_cfg *cfg, char *err,
-		 size_t errlen);
+/* A table too small for cfg: a bigger one, unpinned, with the entries
+ * copied (1, *ret set), or nothing to do (0). The stateful programs are then
+ * loaded on *ret_fds; fos_ct_commit_grow() makes it the table once they run. */
+int fos_ct_prepare_grow(struct fos_manager *m, const struct fos_conntrack_cfg *cfg,
+			struct fos_ctmaps **ret, struct fos_ct_fds *ret_fds, char *err,
+			size_t errlen);
+int fos_ct_commit_grow(struct fos_manager *m, struct fos_ctmaps *skel);
 int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg);
 /* One bounded step of the collector: returns the ms until the next step. */
 uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns);

@@ -423,6 +423,8 @@ struct _fos_plan {
 	size_t n_xfers;
 	struct _fos_tc_undo *tc_undo;
 	size_t n_tc_undo;
+	struct fos_ctmaps *ct_grown; /* a bigger table replacing the running one */
+	struct fos_ct_fds ct;	     /* the table the programs of this apply use */
 	struct _fos_plan_set *sets;
 	size_t n_sets;
 	struct _fos_plan_set *anon;
@@ -448,6 +450,7 @@ static void _fos_plan_free(struct _fos_plan *pl)
 		if (pl->tc_undo[i].prev_fd >= 0)
 			close(pl->tc_undo[i].prev_fd);
 	free(pl->tc_undo);
+	fos_ctmaps__destroy(pl->ct_grown);
 	free(pl->sets);
 	free(pl->anon);
 	free(pl->progs);
@@ -774,21 +777,22 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				 m->pin_dir, c->name);
 			pp->rt->type = c->type;
 			pp->rt->stateful = c->stateful;
-			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &m->ct, err,
+			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
 					       "programs \"%s\": %s", c->name, err);
 				return r;
 			}
-		} else if (pp->rt->stateful != c->stateful) {
-			/* the feature is compiled in at load: a new object on the same
-			 * pinned maps, swapped in at staging */
+		} else if (pp->rt->stateful != c->stateful || (c->stateful && pl->ct_grown)) {
+			/* the feature is compiled in at load (and the table's map with
+			 * it): a new object on the same pinned maps, swapped in at
+			 * staging */
 			pp->fresh = calloc(1, sizeof(*pp->fresh));
 			if (!pp->fresh)
 				return -ENOMEM;
 			*pp->fresh = (struct fos_prog_rt){.type = c->type, .stateful = c->stateful};
-			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &m->ct, err,
+			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
@@ -1223,9 +1227,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	if (r < 0)
 		goto fail;
 	/* the connection table before any stateful program is loaded */
-	r = fos_ct_check(m, &cfg->conntrack, err, sizeof(err));
+	r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
 	if (r == 0)
-		r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
+		r = fos_ct_prepare_grow(m, &cfg->conntrack, &pl.ct_grown, &pl.ct, err, sizeof(err));
 	if (r < 0) {
 		fos_errors_add(errs, cfg->conntrack.src.file, cfg->conntrack.src.line, "%s", err);
 		goto fail;
@@ -1414,6 +1418,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		_fos_unpin_dir(rt->pin_dir);
 		fos_prog_rt_free(rt);
 	}
+	/* every program now runs on the grown table: it becomes the table */
+	if (pl.ct_grown)
+		(void)fos_ct_commit_grow(m, TAKE_PTR(pl.ct_grown));
 	free(m->progs);
 	m->progs = TAKE_PTR(new_progs);
 	for (size_t i = 0; i < pl.n_progs; i++)
