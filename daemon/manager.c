@@ -370,8 +370,10 @@ int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 
 		/* before the programs: the stateful ones share the table */
 		r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
-		if (r < 0)
-			return log_error_errno(r, "%s", err);
+		if (r < 0) {
+			log_error("%s", err); /* err names the errno already */
+			return r;
+		}
 	}
 	return _fos_adopt_programs(m);
 }

@@ -129,8 +129,12 @@ int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int pr
 	o.flags = cur ? BPF_TC_F_REPLACE : 0;
 	r = bpf_tc_attach(&h, &o);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot attach to TC %s at priority %u: %s", dir, priority,
-			 strerror(-r));
+		snprintf(err, errlen, "cannot attach to TC %s at priority %u: %s%s", dir, priority,
+			 strerror(-r),
+			 r == -EINVAL ? " (a tc filter of another kind or protocol may hold that "
+					"priority: see tc filter show; the kernel's reason is in "
+					"fwd's log)"
+				      : "");
 		return r;
 	}
 	at.prog_id = o.prog_id ? o.prog_id : _fos_prog_id(prog_fd);
