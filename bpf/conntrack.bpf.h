@@ -195,27 +195,6 @@ static __always_inline __u32 _fos_ct_key_set(struct fos_ct_key *k, const __u8 *s
 	return end;
 }
 
-static __always_inline __u32 _fos_ct_timeout_of(__u8 proto, __u8 state)
-{
-	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
-		return FOS_CTT_ICMP;
-	if (proto != IPPROTO_TCP)
-		return FOS_CTT_UDP;
-	switch (state) {
-	case FOS_CTS_SYN_SENT:
-	case FOS_CTS_SYN_RECV:
-		return FOS_CTT_TCP_SYN;
-	case FOS_CTS_FIN_WAIT:
-	case FOS_CTS_CLOSE_WAIT:
-	case FOS_CTS_TIME_WAIT:
-		return FOS_CTT_TCP_FIN;
-	case FOS_CTS_CLOSE:
-		return FOS_CTT_TCP_CLOSE;
-	default:
-		return FOS_CTT_TCP_EST;
-	}
-}
-
 /* Has e seen a packet within its timeout? */
 static __always_inline bool _fos_ct_live(const struct fos_ct_value *e, __u8 proto, __u64 now)
 {
@@ -228,7 +207,7 @@ static __always_inline bool _fos_ct_live(const struct fos_ct_value *e, __u8 prot
 		return false;
 	/* another CPU may have stamped it after our clock read */
 	last = *(volatile __u64 *)&e->last_ns;
-	return now <= last || now - last <= cfg->timeout_ns[_fos_ct_timeout_of(proto, e->state)];
+	return now <= last || now - last <= cfg->timeout_ns[fos_ct_timeout_of(proto, e->state)];
 }
 
 /* No live entry: the packet from end opens a flow. */

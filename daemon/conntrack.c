@@ -302,29 +302,6 @@ int fos_ct_write_cfg(struct fos_manager *m, const struct fos_conntrack_cfg *cfg)
 	return 0;
 }
 
-/* the same choice as the datapath's (bpf/conntrack.bpf.h) */
-static enum fos_ct_timeout _fos_ct_timeout_of(const struct fos_ct_key *k,
-					      const struct fos_ct_value *v)
-{
-	if (k->proto == 1 || k->proto == 58)
-		return FOS_CTT_ICMP;
-	if (k->proto != 6)
-		return FOS_CTT_UDP;
-	switch (v->state) {
-	case FOS_CTS_SYN_SENT:
-	case FOS_CTS_SYN_RECV:
-		return FOS_CTT_TCP_SYN;
-	case FOS_CTS_FIN_WAIT:
-	case FOS_CTS_CLOSE_WAIT:
-	case FOS_CTS_TIME_WAIT:
-		return FOS_CTT_TCP_FIN;
-	case FOS_CTS_CLOSE:
-		return FOS_CTT_TCP_CLOSE;
-	default:
-		return FOS_CTT_TCP_EST;
-	}
-}
-
 static int _fos_ct_read_cfg(const struct fos_manager *m, struct fos_ct_cfg *ret)
 {
 	uint32_t k = 0;
@@ -337,7 +314,7 @@ static int _fos_ct_read_cfg(const struct fos_manager *m, struct fos_ct_cfg *ret)
 static uint64_t _fos_left(const struct fos_ct_cfg *c, const struct fos_ct_key *k,
 			  const struct fos_ct_value *v, uint64_t now_ns)
 {
-	uint64_t t = c->timeout_ns[_fos_ct_timeout_of(k, v)];
+	uint64_t t = c->timeout_ns[fos_ct_timeout_of(k->proto, v->state)];
 	uint64_t age = now_ns > v->last_ns ? now_ns - v->last_ns : 0;
 
 	/* the datapath still uses an entry whose age equals its timeout */

@@ -337,6 +337,29 @@ enum fos_ct_timeout {
 };
 #define FOS_CT_CLOSE_TIMEOUT 10U /* seconds */
 
+/* The timeout of an entry of IP protocol proto in enum fos_ct_state state:
+ * the one rule the datapath and fwd's collector both follow. */
+static inline enum fos_ct_timeout fos_ct_timeout_of(__u8 proto, __u8 state)
+{
+	if (proto == 1 || proto == 58) /* ICMP, ICMPv6 */
+		return FOS_CTT_ICMP;
+	if (proto != 6) /* not TCP */
+		return FOS_CTT_UDP;
+	switch (state) {
+	case FOS_CTS_SYN_SENT:
+	case FOS_CTS_SYN_RECV:
+		return FOS_CTT_TCP_SYN;
+	case FOS_CTS_FIN_WAIT:
+	case FOS_CTS_CLOSE_WAIT:
+	case FOS_CTS_TIME_WAIT:
+		return FOS_CTT_TCP_FIN;
+	case FOS_CTS_CLOSE:
+		return FOS_CTT_TCP_CLOSE;
+	default:
+		return FOS_CTT_TCP_EST;
+	}
+}
+
 enum fos_ct_flags {
 	FOS_CT_F_ORIG1 = 1U << 0,      /* the flow was opened by end 1 (else end 0) */
 	FOS_CT_F_SEEN_REPLY = 1U << 1, /* a packet came from the other end */
