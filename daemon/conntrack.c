@@ -561,75 +561,66 @@ bool fos_ct_filter_match(const struct fos_ct_filter *f, const struct fos_ct_key 
 	return true;
 }
 
-int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
-		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
-		void *u, uint64_t *ret_scanned)
+int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struct fos_ct_filter *f,
+		     int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
+		     void *u, uint64_t budget_ns)
 {
 	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
 	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
-	uint8_t in[64], out[64];
-	uint64_t scanned = 0;
-	bool first = true;
+	uint64_t t0 = _fos_now(CLOCK_MONOTONIC);
 
 	if (!keys || !vals)
 		return -ENOMEM;
-	if (!m->ctmaps) {
-		*ret_scanned = 0;
+	if (!m->ctmaps || c->done) {
+		c->done = true;
 		return 0;
 	}
-	for (;;) {
+	do {
 		uint32_t count = FOS_CT_BATCH;
-		int r = bpf_map_lookup_batch(m->ct.ct, first ? NULL : in, out, keys, vals, &count,
-					     NULL);
+		uint8_t out[sizeof(c->pos)];
+		int r = bpf_map_lookup_batch(m->ct.ct, c->started ? c->pos : NULL, out, keys, vals,
+					     &count, NULL);
 
 		if (r < 0 && errno != ENOENT)
 			return -errno;
 		for (uint32_t i = 0; i < count; i++) {
-			scanned++;
+			int k;
+
+			c->scanned++;
 			if (!fos_ct_filter_match(f, &keys[i], &vals[i]))
 				continue;
-			int k = cb(u, &keys[i], &vals[i]);
-
-			if (k < 0) {
-				*ret_scanned = scanned;
+			k = cb(u, &keys[i], &vals[i]);
+			if (k < 0)
 				return k;
-			}
 		}
-		if (r < 0)
-			break;
-		memcpy(in, out, sizeof(in));
-		first = false;
-	}
-	*ret_scanned = scanned;
-	return 0;
+		if (r < 0) {
+			c->done = true;
+			return 0;
+		}
+		memcpy(c->pos, out, sizeof(c->pos));
+		c->started = true;
+	} while (_fos_now(CLOCK_MONOTONIC) - t0 < budget_ns);
+	return 1;
 }
 
-struct _fos_clear {
-	struct fos_manager *m;
-	uint64_t removed;
-};
-
-static int _fos_clear_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
+		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
+		void *u, uint64_t *ret_scanned)
 {
-	struct _fos_clear *c = u;
-
-	(void)v;
-	if (bpf_map_delete_elem(c->m->ct.ct, k) == 0)
-		c->removed++;
-	return 0;
-}
-
-int fos_ct_clear(struct fos_manager *m, const struct fos_ct_filter *f, uint64_t *ret_removed)
-{
-	struct _fos_clear c = {.m = m};
-	uint64_t scanned;
+	struct fos_ct_cursor c = {};
 	int r;
 
-	r = fos_ct_walk(m, f, _fos_clear_one, &c, &scanned);
-	_fos_ct_add_removed(m, c.removed);
-	m->gc.cleared += c.removed;
-	if (r < 0)
-		return r;
-	*ret_removed = c.removed;
+	while ((r = fos_ct_walk_step(m, &c, f, cb, u, UINT64_MAX)) > 0)
+		;
+	*ret_scanned = c.scanned;
+	return r;
+}
+
+int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k)
+{
+	if (bpf_map_delete_elem(m->ct.ct, k) < 0)
+		return -errno;
+	_fos_ct_add_removed(m, 1);
+	m->gc.cleared++;
 	return 0;
 }

@@ -250,11 +250,22 @@ uint64_t fos_ct_timeout_left(const struct fos_manager *m, const struct fos_ct_ke
 			     const struct fos_ct_value *v, uint64_t now_ns);
 bool fos_ct_filter_match(const struct fos_ct_filter *f, const struct fos_ct_key *k,
 			 const struct fos_ct_value *v);
-/* Walk the table: cb for each entry the filter takes; cb returns <0 to stop. */
+/* Walk the table: cb for each entry the filter takes; cb returns <0 to stop
+ * (returned). fos_ct_walk_step walks on from *c for about budget_ns: 1 if
+ * there is more, 0 at the end. */
+struct fos_ct_cursor {
+	bool started, done;
+	uint8_t pos[64]; /* bpf_map_lookup_batch position */
+	uint64_t scanned;
+};
+int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struct fos_ct_filter *f,
+		     int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
+		     void *u, uint64_t budget_ns);
 int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
 		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
 		void *u, uint64_t *ret_scanned);
-int fos_ct_clear(struct fos_manager *m, const struct fos_ct_filter *f, uint64_t *ret_removed);
+/* remove one entry (clear conntrack), counted */
+int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k);
 const char *fos_ct_state_to_string(unsigned s);
 uint64_t fos_boottime_ns(void); /* the datapath's clock (bpf_ktime_get_boot_ns) */
 int fos_ct_state_from_string(const char *s);
@@ -274,6 +285,17 @@ json_object *fos_btf_to_json(const struct btf *btf, uint32_t type_id, const void
  * them, so a slow reader never stalls the event loop. */
 #define FOS_PEER_OUT_MAX (256U * 1024 * 1024)
 
+/* A reply made a step at a time (a walk of the connection table), so that no
+ * request holds the event loop for long: the loop calls step whenever the
+ * peer's output has drained; step returns 1 while there is more, 0 when the
+ * reply is complete, or -errno to drop the client. */
+struct fos_peer;
+struct fos_job {
+	int (*step)(struct fos_manager *m, struct fos_peer *peer, void *state);
+	void (*free)(void *state);
+	void *state;
+};
+
 struct fos_peer {
 	int fd;
 	uid_t uid;
@@ -282,7 +304,9 @@ struct fos_peer {
 	bool privileged;
 	char *out;
 	size_t out_len, out_off, out_cap;
+	struct fos_job job; /* step is NULL when none */
 };
+void fos_peer_job_free(struct fos_peer *peer);
 /* Queue one message for the peer and write what the socket takes now. */
 int fos_peer_send(struct fos_peer *peer, json_object *msg);
 /* Write queued bytes: 1 if some remain, 0 if all written, -errno. */

@@ -218,6 +218,7 @@ static void _fos_client_close(int ep, struct fos_client *c)
 	(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	fos_ipc_reader_free(&c->rd);
+	fos_peer_job_free(&c->peer);
 	free(c->peer.out);
 	free(c);
 }
@@ -271,6 +272,31 @@ static void _fos_client_watch(int ep, struct fos_client *c)
 	(void)epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+static void _fos_client_requests(struct fos_manager *m, int ep, struct fos_client *c);
+
+/* a job whose last output has gone out may take its next step */
+static bool _fos_client_job_ready(const struct fos_client *c)
+{
+	return c->peer.job.step && c->peer.out_len == c->peer.out_off;
+}
+
+static void _fos_client_job_step(struct fos_manager *m, int ep, struct fos_client *c)
+{
+	int r = c->peer.job.step(m, &c->peer, c->peer.job.state);
+
+	if (r < 0) {
+		log_debug_errno(r, "ipc: dropping client pid %d", (int)c->peer.pid);
+		_fos_client_close(ep, c);
+		return;
+	}
+	if (r == 0) {
+		fos_peer_job_free(&c->peer);
+		_fos_client_requests(m, ep, c);
+		return;
+	}
+	_fos_client_watch(ep, c);
+}
+
 static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *c, uint32_t events)
 {
 	int r;
@@ -294,7 +320,16 @@ static void _fos_client_ready(struct fos_manager *m, int ep, struct fos_client *
 			return;
 		}
 	}
-	while (c->peer.out_len == c->peer.out_off) {
+	_fos_client_requests(m, ep, c);
+}
+
+/* Answer the requests buffered while nothing is queued for the client and
+ * no reply of its is being made a step at a time. */
+static void _fos_client_requests(struct fos_manager *m, int ep, struct fos_client *c)
+{
+	int r;
+
+	while (c->peer.out_len == c->peer.out_off && !c->peer.job.step) {
 		json_object *req = NULL;
 
 		r = fos_ipc_reader_next(&c->rd, &req);
@@ -441,6 +476,9 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 		/* retired set entries are erased once nothing else is waiting */
 		if (m->n_retired)
 			timeout = 0;
+		for (size_t c = 0; c < MAX_CLIENTS && timeout != 0; c++)
+			if (clients[c] && _fos_client_job_ready(clients[c]))
+				timeout = 0;
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 
 		if (n == 0 && fos_manager_gc(m))
@@ -480,6 +518,11 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 				_fos_client_ready(m, ep, evs[i].data.ptr, evs[i].events);
 			}
 		}
+		/* one step of each reply being made; a client closed above is gone
+		 * from clients[] */
+		for (size_t c = 0; c < MAX_CLIENTS; c++)
+			if (clients[c] && _fos_client_job_ready(clients[c]))
+				_fos_client_job_step(m, ep, clients[c]);
 	}
 }
 

@@ -964,13 +964,31 @@ static int _fos_ct_filter(struct fos_peer *peer, json_object *params, bool with_
 	return 0;
 }
 
-struct _fos_ct_show {
+/* show, summary and clear walk the table a step at a time (a job of the
+ * client's): a table of millions of flows never holds the event loop */
+enum _fos_ct_op {
+	_FOS_CT_SHOW,
+	_FOS_CT_SUMMARY,
+	_FOS_CT_CLEAR,
+};
+
+struct _fos_ct_sum {
+	uint64_t n[256][_FOS_CTS_MAX];
+};
+
+struct _fos_ct_job {
+	enum _fos_ct_op op;
 	struct fos_manager *m;
 	struct fos_peer *peer;
-	json_object *o, *a;
-	uint64_t matched, emitted, limit, now;
-	int err;
+	struct fos_ct_filter f;
+	struct fos_ct_cursor cur;
+	json_object *a; /* show: entries not sent yet */
+	uint64_t matched, emitted, limit, now, removed;
+	int err; /* a send that failed */
+	struct _fos_ct_sum *sum;
 };
+
+#define FOS_CT_STEP_NS (2ULL * 1000 * 1000)
 
 static json_object *_fos_ct_entry_json(struct fos_manager *m, const struct fos_ct_key *k,
 				       const struct fos_ct_value *v, uint64_t now)
@@ -1016,113 +1034,53 @@ static json_object *_fos_ct_entry_json(struct fos_manager *m, const struct fos_c
 	return e;
 }
 
-static int _fos_ct_show_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+static int _fos_ct_job_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
 {
-	struct _fos_ct_show *c = u;
+	struct _fos_ct_job *j = u;
+	json_object *o, *msg;
+	int r;
 
+	switch (j->op) {
+	case _FOS_CT_SUMMARY:
+		if (v->state < _FOS_CTS_MAX)
+			j->sum->n[k->proto][v->state]++;
+		return 0;
+	case _FOS_CT_CLEAR:
+		if (fos_ct_clear_one(j->m, k) == 0)
+			j->removed++;
+		return 0;
+	case _FOS_CT_SHOW:
+		break;
+	}
 	/* at the limit the walk stops: the rest of the table is not read */
-	if (c->limit && c->emitted >= c->limit)
+	if (j->limit && j->emitted >= j->limit)
 		return -ECANCELED;
-	c->matched++;
-	json_object_array_add(c->a, _fos_ct_entry_json(c->m, k, v, c->now));
-	if (++c->emitted % CT_STREAM_CHUNK == 0) {
-		json_object *msg;
-		int r;
-
-		json_object_object_add(c->o, "entries", c->a);
-		msg = fos_ipc_reply(c->o, true);
-		r = fos_peer_send(c->peer, msg);
-		json_object_put(msg);
-		c->o = json_object_new_object();
-		c->a = json_object_new_array();
-		if (r < 0) {
-			c->err = r;
-			return r;
-		}
-	}
-	return 0;
-}
-
-static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
-{
-	struct _fos_ct_show c = {.m = m, .peer = peer};
-	bool complete = true;
-	struct fos_ct_filter f;
-	uint64_t scanned = 0;
-	json_object *v;
-	bool sent;
-	int r;
-
-	r = _fos_ct_filter(peer, params, true, &f, &sent);
-	if (sent)
+	j->matched++;
+	json_object_array_add(j->a, _fos_ct_entry_json(j->m, k, v, j->now));
+	if (++j->emitted % CT_STREAM_CHUNK)
+		return 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "entries", j->a);
+	j->a = json_object_new_array();
+	msg = fos_ipc_reply(o, true);
+	r = fos_peer_send(j->peer, msg);
+	json_object_put(msg);
+	if (r < 0) {
+		j->err = r;
 		return r;
-	if (params && json_object_object_get_ex(params, "limit", &v)) {
-		int64_t l = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-
-		if (l < 1)
-			return _fos_error(peer, "fos.InvalidParameter",
-					  "limit: expected 1 or more");
-		c.limit = (uint64_t)l;
 	}
-	c.now = fos_boottime_ns();
-	c.o = json_object_new_object();
-	c.a = json_object_new_array();
-	r = fos_ct_walk(m, &f, _fos_ct_show_one, &c, &scanned);
-	if (r == -ECANCELED && c.err == 0) {
-		complete = false;
-		r = 0;
-	}
-	if (r < 0 && c.err == 0) {
-		json_object_put(c.o);
-		json_object_put(c.a);
-		return _fos_error(peer, "fos.Failed", "cannot read the connection table: %s",
-				  strerror(-r));
-	}
-	if (c.err < 0) {
-		json_object_put(c.o);
-		json_object_put(c.a);
-		return c.err;
-	}
-	json_object_object_add(c.o, "entries", c.a);
-	json_object_object_add(c.o, "matched", json_object_new_uint64(c.matched));
-	json_object_object_add(c.o, "scanned", json_object_new_uint64(scanned));
-	json_object_object_add(c.o, "complete", json_object_new_boolean(complete));
-	return _fos_reply(peer, c.o);
-}
-
-struct _fos_ct_sum {
-	uint64_t n[256][_FOS_CTS_MAX];
-};
-
-static int _fos_ct_sum_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
-{
-	struct _fos_ct_sum *s = u;
-
-	if (v->state < _FOS_CTS_MAX)
-		s->n[k->proto][v->state]++;
 	return 0;
 }
 
-static int _fos_show_ct_summary(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+static json_object *_fos_ct_summary_json(struct fos_manager *m, const struct _fos_ct_sum *sum)
 {
-	_cleanup_free_ struct _fos_ct_sum *sum = calloc(1, sizeof(*sum));
 	const struct fos_conntrack_cfg *cc = m->cfg ? &m->cfg->conntrack : NULL;
-	uint64_t entries = 0, st[_FOS_CT_STAT_MAX] = {0}, scanned;
-	json_object *o, *to, *gc, *pa;
+	uint64_t entries = 0, st[_FOS_CT_STAT_MAX] = {0};
 	uint32_t max = cc ? cc->max_connections : FOS_CT_DEFAULT_MAX;
-	int r;
+	json_object *o, *to, *gc, *pa;
 
-	(void)params;
-	if (!sum)
-		return -ENOMEM;
-	if (m->ctmaps) {
-		r = fos_ct_counts(m, &entries, st);
-		if (r == 0)
-			r = fos_ct_walk(m, NULL, _fos_ct_sum_one, sum, &scanned);
-		if (r < 0)
-			return _fos_error(peer, "fos.Failed",
-					  "cannot read the connection table: %s", strerror(-r));
-	}
+	if (m->ctmaps)
+		(void)fos_ct_counts(m, &entries, st);
 	o = json_object_new_object();
 	json_object_object_add(o, "active", json_object_new_boolean(m->ctmaps != NULL));
 	json_object_object_add(o, "maxConnections", json_object_new_int64(max));
@@ -1182,28 +1140,120 @@ static int _fos_show_ct_summary(struct fos_manager *m, struct fos_peer *peer, js
 		json_object_array_add(pa, po);
 	}
 	json_object_object_add(o, "protocols", pa);
-	return _fos_reply(peer, o);
+	return o;
+}
+
+static void _fos_ct_job_free(void *state)
+{
+	struct _fos_ct_job *j = state;
+
+	if (!j)
+		return;
+	json_object_put(j->a);
+	free(j->sum);
+	free(j);
+}
+
+static int _fos_ct_job_step(struct fos_manager *m, struct fos_peer *peer, void *state)
+{
+	struct _fos_ct_job *j = state;
+	bool complete = true;
+	json_object *o;
+	int r;
+
+	r = fos_ct_walk_step(m, &j->cur, j->op == _FOS_CT_SUMMARY ? NULL : &j->f, _fos_ct_job_one,
+			     j, FOS_CT_STEP_NS);
+	if (j->err < 0)
+		return j->err;
+	if (r == -ECANCELED) {
+		complete = false;
+		r = 0;
+	}
+	if (r < 0)
+		return _fos_error(peer, "fos.Failed", "cannot read the connection table: %s",
+				  strerror(-r)) < 0
+			   ? -EIO
+			   : 0;
+	if (r > 0)
+		return 1;
+	switch (j->op) {
+	case _FOS_CT_SHOW:
+		o = json_object_new_object();
+		json_object_object_add(o, "entries", TAKE_PTR(j->a));
+		json_object_object_add(o, "matched", json_object_new_uint64(j->matched));
+		json_object_object_add(o, "scanned", json_object_new_uint64(j->cur.scanned));
+		json_object_object_add(o, "complete", json_object_new_boolean(complete));
+		break;
+	case _FOS_CT_SUMMARY:
+		o = _fos_ct_summary_json(m, j->sum);
+		break;
+	default:
+		log_info("clear conntrack: %llu entries removed", (unsigned long long)j->removed);
+		o = json_object_new_object();
+		json_object_object_add(o, "removed", json_object_new_uint64(j->removed));
+		break;
+	}
+	r = _fos_reply(peer, o);
+	return r < 0 ? r : 0;
+}
+
+static int _fos_ct_job_start(struct fos_manager *m, struct fos_peer *peer, enum _fos_ct_op op,
+			     json_object *params)
+{
+	struct _fos_ct_job *j = calloc(1, sizeof(*j));
+	json_object *v;
+	bool sent;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->op = op;
+	j->m = m;
+	j->peer = peer;
+	if (op == _FOS_CT_SUMMARY) {
+		j->sum = calloc(1, sizeof(*j->sum));
+		if (!j->sum) {
+			free(j);
+			return -ENOMEM;
+		}
+	} else {
+		r = _fos_ct_filter(peer, params, op == _FOS_CT_SHOW, &j->f, &sent);
+		if (sent) {
+			free(j);
+			return r;
+		}
+	}
+	if (op == _FOS_CT_SHOW && params && json_object_object_get_ex(params, "limit", &v)) {
+		int64_t l = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (l < 1) {
+			free(j);
+			return _fos_error(peer, "fos.InvalidParameter",
+					  "limit: expected 1 or more");
+		}
+		j->limit = (uint64_t)l;
+	}
+	j->now = fos_boottime_ns();
+	j->a = json_object_new_array();
+	peer->job =
+	    (struct fos_job){.step = _fos_ct_job_step, .free = _fos_ct_job_free, .state = j};
+	return 0;
+}
+
+static int _fos_show_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	return _fos_ct_job_start(m, peer, _FOS_CT_SHOW, params);
+}
+
+static int _fos_show_ct_summary(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	(void)params;
+	return _fos_ct_job_start(m, peer, _FOS_CT_SUMMARY, NULL);
 }
 
 static int _fos_clear_conntrack(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
-	struct fos_ct_filter f;
-	uint64_t removed = 0;
-	json_object *o;
-	bool sent;
-	int r;
-
-	r = _fos_ct_filter(peer, params, false, &f, &sent);
-	if (sent)
-		return r;
-	r = fos_ct_clear(m, &f, &removed);
-	if (r < 0)
-		return _fos_error(peer, "fos.Failed", "cannot clear the connection table: %s",
-				  strerror(-r));
-	log_info("clear conntrack: %llu entries removed", (unsigned long long)removed);
-	o = json_object_new_object();
-	json_object_object_add(o, "removed", json_object_new_uint64(removed));
-	return _fos_reply(peer, o);
+	return _fos_ct_job_start(m, peer, _FOS_CT_CLEAR, params);
 }
 
 struct fos_method {
@@ -1230,6 +1280,13 @@ static const struct fos_method fos_methods[] = {
     {"fos.Show.ConntrackSummary", false, _fos_show_ct_summary},
     {"fos.Clear.Conntrack", true, _fos_clear_conntrack},
 };
+
+void fos_peer_job_free(struct fos_peer *peer)
+{
+	if (peer->job.free)
+		peer->job.free(peer->job.state);
+	peer->job = (struct fos_job){};
+}
 
 int fos_methods_dispatch(struct fos_manager *m, struct fos_peer *peer, json_object *req)
 {
