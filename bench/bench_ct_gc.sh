@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench_ct_gc.sh: fwd's conntrack collector with a table of 1,000,000 flows.
+# bench_ct_gc.sh: fwd's conntrack collector with a table of 1,000,000 flows
+# (FLOWS, FOS_BENCH_CT_FLOWS).
 #
 # fwd runs in a namespace of its own with a private bpffs, a stateful
 # tc-ingress program on a veth and conntrack.maxConnections = 1000000
@@ -8,24 +9,24 @@
 # (bench/ct_fill.h: established TCP flows; bpf_map_update_batch) and counts
 # them in fos_ct_count as the datapath would. No traffic flows.
 #
-#   (a) 1M live flows written while fwd runs; then `fosctl -j show conntrack
+#   (a) FLOWS live flows written while fwd runs; then `fosctl -j show conntrack
 #       summary` is read until gc.runs has advanced twice, so the last walk
-#       saw all of them: gc.lastRunMs is the time of a walk of 1M live
+#       saw all of them: gc.lastRunMs is the time of a walk of FLOWS live
 #       entries (the sum of its steps), gc.maxStepMs the longest step (the
 #       longest the event loop waited on the collector; target < 5 ms).
 #       fwd's CPU time (utime + stime from /proc/PID/stat) is read over a
 #       window of WINDOW seconds in which nothing else talks to fwd, and
 #       divided by the walks that ran in it. Then bench-rtt times fos.GetInfo
 #       round trips on the control socket while the walks go on.
-#   (b) 1M expired flows: fwd is stopped (the table stays pinned), every
+#   (b) FLOWS expired flows: fwd is stopped (the table stays pinned), every
 #       entry is rewritten as last seen its timeout plus a minute ago, and
 #       fwd is started again: its collector begins a walk at once, which
 #       must remove all of them. bench-ct-fill polls fos_ct_count's removed
 #       counter (fwd adds to it after each step) every millisecond: the time
-#       from fwd's start to its first move and to +1M. Printed with the
+#       from fwd's start to its first move and to +FLOWS. Printed with the
 #       walk's gc.lastRunMs, gc.maxStepMs and gc.removed, fwd's CPU time
 #       from ready to done, and fos.GetInfo round trips during the removal.
-#   And the cost of `show conntrack summary` itself with 1M entries (it walks
+#   And the cost of `show conntrack summary` itself with FLOWS entries (it walks
 #   the whole table to count states), timed as a one-shot fosctl.
 #
 # The collector walks in steps of ~2 ms (bpf_map_lookup_batch, 1024 entries
@@ -150,7 +151,7 @@ echo "(a) $FLOWS live flows written while fwd runs: ${out##* ms } ms (bpf_map_up
 t0=$EPOCHREALTIME
 GC=$(gc_summary) || exit 1
 summary_ms=$(ms_since "$t0")
-gc_wait_runs $((runs0 + 2)) 0.5
+gc_wait_runs $((runs0 + 2)) 1
 read -r runs removed last_ms max_ms interval entries <<<"$GC"
 [ "$entries" -ge "$FLOWS" ] || die "fwd counts $entries entries, expected $FLOWS"
 printf '    walk of %d live entries (gc.lastRunMs): %9.1f ms   longest step (gc.maxStepMs): %.2f ms\n' \
@@ -204,9 +205,9 @@ read -r _ first _ done _ <<<"$(cat "$T/watch.out")"
 # the walk that removed them is over once gc.runs is 1
 gc_wait_runs 1 0.05
 read -r runs removed last_ms max_ms interval entries <<<"$GC"
-awk -v r="$ready_ms" -v f="$first" -v d="$done" 'BEGIN {
-  printf "    fwd ready after %.0f ms; removed counter first moved at %.0f ms, +1M at %.0f ms: %.0f ms of removal\n",
-    r, f, d, d - f }'
+awk -v r="$ready_ms" -v f="$first" -v d="$done" -v n="$FLOWS" 'BEGIN {
+  printf "    fwd ready after %.0f ms; removed counter first moved at %.0f ms, +%d at %.0f ms: %.0f ms of removal\n",
+    r, f, n, d, d - f }'
 printf '    removal walk (gc.lastRunMs): %.1f ms, gc.removed %d, gc.runs %d, entries left %d\n' \
   "$last_ms" "$removed" "$runs" "$entries"
 printf '    longest step (gc.maxStepMs): %.2f ms (target < 5 ms)\n' "$max_ms"
