@@ -318,8 +318,10 @@ for ((r = 0; r < ROUNDS; r++)); do
     fi
     RX[$c]="${RX[$c]:-} $rx"
     NSP[$c]="${NSP[$c]:-} $nsp"
-    printf '  round %d %-7s rx %6.3f Mpps  router in %6.3f  sent %6.3f  router %6.1f ns/pkt, busy %3d%%  rx %d %s\n' \
-      $((r + 1)) "$c" "$rx" "$in" "$sent" "$nsp" "$busy" "$n" "$CHECK"
+    # below 90% the router waited for its CPU (other load): rx is not its capacity
+    [ "$busy" -lt 90 ] && sat="*" || sat=" "
+    printf '  round %d %-7s rx %6.3f Mpps  router in %6.3f  sent %6.3f  router %6.1f ns/pkt, busy %3d%%%s rx %d %s\n' \
+      $((r + 1)) "$c" "$rx" "$in" "$sent" "$nsp" "$busy" "$sat" "$n" "$CHECK"
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -350,5 +352,6 @@ awk -v a="${MED[kernel]}" -v b="${MED[fos]}" -v c="${MED[nft]}" -v d="${MED[nftb
   printf "router CPU per packet over kernel forwarding: fos +%.0f ns (of which the tc hook +%.0f), nftables +%.0f ns, nftables bare ct +%.0f ns\n",
     nb - na, ne - na, nc - na, nd - na }'
 echo "router ns = CPU time of the router's NAPI kthread (receive, filter, forward, transmit) per"
-echo "packet it took in; busy = its share of the run: near 100% means the router is the limit."
+echo "packet it took in; busy = its share of the run: near 100% means the router is the limit;"
+echo "* = under 90%: the router waited for its CPU (other load), so that round's rx Mpps is low."
 exit 0
