@@ -99,7 +99,6 @@
 
 /* the ruleset: rule 3 passes the ACK (port 80), rule 1 the UDP (port 53) */
 #define RULE_TCP80 3U
-#define RULE_UDP53 1U
 static const char ruleset_conf[] =
     "programs = ( { name = \"bench\"; type = \"tc-ingress\"; interface = \"lo\";\n"
     "  settings = { stateful = true; actions = { default = \"drop\"; rules = (\n"
@@ -416,21 +415,12 @@ static int wrap_prepare(struct objs *o, const struct bench_case *c, uint32_t fil
 	return 0;
 }
 
-/* The key of new flow n (TPL_NEW): the client is end 0. */
+/* The key of new flow n (TPL_NEW). */
 static void new_flow_key(uint64_t n, struct fos_ct_key *ret)
 {
-	uint32_t a = NEW_SADDR + (uint32_t)(n / NEW_PORTS), s = BENCH_CT_SERVER;
-
-	memset(ret, 0, sizeof(*ret));
-	ret->addr[0][10] = ret->addr[0][11] = 0xff;
-	ret->addr[1][10] = ret->addr[1][11] = 0xff;
-	for (int i = 0; i < 4; i++) {
-		ret->addr[0][12 + i] = (uint8_t)(a >> (24 - 8 * i));
-		ret->addr[1][12 + i] = (uint8_t)(s >> (24 - 8 * i));
-	}
-	ret->port[0] = (uint16_t)(NEW_SPORT + n % NEW_PORTS);
-	ret->port[1] = NEW_DPORT;
-	ret->proto = IPPROTO_UDP;
+	bench_ct_key_v4(NEW_SADDR + (uint32_t)(n / NEW_PORTS),
+			(uint16_t)(NEW_SPORT + n % NEW_PORTS), BENCH_CT_SERVER, NEW_DPORT,
+			IPPROTO_UDP, ret);
 }
 
 /* Delete the flows the wrapper made new between the sequence numbers seq0

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The benchmark flows of a connection table and their writer (ct_fill.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,15 +24,26 @@ static void addr_v4(uint8_t out[16], uint32_t a)
 	out[15] = (uint8_t)a;
 }
 
+void bench_ct_key_v4(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport, uint8_t proto,
+		     struct fos_ct_key *ret)
+{
+	/* end 0 is the smaller (address, port): IPv4-mapped addresses compare
+	 * in memcmp order as the host-order numbers do */
+	bool swap = saddr > daddr || (saddr == daddr && sport > dport);
+
+	memset(ret, 0, sizeof(*ret));
+	addr_v4(ret->addr[0], swap ? daddr : saddr);
+	addr_v4(ret->addr[1], swap ? saddr : daddr);
+	ret->port[0] = swap ? dport : sport;
+	ret->port[1] = swap ? sport : dport;
+	ret->proto = proto;
+}
+
 void bench_ct_fill_key(uint32_t i, struct fos_ct_key *ret)
 {
-	memset(ret, 0, sizeof(*ret));
-	addr_v4(ret->addr[0], BENCH_CT_FILL_SADDR + i / BENCH_CT_FILL_PORTS);
-	addr_v4(ret->addr[1], BENCH_CT_SERVER);
-	ret->port[0] = (uint16_t)(BENCH_CT_FILL_SPORT + i % BENCH_CT_FILL_PORTS);
-	ret->port[1] = BENCH_CT_SERVER_PORT;
-	ret->zone = 0;
-	ret->proto = 6;
+	bench_ct_key_v4(BENCH_CT_FILL_SADDR + i / BENCH_CT_FILL_PORTS,
+			(uint16_t)(BENCH_CT_FILL_SPORT + i % BENCH_CT_FILL_PORTS), BENCH_CT_SERVER,
+			BENCH_CT_SERVER_PORT, 6, ret);
 }
 
 int bench_ct_fill_expired(uint32_t i, double expired_fraction)

@@ -26,6 +26,11 @@
 #define BENCH_CT_SERVER_PORT 80U
 #define BENCH_CT_FILL_MAX    (1024U * 1024U * 16U)
 
+/* The key of the IPv4 flow (saddr, sport) -> (daddr, dport), addresses in
+ * host order, zone 0, its ends in the canonical order. */
+void bench_ct_key_v4(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport, uint8_t proto,
+		     struct fos_ct_key *ret);
+
 /* The key of flow i. */
 void bench_ct_fill_key(uint32_t i, struct fos_ct_key *ret);
 
