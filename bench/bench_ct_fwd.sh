@@ -296,7 +296,7 @@ declare -A NAME=(
   [nftbare]="(d) nftables forward + conntrack, ct rule only"
   [tcbare]="(e) tc ingress, bare BPF program (TC_ACT_OK)"
 )
-declare -A RX NSP
+declare -A RX NSP SAT
 
 echo "bench_ct_fwd: 60-byte UDP, $FLOWS flows, sender -> router -> receiver; generator on CPU" \
   "$GEN_CPU, router NAPI thread on CPU $ROUTER_CPU, receiver NAPI thread on CPU $RX_CPU;"
@@ -318,6 +318,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     fi
     RX[$c]="${RX[$c]:-} $rx"
     NSP[$c]="${NSP[$c]:-} $nsp"
+    [ "$busy" -ge 90 ] && SAT[$c]="${SAT[$c]:-} $rx"
     # below 90% the router waited for its CPU (other load): rx is not its capacity
     [ "$busy" -lt 90 ] && sat="*" || sat=" "
     printf '  round %d %-7s rx %6.3f Mpps  router in %6.3f  sent %6.3f  router %6.1f ns/pkt, busy %3d%%%s rx %d %s\n' \
@@ -327,31 +328,37 @@ done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { tr ' ' '\n' | awk 'NF' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
+range() { # format
+  tr ' ' '\n' | awk 'NF' | sort -g | awk -v f="$1" 'NR == 1 { lo = $1 } { hi = $1 } END { printf f "-" f, lo, hi }'
+}
 
 echo
-printf '%-48s %8s %12s %10s %9s %9s\n' "forwarding (medians)" "rx Mpps" "range" "router ns" \
-  "x kernel" "x nft(c)"
+printf '%-48s %8s %12s %11s %10s %12s %9s %9s\n' "forwarding (medians)" "rx Mpps" "range" \
+  "saturated" "router ns" "range" "x kernel" "x nft(c)"
 declare -A MED MNS
 for c in "${CASES[@]}"; do
   MED[$c]=$(echo "${RX[$c]}" | median)
   MNS[$c]=$(echo "${NSP[$c]}" | median)
 done
 for c in "${CASES[@]}"; do
-  awk -v n="${NAME[$c]}" -v m="${MED[$c]}" -v rg="$(echo "${RX[$c]}" | range)" \
-    -v ns="${MNS[$c]}" -v base="${MED[kernel]}" -v nft="${MED[nft]}" 'BEGIN {
-    printf "%-48s %8.3f %12s %10.1f %9.2f %9.2f\n", n, m, rg, ns, m / base, m / nft }'
+  sat=$(echo "${SAT[$c]:-}" | wc -w)
+  [ "$sat" -gt 0 ] && sat=$(printf '%.3f (%d)' "$(echo "${SAT[$c]}" | median)" "$sat") || sat="- (0)"
+  awk -v n="${NAME[$c]}" -v m="${MED[$c]}" -v rg="$(echo "${RX[$c]}" | range %.2f)" \
+    -v sat="$sat" -v ns="${MNS[$c]}" -v nrg="$(echo "${NSP[$c]}" | range %.0f)" \
+    -v base="${MED[kernel]}" -v nft="${MED[nft]}" 'BEGIN {
+    printf "%-48s %8.3f %12s %11s %10.1f %12s %9.2f %9.2f\n", n, m, rg, sat, ns, nrg, m / base, m / nft }'
 done
 awk -v a="${MED[kernel]}" -v b="${MED[fos]}" -v c="${MED[nft]}" -v d="${MED[nftbare]}" \
   -v na="${MNS[kernel]}" -v nb="${MNS[fos]}" -v nc="${MNS[nft]}" -v nd="${MNS[nftbare]}" \
   -v ne="${MNS[tcbare]}" 'BEGIN {
   printf "\nforwarded Mpps, ratio of medians: fos / nftables = %.2f (target >= 1.2: %s)   fos / kernel forwarding = %.2f (the ceiling)\n",
     b / c, (b / c >= 1.2 ? "met" : "NOT met"), b / a
-  printf "router CPU per packet, ratio: nftables / fos = %.2f (the same target, on the figure other load does not skew: %s)\n",
+  printf "router CPU per packet, ratio: nftables / fos = %.2f (the same target on the figure other load skews least: %s)\n",
     nc / nb, (nc / nb >= 1.2 ? "met" : "NOT met")
   printf "router CPU per packet over kernel forwarding: fos +%.0f ns (of which the tc hook +%.0f), nftables +%.0f ns, nftables bare ct +%.0f ns\n",
     nb - na, ne - na, nc - na, nd - na }'
 echo "router ns = CPU time of the router's NAPI kthread (receive, filter, forward, transmit) per"
 echo "packet it took in; busy = its share of the run: near 100% means the router is the limit;"
-echo "* = under 90%: the router waited for its CPU (other load), so that round's rx Mpps is low."
+echo "* = under 90%: the router waited for its CPU (other load), so that round's rx Mpps is low;"
+echo "saturated = median rx Mpps of the rounds without *, (how many)."
 exit 0
