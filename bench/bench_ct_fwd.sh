@@ -308,7 +308,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     c=${CASES[$(((k + r) % ${#CASES[@]}))]}
     "setup_$c"
     m=$(measure) || exit 1
-    read -r rx in sent n nin nsp busy <<<"$m"
+    read -r rx in sent n _ nsp busy <<<"$m"
     CHECK_SEEN=
     "teardown_$c"
     # every packet the receiver got went through the filter, but for the

@@ -163,7 +163,7 @@ c0=$(cpu_ms)
 sleep "$WINDOW"
 c1=$(cpu_ms)
 GC=$(gc_summary) || exit 1
-read -r runs2 _ last2 max2 _ _ <<<"$GC"
+read -r runs2 _ last2 _ _ _ <<<"$GC"
 awk -v c=$((${c1%.*} - ${c0%.*})) -v w="$WINDOW" -v n=$((runs2 - runs)) -v l="$last2" -v hz="$HZ" 'BEGIN {
   printf "    fwd CPU over %d s with nothing else to do: %.0f ms (%.1f%% of a CPU), %d walks: %.0f ms per walk\n",
     w, c, c / w / 10, n, n ? c / n : 0
@@ -186,7 +186,7 @@ out=$("$FILL" --rewrite "$PIN" "$FLOWS" 1)
 rc=$?
 [ $rc = 77 ] && { echo "$out"; skip "cannot make expired entries here"; }
 [ $rc = 0 ] || die "bench-ct-fill --rewrite failed"
-read -r _ ins _ rem0 _ <<<"$("$FILL" --counts "$PIN")"
+read -r _ _ _ rem0 _ <<<"$("$FILL" --counts "$PIN")"
 echo
 echo "(b) the $FLOWS flows rewritten as expired while fwd was stopped (${out##* ms } ms); fwd started:"
 "$FILL" --wait-removed "$PIN" $((rem0 + FLOWS)) 300 >"$T/watch.out" &
@@ -201,19 +201,19 @@ rtt_ms=$(ms_since "$t0")
 wait "$WATCH_PID" || { WATCH_PID=; die "the expired entries were not all removed"; }
 WATCH_PID=
 c1=$(cpu_ms)
-read -r _ first _ done _ <<<"$(cat "$T/watch.out")"
+read -r _ first _ done_ms _ <<<"$(cat "$T/watch.out")"
 # the walk that removed them is over once gc.runs is 1
 gc_wait_runs 1 0.05
 read -r runs removed last_ms max_ms interval entries <<<"$GC"
-awk -v r="$ready_ms" -v f="$first" -v d="$done" -v n="$FLOWS" 'BEGIN {
+awk -v r="$ready_ms" -v f="$first" -v d="$done_ms" -v n="$FLOWS" 'BEGIN {
   printf "    fwd ready after %.0f ms; removed counter first moved at %.0f ms, +%d at %.0f ms: %.0f ms of removal\n",
     r, f, n, d, d - f }'
 printf '    removal walk (gc.lastRunMs): %.1f ms, gc.removed %d, gc.runs %d, entries left %d\n' \
   "$last_ms" "$removed" "$runs" "$entries"
 printf '    longest step (gc.maxStepMs): %.2f ms (target < 5 ms)\n' "$max_ms"
-awk -v c=$((${c1%.*} - ${c0%.*})) -v d="$done" -v r="$ready_ms" 'BEGIN {
+awk -v c=$((${c1%.*} - ${c0%.*})) -v d="$done_ms" -v r="$ready_ms" 'BEGIN {
   printf "    fwd CPU from ready to done: %.0f ms over %.0f ms\n", c, d - r }'
-awk -v r="$ready_ms" -v d="$done" -v t="$rtt_ms" 'BEGIN {
+awk -v r="$ready_ms" -v d="$done_ms" -v t="$rtt_ms" 'BEGIN {
   printf "    control socket during the removal (300 calls from ready over %.0f ms, %s):\n", t,
     r + t <= d ? "all before the removal ended" : "NOT all within the removal" }'
 printf '      %s\n' "$(cat "$T/rtt.out")"
