@@ -5,8 +5,8 @@
 #
 # BUILD_DIR is a configured and built tree (meson setup BUILD_DIR && ninja -C
 # BUILD_DIR); it defaults to ./build beside this directory. Needs root. About
-# two and a half minutes. The benchmarks only print figures: a slow figure is
-# never a failure.
+# five minutes. The benchmarks only print figures: a slow figure is never a
+# failure.
 #
 #   1. bench-filter     ns/packet of the XDP filter via BPF_PROG_TEST_RUN,
 #                       next to a bare XDP_DROP (bench_filter.c)
@@ -15,9 +15,23 @@
 #                       same ruleset, nftables bare
 #   3. bench_apply.sh   fwd start, reload and restart with a 1M-entry set,
 #                       fwd's memory, control socket round trips
+#   4. bench-ct         ns/packet of connection tracking via
+#                       BPF_PROG_TEST_RUN: the stateful TC firewall on an
+#                       established flow (1 entry, 1M entries, 1M flows in
+#                       turn), a one-way UDP flow, an insert at 1M entries,
+#                       next to the stateless firewall, the stateful XDP
+#                       filter and bare programs (bench_ct.c)
+#   5. bench_ct_fwd.sh  Mpps forwarded through a router namespace: kernel
+#                       forwarding, fos's stateful tc-ingress firewall via fwd,
+#                       nftables + conntrack with the same policy, nftables
+#                       with only its ct rule, a bare tc program
+#   6. bench_ct_gc.sh   fwd's conntrack collector over 1M flows: walk time,
+#                       removal of 1M expired flows, longest step, CPU time,
+#                       control socket round trips during the walks
 #
-# The ruleset all of them use is described in bench/ruleset.h. Environment:
-# FOS_BENCH_ROUNDS and FOS_BENCH_SECONDS tune bench_veth.sh.
+# bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
+# bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
+# FOS_BENCH_SECONDS tune bench_veth.sh and bench_ct_fwd.sh.
 #
 # Exit status: 0 when the benchmarks ran (any that could not run here say
 # why), 77 when none could run, 1 when one failed.
@@ -58,6 +72,10 @@ echo
 run "1. XDP filter cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-filter"
 run "2. packets per second on a veth" bash "$BENCH/bench_veth.sh" "$BUILD"
 run "3. applying a 1M-entry set; control socket latency" bash "$BENCH/bench_apply.sh" "$BUILD"
+run "4. connection tracking cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-ct"
+run "5. packets per second forwarded through a stateful firewall" \
+  bash "$BENCH/bench_ct_fwd.sh" "$BUILD"
+run "6. the conntrack collector over 1M flows" bash "$BENCH/bench_ct_gc.sh" "$BUILD"
 
 if [ $failed -gt 0 ]; then
   exit 1
