@@ -24,7 +24,7 @@
 #include "xdp_filter.skel.h"
 
 #define STREAM_CHUNK	20000
-#define CT_STREAM_CHUNK 2000 /* flows per message: about 700 kB of JSON */
+#define CT_STREAM_CHUNK 500 /* flows per message: about 200 kB of JSON, a few ms to make */
 
 static int _fos_reply(struct fos_peer *peer, json_object *params)
 {
