@@ -414,7 +414,9 @@ static void _fos_ct_reconcile(struct fos_manager *m, uint64_t live, uint64_t ins
 }
 
 /* Delete k if it is still expired (a packet may have refreshed it since it
- * was read). */
+ * was read). A packet that reuses the entry between the second look and the
+ * delete still loses it: the map has no compare-and-delete. Its flow is then
+ * new to the table, which only a flow idle for its whole timeout can meet. */
 static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
 			 const struct fos_ct_key *k, uint64_t now)
 {
