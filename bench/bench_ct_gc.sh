@@ -183,7 +183,7 @@ GC=$(gc_summary) || exit 1
 read -r _ _ _ max3 _ _ <<<"$GC"
 printf '    gc.maxStepMs after all of (a): %.2f ms (target < 5 ms); fwd waited %d ms for a CPU meanwhile\n' \
   "$max3" $(($(waited_ms) - p0))
-printf '    show conntrack summary with %d entries (it walks the table in the event loop): %s ms\n' \
+printf '    show conntrack summary with %d entries (a walk of the table, 2 ms steps between other work): %s ms\n' \
   "$entries" "$summary_ms"
 "$RTT" exec -n 5 --label "      fosctl show conntrack summary, one-shot" -- \
   "$FOSCTL" -s "$SOCK" show conntrack summary || die "fosctl show conntrack summary failed"
