@@ -832,6 +832,26 @@ static const char *_fos_strv_join(const char *const *v, size_t n, char *buf, siz
 	return buf;
 }
 
+/* A string setting that must be one of names[n]: its index, or an error
+ * "unknown WHAT "v" (valid: ...)". */
+static bool _fos_choice(struct fos_loader *ld, const config_setting_t *s, const char *const *names,
+			size_t n, const char *what, size_t *ret)
+{
+	const char *v = _fos_string(ld, s);
+	char valid[128];
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*ret = i;
+			return true;
+		}
+	_fos_err(ld, s, "unknown %s \"%s\" (valid: %s)", what, v,
+		 _fos_strv_join(names, n, valid, sizeof(valid)));
+	return false;
+}
+
 /* ---- keys ---------------------------------------------------------------- */
 
 /* Case-insensitive Levenshtein distance; keys this long never get a hint. */
@@ -1077,20 +1097,12 @@ static bool _fos_seconds(struct fos_loader *ld, const config_setting_t *s, uint3
 
 static bool _fos_ct_invalid(struct fos_loader *ld, const config_setting_t *s, uint8_t *ret)
 {
-	const char *v = _fos_string(ld, s);
-	char valid[64];
+	size_t i;
 
-	if (!v)
+	if (!_fos_choice(ld, s, ct_invalid_names, ARRAY_SIZE(ct_invalid_names), "value", &i))
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(ct_invalid_names); i++)
-		if (strcmp(v, ct_invalid_names[i]) == 0) {
-			*ret = (uint8_t)i;
-			return true;
-		}
-	_fos_err(
-	    ld, s, "unknown value \"%s\" (valid: %s)", v,
-	    _fos_strv_join(ct_invalid_names, ARRAY_SIZE(ct_invalid_names), valid, sizeof(valid)));
-	return false;
+	*ret = (uint8_t)i;
+	return true;
 }
 
 /* The group may be in the main file or in one drop-in, not in two files. */
@@ -1409,19 +1421,12 @@ static void _fos_check_icmp_family(struct fos_loader *ld, const config_setting_t
 
 static bool _fos_ct_class(struct fos_loader *ld, const config_setting_t *s, uint8_t *bits)
 {
-	const char *v = _fos_string(ld, s);
-	char valid[64];
+	size_t i;
 
-	if (!v)
+	if (!_fos_choice(ld, s, ct_class_names, ARRAY_SIZE(ct_class_names), "state", &i))
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(ct_class_names); i++)
-		if (strcmp(v, ct_class_names[i]) == 0) {
-			*bits |= (uint8_t)(1U << i);
-			return true;
-		}
-	_fos_err(ld, s, "unknown state \"%s\" (valid: %s)", v,
-		 _fos_strv_join(ct_class_names, ARRAY_SIZE(ct_class_names), valid, sizeof(valid)));
-	return false;
+	*bits |= (uint8_t)(1U << i);
+	return true;
 }
 
 /* state: one name, or a non-empty list of them; *ret is written only if
@@ -1528,20 +1533,12 @@ static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, st
 
 static bool _fos_action(struct fos_loader *ld, const config_setting_t *s, enum fos_cfg_action *ret)
 {
-	const char *v = _fos_string(ld, s);
-	char valid[64];
+	size_t i;
 
-	if (!v)
+	if (!_fos_choice(ld, s, cfg_action_names, ARRAY_SIZE(cfg_action_names), "action", &i))
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(cfg_action_names); i++)
-		if (strcmp(v, cfg_action_names[i]) == 0) {
-			*ret = (enum fos_cfg_action)i;
-			return true;
-		}
-	_fos_err(
-	    ld, s, "unknown action \"%s\" (valid: %s)", v,
-	    _fos_strv_join(cfg_action_names, ARRAY_SIZE(cfg_action_names), valid, sizeof(valid)));
-	return false;
+	*ret = (enum fos_cfg_action)i;
+	return true;
 }
 
 static bool _fos_prog_is_tc(enum fos_prog_type t)
