@@ -75,6 +75,7 @@
 #include "tc_bench.skel.h"
 #include "xdp_bench.skel.h"
 #include "xdp_filter.skel.h"
+#include "pkt_util.h"
 
 #define EXIT_SKIP 77
 
@@ -167,18 +168,6 @@ static void objs_free(struct objs *o)
 }
 
 /* ---- frames ---------------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 static uint32_t sum16(uint32_t s, const uint8_t *p, size_t len)
 {
@@ -453,29 +442,6 @@ static int64_t drop_new_flows(struct objs *o, const uint64_t *seq0, const uint64
 	if (r < 0)
 		return r;
 	return total;
-}
-
-static const char *verdict_name(bool xdp, int v)
-{
-	if (xdp)
-		switch (v) {
-		case XDP_DROP:
-			return "XDP_DROP";
-		case XDP_PASS:
-			return "XDP_PASS";
-		default:
-			return "XDP_?";
-		}
-	switch (v) {
-	case TC_ACT_UNSPEC:
-		return "TC_ACT_UNSPEC";
-	case TC_ACT_OK:
-		return "TC_ACT_OK";
-	case TC_ACT_SHOT:
-		return "TC_ACT_SHOT";
-	default:
-		return "TC_ACT_?";
-	}
 }
 
 /* One run of c with repeat packets: its verdict, its counter moved by

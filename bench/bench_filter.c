@@ -47,6 +47,7 @@
 #include "ruleset.h"
 #include "xdp_bench.skel.h"
 #include "xdp_filter.skel.h"
+#include "pkt_util.h"
 
 #define EXIT_SKIP 77
 
@@ -250,12 +251,6 @@ static int check_counter(struct fos_xdp_filter *skel, enum check check, uint64_t
 
 /* ---- frames ---------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 static uint16_t ipv4_csum(const uint8_t *p, size_t len)
 {
 	uint32_t sum = 0;
@@ -327,24 +322,6 @@ static int run_prog(int prog_fd, const struct frame *f, uint32_t repeat, uint32_
 	return 0;
 }
 
-static const char *verdict_name(uint32_t v)
-{
-	switch (v) {
-	case XDP_ABORTED:
-		return "XDP_ABORTED";
-	case XDP_DROP:
-		return "XDP_DROP";
-	case XDP_PASS:
-		return "XDP_PASS";
-	case XDP_TX:
-		return "XDP_TX";
-	case XDP_REDIRECT:
-		return "XDP_REDIRECT";
-	default:
-		return "?";
-	}
-}
-
 /* One run of the case: the verdict it names, and its counter moved by one. */
 static int verify_case(const struct bench_case *c, int prog_fd, struct fos_xdp_filter *skel)
 {
@@ -362,7 +339,8 @@ static int verify_case(const struct bench_case *c, int prog_fd, struct fos_xdp_f
 		return log_error_errno(r, "%s: test run", c->name);
 	if (verdict != c->verdict)
 		return log_error_errno(-EPROTO, "%s: verdict %s, expected %s", c->name,
-				       verdict_name(verdict), verdict_name(c->verdict));
+				       verdict_name(true, (int)verdict),
+				       verdict_name(true, (int)c->verdict));
 	if (skel && c->check != CHECK_NONE) {
 		r = check_counter(skel, c->check, &after);
 		if (r < 0)
@@ -581,8 +559,8 @@ int main(int argc, char **argv)
 		if (i == 0)
 			base = med;
 		printf("%-44s %-9s %7.1f %5u %5u %11.2f\n", cases[i].name,
-		       verdict_name(cases[i].verdict), med, cases[i].ns[0], cases[i].ns[runs - 1],
-		       base > 0 ? med / base : 0.0);
+		       verdict_name(true, (int)cases[i].verdict), med, cases[i].ns[0],
+		       cases[i].ns[runs - 1], base > 0 ? med / base : 0.0);
 	}
 	return 0;
 }

@@ -38,6 +38,7 @@
 #include "fos/abi.h"
 #include "tc.skel.h"
 #include "xdp_filter.skel.h"
+#include "pkt_util.h"
 
 #define MAX_PKT 640
 #define NS	1000000000ULL
@@ -135,18 +136,6 @@ struct frame {
 
 static const uint8_t mac_dst[6] = {0x02, 0, 0, 0, 0, 0x02};
 static const uint8_t mac_src[6] = {0x02, 0, 0, 0, 0, 0x01};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 static uint32_t sum_bytes(uint32_t s, const uint8_t *p, size_t n)
 {
@@ -519,30 +508,6 @@ static uint64_t exp_ct[_FOS_CT_STAT_MAX];
 static uint64_t exp_count[_FOS_CT_COUNT_MAX];
 static struct fos_ct_cfg cur_cfg;
 static uint64_t t_start;
-
-static const char *const stat_names[] = {
-    [FOS_STAT_PACKETS] = "packets",
-    [FOS_STAT_BYTES] = "bytes",
-    [FOS_STAT_PASSED] = "passed",
-    [FOS_STAT_DROPPED] = "dropped",
-    [FOS_STAT_REDIRECTED] = "redirected",
-    [FOS_STAT_BLACKLIST] = "blacklist",
-    [FOS_STAT_WHITELIST] = "whitelist",
-    [FOS_STAT_DEFAULT] = "default",
-    [FOS_STAT_MALFORMED] = "malformed",
-    [FOS_STAT_NON_IP] = "non_ip",
-    [FOS_STAT_FRAGMENTS] = "fragments",
-    [FOS_STAT_FRAG_NO_FIRST] = "frag_no_first",
-    [FOS_STAT_REDIRECT_FAIL] = "redirect_fail",
-    [FOS_STAT_CT_NEW] = "ct_new",
-    [FOS_STAT_CT_ESTABLISHED] = "ct_established",
-    [FOS_STAT_CT_RELATED] = "ct_related",
-    [FOS_STAT_CT_INVALID] = "ct_invalid",
-    [FOS_STAT_CT_UNTRACKED] = "ct_untracked",
-    [FOS_STAT_CT_FULL] = "ct_full",
-};
-_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == _FOS_STAT_MAX,
-	       "a name for every fos_stat");
 
 static const char *const ct_stat_names[] = {
     [FOS_CT_STAT_CREATED] = "created",

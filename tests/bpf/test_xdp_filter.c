@@ -32,6 +32,7 @@
 #include "fos/abi.h"
 #include "fwd.h"
 #include "xdp_filter.skel.h"
+#include "pkt_util.h"
 
 #define MAX_PKT 512
 
@@ -87,18 +88,6 @@ struct spec {
 
 static const uint8_t mac_dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 static const uint8_t mac_src[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 static uint16_t csum16(const uint8_t *p, size_t len)
 {
@@ -505,30 +494,6 @@ static struct fos_rule_counter counter_sum(struct bpf_map *map, uint32_t idx)
 			      (unsigned long long)(byts));                                         \
 	} while (0)
 
-static const char *const stat_names[] = {
-    [FOS_STAT_PACKETS] = "packets",
-    [FOS_STAT_BYTES] = "bytes",
-    [FOS_STAT_PASSED] = "passed",
-    [FOS_STAT_DROPPED] = "dropped",
-    [FOS_STAT_REDIRECTED] = "redirected",
-    [FOS_STAT_BLACKLIST] = "blacklist",
-    [FOS_STAT_WHITELIST] = "whitelist",
-    [FOS_STAT_DEFAULT] = "default",
-    [FOS_STAT_MALFORMED] = "malformed",
-    [FOS_STAT_NON_IP] = "non_ip",
-    [FOS_STAT_FRAGMENTS] = "fragments",
-    [FOS_STAT_FRAG_NO_FIRST] = "frag_no_first",
-    [FOS_STAT_REDIRECT_FAIL] = "redirect_fail",
-    [FOS_STAT_CT_NEW] = "ct_new",
-    [FOS_STAT_CT_ESTABLISHED] = "ct_established",
-    [FOS_STAT_CT_RELATED] = "ct_related",
-    [FOS_STAT_CT_INVALID] = "ct_invalid",
-    [FOS_STAT_CT_UNTRACKED] = "ct_untracked",
-    [FOS_STAT_CT_FULL] = "ct_full",
-};
-_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == _FOS_STAT_MAX,
-	       "a name for every fos_stat");
-
 /* every fos_stats counter equals what the packets run so far add up to */
 static void check_stats(void)
 {
@@ -541,24 +506,6 @@ static void check_stats(void)
 		ck_assert_msg(v == exp_stats[i], "fos_stats[%s] = %llu, expected %llu",
 			      stat_names[i], (unsigned long long)v,
 			      (unsigned long long)exp_stats[i]);
-	}
-}
-
-static const char *verdict_name(uint32_t v)
-{
-	switch (v) {
-	case XDP_ABORTED:
-		return "XDP_ABORTED";
-	case XDP_DROP:
-		return "XDP_DROP";
-	case XDP_PASS:
-		return "XDP_PASS";
-	case XDP_TX:
-		return "XDP_TX";
-	case XDP_REDIRECT:
-		return "XDP_REDIRECT";
-	default:
-		return "?";
 	}
 }
 
@@ -582,8 +529,8 @@ static void _expect(const struct pkt *p, uint32_t verdict, uint32_t reasons, int
 	uint32_t got = run(p);
 	uint32_t i;
 
-	ck_assert_msg(got == verdict, "line %d: verdict %s, expected %s", line, verdict_name(got),
-		      verdict_name(verdict));
+	ck_assert_msg(got == verdict, "line %d: verdict %s, expected %s", line,
+		      verdict_name(true, (int)got), verdict_name(true, (int)verdict));
 	exp_stats[FOS_STAT_PACKETS]++;
 	exp_stats[FOS_STAT_BYTES] += p->len;
 	switch (verdict) {
