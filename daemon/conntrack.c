@@ -82,14 +82,11 @@ static uint32_t _fos_capacity(uint32_t max)
 
 static int _fos_pinned_capacity(const char *path, uint32_t *ret)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	_cleanup_close_ int fd = bpf_obj_get(path);
+	struct bpf_map_info info;
+	_cleanup_close_ int fd = fos_pinned_map_open(path, &info);
 
 	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
+		return fd;
 	*ret = info.max_entries;
 	return 0;
 }

@@ -137,6 +137,9 @@ bool fos_prog_loaded(const struct fos_prog_rt *p);
 int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
+/* an fd of the map pinned at path, and what the kernel says of it */
+struct bpf_map_info;
+int fos_pinned_map_open(const char *path, struct bpf_map_info *ret_info);
 unsigned fos_link_ifindex(struct bpf_link *link);
 /* XDP program currently on ifindex: id and name ("" if none) */
 int fos_xdp_query(unsigned ifindex, uint32_t *ret_prog_id, char *ret_name, size_t namelen,

@@ -64,7 +64,7 @@ int fos_prog_main_fd(const struct fos_prog_rt *p)
 	return -1;
 }
 
-static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
+int fos_pinned_map_open(const char *path, struct bpf_map_info *ret_info)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
@@ -74,6 +74,17 @@ static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 		return -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 		return -errno;
+	*ret_info = info;
+	return TAKE_FD(fd);
+}
+
+static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info;
+	_cleanup_close_ int fd = fos_pinned_map_open(path, &info);
+
+	if (fd < 0)
+		return fd;
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
 	    info.max_entries != bpf_map__max_entries(map))
