@@ -130,6 +130,10 @@ for p in '{"src": 5}' '{"src": ["10.0.0.0/8"]}' '{"dport": 443}' '{"port": "443"
   echo "$out" | grep -q '"fos.InvalidParameter"' || fail "clear conntrack $p was not refused: $out"
 done
 [ "$(fosctl -j show conntrack | jq_py 'j["matched"]')" = "$n_all" ] || fail "a refused clear removed flows"
+for p in '{"limit": 0}' '{"limit": "all"}' '{"zone": -1}' '{"state": "estab"}' '{"proto": "sctp6"}'; do
+  out=$(ipc "{\"method\": \"fos.Show.Conntrack\", \"parameters\": $p}")
+  echo "$out" | grep -q '"fos.InvalidParameter"' || fail "show conntrack $p was not refused: $out"
+done
 # a limit stops the walk
 fosctl -j show conntrack limit 1 | jq_py 'len(j["entries"]) == 1 and j["matched"] == 1' | grep -q True ||
   fail "limit 1: $(fosctl -j show conntrack limit 1)"

@@ -70,3 +70,27 @@ fosctl -j show programs | jq_py '[p["name"] for p in j["programs"]]' | grep -q i
   fail "the refused program is listed"
 tcp_pass 10.10.2.2 8080 || fail "after the refused reload the running firewall no longer works"
 pass_step "a foreign tc filter at fos's priority and handle is refused, not replaced"
+
+# --- a priority held by a tc filter of another protocol -------------------------
+rm -f "$T/fwd.d/inside.conf"
+inR tc filter add dev r-cli egress prio 40 protocol ip bpf da obj "$FOS_BPF_DIR/tc.bpf.o" sec tc ||
+  fail "cannot add the foreign IPv4 filter"
+cat >"$T/fwd.d/inside.conf" <<CONF
+programs = (
+  { name = "inside-fw"; type = "tc-egress"; interface = "r-cli"; priority = 40;
+    settings = { actions = { default = "pass"; }; }; }
+);
+CONF
+out=$(fosctl reload 2>&1) && fail "fwd attached where a filter of another protocol holds the priority"
+echo "$out" | grep -q "another kind or protocol may hold that priority" || fail "unclear refusal: $out"
+inR tc filter show dev r-cli egress | grep -q "pref 40 .*direct-action" || fail "the foreign filter was touched"
+rm -f "$T/fwd.d/inside.conf"
+pass_step "a priority held by a filter of another protocol is refused with the reason"
+
+# --- a program cannot change between XDP and TC under one name ------------------
+sed -i 's/name = "edge-xdp"; type = "xdp"; interface = "r-srv"; priority = 10;/name = "edge-xdp"; type = "tc-egress"; interface = "r-srv"; priority = 10;/' "$T/fw.conf"
+out=$(fosctl reload 2>&1) && fail "an XDP program was turned into a TC program in place"
+echo "$out" | grep -q 'programs "edge-xdp": the running program is an XDP program' || fail "unclear refusal: $out"
+fosctl -j show program edge-xdp | jq_py 'j["type"], j["attached"]' | tr '\n' ' ' | grep -q "^xdp True $" ||
+  fail "the refused type change touched edge-xdp"
+pass_step "a type change between XDP and TC under one name is refused"
