@@ -614,19 +614,6 @@ int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struc
 	return 1;
 }
 
-int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
-		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
-		void *u, uint64_t *ret_scanned)
-{
-	struct fos_ct_cursor c = {};
-	int r;
-
-	while ((r = fos_ct_walk_step(m, &c, f, cb, u, UINT64_MAX)) > 0)
-		;
-	*ret_scanned = c.scanned;
-	return r;
-}
-
 int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k)
 {
 	if (bpf_map_delete_elem(m->ct.ct, k) < 0)

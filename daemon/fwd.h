@@ -159,6 +159,7 @@ int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int pr
 /* Remove the filter at at if it still runs at->prog_id; best effort. */
 void fos_tc_detach_hook(const struct fos_tc_attach *at);
 /* program id on the hook, 0 if none */
+uint32_t fos_prog_fd_id(int fd); /* id of a program fd, 0 if unknown */
 uint32_t fos_tc_query_hook(const struct fos_tc_attach *at);
 /* record p->tc_at in its pinned fos_tc_attach map */
 int fos_tc_save_attach(struct fos_prog_rt *p);
@@ -253,8 +254,8 @@ uint64_t fos_ct_timeout_left(const struct fos_manager *m, const struct fos_ct_ke
 			     const struct fos_ct_value *v, uint64_t now_ns);
 bool fos_ct_filter_match(const struct fos_ct_filter *f, const struct fos_ct_key *k,
 			 const struct fos_ct_value *v);
-/* Walk the table: cb for each entry the filter takes; cb returns <0 to stop
- * (returned). fos_ct_walk_step walks on from *c for about budget_ns: 1 if
+/* Walk the table from *c for about budget_ns (UINT64_MAX: to the end): cb
+ * for each entry the filter takes, which returns <0 to stop (returned); 1 if
  * there is more, 0 at the end. */
 struct fos_ct_cursor {
 	bool started, done;
@@ -264,9 +265,6 @@ struct fos_ct_cursor {
 int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struct fos_ct_filter *f,
 		     int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
 		     void *u, uint64_t budget_ns);
-int fos_ct_walk(struct fos_manager *m, const struct fos_ct_filter *f,
-		int (*cb)(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v),
-		void *u, uint64_t *ret_scanned);
 /* remove one entry (clear conntrack), counted */
 int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k);
 const char *fos_ct_state_to_string(unsigned s);

@@ -870,14 +870,8 @@ static void _fos_tc_ours_add(const struct fos_prog_rt *rt, uint32_t *v, size_t c
 	if (!rt)
 		return;
 	fos_prog_ids(rt, &ids[0], &lid);
-	if (rt->tc) {
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info);
-
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(rt->tc->progs.fos_tc_track), &info,
-					   &len) == 0)
-			ids[1] = info.id;
-	}
+	if (rt->tc)
+		ids[1] = fos_prog_fd_id(bpf_program__fd(rt->tc->progs.fos_tc_track));
 	for (int j = 0; j < _FOS_TC_ATTACH_MAX; j++)
 		ids[2 + j] = rt->tc_at[j].prog_id;
 	for (size_t j = 0; j < ARRAY_SIZE(ids); j++)
@@ -905,16 +899,6 @@ static bool _fos_tc_same_place(const struct fos_tc_attach *a, const struct fos_t
 {
 	return a->ifindex && a->ifindex == b->ifindex && a->ingress == b->ingress &&
 	       a->priority == b->priority;
-}
-
-static uint32_t _fos_fd_prog_id(int fd)
-{
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return 0;
-	return info.id;
 }
 
 /* Put rt's TC programs on their hooks: the policy program on the configured
@@ -957,7 +941,7 @@ static int _fos_tc_stage(struct fos_manager *m, struct _fos_plan *pl, struct _fo
 			continue;
 		}
 		cur = fos_tc_query_hook(&want);
-		if (_fos_tc_same_place(&pp->tc_old[i], &want) && cur == _fos_fd_prog_id(hook[i].fd))
+		if (_fos_tc_same_place(&pp->tc_old[i], &want) && cur == fos_prog_fd_id(hook[i].fd))
 			continue;
 		nu = realloc(pl->tc_undo, (pl->n_tc_undo + 1) * sizeof(*nu));
 		if (!nu)

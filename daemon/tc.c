@@ -66,7 +66,7 @@ uint32_t fos_tc_query_hook(const struct fos_tc_attach *at)
 	return o.prog_id;
 }
 
-static uint32_t _fos_prog_id(int fd)
+uint32_t fos_prog_fd_id(int fd)
 {
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
@@ -137,7 +137,7 @@ int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int pr
 				      : "");
 		return r;
 	}
-	at.prog_id = o.prog_id ? o.prog_id : _fos_prog_id(prog_fd);
+	at.prog_id = o.prog_id ? o.prog_id : fos_prog_fd_id(prog_fd);
 	*ret = at;
 	return 0;
 }
