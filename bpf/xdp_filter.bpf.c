@@ -45,6 +45,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool fos_stateful = false;
 
+/* The next XDP program of the interface, in priority order (entry 0; empty
+ * for the last): a packet this program passes runs it next. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fos_next SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, 64);
@@ -52,9 +61,11 @@ struct {
 	__type(value, struct bpf_devmap_val);
 } fos_tx_ports SEC(".maps");
 
-static __always_inline int _fos_pass(void)
+/* Passed: on to the interface's next XDP program, if any, else the stack. */
+static __always_inline int _fos_pass(struct xdp_md *ctx)
 {
 	fos_stat_add(FOS_STAT_PASSED, 1);
+	bpf_tail_call(ctx, &fos_next, 0);
 	return XDP_PASS;
 }
 
@@ -64,13 +75,13 @@ static __always_inline int _fos_drop(void)
 	return XDP_DROP;
 }
 
-static __always_inline int _fos_act(const struct fos_verdict *v)
+static __always_inline int _fos_act(struct xdp_md *ctx, const struct fos_verdict *v)
 {
 	long r;
 
 	switch (v->action) {
 	case FOS_ACT_PASS:
-		return _fos_pass();
+		return _fos_pass(ctx);
 	case FOS_ACT_REDIRECT:
 		r = bpf_redirect_map(&fos_tx_ports, v->ifindex, XDP_DROP);
 		if (r == XDP_REDIRECT) {
@@ -115,7 +126,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	r = fos_parse_packet(data, data_end, &pkt);
 	if (r == FOS_PARSE_NOT_IP) {
 		fos_stat_add(FOS_STAT_NON_IP, 1);
-		return _fos_pass();
+		return _fos_pass(ctx);
 	}
 	if (r != FOS_PARSE_OK) {
 		fos_stat_add(FOS_STAT_MALFORMED, 1);
@@ -127,7 +138,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 		return _fos_drop();
 	switch (fos_filter_lists(s, &pkt)) {
 	case FOS_LIST_PASS:
-		return _fos_pass();
+		return _fos_pass(ctx);
 	case FOS_LIST_DROP:
 		return _fos_drop();
 	default:
@@ -139,7 +150,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 		fos_filter_frag_key(&pkt, &fk);
 		if (!(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
 			if (fos_filter_frag_recall(&fk, len, &v))
-				return _fos_act(&v);
+				return _fos_act(ctx, &v);
 			frag_no_first = true;
 		}
 	}
@@ -158,5 +169,5 @@ int fos_xdp_filter(struct xdp_md *ctx)
 decided:
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		fos_filter_frag_remember(&fk, slot, s, &v);
-	return _fos_act(&v);
+	return _fos_act(ctx, &v);
 }

@@ -86,6 +86,49 @@ struct fos_list_ref {
 	struct fos_source src;
 };
 
+/* A rate limit: packets (or connections) per second, with a burst of that
+ * many at once; rate 0 = no limit. */
+struct fos_rate_cfg {
+	uint32_t rate;
+	uint32_t burst; /* >= 1; defaults to rate */
+};
+
+#define FOS_DDOS_DEFAULT_V6_PLEN      64
+#define FOS_DDOS_DEFAULT_SYN_HOLD     10U  /* seconds */
+#define FOS_DDOS_DEFAULT_AUTH_TIMEOUT 300U /* seconds */
+
+/* settings.rateLimiting, synFloodProtection, icmpFloodProtection and
+ * udpFloodProtection of an XDP program (EBPFProgram spec.settings) */
+struct fos_ddos_settings {
+	/* rateLimiting */
+	bool rate_enabled;
+	struct fos_source rate_src;
+	struct fos_rate_cfg pps; /* packetsPerSecond, burst */
+	struct fos_rate_cfg cps; /* connectionsPerSecond, connectionsBurst */
+	uint32_t conns_per_ip;	 /* connectionsPerIP; 0 = none */
+	uint8_t v6_plen;	 /* ipv6PrefixLength, 1-128 */
+	uint32_t rate_block;	 /* blockDuration, seconds; 0 = no block */
+	/* synFloodProtection */
+	bool syn_enabled;
+	struct fos_source syn_src;
+	bool syn_always;	   /* always = true: cookies for every SYN */
+	uint32_t syn_threshold;	   /* SYNs per second to one destination */
+	uint32_t syn_hold;	   /* holdTime, seconds */
+	uint32_t syn_auth_timeout; /* authTimeout, seconds */
+	/* icmpFloodProtection */
+	bool icmp_enabled;
+	struct fos_source icmp_src;
+	struct fos_rate_cfg icmp_per_src; /* perSource, perSourceBurst */
+	struct fos_rate_cfg icmp_total;	  /* total, totalBurst */
+	uint32_t icmp_block;		  /* blockDuration */
+	/* udpFloodProtection */
+	bool udp_enabled;
+	struct fos_source udp_src;
+	struct fos_rate_cfg udp_per_src;
+	struct fos_rate_cfg udp_total;
+	uint32_t udp_block;
+};
+
 struct fos_program {
 	char name[FOS_NAME_MAX];
 	struct fos_source src;
@@ -96,6 +139,7 @@ struct fos_program {
 	bool stateful; /* settings.stateful */
 	struct fos_list_ref blacklist;
 	struct fos_list_ref whitelist;
+	struct fos_ddos_settings ddos; /* xdp only */
 	enum fos_cfg_action default_action;
 	char default_interface[FOS_IFNAME_MAX]; /* for a redirect default */
 	struct fos_rule_cfg *rules;
@@ -167,6 +211,9 @@ static inline void fos_config_freep(struct fos_config **c)
 
 const struct fos_ipset *fos_config_find_set(const struct fos_config *c, const char *name);
 const struct fos_program *fos_config_find_program(const struct fos_config *c, const char *name);
+
+/* Has p any of the DDoS protections enabled? */
+bool fos_program_has_ddos(const struct fos_program *p);
 
 /* Interfaces must exist: calls resolve(name) (if_nametoindex by default)
  * for every interface a program names; records errors. Returns 0 or -EINVAL. */

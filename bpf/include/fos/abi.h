@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define FOS_ABI_VERSION 4
+#define FOS_ABI_VERSION 5
 
 /* ---- IP sets ----------------------------------------------------------
  * All named sets (and the anonymous sets made from a rule's CIDR lists) live
@@ -42,8 +42,12 @@ _Static_assert(sizeof(struct fos_set_key4) == 12, "fos_set_key4 layout");
 enum fos_set_entry_flags {
 	FOS_SET_F_CONFIG = 1U << 0,  /* from the config file or ipSets[].file */
 	FOS_SET_F_DYNAMIC = 1U << 1, /* added at run time (fosctl set add) */
+	FOS_SET_F_AUTO = 1U << 2,    /* added by the datapath (a DDoS block), with
+				      * FOS_SET_F_DYNAMIC */
 };
 
+/* An entry with expires_ns is gone at that time: the datapath treats it as
+ * absent from then on (and may delete it), fwd deletes it soon after. */
 struct fos_set_value {
 	__u32 flags; /* enum fos_set_entry_flags */
 	__u32 _pad;
@@ -433,6 +437,15 @@ enum fos_ct_stat {
 	_FOS_CT_STAT_MAX,
 };
 
+/* fos_ct_src (global hash, key struct fos_ddos_addr: the address of the end
+ * that opened a flow, IPv6 with the bits beyond FOS_CT_SRC_V6_PLEN cleared;
+ * value __u64): the flows each source has open in fos_ct, for
+ * rateLimiting.connectionsPerIP. The datapath adds 1 (atomically) when it
+ * inserts an entry; fwd subtracts 1 when it removes one, and deletes a count
+ * that reaches 0. */
+#define FOS_CT_SRC_V6_PLEN 64U
+#define FOS_CT_SRC_MAX	   1048576U
+
 /* the map holds max_entries plus this much room, so per-CPU LRU caches never
  * force an eviction below max_entries */
 #define FOS_CT_MAP_SLACK(max) ((max) / 16 + 16384)
@@ -460,6 +473,172 @@ struct fos_tc_attach {
 	__u8 flags;   /* enum fos_tc_attach_flags (entry FOS_TC_ATTACH_POLICY) */
 };
 _Static_assert(sizeof(struct fos_tc_attach) == 16, "fos_tc_attach layout");
+
+/* ---- DDoS mitigation (XDP) -------------------------------------------------
+ * An XDP program with any of rateLimiting, synFloodProtection,
+ * icmpFloodProtection or udpFloodProtection is loaded with rodata fos_ddos
+ * set; then, after the whitelist and blacklist and before conntrack and the
+ * rules, each packet goes through (bpf/ddos.bpf.h):
+ *   1. synFloodProtection, TCP SYN without ACK to a destination whose SYN
+ *      rate is over the threshold (or always): a source that has not proved
+ *      itself gets a SYN-ACK (XDP_TX) whose acknowledgment number is a SYN
+ *      cookie of the kernel (bpf_tcp_raw_gen_syncookie_*, computed over the
+ *      4-tuple with sequence number 0) and so not acceptable to it: a real
+ *      client answers with an RST carrying the cookie as its sequence number,
+ *      which proves the source (fos_ddos_auth, authTimeout) and is dropped;
+ *      the client's SYN retransmission then passes. Spoofed sources never
+ *      answer, so their SYNs reach neither conntrack nor the service.
+ *   2. rateLimiting.packetsPerSecond per source (IPv4 /32, IPv6 /v6_plen);
+ *   3. icmpFloodProtection, udpFloodProtection: per source, then in total;
+ *   4. rateLimiting.connectionsPerSecond per source, for TCP SYNs and (in a
+ *      stateful program) UDP packets of flows the table does not know;
+ *      rateLimiting.connectionsPerIP against fos_ct_src (stateful programs).
+ * Limits are GCRA buckets (fos_ddos_rate): a packet at time t conforms if
+ * tat <= t + tolerance, and then tat = max(tat, t) + interval; a packet that
+ * does not conform is dropped and counted under its reason. A source whose
+ * packet is dropped by a protection with block_ns is put into the program's
+ * blacklist set for block_ns, as a dynamic entry with expires_ns, and fwd is
+ * told through fos_ddos_events.
+ */
+enum fos_ddos_reason {
+	FOS_DDOS_RATE = 0,   /* rateLimiting.packetsPerSecond */
+	FOS_DDOS_CONN_RATE,  /* rateLimiting.connectionsPerSecond */
+	FOS_DDOS_CONN_LIMIT, /* rateLimiting.connectionsPerIP */
+	FOS_DDOS_SYN_FLOOD,  /* synFloodProtection: SYN answered with a cookie, not passed */
+	FOS_DDOS_ICMP_FLOOD, /* icmpFloodProtection */
+	FOS_DDOS_UDP_FLOOD,  /* udpFloodProtection */
+	FOS_DDOS_BLACKLIST,  /* dropped by the blacklist (in fos_ddos_src only for
+			      * sources already tracked there) */
+	_FOS_DDOS_REASON_MAX,
+};
+
+/* the protections, as fos_ddos_cfg.flags and for "armed" */
+enum fos_ddos_prot {
+	FOS_DDOS_P_RATE = 0, /* rateLimiting */
+	FOS_DDOS_P_SYN,	     /* synFloodProtection */
+	FOS_DDOS_P_ICMP,     /* icmpFloodProtection */
+	FOS_DDOS_P_UDP,	     /* udpFloodProtection */
+	_FOS_DDOS_P_MAX,
+};
+
+enum fos_ddos_flags {
+	FOS_DDOS_F_RATE = 1U << FOS_DDOS_P_RATE,
+	FOS_DDOS_F_SYN = 1U << FOS_DDOS_P_SYN,
+	FOS_DDOS_F_ICMP = 1U << FOS_DDOS_P_ICMP,
+	FOS_DDOS_F_UDP = 1U << FOS_DDOS_P_UDP,
+	FOS_DDOS_F_SYN_ALWAYS = 1U << 8, /* cookies for every SYN, no threshold */
+};
+
+/* A GCRA bucket's parameters: interval_ns = 1e9 / rate (packets per second),
+ * tolerance_ns = (burst - 1) * interval_ns. interval_ns 0: no limit. */
+struct fos_ddos_rate {
+	__u64 interval_ns;
+	__u64 tolerance_ns;
+};
+_Static_assert(sizeof(struct fos_ddos_rate) == 16, "fos_ddos_rate layout");
+
+/* fos_ddos_cfg, per program, one entry per rule slot (FOS_SLOTS), written
+ * with the slot and live with it when fos_ctl flips */
+struct fos_ddos_cfg {
+	__u32 flags;  /* enum fos_ddos_flags */
+	__u8 v6_plen; /* ipv6PrefixLength: IPv6 sources are aggregated by this prefix */
+	__u8 _pad[3];
+	struct fos_ddos_rate pkt;      /* rateLimiting.packetsPerSecond, burst */
+	struct fos_ddos_rate conn;     /* rateLimiting.connectionsPerSecond, connectionsBurst */
+	struct fos_ddos_rate syn_dst;  /* synFloodProtection.threshold, per destination */
+	struct fos_ddos_rate icmp_src; /* icmpFloodProtection.perSource, perSourceBurst */
+	struct fos_ddos_rate icmp_all; /* icmpFloodProtection.total, totalBurst */
+	struct fos_ddos_rate udp_src;  /* udpFloodProtection.perSource, ... */
+	struct fos_ddos_rate udp_all;  /* udpFloodProtection.total, ... */
+	__u64 conn_limit;	       /* rateLimiting.connectionsPerIP; 0 = none */
+	__u64 syn_hold_ns;	       /* cookies stay on for a destination this long after
+					* its SYN rate was last over the threshold */
+	__u64 auth_ns;		       /* synFloodProtection.authTimeout */
+	__u64 block_ns[_FOS_DDOS_REASON_MAX]; /* blockDuration of the protection that
+					       * drops for the reason; 0 = no block */
+	__u32 block_set;		      /* set id of the blacklist to block into */
+	__u32 _pad2;
+};
+_Static_assert(sizeof(struct fos_ddos_cfg) == 208, "fos_ddos_cfg layout");
+
+/* fos_ddos_src key: a source address as 16 bytes (IPv4 as ::ffff:a.b.c.d),
+ * IPv6 with the bits beyond v6_plen cleared */
+struct fos_ddos_addr {
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct fos_ddos_addr) == 16, "fos_ddos_addr layout");
+
+/* fos_ddos_src value (LRU hash, per program): a source's buckets and drops */
+struct fos_ddos_src {
+	__u64 tat_pkt; /* GCRA theoretical arrival times, CLOCK_BOOTTIME ns */
+	__u64 tat_conn;
+	__u64 tat_icmp;
+	__u64 tat_udp;
+	__u64 drops[_FOS_DDOS_REASON_MAX]; /* atomic adds */
+	__u64 last_drop_ns;
+	__u64 blocked_until_ns; /* put into the block set until then */
+};
+_Static_assert(sizeof(struct fos_ddos_src) == 104, "fos_ddos_src layout");
+
+/* fos_ddos_dst value (LRU hash, per program, key struct fos_ddos_addr): the
+ * SYN rate of one destination, for synFloodProtection with a threshold */
+struct fos_ddos_dst {
+	__u64 tat;	     /* GCRA at syn_dst */
+	__u64 engaged_until; /* cookies answer SYNs to it until then */
+	__u64 syns;	     /* SYNs seen */
+	__u64 cookies;	     /* SYN-ACK cookies sent */
+};
+_Static_assert(sizeof(struct fos_ddos_dst) == 32, "fos_ddos_dst layout");
+
+/* fos_ddos_auth value (LRU hash, per program, key struct fos_ddos_addr of the
+ * full source address): a source that answered a cookie */
+struct fos_ddos_auth {
+	__u64 expires_ns;
+};
+_Static_assert(sizeof(struct fos_ddos_auth) == 8, "fos_ddos_auth layout");
+
+/* fos_ddos_state, per program, one entry per enum fos_ddos_prot: when the
+ * protection last dropped or answered a packet (CLOCK_BOOTTIME ns), so fwd can
+ * say whether it is engaged */
+struct fos_ddos_state {
+	__u64 last_active_ns;
+};
+_Static_assert(sizeof(struct fos_ddos_state) == 8, "fos_ddos_state layout");
+
+/* per-program counters, per CPU (fos_ddos_stats), by enum fos_ddos_stat */
+enum fos_ddos_stat {
+	FOS_DDOS_STAT_DROP_RATE = 0, /* FOS_DDOS_STAT_DROP_RATE + enum fos_ddos_reason */
+	FOS_DDOS_STAT_DROP_CONN_RATE,
+	FOS_DDOS_STAT_DROP_CONN_LIMIT,
+	FOS_DDOS_STAT_DROP_SYN_FLOOD,
+	FOS_DDOS_STAT_DROP_ICMP_FLOOD,
+	FOS_DDOS_STAT_DROP_UDP_FLOOD,
+	FOS_DDOS_STAT_DROP_BLACKLIST,
+	FOS_DDOS_STAT_COOKIES_SENT, /* SYN-ACKs with a cookie sent (XDP_TX) */
+	FOS_DDOS_STAT_COOKIES_OK,   /* RSTs with a valid cookie: source proved */
+	FOS_DDOS_STAT_COOKIES_BAD,  /* RSTs to an engaged destination with a wrong cookie */
+	FOS_DDOS_STAT_BLOCKED,	    /* sources put into the block set */
+	FOS_DDOS_STAT_EVENTS_LOST,  /* events fos_ddos_events had no room for */
+	_FOS_DDOS_STAT_MAX,
+};
+_Static_assert(FOS_DDOS_STAT_DROP_BLACKLIST == FOS_DDOS_STAT_DROP_RATE + FOS_DDOS_BLACKLIST,
+	       "drop counters follow enum fos_ddos_reason");
+
+/* fos_ddos_events (ring buffer, per program): a source the datapath blocked */
+struct fos_ddos_event {
+	__u8 addr[16];	/* the blocked prefix, IPv4 as ::ffff:a.b.c.d */
+	__u8 prefixlen; /* of the address: 32 for IPv4, v6_plen for IPv6 */
+	__u8 reason;	/* enum fos_ddos_reason */
+	__u8 _pad[2];
+	__u32 set_id;	  /* the set it went into */
+	__u64 expires_ns; /* CLOCK_BOOTTIME */
+};
+_Static_assert(sizeof(struct fos_ddos_event) == 32, "fos_ddos_event layout");
+
+#define FOS_DDOS_SRC_MAX   262144U	 /* sources tracked per program (LRU) */
+#define FOS_DDOS_DST_MAX   65536U	 /* destinations tracked for SYN rates (LRU) */
+#define FOS_DDOS_AUTH_MAX  262144U	 /* proved sources (LRU) */
+#define FOS_DDOS_EVENTS_SZ (256U * 1024) /* bytes of fos_ddos_events */
 
 /* ---- set metadata --------------------------------------------------------
  * Global map beside fos_sets: set id -> the set's name, so a restarted fwd
