@@ -21,7 +21,8 @@ struct fos_xdp_filter;
 
 struct fos_set_entry {
 	struct fos_cidr cidr;
-	uint32_t flags; /* enum fos_set_entry_flags */
+	uint32_t flags;	     /* enum fos_set_entry_flags */
+	uint64_t expires_ns; /* CLOCK_BOOTTIME; 0 = never */
 };
 
 /* One set as written in fos_sets under one id. */
