@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * bench-gen: a UDP traffic generator for the veth benchmarks.
+ * bench-gen: a traffic generator for the veth benchmarks and the flood tests:
+ * UDP, TCP SYNs from random sources inside a prefix, or ICMP echo requests.
  *
  * Loads fos_xdp_gen (bpf/xdp_bench.bpf.c) with its template set from the
  * options and runs it with BPF_PROG_TEST_RUN and BPF_F_TEST_XDP_LIVE_FRAMES:
@@ -9,7 +10,8 @@
  * count) is stopped by SIGALRM after the given time; the call then fails with
  * EINTR, and the frames sent are read from the program's per-CPU counter.
  * Short calls would each build and tear down a page pool, which blocks for
- * tens of milliseconds.
+ * tens of milliseconds. With --pps the program itself holds frames back until
+ * their time has come (the sending CPU spins meanwhile).
  *
  * Prints one line: "frames N seconds S mpps M".
  */
@@ -38,11 +40,25 @@
 
 #define EXIT_SKIP 77
 
-#define FRAME_MIN 42 /* Ethernet + IPv4 + UDP headers */
-#define FRAME_MAX 1500
+#define FRAME_MIN      42 /* Ethernet + IPv4 + UDP headers */
+#define FRAME_MIN_SYN  58 /* Ethernet + IPv4 + TCP with the MSS option */
+#define FRAME_MIN_ICMP 58 /* Ethernet + IPv4 + ICMP echo with 16 bytes of data */
+#define FRAME_MAX      1500
+#define GEN_PPS_MAX    100000000UL
+
+/* fos_gen_mode values of bpf/xdp_bench.bpf.c */
+enum gen_mode {
+	GEN_UDP = 0,
+	GEN_SYN = 1,
+	GEN_ICMP = 2,
+};
 
 struct gen_opts {
 	unsigned ifindex;
+	enum gen_mode mode;
+	unsigned long pps;	   /* 0: as fast as possible */
+	struct in_addr src_prefix; /* --src-prefix: random sources inside it */
+	unsigned src_plen;	   /* its length; 32 = none */
 	double seconds;
 	size_t frame_len;
 	uint8_t src_mac[ETH_ALEN];
@@ -69,16 +85,23 @@ static void gen_freep(struct fos_xdp_bench **p)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bench-gen -i IFACE [OPTIONS]\n"
-		   "Send UDP frames out of IFACE (to its veth peer) with fos_xdp_gen.\n\n"
+		   "Send frames out of IFACE (to its veth peer) with fos_xdp_gen.\n\n"
 		   "  -i, --interface IF   interface to send from (name or index), required\n"
+		   "  -m, --mode M         udp (default), syn: TCP SYNs with random source\n"
+		   "                       ports and sequence numbers, icmp: echo requests\n"
 		   "  -t, --seconds S      how long to send (default 5)\n"
-		   "  -l, --length N       frame length in bytes without FCS (default 60)\n"
+		   "  -l, --length N       frame length in bytes without FCS (default 60;\n"
+		   "                       at least 42 for udp, 58 for syn and icmp)\n"
+		   "  -r, --pps N          send at most N frames per second (default: as fast\n"
+		   "                       as the CPU can; the CPU spins between frames)\n"
+		   "      --src-prefix P   a random source address inside the IPv4 prefix P\n"
+		   "                       (e.g. 198.18.128.0/17) for every frame\n"
 		   "      --src-mac MAC    source MAC (default: the interface's)\n"
 		   "      --dst-mac MAC    destination MAC (default ff:ff:ff:ff:ff:ff)\n"
 		   "      --saddr A        first IPv4 source address (default 198.18.0.1)\n"
 		   "      --daddr A        IPv4 destination address (default 198.19.0.1)\n"
-		   "      --sport P        first UDP source port (default 1024)\n"
-		   "      --dport P        UDP destination port (default 9)\n"
+		   "      --sport P        first UDP source port; ICMP identifier (default 1024)\n"
+		   "      --dport P        UDP or TCP destination port (default 9)\n"
 		   "      --sports N       distinct source ports (default 1)\n"
 		   "      --saddrs N       distinct source addresses (default 1)\n");
 }
@@ -128,6 +151,30 @@ static int read_mac(const char *ifname, uint8_t ret[ETH_ALEN])
 	return parse_mac(buf, ret);
 }
 
+/* "A.B.C.D/N": the prefix's first address and its length (0-32). */
+static int parse_prefix(const char *s, struct in_addr *ret_addr, unsigned *ret_plen)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	unsigned long plen;
+	struct in_addr a;
+	char *slash;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1 || parse_uint(slash + 1, 32, &plen) < 0)
+		return -EINVAL;
+	if (plen < 32)
+		a.s_addr &= htonl(plen ? UINT32_MAX << (32 - plen) : 0);
+	*ret_addr = a;
+	*ret_plen = (unsigned)plen;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct gen_opts *o)
 {
 	enum {
@@ -138,10 +185,14 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
 		OPT_SPORT,
 		OPT_DPORT,
 		OPT_SPORTS,
-		OPT_SADDRS
+		OPT_SADDRS,
+		OPT_SRC_PREFIX
 	};
 	static const struct option opts[] = {
 	    {"interface", required_argument, NULL, 'i'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"pps", required_argument, NULL, 'r'},
+	    {"src-prefix", required_argument, NULL, OPT_SRC_PREFIX},
 	    {"seconds", required_argument, NULL, 't'},
 	    {"length", required_argument, NULL, 'l'},
 	    {"src-mac", required_argument, NULL, OPT_SRC_MAC},
@@ -157,10 +208,11 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
 	};
 	char ifname[IF_NAMESIZE] = "";
 	unsigned long v;
+	size_t frame_min;
 	char *end;
 	int c, r = 0;
 
-	while ((c = getopt_long(argc, argv, "i:t:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:m:r:t:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			o->ifindex = if_nametoindex(optarg);
@@ -173,6 +225,29 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
 			}
 			if (!o->ifindex)
 				return log_error_errno(-ENODEV, "no interface %s", optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "udp") == 0)
+				o->mode = GEN_UDP;
+			else if (strcmp(optarg, "syn") == 0)
+				o->mode = GEN_SYN;
+			else if (strcmp(optarg, "icmp") == 0)
+				o->mode = GEN_ICMP;
+			else
+				return log_error_errno(-EINVAL, "--mode %s: udp, syn or icmp",
+						       optarg);
+			break;
+		case 'r':
+			r = parse_uint(optarg, GEN_PPS_MAX, &v);
+			if (r < 0 || v == 0)
+				return log_error_errno(-EINVAL, "--pps %s: 1-%lu", optarg,
+						       GEN_PPS_MAX);
+			o->pps = v;
+			break;
+		case OPT_SRC_PREFIX:
+			r = parse_prefix(optarg, &o->src_prefix, &o->src_plen);
+			if (r < 0)
+				return log_error_errno(r, "bad IPv4 prefix %s", optarg);
 			break;
 		case 't':
 			errno = 0;
@@ -235,6 +310,17 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
 		return -EINVAL;
 	}
 
+	frame_min = o->mode == GEN_SYN	  ? FRAME_MIN_SYN
+		    : o->mode == GEN_ICMP ? FRAME_MIN_ICMP
+					  : FRAME_MIN;
+	if (o->frame_len < frame_min)
+		return log_error_errno(-EINVAL, "--length %zu: --mode %s needs at least %zu bytes",
+				       o->frame_len, o->mode == GEN_SYN ? "syn" : "icmp",
+				       frame_min);
+
+	if (o->src_plen < 32)
+		o->saddr = o->src_prefix;
+
 	if (!o->have_src_mac) {
 		r = read_mac(ifname, o->src_mac);
 		if (r < 0)
@@ -257,6 +343,9 @@ static void set_rodata(struct fos_xdp_bench *skel, const struct gen_opts *o)
 	ro->fos_gen_dport = o->dport;
 	ro->fos_gen_n_sports = o->n_sports;
 	ro->fos_gen_n_saddrs = o->n_saddrs;
+	ro->fos_gen_mode = o->mode;
+	ro->fos_gen_src_mask = o->src_plen < 32 ? htonl(UINT32_MAX >> o->src_plen) : 0;
+	ro->fos_gen_interval_ns = o->pps ? 1000000000ULL / o->pps : 0;
 }
 
 static int frames_sent(struct fos_xdp_bench *skel, uint64_t *ret)
@@ -334,6 +423,7 @@ int main(int argc, char **argv)
 	    .dport = 9,
 	    .n_sports = 1,
 	    .n_saddrs = 1,
+	    .src_plen = 32,
 	};
 	uint64_t frames = 0;
 	double secs = 0;

@@ -7,14 +7,15 @@
  *                measures the offered rate when no filter is attached.
  * fos_xdp_gen    a traffic generator for BPF_PROG_TEST_RUN with
  *                BPF_F_TEST_XDP_LIVE_FRAMES: on every frame it writes the
- *                Ethernet, IPv4 and UDP headers from the template below (the
- *                page pool recycles frames without copying data_in again, so a
- *                frame may come back rewritten by its receiver), varies the
- *                source port and address, counts the frame in fos_gen_count
- *                and returns XDP_TX. The frame length is the length of
- *                data_in (at least 42 bytes; shorter frames are dropped).
+ *                Ethernet, IPv4 and transport headers from the template below
+ *                (the page pool recycles frames without copying data_in again,
+ *                so a frame may come back rewritten by its receiver), varies
+ *                the source, counts the frame in fos_gen_count and returns
+ *                XDP_TX. The frame length is the length of data_in; frames
+ *                too short for the mode's headers are dropped.
  *
  * Template, set through the skeleton's rodata before load:
+ *   fos_gen_mode                      enum fos_gen_mode: what each frame carries
  *   fos_gen_dst_mac, fos_gen_src_mac  Ethernet addresses
  *   fos_gen_saddr, fos_gen_daddr      IPv4 addresses, network byte order;
  *                                     fos_gen_saddr is the first source address
@@ -22,9 +23,27 @@
  *   fos_gen_dport                     destination port, host byte order
  *   fos_gen_n_sports                  distinct source ports (0 counts as 1)
  *   fos_gen_n_saddrs                  distinct source addresses (0 counts as 1)
- * Frame n (per CPU) goes from source port fos_gen_sport + n % n_sports and
- * source address fos_gen_saddr + (n / n_sports) % n_saddrs, so every
- * combination appears once per n_sports * n_saddrs frames.
+ *   fos_gen_src_mask                  host mask, network byte order: when not 0,
+ *                                     every frame's source address is
+ *                                     fos_gen_saddr with the mask's bits random
+ *                                     (a random source inside a prefix)
+ *   fos_gen_interval_ns               when not 0, at most one frame per interval
+ *                                     leaves (a rate cap): a frame that comes
+ *                                     too early is dropped uncounted, so the
+ *                                     sending CPU spins while it waits
+ *
+ * FOS_GEN_UDP (at least 42 bytes): UDP; frame n (per CPU) goes from source
+ * port fos_gen_sport + n % n_sports and source address fos_gen_saddr +
+ * (n / n_sports) % n_saddrs, so every combination appears once per n_sports *
+ * n_saddrs frames.
+ * FOS_GEN_SYN (at least 58 bytes): a TCP SYN with an MSS option, from a random
+ * source port (1024-65535) and a random sequence number, to fos_gen_dport;
+ * source addresses as for UDP.
+ * FOS_GEN_ICMP (at least 58 bytes): an ICMP echo request with 16 bytes of
+ * data, identifier fos_gen_sport and sequence number n; source addresses as
+ * for UDP.
+ * IPv4, TCP and ICMP checksums are computed for every frame; bytes of the
+ * frame beyond the IPv4 total length are Ethernet padding.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -32,6 +51,8 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+#include <linux/tcp.h>
+#include <linux/icmp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -45,6 +66,26 @@ const volatile __u16 fos_gen_sport = 1024;
 const volatile __u16 fos_gen_dport = 9;
 const volatile __u32 fos_gen_n_sports = 1;
 const volatile __u32 fos_gen_n_saddrs = 1;
+const volatile __be32 fos_gen_src_mask = 0;
+const volatile __u64 fos_gen_interval_ns = 0;
+
+enum fos_gen_mode {
+	FOS_GEN_UDP = 0,
+	FOS_GEN_SYN = 1,
+	FOS_GEN_ICMP = 2,
+};
+const volatile __u32 fos_gen_mode = FOS_GEN_UDP;
+
+#define FOS_GEN_TCP_HLEN  24 /* a TCP header with the MSS option */
+#define FOS_GEN_ICMP_DATA 16
+
+/* the rate cap: the earliest time the next frame may leave */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fos_gen_next SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -91,27 +132,61 @@ static __always_inline __sum16 _fos_ipv4_csum(const struct iphdr *iph)
 	return (__sum16)~sum;
 }
 
-SEC("xdp")
-int fos_xdp_gen(struct xdp_md *ctx)
+/* Adds n 16-bit words at p to sum, without folding. */
+static __always_inline __u32 _fos_csum_add(__u32 sum, const void *p, int n)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *iph = (void *)(eth + 1);
-	struct udphdr *uh = (void *)(iph + 1);
-	__u32 zero = 0, len, n_sports, n_saddrs;
-	__u64 *count, seq;
+	const __u16 *w = p;
 	int i;
 
-	if ((void *)(uh + 1) > data_end)
-		return XDP_DROP;
-	count = bpf_map_lookup_elem(&fos_gen_count, &zero);
-	if (!count)
-		return XDP_DROP;
-	seq = (*count)++;
-	len = bpf_xdp_get_buff_len(ctx) - sizeof(*eth);
-	n_sports = fos_gen_n_sports ? fos_gen_n_sports : 1;
-	n_saddrs = fos_gen_n_saddrs ? fos_gen_n_saddrs : 1;
+#pragma unroll
+	for (i = 0; i < n; i++)
+		sum += w[i];
+	return sum;
+}
+
+static __always_inline __sum16 _fos_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
+/* 0 when the frame must wait for the rate cap */
+static __always_inline int _fos_gen_paced(void)
+{
+	__u32 zero = 0;
+	__u64 now, *next;
+
+	if (!fos_gen_interval_ns)
+		return 1;
+	next = bpf_map_lookup_elem(&fos_gen_next, &zero);
+	if (!next)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now < *next)
+		return 0;
+	/* after a pause (the first frame, or a slow CPU) start again from now
+	 * rather than send the missed frames at once */
+	if (*next + 1000000 < now)
+		*next = now;
+	*next += fos_gen_interval_ns;
+	return 1;
+}
+
+static __always_inline __be32 _fos_gen_saddr(__u64 seq, __u32 n_sports)
+{
+	__u32 n_saddrs = fos_gen_n_saddrs ? fos_gen_n_saddrs : 1;
+
+	if (fos_gen_src_mask)
+		return (fos_gen_saddr & ~fos_gen_src_mask) |
+		       (bpf_get_prandom_u32() & fos_gen_src_mask);
+	return bpf_htonl(bpf_ntohl(fos_gen_saddr) + (__u32)((seq / n_sports) % n_saddrs));
+}
+
+static __always_inline void _fos_gen_ip(struct ethhdr *eth, struct iphdr *iph, __u64 seq,
+					__u8 proto, __u32 tot_len, __be32 saddr)
+{
+	int i;
 
 #pragma unroll
 	for (i = 0; i < ETH_ALEN; i++) {
@@ -123,19 +198,103 @@ int fos_xdp_gen(struct xdp_md *ctx)
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) / 4;
 	iph->tos = 0;
-	iph->tot_len = bpf_htons(len);
+	iph->tot_len = bpf_htons(tot_len);
 	iph->id = bpf_htons((__u16)seq);
 	iph->frag_off = bpf_htons(0x4000); /* DF */
 	iph->ttl = 64;
-	iph->protocol = IPPROTO_UDP;
+	iph->protocol = proto;
 	iph->check = 0;
-	iph->saddr = bpf_htonl(bpf_ntohl(fos_gen_saddr) + (__u32)((seq / n_sports) % n_saddrs));
+	iph->saddr = saddr;
 	iph->daddr = fos_gen_daddr;
 	iph->check = _fos_ipv4_csum(iph);
+}
 
-	uh->source = bpf_htons((__u16)(fos_gen_sport + seq % n_sports));
-	uh->dest = bpf_htons(fos_gen_dport);
-	uh->len = bpf_htons(len - sizeof(*iph));
-	uh->check = 0; /* optional over IPv4 */
-	return XDP_TX;
+SEC("xdp")
+int fos_xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	__u32 zero = 0, len, n_sports;
+	__u64 *count, seq;
+
+	if ((void *)(iph + 1) > data_end)
+		return XDP_DROP;
+	if (!_fos_gen_paced())
+		return XDP_DROP;
+	count = bpf_map_lookup_elem(&fos_gen_count, &zero);
+	if (!count)
+		return XDP_DROP;
+	len = bpf_xdp_get_buff_len(ctx) - sizeof(*eth);
+	n_sports = fos_gen_n_sports ? fos_gen_n_sports : 1;
+
+	if (fos_gen_mode == FOS_GEN_SYN) {
+		struct tcphdr *th = (void *)(iph + 1);
+		__u8 *opt = (void *)(th + 1);
+		__u32 sum, rnd = bpf_get_prandom_u32();
+
+		if ((void *)opt + 4 > data_end)
+			return XDP_DROP;
+		seq = (*count)++;
+		_fos_gen_ip(eth, iph, seq, IPPROTO_TCP, sizeof(*iph) + FOS_GEN_TCP_HLEN,
+			    _fos_gen_saddr(seq, n_sports));
+		th->source = bpf_htons((__u16)(1024 + rnd % (65536 - 1024)));
+		th->dest = bpf_htons(fos_gen_dport);
+		th->seq = bpf_get_prandom_u32();
+		th->ack_seq = 0;
+		/* data offset 6 words, SYN */
+		*((__u16 *)th + 6) = bpf_htons((FOS_GEN_TCP_HLEN / 4) << 12 | 0x02);
+		th->window = bpf_htons(64240);
+		th->check = 0;
+		th->urg_ptr = 0;
+		opt[0] = 2; /* MSS, length 4, 1460 */
+		opt[1] = 4;
+		opt[2] = 1460 >> 8;
+		opt[3] = 1460 & 0xff;
+		/* pseudo header: addresses, protocol, TCP length */
+		sum = _fos_csum_add(0, &iph->saddr, 4);
+		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(FOS_GEN_TCP_HLEN);
+		sum = _fos_csum_add(sum, th, FOS_GEN_TCP_HLEN / 2);
+		th->check = _fos_csum_fold(sum);
+		return XDP_TX;
+	}
+
+	if (fos_gen_mode == FOS_GEN_ICMP) {
+		struct icmphdr *ih = (void *)(iph + 1);
+		__u8 *payload = (void *)(ih + 1);
+		int i;
+
+		if ((void *)payload + FOS_GEN_ICMP_DATA > data_end)
+			return XDP_DROP;
+		seq = (*count)++;
+		_fos_gen_ip(eth, iph, seq, IPPROTO_ICMP,
+			    sizeof(*iph) + sizeof(*ih) + FOS_GEN_ICMP_DATA,
+			    _fos_gen_saddr(seq, n_sports));
+		ih->type = ICMP_ECHO;
+		ih->code = 0;
+		ih->checksum = 0;
+		ih->un.echo.id = bpf_htons(fos_gen_sport);
+		ih->un.echo.sequence = bpf_htons((__u16)seq);
+#pragma unroll
+		for (i = 0; i < FOS_GEN_ICMP_DATA; i++)
+			payload[i] = (__u8)i;
+		ih->checksum =
+		    _fos_csum_fold(_fos_csum_add(0, ih, (sizeof(*ih) + FOS_GEN_ICMP_DATA) / 2));
+		return XDP_TX;
+	}
+
+	{
+		struct udphdr *uh = (void *)(iph + 1);
+
+		if ((void *)(uh + 1) > data_end)
+			return XDP_DROP;
+		seq = (*count)++;
+		_fos_gen_ip(eth, iph, seq, IPPROTO_UDP, len, _fos_gen_saddr(seq, n_sports));
+		uh->source = bpf_htons((__u16)(fos_gen_sport + seq % n_sports));
+		uh->dest = bpf_htons(fos_gen_dport);
+		uh->len = bpf_htons(len - sizeof(*iph));
+		uh->check = 0; /* optional over IPv4 */
+		return XDP_TX;
+	}
 }
