@@ -5,7 +5,7 @@
 #
 # BUILD_DIR is a configured and built tree (meson setup BUILD_DIR && ninja -C
 # BUILD_DIR); it defaults to ./build beside this directory. Needs root. About
-# five minutes. The benchmarks only print figures: a slow figure is never a
+# six minutes. The benchmarks only print figures: a slow figure is never a
 # failure.
 #
 #   1. bench-filter     ns/packet of the XDP filter via BPF_PROG_TEST_RUN,
@@ -28,10 +28,15 @@
 #   6. bench_ct_gc.sh   fwd's conntrack collector over 1M flows: walk time,
 #                       removal of 1M expired flows, longest step, CPU time,
 #                       control socket round trips during the walks
+#   7. bench_ddos.sh    a veth receiver under a spoofed TCP SYN flood: bare
+#                       XDP_DROP, fos's SYN cookies in XDP via fwd,
+#                       nftables synproxy, nftables limit rate; and a
+#                       legitimate client's connections under the flood
 #
 # bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
 # bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
-# FOS_BENCH_SECONDS tune bench_veth.sh and bench_ct_fwd.sh.
+# FOS_BENCH_SECONDS tune bench_veth.sh, bench_ct_fwd.sh and bench_ddos.sh;
+# FOS_BENCH_CONNECTS the client of bench_ddos.sh.
 #
 # Exit status: 0 when the benchmarks ran (any that could not run here say
 # why), 77 when none could run, 1 when one failed.
@@ -76,6 +81,7 @@ run "4. connection tracking cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/b
 run "5. packets per second forwarded through a stateful firewall" \
   bash "$BENCH/bench_ct_fwd.sh" "$BUILD"
 run "6. the conntrack collector over 1M flows" bash "$BENCH/bench_ct_gc.sh" "$BUILD"
+run "7. a SYN flood: SYN cookies in XDP next to nftables" bash "$BENCH/bench_ddos.sh" "$BUILD"
 
 if [ $failed -gt 0 ]; then
   exit 1
