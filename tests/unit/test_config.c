@@ -2315,6 +2315,80 @@ START_TEST(test_shipped_lab_conf)
 }
 END_TEST
 
+START_TEST(test_shipped_ddos_conf)
+{
+	_cleanup_free_ char *path = conf_path("examples/ddos.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_ddos_settings *d;
+	const struct fos_program *p;
+	const struct fos_ipset *s;
+	struct fos_errors e = {};
+
+	/* the set the protections block into starts empty */
+	ck_assert_uint_eq(c->n_sets, 1);
+	s = fos_config_find_set(c, "blocked");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->n_entries, 0);
+
+	ck_assert_uint_eq(c->n_programs, 2);
+	p = fos_config_find_program(c, "ddos-protection");
+	ck_assert_ptr_eq(p, &c->programs[0]);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "r-cli");
+	ck_assert_int_eq(p->priority, 1);
+	ck_assert(!p->stateful);
+	ck_assert(p->blacklist.enabled);
+	ck_assert_str_eq(p->blacklist.set, "blocked");
+	ck_assert_uint_eq(p->n_rules, 0);
+	ck_assert(fos_program_has_ddos(p));
+
+	d = &p->ddos;
+	ck_assert(d->rate_enabled);
+	ck_assert_str_eq(d->rate_src.file, path);
+	ck_assert_int_gt(d->rate_src.line, p->src.line);
+	assert_rate(&d->pps, 10000, 20000);
+	assert_rate(&d->cps, 100, 200);
+	ck_assert_uint_eq(d->conns_per_ip, 0);
+	ck_assert_uint_eq(d->v6_plen, 64);
+	ck_assert_uint_eq(d->rate_block, 300);
+	ck_assert(d->syn_enabled);
+	ck_assert_int_gt(d->syn_src.line, d->rate_src.line);
+	ck_assert(!d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, 200);
+	ck_assert_uint_eq(d->syn_hold, 10);
+	ck_assert_uint_eq(d->syn_auth_timeout, 300);
+	ck_assert(d->icmp_enabled);
+	ck_assert_int_gt(d->icmp_src.line, d->syn_src.line);
+	assert_rate(&d->icmp_per_src, 50, 100);
+	assert_rate(&d->icmp_total, 1000, 1000);
+	ck_assert_uint_eq(d->icmp_block, 60);
+	ck_assert(d->udp_enabled);
+	ck_assert_int_gt(d->udp_src.line, d->icmp_src.line);
+	assert_rate(&d->udp_per_src, 5000, 10000);
+	assert_rate(&d->udp_total, 50000, 50000);
+	ck_assert_uint_eq(d->udp_block, 120);
+
+	/* the rules run after it, on the same interface */
+	p = fos_config_find_program(c, "xdp-filter");
+	ck_assert_ptr_eq(p, &c->programs[1]);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "r-cli");
+	ck_assert_int_eq(p->priority, 10);
+	ck_assert(!fos_program_has_ddos(p));
+	ck_assert(!p->blacklist.enabled);
+	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
+	ck_assert_uint_eq(p->n_rules, 4);
+	ck_assert_int_eq(p->rules[0].action, FOS_CFG_DROP);
+	assert_span(&p->rules[0].match.dport[0], 23, 23);
+	ck_assert_int_eq(p->rules[2].action, FOS_CFG_PASS);
+	assert_span(&p->rules[2].match.dport[0], 53, 53);
+
+	/* as fwd --check has it: the lab router has these interfaces */
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -2406,6 +2480,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_shipped_fwd_conf);
 	tcase_add_test(tc, test_shipped_fwd_conf_examples);
 	tcase_add_test(tc, test_shipped_lab_conf);
+	tcase_add_test(tc, test_shipped_ddos_conf);
 	suite_add_tcase(s, tc);
 
 	return s;
