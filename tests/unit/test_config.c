@@ -2242,6 +2242,10 @@ START_TEST(test_shipped_fwd_conf_examples)
 	ck_assert_str_eq(c->programs[0].name, "xdp-filter");
 	ck_assert_uint_eq(c->programs[0].n_rules, 3);
 	ck_assert_str_eq(c->programs[0].blacklist.set, "malicious-ips");
+	ck_assert(fos_program_has_ddos(&c->programs[0]));
+	assert_rate(&c->programs[0].ddos.pps, 10000, 20000);
+	ck_assert_uint_eq(c->programs[0].ddos.syn_threshold, 1000);
+	ck_assert(!c->programs[0].ddos.icmp_enabled);
 	ck_assert_str_eq(c->programs[1].name, "wan-firewall");
 	ck_assert_int_eq(c->programs[1].type, FOS_PROG_TC_INGRESS);
 	ck_assert(c->programs[1].stateful);
