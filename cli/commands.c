@@ -121,6 +121,51 @@ static int _fosctl_value_limit(const char *s, json_object **ret, char *err)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* A program name as a filter's value: any name, fwd says whether it exists. */
+static int _fosctl_value_name(const char *s, json_object **ret, char *err)
+{
+	if (s[0] == '\0') {
+		snprintf(err, FOS_ERRBUF, "an empty name");
+		return -EINVAL;
+	}
+	*ret = json_object_new_string(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+#define FOSCTL_TOP_LIMIT_MAX 10000
+
+static int _fosctl_value_top_limit(const char *s, json_object **ret, char *err)
+{
+	uint64_t n;
+
+	if (_fosctl_parse_uint(s, FOSCTL_TOP_LIMIT_MAX, &n) < 0 || n == 0) {
+		snprintf(err, FOS_ERRBUF, "\"%s\" is not a number 1-%d", s, FOSCTL_TOP_LIMIT_MAX);
+		return -EINVAL;
+	}
+	*ret = _fosctl_json_uint(n);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Whole seconds 1-INT32_MAX, written as a number or as a duration ("1h30m"):
+ * sent as the number of seconds. */
+static int _fosctl_value_timeout(const char *s, json_object **ret, char *err)
+{
+	uint64_t ms;
+
+	if (fos_parse_duration(s, &ms, NULL) < 0 || ms == 0 || ms / 1000 > INT32_MAX) {
+		snprintf(err, FOS_ERRBUF,
+			 "\"%s\" is not a number of seconds 1-%d or a duration such as 5m or 1h30m",
+			 s, INT32_MAX);
+		return -EINVAL;
+	}
+	if (ms % 1000 != 0) {
+		snprintf(err, FOS_ERRBUF, "\"%s\" is not a whole number of seconds", s);
+		return -EINVAL;
+	}
+	*ret = _fosctl_json_uint(ms / 1000);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static const struct {
 	const char *help;
 	const char *method;	   /* completes from this method's reply */
@@ -130,7 +175,8 @@ static const struct {
 	 * in err (FOS_ERRBUF) if it is not one */
 	int (*parse)(const char *s, json_object **ret, char *err);
 } fosctl_arg_kinds[] = {
-    [FOSCTL_ARG_PROGRAM] = {"a program name", "fos.Show.Programs", "programs"},
+    [FOSCTL_ARG_PROGRAM] = {"a program name", "fos.Show.Programs", "programs",
+			    .parse = _fosctl_value_name},
     [FOSCTL_ARG_SET] = {"an IP set name", "fos.Show.Sets", "sets"},
     [FOSCTL_ARG_MAP] = {"a BPF map name", "fos.Show.Maps", "maps"},
     [FOSCTL_ARG_CIDR] = {"an address or prefix: 192.0.2.0/24, 2001:db8::/32",
@@ -145,6 +191,9 @@ static const struct {
     [FOSCTL_ARG_ZONE] = {"a conntrack zone: the routing table of a VRF, 0 outside one",
 			 .parse = _fosctl_value_zone},
     [FOSCTL_ARG_LIMIT] = {"a number of entries, 1 or more", .parse = _fosctl_value_limit},
+    [FOSCTL_ARG_TOP_LIMIT] = {"a number of sources, 1-10000", .parse = _fosctl_value_top_limit},
+    [FOSCTL_ARG_TIMEOUT] = {"seconds 1-2147483647, or a duration: 90, 5m, 1h30m, 1d",
+			    .parse = _fosctl_value_timeout},
 };
 static_assert(ARRAY_SIZE(fosctl_arg_kinds) == _FOSCTL_ARG_KIND_MAX, "fosctl_arg_kinds");
 
@@ -323,8 +372,9 @@ static void _fosctl_filter_candidates(const struct fosctl_filter *filters, const
 
 /* The filters typed, each checked, into the parameters in the table's order
  * (so the request does not depend on the order they were typed in). */
-static int _fosctl_build_filters(const struct fosctl_filter *filters, char *const *args,
-				 size_t n_args, json_object **ret_params, char *err)
+static int _fosctl_build_filters(const struct fosctl_filter *filters, const char *noun,
+				 char *const *args, size_t n_args, json_object **ret_params,
+				 char *err)
 {
 	_cleanup_(fosctl_json_putp) json_object *typed = json_object_new_object();
 	_cleanup_(fosctl_json_putp) json_object *params = json_object_new_object();
@@ -339,17 +389,17 @@ static int _fosctl_build_filters(const struct fosctl_filter *filters, char *cons
 
 		r = fosctl_filter_find(filters, args[i], &f);
 		if (r == -ENOENT) {
-			snprintf(err, FOS_ERRBUF, "unknown filter \"%s\"", args[i]);
+			snprintf(err, FOS_ERRBUF, "unknown %s \"%s\"", noun, args[i]);
 			return -EINVAL;
 		}
 		if (r < 0) {
 			_fosctl_filter_candidates(filters, args[i], reason, sizeof(reason));
-			snprintf(err, FOS_ERRBUF, "ambiguous filter \"%s\", could be: %s", args[i],
-				 reason);
+			snprintf(err, FOS_ERRBUF, "ambiguous %s \"%s\", could be: %s", noun,
+				 args[i], reason);
 			return -EINVAL;
 		}
 		if (json_object_object_get_ex(typed, f->keyword, NULL)) {
-			snprintf(err, FOS_ERRBUF, "filter \"%s\" given twice", f->keyword);
+			snprintf(err, FOS_ERRBUF, "%s \"%s\" given twice", noun, f->keyword);
 			return -EINVAL;
 		}
 		if (i + 1 == n_args) {
@@ -410,13 +460,59 @@ static const struct fosctl_filter fosctl_ct_clear_filters[] = {
 static int _fosctl_build_ct_show(char *const *args, size_t n_args, json_object **ret_params,
 				 char *err)
 {
-	return _fosctl_build_filters(fosctl_ct_show_filters, args, n_args, ret_params, err);
+	return _fosctl_build_filters(fosctl_ct_show_filters, "filter", args, n_args, ret_params,
+				     err);
 }
 
 static int _fosctl_build_ct_clear(char *const *args, size_t n_args, json_object **ret_params,
 				  char *err)
 {
-	return _fosctl_build_filters(fosctl_ct_clear_filters, args, n_args, ret_params, err);
+	return _fosctl_build_filters(fosctl_ct_clear_filters, "filter", args, n_args, ret_params,
+				     err);
+}
+
+static const struct fosctl_filter fosctl_ddos_top_options[] = {
+    {"limit", "N", FOSCTL_ARG_TOP_LIMIT, "at most N sources, those with the most drops (10)"},
+    {"program", "NAME", FOSCTL_ARG_PROGRAM, "only the sources of this program"},
+    {},
+};
+
+static int _fosctl_build_ddos_top(char *const *args, size_t n_args, json_object **ret_params,
+				  char *err)
+{
+	return _fosctl_build_filters(fosctl_ddos_top_options, "option", args, n_args, ret_params,
+				     err);
+}
+
+static const struct fosctl_filter fosctl_set_add_options[] = {
+    {"timeout", "SECONDS", FOSCTL_ARG_TIMEOUT, "remove the entry again after this long"},
+    {},
+};
+
+/* set add NAME CIDR [timeout SECONDS] */
+static int _fosctl_build_set_add(char *const *args, size_t n_args, json_object **ret_params,
+				 char *err)
+{
+	_cleanup_(fosctl_json_putp) json_object *params = NULL, *options = NULL;
+	int r;
+
+	assert(n_args >= 2);
+	r = _fosctl_build_set_entry(args, 2, &params, err);
+	if (r < 0)
+		return r;
+	r = _fosctl_build_filters(fosctl_set_add_options, "option", args + 2, n_args - 2, &options,
+				  err);
+	if (r < 0)
+		return r;
+	json_object_object_foreach(options, key, value)
+	{
+		if (json_object_object_add(params, key, json_object_get(value)) < 0) {
+			json_object_put(value);
+			return -ENOMEM;
+		}
+	}
+	*ret_params = TAKE_PTR(params);
+	return 0;
 }
 
 static int _fosctl_run_help(struct fosctl *f)
@@ -507,12 +603,31 @@ const struct fosctl_command fosctl_commands[] = {
 	.print = fosctl_print_conntrack_summary,
     },
     {
+	.words = {"show", "ddos"},
+	.args = {{.name = "PROGRAM", .kind = FOSCTL_ARG_PROGRAM, .optional = true}},
+	.help = "DDoS protections and their drops, of every program or of one",
+	.method = "fos.Show.Ddos",
+	.build = _fosctl_build_program,
+	.print = fosctl_print_ddos,
+    },
+    {
+	.words = {"show", "ddos", "top"},
+	.filters = fosctl_ddos_top_options,
+	.options = true,
+	.help = "The sources with the most DDoS drops",
+	.method = "fos.Show.DdosTop",
+	.build = _fosctl_build_ddos_top,
+	.print = fosctl_print_ddos_top,
+    },
+    {
 	.words = {"set", "add"},
 	.args = {{.name = "NAME", .kind = FOSCTL_ARG_SET},
 		 {.name = "CIDR", .kind = FOSCTL_ARG_CIDR}},
-	.help = "Add a run-time entry to an IP set",
+	.filters = fosctl_set_add_options,
+	.options = true,
+	.help = "Add a run-time entry to an IP set, for a time or until removed",
 	.method = "fos.Set.Add",
-	.build = _fosctl_build_set_entry,
+	.build = _fosctl_build_set_add,
 	.print = fosctl_print_set_add,
     },
     {
@@ -586,6 +701,11 @@ void fosctl_command_arity(const struct fosctl_command *c, size_t *ret_min, size_
 			min = max + 1;
 	*ret_min = min;
 	*ret_max = max;
+}
+
+const char *fosctl_command_filter_noun(const struct fosctl_command *c)
+{
+	return c->options ? "option" : "filter";
 }
 
 fosctl_cmdset fosctl_cmdset_all(bool shell)

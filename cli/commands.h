@@ -12,7 +12,8 @@
  *
  * After its arguments a command may take filters: "keyword value" pairs in
  * any order, each keyword at most once and abbreviable like a word
- * ("show conntrack state established proto tcp").
+ * ("show conntrack state established proto tcp"). A command with few of them
+ * calls them options and spells each out in its syntax ("[timeout SECONDS]").
  */
 #ifndef FOSCTL_COMMANDS_H
 #define FOSCTL_COMMANDS_H
@@ -41,6 +42,8 @@ enum fosctl_arg_kind {
 	FOSCTL_ARG_CT_STATE, /* a conntrack entry state; completes from a fixed list */
 	FOSCTL_ARG_ZONE,
 	FOSCTL_ARG_LIMIT,
+	FOSCTL_ARG_TOP_LIMIT, /* a number of sources, 1-10000 */
+	FOSCTL_ARG_TIMEOUT,   /* seconds, or a duration ("5m") */
 	_FOSCTL_ARG_KIND_MAX,
 };
 
@@ -62,6 +65,7 @@ struct fosctl_command {
 	const char *words[FOSCTL_WORDS_MAX + 1]; /* NULL-terminated */
 	struct fosctl_arg args[FOSCTL_ARGS_MAX + 1];
 	const struct fosctl_filter *filters; /* after the arguments; NULL if none */
+	bool options; /* the filters are options: "[limit N]" each, not "[FILTER...]" */
 	const char *help;
 	bool shell_only; /* meaningless in a one-shot command: quit, exit */
 
@@ -129,6 +133,8 @@ fosctl_cmdset fosctl_context(char *const *tokens, size_t n, bool shell);
 
 /* Help lines for set: each command's syntax from word `from` on and its help. */
 int fosctl_help_print(fosctl_cmdset set, size_t from, FILE *f);
+/* "filter" or "option": what the "keyword value" pairs of c are called. */
+const char *fosctl_command_filter_noun(const struct fosctl_command *c);
 /* Help lines for the filters of c ("  src CIDR  ..."); nothing without any. */
 int fosctl_help_filters(const struct fosctl_command *c, FILE *f);
 /* What may come at position n after tokens[0..n), for `?`; partial is the

@@ -14,7 +14,7 @@ static int _fosctl_usage_error(const struct fosctl_command *c, const char *messa
 	fprintf(stderr, "fosctl: %s\nusage:\n", message);
 	fosctl_help_print((fosctl_cmdset)1 << (c - fosctl_commands), 0, stderr);
 	if (c->filters) {
-		fputs("filters:\n", stderr);
+		fprintf(stderr, "%ss:\n", fosctl_command_filter_noun(c));
 		fosctl_help_filters(c, stderr);
 	}
 	return FOSCTL_EXIT_USAGE;

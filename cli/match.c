@@ -257,7 +257,10 @@ static char *_fosctl_syntax(const struct fosctl_command *c, size_t from)
 	for (size_t a = 0; a < FOSCTL_ARGS_MAX && c->args[a].name; a++, first = false)
 		fprintf(s, c->args[a].optional ? "%s[%s]" : "%s%s", first ? "" : " ",
 			c->args[a].name);
-	if (c->filters)
+	if (c->filters && c->options)
+		for (const struct fosctl_filter *fl = c->filters; fl->keyword; fl++, first = false)
+			fprintf(s, "%s[%s %s]", first ? "" : " ", fl->keyword, fl->value);
+	else if (c->filters)
 		fprintf(s, "%s[FILTER...]", first ? "" : " ");
 	if (fclose(s) != 0) {
 		free(text);

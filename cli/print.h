@@ -28,6 +28,8 @@ int fosctl_print_config_check(json_object *p);
 int fosctl_print_conntrack(json_object *p);
 int fosctl_print_conntrack_summary(json_object *p);
 int fosctl_print_conntrack_clear(json_object *p);
+int fosctl_print_ddos(json_object *p);
+int fosctl_print_ddos_top(json_object *p);
 
 /* A rule's match in one line: "proto tcp src 10.0.0.0/8 dport 22,8000-8100
  * state new", "any" when it matches everything. Caller frees; NULL when out

@@ -37,6 +37,7 @@
 #define FOS_TC_PRIORITY_MIN  1		   /* tc filter priority 0 means "pick one" */
 #define FOS_CT_TIMEOUT_MAX   2147483647ULL /* seconds */
 #define FOS_SETTING_PATH_MAX 512
+#define FOS_DDOS_COUNT_MAX   1000000000LL /* rates, bursts, thresholds, connectionsPerIP */
 
 static_assert(FOS_MAX_PORT_SPANS == FOS_RULE_MAX_PORTS, "port spans per rule differ from the ABI");
 static_assert((int)FOS_CFG_PASS == (int)FOS_ACT_PASS && (int)FOS_CFG_DROP == (int)FOS_ACT_DROP &&
@@ -105,9 +106,26 @@ static const char *const set_keys[] = {"name", "entries", "file", NULL};
 static const char *const program_keys[] = {
     "name", "description", "type", "interface", "priority", "settings", NULL,
 };
-static const char *const settings_keys[] = {"blacklist", "whitelist", "stateful", "actions", NULL};
-static const char *const settings_planned[] = {
-    "rateLimiting", "synFloodProtection", "icmpFloodProtection", "udpFloodProtection", NULL,
+static const char *const settings_keys[] = {
+    "blacklist",	  "whitelist",		 "stateful",	       "actions", "rateLimiting",
+    "synFloodProtection", "icmpFloodProtection", "udpFloodProtection", NULL,
+};
+static const char *const rate_limiting_keys[] = {
+    "enabled",
+    "packetsPerSecond",
+    "burst",
+    "connectionsPerSecond",
+    "connectionsBurst",
+    "connectionsPerIP",
+    "ipv6PrefixLength",
+    "blockDuration",
+    NULL,
+};
+static const char *const syn_flood_keys[] = {
+    "enabled", "threshold", "always", "holdTime", "authTimeout", NULL,
+};
+static const char *const flood_keys[] = {
+    "enabled", "perSource", "perSourceBurst", "total", "totalBurst", "blockDuration", NULL,
 };
 static const char *const list_ref_keys[] = {"enabled", "ipSetRef", NULL};
 static const char *const actions_keys[] = {"default", "defaultInterface", "rules", NULL};
@@ -225,6 +243,10 @@ static void _fos_program_done(struct fos_program *p)
 	p->description = NULL;
 	_fos_source_done(&p->blacklist.src);
 	_fos_source_done(&p->whitelist.src);
+	_fos_source_done(&p->ddos.rate_src);
+	_fos_source_done(&p->ddos.syn_src);
+	_fos_source_done(&p->ddos.icmp_src);
+	_fos_source_done(&p->ddos.udp_src);
 	for (size_t i = 0; i < p->n_rules; i++)
 		_fos_rule_done(&p->rules[i]);
 	free(p->rules);
@@ -255,6 +277,14 @@ const struct fos_ipset *fos_config_find_set(const struct fos_config *c, const ch
 		if (strcmp(c->sets[i].name, name) == 0)
 			return &c->sets[i];
 	return NULL;
+}
+
+bool fos_program_has_ddos(const struct fos_program *p)
+{
+	if (!p)
+		return false;
+	return p->ddos.rate_enabled || p->ddos.syn_enabled || p->ddos.icmp_enabled ||
+	       p->ddos.udp_enabled;
 }
 
 const struct fos_program *fos_config_find_program(const struct fos_config *c, const char *name)
@@ -1738,16 +1768,251 @@ static int _fos_parse_list_ref(struct fos_loader *ld, const config_setting_t *g,
 	return 0;
 }
 
+/* ---- DDoS protections ---------------------------------------------------- */
+
+/* A rate, burst, threshold or connection count of a DDoS group. */
+static bool _fos_ddos_count(struct fos_loader *ld, const config_setting_t *s, uint32_t *ret)
+{
+	long long v;
+
+	if (!_fos_is_int(s)) {
+		_fos_err(ld, s, "must be 1-%lld, not %s", FOS_DDOS_COUNT_MAX, _fos_kind(s));
+		return false;
+	}
+	v = config_setting_get_int64(s);
+	if (v < 1 || v > FOS_DDOS_COUNT_MAX) {
+		_fos_err(ld, s, "must be 1-%lld, not %lld", FOS_DDOS_COUNT_MAX, v);
+		return false;
+	}
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/* The rate rate_key of group g with its burst burst_key, which defaults to
+ * the rate and is only allowed with it. Returns whether the rate is given. */
+static bool _fos_ddos_rate(struct fos_loader *ld, const config_setting_t *g, const char *rate_key,
+			   const char *burst_key, struct fos_rate_cfg *ret)
+{
+	const config_setting_t *rate_s = config_setting_get_member(g, rate_key);
+	const config_setting_t *burst_s = config_setting_get_member(g, burst_key);
+	struct fos_rate_cfg rate = {};
+	bool ok = true;
+
+	if (rate_s)
+		ok = _fos_ddos_count(ld, rate_s, &rate.rate);
+	if (burst_s) {
+		if (!_fos_ddos_count(ld, burst_s, &rate.burst))
+			ok = false;
+		else if (!rate_s) {
+			_fos_err_at(ld, g, burst_s, "%s needs %s", burst_key, rate_key);
+			ok = false;
+		}
+	}
+	if (ok && rate_s) {
+		if (!burst_s)
+			rate.burst = rate.rate;
+		*ret = rate;
+	}
+	return rate_s != NULL;
+}
+
+/* What a DDoS group needs to know of the rest of its program's settings;
+ * the *_known fields are false where that setting is wrong, so that no
+ * second error follows from the first. */
+struct fos_ddos_ctx {
+	const struct fos_program *p;
+	bool stateful_known;
+	bool blacklist_known;
+	bool blacklist_ok; /* settings.blacklist is enabled and has an ipSetRef */
+};
+
+/* blockDuration: the source goes into the blacklist set, so there must be one. */
+static void _fos_ddos_block(struct fos_loader *ld, const config_setting_t *g,
+			    const struct fos_ddos_ctx *ctx, uint32_t *ret)
+{
+	const config_setting_t *s = config_setting_get_member(g, "blockDuration");
+
+	if (!s || !_fos_seconds(ld, s, ret))
+		return;
+	if (ctx->blacklist_known && !ctx->blacklist_ok)
+		_fos_err_at(ld, g, s,
+			    "blockDuration needs settings.blacklist enabled with an ipSetRef");
+}
+
+/*
+ * What every DDoS group starts with: it is a group, of an xdp program, with
+ * known keys and an enabled setting. Records where it is in *src. Returns 1
+ * if the rest of the group is to be read, 0 if not, or -errno; *ret_enabled
+ * is set if enabled is given and valid, and *ret_enabled_known says so.
+ */
+static int _fos_ddos_group(struct fos_loader *ld, const config_setting_t *g,
+			   const struct fos_ddos_ctx *ctx, const char *const *keys,
+			   struct fos_source *src, bool *ret_enabled, bool *ret_enabled_known)
+{
+	const config_setting_t *s;
+	int r;
+
+	*ret_enabled_known = false;
+	if (_fos_prog_is_tc(ctx->p->type)) {
+		_fos_err(ld, g, "only xdp programs have DDoS protection");
+		return 0;
+	}
+	if (!_fos_want_group(ld, g))
+		return 0;
+	r = _fos_source_set(ld, g, src);
+	if (r < 0)
+		return r;
+	_fos_check_keys(ld, g, keys, NULL);
+
+	s = config_setting_get_member(g, "enabled");
+	if (!s)
+		_fos_err(ld, g, "enabled is required: true turns the protection on");
+	else
+		*ret_enabled_known = _fos_bool(ld, s, ret_enabled);
+	return 1;
+}
+
+static int _fos_parse_rate_limiting(struct fos_loader *ld, const config_setting_t *g,
+				    const struct fos_ddos_ctx *ctx, struct fos_ddos_settings *d)
+{
+	const config_setting_t *cpi_s, *s;
+	bool enabled_known, pps, cps;
+	long long v;
+	int r;
+
+	r = _fos_ddos_group(ld, g, ctx, rate_limiting_keys, &d->rate_src, &d->rate_enabled,
+			    &enabled_known);
+	if (r <= 0)
+		return r;
+
+	pps = _fos_ddos_rate(ld, g, "packetsPerSecond", "burst", &d->pps);
+	cps = _fos_ddos_rate(ld, g, "connectionsPerSecond", "connectionsBurst", &d->cps);
+
+	cpi_s = config_setting_get_member(g, "connectionsPerIP");
+	if (cpi_s) {
+		_fos_ddos_count(ld, cpi_s, &d->conns_per_ip);
+		/* only a stateful program knows how many connections a source has */
+		if (ctx->stateful_known && !ctx->p->stateful)
+			_fos_err_at(ld, g, cpi_s,
+				    "connectionsPerIP needs settings.stateful = true");
+	}
+
+	s = config_setting_get_member(g, "ipv6PrefixLength");
+	if (s && _fos_int(ld, s, 1, 128, &v))
+		d->v6_plen = (uint8_t)v;
+
+	_fos_ddos_block(ld, g, ctx, &d->rate_block);
+
+	if (enabled_known && d->rate_enabled && !pps && !cps && !cpi_s)
+		_fos_err(ld, g,
+			 "rateLimiting sets no limit: give packetsPerSecond, connectionsPerSecond "
+			 "or connectionsPerIP");
+	return 0;
+}
+
+static int _fos_parse_syn_flood(struct fos_loader *ld, const config_setting_t *g,
+				const struct fos_ddos_ctx *ctx, struct fos_ddos_settings *d)
+{
+	const config_setting_t *threshold_s, *always_s, *s;
+	bool enabled_known, always_known = true;
+	int r;
+
+	r = _fos_ddos_group(ld, g, ctx, syn_flood_keys, &d->syn_src, &d->syn_enabled,
+			    &enabled_known);
+	if (r <= 0)
+		return r;
+
+	always_s = config_setting_get_member(g, "always");
+	if (always_s)
+		always_known = _fos_bool(ld, always_s, &d->syn_always);
+	threshold_s = config_setting_get_member(g, "threshold");
+	if (threshold_s)
+		_fos_ddos_count(ld, threshold_s, &d->syn_threshold);
+	if (always_known && d->syn_always && threshold_s)
+		_fos_err_at(ld, g, threshold_s, "threshold is not allowed with always = true");
+	else if (always_known && !d->syn_always && !threshold_s && enabled_known && d->syn_enabled)
+		_fos_err(ld, g, "threshold is required unless always = true");
+
+	s = config_setting_get_member(g, "holdTime");
+	if (s)
+		_fos_seconds(ld, s, &d->syn_hold);
+	s = config_setting_get_member(g, "authTimeout");
+	if (s)
+		_fos_seconds(ld, s, &d->syn_auth_timeout);
+	return 0;
+}
+
+/* icmpFloodProtection and udpFloodProtection: the same keys for their
+ * protocol. */
+static int _fos_parse_flood(struct fos_loader *ld, const config_setting_t *g,
+			    const struct fos_ddos_ctx *ctx, struct fos_source *src, bool *enabled,
+			    struct fos_rate_cfg *per_src, struct fos_rate_cfg *total,
+			    uint32_t *block)
+{
+	bool enabled_known, has_per_src, has_total;
+	int r;
+
+	r = _fos_ddos_group(ld, g, ctx, flood_keys, src, enabled, &enabled_known);
+	if (r <= 0)
+		return r;
+
+	has_per_src = _fos_ddos_rate(ld, g, "perSource", "perSourceBurst", per_src);
+	has_total = _fos_ddos_rate(ld, g, "total", "totalBurst", total);
+	_fos_ddos_block(ld, g, ctx, block);
+
+	if (enabled_known && *enabled && !has_per_src && !has_total)
+		_fos_err(ld, g, "%s sets no limit: give perSource or total",
+			 config_setting_name(g));
+	return 0;
+}
+
+/* The four DDoS groups of settings g; ctx says what they depend on. */
+static int _fos_parse_ddos(struct fos_loader *ld, const config_setting_t *g,
+			   const struct fos_ddos_ctx *ctx, struct fos_ddos_settings *d)
+{
+	const config_setting_t *s;
+	int r;
+
+	s = config_setting_get_member(g, "rateLimiting");
+	if (s) {
+		r = _fos_parse_rate_limiting(ld, s, ctx, d);
+		if (r < 0)
+			return r;
+	}
+	s = config_setting_get_member(g, "synFloodProtection");
+	if (s) {
+		r = _fos_parse_syn_flood(ld, s, ctx, d);
+		if (r < 0)
+			return r;
+	}
+	s = config_setting_get_member(g, "icmpFloodProtection");
+	if (s) {
+		r = _fos_parse_flood(ld, s, ctx, &d->icmp_src, &d->icmp_enabled, &d->icmp_per_src,
+				     &d->icmp_total, &d->icmp_block);
+		if (r < 0)
+			return r;
+	}
+	s = config_setting_get_member(g, "udpFloodProtection");
+	if (s) {
+		r = _fos_parse_flood(ld, s, ctx, &d->udp_src, &d->udp_enabled, &d->udp_per_src,
+				     &d->udp_total, &d->udp_block);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 			       struct fos_program *p)
 {
+	struct fos_ddos_ctx ddos = {.p = p, .blacklist_known = true};
 	const config_setting_t *s;
 	bool stateful_known = true;
 	int r;
 
 	if (!_fos_want_group(ld, g))
 		return 0;
-	_fos_check_keys(ld, g, settings_keys, settings_planned);
+	_fos_check_keys(ld, g, settings_keys, NULL);
 
 	/* before the rules, whose state conditions need it */
 	s = config_setting_get_member(g, "stateful");
@@ -1756,9 +2021,14 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 
 	s = config_setting_get_member(g, "blacklist");
 	if (s) {
+		unsigned failed = ld->n_failed;
+
 		r = _fos_parse_list_ref(ld, s, &p->blacklist);
 		if (r < 0)
 			return r;
+		ddos.blacklist_known = ld->n_failed == failed;
+		ddos.blacklist_ok =
+		    p->blacklist.enabled && config_setting_get_member(s, "ipSetRef") != NULL;
 	}
 	s = config_setting_get_member(g, "whitelist");
 	if (s) {
@@ -1766,6 +2036,13 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 		if (r < 0)
 			return r;
 	}
+
+	/* after stateful and the blacklist, which their settings depend on */
+	ddos.stateful_known = stateful_known;
+	r = _fos_parse_ddos(ld, g, &ddos, &p->ddos);
+	if (r < 0)
+		return r;
+
 	s = config_setting_get_member(g, "actions");
 	if (s) {
 		r = _fos_parse_actions(ld, s, p, stateful_known);
@@ -1780,6 +2057,12 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	_cleanup_(_fos_program_done) struct fos_program p = {
 	    .type = FOS_PROG_XDP,
 	    .priority = FOS_PRIORITY_DEFAULT,
+	    .ddos =
+		{
+		    .v6_plen = FOS_DDOS_DEFAULT_V6_PLEN,
+		    .syn_hold = FOS_DDOS_DEFAULT_SYN_HOLD,
+		    .syn_auth_timeout = FOS_DDOS_DEFAULT_AUTH_TIMEOUT,
+		},
 	    .default_action = FOS_CFG_PASS,
 	};
 	_cleanup_(_fos_program_where_done) struct fos_program_where where = {};

@@ -510,18 +510,25 @@ START_TEST(test_explain)
 	    unknown,
 	    "fosctl: unknown command \"show frob\"\n"
 	    "commands:\n"
-	    "  show status                 Daemon version, uptime, configuration and last reload\n"
-	    "  show programs               List the programs with their state and counters\n"
-	    "  show program NAME           One program's state, maps, metrics and counters\n"
-	    "  show rules [PROGRAM]        Rules and their hit counters, of every program or of "
-	    "one\n"
-	    "  show sets                   List the IP sets\n"
-	    "  show set NAME               The entries of an IP set\n"
-	    "  show maps                   List the BPF maps with their fill level\n"
-	    "  show map NAME               Dump the entries of a BPF map\n"
-	    "  show conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
-	    "  show conntrack summary      Connection table size and fill, counters, collector, "
-	    "states\n");
+	    "  show status                             Daemon version, uptime, configuration and "
+	    "last reload\n"
+	    "  show programs                           List the programs with their state and "
+	    "counters\n"
+	    "  show program NAME                       One program's state, maps, metrics and "
+	    "counters\n"
+	    "  show rules [PROGRAM]                    Rules and their hit counters, of every "
+	    "program or of one\n"
+	    "  show sets                               List the IP sets\n"
+	    "  show set NAME                           The entries of an IP set\n"
+	    "  show maps                               List the BPF maps with their fill level\n"
+	    "  show map NAME                           Dump the entries of a BPF map\n"
+	    "  show conntrack [FILTER...]              Tracked connections, all or those the "
+	    "filters select\n"
+	    "  show conntrack summary                  Connection table size and fill, counters, "
+	    "collector, states\n"
+	    "  show ddos [PROGRAM]                     DDoS protections and their drops, of "
+	    "every program or of one\n"
+	    "  show ddos top [limit N] [program NAME]  The sources with the most DDoS drops\n");
 	ck_assert_msg(strncmp(ambiguous, "fosctl: ambiguous command \"s\", could be: show, set\n",
 			      strlen("fosctl: ambiguous command \"s\", could be: show, set\n")) ==
 			  0,
@@ -595,25 +602,37 @@ START_TEST(test_help_context)
 	_cleanup_free_ char *ambiguous = help_at("s ");
 	_cleanup_free_ char *none = help_at("reload x");
 
-	ck_assert_str_eq(
-	    show,
-	    "  status                 Daemon version, uptime, configuration and last reload\n"
-	    "  programs               List the programs with their state and counters\n"
-	    "  program NAME           One program's state, maps, metrics and counters\n"
-	    "  rules [PROGRAM]        Rules and their hit counters, of every program or of one\n"
-	    "  sets                   List the IP sets\n"
-	    "  set NAME               The entries of an IP set\n"
-	    "  maps                   List the BPF maps with their fill level\n"
-	    "  map NAME               Dump the entries of a BPF map\n"
-	    "  conntrack [FILTER...]  Tracked connections, all or those the filters select\n"
-	    "  conntrack summary      Connection table size and fill, counters, collector, "
-	    "states\n");
+	ck_assert_str_eq(show, "  status                             Daemon version, "
+			       "uptime, configuration and last reload\n"
+			       "  programs                           List the programs with "
+			       "their state and counters\n"
+			       "  program NAME                       One program's state, "
+			       "maps, metrics and counters\n"
+			       "  rules [PROGRAM]                    Rules and their hit "
+			       "counters, of every program or of one\n"
+			       "  sets                               List the IP "
+			       "sets\n"
+			       "  set NAME                           The entries of an IP "
+			       "set\n"
+			       "  maps                               List the BPF maps with "
+			       "their fill level\n"
+			       "  map NAME                           Dump the entries of a "
+			       "BPF map\n"
+			       "  conntrack [FILTER...]              Tracked connections, "
+			       "all or those the filters select\n"
+			       "  conntrack summary                  Connection table size "
+			       "and fill, counters, collector, states\n"
+			       "  ddos [PROGRAM]                     DDoS protections and "
+			       "their drops, of every program or of one\n"
+			       "  ddos top [limit N] [program NAME]  The sources with the "
+			       "most DDoS drops\n");
 	ck_assert_str_eq(pro, "  programs      List the programs with their state and counters\n"
 			      "  program NAME  One program's state, maps, metrics and counters\n");
 	ck_assert_str_eq(rules, "  PROGRAM  a program name\n"
 				"  <cr>     run the command\n");
 	ck_assert_str_eq(cidr, "  CIDR  an address or prefix: 192.0.2.0/24, 2001:db8::/32\n");
-	ck_assert_str_eq(end, "  <cr>  run the command\n");
+	ck_assert_str_eq(end, "  timeout SECONDS  remove the entry again after this long\n"
+			      "  <cr>             run the command\n");
 	/* "s" is "show" or "set": the whole commands are shown. */
 	ck_assert_ptr_nonnull(strstr(ambiguous, "  show status "));
 	ck_assert_ptr_nonnull(strstr(ambiguous, "  set add NAME CIDR "));
@@ -918,7 +937,9 @@ START_TEST(test_print_sets_and_maps)
 	ck_assert_str_eq(sets, "NAME     ENTRIES  CONFIG  DYNAMIC  USED-BY\n"
 			       "blocked        3       2        1  xdp-filter, ddos\n"
 			       "ok             0       0        0  -\n");
-	ck_assert_str_eq(set, "10.0.0.0/8\n192.0.2.7/32 (dynamic)\n");
+	ck_assert_str_eq(set, "CIDR          TYPE     EXPIRES\n"
+			      "10.0.0.0/8    config         -\n"
+			      "192.0.2.7/32  dynamic        -\n");
 	ck_assert_str_eq(maps, "NAME       TYPE      KEY  VALUE   MAX  ENTRIES  FILL%\n"
 			       "fos_rules  array       4     64  1024      256   25.0\n"
 			       "fos_ct     lru_hash   40     32     0        -      -\n");
@@ -1560,6 +1581,516 @@ START_TEST(test_print_programs_tc)
 }
 END_TEST
 
+/* DDoS mitigation and timed set entries */
+
+#define DDOS_PROGRAM                                                                               \
+	"{\"name\": \"ddos-protection\", \"interface\": \"eth0\", \"protections\": {"              \
+	"\"rateLimiting\": {\"armed\": true, \"engaged\": false, \"packetsPerSecond\": 10000,"     \
+	" \"burst\": 20000, \"connectionsPerSecond\": 50, \"connectionsBurst\": 100,"              \
+	" \"connectionsPerIP\": 200, \"ipv6PrefixLength\": 64, \"blockDuration\": 300},"           \
+	" \"synFloodProtection\": {\"armed\": true, \"engaged\": true, \"threshold\": 1000,"       \
+	" \"always\": false, \"holdTime\": 10, \"authTimeout\": 300, \"engagedDestinations\": 1}," \
+	" \"icmpFloodProtection\": {\"armed\": false, \"engaged\": false},"                        \
+	" \"udpFloodProtection\": {\"armed\": false, \"engaged\": false}},"                        \
+	" \"drops\": {\"rate\": 0, \"connRate\": 0, \"connLimit\": 0, \"synFlood\": 123,"          \
+	" \"icmpFlood\": 0, \"udpFlood\": 0, \"blacklist\": 0}, \"cookies\": {\"sent\": 123,"      \
+	" \"proved\": 1, \"bad\": 0}, \"blocked\": 0, \"eventsLost\": 0, \"trackedSources\": 17}"
+#define DDOS_EDGE                                                                                  \
+	"{\"name\": \"edge\", \"interface\": \"eth1\", \"protections\": {"                         \
+	"\"rateLimiting\": {\"armed\": false, \"engaged\": false},"                                \
+	" \"synFloodProtection\": {\"armed\": true, \"engaged\": false, \"always\": true,"         \
+	" \"holdTime\": 10, \"authTimeout\": 3600, \"engagedDestinations\": 0},"                   \
+	" \"icmpFloodProtection\": {\"armed\": true, \"engaged\": true, \"perSource\": 100,"       \
+	" \"perSourceBurst\": 100, \"total\": 1000, \"totalBurst\": 2000, \"blockDuration\": 60}," \
+	" \"udpFloodProtection\": {\"armed\": true, \"engaged\": false, \"total\": 50000}},"       \
+	" \"drops\": {\"rate\": 4, \"connRate\": 0, \"connLimit\": 0, \"synFlood\": 0,"            \
+	" \"icmpFlood\": 1200, \"udpFlood\": 4, \"blacklist\": 9}, \"cookies\": {\"sent\": 0,"     \
+	" \"proved\": 0, \"bad\": 0}, \"blocked\": 2, \"eventsLost\": 3, \"trackedSources\": 5}"
+#define DDOS_REPLY "{\"parameters\": {\"programs\": [" DDOS_PROGRAM "]}}"
+
+#define DDOS_TOP_SOURCES                                                                           \
+	"[{\"program\": \"edge\", \"source\": \"198.18.0.5/32\", \"drops\": {\"rate\": 4,"         \
+	" \"connRate\": 0, \"connLimit\": 0, \"synFlood\": 0, \"icmpFlood\": 1200, \"udpFlood\":"  \
+	" 0, \"blacklist\": 0}, \"total\": 1204, \"lastDrop\": 1.5, \"blocked\": 250},"            \
+	" {\"program\": \"ddos-protection\", \"source\": \"2001:db8:1:2::/64\", \"drops\":"        \
+	" {\"rate\": 0, \"connRate\": 3, \"connLimit\": 3, \"synFlood\": 0, \"icmpFlood\": 0,"     \
+	" \"udpFlood\": 0, \"blacklist\": 0}, \"total\": 6, \"lastDrop\": 125.25}]"
+#define DDOS_TOP_REPLY "{\"parameters\": {\"sources\": " DDOS_TOP_SOURCES "}}"
+
+#define SET_TIMED                                                                                  \
+	"{\"name\": \"blocked\", \"entries\": [{\"cidr\": \"10.0.0.0/8\", \"dynamic\": false},"    \
+	" {\"cidr\": \"192.0.2.7/32\", \"dynamic\": true}, {\"cidr\": \"192.0.2.8/32\","           \
+	" \"dynamic\": true, \"expires\": 299}, {\"cidr\": \"198.18.0.5/32\", \"dynamic\": true,"  \
+	" \"auto\": true, \"expires\": 3599}, {\"cidr\": \"2001:db8:1:2::/64\", \"dynamic\":"      \
+	" true, \"auto\": true, \"expires\": 0}]}"
+
+START_TEST(test_ddos_match)
+{
+	struct fosctl_match m;
+
+	assert_matches("show ddos", "show ddos");
+	assert_matches("show ddos ddos-protection", "show ddos");
+	assert_matches("sh dd", "show ddos");
+	assert_matches("show ddos top", "show ddos top");
+	assert_matches("sh dd t", "show ddos top");
+	assert_matches("show ddos top limit 5 program edge", "show ddos top");
+	assert_matches("set add blocked 192.0.2.1 timeout 300", "set add");
+
+	m = match_line("show ddos a b", false);
+	ck_assert_int_eq(m.result, FOSCTL_MATCH_EXTRA);
+	ck_assert_ptr_eq(m.command, find("show ddos"));
+}
+END_TEST
+
+START_TEST(test_ddos_requests)
+{
+	const struct {
+		const char *line, *request, *reply;
+	} cases[] = {
+	    {"show ddos", "{\"method\":\"fos.Show.Ddos\",\"parameters\":{}}", DDOS_REPLY},
+	    {"sh dd ddos-protection",
+	     "{\"method\":\"fos.Show.Ddos\",\"parameters\":{\"program\":\"ddos-protection\"}}",
+	     DDOS_REPLY},
+	    {"show ddos top", "{\"method\":\"fos.Show.DdosTop\",\"parameters\":{}}",
+	     DDOS_TOP_REPLY},
+	    /* any order in, the table's order out; the limit as a number */
+	    {"show ddos top program edge limit 10000",
+	     "{\"method\":\"fos.Show.DdosTop\",\"parameters\":{\"limit\":10000,"
+	     "\"program\":\"edge\"}}",
+	     DDOS_TOP_REPLY},
+	    {"sh dd t l 1 p ddos-protection",
+	     "{\"method\":\"fos.Show.DdosTop\",\"parameters\":{\"limit\":1,"
+	     "\"program\":\"ddos-protection\"}}",
+	     DDOS_TOP_REPLY},
+	    {"set add blocked 192.0.2.1 timeout 300",
+	     "{\"method\":\"fos.Set.Add\",\"parameters\":{\"name\":\"blocked\","
+	     "\"cidr\":\"192.0.2.1\",\"timeout\":300}}",
+	     "{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"192.0.2.1/32\", \"added\":"
+	     " true}}"},
+	    /* durations go as seconds */
+	    {"set add blocked 2001:db8::/64 timeout 5m",
+	     "{\"method\":\"fos.Set.Add\",\"parameters\":{\"name\":\"blocked\","
+	     "\"cidr\":\"2001:db8::/64\",\"timeout\":300}}",
+	     "{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"2001:db8::/64\", \"added\":"
+	     " true}}"},
+	    {"se a blocked 10.0.0.0/8 t 1h30m",
+	     "{\"method\":\"fos.Set.Add\",\"parameters\":{\"name\":\"blocked\","
+	     "\"cidr\":\"10.0.0.0/8\",\"timeout\":5400}}",
+	     "{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"10.0.0.0/8\", \"added\":"
+	     " true}}"},
+	    {"set add blocked 10.0.0.0/8 timeout 2147483647",
+	     "{\"method\":\"fos.Set.Add\",\"parameters\":{\"name\":\"blocked\","
+	     "\"cidr\":\"10.0.0.0/8\",\"timeout\":2147483647}}",
+	     "{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"10.0.0.0/8\", \"added\":"
+	     " true}}"},
+	    /* without a timeout, as before */
+	    {"set add blocked 10.0.0.0/8",
+	     "{\"method\":\"fos.Set.Add\",\"parameters\":{\"name\":\"blocked\","
+	     "\"cidr\":\"10.0.0.0/8\"}}",
+	     "{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"10.0.0.0/8\", \"added\":"
+	     " true}}"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct step reply = {{cases[i].reply}};
+		struct result r;
+
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_OK, "%s: %d %s", cases[i].line, r.rc, r.err);
+		assert_request(&r, cases[i].request);
+		ck_assert_str_eq(r.err, "");
+		result_done(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_ddos_show)
+{
+	const struct step one = {{DDOS_REPLY}};
+	const struct step two = {
+	    {"{\"parameters\": {\"programs\": [" DDOS_PROGRAM ", " DDOS_EDGE "]}}"}};
+	const struct step none = {{"{\"parameters\": {\"programs\": []}}"}};
+	struct result r;
+
+	run("show ddos", false, &one, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_str_eq(r.out,
+			 "program ddos-protection on eth0:\n"
+			 "  rateLimiting:         armed    10000 pps burst 20000, 50 conn/s burst"
+			 " 100, 200 conn per source, IPv6 per /64, block 5m0s\n"
+			 "  synFloodProtection:   engaged  threshold 1000 SYN/s, hold 10s, auth"
+			 " 5m0s, 1 destination engaged\n"
+			 "  icmpFloodProtection:  off\n"
+			 "  udpFloodProtection:   off\n"
+			 "  drops:                syn-flood 123\n"
+			 "  cookies:              sent 123, proved 1, bad 0\n"
+			 "  blocked:              0\n"
+			 "  tracked sources:      17\n");
+	result_done(&r);
+
+	/* drops most first; events lost only when some were */
+	run("show ddos", false, &two, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_ptr_nonnull(strstr(r.out,
+				     "  tracked sources:      17\n"
+				     "\n"
+				     "program edge on eth1:\n"
+				     "  rateLimiting:         off\n"
+				     "  synFloodProtection:   armed    cookies always, hold 10s,"
+				     " auth 1h0m0s\n"
+				     "  icmpFloodProtection:  engaged  100 pps per source burst"
+				     " 100, 1000 pps total burst 2000, block 1m0s\n"
+				     "  udpFloodProtection:   armed    50000 pps total\n"
+				     "  drops:                icmp-flood 1200, blacklist 9, rate 4,"
+				     " udp-flood 4\n"
+				     "  cookies:              sent 0, proved 0, bad 0\n"
+				     "  blocked:              2\n"
+				     "  events lost:          3\n"
+				     "  tracked sources:      5\n"));
+	ck_assert_ptr_null(strstr(r.out, "events lost:          0"));
+	result_done(&r);
+
+	run("show ddos", false, &none, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "no program has DDoS protection\n");
+	result_done(&r);
+}
+END_TEST
+
+/* -j prints fwd's reply as it came. */
+static void assert_json_out(const char *line, const char *reply, const char *want_json)
+{
+	const struct step step = {{reply}};
+	json_object *got, *want;
+	struct result r;
+
+	run(line, true, &step, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	got = json_tokener_parse(r.out);
+	want = json_tokener_parse(want_json);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_msg(json_object_equal(got, want), "%s", r.out);
+	json_object_put(got);
+	json_object_put(want);
+	result_done(&r);
+}
+
+START_TEST(test_ddos_json)
+{
+	assert_json_out("show ddos", DDOS_REPLY, "{\"programs\": [" DDOS_PROGRAM "]}");
+	assert_json_out("show ddos top", DDOS_TOP_REPLY, "{\"sources\": " DDOS_TOP_SOURCES "}");
+	assert_json_out("show set blocked", "{\"parameters\": " SET_TIMED "}", SET_TIMED);
+}
+END_TEST
+
+START_TEST(test_ddos_top)
+{
+	const struct step top = {{DDOS_TOP_REPLY}};
+	const struct step none = {{"{\"parameters\": {\"sources\": []}}"}};
+	const struct step odd = {
+	    {"{\"parameters\": {\"sources\": [{}, {\"source\": \"192.0.2.1/32\", \"drops\": {},"
+	     " \"total\": 0, \"lastDrop\": \"now\", \"blocked\": null}]}}"}};
+	struct result r;
+
+	run("show ddos top", false, &top, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out,
+			 "SOURCE             PROGRAM          DROPS  REASONS                "
+			 "        LAST  BLOCKED\n"
+			 "198.18.0.5/32      edge              1204  icmp-flood 1200, rate 4"
+			 "    1.5s ago    4m10s\n"
+			 "2001:db8:1:2::/64  ddos-protection      6  conn-rate 3, conn-limit 3"
+			 "  2m5s ago        -\n");
+	result_done(&r);
+
+	run("show ddos top", false, &none, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "no source was dropped\n");
+	result_done(&r);
+
+	/* missing and mistyped fields print as "-" or as they came */
+	run("show ddos top", false, &odd, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "SOURCE        PROGRAM  DROPS  REASONS  LAST  BLOCKED\n"
+				"-             -            -  -           -        -\n"
+				"192.0.2.1/32  -            0  none      now        -\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ddos_malformed)
+{
+	const struct {
+		const char *line, *reply, *err;
+	} cases[] = {
+	    {"show ddos", "{\"parameters\": {}}",
+	     "fosctl: fos.Show.Ddos: fwd sent a malformed reply\n"},
+	    {"show ddos", "{\"parameters\": {\"programs\": {}}}",
+	     "fosctl: fos.Show.Ddos: fwd sent a malformed reply\n"},
+	    {"show ddos top", "{\"parameters\": {\"sources\": null}}",
+	     "fosctl: fos.Show.DdosTop: fwd sent a malformed reply\n"},
+	    {"show ddos nosuch",
+	     "{\"error\": \"fos.NoSuchProgram\", \"parameters\": {\"message\": \"no program named"
+	     " \\\"nosuch\\\"\"}}",
+	     "fosctl: no program named \"nosuch\"\n"},
+	    {"show ddos xdp",
+	     "{\"error\": \"fos.InvalidParameter\", \"parameters\": {\"message\": \"program xdp"
+	     " has no DDoS protection\"}}",
+	     "fosctl: program xdp has no DDoS protection\n"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct step reply = {{cases[i].reply}};
+		struct result r;
+
+		run(cases[i].line, false, &reply, 1, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_DAEMON, "case %zu: %d", i, r.rc);
+		ck_assert_str_eq(r.out, "");
+		ck_assert_str_eq(r.err, cases[i].err);
+		result_done(&r);
+	}
+}
+END_TEST
+
+/* Missing, null and mistyped fields print, never crash. */
+START_TEST(test_ddos_missing_fields)
+{
+	const struct step odd = {{"{\"parameters\": {\"programs\": [{}, 5, {\"name\": \"x\","
+				  " \"protections\": {\"rateLimiting\": {\"armed\": true,"
+				  " \"packetsPerSecond\": null, \"blockDuration\": \"long\"},"
+				  " \"tcpFloodProtection\": {\"armed\": true}}, \"drops\":"
+				  " {\"rate\": \"many\", \"newReason\": 7}, \"cookies\": 3,"
+				  " \"blocked\": null, \"eventsLost\": null}]}}"}};
+	struct result r;
+
+	run("show ddos", false, &odd, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "program - on -:\n"
+				"  drops:    -\n"
+				"  cookies:  -\n"
+				"  blocked:  -\n"
+				"\n"
+				"program - on -:\n"
+				"  drops:    -\n"
+				"  cookies:  -\n"
+				"  blocked:  -\n"
+				"\n"
+				"program x on -:\n"
+				"  rateLimiting:        armed    block long\n"
+				"  tcpFloodProtection:  armed\n"
+				"  drops:               newReason 7\n"
+				"  cookies:             3\n"
+				"  blocked:             -\n");
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_set_timed)
+{
+	const struct step set = {{"{\"parameters\": " SET_TIMED "}"}};
+	const struct {
+		const char *reply, *out;
+	} adds[] = {
+	    /* fwd's time left, or the timeout echoed */
+	    {"{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"192.0.2.1/32\", \"added\": true,"
+	     " \"expires\": 300}}",
+	     "added 192.0.2.1/32 to set blocked, expires in 5m0s\n"},
+	    {"{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"192.0.2.1/32\", \"added\": true,"
+	     " \"timeout\": 5400}}",
+	     "added 192.0.2.1/32 to set blocked, expires in 1h30m0s\n"},
+	    {"{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"192.0.2.1/32\", \"added\":"
+	     " false, \"expires\": 42}}",
+	     "192.0.2.1/32 was already in set blocked, expires in 42s\n"},
+	    {"{\"parameters\": {\"name\": \"blocked\", \"cidr\": \"192.0.2.1/32\", \"added\":"
+	     " true}}",
+	     "added 192.0.2.1/32 to set blocked\n"},
+	};
+	struct result r;
+
+	run("show set blocked", false, &set, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "CIDR               TYPE     EXPIRES\n"
+				"10.0.0.0/8         config         -\n"
+				"192.0.2.7/32       dynamic        -\n"
+				"192.0.2.8/32       dynamic    4m59s\n"
+				"198.18.0.5/32      auto      59m59s\n"
+				"2001:db8:1:2::/64  auto          0s\n");
+	result_done(&r);
+
+	for (size_t i = 0; i < ARRAY_SIZE(adds); i++) {
+		const struct step reply = {{adds[i].reply}};
+
+		run("set add blocked 192.0.2.1 timeout 300", false, &reply, 1, &r);
+		ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+		ck_assert_str_eq(r.out, adds[i].out);
+		result_done(&r);
+	}
+}
+END_TEST
+
+/* Refused before connecting: exit 2, the reason and the usage. */
+START_TEST(test_ddos_usage_errors)
+{
+	const struct {
+		const char *line, *err, *usage;
+	} cases[] = {
+	    {"show ddos top limit 0", "fosctl: limit: \"0\" is not a number 1-10000\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top limit abc", "fosctl: limit: \"abc\" is not a number 1-10000\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top limit 10001", "fosctl: limit: \"10001\" is not a number 1-10000\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top limit -1", "fosctl: limit: \"-1\" is not a number 1-10000\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top limit", "fosctl: missing N after \"limit\"\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top frob 1", "fosctl: unknown option \"frob\"\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top limit 5 l 6", "fosctl: option \"limit\" given twice\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"show ddos top program ''", "fosctl: program: an empty name\n",
+	     "  show ddos top [limit N] [program NAME]  "},
+	    {"set add blocked 192.0.2.1 timeout 0",
+	     "fosctl: timeout: \"0\" is not a number of seconds 1-2147483647 or a duration such"
+	     " as 5m or 1h30m\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 timeout -5",
+	     "fosctl: timeout: \"-5\" is not a number of seconds 1-2147483647 or a duration such"
+	     " as 5m or 1h30m\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 timeout 2147483648",
+	     "fosctl: timeout: \"2147483648\" is not a number of seconds 1-2147483647 or a"
+	     " duration such as 5m or 1h30m\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 timeout 5x",
+	     "fosctl: timeout: \"5x\" is not a number of seconds 1-2147483647 or a duration such"
+	     " as 5m or 1h30m\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 timeout 1500ms",
+	     "fosctl: timeout: \"1500ms\" is not a whole number of seconds\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 timeout", "fosctl: missing SECONDS after \"timeout\"\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1 forever 1", "fosctl: unknown option \"forever\"\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"set add blocked 192.0.2.1/24 timeout 5m",
+	     "fosctl: 192.0.2.1/24: host bits set, the network is 192.0.2.0/24\n",
+	     "  set add NAME CIDR [timeout SECONDS]  "},
+	    {"show ddos a b", "fosctl: unexpected argument \"b\" for \"show ddos\"\n",
+	     "  show ddos [PROGRAM]  "},
+	    {"set del blocked 192.0.2.1 timeout 5",
+	     "fosctl: unexpected argument \"timeout\" for \"set del\"\n", "  set del NAME CIDR  "},
+	};
+	struct result r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *nl;
+
+		run(cases[i].line, false, NULL, 0, &r);
+		ck_assert_msg(r.rc == FOSCTL_EXIT_USAGE, "%s: %d", cases[i].line, r.rc);
+		ck_assert_msg(!r.connected, "%s: connected", cases[i].line);
+		ck_assert_str_eq(r.out, "");
+		nl = strchr(r.err, '\n');
+		ck_assert_ptr_nonnull(nl);
+		ck_assert_msg(strncmp(r.err, cases[i].err, (size_t)(nl - r.err) + 1) == 0 &&
+				  strlen(cases[i].err) == (size_t)(nl - r.err) + 1,
+			      "%s:\n%s", cases[i].line, r.err);
+		ck_assert_msg(strstr(r.err, "\nusage:\n") && strstr(r.err, cases[i].usage),
+			      "%s:\n%s", cases[i].line, r.err);
+		result_done(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_ddos_usage_text)
+{
+	struct result r;
+
+	run("show ddos top limit 0", false, NULL, 0, &r);
+	ck_assert_str_eq(r.err,
+			 "fosctl: limit: \"0\" is not a number 1-10000\n"
+			 "usage:\n"
+			 "  show ddos top [limit N] [program NAME]  The sources with the most"
+			 " DDoS drops\n"
+			 "options:\n"
+			 "  limit N       at most N sources, those with the most drops (10)\n"
+			 "  program NAME  only the sources of this program\n");
+	result_done(&r);
+
+	run("set add blocked 192.0.2.1 timeout 0", false, NULL, 0, &r);
+	ck_assert_ptr_nonnull(strstr(r.err, "usage:\n"
+					    "  set add NAME CIDR [timeout SECONDS]  Add a run-time"
+					    " entry to an IP set, for a time or until removed\n"
+					    "options:\n"
+					    "  timeout SECONDS  remove the entry again after this"
+					    " long\n"));
+	result_done(&r);
+}
+END_TEST
+
+START_TEST(test_ddos_complete)
+{
+	const struct {
+		const char *line, *partial, *words;
+		unsigned kinds;
+	} cases[] = {
+	    {"show", "d", "ddos", 0},
+	    /* after "show ddos": the word "top" or a program name */
+	    {"show ddos", "", "top", 1U << FOSCTL_ARG_PROGRAM},
+	    {"show ddos", "t", "top", 1U << FOSCTL_ARG_PROGRAM},
+	    {"show ddos ddos-protection", "", "", 0},
+	    {"show ddos top", "", "limit program", 0},
+	    {"show ddos top", "p", "program", 0},
+	    {"show ddos top limit 5", "", "program", 0},
+	    {"show ddos top program", "", "", 1U << FOSCTL_ARG_PROGRAM},
+	    {"show ddos top limit", "", "", 1U << FOSCTL_ARG_TOP_LIMIT},
+	    {"show ddos top program edge limit 5", "", "", 0},
+	    {"set add blocked 192.0.2.1", "", "timeout", 0},
+	    {"set add blocked 192.0.2.1 timeout", "", "", 1U << FOSCTL_ARG_TIMEOUT},
+	    {"set del blocked 192.0.2.1", "", "", 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned kinds;
+		_cleanup_free_ char *words = complete_at(cases[i].line, cases[i].partial, &kinds);
+
+		ck_assert_msg(strcmp(words, cases[i].words) == 0, "\"%s\" + \"%s\": \"%s\"",
+			      cases[i].line, cases[i].partial, words);
+		ck_assert_msg(kinds == cases[i].kinds, "\"%s\": kinds %x", cases[i].line, kinds);
+	}
+}
+END_TEST
+
+START_TEST(test_ddos_help_context)
+{
+	_cleanup_free_ char *ddos = help_at("show ddos ");
+	_cleanup_free_ char *top = help_at("show ddos top ");
+	_cleanup_free_ char *limit = help_at("show ddos top limit ");
+	_cleanup_free_ char *rest = help_at("show ddos top limit 5 ");
+	_cleanup_free_ char *prog = help_at("show ddos edge ");
+	_cleanup_free_ char *add = help_at("set add blocked 10.0.0.0/8 ");
+	_cleanup_free_ char *timeout = help_at("set add blocked 10.0.0.0/8 timeout ");
+
+	ck_assert_str_eq(ddos, "  top [limit N] [program NAME]  The sources with the most DDoS"
+			       " drops\n"
+			       "  PROGRAM                       a program name\n"
+			       "  <cr>                          run the command\n");
+	ck_assert_str_eq(top, "  limit N       at most N sources, those with the most drops (10)\n"
+			      "  program NAME  only the sources of this program\n"
+			      "  <cr>          run the command\n");
+	ck_assert_str_eq(limit, "  N  a number of sources, 1-10000\n");
+	ck_assert_str_eq(rest, "  program NAME  only the sources of this program\n"
+			       "  <cr>          run the command\n");
+	ck_assert_str_eq(prog, "  <cr>  run the command\n");
+	ck_assert_str_eq(add, "  timeout SECONDS  remove the entry again after this long\n"
+			      "  <cr>             run the command\n");
+	ck_assert_str_eq(timeout,
+			 "  SECONDS  seconds 1-2147483647, or a duration: 90, 5m, 1h30m, 1d\n");
+}
+END_TEST
+
 static Suite *fosctl_suite(void)
 {
 	Suite *s = suite_create("fosctl");
@@ -1622,6 +2153,21 @@ static Suite *fosctl_suite(void)
 	tcase_add_test(tc, test_ct_missing_fields);
 	tcase_add_test(tc, test_ct_usage_errors);
 	tcase_add_test(tc, test_ct_usage_text);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ddos");
+	tcase_add_test(tc, test_ddos_match);
+	tcase_add_test(tc, test_ddos_requests);
+	tcase_add_test(tc, test_ddos_show);
+	tcase_add_test(tc, test_ddos_json);
+	tcase_add_test(tc, test_ddos_top);
+	tcase_add_test(tc, test_ddos_malformed);
+	tcase_add_test(tc, test_ddos_missing_fields);
+	tcase_add_test(tc, test_set_timed);
+	tcase_add_test(tc, test_ddos_usage_errors);
+	tcase_add_test(tc, test_ddos_usage_text);
+	tcase_add_test(tc, test_ddos_complete);
+	tcase_add_test(tc, test_ddos_help_context);
 	suite_add_tcase(s, tc);
 
 	return s;

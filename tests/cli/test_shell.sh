@@ -160,6 +160,23 @@ expect_line ctunknown err '^fosctl: unknown filter "iface"$'
 # well-formed, they get as far as connecting
 run ctok "$FOSCTL" -s "$TMPD/nosuch.sock" show conntrack state established proto tcp
 expect_rc ctok 3
+# show ddos top and set add check their options here too.
+run toplimit "$FOSCTL" -s "$TMPD/nosuch.sock" show ddos top limit 0
+expect_rc toplimit 2
+expect_line toplimit err '^fosctl: limit: "0" is not a number 1-10000$'
+expect_line toplimit err '^  show ddos top \[limit N\] \[program NAME\] '
+expect_line toplimit err '^options:$'
+run topword "$FOSCTL" -s "$TMPD/nosuch.sock" show ddos top frob 1
+expect_rc topword 2
+expect_line topword err '^fosctl: unknown option "frob"$'
+run settimeout "$FOSCTL" -s "$TMPD/nosuch.sock" set add blocked 10.0.0.0/8 timeout -5
+expect_rc settimeout 2
+expect_line settimeout err '^fosctl: timeout: "-5" is not a number of seconds 1-2147483647'
+expect_line settimeout err '^  set add NAME CIDR \[timeout SECONDS\] '
+run topok "$FOSCTL" -s "$TMPD/nosuch.sock" show ddos top limit 10000 program x
+expect_rc topok 3
+run setok "$FOSCTL" -s "$TMPD/nosuch.sock" set add blocked 10.0.0.0/8 timeout 1h30m
+expect_rc setok 3
 run quit "$FOSCTL" -s "$TMPD/nosuch.sock" quit
 expect_rc quit 2
 run badopt "$FOSCTL" --bogus
@@ -382,6 +399,33 @@ wait_last "fos> show conntrack" "line after '?'"
 keys "state " "?"
 wait_for '^  STATE +new, syn_sent, ' "'?' after 'show conntrack state '"
 wait_last "fos> show conntrack state" "line after '?' at a value"
+keys C-u
+
+# show ddos: "top" completes, its options complete, '?' lists them.
+clear_screen
+keys "show dd" Tab
+wait_last "fos> show ddos" "tab after 'show dd'"
+keys "t" Tab
+wait_last "fos> show ddos top" "tab after 'show ddos t'"
+keys "l" Tab
+wait_last "fos> show ddos top limit" "tab after 'show ddos top l'"
+keys C-u
+clear_screen
+keys "show ddos " "?"
+wait_for '^  top \[limit N\] \[program NAME\] +The sources with the most DDoS drops' \
+	"'?' after 'show ddos '"
+wait_for '^  PROGRAM +a program name' "'?' after 'show ddos '"
+wait_for '^  <cr> +run the command' "'?' after 'show ddos '"
+wait_last "fos> show ddos" "line after '?' at show ddos"
+keys "top limit 5 " "?"
+wait_for '^  program NAME +only the sources of this program' "'?' after 'limit 5 '"
+wait_last "fos> show ddos top limit 5" "line after '?' at show ddos top"
+keys C-u
+clear_screen
+keys "set add blocked 10.0.0.0/8 " "?"
+wait_for '^  timeout SECONDS +remove the entry again after this long' "'?' after set add CIDR"
+keys "ti" Tab
+wait_last "fos> set add blocked 10.0.0.0/8 timeout" "tab after 'ti'"
 keys C-u
 
 # A failing command reports and the shell goes on.

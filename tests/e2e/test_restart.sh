@@ -33,7 +33,7 @@ pk1=$(fosctl -j show program lab-filter | jq_py 'j["status"]["metrics"]["packets
 r1=$(fosctl -j show rules lab-filter | jq_py 'j["programs"][0]["rules"][0]["packets"]')
 [ "$pk1" -gt "$pk0" ] || fail "program counters restarted ($pk0 -> $pk1)"
 [ "$r1" -gt "$r0" ] || fail "rule counters restarted ($r0 -> $r1)"
-fosctl show set blocked | grep -q "10.10.1.99/32 (dynamic)" || fail "dynamic set entry lost on restart"
+fosctl show set blocked | grep -qE "^10\.10\.1\.99/32 +dynamic " || fail "dynamic set entry lost on restart"
 tcp_try 10.10.2.2 23 && fail "tcp/23 must be dropped after restart"
 pass_step "restart adopted link $link1, counters continue ($pk0 -> $pk1, rule0 $r0 -> $r1)"
 

@@ -10,7 +10,7 @@ inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "ping must pass before set add"
 
 fosctl set add blocked 10.10.1.2/32 || fail "set add failed"
 inC ping -c2 -W1 10.10.2.2 >/dev/null && fail "ping must be dropped after set add"
-fosctl show set blocked | grep -q "10.10.1.2/32 (dynamic)" || fail "show set lacks the dynamic entry"
+fosctl show set blocked | grep -qE "^10\.10\.1\.2/32 +dynamic " || fail "show set lacks the dynamic entry"
 dyn=$(fosctl -j show sets | jq_py '[s for s in j["sets"] if s["name"]=="blocked"][0]["dynamicEntries"]')
 [ "$dyn" = 1 ] || fail "dynamicEntries=$dyn"
 pass_step "set add blocks at once"

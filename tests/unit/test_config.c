@@ -883,23 +883,23 @@ START_TEST(test_settings_keys)
 	assert_load_fails(
 	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 	    "settings = {\n"
-	    "  rateLimiting = { pps = 1000; };\n"
+	    "  tcpFloodProtection = { enabled = true; };\n"
 	    "  stateful = 1;\n"
-	    "  synFloodProtection = { };\n"
-	    "  icmpFloodProtection = { };\n"
-	    "  udpFloodProtection = { };\n"
+	    "  synFlood = { };\n"
+	    "  ratelimiting = { };\n"
 	    "  blacklst = { };\n"
 	    "  qos = { };\n"
 	    "  statefull = true;\n"
 	    "}; } );\n",
-	    ERRORS("t.conf:3: programs[0].settings.rateLimiting: not supported yet",
-		   "t.conf:5: programs[0].settings.synFloodProtection: not supported yet",
-		   "t.conf:6: programs[0].settings.icmpFloodProtection: not supported yet",
-		   "t.conf:7: programs[0].settings.udpFloodProtection: not supported yet",
-		   "t.conf:8: programs[0].settings.blacklst: unknown key (did you mean "
+	    ERRORS("t.conf:3: programs[0].settings.tcpFloodProtection: unknown key (did you mean "
+		   "\"icmpFloodProtection\"?)",
+		   "t.conf:5: programs[0].settings.synFlood: unknown key",
+		   "t.conf:6: programs[0].settings.ratelimiting: unknown key (did you mean "
+		   "\"rateLimiting\"?)",
+		   "t.conf:7: programs[0].settings.blacklst: unknown key (did you mean "
 		   "\"blacklist\"?)",
-		   "t.conf:9: programs[0].settings.qos: unknown key",
-		   "t.conf:10: programs[0].settings.statefull: unknown key (did you mean "
+		   "t.conf:8: programs[0].settings.qos: unknown key",
+		   "t.conf:9: programs[0].settings.statefull: unknown key (did you mean "
 		   "\"stateful\"?)",
 		   "t.conf:4: programs[0].settings.stateful: expected a boolean, got an integer"));
 
@@ -1405,6 +1405,436 @@ START_TEST(test_errors_collected)
 }
 END_TEST
 
+/* ---- DDoS protections ------------------------------------------------------ */
+
+/* An xdp program whose settings start on line 2; `lines` (from line 3 on) go
+ * inside them, after a blacklist and stateful = true on line 2. */
+#define DDOS_CONF(lines)                                                                           \
+	"ipSets = ( { name = \"blocked\"; } );\n"                                                  \
+	"programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"        \
+	"  blacklist = { enabled = true; ipSetRef = \"blocked\"; }; stateful = true;\n" lines      \
+	"}; } );\n"
+
+#define RL   "programs[0].settings.rateLimiting"
+#define SYN  "programs[0].settings.synFloodProtection"
+#define ICMP "programs[0].settings.icmpFloodProtection"
+#define UDP  "programs[0].settings.udpFloodProtection"
+
+static void assert_rate(const struct fos_rate_cfg *r, uint32_t rate, uint32_t burst)
+{
+	ck_assert_uint_eq(r->rate, rate);
+	ck_assert_uint_eq(r->burst, burst);
+}
+
+START_TEST(test_ddos_full)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok(DDOS_CONF("  rateLimiting = {\n"
+			      "    enabled = true;\n"
+			      "    packetsPerSecond = 10000;\n"
+			      "    burst = 20000;\n"
+			      "    connectionsPerSecond = 50;\n"
+			      "    connectionsBurst = 100;\n"
+			      "    connectionsPerIP = 200;\n"
+			      "    ipv6PrefixLength = 56;\n"
+			      "    blockDuration = 300;\n"
+			      "  };\n"
+			      "  synFloodProtection = {\n"
+			      "    enabled = true; threshold = 1000; always = false;\n"
+			      "    holdTime = 20; authTimeout = 600;\n"
+			      "  };\n"
+			      "  icmpFloodProtection = { enabled = true; perSource = 100;\n"
+			      "    perSourceBurst = 150; total = 1000; totalBurst = 2000;\n"
+			      "    blockDuration = 60; };\n"
+			      "  udpFloodProtection = { enabled = true; perSource = 5000;\n"
+			      "    perSourceBurst = 6000; total = 50000; totalBurst = 70000;\n"
+			      "    blockDuration = 120; };\n"));
+	const struct fos_program *p = &c->programs[0];
+	const struct fos_ddos_settings *d = &p->ddos;
+
+	ck_assert(fos_program_has_ddos(p));
+
+	ck_assert(d->rate_enabled);
+	ck_assert_str_eq(d->rate_src.file, "t.conf");
+	ck_assert_int_eq(d->rate_src.line, 4);
+	assert_rate(&d->pps, 10000, 20000);
+	assert_rate(&d->cps, 50, 100);
+	ck_assert_uint_eq(d->conns_per_ip, 200);
+	ck_assert_uint_eq(d->v6_plen, 56);
+	ck_assert_uint_eq(d->rate_block, 300);
+
+	ck_assert(d->syn_enabled);
+	ck_assert_str_eq(d->syn_src.file, "t.conf");
+	ck_assert_int_eq(d->syn_src.line, 14);
+	ck_assert(!d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, 1000);
+	ck_assert_uint_eq(d->syn_hold, 20);
+	ck_assert_uint_eq(d->syn_auth_timeout, 600);
+
+	ck_assert(d->icmp_enabled);
+	ck_assert_str_eq(d->icmp_src.file, "t.conf");
+	ck_assert_int_eq(d->icmp_src.line, 18);
+	assert_rate(&d->icmp_per_src, 100, 150);
+	assert_rate(&d->icmp_total, 1000, 2000);
+	ck_assert_uint_eq(d->icmp_block, 60);
+
+	ck_assert(d->udp_enabled);
+	ck_assert_str_eq(d->udp_src.file, "t.conf");
+	ck_assert_int_eq(d->udp_src.line, 21);
+	assert_rate(&d->udp_per_src, 5000, 6000);
+	assert_rate(&d->udp_total, 50000, 70000);
+	ck_assert_uint_eq(d->udp_block, 120);
+}
+END_TEST
+
+START_TEST(test_ddos_defaults)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+	const struct fos_ddos_settings *d;
+
+	/* no group: nothing enabled, and the defaults in place */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; } );\n");
+	d = &c->programs[0].ddos;
+	ck_assert(!fos_program_has_ddos(&c->programs[0]));
+	ck_assert(!d->rate_enabled && !d->syn_enabled && !d->icmp_enabled && !d->udp_enabled);
+	ck_assert_ptr_null(d->rate_src.file);
+	ck_assert_uint_eq(d->v6_plen, FOS_DDOS_DEFAULT_V6_PLEN);
+	ck_assert_uint_eq(d->syn_hold, FOS_DDOS_DEFAULT_SYN_HOLD);
+	ck_assert_uint_eq(d->syn_auth_timeout, FOS_DDOS_DEFAULT_AUTH_TIMEOUT);
+	ck_assert(!fos_program_has_ddos(NULL));
+	fos_config_free(TAKE_PTR(c));
+
+	/* one limit each; bursts default to their rates, the rest to none */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = {\n"
+		    "  rateLimiting = { enabled = true; packetsPerSecond = 100; };\n"
+		    "  synFloodProtection = { enabled = true; always = true; };\n"
+		    "  icmpFloodProtection = { enabled = true; total = 1000; };\n"
+		    "  udpFloodProtection = { enabled = true; perSource = 7; };\n"
+		    "}; } );\n");
+	d = &c->programs[0].ddos;
+	ck_assert(fos_program_has_ddos(&c->programs[0]));
+	ck_assert(d->rate_enabled);
+	ck_assert_int_eq(d->rate_src.line, 3);
+	assert_rate(&d->pps, 100, 100);
+	assert_rate(&d->cps, 0, 0);
+	ck_assert_uint_eq(d->conns_per_ip, 0);
+	ck_assert_uint_eq(d->v6_plen, FOS_DDOS_DEFAULT_V6_PLEN);
+	ck_assert_uint_eq(d->rate_block, 0);
+	ck_assert(d->syn_enabled);
+	ck_assert(d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, 0);
+	ck_assert_uint_eq(d->syn_hold, FOS_DDOS_DEFAULT_SYN_HOLD);
+	ck_assert_uint_eq(d->syn_auth_timeout, FOS_DDOS_DEFAULT_AUTH_TIMEOUT);
+	ck_assert(d->icmp_enabled);
+	assert_rate(&d->icmp_per_src, 0, 0);
+	assert_rate(&d->icmp_total, 1000, 1000);
+	ck_assert_uint_eq(d->icmp_block, 0);
+	ck_assert(d->udp_enabled);
+	assert_rate(&d->udp_per_src, 7, 7);
+	assert_rate(&d->udp_total, 0, 0);
+	fos_config_free(TAKE_PTR(c));
+
+	/* connectionsPerSecond alone is a limit, and so is connectionsPerIP */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = { rateLimiting = { enabled = true; connectionsPerSecond = 5; }; };"
+		    " },\n"
+		    "{ name = \"q\"; type = \"xdp\"; interface = \"eth1\"; settings = {\n"
+		    "  stateful = true; rateLimiting = { enabled = true; connectionsPerIP = 1; };"
+		    " }; } );\n");
+	assert_rate(&c->programs[0].ddos.pps, 0, 0);
+	assert_rate(&c->programs[0].ddos.cps, 5, 5);
+	ck_assert_uint_eq(c->programs[1].ddos.conns_per_ip, 1);
+	assert_rate(&c->programs[1].ddos.cps, 0, 0);
+	fos_config_free(TAKE_PTR(c));
+
+	/* a disabled group is read but turns nothing on, and needs no limit */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = {\n"
+		    "  rateLimiting = { enabled = false; packetsPerSecond = 100; };\n"
+		    "  synFloodProtection = { enabled = false; };\n"
+		    "  icmpFloodProtection = { enabled = false; };\n"
+		    "  udpFloodProtection = { enabled = false; };\n"
+		    "}; } );\n");
+	d = &c->programs[0].ddos;
+	ck_assert(!fos_program_has_ddos(&c->programs[0]));
+	ck_assert(!d->rate_enabled && !d->syn_enabled && !d->icmp_enabled && !d->udp_enabled);
+	assert_rate(&d->pps, 100, 100);
+	ck_assert_int_eq(d->udp_src.line, 6);
+	fos_config_free(TAKE_PTR(c));
+
+	/* any one enabled group is DDoS protection */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = { udpFloodProtection = { enabled = true; total = 1; }; }; } );\n");
+	ck_assert(fos_program_has_ddos(&c->programs[0]));
+	ck_assert(!c->programs[0].ddos.rate_enabled);
+}
+END_TEST
+
+START_TEST(test_ddos_values)
+{
+	/* durations as strings, the ends of every range, 64-bit integers */
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok(DDOS_CONF("  rateLimiting = { enabled = true; packetsPerSecond = 1000000000;\n"
+			      "    burst = 1; connectionsPerSecond = 1L; connectionsBurst = "
+			      "1000000000L;\n"
+			      "    connectionsPerIP = 1000000000; ipv6PrefixLength = 128;\n"
+			      "    blockDuration = \"5m\"; };\n"
+			      "  synFloodProtection = { enabled = true; threshold = 1;\n"
+			      "    holdTime = \"1m30s\"; authTimeout = \"1h\"; };\n"
+			      "  icmpFloodProtection = { enabled = true; perSource = 1;\n"
+			      "    blockDuration = 2147483647; };\n"
+			      "  udpFloodProtection = { enabled = true; total = 1;\n"
+			      "    blockDuration = \"1s\"; };\n"));
+	const struct fos_ddos_settings *d = &c->programs[0].ddos;
+
+	assert_rate(&d->pps, 1000000000, 1);
+	assert_rate(&d->cps, 1, 1000000000);
+	ck_assert_uint_eq(d->conns_per_ip, 1000000000);
+	ck_assert_uint_eq(d->v6_plen, 128);
+	ck_assert_uint_eq(d->rate_block, 300);
+	ck_assert_uint_eq(d->syn_threshold, 1);
+	ck_assert_uint_eq(d->syn_hold, 90);
+	ck_assert_uint_eq(d->syn_auth_timeout, 3600);
+	ck_assert_uint_eq(d->icmp_block, 2147483647U);
+	ck_assert_uint_eq(d->udp_block, 1);
+	fos_config_free(TAKE_PTR(c));
+
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "settings = { rateLimiting = { enabled = true; packetsPerSecond = 1;\n"
+		    "  ipv6PrefixLength = 1; }; }; } );\n");
+	ck_assert_uint_eq(c->programs[0].ddos.v6_plen, 1);
+}
+END_TEST
+
+START_TEST(test_ddos_value_errors)
+{
+	/* every rate, burst and threshold: 1-1000000000, an integer */
+	assert_load_fails(
+	    DDOS_CONF("  rateLimiting = { enabled = true;\n"
+		      "    packetsPerSecond = 0;\n"
+		      "    burst = -5;\n"
+		      "    connectionsPerSecond = 1000000001;\n"
+		      "    connectionsBurst = 0;\n"
+		      "    connectionsPerIP = -1;\n"
+		      "    ipv6PrefixLength = 0;\n"
+		      "    blockDuration = 0; };\n"
+		      "  synFloodProtection = { enabled = true; threshold = 0;\n"
+		      "    holdTime = -1; authTimeout = \"0s\"; };\n"
+		      "  icmpFloodProtection = { enabled = true; perSource = 1.5;\n"
+		      "    perSourceBurst = \"100\"; total = -1000; totalBurst = 0;\n"
+		      "    blockDuration = \"5x\"; };\n"
+		      "  udpFloodProtection = { enabled = true; perSource = 5000000000L;\n"
+		      "    perSourceBurst = 0; total = true; totalBurst = 1.0;\n"
+		      "    blockDuration = \"-5m\"; };\n"),
+	    ERRORS("t.conf:5: " RL ".packetsPerSecond: must be 1-1000000000, not 0",
+		   "t.conf:6: " RL ".burst: must be 1-1000000000, not -5",
+		   "t.conf:7: " RL ".connectionsPerSecond: must be 1-1000000000, not 1000000001",
+		   "t.conf:8: " RL ".connectionsBurst: must be 1-1000000000, not 0",
+		   "t.conf:9: " RL ".connectionsPerIP: must be 1-1000000000, not -1",
+		   "t.conf:10: " RL ".ipv6PrefixLength: 0 is out of range 1-128",
+		   "t.conf:11: " RL ".blockDuration: must be a positive number of seconds",
+		   "t.conf:12: " SYN ".threshold: must be 1-1000000000, not 0",
+		   "t.conf:13: " SYN ".holdTime: must be a positive number of seconds",
+		   "t.conf:13: " SYN ".authTimeout: must be a positive number of seconds",
+		   "t.conf:14: " ICMP ".perSource: must be 1-1000000000, not a float",
+		   "t.conf:15: " ICMP ".perSourceBurst: must be 1-1000000000, not a string",
+		   "t.conf:15: " ICMP ".total: must be 1-1000000000, not -1000",
+		   "t.conf:15: " ICMP ".totalBurst: must be 1-1000000000, not 0",
+		   "t.conf:16: " ICMP ".blockDuration: 5x: unknown unit x (use ms, s, m, h or d)",
+		   "t.conf:17: " UDP ".perSource: must be 1-1000000000, not 5000000000",
+		   "t.conf:18: " UDP ".perSourceBurst: must be 1-1000000000, not 0",
+		   "t.conf:18: " UDP ".total: must be 1-1000000000, not a boolean",
+		   "t.conf:18: " UDP ".totalBurst: must be 1-1000000000, not a float",
+		   "t.conf:19: " UDP ".blockDuration: must be a positive number of seconds"));
+
+	assert_load_fails(
+	    DDOS_CONF("  rateLimiting = { enabled = \"yes\"; packetsPerSecond = 1;\n"
+		      "    ipv6PrefixLength = 129; blockDuration = \"1500ms\"; };\n"
+		      "  synFloodProtection = { enabled = 1; always = 1; holdTime = 1.5;\n"
+		      "    authTimeout = 2147483648L; };\n"
+		      "  icmpFloodProtection = { enabled = true; total = 1;\n"
+		      "    blockDuration = \"\"; };\n"),
+	    ERRORS("t.conf:4: " RL ".enabled: expected a boolean, got a string",
+		   "t.conf:5: " RL ".ipv6PrefixLength: 129 is out of range 1-128",
+		   "t.conf:5: " RL ".blockDuration: 1500ms is not a whole number of seconds",
+		   "t.conf:6: " SYN ".enabled: expected a boolean, got an integer",
+		   "t.conf:6: " SYN ".always: expected a boolean, got an integer",
+		   "t.conf:6: " SYN ".holdTime: expected an integer or a duration string, got a "
+		   "float",
+		   "t.conf:7: " SYN ".authTimeout: 2147483648 seconds is out of range "
+		   "1-2147483647",
+		   "t.conf:9: " ICMP ".blockDuration: an empty string is not a duration"));
+
+	/* groups that are not groups */
+	assert_load_fails(DDOS_CONF("  rateLimiting = true;\n"
+				    "  synFloodProtection = ( );\n"),
+			  ERRORS("t.conf:4: " RL ": expected a group, got a boolean",
+				 "t.conf:5: " SYN ": expected a group, got a list"));
+}
+END_TEST
+
+START_TEST(test_ddos_group_errors)
+{
+	/* enabled missing, no limit, bursts without their rates, unknown keys */
+	assert_load_fails(
+	    DDOS_CONF("  rateLimiting = {\n"
+		      "    burst = 10;\n"
+		      "    connectionsBurst = 10;\n"
+		      "    packetPerSecond = 10;\n"
+		      "    blockTime = 10;\n"
+		      "  };\n"
+		      "  synFloodProtection = { threshold = 10; cookies = true; };\n"
+		      "  icmpFloodProtection = { enabled = true;\n"
+		      "    perSourceBurst = 5; totalBurst = 5; };\n"
+		      "  udpFloodProtection = {\n"
+		      "    enabled = true; blockDuration = 60; };\n"),
+	    ERRORS("t.conf:7: " RL ".packetPerSecond: unknown key (did you mean "
+		   "\"packetsPerSecond\"?)",
+		   "t.conf:8: " RL ".blockTime: unknown key",
+		   "t.conf:4: " RL ": enabled is required: true turns the protection on",
+		   "t.conf:5: " RL ": burst needs packetsPerSecond",
+		   "t.conf:6: " RL ": connectionsBurst needs connectionsPerSecond",
+		   "t.conf:10: " SYN ".cookies: unknown key",
+		   "t.conf:10: " SYN ": enabled is required: true turns the protection on",
+		   "t.conf:12: " ICMP ": perSourceBurst needs perSource",
+		   "t.conf:12: " ICMP ": totalBurst needs total",
+		   "t.conf:11: " ICMP ": icmpFloodProtection sets no limit: give perSource or "
+		   "total",
+		   "t.conf:13: " UDP ": udpFloodProtection sets no limit: give perSource or "
+		   "total"));
+
+	assert_load_fails(DDOS_CONF("  rateLimiting = { enabled = true; ipv6PrefixLength = 48;\n"
+				    "    blockDuration = 60; };\n"
+				    "  synFloodProtection = { enabled = true; holdTime = 5; };\n"),
+			  ERRORS("t.conf:4: " RL
+				 ": rateLimiting sets no limit: give packetsPerSecond, "
+				 "connectionsPerSecond or connectionsPerIP",
+				 "t.conf:6: " SYN ": threshold is required unless always = true"));
+
+	/* threshold and always = true contradict each other, enabled or not */
+	assert_load_fails(DDOS_CONF("  synFloodProtection = { enabled = true; always = true;\n"
+				    "    threshold = 100; };\n"),
+			  ERRORS("t.conf:5: " SYN ": threshold is not allowed with always = true"));
+	assert_load_fails(DDOS_CONF("  synFloodProtection = { enabled = false; always = true;\n"
+				    "    threshold = 100; };\n"),
+			  ERRORS("t.conf:5: " SYN ": threshold is not allowed with always = true"));
+	/* a disabled group's values are checked all the same */
+	assert_load_fails(
+	    DDOS_CONF("  udpFloodProtection = { enabled = false; perSource = 0; };\n"),
+	    ERRORS("t.conf:4: " UDP ".perSource: must be 1-1000000000, not 0"));
+}
+END_TEST
+
+START_TEST(test_ddos_cross_checks)
+{
+	/* blockDuration needs a blacklist to block into: none, disabled, or
+	 * without ipSetRef */
+	assert_load_fails(
+	    "ipSets = ( { name = \"s\"; } );\n"
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "  rateLimiting = { enabled = true; packetsPerSecond = 10;\n"
+	    "    blockDuration = 60; };\n"
+	    "  icmpFloodProtection = { enabled = true; total = 10; blockDuration = 60; };\n"
+	    "}; },\n"
+	    "{ name = \"q\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "  blacklist = { enabled = false; ipSetRef = \"s\"; };\n"
+	    "  udpFloodProtection = { enabled = true; total = 10;\n"
+	    "    blockDuration = \"1m\"; };\n"
+	    "}; } );\n",
+	    ERRORS("t.conf:4: " RL ": blockDuration needs settings.blacklist enabled with an "
+		   "ipSetRef",
+		   "t.conf:5: " ICMP ": blockDuration needs settings.blacklist enabled with an "
+		   "ipSetRef",
+		   "t.conf:10: programs[1].settings.udpFloodProtection: blockDuration needs "
+		   "settings.blacklist enabled with an ipSetRef"));
+
+	/* a blacklist that is itself wrong is reported once, at the blacklist */
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "  blacklist = { enabled = true; };\n"
+	    "  rateLimiting = { enabled = true; packetsPerSecond = 10; blockDuration = 60; };\n"
+	    "}; } );\n",
+	    ERRORS("t.conf:2: programs[0].settings.blacklist: enabled = true needs an ipSetRef"));
+
+	/* connectionsPerIP counts tracked connections: stateful only */
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "  rateLimiting = { enabled = true;\n"
+	    "    connectionsPerIP = 100; };\n"
+	    "}; },\n"
+	    "{ name = \"q\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = false;\n"
+	    "  rateLimiting = { enabled = true; connectionsPerIP = 100; }; }; },\n"
+	    "{ name = \"r\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = 1;\n"
+	    "  rateLimiting = { enabled = true; connectionsPerIP = 100; }; }; } );\n",
+	    ERRORS("t.conf:3: " RL ": connectionsPerIP needs settings.stateful = true",
+		   "t.conf:6: programs[1].settings.rateLimiting: connectionsPerIP needs "
+		   "settings.stateful = true",
+		   "t.conf:7: programs[2].settings.stateful: expected a boolean, got an "
+		   "integer"));
+
+	/* DDoS protection is XDP's: every group on a TC program is refused, at
+	 * the group, whatever it holds */
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
+	    "settings = {\n"
+	    "  rateLimiting = { enabled = true; packetsPerSecond = 10; };\n"
+	    "  synFloodProtection = { enabled = true; always = true; };\n"
+	    "}; },\n"
+	    "{ name = \"q\"; type = \"tc-egress\"; interface = \"eth0\"; settings = {\n"
+	    "  icmpFloodProtection = { enabled = false; };\n"
+	    "  udpFloodProtection = 5;\n"
+	    "}; } );\n",
+	    ERRORS("t.conf:3: " RL ": only xdp programs have DDoS protection",
+		   "t.conf:4: " SYN ": only xdp programs have DDoS protection",
+		   "t.conf:7: programs[1].settings.icmpFloodProtection: only xdp programs have "
+		   "DDoS protection",
+		   "t.conf:8: programs[1].settings.udpFloodProtection: only xdp programs have "
+		   "DDoS protection"));
+}
+END_TEST
+
+/* A config with DDoS mistakes in an included drop-in reports them with the
+ * drop-in's name and line. */
+START_TEST(test_ddos_dropin_lines)
+{
+	char dir[] = "/tmp/fos-test-ddos-XXXXXX";
+	_cleanup_free_ char *main_path = NULL, *dropins = NULL, *dropin = NULL, *want = NULL;
+	struct fos_config *c = &sentinel;
+	struct fos_errors e = {};
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	main_path = strf("%s/fwd.conf", dir);
+	dropins = strf("%s/fwd.d", dir);
+	dropin = strf("%s/10-ddos.conf", dropins);
+	f = fopen(main_path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("# nothing here\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(mkdir(dropins, 0700), 0);
+	f = fopen(dropin, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+	      "  settings = {\n"
+	      "    synFloodProtection = { enabled = true; };\n"
+	      "  }; } );\n",
+	      f);
+	ck_assert_int_eq(fclose(f), 0);
+
+	ck_assert_int_eq(fos_config_load(main_path, &c, &e), -EINVAL);
+	ck_assert_ptr_eq(c, &sentinel);
+	want = strf("%s:3: " SYN ": threshold is required unless always = true", dropin);
+	assert_errors(&e, ERRORS(want));
+	fos_errors_clear(&e);
+
+	ck_assert_int_eq(unlink(dropin), 0);
+	ck_assert_int_eq(rmdir(dropins), 0);
+	ck_assert_int_eq(unlink(main_path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* ---- files --------------------------------------------------------------- */
 
 START_TEST(test_dropins_merge)
@@ -1812,6 +2242,10 @@ START_TEST(test_shipped_fwd_conf_examples)
 	ck_assert_str_eq(c->programs[0].name, "xdp-filter");
 	ck_assert_uint_eq(c->programs[0].n_rules, 3);
 	ck_assert_str_eq(c->programs[0].blacklist.set, "malicious-ips");
+	ck_assert(fos_program_has_ddos(&c->programs[0]));
+	assert_rate(&c->programs[0].ddos.pps, 10000, 20000);
+	ck_assert_uint_eq(c->programs[0].ddos.syn_threshold, 1000);
+	ck_assert(!c->programs[0].ddos.icmp_enabled);
 	ck_assert_str_eq(c->programs[1].name, "wan-firewall");
 	ck_assert_int_eq(c->programs[1].type, FOS_PROG_TC_INGRESS);
 	ck_assert(c->programs[1].stateful);
@@ -1885,6 +2319,80 @@ START_TEST(test_shipped_lab_conf)
 }
 END_TEST
 
+START_TEST(test_shipped_ddos_conf)
+{
+	_cleanup_free_ char *path = conf_path("examples/ddos.conf");
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_ddos_settings *d;
+	const struct fos_program *p;
+	const struct fos_ipset *s;
+	struct fos_errors e = {};
+
+	/* the set the protections block into starts empty */
+	ck_assert_uint_eq(c->n_sets, 1);
+	s = fos_config_find_set(c, "blocked");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->n_entries, 0);
+
+	ck_assert_uint_eq(c->n_programs, 2);
+	p = fos_config_find_program(c, "ddos-protection");
+	ck_assert_ptr_eq(p, &c->programs[0]);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "r-cli");
+	ck_assert_int_eq(p->priority, 1);
+	ck_assert(!p->stateful);
+	ck_assert(p->blacklist.enabled);
+	ck_assert_str_eq(p->blacklist.set, "blocked");
+	ck_assert_uint_eq(p->n_rules, 0);
+	ck_assert(fos_program_has_ddos(p));
+
+	d = &p->ddos;
+	ck_assert(d->rate_enabled);
+	ck_assert_str_eq(d->rate_src.file, path);
+	ck_assert_int_gt(d->rate_src.line, p->src.line);
+	assert_rate(&d->pps, 10000, 20000);
+	assert_rate(&d->cps, 100, 200);
+	ck_assert_uint_eq(d->conns_per_ip, 0);
+	ck_assert_uint_eq(d->v6_plen, 64);
+	ck_assert_uint_eq(d->rate_block, 300);
+	ck_assert(d->syn_enabled);
+	ck_assert_int_gt(d->syn_src.line, d->rate_src.line);
+	ck_assert(!d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, 200);
+	ck_assert_uint_eq(d->syn_hold, 10);
+	ck_assert_uint_eq(d->syn_auth_timeout, 300);
+	ck_assert(d->icmp_enabled);
+	ck_assert_int_gt(d->icmp_src.line, d->syn_src.line);
+	assert_rate(&d->icmp_per_src, 50, 100);
+	assert_rate(&d->icmp_total, 1000, 1000);
+	ck_assert_uint_eq(d->icmp_block, 60);
+	ck_assert(d->udp_enabled);
+	ck_assert_int_gt(d->udp_src.line, d->icmp_src.line);
+	assert_rate(&d->udp_per_src, 5000, 10000);
+	assert_rate(&d->udp_total, 50000, 50000);
+	ck_assert_uint_eq(d->udp_block, 120);
+
+	/* the rules run after it, on the same interface */
+	p = fos_config_find_program(c, "xdp-filter");
+	ck_assert_ptr_eq(p, &c->programs[1]);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, "r-cli");
+	ck_assert_int_eq(p->priority, 10);
+	ck_assert(!fos_program_has_ddos(p));
+	ck_assert(!p->blacklist.enabled);
+	ck_assert_int_eq(p->default_action, FOS_CFG_PASS);
+	ck_assert_uint_eq(p->n_rules, 4);
+	ck_assert_int_eq(p->rules[0].action, FOS_CFG_DROP);
+	assert_span(&p->rules[0].match.dport[0], 23, 23);
+	ck_assert_int_eq(p->rules[2].action, FOS_CFG_PASS);
+	assert_span(&p->rules[2].match.dport[0], 53, 53);
+
+	/* as fwd --check has it: the lab router has these interfaces */
+	ck_assert_int_eq(fos_config_check_interfaces(c, fake_resolve, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1941,6 +2449,16 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_errors_collected);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("ddos");
+	tcase_add_test(tc, test_ddos_full);
+	tcase_add_test(tc, test_ddos_defaults);
+	tcase_add_test(tc, test_ddos_values);
+	tcase_add_test(tc, test_ddos_value_errors);
+	tcase_add_test(tc, test_ddos_group_errors);
+	tcase_add_test(tc, test_ddos_cross_checks);
+	tcase_add_test(tc, test_ddos_dropin_lines);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("files");
 	tcase_add_test(tc, test_dropins_merge);
 	tcase_add_test(tc, test_dropins_conflicts);
@@ -1966,6 +2484,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_shipped_fwd_conf);
 	tcase_add_test(tc, test_shipped_fwd_conf_examples);
 	tcase_add_test(tc, test_shipped_lab_conf);
+	tcase_add_test(tc, test_shipped_ddos_conf);
 	suite_add_tcase(s, tc);
 
 	return s;
