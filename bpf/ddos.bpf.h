@@ -209,15 +209,15 @@ static __always_inline __u32 _fos_ddos_v6_plen(const struct fos_ddos_cfg *c)
 	return plen && plen <= 128 ? plen : 128;
 }
 
-/* d for p of the live slot: 0, or -1 without a configuration. */
+/* d for p of the live slot at now: 0, or -1 without a configuration. */
 static __always_inline int _fos_ddos_ctx_init(struct _fos_ddos_ctx *d, const struct fos_pkt *p,
-					      __u32 slot)
+					      __u32 slot, __u64 now)
 {
 	d->cfg = bpf_map_lookup_elem(&fos_ddos_cfg, &slot);
 	if (!d->cfg)
 		return -1;
 	d->src = NULL;
-	d->now = fos_now();
+	d->now = now;
 	d->v4 = p->family == FOS_AF_INET;
 	d->plen = d->v4 ? 32 : _fos_ddos_v6_plen(d->cfg);
 	__builtin_memcpy(d->key.addr, p->saddr, sizeof(d->key.addr));
@@ -607,9 +607,11 @@ static __always_inline int _fos_ddos_flood(struct _fos_ddos_ctx *d, __u64 *src_t
 /*
  * The stages before conntrack for p (parsed, neither whitelisted nor
  * blacklisted) under the DDoS settings of slot: enum fos_ddos_verdict. With
- * FOS_DDOS_TX the frame has become the SYN-ACK to send back.
+ * FOS_DDOS_TX the frame has become the SYN-ACK to send back. The time it
+ * judged the packet at goes to *ret_now, for fos_xdp_ddos_conn(): the clock
+ * is read once per packet, it costs as much as a map lookup.
  */
-__noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 slot)
+__noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 slot, __u64 *ret_now)
 {
 	struct _fos_ddos_ctx d;
 	struct fos_ddos_src *src;
@@ -617,7 +619,10 @@ __noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 s
 	bool icmp, udp;
 	int r;
 
-	if (!ctx || !p || _fos_ddos_ctx_init(&d, p, slot) < 0)
+	if (!ctx || !p || !ret_now)
+		return FOS_DDOS_GO;
+	*ret_now = fos_now();
+	if (_fos_ddos_ctx_init(&d, p, slot, *ret_now) < 0)
 		return FOS_DDOS_GO;
 	flags = d.cfg->flags;
 
@@ -659,16 +664,17 @@ __noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 s
  * The stage after conntrack for p, a packet that opens a connection (a TCP
  * SYN; in a stateful program one of a flow the table does not know):
  * connectionsPerSecond, then, stateful, connectionsPerIP against the flows
- * fos_ct_src counts for the source. FOS_DDOS_GO or FOS_DDOS_DROP.
+ * fos_ct_src counts for the source, judged at now (fos_xdp_ddos()'s).
+ * FOS_DDOS_GO or FOS_DDOS_DROP.
  */
-__noinline int fos_xdp_ddos_conn(const struct fos_pkt *p, __u32 slot, __u32 stateful)
+__noinline int fos_xdp_ddos_conn(const struct fos_pkt *p, __u32 slot, __u32 stateful, __u64 now)
 {
 	struct fos_ddos_addr ck;
 	struct _fos_ddos_ctx d;
 	struct fos_ddos_src *src;
 	const __u64 *n;
 
-	if (!p || _fos_ddos_ctx_init(&d, p, slot) < 0 || !(d.cfg->flags & FOS_DDOS_F_RATE))
+	if (!p || _fos_ddos_ctx_init(&d, p, slot, now) < 0 || !(d.cfg->flags & FOS_DDOS_F_RATE))
 		return FOS_DDOS_GO;
 	if (d.cfg->conn.interval_ns) {
 		src = _fos_ddos_src(&d);
@@ -694,12 +700,13 @@ __noinline int fos_xdp_ddos_blacklisted(const struct fos_pkt *p, __u32 slot)
 	struct fos_ddos_src *src;
 
 	fos_ddos_stat_add(FOS_DDOS_STAT_DROP_BLACKLIST);
-	if (!p || _fos_ddos_ctx_init(&d, p, slot) < 0)
+	/* the clock only for a tracked source */
+	if (!p || _fos_ddos_ctx_init(&d, p, slot, 0) < 0)
 		return 0;
 	src = bpf_map_lookup_elem(&fos_ddos_src, &d.key);
 	if (src) {
 		__sync_fetch_and_add(&src->drops[FOS_DDOS_BLACKLIST], 1);
-		src->last_drop_ns = d.now;
+		src->last_drop_ns = fos_now();
 	}
 	return 0;
 }

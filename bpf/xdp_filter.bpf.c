@@ -146,6 +146,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	struct fos_ct_res ct;
 	__u32 slot, ct_class = FOS_CT_NEW;
 	__u8 ct_op = FOS_CT_OP_CREATE;
+	__u64 ddos_now = 0;
 	int r;
 
 	fos_stat_add(FOS_STAT_PACKETS, 1);
@@ -176,7 +177,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	}
 
 	if (fos_ddos) {
-		r = fos_xdp_ddos(ctx, &pkt, slot);
+		r = fos_xdp_ddos(ctx, &pkt, slot, &ddos_now);
 		if (r == FOS_DDOS_TX) {
 			fos_stat_add(FOS_STAT_DROPPED, 1);
 			return XDP_TX;
@@ -207,7 +208,7 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	}
 
 	if (fos_ddos && _fos_opens_connection(&pkt, ct_class, ct_op) &&
-	    fos_xdp_ddos_conn(&pkt, slot, fos_stateful) != FOS_DDOS_GO)
+	    fos_xdp_ddos_conn(&pkt, slot, fos_stateful, ddos_now) != FOS_DDOS_GO)
 		return _fos_drop();
 
 	if (fos_filter_rules(&pkt, len, slot, s, frag_no_first, ct_class, &v) < 0)
