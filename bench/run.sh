@@ -28,6 +28,11 @@
 #   6. bench_ct_gc.sh   fwd's conntrack collector over 1M flows: walk time,
 #                       removal of 1M expired flows, longest step, CPU time,
 #                       control socket round trips during the walks
+#   7. bench-ddos       ns/packet of the DDoS mitigation via
+#                       BPF_PROG_TEST_RUN: a conforming source, an ICMP flood
+#                       dropped, a SYN answered with a cookie (XDP_TX), a
+#                       proved source's SYN, a blacklisted source, next to the
+#                       filter without it (bench_ddos.c)
 #
 # bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
 # bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
@@ -76,6 +81,7 @@ run "4. connection tracking cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/b
 run "5. packets per second forwarded through a stateful firewall" \
   bash "$BENCH/bench_ct_fwd.sh" "$BUILD"
 run "6. the conntrack collector over 1M flows" bash "$BENCH/bench_ct_gc.sh" "$BUILD"
+run "7. DDoS mitigation cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-ddos"
 
 if [ $failed -gt 0 ]; then
   exit 1
