@@ -51,6 +51,10 @@ while not buf.endswith(b"\0"):
     buf += d
 print(buf.rstrip(b"\0").decode())' "$SOCK" "$1"
 }
+check() { # python statements over the JSON on stdin, bound to j
+  python3 -c "import json, sys; j = json.load(sys.stdin)
+$1"
+}
 ddos() { ipc "{\"method\": \"fos.Show.Ddos\", \"parameters\": ${1:-{\}}}"; }
 top() { ipc "{\"method\": \"fos.Show.DdosTop\", \"parameters\": ${1:-{\}}}"; }
 
@@ -63,7 +67,7 @@ pass_step "programs show ddos"
 
 # before any traffic: armed, not engaged, the settings as configured
 out=$(ddos)
-echo "$out" | jq_py '
+echo "$out" | check '
 p = j["parameters"]["programs"]
 assert [x["name"] for x in p] == ["shield"], p
 s = p[0]
@@ -85,12 +89,33 @@ pass_step "show ddos: armed and quiet"
 
 # the flood: far above 10 per second from one source
 inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "a single ping must pass"
-inC ping -f -c 300 -W 1 10.10.2.2 >/dev/null 2>&1
+inC ping -f -c 300 -W 1 10.10.2.2 >/dev/null 2>&1 &
+flood=$!
+# engaged while it acts: the first drops are its own (then the block's), and
+# it stays engaged for 2 s after them
+engaged=
+for _ in $(seq 1 50); do
+  out=$(ddos '{"program": "shield"}')
+  if echo "$out" | check '
+s = j["parameters"]["programs"][0]
+assert s["drops"]["icmpFlood"] > 0
+' 2>/dev/null; then
+    echo "$out" | check '
+pr = j["parameters"]["programs"][0]["protections"]
+assert pr["icmpFloodProtection"]["engaged"] is True, pr
+assert not pr["rateLimiting"]["engaged"] and not pr["udpFloodProtection"]["engaged"], pr
+' >/dev/null && engaged=1
+    break
+  fi
+  sleep 0.05
+done
+wait $flood
+[ -n "$engaged" ] || fail "icmpFloodProtection not engaged while it drops: $out"
 out=$(ddos '{"program": "shield"}')
-echo "$out" | jq_py '
+echo "$out" | check '
 s = j["parameters"]["programs"][0]
 assert s["drops"]["icmpFlood"] > 0, s["drops"]
-assert s["protections"]["icmpFloodProtection"]["engaged"] is True, s["protections"]
+assert s["drops"]["blacklist"] > 0, s["drops"]
 assert s["blocked"] >= 1, s
 assert s["trackedSources"] >= 1, s
 assert s["eventsLost"] == 0, s
@@ -98,7 +123,7 @@ assert s["eventsLost"] == 0, s
 pass_step "show ddos: the flood is dropped and the protection engaged"
 
 out=$(top '{"limit": 5}')
-echo "$out" | jq_py '
+echo "$out" | check '
 v = j["parameters"]["sources"]
 assert 1 <= len(v) <= 5, v
 e = v[0]
@@ -114,7 +139,7 @@ pass_step "show ddos top: the client first, blocked"
 # the block: the client is in the set, as an automatic entry with its expiry
 found=
 for _ in $(seq 1 20); do
-  fosctl -j show set blocked | jq_py '
+  fosctl -j show set blocked | check '
 e = [x for x in j["entries"] if x["cidr"] == "10.10.1.2/32"]
 assert e and e[0]["dynamic"] and e[0]["auto"], j
 assert 250 < e[0]["expires"] <= 300, e
@@ -131,7 +156,7 @@ pass_step "the client is blocked in set blocked"
 before=$(ddos | jq_py 'j["parameters"]["programs"][0]["drops"]["icmpFlood"]')
 fosctl reload >/dev/null || fail "reload failed"
 out=$(ddos)
-echo "$out" | jq_py "
+echo "$out" | check "
 s = j['parameters']['programs'][0]
 assert s['drops']['icmpFlood'] >= $before, s
 assert s['protections']['icmpFloodProtection']['armed'], s
@@ -139,11 +164,21 @@ assert s['protections']['icmpFloodProtection']['armed'], s
 out=$(top)
 [ "$(echo "$out" | jq_py 'j["parameters"]["sources"][0]["source"]')" = 10.10.1.2/32 ] ||
   fail "reload lost the sources: $out"
-fosctl -j show set blocked | jq_py '
+fosctl -j show set blocked | check '
 assert [x for x in j["entries"] if x["cidr"] == "10.10.1.2/32" and x["auto"]], j
 ' >/dev/null || fail "reload lost the block"
 inC ping -c2 -W1 10.10.2.2 >/dev/null && fail "the block is gone after the reload"
 pass_step "a reload keeps counters, sources and the block"
+
+# a restart adopts the pinned maps: the same counters and sources
+fwd_stop
+fwd_start "$T/ddos.conf" || fail "fwd did not start again"
+out=$(top)
+[ "$(echo "$out" | jq_py 'j["parameters"]["sources"][0]["source"]')" = 10.10.1.2/32 ] ||
+  fail "a restart lost the sources: $out"
+[ "$(ddos | jq_py 'j["parameters"]["programs"][0]["drops"]["icmpFlood"]')" -ge "$before" ] ||
+  fail "a restart lost the counters: $(ddos)"
+pass_step "a restart keeps counters and sources"
 
 # errors: each with its message; nothing changes
 gen0=$(fosctl -j show status | jq_py 'j["generation"]')
@@ -168,4 +203,23 @@ err '{"program": 3}' fos.Show.Ddos fos.InvalidParameter "program: expected a nam
 [ "$(top | jq_py 'j["parameters"]["sources"][0]["source"]')" = 10.10.1.2/32 ] ||
   fail "an error changed the sources"
 pass_step "bad requests are refused with their message"
+
+# protections switched off: the program runs without DDoS code, and is no
+# longer listed; its block stays in the set until it expires
+cp "$T/ddos.conf" "$T/ddos-on.conf"
+sed '/icmpFloodProtection = {/,/};/d' "$T/ddos-on.conf" >"$T/ddos.conf"
+fosctl reload >/dev/null || fail "reload without protections failed"
+out=$(ipc '{"method": "fos.Show.Program", "parameters": {"name": "shield"}}')
+[ "$(echo "$out" | jq_py 'j["parameters"]["ddos"]')" = False ] || fail "shield still ddos: $out"
+[ "$(ddos | jq_py 'j["parameters"]["programs"]')" = "[]" ] || fail "show ddos lists it: $(ddos)"
+err '{"program": "shield"}' fos.Show.Ddos fos.InvalidParameter "program shield has no DDoS protection"
+inC ping -c2 -W1 10.10.2.2 >/dev/null && fail "the block went with the protection"
+# and on again: armed, on the same link
+cp "$T/ddos-on.conf" "$T/ddos.conf"
+fosctl reload >/dev/null || fail "reload with protections failed"
+ddos | check '
+s = j["parameters"]["programs"][0]
+assert s["name"] == "shield" and s["protections"]["icmpFloodProtection"]["armed"], s
+' >/dev/null || fail "protections not back: $(ddos)"
+pass_step "protections switched off and on by reload"
 echo PASS
