@@ -61,6 +61,8 @@ top() { ipc "{\"method\": \"fos.Show.DdosTop\", \"parameters\": ${1:-{\}}}"; }
 # programs say whether they run with DDoS mitigation
 out=$(ipc '{"method": "fos.Show.Program", "parameters": {"name": "shield"}}')
 [ "$(echo "$out" | jq_py 'j["parameters"]["ddos"]')" = True ] || fail "shield: ddos not true: $out"
+[ "$(echo "$out" | jq_py '"shield/fos_ddos_events" in j["parameters"]["status"]["mapRefs"]')" = True ] ||
+  fail "shield: its DDoS maps are not in mapRefs: $out"
 out=$(ipc '{"method": "fos.Show.Program", "parameters": {"name": "plain"}}')
 [ "$(echo "$out" | jq_py 'j["parameters"]["ddos"]')" = False ] || fail "plain: ddos not false: $out"
 pass_step "programs show ddos"
