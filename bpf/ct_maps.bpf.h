@@ -44,13 +44,4 @@ struct {
 	__type(value, __u64);
 } fos_ct_stats SEC(".maps");
 
-/* flows open per originating source, for rateLimiting.connectionsPerIP */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FOS_CT_SRC_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct fos_ddos_addr);
-	__type(value, __u64);
-} fos_ct_src SEC(".maps");
-
 #endif

@@ -44,65 +44,6 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool fos_stateful = false;
-/* DDoS mitigation (fos/abi.h, "DDoS mitigation (XDP)"): set by fwd for a
- * program with any protection enabled */
-const volatile bool fos_ddos = false;
-
-/* the per-program DDoS maps, pinned by fwd with the program's others */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FOS_SLOTS);
-	__type(key, __u32);
-	__type(value, struct fos_ddos_cfg);
-} fos_ddos_cfg SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FOS_DDOS_SRC_MAX);
-	__type(key, struct fos_ddos_addr);
-	__type(value, struct fos_ddos_src);
-} fos_ddos_src SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FOS_DDOS_DST_MAX);
-	__type(key, struct fos_ddos_addr);
-	__type(value, struct fos_ddos_dst);
-} fos_ddos_dst SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FOS_DDOS_AUTH_MAX);
-	__type(key, struct fos_ddos_addr);
-	__type(value, struct fos_ddos_auth);
-} fos_ddos_auth SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, _FOS_DDOS_P_MAX);
-	__type(key, __u32);
-	__type(value, struct fos_ddos_state);
-} fos_ddos_state SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, _FOS_DDOS_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} fos_ddos_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, FOS_DDOS_EVENTS_SZ);
-} fos_ddos_events SEC(".maps");
-
-/* the aggregate ICMP (0) and UDP (1) buckets' theoretical arrival times */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} fos_ddos_agg SEC(".maps");
 
 /* The next XDP program of the interface, in priority order (entry 0; empty
  * for the last): a packet this program passes runs it next. */
