@@ -28,7 +28,12 @@
 #   6. bench_ct_gc.sh   fwd's conntrack collector over 1M flows: walk time,
 #                       removal of 1M expired flows, longest step, CPU time,
 #                       control socket round trips during the walks
-#   7. bench_ddos.sh    a veth receiver under a spoofed TCP SYN flood: bare
+#   7. bench-ddos       ns/packet of the DDoS mitigation via
+#                       BPF_PROG_TEST_RUN: a conforming source, an ICMP flood
+#                       dropped, a SYN answered with a cookie (XDP_TX), a
+#                       proved source's SYN, a blacklisted source, next to the
+#                       filter without it (bench_ddos.c)
+#   8. bench_ddos.sh    a veth receiver under a spoofed TCP SYN flood: bare
 #                       XDP_DROP, fos's SYN cookies in XDP via fwd,
 #                       nftables synproxy, nftables limit rate; and a
 #                       legitimate client's connections under the flood
@@ -81,7 +86,8 @@ run "4. connection tracking cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/b
 run "5. packets per second forwarded through a stateful firewall" \
   bash "$BENCH/bench_ct_fwd.sh" "$BUILD"
 run "6. the conntrack collector over 1M flows" bash "$BENCH/bench_ct_gc.sh" "$BUILD"
-run "7. a SYN flood: SYN cookies in XDP next to nftables" bash "$BENCH/bench_ddos.sh" "$BUILD"
+run "7. DDoS mitigation cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-ddos"
+run "8. a SYN flood: SYN cookies in XDP next to nftables" bash "$BENCH/bench_ddos.sh" "$BUILD"
 
 if [ $failed -gt 0 ]; then
   exit 1

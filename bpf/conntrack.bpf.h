@@ -567,6 +567,29 @@ static __always_inline int fos_ct_classify(void *ctx, bool xdp, const struct fos
 	return r->cls;
 }
 
+/* One more flow opened by the end that sent r's packet, in fos_ct_src
+ * (IPv6 counted by its /FOS_CT_SRC_V6_PLEN). */
+static __always_inline void _fos_ct_src_add(const struct fos_ct_res *r)
+{
+	struct fos_ddos_addr k;
+	const __u64 one = 1;
+	__u64 *n;
+
+	__builtin_memcpy(k.addr, r->key.addr[(r->flags & FOS_CT_F_ORIG1) ? 1 : 0], sizeof(k.addr));
+	if (!_fos_ipv6_v4mapped((const struct in6_addr *)k.addr))
+		__builtin_memset(&k.addr[FOS_CT_SRC_V6_PLEN / 8], 0, 16 - FOS_CT_SRC_V6_PLEN / 8);
+	n = bpf_map_lookup_elem(&fos_ct_src, &k);
+	if (!n) {
+		if (bpf_map_update_elem(&fos_ct_src, &k, &one, BPF_NOEXIST) == 0)
+			return;
+		/* another CPU created it first */
+		n = bpf_map_lookup_elem(&fos_ct_src, &k);
+		if (!n)
+			return;
+	}
+	__sync_fetch_and_add(n, 1);
+}
+
 /* A new entry for r's flow, if the table has room: 0, -ENOSPC when it is at
  * fos_ct_cfg.max_entries, or another -errno of the map. */
 static __always_inline int _fos_ct_insert(const struct fos_ct_res *r, __u64 len, __u32 ifindex)
@@ -599,6 +622,7 @@ static __always_inline int _fos_ct_insert(const struct fos_ct_res *r, __u64 len,
 	err = bpf_map_update_elem(&fos_ct, &r->key, &v, BPF_NOEXIST);
 	if (err == 0) {
 		__sync_fetch_and_add(ins, 1);
+		_fos_ct_src_add(r);
 		_fos_ct_stat(FOS_CT_STAT_CREATED);
 		return 0;
 	}

@@ -36,6 +36,16 @@ struct {
 	__type(value, __u64);
 } fos_ct_count SEC(".maps");
 
+/* the flows each source opened that fos_ct holds (fos/abi.h, fos_ct_src):
+ * the datapath adds, fwd's collector subtracts */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_CT_SRC_MAX);
+	__type(key, struct fos_ddos_addr);
+	__type(value, __u64);
+} fos_ct_src SEC(".maps");
+
 /* by enum fos_ct_stat */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -177,23 +177,120 @@ static __always_inline void _fos_counter_add(void *map, __u32 idx, __u64 len)
 	}
 }
 
+/*
+ * "Now" for the datapath's clocks (CLOCK_BOOTTIME ns). With fos_sim_clock,
+ * which only the packet tests set, it is fos_sim_now, so they can drive time.
+ */
+const volatile bool fos_sim_clock = false;
+__u64 fos_sim_now;
+
+static __always_inline __u64 fos_now(void)
+{
+	if (fos_sim_clock)
+		return *(volatile __u64 *)&fos_sim_now;
+	return bpf_ktime_get_boot_ns();
+}
+
+/* set-key prefix lengths searched for the entry a lookup matched */
+#define _FOS_SET_PLEN_STEPS 8 /* ceil(log2(129)) */
+/* expired entries removed from one lookup before it gives up */
+#define _FOS_SET_EXPIRED_MAX 4
+
+/*
+ * The key a lookup of k's full address matched, e, whose prefix length the
+ * trie does not return: the shortest prefix length whose lookup still finds
+ * e, by bisection (a lookup at length L finds e exactly when e's length is
+ * at most L). The length of the key is set to it.
+ */
+static __always_inline void _fos_set_find_plen(void *map, __u32 *prefixlen, __u32 full,
+					       const void *k, const void *e)
+{
+	__u32 lo = FOS_SET_KEY_PREFIX, hi = full;
+
+	for (int i = 0; i < _FOS_SET_PLEN_STEPS; i++) {
+		__u32 mid = (lo + hi) / 2;
+
+		if (lo >= hi)
+			break;
+		*prefixlen = mid;
+		if (bpf_map_lookup_elem(map, k) == e)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*prefixlen = hi;
+}
+
+/*
+ * Is addr in set set_id, where an entry matched that carries an expiry?
+ * Entries whose expires_ns has passed are deleted and the lookup repeated, so
+ * a shorter prefix of the set may still hold the address. A global function:
+ * verified once, called only when a matching entry has an expiry.
+ */
+__noinline int fos_set_has_timed(__u32 set_id, const struct fos_ddos_addr *a, __u32 v4)
+{
+	struct fos_set_key4 k4 = {};
+	struct fos_set_key k6 = {};
+	const struct fos_set_value *e;
+	__u64 now;
+
+	if (!a)
+		return 0;
+	now = fos_now();
+	k4.set_id = bpf_htonl(set_id);
+	__builtin_memcpy(k4.addr, &a->addr[12], sizeof(k4.addr));
+	k6.set_id = bpf_htonl(set_id);
+	__builtin_memcpy(k6.addr, a->addr, sizeof(k6.addr));
+	for (int i = 0; i < _FOS_SET_EXPIRED_MAX; i++) {
+		if (v4) {
+			k4.prefixlen = FOS_SET_KEY_PREFIX + 32;
+			e = bpf_map_lookup_elem(&fos_sets4, &k4);
+		} else {
+			k6.prefixlen = FOS_SET_KEY_PREFIX + 128;
+			e = bpf_map_lookup_elem(&fos_sets, &k6);
+		}
+		if (!e)
+			return 0;
+		if (!e->expires_ns || e->expires_ns > now)
+			return 1;
+		if (v4) {
+			_fos_set_find_plen(&fos_sets4, &k4.prefixlen, FOS_SET_KEY_PREFIX + 32, &k4,
+					   e);
+			bpf_map_delete_elem(&fos_sets4, &k4);
+		} else {
+			_fos_set_find_plen(&fos_sets, &k6.prefixlen, FOS_SET_KEY_PREFIX + 128, &k6,
+					   e);
+			bpf_map_delete_elem(&fos_sets, &k6);
+		}
+	}
+	return 0;
+}
+
+/* Is addr in set set_id? An entry without expiry answers at once. */
 static __always_inline bool _fos_set_has(__u32 set_id, const __u8 *addr, bool v4)
 {
+	const struct fos_set_value *e;
+
 	if (v4) {
 		struct fos_set_key4 k;
 
 		k.prefixlen = FOS_SET_KEY_PREFIX + 32;
 		k.set_id = bpf_htonl(set_id);
 		__builtin_memcpy(k.addr, addr + 12, sizeof(k.addr));
-		return bpf_map_lookup_elem(&fos_sets4, &k) != NULL;
+		e = bpf_map_lookup_elem(&fos_sets4, &k);
 	} else {
 		struct fos_set_key k;
 
 		k.prefixlen = FOS_SET_KEY_PREFIX + 128;
 		k.set_id = bpf_htonl(set_id);
 		__builtin_memcpy(k.addr, __builtin_assume_aligned(addr, 8), sizeof(k.addr));
-		return bpf_map_lookup_elem(&fos_sets, &k) != NULL;
+		e = bpf_map_lookup_elem(&fos_sets, &k);
 	}
+	if (!e)
+		return false;
+	if (!e->expires_ns)
+		return true;
+	return fos_set_has_timed(set_id, (const struct fos_ddos_addr *)addr, v4);
 }
 
 static __always_inline const struct fos_cls_bitmap *_fos_bitmap(__u32 slot, __u32 idx)
@@ -399,7 +496,9 @@ static __always_inline const struct fos_slot *fos_filter_slot(__u32 *ret_slot)
 	return bpf_map_lookup_elem(&fos_slots, &slot);
 }
 
-/* The whitelist wins over the blacklist, so trusted sources stay reachable. */
+/* The whitelist wins over the blacklist, so trusted sources stay reachable.
+ * An entry whose expires_ns has passed (fos_now()) counts as absent and is
+ * deleted on the way. */
 static __always_inline enum fos_list_result fos_filter_lists(const struct fos_slot *s,
 							     const struct fos_pkt *p)
 {

@@ -29,8 +29,18 @@
  * counters (fos_rule_stats) and fos_default_st count the packets the rule or
  * default action decided, whatever the outcome of a redirect.
  *
+ * DDoS mitigation (fos_ddos, ddos.bpf.h): after the lists, the SYN stage,
+ * packetsPerSecond and the ICMP/UDP floods (fos_xdp_ddos); after the
+ * conntrack class, for a packet that opens a connection, connectionsPerSecond
+ * and connectionsPerIP (fos_xdp_ddos_conn); a blacklist drop also counts in
+ * fos_ddos_stats. A packet they drop counts DROPPED; a SYN answered with a
+ * cookie (XDP_TX: the frame is the SYN-ACK) counts DROPPED too, as the SYN
+ * itself goes no further.
+ *
  * Load-time settings (rodata): fos_stateful, false by default; then the
  * verifier sees no conntrack code at all and every packet has class NEW.
+ * fos_ddos, false by default; then it sees no DDoS code. fos_sim_clock
+ * (filter.bpf.h), for the packet tests only.
  * Stateful, fwd hands the program the global fos_ct and fos_ct_cfg
  * (bpf_map__reuse_fd; ct_maps.bpf.h). Loading it needs CAP_BPF, CAP_NET_ADMIN
  * and CAP_PERFMON (or root): the verifier allows the packet pointer
@@ -38,12 +48,14 @@
  */
 #include "conntrack.bpf.h"
 #include "ct_maps.bpf.h"
+#include "ddos.bpf.h"
 #include "filter.bpf.h"
 #include "fos/abi.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool fos_stateful = false;
+const volatile bool fos_ddos = false;
 
 /* The next XDP program of the interface, in priority order (entry 0; empty
  * for the last): a packet this program passes runs it next. */
@@ -95,6 +107,21 @@ static __always_inline int _fos_act(struct xdp_md *ctx, const struct fos_verdict
 	}
 }
 
+/* Does p open a connection, for connectionsPerSecond and connectionsPerIP?
+ * A TCP SYN; stateful, one of class NEW that the table has no live entry for
+ * (a SYN or a UDP packet). */
+static __always_inline bool _fos_opens_connection(const struct fos_pkt *p, __u32 ct_class,
+						  __u8 ct_op)
+{
+	if (!(p->flags & FOS_PKT_F_PORTS))
+		return false;
+	if (!fos_stateful)
+		return p->proto == IPPROTO_TCP &&
+		       (p->tcp_flags & (_FOS_TCP_SYN | _FOS_TCP_ACK)) == _FOS_TCP_SYN;
+	return ct_class == FOS_CT_NEW && (ct_op == FOS_CT_OP_CREATE || ct_op == FOS_CT_OP_REOPEN) &&
+	       (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
+}
+
 /* The class of p in zone (conntrack.bpf.h), the table only read; -1
  * without p or r. */
 __noinline int fos_xdp_ct_classify(struct xdp_md *ctx, const struct fos_pkt *p, __u32 zone,
@@ -118,6 +145,8 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	struct fos_frag_key fk;
 	struct fos_ct_res ct;
 	__u32 slot, ct_class = FOS_CT_NEW;
+	__u8 ct_op = FOS_CT_OP_CREATE;
+	__u64 ddos_now = 0;
 	int r;
 
 	fos_stat_add(FOS_STAT_PACKETS, 1);
@@ -140,9 +169,21 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	case FOS_LIST_PASS:
 		return _fos_pass(ctx);
 	case FOS_LIST_DROP:
+		if (fos_ddos)
+			fos_xdp_ddos_blacklisted(&pkt, slot);
 		return _fos_drop();
 	default:
 		break;
+	}
+
+	if (fos_ddos) {
+		r = fos_xdp_ddos(ctx, &pkt, slot, &ddos_now);
+		if (r == FOS_DDOS_TX) {
+			fos_stat_add(FOS_STAT_DROPPED, 1);
+			return XDP_TX;
+		}
+		if (r != FOS_DDOS_GO)
+			return _fos_drop();
 	}
 
 	if (pkt.flags & FOS_PKT_F_FRAGMENT) {
@@ -158,11 +199,17 @@ int fos_xdp_filter(struct xdp_md *ctx)
 	if (fos_stateful) {
 		int cls = FOS_CT_NEW;
 
-		if (!frag_no_first)
+		if (!frag_no_first) {
 			cls = fos_xdp_ct_classify(ctx, &pkt, s->zone, &ct);
+			ct_op = ct.op;
+		}
 		if (fos_filter_ct_policy(cls, &ct_class, &v))
 			goto decided;
 	}
+
+	if (fos_ddos && _fos_opens_connection(&pkt, ct_class, ct_op) &&
+	    fos_xdp_ddos_conn(&pkt, slot, fos_stateful, ddos_now) != FOS_DDOS_GO)
+		return _fos_drop();
 
 	if (fos_filter_rules(&pkt, len, slot, s, frag_no_first, ct_class, &v) < 0)
 		return _fos_drop();

@@ -127,7 +127,9 @@ static int64_t _fos_ct_copy(int from, int to)
 	return n;
 }
 
-static const char *const _fos_ct_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
+/* fos_ct first: the others are always the pinned ones */
+static const char *const _fos_ct_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count", "fos_ct_stats",
+					    "fos_ct_src"};
 
 /* Load the table's object: fos_ct pinned or not (a table made to replace the
  * pinned one), the settings and counters always the pinned ones. */
@@ -170,6 +172,7 @@ static void _fos_ct_use(struct fos_manager *m, struct fos_ctmaps *skel)
 	    .cfg = bpf_map__fd(skel->maps.fos_ct_cfg),
 	    .count = bpf_map__fd(skel->maps.fos_ct_count),
 	    .stats = bpf_map__fd(skel->maps.fos_ct_stats),
+	    .src = bpf_map__fd(skel->maps.fos_ct_src),
 	};
 	m->ct_capacity = bpf_map__max_entries(skel->maps.fos_ct);
 }
@@ -248,6 +251,7 @@ int fos_ct_prepare_grow(struct fos_manager *m, const struct fos_conntrack_cfg *c
 	    .cfg = bpf_map__fd(skel->maps.fos_ct_cfg),
 	    .count = bpf_map__fd(skel->maps.fos_ct_count),
 	    .stats = bpf_map__fd(skel->maps.fos_ct_stats),
+	    .src = bpf_map__fd(skel->maps.fos_ct_src),
 	};
 	return 1;
 }
@@ -410,6 +414,40 @@ static void _fos_ct_reconcile(struct fos_manager *m, uint64_t live, uint64_t ins
 		  (unsigned long long)drift);
 }
 
+static bool _fos_is_v4(const uint8_t a[16]);
+
+/*
+ * One flow fewer for the source that opened it (fos_ct_src, counted for
+ * rateLimiting.connectionsPerIP): the count goes down by one, and is deleted
+ * when it reaches 0, never below. The datapath adds atomically, but a map
+ * value cannot be decremented atomically from user space: an add that lands
+ * between this read and this write is lost, and the source may then open one
+ * flow more than its limit. That needs a new flow of the same source in the
+ * same microseconds as an old one is removed, and errs on the side of letting
+ * traffic through.
+ */
+static void _fos_ct_src_release(struct fos_manager *m, const struct fos_ct_key *k,
+				const struct fos_ct_value *v)
+{
+	struct fos_ddos_addr a;
+	uint64_t n;
+
+	if (m->ct.src < 0)
+		return;
+	memcpy(a.addr, k->addr[(v->flags & FOS_CT_F_ORIG1) ? 1 : 0], sizeof(a.addr));
+	if (!_fos_is_v4(a.addr))
+		memset(a.addr + FOS_CT_SRC_V6_PLEN / 8, 0, sizeof(a.addr) - FOS_CT_SRC_V6_PLEN / 8);
+	if (bpf_map_lookup_elem(m->ct.src, &a, &n) < 0)
+		return;
+	if (n <= 1) {
+		(void)bpf_map_delete_elem(m->ct.src, &a);
+		return;
+	}
+	n--;
+	if (bpf_map_update_elem(m->ct.src, &a, &n, BPF_EXIST) < 0)
+		log_debug("conntrack: cannot update a source's flow count: %s", strerror(errno));
+}
+
 /* Delete k if it is still expired (a packet may have refreshed it since it
  * was read). A packet that reuses the entry between the second look and the
  * delete still loses it: the map has no compare-and-delete. Its flow is then
@@ -423,7 +461,10 @@ static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
 		return false;
 	if (_fos_left(c, k, &cur, now) > 0)
 		return false;
-	return bpf_map_delete_elem(m->ct.ct, k) == 0;
+	if (bpf_map_delete_elem(m->ct.ct, k) < 0)
+		return false;
+	_fos_ct_src_release(m, k, &cur);
+	return true;
 }
 
 static uint32_t _fos_gc_interval(const struct fos_manager *m, uint64_t live, uint64_t removed,
@@ -616,8 +657,17 @@ int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struc
 
 int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k)
 {
-	if (bpf_map_delete_elem(m->ct.ct, k) < 0)
-		return -errno;
+	struct fos_ct_value v;
+
+	/* the value as it was deleted: whose flow it was */
+	if (bpf_map_lookup_and_delete_elem(m->ct.ct, k, &v) < 0) {
+		if (errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		if (bpf_map_lookup_elem(m->ct.ct, k, &v) < 0 ||
+		    bpf_map_delete_elem(m->ct.ct, k) < 0)
+			return -errno;
+	}
+	_fos_ct_src_release(m, k, &v);
 	_fos_ct_add_removed(m, 1);
 	m->gc.cleared++;
 	return 0;

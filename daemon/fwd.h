@@ -12,6 +12,7 @@
 #include "fos/abi.h"
 
 struct bpf_link;
+struct ring_buffer;
 struct fos_ctmaps;
 struct fos_global;
 struct fos_tc;
@@ -68,6 +69,7 @@ struct fos_ct_fds {
 	int cfg;   /* fos_ct_cfg */
 	int count; /* fos_ct_count */
 	int stats; /* fos_ct_stats */
+	int src;   /* fos_ct_src */
 };
 
 /* the collector's figures */
@@ -108,6 +110,7 @@ struct fos_prog_rt {
 	const struct fos_program *cfg; /* entry of the running config; NULL if adopted only */
 	enum fos_prog_type type;
 	bool stateful;					/* loaded with conntrack */
+	bool ddos;					/* XDP loaded with DDoS mitigation */
 	struct fos_xdp_filter *skel;			/* XDP */
 	struct fos_tc *tc;				/* TC */
 	struct fos_tc_attach tc_at[_FOS_TC_ATTACH_MAX]; /* where tc's programs are attached */
@@ -123,9 +126,9 @@ struct fos_prog_rt {
 };
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
-/* open + load p->type's object with p->stateful; pins maps under pin_dir
- * unless pin_dir is NULL; ct: the global connection table (needed when
- * stateful) */
+/* open + load p->type's object with p->stateful (and, XDP, p->ddos); pins
+ * maps under pin_dir unless pin_dir is NULL; ct: the global connection table
+ * (needed when stateful) */
 int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_set_maps *sets,
 		  const struct fos_ct_fds *ct, char *err, size_t errlen);
 /* the loaded object's rule maps and main program */
@@ -138,6 +141,9 @@ bool fos_prog_loaded(const struct fos_prog_rt *p);
 int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
+/* remove the pins of the DDoS maps in pin_dir (a program loaded again without
+ * DDoS mitigation) */
+void fos_prog_unpin_ddos(const char *pin_dir);
 /* an fd of the map pinned at path, and what the kernel says of it */
 struct bpf_map_info;
 int fos_pinned_map_open(const char *path, struct bpf_map_info *ret_info);
@@ -198,6 +204,11 @@ struct fos_manager {
 	size_t n_progs;
 	struct fos_rset *retired; /* sets replaced by a reload, erased by fos_manager_gc() */
 	size_t n_retired;
+
+	/* the block events of every DDoS program, rebuilt after each apply;
+	 * ddos_rb_gen changes whenever ddos_rb does */
+	struct ring_buffer *ddos_rb;
+	unsigned ddos_rb_gen;
 
 	/* last reload */
 	time_t reload_time;
@@ -273,6 +284,56 @@ uint64_t fos_boottime_ns(void); /* the datapath's clock (bpf_ktime_get_boot_ns) 
 int fos_ct_state_from_string(const char *s);
 /* the conntrack zone of an interface: its VRF's table, 0 outside a VRF */
 int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);
+
+/* ---- DDoS mitigation (daemon/ddos.c) ------------------------------------ */
+const char *fos_ddos_reason_to_string(unsigned r); /* "icmp-flood", ... */
+/* is c loaded with DDoS mitigation (an XDP program with a protection on)? */
+bool fos_ddos_wanted(const struct fos_program *c);
+/* c's protections as the datapath reads them; block_set: the set id of its
+ * blacklist (the one its slot uses). All zero without protections. */
+void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct fos_ddos_cfg *ret);
+/* Does slot of p's fos_ddos_cfg hold cfg? (always, without DDoS mitigation) */
+bool fos_ddos_cfg_holds(const struct fos_prog_rt *p, uint32_t slot, const struct fos_ddos_cfg *cfg);
+int fos_ddos_write_cfg(const struct fos_prog_rt *p, uint32_t slot, const struct fos_ddos_cfg *cfg);
+/* Watch the block events of every DDoS program of m (again): one ring
+ * buffer over all of them, whose fd fos_ddos_events_fd() gives the event
+ * loop. close consumes what is pending first; call it before an apply may
+ * free a program's object. */
+int fos_ddos_events_open(struct fos_manager *m);
+void fos_ddos_events_close(struct fos_manager *m);
+int fos_ddos_events_fd(const struct fos_manager *m); /* -1: none */
+/* record every pending event: each blocked prefix as a dynamic, automatic
+ * entry of its set, with its expiry */
+int fos_ddos_events_consume(struct fos_manager *m);
+
+/* a DDoS program's counters (summed over CPUs) and state */
+struct fos_ddos_status {
+	uint64_t stats[_FOS_DDOS_STAT_MAX];
+	bool engaged[_FOS_DDOS_P_MAX]; /* acted within the last 2 s (SYN: or a
+					* destination still engaged) */
+	uint64_t engaged_dsts;
+	uint64_t tracked_sources;
+};
+int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret);
+
+/* the sources with the most drops, over one or more programs */
+struct fos_ddos_top_entry {
+	const struct fos_prog_rt *prog;
+	struct fos_ddos_addr addr;
+	struct fos_ddos_src src;
+	uint64_t total; /* drops over every reason */
+};
+struct fos_ddos_top {
+	struct fos_ddos_top_entry *v; /* a min-heap of the cap largest, until sorted */
+	size_t n, cap;
+};
+/* add p's sources with drops (t->cap set first) */
+int fos_ddos_top_add(struct fos_ddos_top *t, const struct fos_prog_rt *p);
+void fos_ddos_top_sort(struct fos_ddos_top *t); /* largest total first */
+void fos_ddos_top_free(struct fos_ddos_top *t);
+/* a source key as its prefix: /32, or IPv6 at p's ipv6PrefixLength */
+void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_addr *a,
+			  struct fos_cidr *ret);
 
 /* ---- flush (daemon/flush.c) -------------------------------------------- */
 int fos_flush(const char *pin_dir);

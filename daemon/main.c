@@ -435,6 +435,8 @@ static uint64_t _fos_mono_ms(void)
 static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 {
 	uint64_t next_ct_gc = 0;
+	unsigned ddos_gen = m->ddos_rb_gen - 1;
+	int ddos_fd = -1;
 	_cleanup_close_ int ep = -1, sfd = -1;
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
@@ -468,6 +470,17 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 		uint64_t now = _fos_mono_ms();
 		int timeout = -1, n;
 
+		/* the DDoS block events: their ring buffer is made again after
+		 * every apply, and the old one's fd left the epoll set as it
+		 * closed */
+		if (ddos_gen != m->ddos_rb_gen) {
+			ddos_gen = m->ddos_rb_gen;
+			ddos_fd = fos_ddos_events_fd(m);
+			ev.data.ptr = &ddos_fd;
+			if (ddos_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ddos_fd, &ev) < 0)
+				log_warning_errno(-errno, "cannot watch the DDoS block events, "
+							  "ignoring");
+		}
 		/* the connection table's collector, a few ms at a time */
 		if (m->ctmaps && now >= next_ct_gc)
 			next_ct_gc = now + fos_ct_gc_step(m, FOS_CT_GC_BUDGET_NS);
@@ -514,6 +527,12 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 				}
 			} else if (evs[i].data.ptr == &lfd) {
 				_fos_accept(ep, lfd);
+			} else if (evs[i].data.ptr == &ddos_fd) {
+				int r = fos_ddos_events_consume(m);
+
+				if (r < 0)
+					log_warning_errno(r, "cannot read the DDoS block events, "
+							     "ignoring");
 			} else {
 				_fos_client_ready(m, ep, evs[i].data.ptr, evs[i].events);
 			}

@@ -79,7 +79,7 @@ int fos_manager_new(const char *config_path, const char *pin_dir_override, struc
 		return -ENOMEM;
 	}
 	m->set_maps = (struct fos_set_maps){-1, -1, -1};
-	m->ct = (struct fos_ct_fds){-1, -1, -1, -1};
+	m->ct = (struct fos_ct_fds){-1, -1, -1, -1, -1};
 	m->next_set_id = 1;
 	m->started_at = time(NULL);
 	if (pin_dir_override) {
@@ -106,6 +106,7 @@ void fos_manager_free(struct fos_manager *m)
 {
 	if (!m)
 		return;
+	fos_ddos_events_close(m);
 	for (size_t i = 0; i < m->n_progs; i++)
 		fos_prog_rt_free(m->progs[i]);
 	free(m->progs);
@@ -397,6 +398,7 @@ struct _fos_plan_prog {
 	struct bpf_link *old_link;			 /* replaced link (interface change) */
 	unsigned ifindex;
 	struct fos_filter_rs rs;
+	struct fos_ddos_cfg ddos; /* XDP: written with the slot */
 	bool write_slot;
 	bool flipped;
 	uint32_t *set_ids;
@@ -779,6 +781,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				 m->pin_dir, c->name);
 			pp->rt->type = c->type;
 			pp->rt->stateful = c->stateful;
+			pp->rt->ddos = fos_ddos_wanted(c);
 			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
@@ -786,14 +789,16 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 					       "programs \"%s\": %s", c->name, err);
 				return r;
 			}
-		} else if (pp->rt->stateful != c->stateful || (c->stateful && pl->ct_grown)) {
+		} else if (pp->rt->stateful != c->stateful || pp->rt->ddos != fos_ddos_wanted(c) ||
+			   (c->stateful && pl->ct_grown)) {
 			/* the feature is compiled in at load (and the table's map with
 			 * it): a new object on the same pinned maps, swapped in at
 			 * staging */
 			pp->fresh = calloc(1, sizeof(*pp->fresh));
 			if (!pp->fresh)
 				return -ENOMEM;
-			*pp->fresh = (struct fos_prog_rt){.type = c->type, .stateful = c->stateful};
+			*pp->fresh = (struct fos_prog_rt){
+			    .type = c->type, .stateful = c->stateful, .ddos = fos_ddos_wanted(c)};
 			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
@@ -1092,14 +1097,16 @@ static void _fos_swap_objects(struct fos_prog_rt *a, struct fos_prog_rt *b)
 {
 	struct fos_xdp_filter *xs = a->skel;
 	struct fos_tc *ts = a->tc;
-	bool st = a->stateful;
+	bool st = a->stateful, dd = a->ddos;
 
 	a->skel = b->skel;
 	a->tc = b->tc;
 	a->stateful = b->stateful;
+	a->ddos = b->ddos;
 	b->skel = xs;
 	b->tc = ts;
 	b->stateful = st;
+	b->ddos = dd;
 }
 
 static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
@@ -1255,13 +1262,20 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	for (size_t i = 0; i < pl.n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl.progs[i];
 		struct fos_prog_rt *rt = pp->rt;
+		/* the DDoS settings are read by the object that runs after this
+		 * apply: a fresh one has its own map if it has DDoS and rt not */
+		const struct fos_prog_rt *dobj = pp->fresh ? pp->fresh : rt;
 		struct fos_filter_maps fm;
 
 		fos_prog_filter_maps(rt, &fm);
 		pp->rs.slot.generation = gen;
-		pp->write_slot = pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs);
+		fos_ddos_cfg_from(pp->cfg, pp->rs.slot.blacklist_set, &pp->ddos);
+		pp->write_slot = pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs) ||
+				 !fos_ddos_cfg_holds(dobj, rt->active, &pp->ddos);
 		if (pp->write_slot) {
-			r = fos_filter_write_slot(&fm, rt->active ^ 1, &pp->rs);
+			r = fos_ddos_write_cfg(dobj, rt->active ^ 1, &pp->ddos);
+			if (r == 0)
+				r = fos_filter_write_slot(&fm, rt->active ^ 1, &pp->rs);
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
 					       "programs \"%s\": cannot write its rules: %s",
@@ -1377,6 +1391,10 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		} else {
 			_fos_devmap_prune(pp->rt, pp);
 		}
+		/* loaded again without DDoS mitigation: its DDoS maps go with the
+		 * object that used them */
+		if (pp->prev && pp->prev->ddos && !pp->rt->ddos)
+			fos_prog_unpin_ddos(pp->rt->pin_dir);
 		pp->rt->cfg = pp->cfg;
 		pp->rt->adopted = false;
 		free(pp->rt->set_ids);
@@ -1491,7 +1509,10 @@ int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct 
 		fos_config_free(cfg);
 		return r;
 	}
+	/* the apply may free program objects the event ring buffer reads */
+	fos_ddos_events_close(m);
 	r = _fos_apply(m, cfg, errs);
+	(void)fos_ddos_events_open(m);
 	if (r < 0) {
 		fos_config_free(cfg);
 		return r;
@@ -1510,7 +1531,7 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 	struct fos_config *cfg = NULL;
 	struct fos_global *g;
 	struct fos_ctmaps *ctm = NULL;
-	struct fos_ct_fds ct = {-1, -1, -1, -1};
+	struct fos_ct_fds ct = {-1, -1, -1, -1, -1};
 	int r;
 
 	r = fos_config_load(path, &cfg, errs);
@@ -1531,10 +1552,10 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 		ctm = fos_ctmaps__open();
 		if (ctm && bpf_map__set_max_entries(ctm->maps.fos_ct, 1024) == 0 &&
 		    fos_ctmaps__load(ctm) == 0) {
-			ct = (struct fos_ct_fds){bpf_map__fd(ctm->maps.fos_ct),
-						 bpf_map__fd(ctm->maps.fos_ct_cfg),
-						 bpf_map__fd(ctm->maps.fos_ct_count),
-						 bpf_map__fd(ctm->maps.fos_ct_stats)};
+			ct = (struct fos_ct_fds){
+			    bpf_map__fd(ctm->maps.fos_ct), bpf_map__fd(ctm->maps.fos_ct_cfg),
+			    bpf_map__fd(ctm->maps.fos_ct_count),
+			    bpf_map__fd(ctm->maps.fos_ct_stats), bpf_map__fd(ctm->maps.fos_ct_src)};
 		} else {
 			r = ctm ? -EINVAL : -errno;
 			fos_errors_add(errs, path, 0, "cannot create the connection table: %s",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The IPC method table: one entry per method, typed parameters, JSON replies. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -184,6 +185,7 @@ static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 						      : p->tc ? "tc"
 							      : "xdp"));
 	json_object_object_add(o, "stateful", json_object_new_boolean(p->stateful));
+	json_object_object_add(o, "ddos", json_object_new_boolean(p->ddos));
 	json_object_object_add(o, "interface", json_object_new_string(p->ifname));
 	json_object_object_add(o, "priority", json_object_new_int(p->cfg ? p->cfg->priority : 0));
 	json_object_object_add(o, "loaded", json_object_new_boolean(fos_prog_loaded(p)));
@@ -258,6 +260,19 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 			continue;
 		snprintf(buf, sizeof(buf), "%s/%s", p->name, _fos_map_names[i]);
 		json_object_array_add(refs, json_object_new_string(buf));
+	}
+	if (p->ddos) {
+		static const char *const dm[] = {
+		    "fos_ddos_cfg",   "fos_ddos_src",	"fos_ddos_dst",	   "fos_ddos_auth",
+		    "fos_ddos_state", "fos_ddos_stats", "fos_ddos_events", "fos_ddos_agg"};
+		char buf[160];
+
+		for (size_t i = 0; i < ARRAY_SIZE(dm); i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", p->name, dm[i]);
+			json_object_array_add(refs, json_object_new_string(buf));
+		}
+		if (p->stateful)
+			json_object_array_add(refs, json_object_new_string("fos_ct_src"));
 	}
 	if (p->tc) {
 		char buf[160];
@@ -535,6 +550,294 @@ static int _fos_set_del(struct fos_manager *m, struct fos_peer *peer, json_objec
 	return _fos_set_change(m, peer, params, false);
 }
 
+/* ---- DDoS mitigation ------------------------------------------------------ */
+
+/* Every parameter must be one the method knows: a misspelt "program" would
+ * otherwise widen the answer to every program. */
+static int _fos_params_known(struct fos_peer *peer, json_object *params, const char *const *known,
+			     size_t n, bool *ret_sent)
+{
+	*ret_sent = false;
+	if (!params)
+		return 0;
+	json_object_object_foreach(params, key, val)
+	{
+		bool ok = false;
+
+		(void)val;
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = strcmp(key, known[i]) == 0;
+		if (!ok) {
+			*ret_sent = true;
+			return _fos_error(peer, "fos.InvalidParameter", "unknown parameter \"%s\"",
+					  key);
+		}
+	}
+	return 0;
+}
+
+/* the "program" parameter: NULL for every DDoS program, or the one it names,
+ * which must exist and have a protection on */
+static int _fos_ddos_program(struct fos_manager *m, struct fos_peer *peer, json_object *params,
+			     struct fos_prog_rt **ret, bool *ret_sent)
+{
+	json_object *v;
+	const char *name;
+	struct fos_prog_rt *p;
+
+	*ret = NULL;
+	*ret_sent = true;
+	if (!params || !json_object_object_get_ex(params, "program", &v)) {
+		*ret_sent = false;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return _fos_error(peer, "fos.InvalidParameter", "program: expected a name");
+	name = json_object_get_string(v);
+	p = fos_manager_find_prog(m, name);
+	if (!p)
+		return _fos_error(peer, "fos.NoSuchProgram", "no program named \"%s\"", name);
+	if (!p->ddos || !p->cfg)
+		return _fos_error(peer, "fos.InvalidParameter", "program %s has no DDoS protection",
+				  name);
+	*ret = p;
+	*ret_sent = false;
+	return 0;
+}
+
+static bool _fos_ddos_listed(const struct fos_prog_rt *p, const struct fos_prog_rt *only)
+{
+	return p->ddos && p->cfg && (!only || p == only);
+}
+
+static void _fos_add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static json_object *_fos_ddos_prot(bool armed, bool engaged)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "armed", json_object_new_boolean(armed));
+	json_object_object_add(o, "engaged", json_object_new_boolean(armed && engaged));
+	return o;
+}
+
+/* a rate and its burst, when the rate is configured */
+static void _fos_ddos_rate_json(json_object *o, const char *rate_key, const char *burst_key,
+				const struct fos_rate_cfg *r)
+{
+	if (!r->rate)
+		return;
+	_fos_add_u64(o, rate_key, r->rate);
+	_fos_add_u64(o, burst_key, r->burst ? r->burst : r->rate);
+}
+
+static json_object *_fos_ddos_flood_json(bool armed, bool engaged, const struct fos_rate_cfg *src,
+					 const struct fos_rate_cfg *total, uint32_t block)
+{
+	json_object *o = _fos_ddos_prot(armed, engaged);
+
+	if (!armed)
+		return o;
+	_fos_ddos_rate_json(o, "perSource", "perSourceBurst", src);
+	_fos_ddos_rate_json(o, "total", "totalBurst", total);
+	if (block)
+		_fos_add_u64(o, "blockDuration", block);
+	return o;
+}
+
+static json_object *_fos_ddos_drops_json(const __u64 drops[_FOS_DDOS_REASON_MAX])
+{
+	static const char *const keys[] = {
+	    [FOS_DDOS_RATE] = "rate",
+	    [FOS_DDOS_CONN_RATE] = "connRate",
+	    [FOS_DDOS_CONN_LIMIT] = "connLimit",
+	    [FOS_DDOS_SYN_FLOOD] = "synFlood",
+	    [FOS_DDOS_ICMP_FLOOD] = "icmpFlood",
+	    [FOS_DDOS_UDP_FLOOD] = "udpFlood",
+	    [FOS_DDOS_BLACKLIST] = "blacklist",
+	};
+	static_assert(ARRAY_SIZE(keys) == _FOS_DDOS_REASON_MAX, "a drops key per reason");
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		_fos_add_u64(o, keys[i], drops[i]);
+	return o;
+}
+
+static json_object *_fos_ddos_prog_json(const struct fos_prog_rt *p,
+					const struct fos_ddos_status *st)
+{
+	const struct fos_ddos_settings *d = &p->cfg->ddos;
+	json_object *o = json_object_new_object(), *pr = json_object_new_object(), *x;
+	__u64 drops[_FOS_DDOS_REASON_MAX];
+
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "interface", json_object_new_string(p->ifname));
+
+	x = _fos_ddos_prot(d->rate_enabled, st->engaged[FOS_DDOS_P_RATE]);
+	if (d->rate_enabled) {
+		_fos_ddos_rate_json(x, "packetsPerSecond", "burst", &d->pps);
+		_fos_ddos_rate_json(x, "connectionsPerSecond", "connectionsBurst", &d->cps);
+		if (d->conns_per_ip)
+			_fos_add_u64(x, "connectionsPerIP", d->conns_per_ip);
+		_fos_add_u64(x, "ipv6PrefixLength",
+			     d->v6_plen ? d->v6_plen : FOS_DDOS_DEFAULT_V6_PLEN);
+		if (d->rate_block)
+			_fos_add_u64(x, "blockDuration", d->rate_block);
+	}
+	json_object_object_add(pr, "rateLimiting", x);
+
+	x = _fos_ddos_prot(d->syn_enabled, st->engaged[FOS_DDOS_P_SYN]);
+	if (d->syn_enabled) {
+		if (!d->syn_always)
+			_fos_add_u64(x, "threshold", d->syn_threshold);
+		json_object_object_add(x, "always", json_object_new_boolean(d->syn_always));
+		_fos_add_u64(x, "holdTime", d->syn_hold ? d->syn_hold : FOS_DDOS_DEFAULT_SYN_HOLD);
+		_fos_add_u64(x, "authTimeout",
+			     d->syn_auth_timeout ? d->syn_auth_timeout
+						 : FOS_DDOS_DEFAULT_AUTH_TIMEOUT);
+		_fos_add_u64(x, "engagedDestinations", st->engaged_dsts);
+	}
+	json_object_object_add(pr, "synFloodProtection", x);
+	json_object_object_add(pr, "icmpFloodProtection",
+			       _fos_ddos_flood_json(d->icmp_enabled, st->engaged[FOS_DDOS_P_ICMP],
+						    &d->icmp_per_src, &d->icmp_total,
+						    d->icmp_block));
+	json_object_object_add(pr, "udpFloodProtection",
+			       _fos_ddos_flood_json(d->udp_enabled, st->engaged[FOS_DDOS_P_UDP],
+						    &d->udp_per_src, &d->udp_total, d->udp_block));
+	json_object_object_add(o, "protections", pr);
+
+	for (int i = 0; i < _FOS_DDOS_REASON_MAX; i++)
+		drops[i] = st->stats[FOS_DDOS_STAT_DROP_RATE + i];
+	json_object_object_add(o, "drops", _fos_ddos_drops_json(drops));
+	x = json_object_new_object();
+	_fos_add_u64(x, "sent", st->stats[FOS_DDOS_STAT_COOKIES_SENT]);
+	_fos_add_u64(x, "proved", st->stats[FOS_DDOS_STAT_COOKIES_OK]);
+	_fos_add_u64(x, "bad", st->stats[FOS_DDOS_STAT_COOKIES_BAD]);
+	json_object_object_add(o, "cookies", x);
+	_fos_add_u64(o, "blocked", st->stats[FOS_DDOS_STAT_BLOCKED]);
+	_fos_add_u64(o, "eventsLost", st->stats[FOS_DDOS_STAT_EVENTS_LOST]);
+	_fos_add_u64(o, "trackedSources", st->tracked_sources);
+	return o;
+}
+
+static int _fos_show_ddos(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	static const char *const known[] = {"program"};
+	struct fos_prog_rt *only;
+	json_object *o, *a;
+	bool sent;
+	int r;
+
+	r = _fos_params_known(peer, params, known, ARRAY_SIZE(known), &sent);
+	if (sent)
+		return r;
+	r = _fos_ddos_program(m, peer, params, &only, &sent);
+	if (sent)
+		return r;
+	a = json_object_new_array();
+	for (size_t i = 0; i < m->n_progs; i++) {
+		const struct fos_prog_rt *p = m->progs[i];
+		struct fos_ddos_status st;
+
+		if (!_fos_ddos_listed(p, only))
+			continue;
+		r = fos_ddos_status(p, &st);
+		if (r < 0) {
+			json_object_put(a);
+			return _fos_error(peer, "fos.Failed",
+					  "cannot read the DDoS state of program %s: %s", p->name,
+					  strerror(-r));
+		}
+		json_object_array_add(a, _fos_ddos_prog_json(p, &st));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "programs", a);
+	return _fos_reply(peer, o);
+}
+
+/* seconds with one decimal, as a JSON number */
+static json_object *_fos_seconds1(uint64_t ns)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.1f", (double)ns / 1e9);
+	return json_object_new_double_s((double)ns / 1e9, buf);
+}
+
+static json_object *_fos_ddos_top_json(const struct fos_ddos_top_entry *e, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+	char buf[FOS_CIDR_STRLEN];
+	struct fos_cidr c;
+
+	fos_ddos_source_cidr(e->prog, &e->addr, &c);
+	json_object_object_add(o, "program", json_object_new_string(e->prog->name));
+	json_object_object_add(o, "source",
+			       json_object_new_string(fos_cidr_to_string(&c, buf, sizeof(buf))));
+	json_object_object_add(o, "drops", _fos_ddos_drops_json(e->src.drops));
+	_fos_add_u64(o, "total", e->total);
+	json_object_object_add(o, "lastDrop",
+			       _fos_seconds1(e->src.last_drop_ns && now > e->src.last_drop_ns
+						 ? now - e->src.last_drop_ns
+						 : 0));
+	if (e->src.blocked_until_ns > now)
+		_fos_add_u64(o, "blocked",
+			     (e->src.blocked_until_ns - now + 999999999ULL) / 1000000000ULL);
+	return o;
+}
+
+static int _fos_show_ddos_top(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	static const char *const known[] = {"program", "limit"};
+	struct fos_ddos_top t = {.cap = 10};
+	struct fos_prog_rt *only;
+	json_object *o, *a, *v;
+	uint64_t now;
+	bool sent;
+	int r;
+
+	r = _fos_params_known(peer, params, known, ARRAY_SIZE(known), &sent);
+	if (sent)
+		return r;
+	if (params && json_object_object_get_ex(params, "limit", &v)) {
+		int64_t l = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (l < 1 || l > 10000)
+			return _fos_error(peer, "fos.InvalidParameter", "limit: expected 1-10000");
+		t.cap = (size_t)l;
+	}
+	r = _fos_ddos_program(m, peer, params, &only, &sent);
+	if (sent)
+		return r;
+	for (size_t i = 0; i < m->n_progs; i++) {
+		const struct fos_prog_rt *p = m->progs[i];
+
+		if (!_fos_ddos_listed(p, only))
+			continue;
+		r = fos_ddos_top_add(&t, p);
+		if (r < 0) {
+			fos_ddos_top_free(&t);
+			return _fos_error(peer, "fos.Failed",
+					  "cannot read the DDoS sources of program %s: %s", p->name,
+					  strerror(-r));
+		}
+	}
+	fos_ddos_top_sort(&t);
+	now = fos_boottime_ns();
+	a = json_object_new_array();
+	for (size_t i = 0; i < t.n; i++)
+		json_object_array_add(a, _fos_ddos_top_json(&t.v[i], now));
+	fos_ddos_top_free(&t);
+	o = json_object_new_object();
+	json_object_object_add(o, "sources", a);
+	return _fos_reply(peer, o);
+}
+
 /* ---- maps --------------------------------------------------------------- */
 
 struct _fos_map_ref {
@@ -546,7 +849,8 @@ struct _fos_map_ref {
 static bool _fos_shared_map(const char *n)
 {
 	static const char *const shared[] = {"fos_sets",   "fos_sets4",	   "fos_ct",
-					     "fos_ct_cfg", "fos_ct_count", "fos_ct_stats"};
+					     "fos_ct_cfg", "fos_ct_count", "fos_ct_stats",
+					     "fos_ct_src"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
 		if (strcmp(n, shared[i]) == 0)
@@ -1279,6 +1583,8 @@ static const struct fos_method fos_methods[] = {
     {"fos.Show.Conntrack", false, _fos_show_conntrack},
     {"fos.Show.ConntrackSummary", false, _fos_show_ct_summary},
     {"fos.Clear.Conntrack", true, _fos_clear_conntrack},
+    {"fos.Show.Ddos", false, _fos_show_ddos},
+    {"fos.Show.DdosTop", false, _fos_show_ddos_top},
 };
 
 void fos_peer_job_free(struct fos_peer *peer)

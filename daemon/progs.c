@@ -93,7 +93,47 @@ static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 }
 
 static const char *const _fos_ct_map_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_count",
-						"fos_ct_stats"};
+						"fos_ct_stats", "fos_ct_src"};
+
+/* the XDP object's DDoS maps: pinned and full size only when it is loaded
+ * with DDoS mitigation; otherwise its code never touches them, and they are
+ * left private and as small as the kernel allows (the LRU maps alone take
+ * tens of MB at full size) */
+static const char *const _fos_ddos_map_names[] = {
+    "fos_ddos_cfg",   "fos_ddos_src",	"fos_ddos_dst",	   "fos_ddos_auth",
+    "fos_ddos_state", "fos_ddos_stats", "fos_ddos_events", "fos_ddos_agg"};
+
+static bool _fos_is_ddos_map(const struct bpf_map *map)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(_fos_ddos_map_names); i++)
+		if (strcmp(bpf_map__name(map), _fos_ddos_map_names[i]) == 0)
+			return true;
+	return false;
+}
+
+static int _fos_ddos_map_shrink(struct bpf_map *map)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	switch (bpf_map__type(map)) {
+	case BPF_MAP_TYPE_LRU_HASH:
+		return bpf_map__set_max_entries(map, 64);
+	case BPF_MAP_TYPE_RINGBUF:
+		return bpf_map__set_max_entries(map, page > 0 ? (uint32_t)page : 4096);
+	default:
+		return 0;
+	}
+}
+
+void fos_prog_unpin_ddos(const char *pin_dir)
+{
+	char path[640];
+
+	for (size_t i = 0; i < ARRAY_SIZE(_fos_ddos_map_names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, _fos_ddos_map_names[i]);
+		(void)unlink(path);
+	}
+}
 
 static bool _fos_is_shared_map(const struct bpf_map *map)
 {
@@ -113,10 +153,10 @@ static bool _fos_is_shared_map(const struct bpf_map *map)
  * program's code never touches them. */
 static int _fos_prepare_maps(struct bpf_object *obj, const char *pin_dir,
 			     const struct fos_set_maps *sets, const struct fos_ct_fds *ct,
-			     bool stateful, char *err, size_t errlen)
+			     bool stateful, bool ddos, char *err, size_t errlen)
 {
 	const int ct_fds[] = {ct ? ct->ct : -1, ct ? ct->cfg : -1, ct ? ct->count : -1,
-			      ct ? ct->stats : -1};
+			      ct ? ct->stats : -1, ct ? ct->src : -1};
 	struct bpf_map *map;
 	int r;
 
@@ -145,6 +185,18 @@ static int _fos_prepare_maps(struct bpf_object *obj, const char *pin_dir,
 			return r;
 		}
 	}
+	/* a throw-away load (pin_dir NULL) only needs the verifier's verdict */
+	bpf_object__for_each_map(map, obj)
+	{
+		if (!_fos_is_ddos_map(map) || (ddos && pin_dir))
+			continue;
+		r = _fos_ddos_map_shrink(map);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot size map %s: %s", bpf_map__name(map),
+				 strerror(-r));
+			return r;
+		}
+	}
 	if (!pin_dir)
 		return 0;
 
@@ -157,7 +209,8 @@ static int _fos_prepare_maps(struct bpf_object *obj, const char *pin_dir,
 	{
 		char path[640];
 
-		if (_fos_is_shared_map(map) || bpf_map__is_internal(map))
+		if (_fos_is_shared_map(map) || bpf_map__is_internal(map) ||
+		    (!ddos && _fos_is_ddos_map(map)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
 		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH && access(path, F_OK) == 0) {
@@ -204,6 +257,7 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_s
 	}
 	if (xs) {
 		xs->rodata->fos_stateful = p->stateful;
+		xs->rodata->fos_ddos = p->ddos;
 	} else {
 		ts->rodata->fos_stateful = p->stateful;
 		/* the tracker serves only a stateful firewall */
@@ -211,7 +265,7 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_s
 			bpf_program__set_autoload(ts->progs.fos_tc_track, false);
 	}
 
-	r = _fos_prepare_maps(obj, pin_dir, sets, ct, p->stateful, err, errlen);
+	r = _fos_prepare_maps(obj, pin_dir, sets, ct, p->stateful, p->ddos && xs, err, errlen);
 	if (r < 0)
 		goto fail;
 	r = xs ? fos_xdp_filter__load(xs) : fos_tc__load(ts);

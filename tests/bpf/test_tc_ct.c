@@ -2088,6 +2088,65 @@ END_TEST
 
 /* ---- the tracker -------------------------------------------------------------------- */
 
+/* fos_ct_src[addr] (an address or /64 as the datapath stores it), 0 if absent */
+static uint64_t ct_src_get(const char *addr)
+{
+	struct fos_ddos_addr k = {0};
+	uint64_t n = 0;
+
+	if (strchr(addr, ':')) {
+		ck_assert_int_eq(inet_pton(AF_INET6, addr, k.addr), 1);
+	} else {
+		k.addr[10] = k.addr[11] = 0xff;
+		ck_assert_int_eq(inet_pton(AF_INET, addr, k.addr + 12), 1);
+	}
+	if (bpf_map__lookup_elem(tc->maps.fos_ct_src, &k, sizeof(k), &n, sizeof(n), 0) < 0)
+		return 0;
+	return n;
+}
+
+/* the flows each source opened, counted as the entries are inserted */
+START_TEST(test_ct_src_count)
+{
+	struct conn a = {.f = tcp_flows[0]};  /* 10.1.0.1, end 0 */
+	struct conn a2 = {.f = tcp_flows[0]}; /* the same source, another port */
+	struct conn b = {.f = tcp_flows[1]};  /* 10.1.0.9, end 1 */
+	struct conn u = {.f = udp_flows[0]};
+	struct conn v6a = {.f = tcp_flows[2]}; /* 2001:db8:1::1 */
+	struct conn v6b = {.f = tcp_flows[3]}; /* 2001:db8:1::9, the same /64 */
+	struct flow f23 = {AF_INET, P_TCP, "10.1.0.1", "10.1.0.2", 40005, 23};
+	struct conn dropped = {.f = f23};
+
+	a2.f.pa = 40001;
+	cx(&a, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	ck_assert_uint_eq(ct_src_get("10.1.0.2"), 0);
+	/* a retransmission and the answer open nothing */
+	cx(&a, ORIG, T_SYN, 0, PASS, NEW_RULE);
+	cx(&a, REPLY, T_SYN | T_ACK, 0, PASS, EST);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	ck_assert_uint_eq(ct_src_get("10.1.0.2"), 0);
+	cx(&a2, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 2);
+	/* the originator is counted whichever end of the key it is */
+	cx(&b, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("10.1.0.9"), 1);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 2);
+	cx(&u, ORIG, 0, 30, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("10.2.0.1"), 1);
+	/* a flow the rules drop is not inserted, nor counted */
+	cx(&dropped, ORIG, T_SYN, 0, DROP, NEW_DEF);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 2);
+	/* IPv6 sources by their /64: two addresses, one count */
+	cx(&v6a, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	cx(&v6b, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::"), 2);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::1"), 0);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::9"), 0);
+	assert_entries(6);
+}
+END_TEST
+
 START_TEST(test_tracker)
 {
 	static const struct ruleset none = {.def = "drop"};
@@ -2658,6 +2717,7 @@ static Suite *tc_ct_suite(void)
 
 	tcase_add_checked_fixture(tc_tab, setup, teardown);
 	tcase_set_timeout(tc_tab, 60);
+	tcase_add_test(tc_tab, test_ct_src_count);
 	tcase_add_test(tc_tab, test_key_canonical);
 	tcase_add_test(tc_tab, test_entry_fields);
 	tcase_add_test(tc_tab, test_zones);

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DDoS mitigation of the XDP filter (fos/abi.h, "DDoS mitigation (XDP)"):
+ * the per-program maps and the stages a packet of a program loaded with
+ * fos_ddos goes through after the whitelist and the blacklist.
+ *
+ *   fos_xdp_ddos()       before conntrack: the SYN stage (cookies), then
+ *                        packetsPerSecond, then the ICMP and UDP floods (per
+ *                        source, then in total);
+ *   fos_xdp_ddos_conn()  after conntrack, for a packet that opens a
+ *                        connection: connectionsPerSecond and
+ *                        connectionsPerIP;
+ *   fos_xdp_ddos_blacklisted()  the DDoS counters of a blacklist drop.
+ * Each is a global function, so the verifier checks it once, and none is
+ * reachable (so none is verified) in a program without fos_ddos.
+ *
+ * Sources are counted by prefix: IPv4 /32, IPv6 /fos_ddos_cfg.v6_plen
+ * (fos_ddos_src); a proved source by its full address (fos_ddos_auth); a
+ * destination's SYN rate by its full address (fos_ddos_dst).
+ *
+ * Limits are GCRA buckets: a packet at time t conforms if tat <= t +
+ * tolerance, and then tat = max(tat, t) + interval. A bucket is shared by
+ * the CPUs, so tat is advanced with an atomic compare-and-exchange: a packet
+ * conforms only if it moved tat from the value it judged, else it judges the
+ * new value. After _FOS_GCRA_TRIES lost races the packet counts as not
+ * conforming: the other CPUs used the bucket up meanwhile.
+ *
+ * SYN cookies: a SYN (without ACK or RST) to a destination whose SYN rate is
+ * over synFloodProtection.threshold (it stays engaged syn_hold_ns after the
+ * rate was last over) or to any destination with FOS_DDOS_F_SYN_ALWAYS, from
+ * a source not in fos_ddos_auth, is answered in place: the frame becomes a
+ * SYN-ACK back to its sender (MACs, addresses and ports swapped, TTL / hop
+ * limit 64, VLAN tags kept, TCP options and payload cut, checksums
+ * recomputed) whose sequence and acknowledgment numbers are the kernel's SYN
+ * cookie of the 4-tuple with sequence number 0 (bpf_tcp_raw_gen_syncookie_*
+ * over a header built on the stack), and goes out with XDP_TX. That ACK number
+ * is not acceptable to a real client, which answers with an RST whose
+ * sequence number is the cookie; such an RST (without SYN) to an engaged
+ * destination is checked (bpf_tcp_raw_check_syncookie_*, as if it were the
+ * ACK of a handshake with sequence 0: seq 1, ack = cookie + 1): a valid one
+ * puts the source into fos_ddos_auth for auth_ns and is dropped, a wrong one
+ * counts COOKIES_BAD and goes on (it may belong to a real connection). The
+ * client's SYN retransmission then passes. A SYN with IPv4 options, IPv6
+ * extension headers or fragmented, to an engaged destination, is dropped.
+ * Answered SYNs count per destination and on their source only when it is
+ * already tracked: spoofed sources would flood fos_ddos_src otherwise.
+ *
+ * A drop counts FOS_DDOS_STAT_DROP_* and drops[reason] of its source, and
+ * marks its protection active (fos_ddos_state). With block_ns[reason] and
+ * block_set, a source not blocked already goes into the block set for
+ * block_ns, as a dynamic entry that expires, and fwd hears of it on
+ * fos_ddos_events.
+ */
+#ifndef FOS_DDOS_BPF_H
+#define FOS_DDOS_BPF_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "conntrack.bpf.h"
+#include "ct_maps.bpf.h"
+#include "filter.bpf.h"
+#include "fos/abi.h"
+#include "parse.bpf.h"
+
+/* what a stage decided */
+enum fos_ddos_verdict {
+	FOS_DDOS_GO = 0, /* on to the next stage */
+	FOS_DDOS_DROP,	 /* dropped */
+	FOS_DDOS_TX,	 /* answered with a SYN cookie: the frame is the SYN-ACK, XDP_TX */
+};
+
+/* fos_ddos_agg: the aggregate buckets */
+enum _fos_ddos_agg_idx {
+	_FOS_DDOS_AGG_ICMP = 0,
+	_FOS_DDOS_AGG_UDP = 1,
+	_FOS_DDOS_AGG_MAX,
+};
+
+#define _FOS_GCRA_TRIES	 8
+#define _FOS_SYNACK_WIN	 1024 /* window of the SYN-ACK: any value, it is never used */
+#define _FOS_SYNACK_TTL	 64
+#define _FOS_IPV4_DF	 0x4000
+#define _FOS_TCP_HDR_LEN 20
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fos_ddos_cfg);
+} fos_ddos_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FOS_DDOS_SRC_MAX);
+	__type(key, struct fos_ddos_addr);
+	__type(value, struct fos_ddos_src);
+} fos_ddos_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FOS_DDOS_DST_MAX);
+	__type(key, struct fos_ddos_addr);
+	__type(value, struct fos_ddos_dst);
+} fos_ddos_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FOS_DDOS_AUTH_MAX);
+	__type(key, struct fos_ddos_addr);
+	__type(value, struct fos_ddos_auth);
+} fos_ddos_auth SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, _FOS_DDOS_P_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_ddos_state);
+} fos_ddos_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, _FOS_DDOS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fos_ddos_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FOS_DDOS_EVENTS_SZ);
+} fos_ddos_events SEC(".maps");
+
+/* the tat of each aggregate bucket, by enum _fos_ddos_agg_idx */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, _FOS_DDOS_AGG_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fos_ddos_agg SEC(".maps");
+
+/* One packet's view of the DDoS state. */
+struct _fos_ddos_ctx {
+	const struct fos_ddos_cfg *cfg;
+	struct fos_ddos_src *src; /* the source's entry, once looked up */
+	struct fos_ddos_addr key; /* the source prefix */
+	__u64 now;
+	__u32 plen; /* of key: 32 (IPv4) or v6_plen */
+	bool v4;
+};
+
+static __always_inline void fos_ddos_stat_add(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&fos_ddos_stats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* Does a packet at now conform to bucket r of theoretical arrival time *tat?
+ * If so, *tat has been advanced. */
+static __always_inline bool _fos_gcra(__u64 *tat, const struct fos_ddos_rate *r, __u64 now)
+{
+	__u64 interval = r->interval_ns, limit = now + r->tolerance_ns;
+
+	if (!interval)
+		return true;
+	for (int i = 0; i < _FOS_GCRA_TRIES; i++) {
+		__u64 old = *(volatile __u64 *)tat;
+
+		if (old > limit)
+			return false;
+		if (__sync_val_compare_and_swap(tat, old, (old > now ? old : now) + interval) ==
+		    old)
+			return true;
+	}
+	return false;
+}
+
+/* a with the bits beyond plen (0-128) cleared */
+static __always_inline void _fos_ddos_mask(struct fos_ddos_addr *a, __u32 plen)
+{
+	__u64 *w = (__u64 *)a->addr;
+
+	if (plen >= 128)
+		return;
+	if (plen <= 64) {
+		w[1] = 0;
+		if (plen == 0)
+			w[0] = 0;
+		else if (plen < 64)
+			w[0] &= bpf_cpu_to_be64(~0ULL << (64 - plen));
+	} else {
+		w[1] &= bpf_cpu_to_be64(~0ULL << (128 - plen));
+	}
+}
+
+/* The IPv6 prefix length sources are counted by: v6_plen, 128 if unset. */
+static __always_inline __u32 _fos_ddos_v6_plen(const struct fos_ddos_cfg *c)
+{
+	__u32 plen = c->v6_plen;
+
+	return plen && plen <= 128 ? plen : 128;
+}
+
+/* d for p of the live slot at now: 0, or -1 without a configuration. */
+static __always_inline int _fos_ddos_ctx_init(struct _fos_ddos_ctx *d, const struct fos_pkt *p,
+					      __u32 slot, __u64 now)
+{
+	d->cfg = bpf_map_lookup_elem(&fos_ddos_cfg, &slot);
+	if (!d->cfg)
+		return -1;
+	d->src = NULL;
+	d->now = now;
+	d->v4 = p->family == FOS_AF_INET;
+	d->plen = d->v4 ? 32 : _fos_ddos_v6_plen(d->cfg);
+	__builtin_memcpy(d->key.addr, p->saddr, sizeof(d->key.addr));
+	if (!d->v4)
+		_fos_ddos_mask(&d->key, d->plen);
+	return 0;
+}
+
+/* The source's entry, created (zeroed) if it has none. */
+static __always_inline struct fos_ddos_src *_fos_ddos_src(struct _fos_ddos_ctx *d)
+{
+	static const struct fos_ddos_src zero;
+
+	if (d->src)
+		return d->src;
+	d->src = bpf_map_lookup_elem(&fos_ddos_src, &d->key);
+	if (d->src)
+		return d->src;
+	bpf_map_update_elem(&fos_ddos_src, &d->key, &zero, BPF_NOEXIST);
+	d->src = bpf_map_lookup_elem(&fos_ddos_src, &d->key);
+	return d->src;
+}
+
+static __always_inline __u32 _fos_ddos_prot_of(__u32 reason)
+{
+	switch (reason) {
+	case FOS_DDOS_SYN_FLOOD:
+		return FOS_DDOS_P_SYN;
+	case FOS_DDOS_ICMP_FLOOD:
+		return FOS_DDOS_P_ICMP;
+	case FOS_DDOS_UDP_FLOOD:
+		return FOS_DDOS_P_UDP;
+	default:
+		return FOS_DDOS_P_RATE;
+	}
+}
+
+/* The protection dropped or answered a packet now. */
+static __always_inline void _fos_ddos_active(__u32 prot, __u64 now)
+{
+	struct fos_ddos_state *st = bpf_map_lookup_elem(&fos_ddos_state, &prot);
+
+	if (st && st->last_active_ns != now)
+		st->last_active_ns = now;
+}
+
+/* Put the source prefix into the block set for block_ns, and tell fwd. */
+static __always_inline void _fos_ddos_block(struct _fos_ddos_ctx *d, struct fos_ddos_src *src,
+					    __u32 reason, __u64 block_ns)
+{
+	struct fos_set_value v = {
+	    .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
+	    .expires_ns = d->now + block_ns,
+	};
+	__u32 set_id = d->cfg->block_set;
+	struct fos_ddos_event *ev;
+	long err;
+
+	/* once per block: another CPU may get here at the same time, the
+	 * second insert then fails with EEXIST */
+	src->blocked_until_ns = v.expires_ns;
+	if (d->v4) {
+		struct fos_set_key4 k = {
+		    .prefixlen = FOS_SET_KEY_PREFIX + 32,
+		    .set_id = bpf_htonl(set_id),
+		};
+
+		__builtin_memcpy(k.addr, &d->key.addr[12], sizeof(k.addr));
+		err = bpf_map_update_elem(&fos_sets4, &k, &v, BPF_NOEXIST);
+	} else {
+		struct fos_set_key k = {
+		    .prefixlen = FOS_SET_KEY_PREFIX + d->plen,
+		    .set_id = bpf_htonl(set_id),
+		};
+
+		__builtin_memcpy(k.addr, d->key.addr, sizeof(k.addr));
+		err = bpf_map_update_elem(&fos_sets, &k, &v, BPF_NOEXIST);
+	}
+	if (err)
+		return;
+	fos_ddos_stat_add(FOS_DDOS_STAT_BLOCKED);
+	ev = bpf_ringbuf_reserve(&fos_ddos_events, sizeof(*ev), 0);
+	if (!ev) {
+		fos_ddos_stat_add(FOS_DDOS_STAT_EVENTS_LOST);
+		return;
+	}
+	__builtin_memcpy(ev->addr, d->key.addr, sizeof(ev->addr));
+	ev->prefixlen = d->plen;
+	ev->reason = reason;
+	ev->_pad[0] = 0;
+	ev->_pad[1] = 0;
+	ev->set_id = set_id;
+	ev->expires_ns = v.expires_ns;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Count a drop for reason on the source's entry (created with track) and
+ * block the source if its protection says so. */
+static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason, bool track)
+{
+	struct fos_ddos_src *src;
+	__u64 block_ns;
+
+	if (reason >= _FOS_DDOS_REASON_MAX)
+		return FOS_DDOS_DROP;
+	fos_ddos_stat_add(FOS_DDOS_STAT_DROP_RATE + reason);
+	_fos_ddos_active(_fos_ddos_prot_of(reason), d->now);
+	src = track ? _fos_ddos_src(d) : d->src;
+	if (!src)
+		return FOS_DDOS_DROP;
+	__sync_fetch_and_add(&src->drops[reason], 1);
+	src->last_drop_ns = d->now;
+	block_ns = d->cfg->block_ns[reason];
+	if (block_ns && d->cfg->block_set && src->blocked_until_ns <= d->now)
+		_fos_ddos_block(d, src, reason, block_ns);
+	return FOS_DDOS_DROP;
+}
+
+/* 32-bit partial checksum folded and complemented, as stored in a header */
+static __always_inline __u16 _fos_csum_fold(__s64 sum)
+{
+	__u64 c = (__u32)sum;
+
+	c = (c & 0xffff) + (c >> 16);
+	c = (c & 0xffff) + (c >> 16);
+	return (__u16)~c;
+}
+
+/* The SYN cookie of p's 4-tuple with sequence number 0, or -1. */
+static __always_inline __s64 _fos_ddos_cookie(const struct fos_pkt *p)
+{
+	struct tcphdr th = {};
+
+	th.source = bpf_htons(p->sport);
+	th.dest = bpf_htons(p->dport);
+	th.doff = _FOS_TCP_HDR_LEN / 4;
+	th.syn = 1;
+	if (p->family == FOS_AF_INET) {
+		struct iphdr ih = {};
+
+		ih.version = 4;
+		ih.ihl = 5;
+		ih.protocol = IPPROTO_TCP;
+		__builtin_memcpy(&ih.saddr, &p->saddr[12], 4);
+		__builtin_memcpy(&ih.daddr, &p->daddr[12], 4);
+		return bpf_tcp_raw_gen_syncookie_ipv4(&ih, &th, sizeof(th));
+	} else {
+		struct ipv6hdr ih = {};
+
+		ih.version = 6;
+		ih.nexthdr = IPPROTO_TCP;
+		__builtin_memcpy(&ih.saddr, p->saddr, 16);
+		__builtin_memcpy(&ih.daddr, p->daddr, 16);
+		return bpf_tcp_raw_gen_syncookie_ipv6(&ih, &th, sizeof(th));
+	}
+}
+
+/* Is the RST p, with sequence number seq (host order), the answer to one of
+ * our SYN-ACKs? */
+static __always_inline bool _fos_ddos_cookie_ok(const struct fos_pkt *p, __u32 seq)
+{
+	struct tcphdr th = {};
+
+	th.source = bpf_htons(p->sport);
+	th.dest = bpf_htons(p->dport);
+	th.seq = bpf_htonl(1);
+	th.ack_seq = bpf_htonl(seq + 1);
+	th.doff = _FOS_TCP_HDR_LEN / 4;
+	th.ack = 1;
+	if (p->family == FOS_AF_INET) {
+		struct iphdr ih = {};
+
+		ih.version = 4;
+		ih.ihl = 5;
+		ih.protocol = IPPROTO_TCP;
+		__builtin_memcpy(&ih.saddr, &p->saddr[12], 4);
+		__builtin_memcpy(&ih.daddr, &p->daddr[12], 4);
+		return bpf_tcp_raw_check_syncookie_ipv4(&ih, &th) == 0;
+	} else {
+		struct ipv6hdr ih = {};
+
+		ih.version = 6;
+		ih.nexthdr = IPPROTO_TCP;
+		__builtin_memcpy(&ih.saddr, p->saddr, 16);
+		__builtin_memcpy(&ih.daddr, p->daddr, 16);
+		return bpf_tcp_raw_check_syncookie_ipv6(&ih, &th) == 0;
+	}
+}
+
+/* The IPv4 or IPv6 pseudo-header and the TCP header, summed for the TCP
+ * checksum. */
+struct _fos_pseudo6 {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be32 len;
+	__u8 zero[3];
+	__u8 nexthdr;
+};
+
+struct _fos_pseudo4 {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+/*
+ * Turn the SYN p in the frame into the SYN-ACK carrying cookie: everything
+ * after the TCP header's first 20 bytes is cut. 0, or -1 when the frame
+ * cannot be rewritten (then it is dropped).
+ */
+static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos_pkt *p,
+					    __u32 cookie)
+{
+	__u32 l3 = p->l3_off, l4 = p->l4_off, new_len = l4 + _FOS_TCP_HDR_LEN;
+	__u8 mac[12];
+	struct tcphdr th = {};
+	__s64 sum;
+	int delta;
+
+	if (bpf_xdp_load_bytes(ctx, 0, mac, sizeof(mac)) < 0)
+		return -1;
+	th.source = bpf_htons(p->dport);
+	th.dest = bpf_htons(p->sport);
+	th.seq = bpf_htonl(cookie);
+	th.ack_seq = bpf_htonl(cookie);
+	th.doff = _FOS_TCP_HDR_LEN / 4;
+	th.syn = 1;
+	th.ack = 1;
+	th.window = bpf_htons(_FOS_SYNACK_WIN);
+
+	delta = (int)new_len - (int)(ctx->data_end - ctx->data);
+	if (delta && bpf_xdp_adjust_tail(ctx, delta) < 0)
+		return -1;
+
+	if (p->family == FOS_AF_INET) {
+		struct _fos_pseudo4 ph = {};
+		struct iphdr ih = {};
+
+		ih.version = 4;
+		ih.ihl = 5;
+		ih.tot_len = bpf_htons(sizeof(ih) + _FOS_TCP_HDR_LEN);
+		ih.frag_off = bpf_htons(_FOS_IPV4_DF);
+		ih.ttl = _FOS_SYNACK_TTL;
+		ih.protocol = IPPROTO_TCP;
+		__builtin_memcpy(&ih.saddr, &p->daddr[12], 4);
+		__builtin_memcpy(&ih.daddr, &p->saddr[12], 4);
+		ih.check = _fos_csum_fold(bpf_csum_diff(NULL, 0, (void *)&ih, sizeof(ih), 0));
+		ph.saddr = ih.saddr;
+		ph.daddr = ih.daddr;
+		ph.proto = IPPROTO_TCP;
+		ph.len = bpf_htons(_FOS_TCP_HDR_LEN);
+		sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
+		sum = bpf_csum_diff(NULL, 0, (void *)&th, sizeof(th), (__u32)sum);
+		th.check = _fos_csum_fold(sum);
+		if (bpf_xdp_store_bytes(ctx, l3, &ih, sizeof(ih)) < 0)
+			return -1;
+	} else {
+		struct _fos_pseudo6 ph = {};
+		struct ipv6hdr ih = {};
+
+		ih.version = 6;
+		ih.payload_len = bpf_htons(_FOS_TCP_HDR_LEN);
+		ih.nexthdr = IPPROTO_TCP;
+		ih.hop_limit = _FOS_SYNACK_TTL;
+		__builtin_memcpy(&ih.saddr, p->daddr, 16);
+		__builtin_memcpy(&ih.daddr, p->saddr, 16);
+		__builtin_memcpy(ph.saddr, p->daddr, 16);
+		__builtin_memcpy(ph.daddr, p->saddr, 16);
+		ph.len = bpf_htonl(_FOS_TCP_HDR_LEN);
+		ph.nexthdr = IPPROTO_TCP;
+		sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
+		sum = bpf_csum_diff(NULL, 0, (void *)&th, sizeof(th), (__u32)sum);
+		th.check = _fos_csum_fold(sum);
+		if (bpf_xdp_store_bytes(ctx, l3, &ih, sizeof(ih)) < 0)
+			return -1;
+	}
+	if (bpf_xdp_store_bytes(ctx, l4, &th, sizeof(th)) < 0)
+		return -1;
+	/* the MACs swapped: back to where the SYN came from */
+	if (bpf_xdp_store_bytes(ctx, 0, &mac[6], 6) < 0 ||
+	    bpf_xdp_store_bytes(ctx, 6, &mac[0], 6) < 0)
+		return -1;
+	return 0;
+}
+
+/* Has the source of p answered a cookie within auth_ns? */
+static __always_inline bool _fos_ddos_proved(const struct fos_pkt *p, __u64 now)
+{
+	const struct fos_ddos_auth *a = bpf_map_lookup_elem(&fos_ddos_auth, p->saddr);
+
+	return a && a->expires_ns > now;
+}
+
+/*
+ * The SYN stage for a TCP packet p: a SYN to an engaged destination from a
+ * source not proved is answered with a cookie (FOS_DDOS_TX) or dropped; an
+ * RST with a valid cookie proves its source and is dropped.
+ */
+static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pkt *p,
+					 struct _fos_ddos_ctx *d)
+{
+	const struct fos_ddos_cfg *c = d->cfg;
+	bool always = c->flags & FOS_DDOS_F_SYN_ALWAYS;
+	__u8 tf = p->tcp_flags;
+	struct fos_ddos_dst *dst;
+	struct fos_ddos_src *src;
+	__s64 cookie;
+
+	if ((tf & (_FOS_TCP_SYN | _FOS_TCP_ACK | _FOS_TCP_RST)) == _FOS_TCP_SYN) {
+		static const struct fos_ddos_dst zero;
+
+		dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
+		if (!dst) {
+			bpf_map_update_elem(&fos_ddos_dst, p->daddr, &zero, BPF_NOEXIST);
+			dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
+		}
+		if (dst) {
+			__sync_fetch_and_add(&dst->syns, 1);
+			if (!always && !_fos_gcra(&dst->tat, &c->syn_dst, d->now))
+				dst->engaged_until = d->now + c->syn_hold_ns;
+		}
+		if (!always && !(dst && dst->engaged_until > d->now))
+			return FOS_DDOS_GO;
+		if (_fos_ddos_proved(p, d->now))
+			return FOS_DDOS_GO;
+		/* a header a cookie cannot answer: options, extension headers, fragments */
+		if ((p->flags & FOS_PKT_F_FRAGMENT) ||
+		    p->l4_off - p->l3_off !=
+			(d->v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)))
+			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false);
+		cookie = _fos_ddos_cookie(p);
+		if (cookie < 0 || _fos_ddos_synack(ctx, p, (__u32)cookie) < 0)
+			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false);
+		fos_ddos_stat_add(FOS_DDOS_STAT_COOKIES_SENT);
+		fos_ddos_stat_add(FOS_DDOS_STAT_DROP_SYN_FLOOD);
+		_fos_ddos_active(FOS_DDOS_P_SYN, d->now);
+		if (dst)
+			__sync_fetch_and_add(&dst->cookies, 1);
+		src = bpf_map_lookup_elem(&fos_ddos_src, &d->key);
+		if (src)
+			__sync_fetch_and_add(&src->drops[FOS_DDOS_SYN_FLOOD], 1);
+		return FOS_DDOS_TX;
+	}
+
+	if ((tf & (_FOS_TCP_SYN | _FOS_TCP_RST)) == _FOS_TCP_RST) {
+		struct fos_ddos_auth a;
+		__be32 seq;
+
+		if (!always) {
+			dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
+			if (!dst || dst->engaged_until <= d->now)
+				return FOS_DDOS_GO;
+		}
+		if (bpf_xdp_load_bytes(ctx, p->l4_off + 4, &seq, sizeof(seq)) < 0 ||
+		    !_fos_ddos_cookie_ok(p, bpf_ntohl(seq))) {
+			fos_ddos_stat_add(FOS_DDOS_STAT_COOKIES_BAD);
+			return FOS_DDOS_GO;
+		}
+		a.expires_ns = d->now + c->auth_ns;
+		bpf_map_update_elem(&fos_ddos_auth, p->saddr, &a, BPF_ANY);
+		fos_ddos_stat_add(FOS_DDOS_STAT_COOKIES_OK);
+		_fos_ddos_active(FOS_DDOS_P_SYN, d->now);
+		return FOS_DDOS_DROP;
+	}
+	return FOS_DDOS_GO;
+}
+
+/* One flood protection: the source's bucket, then the aggregate one. */
+static __always_inline int _fos_ddos_flood(struct _fos_ddos_ctx *d, __u64 *src_tat,
+					   const struct fos_ddos_rate *per_src,
+					   const struct fos_ddos_rate *all, __u32 agg, __u32 reason)
+{
+	__u64 *tat;
+
+	if (src_tat && !_fos_gcra(src_tat, per_src, d->now))
+		return _fos_ddos_drop(d, reason, true);
+	if (!all->interval_ns)
+		return FOS_DDOS_GO;
+	tat = bpf_map_lookup_elem(&fos_ddos_agg, &agg);
+	if (tat && !_fos_gcra(tat, all, d->now))
+		return _fos_ddos_drop(d, reason, true);
+	return FOS_DDOS_GO;
+}
+
+/*
+ * The stages before conntrack for p (parsed, neither whitelisted nor
+ * blacklisted) under the DDoS settings of slot: enum fos_ddos_verdict. With
+ * FOS_DDOS_TX the frame has become the SYN-ACK to send back. The time it
+ * judged the packet at goes to *ret_now, for fos_xdp_ddos_conn(): the clock
+ * is read once per packet, it costs as much as a map lookup.
+ */
+__noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 slot, __u64 *ret_now)
+{
+	struct _fos_ddos_ctx d;
+	struct fos_ddos_src *src;
+	__u32 flags;
+	bool icmp, udp;
+	int r;
+
+	if (!ctx || !p || !ret_now)
+		return FOS_DDOS_GO;
+	*ret_now = fos_now();
+	if (_fos_ddos_ctx_init(&d, p, slot, *ret_now) < 0)
+		return FOS_DDOS_GO;
+	flags = d.cfg->flags;
+
+	if ((flags & FOS_DDOS_F_SYN) && p->proto == IPPROTO_TCP && (p->flags & FOS_PKT_F_PORTS)) {
+		r = _fos_ddos_syn(ctx, p, &d);
+		if (r != FOS_DDOS_GO)
+			return r;
+	}
+
+	icmp =
+	    (flags & FOS_DDOS_F_ICMP) && (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6);
+	udp = (flags & FOS_DDOS_F_UDP) && p->proto == IPPROTO_UDP;
+	if (!((flags & FOS_DDOS_F_RATE) && d.cfg->pkt.interval_ns) && !icmp && !udp)
+		return FOS_DDOS_GO;
+	src = NULL;
+	if ((flags & FOS_DDOS_F_RATE) && d.cfg->pkt.interval_ns) {
+		src = _fos_ddos_src(&d);
+		if (src && !_fos_gcra(&src->tat_pkt, &d.cfg->pkt, d.now))
+			return _fos_ddos_drop(&d, FOS_DDOS_RATE, true);
+	}
+	if (icmp) {
+		if (d.cfg->icmp_src.interval_ns)
+			src = _fos_ddos_src(&d);
+		return _fos_ddos_flood(
+		    &d, d.cfg->icmp_src.interval_ns && src ? &src->tat_icmp : NULL,
+		    &d.cfg->icmp_src, &d.cfg->icmp_all, _FOS_DDOS_AGG_ICMP, FOS_DDOS_ICMP_FLOOD);
+	}
+	if (udp) {
+		if (d.cfg->udp_src.interval_ns)
+			src = _fos_ddos_src(&d);
+		return _fos_ddos_flood(&d, d.cfg->udp_src.interval_ns && src ? &src->tat_udp : NULL,
+				       &d.cfg->udp_src, &d.cfg->udp_all, _FOS_DDOS_AGG_UDP,
+				       FOS_DDOS_UDP_FLOOD);
+	}
+	return FOS_DDOS_GO;
+}
+
+/*
+ * The stage after conntrack for p, a packet that opens a connection (a TCP
+ * SYN; in a stateful program one of a flow the table does not know):
+ * connectionsPerSecond, then, stateful, connectionsPerIP against the flows
+ * fos_ct_src counts for the source, judged at now (fos_xdp_ddos()'s).
+ * FOS_DDOS_GO or FOS_DDOS_DROP.
+ */
+__noinline int fos_xdp_ddos_conn(const struct fos_pkt *p, __u32 slot, __u32 stateful, __u64 now)
+{
+	struct fos_ddos_addr ck;
+	struct _fos_ddos_ctx d;
+	struct fos_ddos_src *src;
+	const __u64 *n;
+
+	if (!p || _fos_ddos_ctx_init(&d, p, slot, now) < 0 || !(d.cfg->flags & FOS_DDOS_F_RATE))
+		return FOS_DDOS_GO;
+	if (d.cfg->conn.interval_ns) {
+		src = _fos_ddos_src(&d);
+		if (src && !_fos_gcra(&src->tat_conn, &d.cfg->conn, d.now))
+			return _fos_ddos_drop(&d, FOS_DDOS_CONN_RATE, true);
+	}
+	if (stateful && d.cfg->conn_limit) {
+		__builtin_memcpy(ck.addr, p->saddr, sizeof(ck.addr));
+		if (!d.v4)
+			_fos_ddos_mask(&ck, FOS_CT_SRC_V6_PLEN);
+		n = bpf_map_lookup_elem(&fos_ct_src, &ck);
+		if (n && *n >= d.cfg->conn_limit)
+			return _fos_ddos_drop(&d, FOS_DDOS_CONN_LIMIT, true);
+	}
+	return FOS_DDOS_GO;
+}
+
+/* A blacklist drop of p: FOS_DDOS_STAT_DROP_BLACKLIST, and drops[BLACKLIST]
+ * of its source if it is tracked. Always 0. */
+__noinline int fos_xdp_ddos_blacklisted(const struct fos_pkt *p, __u32 slot)
+{
+	struct _fos_ddos_ctx d;
+	struct fos_ddos_src *src;
+
+	fos_ddos_stat_add(FOS_DDOS_STAT_DROP_BLACKLIST);
+	/* the clock only for a tracked source */
+	if (!p || _fos_ddos_ctx_init(&d, p, slot, 0) < 0)
+		return 0;
+	src = bpf_map_lookup_elem(&fos_ddos_src, &d.key);
+	if (src) {
+		__sync_fetch_and_add(&src->drops[FOS_DDOS_BLACKLIST], 1);
+		src->last_drop_ns = fos_now();
+	}
+	return 0;
+}
+
+#endif /* FOS_DDOS_BPF_H */

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DDoS mitigation in fwd: a program's protections turned into its
+ * fos_ddos_cfg (written with each rule slot, so both go live with one flip),
+ * the datapath's block events (a ring buffer per program, all polled through
+ * one libbpf ring_buffer from the event loop) recorded as dynamic entries of
+ * the blacklist sets, and the counters and tables that show ddos reads.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "fwd.h"
+#include "log.h"
+#include "xdp_filter.skel.h"
+
+#define NS_PER_S 1000000000ULL
+
+/* entries per bpf_map_lookup_batch of the source and destination tables */
+#define FOS_DDOS_BATCH 1024U
+
+/* a protection counts as engaged this long after it last acted */
+#define FOS_DDOS_ENGAGED_NS (2 * NS_PER_S)
+
+static const char *const _fos_ddos_reason_names[] = {
+    [FOS_DDOS_RATE] = "rate",
+    [FOS_DDOS_CONN_RATE] = "conn-rate",
+    [FOS_DDOS_CONN_LIMIT] = "conn-limit",
+    [FOS_DDOS_SYN_FLOOD] = "syn-flood",
+    [FOS_DDOS_ICMP_FLOOD] = "icmp-flood",
+    [FOS_DDOS_UDP_FLOOD] = "udp-flood",
+    [FOS_DDOS_BLACKLIST] = "blacklist",
+};
+static_assert(ARRAY_SIZE(_fos_ddos_reason_names) == _FOS_DDOS_REASON_MAX,
+	      "_fos_ddos_reason_names incomplete");
+
+const char *fos_ddos_reason_to_string(unsigned r)
+{
+	return r < ARRAY_SIZE(_fos_ddos_reason_names) ? _fos_ddos_reason_names[r] : "unknown";
+}
+
+bool fos_ddos_wanted(const struct fos_program *c)
+{
+	const struct fos_ddos_settings *d = &c->ddos;
+
+	/* any of the four protections enabled, as fos_program_has_ddos() */
+	return c->type == FOS_PROG_XDP &&
+	       (d->rate_enabled || d->syn_enabled || d->icmp_enabled || d->udp_enabled);
+}
+
+/* GCRA parameters of a rate with its burst (fos/abi.h, struct fos_ddos_rate) */
+static struct fos_ddos_rate _fos_ddos_rate(const struct fos_rate_cfg *c)
+{
+	struct fos_ddos_rate r = {};
+	uint32_t burst;
+
+	if (!c->rate)
+		return r;
+	burst = c->burst ? c->burst : c->rate;
+	r.interval_ns = NS_PER_S / c->rate;
+	if (!r.interval_ns)
+		r.interval_ns = 1;
+	r.tolerance_ns = (uint64_t)(burst - 1) * r.interval_ns;
+	return r;
+}
+
+void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct fos_ddos_cfg *ret)
+{
+	const struct fos_ddos_settings *d = &c->ddos;
+	struct fos_ddos_cfg k = {};
+
+	if (!fos_ddos_wanted(c)) {
+		*ret = k;
+		return;
+	}
+	k.v6_plen = d->v6_plen ? d->v6_plen : FOS_DDOS_DEFAULT_V6_PLEN;
+	if (d->rate_enabled) {
+		uint64_t block = (uint64_t)d->rate_block * NS_PER_S;
+
+		k.flags |= FOS_DDOS_F_RATE;
+		k.pkt = _fos_ddos_rate(&d->pps);
+		k.conn = _fos_ddos_rate(&d->cps);
+		k.conn_limit = d->conns_per_ip;
+		k.block_ns[FOS_DDOS_RATE] = block;
+		k.block_ns[FOS_DDOS_CONN_RATE] = block;
+		k.block_ns[FOS_DDOS_CONN_LIMIT] = block;
+	}
+	if (d->syn_enabled) {
+		k.flags |= FOS_DDOS_F_SYN;
+		if (d->syn_always) {
+			k.flags |= FOS_DDOS_F_SYN_ALWAYS;
+		} else {
+			/* a destination may take a second's worth of SYNs at once
+			 * before cookies start */
+			struct fos_rate_cfg t = {.rate = d->syn_threshold,
+						 .burst = d->syn_threshold};
+
+			k.syn_dst = _fos_ddos_rate(&t);
+		}
+		k.syn_hold_ns =
+		    (uint64_t)(d->syn_hold ? d->syn_hold : FOS_DDOS_DEFAULT_SYN_HOLD) * NS_PER_S;
+		k.auth_ns = (uint64_t)(d->syn_auth_timeout ? d->syn_auth_timeout
+							   : FOS_DDOS_DEFAULT_AUTH_TIMEOUT) *
+			    NS_PER_S;
+	}
+	if (d->icmp_enabled) {
+		k.flags |= FOS_DDOS_F_ICMP;
+		k.icmp_src = _fos_ddos_rate(&d->icmp_per_src);
+		k.icmp_all = _fos_ddos_rate(&d->icmp_total);
+		k.block_ns[FOS_DDOS_ICMP_FLOOD] = (uint64_t)d->icmp_block * NS_PER_S;
+	}
+	if (d->udp_enabled) {
+		k.flags |= FOS_DDOS_F_UDP;
+		k.udp_src = _fos_ddos_rate(&d->udp_per_src);
+		k.udp_all = _fos_ddos_rate(&d->udp_total);
+		k.block_ns[FOS_DDOS_UDP_FLOOD] = (uint64_t)d->udp_block * NS_PER_S;
+	}
+	/* SYN cookies and the blacklist itself never block */
+	k.block_set = c->blacklist.enabled ? block_set : FOS_SET_ID_NONE;
+	*ret = k;
+}
+
+static int _fos_ddos_fd(const struct fos_prog_rt *p, int which)
+{
+	if (!p->skel || !p->ddos)
+		return -1;
+	switch (which) {
+	case 0:
+		return bpf_map__fd(p->skel->maps.fos_ddos_cfg);
+	case 1:
+		return bpf_map__fd(p->skel->maps.fos_ddos_stats);
+	case 2:
+		return bpf_map__fd(p->skel->maps.fos_ddos_state);
+	case 3:
+		return bpf_map__fd(p->skel->maps.fos_ddos_src);
+	case 4:
+		return bpf_map__fd(p->skel->maps.fos_ddos_dst);
+	default:
+		return bpf_map__fd(p->skel->maps.fos_ddos_events);
+	}
+}
+
+bool fos_ddos_cfg_holds(const struct fos_prog_rt *p, uint32_t slot, const struct fos_ddos_cfg *cfg)
+{
+	struct fos_ddos_cfg cur;
+	int fd = _fos_ddos_fd(p, 0);
+
+	/* an object without DDoS mitigation never reads its settings */
+	if (fd < 0)
+		return true;
+	if (bpf_map_lookup_elem(fd, &slot, &cur) < 0)
+		return false;
+	return memcmp(&cur, cfg, sizeof(cur)) == 0;
+}
+
+int fos_ddos_write_cfg(const struct fos_prog_rt *p, uint32_t slot, const struct fos_ddos_cfg *cfg)
+{
+	int fd = _fos_ddos_fd(p, 0);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_map_update_elem(fd, &slot, cfg, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- block events ------------------------------------------------------- */
+
+static struct fos_rset *_fos_set_by_id(struct fos_manager *m, uint32_t id)
+{
+	for (size_t i = 0; i < m->n_sets; i++)
+		if (m->sets[i].id == id)
+			return &m->sets[i];
+	return NULL;
+}
+
+static int _fos_ddos_event(void *ctx, void *data, size_t size)
+{
+	struct fos_manager *m = ctx;
+	const struct fos_ddos_event *ev = data;
+	char buf[FOS_CIDR_STRLEN];
+	struct fos_cidr c = {};
+	struct fos_rset *s;
+	uint64_t now = fos_boottime_ns();
+	int r;
+
+	if (size < sizeof(*ev))
+		return 0;
+	memcpy(c.addr.b, ev->addr, sizeof(c.addr.b));
+	c.family = fos_addr_is_v4(&c.addr) ? AF_INET : AF_INET6;
+	c.plen = ev->prefixlen;
+	if (c.plen > (c.family == AF_INET ? 32 : 128))
+		return 0;
+	fos_cidr_to_string(&c, buf, sizeof(buf));
+	/* the set the datapath wrote is the one the live slot names; a reload
+	 * that gave the set a new id in between has retired it */
+	s = _fos_set_by_id(m, ev->set_id);
+	if (!s) {
+		log_debug("ddos: blocked %s in set id %u, which a reload replaced", buf,
+			  ev->set_id);
+		return 0;
+	}
+	if (fos_rset_find(s, &c) >= 0)
+		return 0;
+	r = fos_rset_append(s, &c, FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO);
+	if (r < 0) {
+		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, s->name);
+		return 0;
+	}
+	s->e[s->n - 1].expires_ns = ev->expires_ns;
+	log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
+		 (unsigned long long)(ev->expires_ns > now
+					  ? (ev->expires_ns - now + NS_PER_S / 2) / NS_PER_S
+					  : 0),
+		 fos_ddos_reason_to_string(ev->reason));
+	return 0;
+}
+
+void fos_ddos_events_close(struct fos_manager *m)
+{
+	if (!m->ddos_rb)
+		return;
+	/* what the programs reported so far is recorded before their objects
+	 * may go */
+	(void)ring_buffer__consume(m->ddos_rb);
+	ring_buffer__free(m->ddos_rb);
+	m->ddos_rb = NULL;
+	m->ddos_rb_gen++;
+}
+
+int fos_ddos_events_open(struct fos_manager *m)
+{
+	struct ring_buffer *rb = NULL;
+	int r;
+
+	fos_ddos_events_close(m);
+	for (size_t i = 0; i < m->n_progs; i++) {
+		int fd = _fos_ddos_fd(m->progs[i], 5);
+
+		if (fd < 0)
+			continue;
+		if (!rb) {
+			rb = ring_buffer__new(fd, _fos_ddos_event, m, NULL);
+			r = rb ? 0 : -errno;
+		} else {
+			r = ring_buffer__add(rb, fd, _fos_ddos_event, m);
+		}
+		if (r < 0) {
+			ring_buffer__free(rb);
+			return log_error_errno(r,
+					       "ddos: cannot watch the block events of program %s; "
+					       "blocked sources will not be listed in their sets",
+					       m->progs[i]->name);
+		}
+	}
+	m->ddos_rb = rb;
+	m->ddos_rb_gen++;
+	return 0;
+}
+
+int fos_ddos_events_fd(const struct fos_manager *m)
+{
+	return m->ddos_rb ? ring_buffer__epoll_fd(m->ddos_rb) : -1;
+}
+
+int fos_ddos_events_consume(struct fos_manager *m)
+{
+	int r;
+
+	if (!m->ddos_rb)
+		return 0;
+	r = ring_buffer__consume(m->ddos_rb);
+	return r < 0 ? r : 0;
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+/* Walk a hash map of fos_ddos_addr keys in batches: cb for every entry; at
+ * most max entries are read, so a walk is bounded by the map's size. */
+static int _fos_ddos_walk(int fd, size_t vsize, uint32_t max,
+			  void (*cb)(void *u, const struct fos_ddos_addr *k, const void *v),
+			  void *u)
+{
+	_cleanup_free_ struct fos_ddos_addr *keys = calloc(FOS_DDOS_BATCH, sizeof(*keys));
+	_cleanup_free_ uint8_t *vals = calloc(FOS_DDOS_BATCH, vsize);
+	uint32_t in = 0, out = 0, seen = 0;
+	bool first = true;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	while (seen < max) {
+		uint32_t count = FOS_DDOS_BATCH;
+		int r =
+		    bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (uint32_t i = 0; i < count && seen < max; i++, seen++)
+			cb(u, &keys[i], vals + (size_t)i * vsize);
+		if (r < 0)
+			break;
+		in = out;
+		first = false;
+	}
+	return 0;
+}
+
+struct _fos_dst_count {
+	uint64_t now, engaged;
+};
+
+static void _fos_dst_one(void *u, const struct fos_ddos_addr *k, const void *v)
+{
+	struct _fos_dst_count *c = u;
+	const struct fos_ddos_dst *d = v;
+
+	(void)k;
+	if (d->engaged_until > c->now)
+		c->engaged++;
+}
+
+static void _fos_src_one(void *u, const struct fos_ddos_addr *k, const void *v)
+{
+	(void)k;
+	(void)v;
+	(*(uint64_t *)u)++;
+}
+
+int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct fos_ddos_status st = {};
+	_cleanup_free_ uint64_t *pc = NULL;
+	struct _fos_dst_count dc = {.now = fos_boottime_ns()};
+	int r;
+
+	if (!p->skel || !p->ddos)
+		return -ENODEV;
+	if (ncpu <= 0)
+		return -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	fd = _fos_ddos_fd(p, 1);
+	for (uint32_t k = 0; k < _FOS_DDOS_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, pc) < 0)
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			st.stats[k] += pc[c];
+	}
+	fd = _fos_ddos_fd(p, 2);
+	for (uint32_t k = 0; k < _FOS_DDOS_P_MAX; k++) {
+		struct fos_ddos_state s = {};
+
+		if (bpf_map_lookup_elem(fd, &k, &s) < 0)
+			return -errno;
+		st.engaged[k] =
+		    s.last_active_ns && (s.last_active_ns >= dc.now ||
+					 dc.now - s.last_active_ns <= FOS_DDOS_ENGAGED_NS);
+	}
+	r = _fos_ddos_walk(_fos_ddos_fd(p, 4), sizeof(struct fos_ddos_dst), FOS_DDOS_DST_MAX,
+			   _fos_dst_one, &dc);
+	if (r < 0)
+		return r;
+	st.engaged_dsts = dc.engaged;
+	if (st.engaged_dsts)
+		st.engaged[FOS_DDOS_P_SYN] = true;
+	r = _fos_ddos_walk(_fos_ddos_fd(p, 3), sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX,
+			   _fos_src_one, &st.tracked_sources);
+	if (r < 0)
+		return r;
+	*ret = st;
+	return 0;
+}
+
+/* ---- the top sources ------------------------------------------------------ */
+
+void fos_ddos_top_free(struct fos_ddos_top *t)
+{
+	if (!t)
+		return;
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
+}
+
+static uint64_t _fos_src_total(const struct fos_ddos_src *s)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < _FOS_DDOS_REASON_MAX; i++)
+		t += s->drops[i];
+	return t;
+}
+
+static void _fos_heap_down(struct fos_ddos_top_entry *v, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, min = i;
+		struct fos_ddos_top_entry t;
+
+		if (l < n && v[l].total < v[min].total)
+			min = l;
+		if (r < n && v[r].total < v[min].total)
+			min = r;
+		if (min == i)
+			return;
+		t = v[i];
+		v[i] = v[min];
+		v[min] = t;
+		i = min;
+	}
+}
+
+static void _fos_heap_up(struct fos_ddos_top_entry *v, size_t i)
+{
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		struct fos_ddos_top_entry t;
+
+		if (v[parent].total <= v[i].total)
+			return;
+		t = v[i];
+		v[i] = v[parent];
+		v[parent] = t;
+		i = parent;
+	}
+}
+
+struct _fos_top_walk {
+	struct fos_ddos_top *t;
+	const struct fos_prog_rt *p;
+};
+
+/* the heap keeps the cap largest totals, its smallest at the root */
+static void _fos_top_one(void *u, const struct fos_ddos_addr *k, const void *v)
+{
+	struct _fos_top_walk *w = u;
+	struct fos_ddos_top *t = w->t;
+	const struct fos_ddos_src *s = v;
+	struct fos_ddos_top_entry e;
+
+	e.total = _fos_src_total(s);
+	if (!e.total)
+		return;
+	if (t->n == t->cap && e.total <= t->v[0].total)
+		return;
+	e.prog = w->p;
+	e.addr = *k;
+	e.src = *s;
+	if (t->n < t->cap) {
+		t->v[t->n] = e;
+		_fos_heap_up(t->v, t->n++);
+	} else {
+		t->v[0] = e;
+		_fos_heap_down(t->v, t->n, 0);
+	}
+}
+
+static int _fos_top_cmp(const void *a, const void *b)
+{
+	const struct fos_ddos_top_entry *x = a, *y = b;
+
+	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
+}
+
+int fos_ddos_top_add(struct fos_ddos_top *t, const struct fos_prog_rt *p)
+{
+	struct _fos_top_walk w = {.t = t, .p = p};
+
+	if (!p->skel || !p->ddos)
+		return -ENODEV;
+	if (!t->v) {
+		t->v = calloc(t->cap ? t->cap : 1, sizeof(*t->v));
+		if (!t->v)
+			return -ENOMEM;
+	}
+	return _fos_ddos_walk(_fos_ddos_fd(p, 3), sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX,
+			      _fos_top_one, &w);
+}
+
+void fos_ddos_top_sort(struct fos_ddos_top *t)
+{
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), _fos_top_cmp);
+}
+
+void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_addr *a,
+			  struct fos_cidr *ret)
+{
+	struct fos_cidr c = {};
+
+	memcpy(c.addr.b, a->addr, sizeof(c.addr.b));
+	if (fos_addr_is_v4(&c.addr)) {
+		c.family = AF_INET;
+		c.plen = 32;
+	} else {
+		c.family = AF_INET6;
+		c.plen = p->cfg && p->cfg->ddos.v6_plen ? p->cfg->ddos.v6_plen
+							: FOS_DDOS_DEFAULT_V6_PLEN;
+	}
+	*ret = c;
+}
