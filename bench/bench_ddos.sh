@@ -20,7 +20,8 @@
 # from a random source in 198.18.128.0/17 with a random port and sequence
 # number, one long live-frames run per measurement pinned to CPU 0. The
 # receiving veth's NAPI runs threaded, its kthread pinned to CPU 1. The sender
-# veth has GRO on, so it takes the SYN-ACKs; the receiver routes the spoofed
+# veth has an XDP_PASS program (fos_xdp_pass), so it takes the SYN-ACKs; the
+# receiver routes the spoofed
 # prefix back to the sender, so answers cost no neighbour lookups.
 #
 # Figures per run: rx Mpps, the receiving veth's rx_packets over the
@@ -109,8 +110,11 @@ ip -n "$NS_TX" link set "$TXIF" up
 ip -n "$NS_RX" link set "$RXIF" up
 # answers to the spoofed sources go to the sender's MAC, not to 32k neighbours
 ip -n "$NS_RX" route add "$SPOOF" via 198.18.0.1 dev "$RXIF"
-# the sender takes the SYN-ACKs: its veth needs NAPI
-inTX ethtool -K "$TXIF" gro on >/dev/null || die "cannot turn GRO on on $TXIF"
+# the sender takes the SYN-ACKs: its veth needs NAPI, and an XDP program, as
+# frames sent back with XDP_TX wake the NAPI of a veth with only GRO on not at
+# all (they wait for the next packet sent to it the usual way)
+inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_pass ||
+  die "cannot attach fos_xdp_pass to $TXIF"
 inRX sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_timestamps=1 net.core.somaxconn=4096
 RX_MAC=$(inRX cat "/sys/class/net/$RXIF/address")
 mkdir -p "$PIN" "$T/echo"
