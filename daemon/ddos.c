@@ -45,15 +45,6 @@ const char *fos_ddos_reason_to_string(unsigned r)
 	return r < ARRAY_SIZE(_fos_ddos_reason_names) ? _fos_ddos_reason_names[r] : "unknown";
 }
 
-bool fos_ddos_wanted(const struct fos_program *c)
-{
-	const struct fos_ddos_settings *d = &c->ddos;
-
-	/* any of the four protections enabled, as fos_program_has_ddos() */
-	return c->type == FOS_PROG_XDP &&
-	       (d->rate_enabled || d->syn_enabled || d->icmp_enabled || d->udp_enabled);
-}
-
 /* GCRA parameters of a rate with its burst (fos/abi.h, struct fos_ddos_rate) */
 static struct fos_ddos_rate _fos_ddos_rate(const struct fos_rate_cfg *c)
 {
@@ -75,7 +66,7 @@ void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct f
 	const struct fos_ddos_settings *d = &c->ddos;
 	struct fos_ddos_cfg k = {};
 
-	if (!fos_ddos_wanted(c)) {
+	if (!fos_program_has_ddos(c)) {
 		*ret = k;
 		return;
 	}

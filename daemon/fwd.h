@@ -287,8 +287,6 @@ int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);
 
 /* ---- DDoS mitigation (daemon/ddos.c) ------------------------------------ */
 const char *fos_ddos_reason_to_string(unsigned r); /* "icmp-flood", ... */
-/* is c loaded with DDoS mitigation (an XDP program with a protection on)? */
-bool fos_ddos_wanted(const struct fos_program *c);
 /* c's protections as the datapath reads them; block_set: the set id of its
  * blacklist (the one its slot uses). All zero without protections. */
 void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct fos_ddos_cfg *ret);

@@ -781,7 +781,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				 m->pin_dir, c->name);
 			pp->rt->type = c->type;
 			pp->rt->stateful = c->stateful;
-			pp->rt->ddos = fos_ddos_wanted(c);
+			pp->rt->ddos = fos_program_has_ddos(c);
 			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
@@ -789,7 +789,8 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 					       "programs \"%s\": %s", c->name, err);
 				return r;
 			}
-		} else if (pp->rt->stateful != c->stateful || pp->rt->ddos != fos_ddos_wanted(c) ||
+		} else if (pp->rt->stateful != c->stateful ||
+			   pp->rt->ddos != fos_program_has_ddos(c) ||
 			   (c->stateful && pl->ct_grown)) {
 			/* the feature is compiled in at load (and the table's map with
 			 * it): a new object on the same pinned maps, swapped in at
@@ -797,8 +798,9 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			pp->fresh = calloc(1, sizeof(*pp->fresh));
 			if (!pp->fresh)
 				return -ENOMEM;
-			*pp->fresh = (struct fos_prog_rt){
-			    .type = c->type, .stateful = c->stateful, .ddos = fos_ddos_wanted(c)};
+			*pp->fresh = (struct fos_prog_rt){.type = c->type,
+							  .stateful = c->stateful,
+							  .ddos = fos_program_has_ddos(c)};
 			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
