@@ -10,11 +10,12 @@ e2e_lab
 servers_start tcp:23 tcp:80 tcp:2323 tcp:8080
 CFG="$T/chain.conf"
 
-# prog NAME PRIORITY RULES...: one xdp program on r-cli; each rule is
-# "PORT:ACTION" on TCP, and everything else passes
+# prog NAME PRIORITY RULES...: one xdp program on $IFACE (r-cli unless
+# set); each rule is "PORT:ACTION" on TCP, and everything else passes
 prog() {
   local name=$1 prio=$2; shift 2
-  printf '\t{ name = "%s"; type = "xdp"; interface = "r-cli"; priority = %s;\n' "$name" "$prio"
+  printf '\t{ name = "%s"; type = "xdp"; interface = "%s"; priority = %s;\n' "$name" \
+    "${IFACE:-r-cli}" "$prio"
   printf '\t  settings = { actions = { default = "pass"; rules = (\n'
   local sep=""
   for r in "$@"; do
@@ -119,6 +120,27 @@ expect_chain "second first"
 [ -e "$PIN/progs/third" ] && fail "the pins of the removed program are left"
 tcp_pass 10.10.2.2 8080 || fail "tcp/8080 must pass once third is gone"
 pass_step "third, in the middle, removed"
+
+# in one reload: first moves to r-srv, second is renamed; then both back
+config "$(IFACE=r-srv FIRST 10)" "$(prog lead 1 2323:drop 23:pass 80:pass)"
+fosctl reload >/dev/null || fail "reload moving first and renaming second: $(fosctl reload 2>&1)"
+expect_chain_on() { # program interface position next
+  local got
+  got=$(fosctl -j show program "$1" | jq_py '"%s %s %s" % (j["interface"], j["chain"]["position"], j["chain"]["next"])')
+  [ "$got" = "$2 $3 $4" ] || fail "program $1: \"$got\", expected \"$2 $3 $4\""
+}
+expect_chain_on lead r-cli 1 None
+expect_chain_on first r-srv 1 None
+[ "$(kernel_chain)" = lead ] || fail "r-cli runs \"$(kernel_chain)\", expected lead alone"
+ip -n "$NS_R" link show r-srv | grep -q "prog/xdp" || fail "first is not on r-srv"
+[ -e "$PIN/progs/second" ] && fail "the renamed program's pins are left"
+[ -e "$PIN/progs/lead/link" ] || fail "r-cli's link is not pinned with its first program"
+tcp_try 10.10.2.2 2323 && fail "tcp/2323 must be dropped by lead"
+config "$(FIRST 10)" "$(SECOND 1)"
+fosctl reload >/dev/null || fail "reload moving back: $(fosctl reload 2>&1)"
+expect_chain "second first"
+ip -n "$NS_R" link show r-srv | grep -q "prog/xdp" && fail "XDP left on r-srv"
+pass_step "a program moved to another interface and back, the first one renamed and back"
 
 link0=$(fosctl -j show program second | jq_py 'j["linkId"]')
 kill -9 "$FWD_PID"; wait "$FWD_PID" 2>/dev/null; FWD_PID=
