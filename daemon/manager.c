@@ -1412,7 +1412,6 @@ static int _fos_chain_stage(struct fos_manager *m, struct _fos_plan *pl, struct 
 	char err[512], path[640];
 	int r;
 
-	(void)m;
 	for (size_t c = 0; c < pl->n_chains; c++) {
 		struct _fos_chain *ch = &pl->chains[c];
 
@@ -1614,6 +1613,8 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 			/* the object swapped in at staging goes; the old one runs again
 			 * (the chains already point at it) */
 			_fos_swap_objects(pp->rt, pp->prev);
+			if (pp->prev->skel)
+				_fos_retire_prog(m, TAKE_PTR(pp->prev));
 		}
 		if (pp->flipped)
 			(void)_fos_flip(pp->rt, pp->rt->active ^ 1);
@@ -1623,9 +1624,9 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 			pp->rt->ifname[0] = 0;
 		if (pp->is_new) {
 			fos_prog_detach(pp->rt);
-			fos_prog_unload(pp->rt);
 			_fos_unpin_dir(pp->rt->pin_dir);
-			fos_prog_rt_free(pp->rt);
+			/* an XDP program may have run in a chain for a moment */
+			_fos_retire_prog(m, pp->rt);
 			pp->rt = NULL;
 		}
 	}

@@ -51,7 +51,7 @@ kernel_chain() {
     name=$(jq_py "next((p['name'] for p in j['programs'] if p['progId'] == $id), '?$id')" <"$T/progs.json")
     ids="$ids $name"
     [ "${name#\?}" = "$name" ] || break
-    [ $(echo "$ids" | wc -w) -le 8 ] || break
+    [ "$(echo "$ids" | wc -w)" -le 8 ] || break
     id=$(bpftool -j map dump pinned "$PIN/progs/$name/fos_next" 2>/dev/null |
       python3 -c 'import json,sys
 d=json.load(sys.stdin)
@@ -63,7 +63,8 @@ for e in d:
   echo "${ids# }"
 }
 expect_chain() { # "name ..." in order
-  local want=$1 shown="" k i=1 names=($1)
+  local want=$1 shown="" k i=1 names
+  read -r -a names <<<"$1"
   for n in "${names[@]}"; do
     local nx=None; [ $i -lt ${#names[@]} ] && nx=${names[$i]}
     shown="$shown $n@$i>$nx"; i=$((i + 1))
@@ -93,7 +94,7 @@ s2323=$(rule_pk second 0) s23=$(rule_pk second 1) s80=$(rule_pk second 2)
 [ "$f23" -ge 1 ] || fail "first counted no tcp/23 ($f23)"
 [ "$s23" = 0 ] || fail "second saw $s23 tcp/23 packets that first dropped"
 [ "$s2323" -ge 1 ] || fail "second counted no tcp/2323 ($s2323)"
-[ "$f80" -ge 1 ] && [ "$s80" -ge "$f80" ] || fail "tcp/80: first $f80, second $s80: not through both"
+{ [ "$f80" -ge 1 ] && [ "$s80" -ge "$f80" ]; } || fail "tcp/80: first $f80, second $s80: not through both"
 pass_step "drops of both programs in force; tcp/23 first $f23 second $s23, tcp/80 first $f80 second $s80"
 
 # a continuous ping through the chain while it changes
