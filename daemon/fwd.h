@@ -123,6 +123,11 @@ struct fos_prog_rt {
 	time_t loaded_at;
 	time_t updated_at;
 	bool adopted; /* found pinned at start-up */
+	/* XDP: loaded with a fos_next of its own instead of the pinned one (an
+	 * instance spliced into a new place of its interface's chain) */
+	bool private_next;
+	unsigned chain_pos;	       /* 1-based place in its interface's XDP chain; 0: none */
+	char chain_next[FOS_NAME_MAX]; /* the program after it there, "" for the last */
 };
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
@@ -138,7 +143,6 @@ int fos_prog_main_fd(const struct fos_prog_rt *p);
 /* destroy the loaded object (not the attachment) */
 void fos_prog_unload(struct fos_prog_rt *p);
 bool fos_prog_loaded(const struct fos_prog_rt *p);
-int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
 /* remove the pins of the DDoS maps in pin_dir (a program loaded again without
@@ -204,6 +208,10 @@ struct fos_manager {
 	size_t n_progs;
 	struct fos_rset *retired; /* sets replaced by a reload, erased by fos_manager_gc() */
 	size_t n_retired;
+	/* XDP objects a reload took out of a chain, destroyed by fos_manager_gc()
+	 * once packets still inside them are through */
+	struct fos_prog_rt **retired_progs;
+	size_t n_retired_progs;
 
 	/* the block events of every DDoS program, rebuilt after each apply;
 	 * ddos_rb_gen changes whenever ddos_rb does */
@@ -234,7 +242,8 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
 /* Load the config at path and every program through the verifier, touching
  * nothing. */
 int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg);
-/* Erase the entries of sets a reload retired; true if there was work. */
+/* Erase the entries of sets a reload retired and destroy the XDP objects it
+ * took out of a chain; true if there was work. */
 bool fos_manager_gc(struct fos_manager *m);
 struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name);
 struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name);

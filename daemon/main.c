@@ -487,7 +487,7 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 		if (m->ctmaps)
 			timeout = next_ct_gc > now ? (int)(next_ct_gc - now) : 0;
 		/* retired set entries are erased once nothing else is waiting */
-		if (m->n_retired)
+		if (m->n_retired || m->n_retired_progs)
 			timeout = 0;
 		for (size_t c = 0; c < MAX_CLIENTS && timeout != 0; c++)
 			if (clients[c] && _fos_client_job_ready(clients[c]))

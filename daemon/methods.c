@@ -139,7 +139,8 @@ static const char *_fos_mode(const struct fos_prog_rt *p)
 
 	if (p->tc)
 		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY) ? "tc" : "none";
-	if (!p->link || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
+	/* a program further down an XDP chain runs in the mode of the first */
+	if ((!p->link && p->chain_pos < 2) || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
 		return "none";
 	return mode;
 }
@@ -150,7 +151,9 @@ static bool _fos_attached(const struct fos_prog_rt *p)
 {
 	if (p->tc)
 		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY);
-	return p->link && fos_link_ifindex(p->link) != 0;
+	if (!p->link)
+		return p->chain_pos > 1; /* the previous program of its chain passes on to it */
+	return fos_link_ifindex(p->link) != 0;
 }
 
 static json_object *_fos_tc_hook_json(const struct fos_prog_rt *p, int i)
@@ -200,6 +203,16 @@ static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 			json_object_object_add(tc, "tracker",
 					       _fos_tc_hook_json(p, FOS_TC_ATTACH_TRACK));
 		json_object_object_add(o, "tc", tc);
+	} else if (p->chain_pos) {
+		/* its place among the XDP programs of its interface */
+		json_object *ch = json_object_new_object();
+
+		json_object_object_add(ch, "position", json_object_new_int((int)p->chain_pos));
+		json_object_object_add(
+		    ch, "next", p->chain_next[0] ? json_object_new_string(p->chain_next) : NULL);
+		json_object_object_add(o, "chain", ch);
+	} else {
+		json_object_object_add(o, "chain", NULL);
 	}
 	json_object_object_add(o, "rules", json_object_new_int(p->cfg ? (int)p->cfg->n_rules : 0));
 	json_object_object_add(o, "packets", json_object_new_uint64(st[FOS_STAT_PACKETS]));
