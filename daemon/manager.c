@@ -1318,6 +1318,7 @@ static int _fos_plan_chains(struct fos_manager *m, struct _fos_plan *pl, struct 
 				return -ENOMEM;
 			*pp->fresh = (struct fos_prog_rt){.type = pp->cfg->type,
 							  .stateful = pp->cfg->stateful,
+							  .ddos = fos_program_has_ddos(pp->cfg),
 							  .private_next = true};
 			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
@@ -2034,7 +2035,8 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 	}
 	for (size_t i = 0; i < cfg->n_programs; i++) {
 		const struct fos_program *c = &cfg->programs[i];
-		struct fos_prog_rt p = {.type = c->type, .stateful = c->stateful};
+		struct fos_prog_rt p = {
+		    .type = c->type, .stateful = c->stateful, .ddos = fos_program_has_ddos(c)};
 		char err[512];
 
 		struct fos_set_maps sm = {bpf_map__fd(g->maps.fos_sets),
