@@ -70,9 +70,11 @@ struct fos_set_expiry {
 	uint64_t next_ns; /* earliest expiry of a timed entry (CLOCK_BOOTTIME); 0: none */
 	bool passing;	  /* a pass over the sets is under way, at sets[set].e[i] */
 	size_t set, i;
-	uint64_t pass_next_ns; /* earliest expiry among the entries the pass kept */
-	uint64_t pass_removed;
-	uint64_t removed;      /* in all */
+	uint64_t pass_next_ns;	/* earliest expiry among the entries the pass kept */
+	uint64_t removed;	/* in all */
+	uint64_t log_window_ns; /* removals logged at info since then ... */
+	unsigned log_shown;
+	uint64_t log_quiet;    /* ... and at debug */
 	uint64_t last_step_ns; /* time the last step took */
 };
 

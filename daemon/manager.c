@@ -572,16 +572,27 @@ static int _fos_plan_named_sets(struct fos_manager *m, const struct fos_config *
 		 * expiry, unless the config now has them or they have expired */
 		if (old) {
 			uint64_t now = fos_sets_now_ns();
+			size_t n_cfg = ps->s.n;
+			/* the config's entries sorted, to look up many runtime ones */
+			_cleanup_free_ struct fos_set_entry *sorted =
+			    malloc((n_cfg ? n_cfg : 1) * sizeof(*sorted));
 
+			if (!sorted)
+				return -ENOMEM;
+			if (n_cfg)
+				memcpy(sorted, ps->s.e, n_cfg * sizeof(*sorted));
+			qsort(sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp);
 			ps->s.expired = old->expired;
 			for (size_t j = 0; j < old->n; j++) {
 				const struct fos_set_entry *e = &old->e[j];
+				struct fos_set_entry key = {.cidr = e->cidr,
+							    .flags = FOS_SET_F_CONFIG};
 
 				if (!(e->flags & FOS_SET_F_DYNAMIC))
 					continue;
 				if (e->expires_ns && e->expires_ns <= now)
 					continue;
-				if (fos_rset_find(&ps->s, &e->cidr) >= 0)
+				if (bsearch(&key, sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp))
 					continue;
 				r = fos_rset_append_entry(&ps->s, e);
 				if (r < 0)

@@ -412,8 +412,9 @@ fail:
  * appended to a set by anyone (the datapath's blocks arrive that way) sit at
  * index s->seen or later until a step folds their expiry in. */
 
-/* removal logs at info for the first few of a pass, at debug after */
-#define SETS_EXPIRE_LOG_INFO 8
+/* removals log at info for the first few of a minute, at debug after */
+#define SETS_EXPIRE_LOG_INFO   8
+#define SETS_EXPIRE_LOG_WINDOW (60ULL * 1000000000ULL)
 /* units of work between two looks at the clock: an entry looked at is one */
 #define SETS_EXPIRE_CHECK 256
 
@@ -484,8 +485,36 @@ size_t fos_rset_count_timed(const struct fos_rset *s)
 /* The entry at s->e[i] has expired by fwd's list: remove it from the map and
  * the list (1), unless the map holds a later expiry for it (the datapath
  * blocked the source again), which the list then takes (0). */
-static int _fos_sets_expire_one(const struct fos_set_maps *maps, struct fos_rset *s, size_t i,
-				uint64_t now_ns, uint64_t *n_logged)
+/* A new minute of removal logs once the last is over: the count of those
+ * logged at debug only in it. */
+static void _fos_sets_expiry_log_window(struct fos_set_expiry *x, uint64_t now_ns)
+{
+	if (now_ns - x->log_window_ns < SETS_EXPIRE_LOG_WINDOW)
+		return;
+	if (x->log_quiet)
+		log_info("%" PRIu64 " more set entries expired and were removed (logged at debug "
+			 "level)",
+			 x->log_quiet);
+	x->log_window_ns = now_ns;
+	x->log_shown = 0;
+	x->log_quiet = 0;
+}
+
+static void _fos_sets_expiry_log(struct fos_set_expiry *x, const struct fos_rset *s,
+				 const char *cidr, uint64_t now_ns)
+{
+	_fos_sets_expiry_log_window(x, now_ns);
+	if (x->log_shown < SETS_EXPIRE_LOG_INFO) {
+		x->log_shown++;
+		log_info("set %s: %s expired, removed", s->name, cidr);
+	} else {
+		x->log_quiet++;
+		log_debug("set %s: %s expired, removed", s->name, cidr);
+	}
+}
+
+static int _fos_sets_expire_one(const struct fos_set_maps *maps, struct fos_set_expiry *x,
+				struct fos_rset *s, size_t i, uint64_t now_ns)
 {
 	struct fos_set_entry *e = &s->e[i];
 	union fos_any_set_key k;
@@ -501,11 +530,9 @@ static int _fos_sets_expire_one(const struct fos_set_maps *maps, struct fos_rset
 	fos_cidr_to_string(&e->cidr, buf, sizeof(buf));
 	if (bpf_map_delete_elem(fd, &k) < 0 && errno != ENOENT)
 		/* the datapath treats it as absent all the same */
-		log_warning("set %s: cannot delete expired entry %s: %m, ignoring", s->name, buf);
-	if ((*n_logged)++ < SETS_EXPIRE_LOG_INFO)
-		log_info("set %s: %s expired, removed", s->name, buf);
-	else
-		log_debug("set %s: %s expired, removed", s->name, buf);
+		log_warning("set %s: cannot delete expired entry %s: %s, ignoring", s->name, buf,
+			    strerror(errno));
+	_fos_sets_expiry_log(x, s, buf, now_ns);
 	/* the last entry takes its place: O(1) however many expire together */
 	*e = s->e[s->n - 1];
 	s->n--;
@@ -544,13 +571,20 @@ uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *
 		s->seen = s->n;
 	}
 	if (!x->passing) {
+		if (x->log_quiet) {
+			/* wake up for the summary of the quiet removals */
+			uint64_t then = x->log_window_ns + SETS_EXPIRE_LOG_WINDOW;
+
+			_fos_sets_expiry_log_window(x, now_ns);
+			if (x->log_quiet && (!x->next_ns || then < x->next_ns))
+				return _fos_ms_until(then, now_ns);
+		}
 		if (!x->next_ns || now_ns < x->next_ns)
 			return _fos_ms_until(x->next_ns, now_ns);
 		x->passing = true;
 		x->set = 0;
 		x->i = 0;
 		x->pass_next_ns = 0;
-		x->pass_removed = 0;
 	}
 	start = _fos_mono_ns();
 	for (; x->set < n; x->set++, x->i = 0) {
@@ -573,8 +607,7 @@ uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *
 			work++;
 			if (e->expires_ns && e->expires_ns <= now_ns) {
 				work += SETS_EXPIRE_CHECK / 16;
-				if (_fos_sets_expire_one(maps, s, x->i, now_ns, &x->pass_removed) >
-				    0) {
+				if (_fos_sets_expire_one(maps, x, s, x->i, now_ns) > 0) {
 					x->removed++;
 					continue; /* another entry is at x->i now */
 				}
@@ -583,9 +616,6 @@ uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *
 			x->i++;
 		}
 	}
-	if (x->pass_removed > SETS_EXPIRE_LOG_INFO)
-		log_info("%" PRIu64 " expired set entries removed (%" PRIu64 " not listed above)",
-			 x->pass_removed, x->pass_removed - SETS_EXPIRE_LOG_INFO);
 	x->passing = false;
 	x->next_ns = x->pass_next_ns;
 	x->last_step_ns = _fos_mono_ns() - start;

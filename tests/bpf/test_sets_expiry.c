@@ -406,6 +406,14 @@ START_TEST(test_expire_million)
 	 * longer when the kernel frees deleted trie nodes in their time */
 	ck_assert_uint_lt(total_cpu / steps, 2 * BUDGET);
 	ck_assert_uint_lt(worst_cpu, 50 * BUDGET);
+	/* a handful logged at info, the rest at debug and summed up once the
+	 * minute is over */
+	ck_assert_uint_eq(x.log_shown, 8);
+	ck_assert_uint_eq(x.log_quiet, BIG_N - 8);
+	ck_assert_uint_eq(fos_sets_expire_step(&maps, &s, 1, &x, NOW + 3 * SEC_NS, BUDGET), 1000);
+	ck_assert_uint_eq(fos_sets_expire_step(&maps, &s, 1, &x, NOW + 63 * SEC_NS, BUDGET),
+			  UINT32_MAX);
+	ck_assert_uint_eq(x.log_quiet, 0);
 	ck_assert_int_eq(map_get(20, "10.0.0.1/32", &v), -ENOENT);
 	ck_assert_int_eq(map_get(20, "10.15.66.63/32", &v), -ENOENT);
 	fos_rset_free(&s);
