@@ -106,7 +106,7 @@ inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "ping after set del"
 pass_step "adding an entry again updates its expiry"
 
 # --- reload and kill -9 + restart keep the expiry ------------------------------
-add_timed $C 7 >/dev/null
+add_timed $C 12 >/dev/null
 id0=$(map_set_id)
 exp0=$(map_expires)
 # the set changes: it is written under a new id, the timed entry carried over
@@ -115,7 +115,7 @@ grep -q 192.0.2.0/24 "$CONF" || fail "test: the config edit did not apply"
 fosctl reload >/dev/null || fail "reload failed"
 [ "$(entry 192.0.2.0/24)" != None ] || fail "the reload did not change the set"
 e=$(expires $C)
-[ "$e" != None ] && [ "$e" -ge 1 ] && [ "$e" -le 7 ] || fail "expiry after reload: $e"
+[ "$e" != None ] && [ "$e" -ge 1 ] && [ "$e" -le 12 ] || fail "expiry after reload: $e"
 [ "$(map_set_id)" != "$id0" ] || fail "the set was not written under a new id"
 [ "$(map_expires)" = "$exp0" ] || fail "the map's expiry changed on reload: $exp0 -> $(map_expires)"
 inC ping -c1 -W1 10.10.2.2 >/dev/null && fail "entry lost on reload"
@@ -125,9 +125,10 @@ kill -9 "$FWD_PID"; wait "$FWD_PID" 2>/dev/null; FWD_PID=
 inC ping -c1 -W1 10.10.2.2 >/dev/null && fail "the datapath must keep blocking without fwd"
 fwd_start "$CONF" || fail "fwd did not restart"
 e=$(expires $C)
-[ "$e" != None ] && [ "$e" -ge 1 ] && [ "$e" -le 6 ] || fail "expiry after restart: $e"
-inC ping -c1 -W1 10.10.2.2 >/dev/null && fail "entry lost on restart"
 [ "$(set_info timedEntries)" = 1 ] || fail "timedEntries after restart"
+# it counted down while fwd was away (a busy machine may take a few s to restart)
+[ "$e" != None ] && [ "$e" -ge 1 ] && [ "$e" -le 11 ] || fail "expiry after restart: $e"
+[ "$e" -ge 2 ] && { inC ping -c1 -W1 10.10.2.2 >/dev/null && fail "entry lost on restart"; }
 sleep $((e + 1))
 [ "$(entry $C)" = None ] || fail "entry still listed after its expiry (restarted fwd)"
 in_map && fail "entry still in the map after its expiry (restarted fwd)"
