@@ -33,13 +33,18 @@ struct fos_rset {
 	uint32_t meta_flags; /* enum fos_set_meta_flags */
 	struct fos_set_entry *e;
 	size_t n, cap;
-	char *file; /* ipSets[].file, for show */
+	char *file;	  /* ipSets[].file, for show */
+	size_t seen;	  /* entries before this index are known to the expiry */
+	uint64_t expired; /* entries removed on expiry */
 };
 
 void fos_rset_free(struct fos_rset *s);
+/* an entry without expiry */
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags);
+int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e);
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c);
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag);
+size_t fos_rset_count_timed(const struct fos_rset *s);
 
 /* The maps a set lives in: IPv6 entries, IPv4 entries, and the names. */
 struct fos_set_maps {
@@ -52,13 +57,40 @@ struct fos_set_maps {
 int fos_sets_write(const struct fos_set_maps *maps, const struct fos_rset *s, uint64_t generation);
 /* Delete every entry of s (under s->id) and its metadata; best effort. */
 void fos_sets_erase(const struct fos_set_maps *maps, const struct fos_rset *s);
-/* One entry, live. */
+/* One entry, live; expires_ns 0: never. */
 int fos_sets_add_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c,
-		       uint32_t flags);
+		       uint32_t flags, uint64_t expires_ns);
 int fos_sets_del_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c);
-/* Read the pinned maps back into sets (on start-up): *ret is an array. */
+/* Read the pinned maps back into sets (on start-up): *ret is an array.
+ * Entries already expired are deleted and counted in their set's expired. */
 int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id);
+
+/* Removal of timed entries once they expire. */
+struct fos_set_expiry {
+	uint64_t next_ns; /* earliest expiry of a timed entry (CLOCK_BOOTTIME); 0: none */
+	bool passing;	  /* a pass over the sets is under way, at sets[set].e[i] */
+	size_t set, i;
+	uint64_t pass_next_ns;	/* earliest expiry among the entries the pass kept */
+	uint64_t removed;	/* in all */
+	uint64_t log_window_ns; /* removals logged at info since then ... */
+	unsigned log_shown;
+	uint64_t log_quiet;    /* ... and at debug */
+	uint64_t last_step_ns; /* time the last step took */
+};
+
+uint64_t fos_sets_now_ns(void); /* CLOCK_BOOTTIME, the datapath's clock */
+/* A timed entry was added or its expiry changed. */
+void fos_sets_expiry_note(struct fos_set_expiry *x, uint64_t expires_ns);
+/* The sets were replaced or read back: start over from their entries. */
+void fos_sets_expiry_reset(struct fos_set_expiry *x, struct fos_rset *sets, size_t n);
+/* Remove entry i of sets[si] from the list, keeping the order. */
+void fos_sets_remove_at(struct fos_set_expiry *x, struct fos_rset *sets, size_t si, size_t i);
+/* Remove expired entries from the maps and the lists for about budget_ns:
+ * the ms until the next step is due (0: more to do now), UINT32_MAX when no
+ * entry can expire. */
+uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *sets, size_t n,
+			      struct fos_set_expiry *x, uint64_t now_ns, uint64_t budget_ns);
 
 /* ---- conntrack (daemon/conntrack.c) ------------------------------------ */
 
@@ -201,7 +233,8 @@ struct fos_manager {
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */
 	size_t n_sets;
-	struct fos_rset *anon; /* anonymous sets of every program's rules */
+	struct fos_set_expiry set_exp; /* of the named sets */
+	struct fos_rset *anon;	       /* anonymous sets of every program's rules */
 	size_t n_anon;
 
 	struct fos_prog_rt **progs;
@@ -247,8 +280,10 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 bool fos_manager_gc(struct fos_manager *m);
 struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name);
 struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name);
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
-			size_t errlen);
+/* Add c to set, or update it: timeout_s 0 = no expiry. 1 if added, 0 if it
+ * was there. */
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			uint32_t timeout_s, char *err, size_t errlen);
 int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
 			size_t errlen);
 

@@ -368,6 +368,7 @@ int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 		nv[(*dst_n)++] = all[i];
 	}
 	free(all);
+	fos_sets_expiry_reset(&m->set_exp, m->sets, m->n_sets);
 	if (m->n_sets || m->n_anon)
 		log_info("adopted %zu named and %zu rule sets from %s", m->n_sets, m->n_anon,
 			 m->pin_dir);
@@ -602,14 +603,33 @@ static int _fos_plan_named_sets(struct fos_manager *m, const struct fos_config *
 			if (r < 0)
 				return r;
 		}
-		/* runtime entries live on across a reload unless the config now has them */
+		/* runtime entries live on across a reload, with their flags and
+		 * expiry, unless the config now has them or they have expired */
 		if (old) {
+			uint64_t now = fos_sets_now_ns();
+			size_t n_cfg = ps->s.n;
+			/* the config's entries sorted, to look up many runtime ones */
+			_cleanup_free_ struct fos_set_entry *sorted =
+			    malloc((n_cfg ? n_cfg : 1) * sizeof(*sorted));
+
+			if (!sorted)
+				return -ENOMEM;
+			if (n_cfg)
+				memcpy(sorted, ps->s.e, n_cfg * sizeof(*sorted));
+			qsort(sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp);
+			ps->s.expired = old->expired;
 			for (size_t j = 0; j < old->n; j++) {
-				if (!(old->e[j].flags & FOS_SET_F_DYNAMIC))
+				const struct fos_set_entry *e = &old->e[j];
+				struct fos_set_entry key = {.cidr = e->cidr,
+							    .flags = FOS_SET_F_CONFIG};
+
+				if (!(e->flags & FOS_SET_F_DYNAMIC))
 					continue;
-				if (fos_rset_find(&ps->s, &old->e[j].cidr) >= 0)
+				if (e->expires_ns && e->expires_ns <= now)
 					continue;
-				r = fos_rset_append(&ps->s, &old->e[j].cidr, FOS_SET_F_DYNAMIC);
+				if (bsearch(&key, sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp))
+					continue;
+				r = fos_rset_append_entry(&ps->s, e);
 				if (r < 0)
 					return r;
 			}
@@ -1917,6 +1937,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	m->n_anon = pl.n_anon;
 	pl.n_sets = pl.n_anon = 0;
 	m->next_set_id = pl.next_id;
+	fos_sets_expiry_reset(&m->set_exp, m->sets, m->n_sets);
 
 	fos_config_free(m->cfg);
 	m->cfg = cfg;
@@ -2065,30 +2086,58 @@ out:
 	return 0;
 }
 
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
-			size_t errlen)
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			uint32_t timeout_s, char *err, size_t errlen)
 {
 	struct fos_rset *s = fos_manager_find_set(m, set);
+	struct fos_set_entry e = {.cidr = *c, .flags = FOS_SET_F_DYNAMIC};
 	char buf[FOS_CIDR_STRLEN];
+	ssize_t i;
 	int r;
 
 	if (!s) {
 		snprintf(err, errlen, "no set named \"%s\"", set);
 		return -ENOENT;
 	}
-	if (fos_rset_find(s, c) >= 0)
+	fos_cidr_to_string(c, buf, sizeof(buf));
+	if (timeout_s)
+		e.expires_ns = fos_sets_now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	i = fos_rset_find(s, c);
+	if (i >= 0) {
+		struct fos_set_entry *old = &s->e[i];
+
+		if (old->flags & FOS_SET_F_CONFIG) {
+			if (!timeout_s)
+				return 0;
+			snprintf(err, errlen,
+				 "%s is in the configuration of set \"%s\"; it cannot expire", buf,
+				 set);
+			return -EPERM;
+		}
+		/* a runtime entry takes the new expiry (none without a timeout) */
+		if (!timeout_s && !old->expires_ns)
+			return 0;
+		r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot update %s in \"%s\": %s", buf, set,
+				 strerror(-r));
+			return r;
+		}
+		*old = e;
+		fos_sets_expiry_note(&m->set_exp, e.expires_ns);
 		return 0;
-	r = fos_rset_append(s, c, FOS_SET_F_DYNAMIC);
+	}
+	r = fos_rset_append_entry(s, &e);
 	if (r < 0)
 		return r;
-	r = fos_sets_add_entry(&m->set_maps, s->id, c, FOS_SET_F_DYNAMIC);
+	r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
 	if (r < 0) {
 		s->n--;
-		snprintf(err, errlen, "cannot add %s to \"%s\": %s",
-			 fos_cidr_to_string(c, buf, sizeof(buf)), set,
+		snprintf(err, errlen, "cannot add %s to \"%s\": %s", buf, set,
 			 r == -E2BIG || r == -ENOSPC ? "the set map is full" : strerror(-r));
 		return r;
 	}
+	fos_sets_expiry_note(&m->set_exp, e.expires_ns);
 	return 1;
 }
 
@@ -2121,7 +2170,6 @@ int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos
 		snprintf(err, errlen, "cannot remove %s from \"%s\": %s", buf, set, strerror(-r));
 		return r;
 	}
-	memmove(&s->e[i], &s->e[i + 1], (s->n - (size_t)i - 1) * sizeof(s->e[0]));
-	s->n--;
+	fos_sets_remove_at(&m->set_exp, m->sets, (size_t)(s - m->sets), (size_t)i);
 	return 0;
 }
