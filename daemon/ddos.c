@@ -199,12 +199,14 @@ static int _fos_ddos_event(void *ctx, void *data, size_t size)
 	}
 	if (fos_rset_find(s, &c) >= 0)
 		return 0;
-	r = fos_rset_append(s, &c, FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO);
+	r = fos_rset_append_entry(
+	    s, &(struct fos_set_entry){.cidr = c,
+				       .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
+				       .expires_ns = ev->expires_ns});
 	if (r < 0) {
 		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, s->name);
 		return 0;
 	}
-	s->e[s->n - 1].expires_ns = ev->expires_ns;
 	log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
 		 (unsigned long long)(ev->expires_ns > now
 					  ? (ev->expires_ns - now + NS_PER_S / 2) / NS_PER_S
