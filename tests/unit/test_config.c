@@ -2327,11 +2327,13 @@ START_TEST(test_shipped_lab_ddos_dropin)
 	char dir[] = "/tmp/fos-test-labddos-XXXXXX";
 	_cleanup_free_ char *lab = conf_path("examples/lab.conf");
 	_cleanup_free_ char *ddos = conf_path("examples/lab-ddos.conf");
-	_cleanup_free_ char *set_file = conf_path("examples/sets/blocked.txt");
+	_cleanup_free_ char *set_rel = conf_path("examples/sets/blocked.txt");
+	_cleanup_free_ char *set_file = realpath(set_rel, NULL);
 	_cleanup_free_ char *main_path = NULL, *dropins = NULL, *dropin = NULL, *cmd = NULL;
 	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
 	const struct fos_program *p, *f;
 
+	ck_assert_ptr_nonnull(set_file);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	main_path = strf("%s/fwd.conf", dir);
 	dropins = strf("%s/fwd.d", dir);
