@@ -114,8 +114,9 @@ echo
 echo "== 7. DDoS protection on r-cli: $RUN/fwd.d/lab-ddos.conf (before lab-filter), reload"
 cp "$top/conf/examples/lab-ddos.conf" "$RUN/fwd.d/"
 fosctl reload
-# the client's veth takes the SYN-ACKs the router sends back from XDP
-ip netns exec $NS_C ethtool -K eth0 gro on >/dev/null 2>&1 || true
+# a veth hands frames sent back with XDP_TX (the SYN-ACK cookies) to the stack
+# only when an XDP program runs on it: the client's gets one that passes all
+ip netns exec $NS_C ip link set dev eth0 xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
 try "client: tcp 10.10.2.2:80 (proves itself with a SYN cookie)" nc -w 2 10.10.2.2 80
 ip netns exec $NS_C ping -f -c 300 10.10.2.2 >/dev/null 2>&1 || true
 try "client: ping 10.10.2.2 after a ping flood (blocked 15 s)" ping -c1 -W1 10.10.2.2
