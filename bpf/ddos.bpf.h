@@ -314,9 +314,12 @@ static __always_inline void _fos_ddos_block(struct _fos_ddos_ctx *d, struct fos_
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* Count a drop for reason on the source's entry (created with track) and
- * block the source if its protection says so. */
-static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason, bool track)
+/* Count a drop for reason on the source's entry (created with track) and,
+ * with may_block, block the source if its protection says so. A drop by a
+ * total (all sources) limit never blocks: the source whose packet happened
+ * to be over it need not be the one flooding. */
+static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason, bool track,
+					  bool may_block)
 {
 	struct fos_ddos_src *src;
 	__u64 block_ns;
@@ -331,7 +334,7 @@ static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason,
 	__sync_fetch_and_add(&src->drops[reason], 1);
 	src->last_drop_ns = d->now;
 	block_ns = d->cfg->block_ns[reason];
-	if (block_ns && d->cfg->block_set && src->blocked_until_ns <= d->now)
+	if (may_block && block_ns && d->cfg->block_set && src->blocked_until_ns <= d->now)
 		_fos_ddos_block(d, src, reason, block_ns);
 	return FOS_DDOS_DROP;
 }
@@ -549,10 +552,10 @@ static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pk
 		if ((p->flags & FOS_PKT_F_FRAGMENT) ||
 		    p->l4_off - p->l3_off !=
 			(d->v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)))
-			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false);
+			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false, false);
 		cookie = _fos_ddos_cookie(p);
 		if (cookie < 0 || _fos_ddos_synack(ctx, p, (__u32)cookie) < 0)
-			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false);
+			return _fos_ddos_drop(d, FOS_DDOS_SYN_FLOOD, false, false);
 		fos_ddos_stat_add(FOS_DDOS_STAT_COOKIES_SENT);
 		fos_ddos_stat_add(FOS_DDOS_STAT_DROP_SYN_FLOOD);
 		_fos_ddos_active(FOS_DDOS_P_SYN, d->now);
@@ -595,12 +598,12 @@ static __always_inline int _fos_ddos_flood(struct _fos_ddos_ctx *d, __u64 *src_t
 	__u64 *tat;
 
 	if (src_tat && !_fos_gcra(src_tat, per_src, d->now))
-		return _fos_ddos_drop(d, reason, true);
+		return _fos_ddos_drop(d, reason, true, true);
 	if (!all->interval_ns)
 		return FOS_DDOS_GO;
 	tat = bpf_map_lookup_elem(&fos_ddos_agg, &agg);
 	if (tat && !_fos_gcra(tat, all, d->now))
-		return _fos_ddos_drop(d, reason, true);
+		return _fos_ddos_drop(d, reason, false, false);
 	return FOS_DDOS_GO;
 }
 
@@ -641,7 +644,7 @@ __noinline int fos_xdp_ddos(struct xdp_md *ctx, const struct fos_pkt *p, __u32 s
 	if ((flags & FOS_DDOS_F_RATE) && d.cfg->pkt.interval_ns) {
 		src = _fos_ddos_src(&d);
 		if (src && !_fos_gcra(&src->tat_pkt, &d.cfg->pkt, d.now))
-			return _fos_ddos_drop(&d, FOS_DDOS_RATE, true);
+			return _fos_ddos_drop(&d, FOS_DDOS_RATE, true, true);
 	}
 	if (icmp) {
 		if (d.cfg->icmp_src.interval_ns)
@@ -679,7 +682,7 @@ __noinline int fos_xdp_ddos_conn(const struct fos_pkt *p, __u32 slot, __u32 stat
 	if (d.cfg->conn.interval_ns) {
 		src = _fos_ddos_src(&d);
 		if (src && !_fos_gcra(&src->tat_conn, &d.cfg->conn, d.now))
-			return _fos_ddos_drop(&d, FOS_DDOS_CONN_RATE, true);
+			return _fos_ddos_drop(&d, FOS_DDOS_CONN_RATE, true, true);
 	}
 	if (stateful && d.cfg->conn_limit) {
 		__builtin_memcpy(ck.addr, p->saddr, sizeof(ck.addr));
@@ -687,7 +690,7 @@ __noinline int fos_xdp_ddos_conn(const struct fos_pkt *p, __u32 slot, __u32 stat
 			_fos_ddos_mask(&ck, FOS_CT_SRC_V6_PLEN);
 		n = bpf_map_lookup_elem(&fos_ct_src, &ck);
 		if (n && *n >= d.cfg->conn_limit)
-			return _fos_ddos_drop(&d, FOS_DDOS_CONN_LIMIT, true);
+			return _fos_ddos_drop(&d, FOS_DDOS_CONN_LIMIT, true, true);
 	}
 	return FOS_DDOS_GO;
 }

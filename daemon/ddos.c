@@ -45,15 +45,6 @@ const char *fos_ddos_reason_to_string(unsigned r)
 	return r < ARRAY_SIZE(_fos_ddos_reason_names) ? _fos_ddos_reason_names[r] : "unknown";
 }
 
-bool fos_ddos_wanted(const struct fos_program *c)
-{
-	const struct fos_ddos_settings *d = &c->ddos;
-
-	/* any of the four protections enabled, as fos_program_has_ddos() */
-	return c->type == FOS_PROG_XDP &&
-	       (d->rate_enabled || d->syn_enabled || d->icmp_enabled || d->udp_enabled);
-}
-
 /* GCRA parameters of a rate with its burst (fos/abi.h, struct fos_ddos_rate) */
 static struct fos_ddos_rate _fos_ddos_rate(const struct fos_rate_cfg *c)
 {
@@ -75,7 +66,7 @@ void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct f
 	const struct fos_ddos_settings *d = &c->ddos;
 	struct fos_ddos_cfg k = {};
 
-	if (!fos_ddos_wanted(c)) {
+	if (!fos_program_has_ddos(c)) {
 		*ret = k;
 		return;
 	}
@@ -208,12 +199,14 @@ static int _fos_ddos_event(void *ctx, void *data, size_t size)
 	}
 	if (fos_rset_find(s, &c) >= 0)
 		return 0;
-	r = fos_rset_append(s, &c, FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO);
+	r = fos_rset_append_entry(
+	    s, &(struct fos_set_entry){.cidr = c,
+				       .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
+				       .expires_ns = ev->expires_ns});
 	if (r < 0) {
 		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, s->name);
 		return 0;
 	}
-	s->e[s->n - 1].expires_ns = ev->expires_ns;
 	log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
 		 (unsigned long long)(ev->expires_ns > now
 					  ? (ev->expires_ns - now + NS_PER_S / 2) / NS_PER_S

@@ -33,13 +33,18 @@ struct fos_rset {
 	uint32_t meta_flags; /* enum fos_set_meta_flags */
 	struct fos_set_entry *e;
 	size_t n, cap;
-	char *file; /* ipSets[].file, for show */
+	char *file;	  /* ipSets[].file, for show */
+	size_t seen;	  /* entries before this index are known to the expiry */
+	uint64_t expired; /* entries removed on expiry */
 };
 
 void fos_rset_free(struct fos_rset *s);
+/* an entry without expiry */
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags);
+int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e);
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c);
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag);
+size_t fos_rset_count_timed(const struct fos_rset *s);
 
 /* The maps a set lives in: IPv6 entries, IPv4 entries, and the names. */
 struct fos_set_maps {
@@ -52,13 +57,40 @@ struct fos_set_maps {
 int fos_sets_write(const struct fos_set_maps *maps, const struct fos_rset *s, uint64_t generation);
 /* Delete every entry of s (under s->id) and its metadata; best effort. */
 void fos_sets_erase(const struct fos_set_maps *maps, const struct fos_rset *s);
-/* One entry, live. */
+/* One entry, live; expires_ns 0: never. */
 int fos_sets_add_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c,
-		       uint32_t flags);
+		       uint32_t flags, uint64_t expires_ns);
 int fos_sets_del_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c);
-/* Read the pinned maps back into sets (on start-up): *ret is an array. */
+/* Read the pinned maps back into sets (on start-up): *ret is an array.
+ * Entries already expired are deleted and counted in their set's expired. */
 int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id);
+
+/* Removal of timed entries once they expire. */
+struct fos_set_expiry {
+	uint64_t next_ns; /* earliest expiry of a timed entry (CLOCK_BOOTTIME); 0: none */
+	bool passing;	  /* a pass over the sets is under way, at sets[set].e[i] */
+	size_t set, i;
+	uint64_t pass_next_ns;	/* earliest expiry among the entries the pass kept */
+	uint64_t removed;	/* in all */
+	uint64_t log_window_ns; /* removals logged at info since then ... */
+	unsigned log_shown;
+	uint64_t log_quiet;    /* ... and at debug */
+	uint64_t last_step_ns; /* time the last step took */
+};
+
+uint64_t fos_sets_now_ns(void); /* CLOCK_BOOTTIME, the datapath's clock */
+/* A timed entry was added or its expiry changed. */
+void fos_sets_expiry_note(struct fos_set_expiry *x, uint64_t expires_ns);
+/* The sets were replaced or read back: start over from their entries. */
+void fos_sets_expiry_reset(struct fos_set_expiry *x, struct fos_rset *sets, size_t n);
+/* Remove entry i of sets[si] from the list, keeping the order. */
+void fos_sets_remove_at(struct fos_set_expiry *x, struct fos_rset *sets, size_t si, size_t i);
+/* Remove expired entries from the maps and the lists for about budget_ns:
+ * the ms until the next step is due (0: more to do now), UINT32_MAX when no
+ * entry can expire. */
+uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *sets, size_t n,
+			      struct fos_set_expiry *x, uint64_t now_ns, uint64_t budget_ns);
 
 /* ---- conntrack (daemon/conntrack.c) ------------------------------------ */
 
@@ -123,6 +155,11 @@ struct fos_prog_rt {
 	time_t loaded_at;
 	time_t updated_at;
 	bool adopted; /* found pinned at start-up */
+	/* XDP: loaded with a fos_next of its own instead of the pinned one (an
+	 * instance spliced into a new place of its interface's chain) */
+	bool private_next;
+	unsigned chain_pos;	       /* 1-based place in its interface's XDP chain; 0: none */
+	char chain_next[FOS_NAME_MAX]; /* the program after it there, "" for the last */
 };
 
 void fos_prog_rt_free(struct fos_prog_rt *p);
@@ -138,7 +175,6 @@ int fos_prog_main_fd(const struct fos_prog_rt *p);
 /* destroy the loaded object (not the attachment) */
 void fos_prog_unload(struct fos_prog_rt *p);
 bool fos_prog_loaded(const struct fos_prog_rt *p);
-int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
 /* remove the pins of the DDoS maps in pin_dir (a program loaded again without
@@ -197,13 +233,18 @@ struct fos_manager {
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */
 	size_t n_sets;
-	struct fos_rset *anon; /* anonymous sets of every program's rules */
+	struct fos_set_expiry set_exp; /* of the named sets */
+	struct fos_rset *anon;	       /* anonymous sets of every program's rules */
 	size_t n_anon;
 
 	struct fos_prog_rt **progs;
 	size_t n_progs;
 	struct fos_rset *retired; /* sets replaced by a reload, erased by fos_manager_gc() */
 	size_t n_retired;
+	/* XDP objects a reload took out of a chain, destroyed by fos_manager_gc()
+	 * once packets still inside them are through */
+	struct fos_prog_rt **retired_progs;
+	size_t n_retired_progs;
 
 	/* the block events of every DDoS program, rebuilt after each apply;
 	 * ddos_rb_gen changes whenever ddos_rb does */
@@ -234,12 +275,15 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
 /* Load the config at path and every program through the verifier, touching
  * nothing. */
 int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_config **ret_cfg);
-/* Erase the entries of sets a reload retired; true if there was work. */
+/* Erase the entries of sets a reload retired and destroy the XDP objects it
+ * took out of a chain; true if there was work. */
 bool fos_manager_gc(struct fos_manager *m);
 struct fos_prog_rt *fos_manager_find_prog(struct fos_manager *m, const char *name);
 struct fos_rset *fos_manager_find_set(struct fos_manager *m, const char *name);
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
-			size_t errlen);
+/* Add c to set, or update it: timeout_s 0 = no expiry. 1 if added, 0 if it
+ * was there. */
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			uint32_t timeout_s, char *err, size_t errlen);
 int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
 			size_t errlen);
 
@@ -287,8 +331,6 @@ int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);
 
 /* ---- DDoS mitigation (daemon/ddos.c) ------------------------------------ */
 const char *fos_ddos_reason_to_string(unsigned r); /* "icmp-flood", ... */
-/* is c loaded with DDoS mitigation (an XDP program with a protection on)? */
-bool fos_ddos_wanted(const struct fos_program *c);
 /* c's protections as the datapath reads them; block_set: the set id of its
  * blacklist (the one its slot uses). All zero without protections. */
 void fos_ddos_cfg_from(const struct fos_program *c, uint32_t block_set, struct fos_ddos_cfg *ret);

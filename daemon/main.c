@@ -423,6 +423,8 @@ static void _fos_usage(FILE *f)
 
 /* the longest the collector may hold the event loop in one step */
 #define FOS_CT_GC_BUDGET_NS (2ULL * 1000 * 1000)
+/* ... and the removal of expired set entries */
+#define FOS_SETS_EXPIRE_BUDGET_NS (2ULL * 1000 * 1000)
 
 static uint64_t _fos_mono_ms(void)
 {
@@ -486,8 +488,17 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 			next_ct_gc = now + fos_ct_gc_step(m, FOS_CT_GC_BUDGET_NS);
 		if (m->ctmaps)
 			timeout = next_ct_gc > now ? (int)(next_ct_gc - now) : 0;
+		/* timed set entries, removed when they expire, a few ms at a time */
+		{
+			uint32_t ms =
+			    fos_sets_expire_step(&m->set_maps, m->sets, m->n_sets, &m->set_exp,
+						 fos_sets_now_ns(), FOS_SETS_EXPIRE_BUDGET_NS);
+
+			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
+				timeout = (int)ms;
+		}
 		/* retired set entries are erased once nothing else is waiting */
-		if (m->n_retired)
+		if (m->n_retired || m->n_retired_progs)
 			timeout = 0;
 		for (size_t c = 0; c < MAX_CLIENTS && timeout != 0; c++)
 			if (clients[c] && _fos_client_job_ready(clients[c]))

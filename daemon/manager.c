@@ -6,8 +6,10 @@
  * committed by flipping each program's active slot; on any failure before
  * the flips the prepared objects are dropped and nothing live has changed.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,9 @@ void fos_manager_free(struct fos_manager *m)
 	_fos_rsets_free(m->sets, m->n_sets);
 	_fos_rsets_free(m->anon, m->n_anon);
 	_fos_rsets_free(m->retired, m->n_retired);
+	for (size_t i = 0; i < m->n_retired_progs; i++)
+		fos_prog_rt_free(m->retired_progs[i]);
+	free(m->retired_progs);
 	fos_global__destroy(m->global);
 	fos_ctmaps__destroy(m->ctmaps);
 	fos_config_free(m->cfg);
@@ -363,6 +368,7 @@ int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 		nv[(*dst_n)++] = all[i];
 	}
 	free(all);
+	fos_sets_expiry_reset(&m->set_exp, m->sets, m->n_sets);
 	if (m->n_sets || m->n_anon)
 		log_info("adopted %zu named and %zu rule sets from %s", m->n_sets, m->n_anon,
 			 m->pin_dir);
@@ -395,7 +401,8 @@ struct _fos_plan_prog {
 	bool need_track;	   /* a stateful TC program: tracker on the other direction */
 	struct fos_tc_attach tc_old[_FOS_TC_ATTACH_MAX]; /* rt->tc_at before */
 	bool tc_saved;					 /* tc_old holds rt->tc_at */
-	struct bpf_link *old_link;			 /* replaced link (interface change) */
+	bool moved;	    /* XDP: fresh holds an instance for a new place in a chain */
+	bool next_repinned; /* ... whose fos_next replaced the pinned one */
 	unsigned ifindex;
 	struct fos_filter_rs rs;
 	struct fos_ddos_cfg ddos; /* XDP: written with the slot */
@@ -405,14 +412,31 @@ struct _fos_plan_prog {
 	size_t n_set_ids;
 };
 
-/* A link of ours taken over by another program: a rename, or a program
- * moving onto an interface another one leaves. Undone in reverse order. */
-struct _fos_xfer {
-	struct bpf_link *link;
-	struct fos_prog_rt *from;
-	struct bpf_link **from_slot; /* where the link was held */
-	struct fos_prog_rt *to;
-	bool from_pinned; /* it was pinned in from's pin dir */
+/* XDP programs on one interface at most: a packet passes 32 tail calls */
+#define FOS_CHAIN_MAX 32
+
+/* The XDP chain of one interface: how it runs, and how the config orders it. */
+struct _fos_chain {
+	unsigned ifindex;
+	struct bpf_link *link;			/* the interface's link while the apply runs */
+	struct fos_prog_rt *owner;		/* held it, pinned in its dir, before the apply */
+	struct fos_prog_rt *pinned_at;		/* its pin's program after this apply */
+	bool created;				/* attached by this apply */
+	bool unpinned;				/* taken out of owner's dir */
+	struct fos_prog_rt *cur[FOS_CHAIN_MAX]; /* running order, read from the kernel */
+	size_t n_cur;
+	struct _fos_plan_prog *want[FOS_CHAIN_MAX]; /* configured order */
+	size_t n_want;
+	bool kept[FOS_CHAIN_MAX]; /* want[i] keeps its running instance and its place */
+};
+
+/* A chain pointer this apply changed, undone in reverse order: fos_next[0]
+ * of a map (an fd of its own), or the chain's link (map_fd -1), and an fd of
+ * the program it held (-1: none). */
+struct _fos_ptr_undo {
+	int map_fd;
+	struct _fos_chain *ch;
+	int prev_fd;
 };
 
 /* A TC hook changed by this apply, and what ran there before (an fd of that
@@ -423,8 +447,10 @@ struct _fos_tc_undo {
 };
 
 struct _fos_plan {
-	struct _fos_xfer xfers[64];
-	size_t n_xfers;
+	struct _fos_chain *chains;
+	size_t n_chains, cap_chains;
+	struct _fos_ptr_undo *ptr_undo;
+	size_t n_ptr_undo;
 	struct _fos_tc_undo *tc_undo;
 	size_t n_tc_undo;
 	struct fos_ctmaps *ct_grown; /* a bigger table replacing the running one */
@@ -454,6 +480,14 @@ static void _fos_plan_free(struct _fos_plan *pl)
 		if (pl->tc_undo[i].prev_fd >= 0)
 			close(pl->tc_undo[i].prev_fd);
 	free(pl->tc_undo);
+	for (size_t i = 0; i < pl->n_ptr_undo; i++) {
+		if (pl->ptr_undo[i].map_fd >= 0)
+			close(pl->ptr_undo[i].map_fd);
+		if (pl->ptr_undo[i].prev_fd >= 0)
+			close(pl->ptr_undo[i].prev_fd);
+	}
+	free(pl->ptr_undo);
+	free(pl->chains);
 	fos_ctmaps__destroy(pl->ct_grown);
 	free(pl->sets);
 	free(pl->anon);
@@ -569,14 +603,33 @@ static int _fos_plan_named_sets(struct fos_manager *m, const struct fos_config *
 			if (r < 0)
 				return r;
 		}
-		/* runtime entries live on across a reload unless the config now has them */
+		/* runtime entries live on across a reload, with their flags and
+		 * expiry, unless the config now has them or they have expired */
 		if (old) {
+			uint64_t now = fos_sets_now_ns();
+			size_t n_cfg = ps->s.n;
+			/* the config's entries sorted, to look up many runtime ones */
+			_cleanup_free_ struct fos_set_entry *sorted =
+			    malloc((n_cfg ? n_cfg : 1) * sizeof(*sorted));
+
+			if (!sorted)
+				return -ENOMEM;
+			if (n_cfg)
+				memcpy(sorted, ps->s.e, n_cfg * sizeof(*sorted));
+			qsort(sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp);
+			ps->s.expired = old->expired;
 			for (size_t j = 0; j < old->n; j++) {
-				if (!(old->e[j].flags & FOS_SET_F_DYNAMIC))
+				const struct fos_set_entry *e = &old->e[j];
+				struct fos_set_entry key = {.cidr = e->cidr,
+							    .flags = FOS_SET_F_CONFIG};
+
+				if (!(e->flags & FOS_SET_F_DYNAMIC))
 					continue;
-				if (fos_rset_find(&ps->s, &old->e[j].cidr) >= 0)
+				if (e->expires_ns && e->expires_ns <= now)
 					continue;
-				r = fos_rset_append(&ps->s, &old->e[j].cidr, FOS_SET_F_DYNAMIC);
+				if (bsearch(&key, sorted, n_cfg, sizeof(*sorted), _fos_entry_cmp))
+					continue;
+				r = fos_rset_append_entry(&ps->s, e);
 				if (r < 0)
 					return r;
 			}
@@ -748,16 +801,6 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				       c->interface);
 			return -EINVAL;
 		}
-		for (size_t j = 0; j < i && c->type == FOS_PROG_XDP; j++)
-			if (cfg->programs[j].type == FOS_PROG_XDP &&
-			    strcmp(cfg->programs[j].interface, c->interface) == 0) {
-				fos_errors_add(errs, c->src.file, c->src.line,
-					       "programs \"%s\": interface \"%s\" already runs XDP "
-					       "program \"%s\"; fos runs one XDP program per "
-					       "interface",
-					       c->name, c->interface, cfg->programs[j].name);
-				return -EINVAL;
-			}
 
 		pp->rt = fos_manager_find_prog(m, c->name);
 		if (pp->rt && (pp->rt->type == FOS_PROG_XDP) != (c->type == FOS_PROG_XDP)) {
@@ -781,7 +824,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 				 m->pin_dir, c->name);
 			pp->rt->type = c->type;
 			pp->rt->stateful = c->stateful;
-			pp->rt->ddos = fos_ddos_wanted(c);
+			pp->rt->ddos = fos_program_has_ddos(c);
 			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
@@ -789,7 +832,8 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 					       "programs \"%s\": %s", c->name, err);
 				return r;
 			}
-		} else if (pp->rt->stateful != c->stateful || pp->rt->ddos != fos_ddos_wanted(c) ||
+		} else if (pp->rt->stateful != c->stateful ||
+			   pp->rt->ddos != fos_program_has_ddos(c) ||
 			   (c->stateful && pl->ct_grown)) {
 			/* the feature is compiled in at load (and the table's map with
 			 * it): a new object on the same pinned maps, swapped in at
@@ -797,8 +841,9 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			pp->fresh = calloc(1, sizeof(*pp->fresh));
 			if (!pp->fresh)
 				return -ENOMEM;
-			*pp->fresh = (struct fos_prog_rt){
-			    .type = c->type, .stateful = c->stateful, .ddos = fos_ddos_wanted(c)};
+			*pp->fresh = (struct fos_prog_rt){.type = c->type,
+							  .stateful = c->stateful,
+							  .ddos = fos_program_has_ddos(c)};
 			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
 					  sizeof(err));
 			if (r < 0) {
@@ -1000,95 +1045,567 @@ static void _fos_tc_undo(struct _fos_plan *pl)
 	}
 }
 
-/* Where is a link of ours attached to ifindex held, other than by self? */
-static struct bpf_link **_fos_held_link(struct fos_manager *m, struct _fos_plan *pl,
-					unsigned ifindex, const struct fos_prog_rt *self,
-					struct fos_prog_rt **ret_owner, bool *ret_pinned)
+/* ---- the XDP chain of an interface -------------------------------------
+ *
+ * Several XDP programs on one interface run one after the other, in
+ * priority order: the first is attached with the interface's bpf_link
+ * (pinned in its own pin dir), and each program's fos_next[0] holds the next
+ * one, which a passed packet tail-calls; the last one's is empty. Links and
+ * fos_next maps are pinned, so the chain outlives fwd.
+ *
+ * An apply moves from the running chain to the configured one so that no
+ * packet ever skips a program that stays. The running programs that keep
+ * their place (the longest run whose order the config keeps, on the same
+ * interface) are anchors. Every other program of the new chain is a new
+ * program, or a fresh instance of a program that moves: loaded on that
+ * program's pinned maps, but with a fos_next of its own, so the running
+ * instance keeps pointing where it did. Then, one gap between two anchors
+ * at a time:
+ *   1. its new programs are wired tail first, the last one pointing where
+ *      the gap's first pointer points now, and that pointer (an anchor's
+ *      fos_next, or the link) is pointed at the first of them: the chain
+ *      now holds the old and the new programs;
+ *   2. the gap's last new program (or its anchor) is pointed past the old
+ *      ones, at the next anchor.
+ * Each step adds or removes programs at one place with one atomic update, so
+ * every packet runs every program that stays; one that moves may run twice
+ * for an instant (both instances share its maps), never zero times. A
+ * moved instance's fos_next then becomes the pinned one. The old instances
+ * are destroyed when the event loop is next idle, so that packets still
+ * inside them finish their way down the chain. A restarted fwd, whose
+ * programs are new builds of the running ones, points every place at its
+ * build the same way, tail first, the link last.
+ */
+
+static uint32_t _fos_map_fd_id(int fd)
 {
-	for (size_t i = 0; i < pl->n_progs; i++)
-		if (pl->progs[i].old_link && fos_link_ifindex(pl->progs[i].old_link) == ifindex) {
-			*ret_owner = pl->progs[i].rt;
-			*ret_pinned = false;
-			return &pl->progs[i].old_link;
-		}
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* Whose instance is program prog_id? Every instance of a program (an older
+ * build, or one being replaced) uses that program's fos_next. */
+static struct fos_prog_rt *_fos_chain_rt_of(struct fos_manager *m, uint32_t prog_id)
+{
+	uint32_t map_ids[64];
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), n;
+	_cleanup_close_ int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0)
+		return NULL;
+	info.nr_map_ids = ARRAY_SIZE(map_ids);
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return NULL;
+	n = info.nr_map_ids < ARRAY_SIZE(map_ids) ? info.nr_map_ids : ARRAY_SIZE(map_ids);
 	for (size_t i = 0; i < m->n_progs; i++) {
 		struct fos_prog_rt *rt = m->progs[i];
+		uint32_t id;
 
-		if (rt != self && rt->link && fos_link_ifindex(rt->link) == ifindex) {
-			*ret_owner = rt;
-			*ret_pinned = true;
-			return &rt->link;
-		}
+		if (!rt->skel)
+			continue;
+		id = _fos_map_fd_id(bpf_map__fd(rt->skel->maps.fos_next));
+		for (uint32_t j = 0; id && j < n; j++)
+			if (map_ids[j] == id)
+				return rt;
 	}
 	return NULL;
 }
 
-/* Run rt's program on a link of ours that already holds ifindex (its owner
- * leaves that interface in this config), so the interface is never left
- * without a program. Returns 1 if taken, 0 if there is none, or -errno. */
-static int _fos_take_link(struct fos_manager *m, struct _fos_plan *pl, struct fos_prog_rt *rt,
-			  unsigned ifindex, char *err, size_t errlen)
+/* The program a chain pointer holds: fos_next[0] of map_fd, or (map_fd -1)
+ * the link's. 0 for none. */
+static uint32_t _fos_chain_get(int map_fd, struct bpf_link *link)
 {
-	struct fos_prog_rt *owner = NULL;
-	bool pinned = false;
-	struct bpf_link **slot = _fos_held_link(m, pl, ifindex, rt, &owner, &pinned);
-	struct _fos_xfer *x;
-	char path[640];
+	uint32_t k = 0, id = 0;
+
+	if (map_fd >= 0)
+		return bpf_map_lookup_elem(map_fd, &k, &id) == 0 ? id : 0;
+	if (link) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0)
+			return info.prog_id;
+	}
+	return 0;
+}
+
+static int _fos_next_fd(const struct fos_prog_rt *rt)
+{
+	return bpf_map__fd(rt->skel->maps.fos_next);
+}
+
+/* Point fos_next[0] of map_fd (or, map_fd -1, ch's link) at prog_fd (-1:
+ * none), recorded for undo. */
+static int _fos_chain_set(struct _fos_plan *pl, struct _fos_chain *ch, int map_fd, int prog_fd,
+			  char *err, size_t errlen)
+{
+	uint32_t cur = _fos_chain_get(map_fd, ch->link), k = 0;
+	struct _fos_ptr_undo *v, *u;
 	int r;
 
-	if (!slot)
+	if (cur == (prog_fd >= 0 ? fos_prog_fd_id(prog_fd) : 0))
 		return 0;
-	if (pl->n_xfers == ARRAY_SIZE(pl->xfers)) {
-		snprintf(err, errlen, "too many programs change interfaces in one reload");
-		return -E2BIG;
+	v = realloc(pl->ptr_undo, (pl->n_ptr_undo + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	pl->ptr_undo = v;
+	u = &v[pl->n_ptr_undo];
+	*u = (struct _fos_ptr_undo){.map_fd = -1, .ch = ch, .prev_fd = -1};
+	if (cur) {
+		u->prev_fd = bpf_prog_get_fd_by_id(cur);
+		if (u->prev_fd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot hold program %u of the XDP chain: %s", cur,
+				 strerror(-r));
+			return r;
+		}
 	}
-	r = bpf_link__update_program(*slot, rt->skel->progs.fos_xdp_filter);
+	if (map_fd >= 0) {
+		u->map_fd = fcntl(map_fd, F_DUPFD_CLOEXEC, 3);
+		if (u->map_fd < 0) {
+			r = -errno;
+			close(u->prev_fd);
+			snprintf(err, errlen, "cannot hold a map of the XDP chain: %s",
+				 strerror(-r));
+			return r;
+		}
+		r = prog_fd >= 0 ? bpf_map_update_elem(map_fd, &k, &prog_fd, BPF_ANY)
+				 : bpf_map_delete_elem(map_fd, &k);
+	} else {
+		r = bpf_link_update(bpf_link__fd(ch->link), prog_fd, NULL);
+	}
 	if (r < 0) {
-		snprintf(err, errlen, "cannot take over the link of program %s: %s", owner->name,
+		r = -errno;
+		if (u->map_fd >= 0)
+			close(u->map_fd);
+		if (u->prev_fd >= 0)
+			close(u->prev_fd);
+		snprintf(err, errlen, "cannot link the XDP programs of the interface: %s",
 			 strerror(-r));
 		return r;
 	}
-	x = &pl->xfers[pl->n_xfers++];
-	*x = (struct _fos_xfer){
-	    .link = *slot, .from = owner, .from_slot = slot, .to = rt, .from_pinned = pinned};
-	if (pinned)
-		(void)bpf_link__unpin(x->link);
-	*slot = NULL;
-	snprintf(path, sizeof(path), "%s/link", rt->pin_dir);
-	(void)unlink(path);
-	r = bpf_link__pin(x->link, path);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot pin the link at %s: %s", path, strerror(-r));
-		rt->link = x->link; /* undone with the transfer */
-		return r;
-	}
-	rt->link = x->link;
-	rt->ifindex = ifindex;
-	log_info("program %s takes over the XDP link on ifindex %u from %s", rt->name, ifindex,
-		 owner->name);
-	return 1;
+	pl->n_ptr_undo++;
+	return 0;
 }
 
-static void _fos_undo_xfers(struct _fos_plan *pl)
+static void _fos_chain_undo_ptrs(struct _fos_plan *pl)
 {
-	while (pl->n_xfers) {
-		struct _fos_xfer *x = &pl->xfers[--pl->n_xfers];
-		char path[640];
+	while (pl->n_ptr_undo) {
+		struct _fos_ptr_undo *u = &pl->ptr_undo[--pl->n_ptr_undo];
+		uint32_t k = 0;
+		int r = 0;
 
-		if (x->from->skel &&
-		    bpf_link__update_program(x->link, x->from->skel->progs.fos_xdp_filter) < 0)
-			log_warning("program %s: cannot restore its program on its link",
-				    x->from->name);
-		(void)bpf_link__unpin(x->link);
-		if (x->to->link == x->link)
-			x->to->link = NULL;
-		*x->from_slot = x->link;
-		if (x->from_pinned) {
-			snprintf(path, sizeof(path), "%s/link", x->from->pin_dir);
-			if (bpf_link__pin(x->link, path) < 0)
-				log_warning("program %s: cannot pin its link again at %s",
-					    x->from->name, path);
+		if (u->map_fd < 0) {
+			if (u->prev_fd >= 0)
+				r = bpf_link_update(bpf_link__fd(u->ch->link), u->prev_fd, NULL);
+		} else if (u->prev_fd >= 0) {
+			r = bpf_map_update_elem(u->map_fd, &k, &u->prev_fd, BPF_ANY);
+		} else if (bpf_map_delete_elem(u->map_fd, &k) < 0 && errno != ENOENT) {
+			r = -errno;
 		}
+		if (r < 0)
+			log_warning_errno(-errno,
+					  "cannot put the XDP chain of ifindex %u back as it was, "
+					  "ignoring",
+					  u->ch->ifindex);
+		if (u->map_fd >= 0)
+			close(u->map_fd);
+		if (u->prev_fd >= 0)
+			close(u->prev_fd);
+	}
+}
+
+static struct _fos_chain *_fos_chain_of(struct _fos_plan *pl, unsigned ifindex)
+{
+	for (size_t i = 0; i < pl->n_chains; i++)
+		if (pl->chains[i].ifindex == ifindex)
+			return &pl->chains[i];
+	assert(pl->n_chains < pl->cap_chains);
+	pl->chains[pl->n_chains] = (struct _fos_chain){.ifindex = ifindex};
+	return &pl->chains[pl->n_chains++];
+}
+
+/* Does rt run in some interface's chain now? */
+static bool _fos_chain_running(const struct _fos_plan *pl, const struct fos_prog_rt *rt)
+{
+	for (size_t i = 0; i < pl->n_chains; i++)
+		for (size_t j = 0; j < pl->chains[i].n_cur; j++)
+			if (pl->chains[i].cur[j] == rt)
+				return true;
+	return false;
+}
+
+/* The anchors: the longest run of running programs that keeps its order. */
+static void _fos_chain_anchors(struct _fos_chain *ch)
+{
+	int pos[FOS_CHAIN_MAX], len[FOS_CHAIN_MAX], prev[FOS_CHAIN_MAX], best = -1;
+
+	for (int i = 0; i < (int)ch->n_want; i++) {
+		pos[i] = -1;
+		len[i] = 0;
+		prev[i] = -1;
+		for (int j = 0; j < (int)ch->n_cur; j++)
+			if (ch->cur[j] == ch->want[i]->rt)
+				pos[i] = j;
+		if (pos[i] < 0)
+			continue;
+		len[i] = 1;
+		for (int j = 0; j < i; j++)
+			if (pos[j] >= 0 && pos[j] < pos[i] && len[j] + 1 > len[i]) {
+				len[i] = len[j] + 1;
+				prev[i] = j;
+			}
+		if (best < 0 || len[i] > len[best])
+			best = i;
+	}
+	for (int i = best; i >= 0; i = prev[i])
+		ch->kept[i] = true;
+}
+
+/* Read the running chains, order the configured ones, and load an instance
+ * of every program that changes its place. */
+static int _fos_plan_chains(struct fos_manager *m, struct _fos_plan *pl, struct fos_errors *errs)
+{
+	int r;
+
+	pl->cap_chains = pl->n_progs + m->n_progs + 1;
+	pl->chains = calloc(pl->cap_chains, sizeof(*pl->chains));
+	if (!pl->chains)
+		return -ENOMEM;
+	/* running: from the link down the fos_next pointers */
+	for (size_t i = 0; i < m->n_progs; i++) {
+		struct fos_prog_rt *rt = m->progs[i];
+		unsigned ifindex = rt->skel ? fos_link_ifindex(rt->link) : 0;
+		struct _fos_chain *ch;
+		uint32_t id;
+
+		if (!ifindex)
+			continue;
+		ch = _fos_chain_of(pl, ifindex);
+		if (ch->owner)
+			continue;
+		ch->owner = rt;
+		for (id = _fos_chain_get(-1, rt->link); id && ch->n_cur < FOS_CHAIN_MAX;) {
+			struct fos_prog_rt *o = _fos_chain_rt_of(m, id);
+
+			if (!o || _fos_chain_running(pl, o))
+				break;
+			ch->cur[ch->n_cur++] = o;
+			id = _fos_chain_get(_fos_next_fd(o), NULL);
+		}
+	}
+	/* configured: priority order, config order among equals */
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl->progs[i];
+		struct _fos_chain *ch;
+		size_t j;
+
+		if (pp->cfg->type != FOS_PROG_XDP)
+			continue;
+		ch = _fos_chain_of(pl, pp->ifindex);
+		if (ch->n_want == FOS_CHAIN_MAX) {
+			fos_errors_add(
+			    errs, pp->cfg->src.file, pp->cfg->src.line,
+			    "programs \"%s\": interface %s already runs %d XDP programs, "
+			    "the most one interface can chain",
+			    pp->cfg->name, pp->cfg->interface, FOS_CHAIN_MAX);
+			return -E2BIG;
+		}
+		for (j = ch->n_want; j > 0 && ch->want[j - 1]->cfg->priority > pp->cfg->priority;
+		     j--)
+			ch->want[j] = ch->want[j - 1];
+		ch->want[j] = pp;
+		ch->n_want++;
+	}
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+
+		_fos_chain_anchors(ch);
+		for (size_t i = 0; i < ch->n_want; i++) {
+			struct _fos_plan_prog *pp = ch->want[i];
+			char err[512];
+
+			/* a new program, or one that runs nowhere, is wired as it is */
+			if (ch->kept[i] || !_fos_chain_running(pl, pp->rt))
+				continue;
+			fos_prog_rt_free(pp->fresh);
+			pp->fresh = calloc(1, sizeof(*pp->fresh));
+			if (!pp->fresh)
+				return -ENOMEM;
+			*pp->fresh = (struct fos_prog_rt){.type = pp->cfg->type,
+							  .stateful = pp->cfg->stateful,
+							  .ddos = fos_program_has_ddos(pp->cfg),
+							  .private_next = true};
+			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
+					  sizeof(err));
+			if (r < 0) {
+				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+					       "programs \"%s\": %s", pp->cfg->name, err);
+				return r;
+			}
+			pp->moved = true;
+		}
+	}
+	return 0;
+}
+
+/* Move one interface from its running chain to the configured one (see
+ * above). Every instance of the configured chain is loaded and in rt->skel. */
+static int _fos_chain_stage_one(struct _fos_plan *pl, struct _fos_chain *ch, char *err,
+				size_t errlen)
+{
+	int anchor[FOS_CHAIN_MAX + 2], n_gaps = 0;
+	int r;
+
+	if (ch->owner)
+		ch->link = TAKE_PTR(ch->owner->link);
+	/* gap g lies between want[anchor[g]] (-1: the link) and want[anchor[g + 1]]
+	 * (n_want: the end) */
+	anchor[0] = -1;
+	for (int i = 0; i < (int)ch->n_want; i++)
+		if (ch->kept[i])
+			anchor[++n_gaps] = i;
+	anchor[++n_gaps] = (int)ch->n_want;
+
+	/* 1: splice each gap's new programs in after its first pointer */
+	for (int g = n_gaps - 1; g >= 0; g--) {
+		int first = anchor[g] + 1, last = anchor[g + 1] - 1;
+		int pred_fd = anchor[g] < 0 ? -1 : _fos_next_fd(ch->want[anchor[g]]->rt);
+		uint32_t target;
+		_cleanup_close_ int target_fd = -1;
+
+		if (first > last)
+			continue;
+		target = _fos_chain_get(pred_fd, pred_fd < 0 ? ch->link : NULL);
+		if (target) {
+			target_fd = bpf_prog_get_fd_by_id(target);
+			if (target_fd < 0) {
+				r = -errno;
+				snprintf(err, errlen, "cannot hold program %u of the XDP chain: %s",
+					 target, strerror(-r));
+				return r;
+			}
+		}
+		for (int j = last; j >= first; j--) {
+			r = _fos_chain_set(pl, ch, _fos_next_fd(ch->want[j]->rt),
+					   j == last ? target_fd
+						     : fos_prog_main_fd(ch->want[j + 1]->rt),
+					   err, errlen);
+			if (r < 0)
+				return r;
+		}
+		if (pred_fd < 0 && !ch->link) {
+			struct fos_prog_rt *rt = ch->want[first]->rt;
+
+			ch->link =
+			    bpf_program__attach_xdp(rt->skel->progs.fos_xdp_filter, ch->ifindex);
+			if (!ch->link) {
+				r = -errno;
+				snprintf(err, errlen, "cannot attach XDP to %s: %s", rt->ifname,
+					 strerror(-r));
+				return r;
+			}
+			ch->created = true;
+			continue;
+		}
+		r = _fos_chain_set(pl, ch, pred_fd, fos_prog_main_fd(ch->want[first]->rt), err,
+				   errlen);
+		if (r < 0)
+			return r;
+	}
+	/* 2: point each gap's last pointer past the old programs, tail first */
+	for (int g = n_gaps - 1; g >= 0; g--) {
+		int first = anchor[g] + 1, last = anchor[g + 1] - 1;
+		int from = first <= last ? last : anchor[g];
+		int to = anchor[g + 1] < (int)ch->n_want
+			     ? fos_prog_main_fd(ch->want[anchor[g + 1]]->rt)
+			     : -1;
+
+		if (from < 0 && (to < 0 || !ch->link))
+			continue; /* no program stays: the link goes at commit */
+		r = _fos_chain_set(pl, ch, from < 0 ? -1 : _fos_next_fd(ch->want[from]->rt), to,
+				   err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int _fos_chain_stage(struct fos_manager *m, struct _fos_plan *pl, struct fos_errors *errs)
+{
+	char err[512], path[640];
+	int r;
+
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+
+		r = _fos_chain_stage_one(pl, ch, err, sizeof(err));
+		if (r < 0) {
+			const struct fos_program *cfg = ch->n_want ? ch->want[0]->cfg : NULL;
+
+			fos_errors_add(errs, cfg ? cfg->src.file : m->config_path,
+				       cfg ? cfg->src.line : 0, "programs \"%s\": %s",
+				       cfg	   ? cfg->name
+				       : ch->owner ? ch->owner->name
+						   : "?",
+				       err);
+			return r;
+		}
+	}
+	/* the link is pinned in its first program's dir: out of the old ones
+	 * first, as two interfaces may swap their first programs */
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+
+		if (ch->link && ch->owner && (!ch->n_want || ch->owner != ch->want[0]->rt)) {
+			(void)bpf_link__unpin(ch->link);
+			ch->unpinned = true;
+		}
+	}
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+		struct fos_prog_rt *rt;
+
+		if (!ch->link || !ch->n_want || !(ch->created || ch->unpinned))
+			continue;
+		rt = ch->want[0]->rt;
+		snprintf(path, sizeof(path), "%s/link", rt->pin_dir);
+		(void)unlink(path);
+		r = bpf_link__pin(ch->link, path);
+		if (r < 0) {
+			fos_errors_add(errs, ch->want[0]->cfg->src.file, ch->want[0]->cfg->src.line,
+				       "programs \"%s\": cannot pin the link at %s: %s", rt->name,
+				       path, strerror(-r));
+			return r;
+		}
+		ch->pinned_at = rt;
+	}
+	/* a moved program's fos_next is now its instance's */
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl->progs[i];
+
+		if (!pp->moved)
+			continue;
+		snprintf(path, sizeof(path), "%s/fos_next", pp->rt->pin_dir);
+		(void)unlink(path);
+		pp->next_repinned = true;
+		if (bpf_obj_pin(_fos_next_fd(pp->rt), path) < 0) {
+			r = -errno;
+			fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
+				       "programs \"%s\": cannot pin %s: %s", pp->rt->name, path,
+				       strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Put every chain back as it ran before the apply. Before the objects are
+ * swapped back: pp->prev still holds the instances that ran. */
+static void _fos_chain_rollback(struct _fos_plan *pl)
+{
+	char path[640];
+
+	_fos_chain_undo_ptrs(pl);
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl->progs[i];
+
+		if (!pp->next_repinned || !pp->prev || !pp->prev->skel)
+			continue;
+		snprintf(path, sizeof(path), "%s/fos_next", pp->rt->pin_dir);
+		(void)unlink(path);
+		if (bpf_obj_pin(_fos_next_fd(pp->prev), path) < 0)
+			log_warning_errno(-errno, "program %s: cannot pin %s again, ignoring",
+					  pp->rt->name, path);
+		pp->next_repinned = false;
+	}
+	for (size_t c = 0; c < pl->n_chains; c++)
+		if (pl->chains[c].pinned_at)
+			(void)bpf_link__unpin(pl->chains[c].link);
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+
+		if (ch->unpinned) {
+			snprintf(path, sizeof(path), "%s/link", ch->owner->pin_dir);
+			if (bpf_link__pin(ch->link, path) < 0)
+				log_warning("program %s: cannot pin its link again at %s",
+					    ch->owner->name, path);
+		}
+		if (ch->created) {
+			(void)bpf_link__detach(ch->link);
+			bpf_link__destroy(ch->link);
+		} else if (ch->link) {
+			ch->owner->link = ch->link;
+		}
+		ch->link = NULL;
+		ch->created = ch->unpinned = false;
+		ch->pinned_at = NULL;
+	}
+}
+
+/* An XDP object out of every chain: destroyed by fos_manager_gc(). */
+static void _fos_retire_prog(struct fos_manager *m, struct fos_prog_rt *rt)
+{
+	struct fos_prog_rt **v;
+
+	if (!rt->skel) {
+		fos_prog_rt_free(rt);
+		return;
+	}
+	v = realloc(m->retired_progs, (m->n_retired_progs + 1) * sizeof(*v));
+	if (!v) {
+		fos_prog_rt_free(rt);
+		return;
+	}
+	m->retired_progs = v;
+	v[m->n_retired_progs++] = rt;
+}
+
+/* Committed: each link to its first program (or gone with its last one),
+ * the replaced instances retired. */
+static void _fos_chain_commit(struct fos_manager *m, struct _fos_plan *pl)
+{
+	for (size_t c = 0; c < pl->n_chains; c++) {
+		struct _fos_chain *ch = &pl->chains[c];
+
+		if (!ch->n_want) {
+			if (ch->link) {
+				(void)bpf_link__detach(ch->link);
+				bpf_link__destroy(ch->link);
+				ch->link = NULL;
+			}
+			continue;
+		}
+		if (ch->link) {
+			struct fos_prog_rt *head = ch->want[0]->rt;
+
+			if (head->link) {
+				bpf_link__disconnect(head->link);
+				bpf_link__destroy(head->link);
+			}
+			head->link = TAKE_PTR(ch->link);
+		}
+		for (size_t i = 0; i < ch->n_want; i++) {
+			struct fos_prog_rt *rt = ch->want[i]->rt;
+
+			rt->ifindex = ch->ifindex;
+			rt->chain_pos = (unsigned)i + 1;
+			snprintf(rt->chain_next, sizeof(rt->chain_next), "%s",
+				 i + 1 < ch->n_want ? ch->want[i + 1]->rt->name : "");
+		}
+	}
+	for (size_t i = 0; i < pl->n_progs; i++) {
+		struct _fos_plan_prog *pp = &pl->progs[i];
+
+		if (pp->moved)
+			log_info("program %s: now at place %u of the XDP programs of %s",
+				 pp->rt->name, pp->rt->chain_pos, pp->rt->ifname);
+		if (pp->prev && pp->prev->skel)
+			_fos_retire_prog(m, TAKE_PTR(pp->prev));
 	}
 }
 
@@ -1111,7 +1628,7 @@ static void _fos_swap_objects(struct fos_prog_rt *a, struct fos_prog_rt *b)
 
 static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 {
-	_fos_undo_xfers(pl);
+	_fos_chain_rollback(pl);
 	/* before any object is swapped back or freed: the fds it holds keep
 	 * the previous programs alive */
 	_fos_tc_undo(pl);
@@ -1123,35 +1640,23 @@ static void _fos_rollback(struct fos_manager *m, struct _fos_plan *pl)
 		if (pp->tc_saved)
 			memcpy(pp->rt->tc_at, pp->tc_old, sizeof(pp->tc_old));
 		if (pp->prev) {
-			/* the object swapped in at staging goes; the old one runs again */
+			/* the object swapped in at staging goes; the old one runs again
+			 * (the chains already point at it) */
 			_fos_swap_objects(pp->rt, pp->prev);
-			if (pp->rt->skel && pp->rt->link &&
-			    bpf_link__update_program(pp->rt->link,
-						     pp->rt->skel->progs.fos_xdp_filter) < 0)
-				log_warning("program %s: cannot put its previous program back",
-					    pp->rt->name);
+			if (pp->prev->skel)
+				_fos_retire_prog(m, TAKE_PTR(pp->prev));
 		}
 		if (pp->flipped)
 			(void)_fos_flip(pp->rt, pp->rt->active ^ 1);
-		if (pp->old_link) {
-			/* interface change: drop the new link, keep the old one */
-			char path[640];
-
-			fos_prog_detach(pp->rt);
-			pp->rt->link = TAKE_PTR(pp->old_link);
-			pp->rt->ifindex = fos_link_ifindex(pp->rt->link);
-			if (!if_indextoname(pp->rt->ifindex, pp->rt->ifname))
-				pp->rt->ifname[0] = 0;
-			snprintf(path, sizeof(path), "%s/link", pp->rt->pin_dir);
-			if (bpf_link__pin(pp->rt->link, path) < 0)
-				log_warning("program %s: cannot pin its link again at %s",
-					    pp->rt->name, path);
-		}
+		/* staging named the configured interface: back to the one it runs on */
+		if (pp->rt->skel && pp->rt->ifindex &&
+		    !if_indextoname(pp->rt->ifindex, pp->rt->ifname))
+			pp->rt->ifname[0] = 0;
 		if (pp->is_new) {
 			fos_prog_detach(pp->rt);
-			fos_prog_unload(pp->rt);
 			_fos_unpin_dir(pp->rt->pin_dir);
-			fos_prog_rt_free(pp->rt);
+			/* an XDP program may have run in a chain for a moment */
+			_fos_retire_prog(m, pp->rt);
 			pp->rt = NULL;
 		}
 	}
@@ -1186,8 +1691,13 @@ static void _fos_retire(struct fos_manager *m, struct fos_rset *s)
 
 bool fos_manager_gc(struct fos_manager *m)
 {
-	if (!m->n_retired)
+	if (!m->n_retired && !m->n_retired_progs)
 		return false;
+	for (size_t i = 0; i < m->n_retired_progs; i++)
+		fos_prog_rt_free(m->retired_progs[i]);
+	free(m->retired_progs);
+	m->retired_progs = NULL;
+	m->n_retired_progs = 0;
 	for (size_t i = 0; i < m->n_retired; i++) {
 		fos_sets_erase(&m->set_maps, &m->retired[i]);
 		fos_rset_free(&m->retired[i]);
@@ -1228,6 +1738,8 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		goto fail;
 	}
 	r = _fos_plan_progs(m, cfg, &pl, errs);
+	if (r == 0)
+		r = _fos_plan_chains(m, &pl, errs);
 	if (r < 0)
 		goto fail;
 	/* timeouts and limits first: a stateful program never runs without them */
@@ -1319,31 +1831,11 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 			goto fail;
 		}
 		snprintf(rt->ifname, sizeof(rt->ifname), "%s", pp->cfg->interface);
-		if (!rt->link || rt->ifindex != pp->ifindex) {
-			pp->old_link = TAKE_PTR(rt->link);
-			if (pp->old_link)
-				bpf_link__unpin(pp->old_link);
-			r = _fos_take_link(m, &pl, rt, pp->ifindex, err, sizeof(err));
-			if (r == 0)
-				r = fos_prog_attach(rt, pp->ifindex, err, sizeof(err));
-			if (r < 0) {
-				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
-					       "programs \"%s\": %s", rt->name, err);
-				goto fail;
-			}
-		} else if (rt->adopted || pp->prev) {
-			/* run this build of the program under the adopted link, or the
-			 * object loaded again */
-			r = bpf_link__update_program(rt->link, rt->skel->progs.fos_xdp_filter);
-			if (r < 0) {
-				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
-					       "programs \"%s\": cannot replace the program on %s: "
-					       "%s",
-					       rt->name, rt->ifname, strerror(-r));
-				goto fail;
-			}
-		}
 	}
+	/* the XDP programs of each interface, linked in their new order */
+	r = _fos_chain_stage(m, &pl, errs);
+	if (r < 0)
+		goto fail;
 
 	/* everything the commit needs is allocated before anything flips */
 	new_progs = calloc(pl.n_progs ? pl.n_progs : 1, sizeof(*new_progs));
@@ -1371,14 +1863,10 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	}
 
 	/* committed: retire what the new config no longer has */
+	_fos_chain_commit(m, &pl);
 	for (size_t i = 0; i < pl.n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl.progs[i];
 
-		if (pp->old_link) {
-			(void)bpf_link__detach(pp->old_link);
-			bpf_link__destroy(pp->old_link);
-			pp->old_link = NULL;
-		}
 		if (pp->rt->tc) {
 			for (int k = 0; k < _FOS_TC_ATTACH_MAX; k++)
 				if (pp->tc_old[k].ifindex &&
@@ -1418,9 +1906,9 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		fos_prog_detach(rt);
 		for (int k = 0; k < _FOS_TC_ATTACH_MAX; k++)
 			fos_tc_detach_hook(&rt->tc_at[k]);
-		fos_prog_unload(rt);
 		_fos_unpin_dir(rt->pin_dir);
-		fos_prog_rt_free(rt);
+		/* an XDP object lives on until packets inside it are through */
+		_fos_retire_prog(m, rt);
 	}
 	/* every program now runs on the grown table: it becomes the table */
 	if (pl.ct_grown)
@@ -1449,6 +1937,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	m->n_anon = pl.n_anon;
 	pl.n_sets = pl.n_anon = 0;
 	m->next_set_id = pl.next_id;
+	fos_sets_expiry_reset(&m->set_exp, m->sets, m->n_sets);
 
 	fos_config_free(m->cfg);
 	m->cfg = cfg;
@@ -1567,7 +2056,8 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 	}
 	for (size_t i = 0; i < cfg->n_programs; i++) {
 		const struct fos_program *c = &cfg->programs[i];
-		struct fos_prog_rt p = {.type = c->type, .stateful = c->stateful};
+		struct fos_prog_rt p = {
+		    .type = c->type, .stateful = c->stateful, .ddos = fos_program_has_ddos(c)};
 		char err[512];
 
 		struct fos_set_maps sm = {bpf_map__fd(g->maps.fos_sets),
@@ -1596,30 +2086,58 @@ out:
 	return 0;
 }
 
-int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c, char *err,
-			size_t errlen)
+int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos_cidr *c,
+			uint32_t timeout_s, char *err, size_t errlen)
 {
 	struct fos_rset *s = fos_manager_find_set(m, set);
+	struct fos_set_entry e = {.cidr = *c, .flags = FOS_SET_F_DYNAMIC};
 	char buf[FOS_CIDR_STRLEN];
+	ssize_t i;
 	int r;
 
 	if (!s) {
 		snprintf(err, errlen, "no set named \"%s\"", set);
 		return -ENOENT;
 	}
-	if (fos_rset_find(s, c) >= 0)
+	fos_cidr_to_string(c, buf, sizeof(buf));
+	if (timeout_s)
+		e.expires_ns = fos_sets_now_ns() + (uint64_t)timeout_s * 1000000000ULL;
+	i = fos_rset_find(s, c);
+	if (i >= 0) {
+		struct fos_set_entry *old = &s->e[i];
+
+		if (old->flags & FOS_SET_F_CONFIG) {
+			if (!timeout_s)
+				return 0;
+			snprintf(err, errlen,
+				 "%s is in the configuration of set \"%s\"; it cannot expire", buf,
+				 set);
+			return -EPERM;
+		}
+		/* a runtime entry takes the new expiry (none without a timeout) */
+		if (!timeout_s && !old->expires_ns)
+			return 0;
+		r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot update %s in \"%s\": %s", buf, set,
+				 strerror(-r));
+			return r;
+		}
+		*old = e;
+		fos_sets_expiry_note(&m->set_exp, e.expires_ns);
 		return 0;
-	r = fos_rset_append(s, c, FOS_SET_F_DYNAMIC);
+	}
+	r = fos_rset_append_entry(s, &e);
 	if (r < 0)
 		return r;
-	r = fos_sets_add_entry(&m->set_maps, s->id, c, FOS_SET_F_DYNAMIC);
+	r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
 	if (r < 0) {
 		s->n--;
-		snprintf(err, errlen, "cannot add %s to \"%s\": %s",
-			 fos_cidr_to_string(c, buf, sizeof(buf)), set,
+		snprintf(err, errlen, "cannot add %s to \"%s\": %s", buf, set,
 			 r == -E2BIG || r == -ENOSPC ? "the set map is full" : strerror(-r));
 		return r;
 	}
+	fos_sets_expiry_note(&m->set_exp, e.expires_ns);
 	return 1;
 }
 
@@ -1652,7 +2170,6 @@ int fos_manager_set_del(struct fos_manager *m, const char *set, const struct fos
 		snprintf(err, errlen, "cannot remove %s from \"%s\": %s", buf, set, strerror(-r));
 		return r;
 	}
-	memmove(&s->e[i], &s->e[i + 1], (s->n - (size_t)i - 1) * sizeof(s->e[0]));
-	s->n--;
+	fos_sets_remove_at(&m->set_exp, m->sets, (size_t)(s - m->sets), (size_t)i);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -139,7 +140,8 @@ static const char *_fos_mode(const struct fos_prog_rt *p)
 
 	if (p->tc)
 		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY) ? "tc" : "none";
-	if (!p->link || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
+	/* a program further down an XDP chain runs in the mode of the first */
+	if ((!p->link && p->chain_pos < 2) || fos_xdp_query(p->ifindex, &id, NULL, 0, &mode) < 0)
 		return "none";
 	return mode;
 }
@@ -150,7 +152,9 @@ static bool _fos_attached(const struct fos_prog_rt *p)
 {
 	if (p->tc)
 		return _fos_tc_running(p, FOS_TC_ATTACH_POLICY);
-	return p->link && fos_link_ifindex(p->link) != 0;
+	if (!p->link)
+		return p->chain_pos > 1; /* the previous program of its chain passes on to it */
+	return fos_link_ifindex(p->link) != 0;
 }
 
 static json_object *_fos_tc_hook_json(const struct fos_prog_rt *p, int i)
@@ -200,6 +204,16 @@ static json_object *_fos_prog_brief(const struct fos_prog_rt *p)
 			json_object_object_add(tc, "tracker",
 					       _fos_tc_hook_json(p, FOS_TC_ATTACH_TRACK));
 		json_object_object_add(o, "tc", tc);
+	} else if (p->chain_pos) {
+		/* its place among the XDP programs of its interface */
+		json_object *ch = json_object_new_object();
+
+		json_object_object_add(ch, "position", json_object_new_int((int)p->chain_pos));
+		json_object_object_add(
+		    ch, "next", p->chain_next[0] ? json_object_new_string(p->chain_next) : NULL);
+		json_object_object_add(o, "chain", ch);
+	} else {
+		json_object_object_add(o, "chain", NULL);
 	}
 	json_object_object_add(o, "rules", json_object_new_int(p->cfg ? (int)p->cfg->n_rules : 0));
 	json_object_object_add(o, "packets", json_object_new_uint64(st[FOS_STAT_PACKETS]));
@@ -457,6 +471,9 @@ static int _fos_show_sets(struct fos_manager *m, struct fos_peer *peer, json_obj
 		json_object_object_add(
 		    so, "dynamicEntries",
 		    json_object_new_int64((int64_t)fos_rset_count(s, FOS_SET_F_DYNAMIC)));
+		json_object_object_add(so, "timedEntries",
+				       json_object_new_int64((int64_t)fos_rset_count_timed(s)));
+		json_object_object_add(so, "expired", json_object_new_int64((int64_t)s->expired));
 		if (s->file)
 			json_object_object_add(so, "file", json_object_new_string(s->file));
 		json_object_object_add(so, "usedBy", _fos_set_users(m, s->name));
@@ -466,10 +483,19 @@ static int _fos_show_sets(struct fos_manager *m, struct fos_peer *peer, json_obj
 	return _fos_reply(peer, o);
 }
 
+/* whole seconds an entry has left, rounded up (0 once expired) */
+static int64_t _fos_expires_s(uint64_t expires_ns, uint64_t now_ns)
+{
+	if (expires_ns <= now_ns)
+		return 0;
+	return (int64_t)((expires_ns - now_ns + 999999999ULL) / 1000000000ULL);
+}
+
 static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
 	const char *name = _fos_param_str(params, "name");
 	const struct fos_rset *s;
+	uint64_t now = fos_sets_now_ns();
 	size_t off = 0;
 
 	if (!name)
@@ -484,6 +510,7 @@ static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_obje
 		int r;
 
 		json_object_object_add(o, "name", json_object_new_string(s->name));
+		json_object_object_add(o, "expired", json_object_new_int64((int64_t)s->expired));
 		for (size_t i = off; i < end; i++) {
 			json_object *e = json_object_new_object();
 
@@ -493,6 +520,12 @@ static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_obje
 			json_object_object_add(
 			    e, "dynamic",
 			    json_object_new_boolean(s->e[i].flags & FOS_SET_F_DYNAMIC));
+			if (s->e[i].expires_ns)
+				json_object_object_add(
+				    e, "expires",
+				    json_object_new_int64(_fos_expires_s(s->e[i].expires_ns, now)));
+			if (s->e[i].flags & FOS_SET_F_AUTO)
+				json_object_object_add(e, "auto", json_object_new_boolean(true));
 			json_object_array_add(a, e);
 		}
 		json_object_object_add(o, "entries", a);
@@ -506,14 +539,44 @@ static int _fos_show_set(struct fos_manager *m, struct fos_peer *peer, json_obje
 	return 0;
 }
 
+/* "timeout" of fos.Set.Add: absent (0), or whole seconds 1-2147483647 */
+static int _fos_param_timeout(json_object *params, uint32_t *ret, char *err, size_t errlen)
+{
+	json_object *v;
+	int64_t t;
+
+	if (!params || !json_object_object_get_ex(params, "timeout", &v)) {
+		*ret = 0;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		snprintf(err, errlen,
+			 "parameter \"timeout\" must be a whole number of seconds, 1-2147483647");
+		return -EINVAL;
+	}
+	errno = 0;
+	t = json_object_get_int64(v);
+	if (errno != 0 || t < 1 || t > INT32_MAX) {
+		snprintf(err, errlen, "parameter \"timeout\" must be 1-2147483647 seconds, not %s",
+			 json_object_to_json_string(v));
+		return -ERANGE;
+	}
+	*ret = (uint32_t)t;
+	return 0;
+}
+
 static int _fos_set_change(struct fos_manager *m, struct fos_peer *peer, json_object *params,
 			   bool add)
 {
 	const char *name = _fos_param_str(params, "name");
 	const char *cidr = _fos_param_str(params, "cidr");
 	char err[FOS_ERRBUF] = "", buf[FOS_CIDR_STRLEN];
+	const struct fos_set_entry *e = NULL;
+	const struct fos_rset *s;
+	uint32_t timeout = 0;
 	struct fos_cidr c;
 	json_object *o;
+	ssize_t i;
 	int r;
 
 	if (!name || !cidr)
@@ -522,7 +585,11 @@ static int _fos_set_change(struct fos_manager *m, struct fos_peer *peer, json_ob
 	r = fos_parse_cidr(cidr, &c, err);
 	if (r < 0)
 		return _fos_error(peer, "fos.InvalidParameter", "%s", err);
-	r = add ? fos_manager_set_add(m, name, &c, err, sizeof(err))
+	if (!add && params && json_object_object_get_ex(params, "timeout", NULL))
+		return _fos_error(peer, "fos.InvalidParameter", "fos.Set.Del takes no \"timeout\"");
+	if (add && _fos_param_timeout(params, &timeout, err, sizeof(err)) < 0)
+		return _fos_error(peer, "fos.InvalidParameter", "%s", err);
+	r = add ? fos_manager_set_add(m, name, &c, timeout, err, sizeof(err))
 		: fos_manager_set_del(m, name, &c, err, sizeof(err));
 	if (r == -ENOENT)
 		return _fos_error(peer, "fos.NoSuchSet", "%s", err);
@@ -531,12 +598,26 @@ static int _fos_set_change(struct fos_manager *m, struct fos_peer *peer, json_ob
 		    peer, r == -ESRCH || r == -EPERM ? "fos.InvalidParameter" : "fos.Failed", "%s",
 		    err[0] ? err : strerror(-r));
 	fos_cidr_to_string(&c, buf, sizeof(buf));
-	log_info("set %s: %s %s", name, add ? (r > 0 ? "added" : "already has") : "removed", buf);
+	s = add ? fos_manager_find_set(m, name) : NULL;
+	i = s ? fos_rset_find(s, &c) : -ENOENT;
+	if (i >= 0 && s->e[i].expires_ns)
+		e = &s->e[i];
+	if (!add)
+		log_info("set %s: removed %s", name, buf);
+	else if (e)
+		log_info("set %s: %s %s, expires in %" PRIu32 " s", name,
+			 r > 0 ? "added" : "updated", buf, timeout);
+	else
+		log_info("set %s: %s %s", name, r > 0 ? "added" : "already has", buf);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "cidr", json_object_new_string(buf));
 	json_object_object_add(o, add ? "added" : "removed",
 			       json_object_new_boolean(add ? r > 0 : true));
+	if (e)
+		json_object_object_add(
+		    o, "expires",
+		    json_object_new_int64(_fos_expires_s(e->expires_ns, fos_sets_now_ns())));
 	return _fos_reply(peer, o);
 }
 

@@ -268,6 +268,10 @@ int fos_prog_load(struct fos_prog_rt *p, const char *pin_dir, const struct fos_s
 	r = _fos_prepare_maps(obj, pin_dir, sets, ct, p->stateful, p->ddos && xs, err, errlen);
 	if (r < 0)
 		goto fail;
+	/* an instance for another place in the chain points on with a map of its
+	 * own; the running instance keeps the pinned one until the switch */
+	if (xs && p->private_next)
+		(void)bpf_map__set_pin_path(xs->maps.fos_next, NULL);
 	r = xs ? fos_xdp_filter__load(xs) : fos_tc__load(ts);
 	if (r < 0) {
 		snprintf(err, errlen,
@@ -312,33 +316,6 @@ int fos_xdp_query(unsigned ifindex, uint32_t *ret_prog_id, char *ret_name, size_
 				snprintf(ret_name, namelen, "%s", info.name);
 		}
 	}
-	return 0;
-}
-
-int fos_prog_attach(struct fos_prog_rt *p, unsigned ifindex, char *err, size_t errlen)
-{
-	struct bpf_link *link;
-	char path[640];
-	int r;
-
-	if (!p->skel)
-		return -ENODEV;
-	link = bpf_program__attach_xdp(p->skel->progs.fos_xdp_filter, ifindex);
-	if (!link) {
-		r = -errno;
-		snprintf(err, errlen, "cannot attach XDP to %s: %s", p->ifname, strerror(-r));
-		return r;
-	}
-	snprintf(path, sizeof(path), "%s/link", p->pin_dir);
-	(void)unlink(path);
-	r = bpf_link__pin(link, path);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot pin the link at %s: %s", path, strerror(-r));
-		bpf_link__destroy(link);
-		return r;
-	}
-	p->link = link;
-	p->ifindex = ifindex;
 	return 0;
 }
 

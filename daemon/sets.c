@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* IP sets in the global LPM trie: one id per set, entries keyed (id, prefix). */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -25,6 +28,13 @@ void fos_rset_free(struct fos_rset *s)
 
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags)
 {
+	struct fos_set_entry e = {.cidr = *c, .flags = flags};
+
+	return fos_rset_append_entry(s, &e);
+}
+
+int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e)
+{
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct fos_set_entry *e = realloc(s->e, cap * sizeof(*e));
@@ -34,9 +44,7 @@ int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags
 		s->e = e;
 		s->cap = cap;
 	}
-	s->e[s->n].cidr = *c;
-	s->e[s->n].flags = flags;
-	s->n++;
+	s->e[s->n++] = *e;
 	return 0;
 }
 
@@ -160,7 +168,8 @@ static int _fos_sets_apply(const struct fos_set_maps *maps, const struct fos_rse
 	for (size_t i = 0; i <= s->n; i++) {
 		if (i < s->n) {
 			union fos_any_set_key k;
-			struct fos_set_value v = {.flags = s->e[i].flags};
+			struct fos_set_value v = {.flags = s->e[i].flags,
+						  .expires_ns = s->e[i].expires_ns};
 
 			if (_fos_set_key_of(s->id, &s->e[i].cidr, &k) == sizeof(k.k4)) {
 				p4[n4] = k.k4;
@@ -206,10 +215,10 @@ void fos_sets_erase(const struct fos_set_maps *maps, const struct fos_rset *s)
 }
 
 int fos_sets_add_entry(const struct fos_set_maps *maps, uint32_t id, const struct fos_cidr *c,
-		       uint32_t flags)
+		       uint32_t flags, uint64_t expires_ns)
 {
 	union fos_any_set_key k;
-	struct fos_set_value v = {.flags = flags};
+	struct fos_set_value v = {.flags = flags, .expires_ns = expires_ns};
 	int fd = _fos_set_key_of(id, c, &k) == sizeof(k.k4) ? maps->v4 : maps->v6;
 
 	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) < 0)
@@ -240,7 +249,28 @@ struct _fos_reader {
 	size_t n;
 	struct fos_rset *last;
 	uint32_t max_id;
+	uint64_t now_ns;
+	/* keys of entries found expired, deleted once the walk is over (a trie
+	 * walk restarts from the top when its position is deleted under it) */
+	union fos_any_set_key *stale;
+	size_t n_stale, cap_stale;
 };
+
+static int _fos_reader_stale(struct _fos_reader *rd, const void *key, size_t ksz)
+{
+	if (rd->n_stale == rd->cap_stale) {
+		size_t cap = rd->cap_stale ? rd->cap_stale * 2 : 64;
+		union fos_any_set_key *v = realloc(rd->stale, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		rd->stale = v;
+		rd->cap_stale = cap;
+	}
+	memset(&rd->stale[rd->n_stale], 0, sizeof(rd->stale[0]));
+	memcpy(&rd->stale[rd->n_stale++], key, ksz);
+	return 0;
+}
 
 /* Add one entry read back from a trie to the set of its id. */
 static int _fos_sets_collect(struct _fos_reader *rd, const void *key, bool v4,
@@ -250,7 +280,7 @@ static int _fos_sets_collect(struct _fos_reader *rd, const void *key, bool v4,
 	uint32_t sid = ntohl(((const struct fos_set_key4 *)key)->set_id) & FOS_SET_ID_MAX;
 	struct fos_rset *s =
 	    rd->last && rd->last->id == sid ? rd->last : _fos_sets_by_id(rd->v, rd->n, sid);
-	struct fos_cidr c;
+	struct fos_set_entry e = {};
 
 	if (!s) {
 		struct fos_rset *nv = realloc(rd->v, (rd->n + 1) * sizeof(*nv));
@@ -265,8 +295,16 @@ static int _fos_sets_collect(struct _fos_reader *rd, const void *key, bool v4,
 	rd->last = s;
 	if (sid > rd->max_id)
 		rd->max_id = sid;
-	_fos_cidr_of_key(key, v4, &c);
-	return fos_rset_append(s, &c, val->flags);
+	if (val->expires_ns && val->expires_ns <= rd->now_ns) {
+		/* expired while no fwd ran */
+		s->expired++;
+		return _fos_reader_stale(
+		    rd, key, v4 ? sizeof(struct fos_set_key4) : sizeof(struct fos_set_key));
+	}
+	_fos_cidr_of_key(key, v4, &e.cidr);
+	e.flags = val->flags;
+	e.expires_ns = val->expires_ns;
+	return fos_rset_append_entry(s, &e);
 }
 
 /* Every entry of one trie: in batches where the kernel can, else key by key. */
@@ -308,13 +346,19 @@ static int _fos_sets_read_map(struct _fos_reader *rd, int fd, bool v4)
 		if (r < 0)
 			return r;
 	}
+	for (size_t i = 0; i < rd->n_stale; i++)
+		(void)bpf_map_delete_elem(fd, &rd->stale[i]);
+	if (rd->n_stale)
+		log_info("removed %zu set entries that expired while fwd was not running",
+			 rd->n_stale);
+	rd->n_stale = 0;
 	return 0;
 }
 
 int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, size_t *ret_n,
 		      uint32_t *ret_max_id)
 {
-	struct _fos_reader rd = {};
+	struct _fos_reader rd = {.now_ns = fos_sets_now_ns()};
 	uint32_t id, *prev = NULL;
 	int r = 0;
 
@@ -347,6 +391,7 @@ int fos_sets_read_all(const struct fos_set_maps *maps, struct fos_rset **ret, si
 	r = _fos_sets_read_map(&rd, maps->v4, true);
 	if (r == 0)
 		r = _fos_sets_read_map(&rd, maps->v6, false);
+	free(rd.stale);
 	if (r < 0)
 		goto fail;
 	*ret = rd.v;
@@ -358,4 +403,221 @@ fail:
 		fos_rset_free(&rd.v[i]);
 	free(rd.v);
 	return r;
+}
+
+/* ---- expiry --------------------------------------------------------------
+ * Timed entries are removed a bounded step at a time from the event loop. The
+ * earliest expiry of all timed entries (x->next_ns) says when a pass over the
+ * sets is due, so nothing is scanned while nothing can expire. Entries
+ * appended to a set by anyone (the datapath's blocks arrive that way) sit at
+ * index s->seen or later until a step folds their expiry in. */
+
+/* removals log at info for the first few of a minute, at debug after */
+#define SETS_EXPIRE_LOG_INFO   8
+#define SETS_EXPIRE_LOG_WINDOW (60ULL * 1000000000ULL)
+/* units of work between two looks at the clock: an entry looked at is one */
+#define SETS_EXPIRE_CHECK 256
+
+uint64_t fos_sets_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t _fos_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void _fos_min_expiry(uint64_t *min, uint64_t expires_ns)
+{
+	if (expires_ns && (!*min || expires_ns < *min))
+		*min = expires_ns;
+}
+
+void fos_sets_expiry_note(struct fos_set_expiry *x, uint64_t expires_ns)
+{
+	_fos_min_expiry(&x->next_ns, expires_ns);
+	if (x->passing)
+		_fos_min_expiry(&x->pass_next_ns, expires_ns);
+}
+
+void fos_sets_expiry_reset(struct fos_set_expiry *x, struct fos_rset *sets, size_t n)
+{
+	x->next_ns = 0;
+	x->passing = false;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sets[i].n; j++)
+			_fos_min_expiry(&x->next_ns, sets[i].e[j].expires_ns);
+		sets[i].seen = sets[i].n;
+	}
+}
+
+void fos_sets_remove_at(struct fos_set_expiry *x, struct fos_rset *sets, size_t si, size_t i)
+{
+	struct fos_rset *s = &sets[si];
+
+	assert(i < s->n);
+	memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(s->e[0]));
+	s->n--;
+	if (i < s->seen)
+		s->seen--;
+	/* the pass must not skip the entry that moved into its position */
+	if (x->passing && x->set == si && i < x->i)
+		x->i--;
+}
+
+size_t fos_rset_count_timed(const struct fos_rset *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->e[i].expires_ns)
+			n++;
+	return n;
+}
+
+/* The entry at s->e[i] has expired by fwd's list: remove it from the map and
+ * the list (1), unless the map holds a later expiry for it (the datapath
+ * blocked the source again), which the list then takes (0). */
+/* A new minute of removal logs once the last is over: the count of those
+ * logged at debug only in it. */
+static void _fos_sets_expiry_log_window(struct fos_set_expiry *x, uint64_t now_ns)
+{
+	if (now_ns - x->log_window_ns < SETS_EXPIRE_LOG_WINDOW)
+		return;
+	if (x->log_quiet)
+		log_info("%" PRIu64 " more set entries expired and were removed (logged at debug "
+			 "level)",
+			 x->log_quiet);
+	x->log_window_ns = now_ns;
+	x->log_shown = 0;
+	x->log_quiet = 0;
+}
+
+static void _fos_sets_expiry_log(struct fos_set_expiry *x, const struct fos_rset *s,
+				 const char *cidr, uint64_t now_ns)
+{
+	_fos_sets_expiry_log_window(x, now_ns);
+	if (x->log_shown < SETS_EXPIRE_LOG_INFO) {
+		x->log_shown++;
+		log_info("set %s: %s expired, removed", s->name, cidr);
+	} else {
+		x->log_quiet++;
+		log_debug("set %s: %s expired, removed", s->name, cidr);
+	}
+}
+
+static int _fos_sets_expire_one(const struct fos_set_maps *maps, struct fos_set_expiry *x,
+				struct fos_rset *s, size_t i, uint64_t now_ns)
+{
+	struct fos_set_entry *e = &s->e[i];
+	union fos_any_set_key k;
+	struct fos_set_value v;
+	char buf[FOS_CIDR_STRLEN];
+	int fd = _fos_set_key_of(s->id, &e->cidr, &k) == sizeof(k.k4) ? maps->v4 : maps->v6;
+
+	if (bpf_map_lookup_elem(fd, &k, &v) == 0 && (v.expires_ns == 0 || v.expires_ns > now_ns)) {
+		e->flags = v.flags;
+		e->expires_ns = v.expires_ns;
+		return 0;
+	}
+	fos_cidr_to_string(&e->cidr, buf, sizeof(buf));
+	if (bpf_map_delete_elem(fd, &k) < 0 && errno != ENOENT)
+		/* the datapath treats it as absent all the same */
+		log_warning("set %s: cannot delete expired entry %s: %s, ignoring", s->name, buf,
+			    strerror(errno));
+	_fos_sets_expiry_log(x, s, buf, now_ns);
+	/* the last entry takes its place: O(1) however many expire together */
+	*e = s->e[s->n - 1];
+	s->n--;
+	if (s->seen > s->n)
+		s->seen = s->n;
+	s->expired++;
+	return 1;
+}
+
+static uint32_t _fos_ms_until(uint64_t then_ns, uint64_t now_ns)
+{
+	uint64_t ms;
+
+	if (!then_ns)
+		return UINT32_MAX;
+	if (then_ns <= now_ns)
+		return 0;
+	ms = (then_ns - now_ns + 999999) / 1000000;
+	/* CLOCK_BOOTTIME runs on through a suspend, the loop's timeout does not:
+	 * look again at least once a second */
+	return ms < 1000 ? (uint32_t)ms : 1000;
+}
+
+uint32_t fos_sets_expire_step(const struct fos_set_maps *maps, struct fos_rset *sets, size_t n,
+			      struct fos_set_expiry *x, uint64_t now_ns, uint64_t budget_ns)
+{
+	uint64_t start;
+	unsigned work = 0;
+
+	/* entries appended since the last step */
+	for (size_t i = 0; i < n; i++) {
+		struct fos_rset *s = &sets[i];
+
+		for (size_t j = s->seen; j < s->n; j++)
+			fos_sets_expiry_note(x, s->e[j].expires_ns);
+		s->seen = s->n;
+	}
+	if (!x->passing) {
+		if (x->log_quiet) {
+			/* wake up for the summary of the quiet removals */
+			uint64_t then = x->log_window_ns + SETS_EXPIRE_LOG_WINDOW;
+
+			_fos_sets_expiry_log_window(x, now_ns);
+			if (x->log_quiet && (!x->next_ns || then < x->next_ns))
+				return _fos_ms_until(then, now_ns);
+		}
+		if (!x->next_ns || now_ns < x->next_ns)
+			return _fos_ms_until(x->next_ns, now_ns);
+		x->passing = true;
+		x->set = 0;
+		x->i = 0;
+		x->pass_next_ns = 0;
+	}
+	start = _fos_mono_ns();
+	for (; x->set < n; x->set++, x->i = 0) {
+		struct fos_rset *s = &sets[x->set];
+
+		while (x->i < s->n) {
+			struct fos_set_entry *e = &s->e[x->i];
+
+			/* the clock is read every few hundred entries looked at, or
+			 * every few removals (two syscalls each) */
+			if (work >= SETS_EXPIRE_CHECK) {
+				uint64_t t = _fos_mono_ns() - start;
+
+				work = 0;
+				if (t >= budget_ns) {
+					x->last_step_ns = t;
+					return 0;
+				}
+			}
+			work++;
+			if (e->expires_ns && e->expires_ns <= now_ns) {
+				work += SETS_EXPIRE_CHECK / 16;
+				if (_fos_sets_expire_one(maps, x, s, x->i, now_ns) > 0) {
+					x->removed++;
+					continue; /* another entry is at x->i now */
+				}
+			}
+			_fos_min_expiry(&x->pass_next_ns, e->expires_ns);
+			x->i++;
+		}
+	}
+	x->passing = false;
+	x->next_ns = x->pass_next_ns;
+	x->last_step_ns = _fos_mono_ns() - start;
+	return _fos_ms_until(x->next_ns, now_ns);
 }

@@ -2,7 +2,8 @@
 # The fos demo lab: installs the Debian packages, builds fos, builds three
 # network namespaces (client - router - server), starts fwd in the router with
 # conf/examples/lab.conf and shows it filtering real traffic, then adds the
-# stateful firewall of conf/examples/stateful-fw.conf with a reload.
+# stateful firewall of conf/examples/stateful-fw.conf with a reload, then the
+# DDoS protection of conf/examples/lab-ddos.conf in front of the filter.
 #
 #   bash conf/examples/demo-lab.sh          set up, show, leave the lab running
 #   bash conf/examples/demo-lab.sh stop     stop fwd, flush, remove the lab
@@ -109,6 +110,25 @@ tryin $NS_S "server: tcp 10.10.1.2:8080 (NEW from outside)" nc -w 2 10.10.1.2 80
 echo
 echo "== fosctl show conntrack"
 fosctl show conntrack
+echo
+echo "== 7. DDoS protection on r-cli: $RUN/fwd.d/lab-ddos.conf (before lab-filter), reload"
+cp "$top/conf/examples/lab-ddos.conf" "$RUN/fwd.d/"
+fosctl reload
+# a veth hands frames sent back with XDP_TX (the SYN-ACK cookies) to the stack
+# only when an XDP program runs on it: the client's gets one that passes all
+ip netns exec $NS_C ip link set dev eth0 xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
+try "client: tcp 10.10.2.2:80 (proves itself with a SYN cookie)" nc -w 2 10.10.2.2 80
+ip netns exec $NS_C ping -f -c 300 10.10.2.2 >/dev/null 2>&1 || true
+try "client: ping 10.10.2.2 after a ping flood (blocked 15 s)" ping -c1 -W1 10.10.2.2
+echo
+echo "== fosctl show ddos"
+fosctl show ddos
+echo
+echo "== fosctl show ddos top"
+fosctl show ddos top
+echo
+echo "== fosctl show set blocked"
+fosctl show set blocked
 echo
 echo "The lab is running. Try: $B/cli/fosctl -s $SOCK"
 echo "Remove it with: bash conf/examples/demo-lab.sh stop"

@@ -1179,10 +1179,12 @@ START_TEST(test_block_ipv6)
 }
 END_TEST
 
-/* a drop without block settings, or with the block set 0, blocks nothing */
+/* a drop without block settings, with the block set 0, or by a total limit,
+ * blocks nothing */
 START_TEST(test_no_block)
 {
 	struct pkt a = mk(P_UDP, "198.18.0.1", "198.19.0.1", 1, 2);
+	struct pkt b = mk(P_UDP, "198.18.0.2", "198.19.0.1", 1, 2);
 
 	slot0.flags = FOS_SLOT_F_BLACKLIST;
 	slot0.blacklist_set = BLACK;
@@ -1203,6 +1205,17 @@ START_TEST(test_no_block)
 	write_slot();
 	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_UDP_FLOOD);
 	ck_assert(!set_get(BLACK, "198.18.0.1", 32, NULL));
+
+	/* a drop by the total limit blocks nobody, even with block settings */
+	cfg0.block_set = BLACK;
+	cfg0.udp_src.interval_ns = 0;
+	cfg0.udp_all = rate(1, 1);
+	write_slot();
+	sim_time(now() + 10 * NS);
+	expect(&b, XDP_PASS, NONE);
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_UDP_FLOOD);
+	ck_assert(!set_get(BLACK, "198.18.0.1", 32, NULL));
+	ck_assert(!set_get(BLACK, "198.18.0.2", 32, NULL));
 	check_dstats();
 }
 END_TEST

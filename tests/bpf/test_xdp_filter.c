@@ -363,7 +363,7 @@ static void set_add(uint32_t set_id, const char *cidr)
 
 	/* written exactly as fwd writes them (daemon/sets.c) */
 	ck_assert_msg(fos_parse_cidr(cidr, &c, err) == 0, "bad CIDR %s: %s", cidr, err);
-	ck_assert_int_eq(fos_sets_add_entry(&maps, set_id, &c, FOS_SET_F_CONFIG), 0);
+	ck_assert_int_eq(fos_sets_add_entry(&maps, set_id, &c, FOS_SET_F_CONFIG, 0), 0);
 
 	if (!ss) {
 		ck_assert_uint_lt(n_shadow_sets, sizeof(shadow_sets) / sizeof(shadow_sets[0]));

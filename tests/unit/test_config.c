@@ -2319,6 +2319,56 @@ START_TEST(test_shipped_lab_conf)
 }
 END_TEST
 
+/* The demo lab's DDoS drop-in, beside lab.conf as demo-lab.sh places it: one
+ * more xdp program on r-cli, in front of lab-filter, blocking into lab.conf's
+ * set. */
+START_TEST(test_shipped_lab_ddos_dropin)
+{
+	char dir[] = "/tmp/fos-test-labddos-XXXXXX";
+	_cleanup_free_ char *lab = conf_path("examples/lab.conf");
+	_cleanup_free_ char *ddos = conf_path("examples/lab-ddos.conf");
+	_cleanup_free_ char *set_rel = conf_path("examples/sets/blocked.txt");
+	_cleanup_free_ char *set_file = realpath(set_rel, NULL);
+	_cleanup_free_ char *main_path = NULL, *dropins = NULL, *dropin = NULL, *cmd = NULL;
+	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
+	const struct fos_program *p, *f;
+
+	ck_assert_ptr_nonnull(set_file);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	main_path = strf("%s/fwd.conf", dir);
+	dropins = strf("%s/fwd.d", dir);
+	dropin = strf("%s/lab-ddos.conf", dropins);
+	ck_assert_int_eq(mkdir(dropins, 0700), 0);
+	/* lab.conf's set file is relative to lab.conf: give its full path */
+	cmd = strf("sed 's|\"sets/blocked.txt\"|\"%s\"|' '%s' >'%s' && cp '%s' '%s'", set_file, lab,
+		   main_path, ddos, dropin);
+	ck_assert_int_eq(system(cmd), 0);
+
+	c = load_file_ok(main_path);
+	ck_assert_uint_eq(c->n_programs, 2);
+	p = fos_config_find_program(c, "lab-ddos");
+	f = fos_config_find_program(c, "lab-filter");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(p->type, FOS_PROG_XDP);
+	ck_assert_str_eq(p->interface, f->interface);
+	ck_assert_int_lt(p->priority, f->priority);
+	ck_assert(fos_program_has_ddos(p));
+	ck_assert(!fos_program_has_ddos(f));
+	ck_assert_str_eq(p->blacklist.set, "blocked");
+	ck_assert(p->ddos.syn_enabled && p->ddos.syn_always);
+	ck_assert(p->ddos.icmp_enabled);
+	assert_rate(&p->ddos.icmp_per_src, 20, 20);
+	ck_assert_uint_eq(p->ddos.icmp_block, 15);
+	ck_assert(!p->ddos.rate_enabled && !p->ddos.udp_enabled);
+
+	ck_assert_int_eq(unlink(dropin), 0);
+	ck_assert_int_eq(rmdir(dropins), 0);
+	ck_assert_int_eq(unlink(main_path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_shipped_ddos_conf)
 {
 	_cleanup_free_ char *path = conf_path("examples/ddos.conf");
@@ -2485,6 +2535,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_shipped_fwd_conf_examples);
 	tcase_add_test(tc, test_shipped_lab_conf);
 	tcase_add_test(tc, test_shipped_ddos_conf);
+	tcase_add_test(tc, test_shipped_lab_ddos_dropin);
 	suite_add_tcase(s, tc);
 
 	return s;
