@@ -20,7 +20,7 @@
 # from a random source in 198.18.128.0/17 with a random port and sequence
 # number, one long live-frames run per measurement pinned to CPU 0. The
 # receiving veth's NAPI runs threaded, its kthread pinned to CPU 1. The sender
-# veth has an XDP_PASS program (fos_xdp_pass), so it takes the SYN-ACKs; the
+# veth has an XDP_PASS program (bpf/xdp_pass.bpf.c), so it takes the SYN-ACKs; the
 # receiver routes the spoofed
 # prefix back to the sender, so answers cost no neighbour lookups.
 #
@@ -58,9 +58,10 @@ FOSCTL=$BUILD/cli/fosctl
 GEN=$BUILD/bench/bench-gen
 RTT=$BUILD/bench/bench-rtt
 OBJ=$BUILD/bpf/xdp_bench.bpf.o
+PASS_OBJ=$BUILD/bpf/xdp_pass.bpf.o
 TOOLS=$SRC_DIR/tests/e2e/ddos_tools.py
 ECHO=$SRC_DIR/tests/e2e/ct_tools.py
-for f in "$FWD" "$FOSCTL" "$GEN" "$RTT" "$OBJ" "$TOOLS" "$ECHO"; do
+for f in "$FWD" "$FOSCTL" "$GEN" "$RTT" "$OBJ" "$PASS_OBJ" "$TOOLS" "$ECHO"; do
   [ -e "$f" ] || skip "$f is missing (build the tree first)"
 done
 NCPU=$(nproc)
@@ -113,7 +114,7 @@ ip -n "$NS_RX" route add "$SPOOF" via 198.18.0.1 dev "$RXIF"
 # the sender takes the SYN-ACKs: its veth needs NAPI, and an XDP program, as
 # frames sent back with XDP_TX wake the NAPI of a veth with only GRO on not at
 # all (they wait for the next packet sent to it the usual way)
-inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_pass ||
+inTX ip link set dev "$TXIF" xdp obj "$PASS_OBJ" sec xdp ||
   die "cannot attach fos_xdp_pass to $TXIF"
 inRX sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_timestamps=1 net.core.somaxconn=4096
 RX_MAC=$(inRX cat "/sys/class/net/$RXIF/address")

@@ -3,9 +3,6 @@
  * Programs for the benchmarks in bench/.
  *
  * fos_xdp_drop   XDP_DROP without touching the packet: the cost floor.
- * fos_xdp_pass   XDP_PASS: gives a veth NAPI and a receiver for the frames
- *                its peer sends with XDP_TX (a veth with only GRO on takes
- *                them, but nothing wakes its NAPI when they arrive).
  * fos_xdp_count  counts frames in fos_rx_count and drops them: a receiver that
  *                measures the offered rate when no filter is attached.
  * fos_xdp_gen    a traffic generator for BPF_PROG_TEST_RUN with
@@ -108,12 +105,6 @@ SEC("xdp")
 int fos_xdp_drop(struct xdp_md *ctx)
 {
 	return XDP_DROP;
-}
-
-SEC("xdp")
-int fos_xdp_pass(struct xdp_md *ctx)
-{
-	return XDP_PASS;
 }
 
 SEC("xdp")

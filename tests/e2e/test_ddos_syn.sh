@@ -32,7 +32,7 @@ e2e_lab
 # NAPI, and more than GRO gives it: frames a veth's XDP program sends back with
 # XDP_TX wake the peer's NAPI only when the peer has an XDP program too (with
 # GRO alone they wait in its ring for the next packet sent the usual way).
-inC ip link set dev eth0 xdp obj "$FOS_BPF_DIR/xdp_bench.bpf.o" sec xdp program fos_xdp_pass ||
+inC ip link set dev eth0 xdp obj "$FOS_BPF_DIR/xdp_pass.bpf.o" sec xdp ||
   fail "cannot attach fos_xdp_pass to the client's eth0"
 # answers to the spoofed prefix (none should exist) go back towards the client
 ip -n "$NS_R" route add "$SPOOF" via 10.10.1.2 dev r-cli
