@@ -356,5 +356,7 @@ f = lambda v: "-" if v is None else "%.1f" % v
 print("%-42s %8.1f%% %9s %9s %9s" % (n, 100.0 * j["ok"] / t if t else 0, f(ms["median"]), f(ms["p99"]), f(ms["max"])))' "${NAME[$c]} ($CONNECTS)"
 done
 echo "answered = SYN-ACKs back at the sender; napi ns = CPU time of the receiving NAPI kthread per"
-echo "packet received (schedstat). (a) answers nothing and passes nothing: the cost floor."
+echo "packet received (schedstat), which includes the sender's NAPI taking the answers when it runs"
+echo "on the same CPU. (a) answers nothing and passes nothing: the cost floor. The client of (e)"
+echo "shares the sender veth with the flood: the answers to the flood compete with its own packets."
 exit 0
