@@ -76,12 +76,14 @@ enum fos_gen_mode {
 };
 const volatile __u32 fos_gen_mode = FOS_GEN_UDP;
 
-#define FOS_GEN_TCP_HLEN  24 /* a TCP header with the MSS option */
-#define FOS_GEN_ICMP_DATA 16
+#define FOS_GEN_TCP_HLEN    24 /* a TCP header with the MSS option */
+#define FOS_GEN_ICMP_DATA   16
+#define FOS_GEN_CATCH_UP_NS 50000000ULL /* 50 ms */
 
-/* the rate cap: the earliest time the next frame may leave */
+/* the rate cap: the earliest time the next frame may leave. One for all
+ * CPUs: the single test run may move between them. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -165,9 +167,10 @@ static __always_inline int _fos_gen_paced(void)
 	now = bpf_ktime_get_ns();
 	if (now < *next)
 		return 0;
-	/* after a pause (the first frame, or a slow CPU) start again from now
-	 * rather than send the missed frames at once */
-	if (*next + 1000000 < now)
+	/* frames held up by a short stall (the run preempted) leave at once, so
+	 * the rate holds on average; after a long pause (the first frame) the
+	 * schedule starts again from now rather than send a burst */
+	if (*next + FOS_GEN_CATCH_UP_NS < now)
 		*next = now;
 	*next += fos_gen_interval_ns;
 	return 1;
