@@ -22,8 +22,12 @@
  * tolerance, and then tat = max(tat, t) + interval. A bucket is shared by
  * the CPUs, so tat is advanced with an atomic compare-and-exchange: a packet
  * conforms only if it moved tat from the value it judged, else it judges the
- * new value. After _FOS_GCRA_TRIES lost races the packet counts as not
- * conforming: the other CPUs used the bucket up meanwhile.
+ * new value. After _FOS_GCRA_TRIES lost races the packet passes without
+ * moving tat: the races mean other packets conformed, not that the bucket is
+ * empty, and a source must never be dropped or blocked for contention. A tat
+ * beyond what the bucket's settings allow (t + tolerance + interval, left by
+ * looser settings before a reload) is judged as that bound, so tightening a
+ * limit never holds a source back for longer than the new settings say.
  *
  * SYN cookies: a SYN (without ACK or RST) to a destination whose SYN rate is
  * over synFloodProtection.threshold (it stays engaged syn_hold_ns after the
@@ -84,11 +88,12 @@ enum _fos_ddos_agg_idx {
 	_FOS_DDOS_AGG_MAX,
 };
 
-#define _FOS_GCRA_TRIES	 8
-#define _FOS_SYNACK_WIN	 1024 /* window of the SYN-ACK: any value, it is never used */
-#define _FOS_SYNACK_TTL	 64
-#define _FOS_IPV4_DF	 0x4000
-#define _FOS_TCP_HDR_LEN 20
+#define _FOS_GCRA_TRIES	    8
+#define _FOS_BLOCK_RETRY_NS 1000000000ULL /* a failed block is tried again after this */
+#define _FOS_SYNACK_WIN	    1024	  /* window of the SYN-ACK: any value, it is never used */
+#define _FOS_SYNACK_TTL	    64
+#define _FOS_IPV4_DF	    0x4000
+#define _FOS_TCP_HDR_LEN    20
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -172,15 +177,20 @@ static __always_inline bool _fos_gcra(__u64 *tat, const struct fos_ddos_rate *r,
 	if (!interval)
 		return true;
 	for (int i = 0; i < _FOS_GCRA_TRIES; i++) {
-		__u64 old = *(volatile __u64 *)tat;
+		__u64 old = *(volatile __u64 *)tat, cur = old;
 
-		if (old > limit)
+		if (cur > limit + interval)
+			cur = limit + interval;
+		if (cur > limit) {
+			if (cur != old)
+				__sync_val_compare_and_swap(tat, old, cur);
 			return false;
-		if (__sync_val_compare_and_swap(tat, old, (old > now ? old : now) + interval) ==
+		}
+		if (__sync_val_compare_and_swap(tat, old, (cur > now ? cur : now) + interval) ==
 		    old)
 			return true;
 	}
-	return false;
+	return true;
 }
 
 /* a with the bits beyond plen (0-128) cleared */
@@ -278,7 +288,6 @@ static __always_inline void _fos_ddos_block(struct _fos_ddos_ctx *d, struct fos_
 
 	/* once per block: another CPU may get here at the same time, the
 	 * second insert then fails with EEXIST */
-	src->blocked_until_ns = v.expires_ns;
 	if (d->v4) {
 		struct fos_set_key4 k = {
 		    .prefixlen = FOS_SET_KEY_PREFIX + 32,
@@ -296,8 +305,19 @@ static __always_inline void _fos_ddos_block(struct _fos_ddos_ctx *d, struct fos_
 		__builtin_memcpy(k.addr, d->key.addr, sizeof(k.addr));
 		err = bpf_map_update_elem(&fos_sets, &k, &v, BPF_NOEXIST);
 	}
-	if (err)
+	if (err == -EEXIST) {
+		/* blocked already (by another CPU, or listed by hand) */
+		src->blocked_until_ns = v.expires_ns;
 		return;
+	}
+	if (err) {
+		/* the set's trie is full, or no memory: counted, and tried
+		 * again at most once a second */
+		src->blocked_until_ns = d->now + _FOS_BLOCK_RETRY_NS;
+		fos_ddos_stat_add(FOS_DDOS_STAT_BLOCK_FAILED);
+		return;
+	}
+	src->blocked_until_ns = v.expires_ns;
 	fos_ddos_stat_add(FOS_DDOS_STAT_BLOCKED);
 	ev = bpf_ringbuf_reserve(&fos_ddos_events, sizeof(*ev), 0);
 	if (!ev) {

@@ -320,6 +320,14 @@ static void set_put(uint32_t set_id, const char *addr, uint32_t plen, uint64_t e
 	}
 }
 
+static void set_del(uint32_t set_id, const char *addr, uint32_t plen)
+{
+	struct fos_set_key4 k = {.prefixlen = FOS_SET_KEY_PREFIX + plen, .set_id = htonl(set_id)};
+
+	ck_assert_int_eq(inet_pton(AF_INET, addr, k.addr), 1);
+	ck_assert_int_eq(bpf_map__delete_elem(skel->maps.fos_sets4, &k, sizeof(k), 0), 0);
+}
+
 /* the exact entry set_id addr/plen: true and *ret if it is there */
 static bool set_get(uint32_t set_id, const char *addr, uint32_t plen, struct fos_set_value *ret)
 {
@@ -438,13 +446,19 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static void load(bool stateful)
+/* small: the IPv4 set trie holds 4 entries and the event ring one page, to
+ * see them fill up */
+static void load_opts(bool stateful, bool small)
 {
 	uint32_t zero = 0;
 	struct fos_ctl ctl = {.active = 0};
 
 	skel = fos_xdp_filter__open();
 	ck_assert_ptr_nonnull(skel);
+	if (small) {
+		ck_assert_int_eq(bpf_map__set_max_entries(skel->maps.fos_sets4, 4), 0);
+		ck_assert_int_eq(bpf_map__set_max_entries(skel->maps.fos_ddos_events, 4096), 0);
+	}
 	skel->rodata->fos_ddos = true;
 	skel->rodata->fos_sim_clock = true;
 	skel->rodata->fos_stateful = stateful;
@@ -462,6 +476,11 @@ static void load(bool stateful)
 	write_slot();
 	memset(exp_d, 0, sizeof(exp_d));
 	sim_time(T0);
+}
+
+static void load(bool stateful)
+{
+	load_opts(stateful, false);
 }
 
 static void setup(void)
@@ -577,6 +596,30 @@ START_TEST(test_ipv6_prefix)
 	expect(&c, XDP_PASS, NONE);
 	expect(&b, XDP_DROP, FOS_DDOS_STAT_DROP_RATE);
 	ck_assert(src_get("2001:db8:1::", &e));
+}
+END_TEST
+
+/* A tighter limit applies at once: a tat left far ahead by a large burst is
+ * judged as the new settings' bound, not waited out. */
+START_TEST(test_gcra_tightened)
+{
+	struct pkt a = mk(P_UDP, "198.18.0.1", "198.19.0.1", 1000, 53);
+	int i;
+
+	cfg0.flags = FOS_DDOS_F_RATE;
+	cfg0.pkt = rate(10, 100000);
+	write_slot();
+	for (i = 0; i < 500; i++)
+		expect(&a, XDP_PASS, NONE); /* tat now 50 s ahead */
+
+	cfg0.pkt = rate(10, 1);
+	write_slot();
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_RATE);
+	sim_time(now() + 100 * MS);
+	expect(&a, XDP_PASS, NONE);
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_RATE);
+	sim_time(now() + 100 * MS);
+	expect(&a, XDP_PASS, NONE);
 }
 END_TEST
 
@@ -1104,6 +1147,16 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_event_count(void *ctx, void *data, size_t size)
+{
+	struct events *e = ctx;
+
+	(void)data;
+	ck_assert_uint_eq(size, sizeof(struct fos_ddos_event));
+	e->n++;
+	return 0;
+}
+
 static void block_round(const char *src, const char *key, uint32_t plen, const char *sibling)
 {
 	struct pkt a = mk(P_UDP, src, strchr(src, ':') ? "2001:db8::2" : "198.19.0.1", 1, 2);
@@ -1145,14 +1198,18 @@ static void block_round(const char *src, const char *key, uint32_t plen, const c
 	ck_assert_uint_eq(evs.ev[0].set_id, BLACK);
 	ck_assert_uint_eq(evs.ev[0].expires_ns, t_block + 30 * NS);
 
-	/* from now on the blacklist drops it, and its neighbours of the prefix */
+	/* from now on the blacklist drops it, and its neighbours of the prefix
+	 * (an IPv6 /64); an IPv4 neighbour is another source */
 	sim_time(now() + 5 * NS);
 	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_BLACKLIST);
-	expect(&sib, XDP_DROP, FOS_DDOS_STAT_DROP_BLACKLIST);
+	if (strchr(src, ':'))
+		expect(&sib, XDP_DROP, FOS_DDOS_STAT_DROP_BLACKLIST);
+	else
+		expect(&sib, XDP_PASS, NONE);
 	ck_assert(src_get(key, &e));
-	ck_assert_uint_eq(e.drops[FOS_DDOS_BLACKLIST], 2);
+	ck_assert_uint_eq(e.drops[FOS_DDOS_BLACKLIST], strchr(src, ':') ? 2 : 1);
 	ck_assert_uint_eq(e.drops[FOS_DDOS_UDP_FLOOD], 1);
-	ck_assert_uint_eq(stat(FOS_STAT_BLACKLIST), 2);
+	ck_assert_uint_eq(stat(FOS_STAT_BLACKLIST), strchr(src, ':') ? 2 : 1);
 	ck_assert_int_eq(ring_buffer__consume(rb), 0);
 
 	/* the block ends: the source passes and the entry is gone */
@@ -1169,13 +1226,102 @@ static void block_round(const char *src, const char *key, uint32_t plen, const c
 
 START_TEST(test_block_ipv4)
 {
-	block_round("198.18.0.1", "198.18.0.1", 32, "198.18.0.1");
+	block_round("198.18.0.1", "198.18.0.1", 32, "198.18.0.2");
 }
 END_TEST
 
 START_TEST(test_block_ipv6)
 {
 	block_round("2001:db8:7:8::1", "2001:db8:7:8::", 64, "2001:db8:7:8:9::2");
+}
+END_TEST
+
+/* A block the set's trie has no room for is counted and tried again a second
+ * later, not taken for done. */
+START_TEST(test_block_set_full)
+{
+	struct pkt a = mk(P_UDP, "198.18.0.1", "198.19.0.1", 1, 2);
+	struct fos_ddos_src e;
+
+	teardown();
+	load_opts(false, true);
+	for (int i = 0; i < 4; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		set_put(BLACK + 1, addr, 32, 0);
+	}
+	slot0.flags = FOS_SLOT_F_BLACKLIST;
+	slot0.blacklist_set = BLACK;
+	cfg0.flags = FOS_DDOS_F_UDP;
+	cfg0.udp_src = rate(1, 1);
+	cfg0.block_ns[FOS_DDOS_UDP_FLOOD] = 30 * NS;
+	cfg0.block_set = BLACK;
+	write_slot();
+
+	expect(&a, XDP_PASS, NONE);
+	exp_d[FOS_DDOS_STAT_BLOCK_FAILED]++;
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_UDP_FLOOD);
+	ck_assert(!set_get(BLACK, "198.18.0.1", 32, NULL));
+	ck_assert(src_get("198.18.0.1", &e));
+	ck_assert_uint_eq(e.blocked_until_ns, now() + NS);
+	/* not again within the second */
+	sim_time(now() + 500 * MS);
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_UDP_FLOOD);
+	/* room again: the next try after the second blocks */
+	set_del(BLACK + 1, "192.0.2.0", 32);
+	sim_time(now() + 500 * MS);
+	expect(&a, XDP_PASS, NONE); /* the bucket's next packet */
+	exp_d[FOS_DDOS_STAT_BLOCKED]++;
+	expect(&a, XDP_DROP, FOS_DDOS_STAT_DROP_UDP_FLOOD);
+	ck_assert(set_get(BLACK, "198.18.0.1", 32, NULL));
+	check_dstats();
+}
+END_TEST
+
+/* Blocks beyond the room in the event ring still block, and are counted as
+ * events lost. */
+START_TEST(test_block_events_lost)
+{
+	struct ring_buffer *rb;
+	struct events evs = {0};
+	int n_blocks = 200, lost;
+
+	teardown();
+	load_opts(false, true);
+	slot0.flags = FOS_SLOT_F_BLACKLIST;
+	slot0.blacklist_set = BLACK;
+	cfg0.flags = FOS_DDOS_F_UDP;
+	cfg0.udp_src = rate(1, 1);
+	cfg0.block_ns[FOS_DDOS_UDP_FLOOD] = 30 * NS;
+	cfg0.block_set = BLACK;
+	write_slot();
+	for (int i = 0; i < n_blocks; i++) {
+		char addr[32];
+		struct pkt p;
+
+		snprintf(addr, sizeof(addr), "2001:db8:%x::1", i + 1);
+		uint8_t out[MAX_PKT + 64];
+		size_t len;
+
+		p = mk(P_UDP, addr, "2001:db8::2", 1, 2);
+		ck_assert_uint_eq(run_out(&p, out, &len), XDP_PASS);
+		ck_assert_uint_eq(run_out(&p, out, &len), XDP_DROP);
+	}
+	exp_d[FOS_DDOS_STAT_BLOCKED] = (uint64_t)n_blocks;
+	exp_d[FOS_DDOS_STAT_DROP_UDP_FLOOD] = (uint64_t)n_blocks;
+	lost = (int)dstat(FOS_DDOS_STAT_EVENTS_LOST);
+	ck_assert_int_gt(lost, 0);
+	ck_assert_int_lt(lost, n_blocks);
+	exp_d[FOS_DDOS_STAT_EVENTS_LOST] = (uint64_t)lost;
+	check_dstats();
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.fos_ddos_events), on_event_count, &evs, NULL);
+	ck_assert_ptr_nonnull(rb);
+	ck_assert_int_eq(ring_buffer__consume(rb), n_blocks - lost);
+	ring_buffer__free(rb);
+	/* every block is in the set all the same */
+	ck_assert(set_get(BLACK, "2001:db8:1::", 64, NULL));
+	ck_assert(set_get(BLACK, "2001:db8:c8::", 64, NULL));
 }
 END_TEST
 
@@ -1246,6 +1392,9 @@ static Suite *ddos_suite(void)
 	tcase_add_test(tc, test_block_ipv4);
 	tcase_add_test(tc, test_block_ipv6);
 	tcase_add_test(tc, test_no_block);
+	tcase_add_test(tc, test_block_set_full);
+	tcase_add_test(tc, test_block_events_lost);
+	tcase_add_test(tc, test_gcra_tightened);
 	suite_add_tcase(s, tc);
 	return s;
 }

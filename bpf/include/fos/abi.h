@@ -619,6 +619,8 @@ enum fos_ddos_stat {
 	FOS_DDOS_STAT_COOKIES_BAD,  /* RSTs to an engaged destination with a wrong cookie */
 	FOS_DDOS_STAT_BLOCKED,	    /* sources put into the block set */
 	FOS_DDOS_STAT_EVENTS_LOST,  /* events fos_ddos_events had no room for */
+	FOS_DDOS_STAT_BLOCK_FAILED, /* blocks the set's trie had no room for (tried
+				     * again a second later) */
 	_FOS_DDOS_STAT_MAX,
 };
 _Static_assert(FOS_DDOS_STAT_DROP_BLACKLIST == FOS_DDOS_STAT_DROP_RATE + FOS_DDOS_BLACKLIST,
