@@ -1117,7 +1117,10 @@ static void _fosctl_add_ago(struct fosctl_table *t, json_object *v)
 	char buf[FOSCTL_TIME_STRLEN];
 	double s = json_object_get_double(v);
 
-	if (!_fosctl_is_number(v) || s < 0)
+	/* fwd leaves "lastDrop" out for a source whose drops were never timed */
+	if (!v)
+		fosctl_table_add(t, "-");
+	else if (!_fosctl_is_number(v) || s < 0)
 		fosctl_table_add_value(t, v);
 	else if (s < 60)
 		fosctl_table_add(t, "%.1fs ago", s);

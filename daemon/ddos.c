@@ -274,55 +274,157 @@ int fos_ddos_events_consume(struct fos_manager *m)
 
 /* ---- show ---------------------------------------------------------------- */
 
-/* Walk a hash map of fos_ddos_addr keys in batches: cb for every entry; at
- * most max entries are read, so a walk is bounded by the map's size. */
-static int _fos_ddos_walk(int fd, size_t vsize, uint32_t max,
-			  void (*cb)(void *u, const struct fos_ddos_addr *k, const void *v),
-			  void *u)
+/* The source and destination tables are LRU hashes of up to
+ * FOS_DDOS_SRC_MAX entries: reading one whole takes around 100 ms, so they
+ * are read a step at a time, a few ms each, between the event loop's other
+ * work. A walk holds fds of its own on the tables: a reload that replaces or
+ * removes the program between two steps cannot free them under it, and
+ * fos_ddos_tables_current() tells the walk that happened. */
+
+static int _fos_ddos_map_id(int fd, uint32_t *ret)
 {
-	_cleanup_free_ struct fos_ddos_addr *keys = calloc(FOS_DDOS_BATCH, sizeof(*keys));
-	_cleanup_free_ uint8_t *vals = calloc(FOS_DDOS_BATCH, vsize);
-	uint32_t in = 0, out = 0, seen = 0;
-	bool first = true;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
 
-	if (!keys || !vals)
-		return -ENOMEM;
-	while (seen < max) {
-		uint32_t count = FOS_DDOS_BATCH;
-		int r =
-		    bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, NULL);
-
-		if (r < 0 && errno != ENOENT)
-			return -errno;
-		for (uint32_t i = 0; i < count && seen < max; i++, seen++)
-			cb(u, &keys[i], vals + (size_t)i * vsize);
-		if (r < 0)
-			break;
-		in = out;
-		first = false;
-	}
+	if (fd < 0)
+		return -ENODEV;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*ret = info.id;
 	return 0;
 }
 
-struct _fos_dst_count {
-	uint64_t now, engaged;
-};
+static int _fos_ddos_map_dup(int fd, uint32_t *ret_id)
+{
+	uint32_t id;
+	int r, nfd;
+
+	r = _fos_ddos_map_id(fd, &id);
+	if (r < 0)
+		return r;
+	nfd = bpf_map_get_fd_by_id(id);
+	if (nfd < 0)
+		return -errno;
+	*ret_id = id;
+	return nfd;
+}
+
+void fos_ddos_tables_close(struct fos_ddos_tables *t)
+{
+	if (!t)
+		return;
+	if (t->src >= 0)
+		close(t->src);
+	if (t->dst >= 0)
+		close(t->dst);
+	t->src = t->dst = -1;
+}
+
+int fos_ddos_tables_open(const struct fos_prog_rt *p, struct fos_ddos_tables *ret)
+{
+	struct fos_ddos_tables t = {.src = -1, .dst = -1};
+	uint32_t dst_id;
+	int r;
+
+	if (!p->skel || !p->ddos)
+		return -ENODEV;
+	r = _fos_ddos_map_dup(_fos_ddos_fd(p, 3), &t.src_id);
+	if (r < 0)
+		return r;
+	t.src = r;
+	r = _fos_ddos_map_dup(_fos_ddos_fd(p, 4), &dst_id);
+	if (r < 0) {
+		fos_ddos_tables_close(&t);
+		return r;
+	}
+	t.dst = r;
+	*ret = t;
+	return 0;
+}
+
+bool fos_ddos_tables_current(const struct fos_prog_rt *p, const struct fos_ddos_tables *t)
+{
+	uint32_t id;
+
+	return p && p->skel && p->ddos && _fos_ddos_map_id(_fos_ddos_fd(p, 3), &id) == 0 &&
+	       id == t->src_id;
+}
+
+/* One step of a walk of a hash map of fos_ddos_addr keys: batches of
+ * c->batch entries (FOS_DDOS_BATCH if 0) until budget_ns has passed, at
+ * least one; cb for every entry. At most max entries are read, so a walk is
+ * bounded by the map's size even while the datapath adds entries. 1 while
+ * there is more, 0 at the end, -errno. */
+static int _fos_ddos_walk_step(int fd, size_t vsize, uint32_t max, struct fos_ddos_cursor *c,
+			       void (*cb)(void *u, const struct fos_ddos_addr *k, const void *v),
+			       void *u, uint64_t budget_ns)
+{
+	uint32_t batch = c->batch ? c->batch : FOS_DDOS_BATCH;
+	_cleanup_free_ struct fos_ddos_addr *keys = NULL;
+	_cleanup_free_ uint8_t *vals = NULL;
+	uint64_t t0 = fos_boottime_ns();
+
+	if (c->done)
+		return 0;
+	/* a bucket holding more entries than a batch takes is read whole */
+	if (batch < FOS_DDOS_BATCH)
+		batch = c->grown > batch ? c->grown : batch;
+	keys = calloc(batch, sizeof(*keys));
+	vals = calloc(batch, vsize);
+	if (!keys || !vals)
+		return -ENOMEM;
+	do {
+		uint32_t count = batch, out = 0;
+		int r = bpf_map_lookup_batch(fd, c->started ? &c->pos : NULL, &out, keys, vals,
+					     &count, NULL);
+
+		if (r < 0 && errno == ENOSPC && count == 0 && batch < FOS_DDOS_BATCH) {
+			c->grown = batch * 2;
+			return 1;
+		}
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (uint32_t i = 0; i < count && c->seen < max; i++, c->seen++)
+			cb(u, &keys[i], vals + (size_t)i * vsize);
+		if (r < 0 || c->seen >= max) {
+			c->done = true;
+			return 0;
+		}
+		c->pos = out;
+		c->started = true;
+	} while (fos_boottime_ns() - t0 < budget_ns);
+	return 1;
+}
 
 static void _fos_dst_one(void *u, const struct fos_ddos_addr *k, const void *v)
 {
-	struct _fos_dst_count *c = u;
+	struct fos_ddos_cursor *c = u;
 	const struct fos_ddos_dst *d = v;
 
 	(void)k;
 	if (d->engaged_until > c->now)
-		c->engaged++;
+		c->count++;
 }
 
 static void _fos_src_one(void *u, const struct fos_ddos_addr *k, const void *v)
 {
 	(void)k;
 	(void)v;
-	(*(uint64_t *)u)++;
+	((struct fos_ddos_cursor *)u)->count++;
+}
+
+int fos_ddos_count_sources_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
+				uint64_t budget_ns)
+{
+	return _fos_ddos_walk_step(t->src, sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX, c,
+				   _fos_src_one, c, budget_ns);
+}
+
+int fos_ddos_count_engaged_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
+				uint64_t budget_ns)
+{
+	return _fos_ddos_walk_step(t->dst, sizeof(struct fos_ddos_dst), FOS_DDOS_DST_MAX, c,
+				   _fos_dst_one, c, budget_ns);
 }
 
 int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret)
@@ -330,8 +432,7 @@ int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret)
 	int ncpu = libbpf_num_possible_cpus(), fd;
 	struct fos_ddos_status st = {};
 	_cleanup_free_ uint64_t *pc = NULL;
-	struct _fos_dst_count dc = {.now = fos_boottime_ns()};
-	int r;
+	uint64_t now = fos_boottime_ns();
 
 	if (!p->skel || !p->ddos)
 		return -ENODEV;
@@ -353,21 +454,9 @@ int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret)
 
 		if (bpf_map_lookup_elem(fd, &k, &s) < 0)
 			return -errno;
-		st.engaged[k] =
-		    s.last_active_ns && (s.last_active_ns >= dc.now ||
-					 dc.now - s.last_active_ns <= FOS_DDOS_ENGAGED_NS);
+		st.engaged[k] = s.last_active_ns && (s.last_active_ns >= now ||
+						     now - s.last_active_ns <= FOS_DDOS_ENGAGED_NS);
 	}
-	r = _fos_ddos_walk(_fos_ddos_fd(p, 4), sizeof(struct fos_ddos_dst), FOS_DDOS_DST_MAX,
-			   _fos_dst_one, &dc);
-	if (r < 0)
-		return r;
-	st.engaged_dsts = dc.engaged;
-	if (st.engaged_dsts)
-		st.engaged[FOS_DDOS_P_SYN] = true;
-	r = _fos_ddos_walk(_fos_ddos_fd(p, 3), sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX,
-			   _fos_src_one, &st.tracked_sources);
-	if (r < 0)
-		return r;
 	*ret = st;
 	return 0;
 }
@@ -428,7 +517,7 @@ static void _fos_heap_up(struct fos_ddos_top_entry *v, size_t i)
 
 struct _fos_top_walk {
 	struct fos_ddos_top *t;
-	const struct fos_prog_rt *p;
+	uint32_t prog;
 };
 
 /* the heap keeps the cap largest totals, its smallest at the root */
@@ -444,7 +533,7 @@ static void _fos_top_one(void *u, const struct fos_ddos_addr *k, const void *v)
 		return;
 	if (t->n == t->cap && e.total <= t->v[0].total)
 		return;
-	e.prog = w->p;
+	e.prog = w->prog;
 	e.addr = *k;
 	e.src = *s;
 	if (t->n < t->cap) {
@@ -463,19 +552,18 @@ static int _fos_top_cmp(const void *a, const void *b)
 	return x->total < y->total ? 1 : x->total > y->total ? -1 : 0;
 }
 
-int fos_ddos_top_add(struct fos_ddos_top *t, const struct fos_prog_rt *p)
+int fos_ddos_top_step(struct fos_ddos_top *t, uint32_t prog, const struct fos_ddos_tables *tb,
+		      struct fos_ddos_cursor *c, uint64_t budget_ns)
 {
-	struct _fos_top_walk w = {.t = t, .p = p};
+	struct _fos_top_walk w = {.t = t, .prog = prog};
 
-	if (!p->skel || !p->ddos)
-		return -ENODEV;
 	if (!t->v) {
 		t->v = calloc(t->cap ? t->cap : 1, sizeof(*t->v));
 		if (!t->v)
 			return -ENOMEM;
 	}
-	return _fos_ddos_walk(_fos_ddos_fd(p, 3), sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX,
-			      _fos_top_one, &w);
+	return _fos_ddos_walk_step(tb->src, sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX, c,
+				   _fos_top_one, &w, budget_ns);
 }
 
 void fos_ddos_top_sort(struct fos_ddos_top *t)
@@ -484,8 +572,7 @@ void fos_ddos_top_sort(struct fos_ddos_top *t)
 		qsort(t->v, t->n, sizeof(*t->v), _fos_top_cmp);
 }
 
-void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_addr *a,
-			  struct fos_cidr *ret)
+void fos_ddos_prefix_cidr(unsigned v6_plen, const struct fos_ddos_addr *a, struct fos_cidr *ret)
 {
 	struct fos_cidr c = {};
 
@@ -495,8 +582,13 @@ void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_add
 		c.plen = 32;
 	} else {
 		c.family = AF_INET6;
-		c.plen = p->cfg && p->cfg->ddos.v6_plen ? p->cfg->ddos.v6_plen
-							: FOS_DDOS_DEFAULT_V6_PLEN;
+		c.plen = v6_plen ? v6_plen : FOS_DDOS_DEFAULT_V6_PLEN;
 	}
 	*ret = c;
+}
+
+void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_addr *a,
+			  struct fos_cidr *ret)
+{
+	fos_ddos_prefix_cidr(p->cfg ? p->cfg->ddos.v6_plen : 0, a, ret);
 }

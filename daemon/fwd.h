@@ -351,16 +351,47 @@ int fos_ddos_events_consume(struct fos_manager *m);
 /* a DDoS program's counters (summed over CPUs) and state */
 struct fos_ddos_status {
 	uint64_t stats[_FOS_DDOS_STAT_MAX];
-	bool engaged[_FOS_DDOS_P_MAX]; /* acted within the last 2 s (SYN: or a
-					* destination still engaged) */
-	uint64_t engaged_dsts;
-	uint64_t tracked_sources;
+	bool engaged[_FOS_DDOS_P_MAX]; /* acted within the last 2 s */
+	uint64_t engaged_dsts;	       /* SYN: destinations still engaged */
+	uint64_t tracked_sources;      /* entries of fos_ddos_src */
 };
+/* the counters and state, read at once; engaged_dsts and tracked_sources
+ * come from walks of the tables (fos_ddos_count_*_step) and are left 0 */
 int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret);
+
+/* A program's source and destination tables, held open for a walk made a
+ * step at a time: fds of the walk's own, and the id of fos_ddos_src. */
+struct fos_ddos_tables {
+	int src, dst;
+	uint32_t src_id;
+};
+int fos_ddos_tables_open(const struct fos_prog_rt *p, struct fos_ddos_tables *ret);
+void fos_ddos_tables_close(struct fos_ddos_tables *t);
+/* Is p still a DDoS program on the same tables (not removed, and not
+ * reloaded with new ones)? */
+bool fos_ddos_tables_current(const struct fos_prog_rt *p, const struct fos_ddos_tables *t);
+
+/* where a walk of one table is */
+struct fos_ddos_cursor {
+	bool started, done;
+	uint32_t pos;	/* bpf_map_lookup_batch position */
+	uint32_t seen;	/* entries read */
+	uint32_t batch; /* entries per lookup; 0: the default */
+	uint32_t grown; /* a bucket held more than batch: lookups take this many */
+	uint64_t now;	/* count of engaged destinations: at this CLOCK_BOOTTIME */
+	uint64_t count; /* counting walks: the result so far */
+};
+/* Each reads for about budget_ns (at least one batch): 1 while there is
+ * more, 0 at the end, -errno. Count the sources, or the destinations still
+ * engaged at c->now, into c->count. */
+int fos_ddos_count_sources_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
+				uint64_t budget_ns);
+int fos_ddos_count_engaged_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
+				uint64_t budget_ns);
 
 /* the sources with the most drops, over one or more programs */
 struct fos_ddos_top_entry {
-	const struct fos_prog_rt *prog;
+	uint32_t prog; /* the caller's number of the program */
 	struct fos_ddos_addr addr;
 	struct fos_ddos_src src;
 	uint64_t total; /* drops over every reason */
@@ -369,11 +400,15 @@ struct fos_ddos_top {
 	struct fos_ddos_top_entry *v; /* a min-heap of the cap largest, until sorted */
 	size_t n, cap;
 };
-/* add p's sources with drops (t->cap set first) */
-int fos_ddos_top_add(struct fos_ddos_top *t, const struct fos_prog_rt *p);
+/* add the sources with drops of the next part of tb's source table, as
+ * program prog (t->cap set first); returns as fos_ddos_count_sources_step */
+int fos_ddos_top_step(struct fos_ddos_top *t, uint32_t prog, const struct fos_ddos_tables *tb,
+		      struct fos_ddos_cursor *c, uint64_t budget_ns);
 void fos_ddos_top_sort(struct fos_ddos_top *t); /* largest total first */
 void fos_ddos_top_free(struct fos_ddos_top *t);
-/* a source key as its prefix: /32, or IPv6 at p's ipv6PrefixLength */
+/* a source key as its prefix: /32, or IPv6 at v6_plen (0: the default) or at
+ * p's ipv6PrefixLength */
+void fos_ddos_prefix_cidr(unsigned v6_plen, const struct fos_ddos_addr *a, struct fos_cidr *ret);
 void fos_ddos_source_cidr(const struct fos_prog_rt *p, const struct fos_ddos_addr *a,
 			  struct fos_cidr *ret);
 

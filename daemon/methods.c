@@ -806,41 +806,6 @@ static json_object *_fos_ddos_prog_json(const struct fos_prog_rt *p,
 	return o;
 }
 
-static int _fos_show_ddos(struct fos_manager *m, struct fos_peer *peer, json_object *params)
-{
-	static const char *const known[] = {"program"};
-	struct fos_prog_rt *only;
-	json_object *o, *a;
-	bool sent;
-	int r;
-
-	r = _fos_params_known(peer, params, known, ARRAY_SIZE(known), &sent);
-	if (sent)
-		return r;
-	r = _fos_ddos_program(m, peer, params, &only, &sent);
-	if (sent)
-		return r;
-	a = json_object_new_array();
-	for (size_t i = 0; i < m->n_progs; i++) {
-		const struct fos_prog_rt *p = m->progs[i];
-		struct fos_ddos_status st;
-
-		if (!_fos_ddos_listed(p, only))
-			continue;
-		r = fos_ddos_status(p, &st);
-		if (r < 0) {
-			json_object_put(a);
-			return _fos_error(peer, "fos.Failed",
-					  "cannot read the DDoS state of program %s: %s", p->name,
-					  strerror(-r));
-		}
-		json_object_array_add(a, _fos_ddos_prog_json(p, &st));
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "programs", a);
-	return _fos_reply(peer, o);
-}
-
 /* seconds with one decimal, as a JSON number */
 static json_object *_fos_seconds1(uint64_t ns)
 {
@@ -850,26 +815,253 @@ static json_object *_fos_seconds1(uint64_t ns)
 	return json_object_new_double_s((double)ns / 1e9, buf);
 }
 
-static json_object *_fos_ddos_top_json(const struct fos_ddos_top_entry *e, uint64_t now)
+static json_object *_fos_ddos_top_json(const struct fos_ddos_top_entry *e, const char *prog,
+				       unsigned v6_plen, uint64_t now)
 {
 	json_object *o = json_object_new_object();
 	char buf[FOS_CIDR_STRLEN];
 	struct fos_cidr c;
 
-	fos_ddos_source_cidr(e->prog, &e->addr, &c);
-	json_object_object_add(o, "program", json_object_new_string(e->prog->name));
+	fos_ddos_prefix_cidr(v6_plen, &e->addr, &c);
+	json_object_object_add(o, "program", json_object_new_string(prog));
 	json_object_object_add(o, "source",
 			       json_object_new_string(fos_cidr_to_string(&c, buf, sizeof(buf))));
 	json_object_object_add(o, "drops", _fos_ddos_drops_json(e->src.drops));
 	_fos_add_u64(o, "total", e->total);
-	json_object_object_add(o, "lastDrop",
-			       _fos_seconds1(e->src.last_drop_ns && now > e->src.last_drop_ns
-						 ? now - e->src.last_drop_ns
-						 : 0));
+	/* a source whose drops were never timed (0) has no last drop to show */
+	if (e->src.last_drop_ns)
+		json_object_object_add(
+		    o, "lastDrop",
+		    _fos_seconds1(now > e->src.last_drop_ns ? now - e->src.last_drop_ns : 0));
 	if (e->src.blocked_until_ns > now)
 		_fos_add_u64(o, "blocked",
 			     (e->src.blocked_until_ns - now + 999999999ULL) / 1000000000ULL);
 	return o;
+}
+
+/* show ddos and show ddos top read the programs' source tables (show ddos
+ * also the destination tables) a step at a time, as a job of the client's:
+ * a full table takes around 100 ms to read, which would stall the event
+ * loop. show ddos counts trackedSources this way too: the datapath adds and
+ * the LRU evicts sources without fwd knowing, so only a walk can count them. */
+#define FOS_DDOS_STEP_NS (2ULL * 1000 * 1000)
+
+/* For tests: FOS_TEST_DDOS_STEP=N makes each step read a single batch of N
+ * entries (1-1024), so that a walk spans many turns of the event loop. */
+#define FOS_DDOS_STEP_ENV "FOS_TEST_DDOS_STEP"
+
+struct _fos_ddos_prog {
+	char name[FOS_NAME_MAX];
+	unsigned v6_plen;
+	struct fos_ddos_tables tb;
+	uint64_t engaged_dsts, sources;
+};
+
+struct _fos_ddos_job {
+	bool top;
+	struct _fos_ddos_prog *p;
+	size_t n, cur;
+	bool dsts_done; /* show ddos: the current program's destinations are counted */
+	struct fos_ddos_cursor c;
+	uint32_t batch;
+	uint64_t budget_ns;
+	struct fos_ddos_top t;
+};
+
+static void _fos_ddos_job_free(void *state)
+{
+	struct _fos_ddos_job *j = state;
+
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->n; i++)
+		fos_ddos_tables_close(&j->p[i].tb);
+	free(j->p);
+	fos_ddos_top_free(&j->t);
+	free(j);
+}
+
+/* the program of dp, if it is still the one whose tables the job reads */
+static struct fos_prog_rt *_fos_ddos_job_prog(struct fos_manager *m,
+					      const struct _fos_ddos_prog *dp)
+{
+	struct fos_prog_rt *p = fos_manager_find_prog(m, dp->name);
+
+	return p && _fos_ddos_listed(p, NULL) && fos_ddos_tables_current(p, &dp->tb) ? p : NULL;
+}
+
+/* a reply of the job's: what was sent, or the failure to send it */
+static int _fos_ddos_job_sent(int r)
+{
+	return r < 0 ? -EIO : 0;
+}
+
+static int _fos_ddos_job_gone(struct fos_peer *peer, const char *name)
+{
+	return _fos_ddos_job_sent(_fos_error(peer, "fos.Failed",
+					     "program %s was removed or reloaded with new DDoS "
+					     "tables while they were read; ask again",
+					     name));
+}
+
+static int _fos_ddos_status_reply(struct fos_manager *m, struct fos_peer *peer,
+				  struct _fos_ddos_job *j)
+{
+	json_object *o, *a = json_object_new_array();
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct fos_prog_rt *p = _fos_ddos_job_prog(m, &j->p[i]);
+		struct fos_ddos_status st;
+		int r;
+
+		if (!p) {
+			json_object_put(a);
+			return _fos_ddos_job_gone(peer, j->p[i].name);
+		}
+		r = fos_ddos_status(p, &st);
+		if (r < 0) {
+			json_object_put(a);
+			return _fos_ddos_job_sent(_fos_error(
+			    peer, "fos.Failed", "cannot read the DDoS state of program %s: %s",
+			    p->name, strerror(-r)));
+		}
+		st.engaged_dsts = j->p[i].engaged_dsts;
+		if (st.engaged_dsts)
+			st.engaged[FOS_DDOS_P_SYN] = true;
+		st.tracked_sources = j->p[i].sources;
+		json_object_array_add(a, _fos_ddos_prog_json(p, &st));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "programs", a);
+	return _fos_ddos_job_sent(_fos_reply(peer, o));
+}
+
+static int _fos_ddos_top_reply(struct fos_peer *peer, struct _fos_ddos_job *j)
+{
+	uint64_t now = fos_boottime_ns();
+	json_object *o, *a = json_object_new_array();
+
+	fos_ddos_top_sort(&j->t);
+	for (size_t i = 0; i < j->t.n; i++) {
+		const struct fos_ddos_top_entry *e = &j->t.v[i];
+		const struct _fos_ddos_prog *dp = &j->p[e->prog];
+
+		json_object_array_add(a, _fos_ddos_top_json(e, dp->name, dp->v6_plen, now));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "sources", a);
+	return _fos_ddos_job_sent(_fos_reply(peer, o));
+}
+
+/* Read for about the budget, a table after another; every program is checked
+ * before its tables are read on, so one removed or reloaded in between ends
+ * the job with a clear message. */
+static int _fos_ddos_job_step(struct fos_manager *m, struct fos_peer *peer, void *state)
+{
+	struct _fos_ddos_job *j = state;
+	uint64_t t0 = fos_boottime_ns();
+
+	while (j->cur < j->n) {
+		struct _fos_ddos_prog *dp = &j->p[j->cur];
+		uint64_t used = fos_boottime_ns() - t0;
+		uint64_t left = used < j->budget_ns ? j->budget_ns - used : 0;
+		int r;
+
+		if (!_fos_ddos_job_prog(m, dp))
+			return _fos_ddos_job_gone(peer, dp->name);
+		if (j->top)
+			r = fos_ddos_top_step(&j->t, (uint32_t)j->cur, &dp->tb, &j->c, left);
+		else if (!j->dsts_done)
+			r = fos_ddos_count_engaged_step(&dp->tb, &j->c, left);
+		else
+			r = fos_ddos_count_sources_step(&dp->tb, &j->c, left);
+		if (r < 0)
+			return _fos_ddos_job_sent(_fos_error(
+			    peer, "fos.Failed", "cannot read the DDoS tables of program %s: %s",
+			    dp->name, strerror(-r)));
+		if (r > 0)
+			return 1;
+		if (!j->top && !j->dsts_done) {
+			dp->engaged_dsts = j->c.count;
+			j->dsts_done = true;
+		} else {
+			dp->sources = j->c.count;
+			j->dsts_done = false;
+			j->cur++;
+		}
+		j->c = (struct fos_ddos_cursor){.batch = j->batch, .now = fos_boottime_ns()};
+		if (fos_boottime_ns() - t0 >= j->budget_ns)
+			return 1;
+	}
+	return j->top ? _fos_ddos_top_reply(peer, j) : _fos_ddos_status_reply(m, peer, j);
+}
+
+/* Start a job over the DDoS programs (only, if not NULL); takes t. */
+static int _fos_ddos_job_start(struct fos_manager *m, struct fos_peer *peer, bool top,
+			       const struct fos_prog_rt *only, struct fos_ddos_top *t)
+{
+	struct _fos_ddos_job *j = calloc(1, sizeof(*j));
+	const char *env = getenv(FOS_DDOS_STEP_ENV);
+	int r;
+
+	if (!j) {
+		fos_ddos_top_free(t);
+		return -ENOMEM;
+	}
+	j->top = top;
+	if (t)
+		j->t = *t;
+	j->budget_ns = FOS_DDOS_STEP_NS;
+	if (env) {
+		unsigned long v = strtoul(env, NULL, 10);
+
+		if (v >= 1 && v <= 1024) {
+			j->batch = (uint32_t)v;
+			j->budget_ns = 0;
+		}
+	}
+	j->p = calloc(m->n_progs ? m->n_progs : 1, sizeof(*j->p));
+	if (!j->p) {
+		_fos_ddos_job_free(j);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->n_progs; i++) {
+		const struct fos_prog_rt *p = m->progs[i];
+		struct _fos_ddos_prog *dp = &j->p[j->n];
+
+		if (!_fos_ddos_listed(p, only))
+			continue;
+		r = fos_ddos_tables_open(p, &dp->tb);
+		if (r < 0) {
+			_fos_ddos_job_free(j);
+			return _fos_error(peer, "fos.Failed",
+					  "cannot open the DDoS tables of program %s: %s", p->name,
+					  strerror(-r));
+		}
+		snprintf(dp->name, sizeof(dp->name), "%s", p->name);
+		dp->v6_plen = p->cfg->ddos.v6_plen;
+		j->n++;
+	}
+	j->c = (struct fos_ddos_cursor){.batch = j->batch, .now = fos_boottime_ns()};
+	peer->job =
+	    (struct fos_job){.step = _fos_ddos_job_step, .free = _fos_ddos_job_free, .state = j};
+	return 0;
+}
+
+static int _fos_show_ddos(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	static const char *const known[] = {"program"};
+	struct fos_prog_rt *only;
+	bool sent;
+	int r;
+
+	r = _fos_params_known(peer, params, known, ARRAY_SIZE(known), &sent);
+	if (sent)
+		return r;
+	r = _fos_ddos_program(m, peer, params, &only, &sent);
+	if (sent)
+		return r;
+	return _fos_ddos_job_start(m, peer, false, only, NULL);
 }
 
 static int _fos_show_ddos_top(struct fos_manager *m, struct fos_peer *peer, json_object *params)
@@ -877,8 +1069,7 @@ static int _fos_show_ddos_top(struct fos_manager *m, struct fos_peer *peer, json
 	static const char *const known[] = {"program", "limit"};
 	struct fos_ddos_top t = {.cap = 10};
 	struct fos_prog_rt *only;
-	json_object *o, *a, *v;
-	uint64_t now;
+	json_object *v;
 	bool sent;
 	int r;
 
@@ -895,28 +1086,7 @@ static int _fos_show_ddos_top(struct fos_manager *m, struct fos_peer *peer, json
 	r = _fos_ddos_program(m, peer, params, &only, &sent);
 	if (sent)
 		return r;
-	for (size_t i = 0; i < m->n_progs; i++) {
-		const struct fos_prog_rt *p = m->progs[i];
-
-		if (!_fos_ddos_listed(p, only))
-			continue;
-		r = fos_ddos_top_add(&t, p);
-		if (r < 0) {
-			fos_ddos_top_free(&t);
-			return _fos_error(peer, "fos.Failed",
-					  "cannot read the DDoS sources of program %s: %s", p->name,
-					  strerror(-r));
-		}
-	}
-	fos_ddos_top_sort(&t);
-	now = fos_boottime_ns();
-	a = json_object_new_array();
-	for (size_t i = 0; i < t.n; i++)
-		json_object_array_add(a, _fos_ddos_top_json(&t.v[i], now));
-	fos_ddos_top_free(&t);
-	o = json_object_new_object();
-	json_object_object_add(o, "sources", a);
-	return _fos_reply(peer, o);
+	return _fos_ddos_job_start(m, peer, true, only, &t);
 }
 
 /* ---- maps --------------------------------------------------------------- */

@@ -1810,6 +1810,17 @@ START_TEST(test_ddos_top)
 	ck_assert_str_eq(r.out, "no source was dropped\n");
 	result_done(&r);
 
+	/* a source without "lastDrop" (its drops were never timed): "-" */
+	const struct step untimed = {
+	    {"{\"parameters\": {\"sources\": [{\"program\": \"edge\", \"source\":"
+	     " \"198.18.0.9/32\", \"drops\": {\"udpFlood\": 7}, \"total\": 7}]}}"}};
+
+	run("show ddos top", false, &untimed, 1, &r);
+	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
+	ck_assert_str_eq(r.out, "SOURCE         PROGRAM  DROPS  REASONS      LAST  BLOCKED\n"
+				"198.18.0.9/32  edge         7  udp-flood 7     -        -\n");
+	result_done(&r);
+
 	/* missing and mistyped fields print as "-" or as they came */
 	run("show ddos top", false, &odd, 1, &r);
 	ck_assert_int_eq(r.rc, FOSCTL_EXIT_OK);
