@@ -1054,6 +1054,7 @@ static int _fosctl_print_ddos_program(json_object *prog)
 	json_object *protections = fosctl_json_get(prog, "protections");
 	json_object *cookies = fosctl_json_get(prog, "cookies");
 	json_object *lost = fosctl_json_get(prog, "eventsLost");
+	json_object *failed = fosctl_json_get(prog, "blockFailed");
 	char *drops;
 
 	_fosctl_kv_init(&t);
@@ -1080,6 +1081,9 @@ static int _fosctl_print_ddos_program(json_object *prog)
 	else
 		fosctl_table_add_value(&t, cookies);
 	_fosctl_kv(&t, "blocked", prog, "blocked");
+	if (failed &&
+	    !(json_object_is_type(failed, json_type_int) && json_object_get_int64(failed) == 0))
+		_fosctl_kv(&t, "blocks failed", prog, "blockFailed");
 	if (lost && !(json_object_is_type(lost, json_type_int) && json_object_get_int64(lost) == 0))
 		_fosctl_kv(&t, "events lost", prog, "eventsLost");
 	if (_fosctl_has(prog, "trackedSources"))

@@ -802,6 +802,7 @@ static json_object *_fos_ddos_prog_json(const struct fos_prog_rt *p,
 	json_object_object_add(o, "cookies", x);
 	_fos_add_u64(o, "blocked", st->stats[FOS_DDOS_STAT_BLOCKED]);
 	_fos_add_u64(o, "eventsLost", st->stats[FOS_DDOS_STAT_EVENTS_LOST]);
+	_fos_add_u64(o, "blockFailed", st->stats[FOS_DDOS_STAT_BLOCK_FAILED]);
 	_fos_add_u64(o, "trackedSources", st->tracked_sources);
 	return o;
 }

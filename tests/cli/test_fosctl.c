@@ -1605,7 +1605,8 @@ END_TEST
 	" \"udpFloodProtection\": {\"armed\": true, \"engaged\": false, \"total\": 50000}},"       \
 	" \"drops\": {\"rate\": 4, \"connRate\": 0, \"connLimit\": 0, \"synFlood\": 0,"            \
 	" \"icmpFlood\": 1200, \"udpFlood\": 4, \"blacklist\": 9}, \"cookies\": {\"sent\": 0,"     \
-	" \"proved\": 0, \"bad\": 0}, \"blocked\": 2, \"eventsLost\": 3, \"trackedSources\": 5}"
+	" \"proved\": 0, \"bad\": 0}, \"blocked\": 2, \"blockFailed\": 7, \"eventsLost\": 3,"      \
+	" \"trackedSources\": 5}"
 #define DDOS_REPLY "{\"parameters\": {\"programs\": [" DDOS_PROGRAM "]}}"
 
 #define DDOS_TOP_SOURCES                                                                           \
@@ -1746,9 +1747,13 @@ START_TEST(test_ddos_show)
 				     " udp-flood 4\n"
 				     "  cookies:              sent 0, proved 0, bad 0\n"
 				     "  blocked:              2\n"
+				     "  blocks failed:        7\n"
 				     "  events lost:          3\n"
 				     "  tracked sources:      5\n"));
 	ck_assert_ptr_null(strstr(r.out, "events lost:          0"));
+	/* the first program has none: only the second's line */
+	ck_assert_ptr_nonnull(strstr(r.out, "blocks failed:"));
+	ck_assert_ptr_null(strstr(strstr(r.out, "blocks failed:") + 1, "blocks failed:"));
 	result_done(&r);
 
 	run("show ddos", false, &none, 1, &r);
