@@ -36,13 +36,26 @@ struct fos_rset {
 	char *file;	  /* ipSets[].file, for show */
 	size_t seen;	  /* entries before this index are known to the expiry */
 	uint64_t expired; /* entries removed on expiry */
+	/* the positions in e by CIDR (fos_rset_find): a hash table of idx_cap
+	 * slots (a power of two, at most half full), each the position of one
+	 * entry plus one, 0 when empty. Owned with e: every change of e goes
+	 * through the fos_rset_* and fos_sets_* functions, which keep it exact. */
+	uint32_t *idx;
+	size_t idx_cap;
 };
 
 void fos_rset_free(struct fos_rset *s);
 /* an entry without expiry */
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags);
 int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e);
+/* the position of c in s->e, or -ENOENT; O(1) */
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c);
+/* append e unless its CIDR is listed already: 1 if appended, 0 if it was
+ * there (*ret_i, if given, its position either way), -errno */
+int fos_rset_add(struct fos_rset *s, const struct fos_set_entry *e, size_t *ret_i);
+/* remove entry i: the last entry takes its place (O(1)); s->seen is the
+ * caller's */
+void fos_rset_remove_swap(struct fos_rset *s, size_t i);
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag);
 size_t fos_rset_count_timed(const struct fos_rset *s);
 

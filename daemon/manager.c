@@ -1686,7 +1686,8 @@ static void _fos_retire(struct fos_manager *m, struct fos_rset *s)
 	/* the entries now belong to the retired copy */
 	s->e = NULL;
 	s->file = NULL;
-	s->n = s->cap = 0;
+	s->idx = NULL;
+	s->n = s->cap = s->idx_cap = 0;
 }
 
 bool fos_manager_gc(struct fos_manager *m)
@@ -2132,7 +2133,7 @@ int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos
 		return r;
 	r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
 	if (r < 0) {
-		s->n--;
+		fos_rset_remove_swap(s, s->n - 1);
 		snprintf(err, errlen, "cannot add %s to \"%s\": %s", buf, set,
 			 r == -E2BIG || r == -ENOSPC ? "the set map is full" : strerror(-r));
 		return r;
