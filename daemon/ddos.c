@@ -171,6 +171,76 @@ static struct fos_rset *_fos_set_by_id(struct fos_manager *m, uint32_t id)
 	return NULL;
 }
 
+static const char *_fos_set_alias(const struct fos_manager *m, uint32_t id)
+{
+	for (size_t i = 0; i < m->n_set_aliases; i++)
+		if (m->set_aliases[i].id == id)
+			return m->set_aliases[i].name;
+	return NULL;
+}
+
+static unsigned long long _fos_secs_left(uint64_t expires_ns, uint64_t now)
+{
+	return expires_ns > now ? (expires_ns - now + NS_PER_S / 2) / NS_PER_S : 0;
+}
+
+/* A block the datapath made under the old id of a set a reload renumbered
+ * (before the flip, or by a packet still running the old slot): the live set
+ * of that name takes the entry, and the old id's entry goes, since nothing
+ * reads that id any more and nothing else would erase it. */
+static void _fos_ddos_move(struct fos_manager *m, const struct fos_ddos_event *ev,
+			   const struct fos_cidr *c, const char *buf, uint64_t now)
+{
+	const char *name = _fos_set_alias(m, ev->set_id);
+	struct fos_set_entry e = {
+	    .cidr = *c, .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO, .expires_ns = ev->expires_ns};
+	struct fos_rset *s = name ? fos_manager_find_set(m, name) : NULL;
+	ssize_t i;
+	int r;
+
+	if (!name) {
+		log_debug("ddos: blocked %s in set id %u, which no set has had since fwd started",
+			  buf, ev->set_id);
+		return;
+	}
+	r = fos_sets_del_entry(&m->set_maps, ev->set_id, c);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r,
+				  "ddos: cannot delete %s under the replaced id %u of set %s, "
+				  "ignoring",
+				  buf, ev->set_id, name);
+	if (!s) {
+		log_info("ddos: blocked %s in set %s, which a reload removed; not kept", buf, name);
+		return;
+	}
+	if (ev->expires_ns <= now)
+		return;
+	i = fos_rset_find(s, c);
+	/* already there for at least as long (a config or permanent entry, or a
+	 * later block) */
+	if (i >= 0 && (!(s->e[i].flags & FOS_SET_F_DYNAMIC) || !s->e[i].expires_ns ||
+		       s->e[i].expires_ns >= e.expires_ns))
+		return;
+	r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
+	if (r < 0) {
+		log_warning_errno(r, "ddos: cannot move %s into set %s after a reload, ignoring",
+				  buf, name);
+		return;
+	}
+	if (i >= 0) {
+		s->e[i] = e;
+		fos_sets_expiry_note(&m->set_exp, e.expires_ns);
+	} else if ((r = fos_rset_append_entry(s, &e)) < 0) {
+		/* blocked all the same, but fwd will not list or expire it */
+		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, name);
+		return;
+	}
+	log_info("ddos: blocked %s in set %s for %llu s (%s; made under the id a reload "
+		 "replaced)",
+		 buf, name, _fos_secs_left(e.expires_ns, now),
+		 fos_ddos_reason_to_string(ev->reason));
+}
+
 static int _fos_ddos_event(void *ctx, void *data, size_t size)
 {
 	struct fos_manager *m = ctx;
@@ -182,36 +252,37 @@ static int _fos_ddos_event(void *ctx, void *data, size_t size)
 	int r;
 
 	if (size < sizeof(*ev))
-		return 0;
+		goto next;
 	memcpy(c.addr.b, ev->addr, sizeof(c.addr.b));
 	c.family = fos_addr_is_v4(&c.addr) ? AF_INET : AF_INET6;
 	c.plen = ev->prefixlen;
 	if (c.plen > (c.family == AF_INET ? 32 : 128))
-		return 0;
+		goto next;
 	fos_cidr_to_string(&c, buf, sizeof(buf));
-	/* the set the datapath wrote is the one the live slot names; a reload
-	 * that gave the set a new id in between has retired it */
+	/* the set the datapath wrote is the one the live slot names, or one a
+	 * reload has since given a new id */
 	s = _fos_set_by_id(m, ev->set_id);
 	if (!s) {
-		log_debug("ddos: blocked %s in set id %u, which a reload replaced", buf,
-			  ev->set_id);
-		return 0;
+		_fos_ddos_move(m, ev, &c, buf, now);
+		goto next;
 	}
-	if (fos_rset_find(s, &c) >= 0)
-		return 0;
-	r = fos_rset_append_entry(
-	    s, &(struct fos_set_entry){.cidr = c,
-				       .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
-				       .expires_ns = ev->expires_ns});
-	if (r < 0) {
+	r = fos_rset_add(s,
+			 &(struct fos_set_entry){.cidr = c,
+						 .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
+						 .expires_ns = ev->expires_ns},
+			 NULL);
+	if (r < 0)
 		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, s->name);
-		return 0;
+	else if (r > 0)
+		log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
+			 _fos_secs_left(ev->expires_ns, now),
+			 fos_ddos_reason_to_string(ev->reason));
+next:
+	/* out of time: libbpf has moved past this record and stops here */
+	if (m->ddos_rb_deadline_ns && fos_boottime_ns() >= m->ddos_rb_deadline_ns) {
+		m->ddos_rb_stopped = true;
+		return -EAGAIN;
 	}
-	log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
-		 (unsigned long long)(ev->expires_ns > now
-					  ? (ev->expires_ns - now + NS_PER_S / 2) / NS_PER_S
-					  : 0),
-		 fos_ddos_reason_to_string(ev->reason));
 	return 0;
 }
 
@@ -221,7 +292,7 @@ void fos_ddos_events_close(struct fos_manager *m)
 		return;
 	/* what the programs reported so far is recorded before their objects
 	 * may go */
-	(void)ring_buffer__consume(m->ddos_rb);
+	(void)fos_ddos_events_consume(m, 0);
 	ring_buffer__free(m->ddos_rb);
 	m->ddos_rb = NULL;
 	m->ddos_rb_gen++;
@@ -262,13 +333,18 @@ int fos_ddos_events_fd(const struct fos_manager *m)
 	return m->ddos_rb ? ring_buffer__epoll_fd(m->ddos_rb) : -1;
 }
 
-int fos_ddos_events_consume(struct fos_manager *m)
+int fos_ddos_events_consume(struct fos_manager *m, uint64_t budget_ns)
 {
 	int r;
 
 	if (!m->ddos_rb)
 		return 0;
+	m->ddos_rb_deadline_ns = budget_ns ? fos_boottime_ns() + budget_ns : 0;
+	m->ddos_rb_stopped = false;
 	r = ring_buffer__consume(m->ddos_rb);
+	m->ddos_rb_deadline_ns = 0;
+	if (m->ddos_rb_stopped)
+		return 1;
 	return r < 0 ? r : 0;
 }
 

@@ -36,13 +36,26 @@ struct fos_rset {
 	char *file;	  /* ipSets[].file, for show */
 	size_t seen;	  /* entries before this index are known to the expiry */
 	uint64_t expired; /* entries removed on expiry */
+	/* the positions in e by CIDR (fos_rset_find): a hash table of idx_cap
+	 * slots (a power of two, at most half full), each the position of one
+	 * entry plus one, 0 when empty. Owned with e: every change of e goes
+	 * through the fos_rset_* and fos_sets_* functions, which keep it exact. */
+	uint32_t *idx;
+	size_t idx_cap;
 };
 
 void fos_rset_free(struct fos_rset *s);
 /* an entry without expiry */
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags);
 int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e);
+/* the position of c in s->e, or -ENOENT; O(1) */
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c);
+/* append e unless its CIDR is listed already: 1 if appended, 0 if it was
+ * there (*ret_i, if given, its position either way), -errno */
+int fos_rset_add(struct fos_rset *s, const struct fos_set_entry *e, size_t *ret_i);
+/* remove entry i: the last entry takes its place (O(1)); s->seen is the
+ * caller's */
+void fos_rset_remove_swap(struct fos_rset *s, size_t i);
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag);
 size_t fos_rset_count_timed(const struct fos_rset *s);
 
@@ -211,6 +224,14 @@ void fos_tc_flush_attach(int map_fd); /* fwd --flush: detach what the map record
 
 /* ---- the manager (daemon/manager.c) ------------------------------------ */
 
+/* A named set's id before the last reload that gave the set a new one (or
+ * removed it): blocks the datapath made under the old id until the flip are
+ * moved to the live set of that name when their events arrive. */
+struct fos_set_alias {
+	uint32_t id;
+	char name[128];
+};
+
 /* leaves room under the pin directory for progs/<name>/<map> */
 #define FOS_PIN_DIR_MAX 200
 
@@ -250,6 +271,13 @@ struct fos_manager {
 	 * ddos_rb_gen changes whenever ddos_rb does */
 	struct ring_buffer *ddos_rb;
 	unsigned ddos_rb_gen;
+	/* a consume with a budget stops once fos_boottime_ns() reaches this
+	 * (0: none), and says so in ddos_rb_stopped */
+	uint64_t ddos_rb_deadline_ns;
+	bool ddos_rb_stopped;
+	/* the named sets the last successful reload retired */
+	struct fos_set_alias *set_aliases;
+	size_t n_set_aliases;
 
 	/* last reload */
 	time_t reload_time;
@@ -344,9 +372,11 @@ int fos_ddos_write_cfg(const struct fos_prog_rt *p, uint32_t slot, const struct 
 int fos_ddos_events_open(struct fos_manager *m);
 void fos_ddos_events_close(struct fos_manager *m);
 int fos_ddos_events_fd(const struct fos_manager *m); /* -1: none */
-/* record every pending event: each blocked prefix as a dynamic, automatic
- * entry of its set, with its expiry */
-int fos_ddos_events_consume(struct fos_manager *m);
+/* record pending events: each blocked prefix as a dynamic, automatic entry
+ * of its set, with its expiry (a block under the id of a set a reload
+ * renumbered moves to the set's new id). For about budget_ns (0: until none
+ * is left): 1 if it stopped with events left, 0 if all were read, -errno. */
+int fos_ddos_events_consume(struct fos_manager *m, uint64_t budget_ns);
 
 /* a DDoS program's counters (summed over CPUs) and state */
 struct fos_ddos_status {

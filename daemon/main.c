@@ -425,6 +425,8 @@ static void _fos_usage(FILE *f)
 #define FOS_CT_GC_BUDGET_NS (2ULL * 1000 * 1000)
 /* ... and the removal of expired set entries */
 #define FOS_SETS_EXPIRE_BUDGET_NS (2ULL * 1000 * 1000)
+/* ... and the recording of the DDoS block events */
+#define FOS_DDOS_EVENTS_BUDGET_NS (2ULL * 1000 * 1000)
 
 static uint64_t _fos_mono_ms(void)
 {
@@ -439,6 +441,7 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 	uint64_t next_ct_gc = 0;
 	unsigned ddos_gen = m->ddos_rb_gen - 1;
 	int ddos_fd = -1;
+	bool ddos_more = false; /* the last read of the block events ran out of time */
 	_cleanup_close_ int ep = -1, sfd = -1;
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
@@ -478,6 +481,8 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 		if (ddos_gen != m->ddos_rb_gen) {
 			ddos_gen = m->ddos_rb_gen;
 			ddos_fd = fos_ddos_events_fd(m);
+			/* the reload that made it read everything pending */
+			ddos_more = false;
 			ev.data.ptr = &ddos_fd;
 			if (ddos_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ddos_fd, &ev) < 0)
 				log_warning_errno(-errno, "cannot watch the DDoS block events, "
@@ -497,15 +502,16 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
 				timeout = (int)ms;
 		}
-		/* retired set entries are erased once nothing else is waiting */
-		if (m->n_retired || m->n_retired_progs)
+		/* retired set entries are erased once nothing else is waiting;
+		 * block events left over from the last turn are read next */
+		if (m->n_retired || m->n_retired_progs || ddos_more)
 			timeout = 0;
 		for (size_t c = 0; c < MAX_CLIENTS && timeout != 0; c++)
 			if (clients[c] && _fos_client_job_ready(clients[c]))
 				timeout = 0;
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 
-		if (n == 0 && fos_manager_gc(m))
+		if (n == 0 && !ddos_more && fos_manager_gc(m))
 			continue;
 
 		if (n < 0) {
@@ -539,14 +545,21 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 			} else if (evs[i].data.ptr == &lfd) {
 				_fos_accept(ep, lfd);
 			} else if (evs[i].data.ptr == &ddos_fd) {
-				int r = fos_ddos_events_consume(m);
-
-				if (r < 0)
-					log_warning_errno(r, "cannot read the DDoS block events, "
-							     "ignoring");
+				/* read below, once per turn */
+				ddos_more = true;
 			} else {
 				_fos_client_ready(m, ep, evs[i].data.ptr, evs[i].events);
 			}
+		}
+		/* the block events, a few ms at a time: the ring's fd is level
+		 * triggered, and ddos_more keeps the next wait from sleeping while
+		 * events are left */
+		if (ddos_more) {
+			int r = fos_ddos_events_consume(m, FOS_DDOS_EVENTS_BUDGET_NS);
+
+			if (r < 0)
+				log_warning_errno(r, "cannot read the DDoS block events, ignoring");
+			ddos_more = r > 0;
 		}
 		/* one step of each reply being made; a client closed above is gone
 		 * from clients[] */

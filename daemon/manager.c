@@ -115,6 +115,7 @@ void fos_manager_free(struct fos_manager *m)
 	_fos_rsets_free(m->sets, m->n_sets);
 	_fos_rsets_free(m->anon, m->n_anon);
 	_fos_rsets_free(m->retired, m->n_retired);
+	free(m->set_aliases);
 	for (size_t i = 0; i < m->n_retired_progs; i++)
 		fos_prog_rt_free(m->retired_progs[i]);
 	free(m->retired_progs);
@@ -1686,7 +1687,8 @@ static void _fos_retire(struct fos_manager *m, struct fos_rset *s)
 	/* the entries now belong to the retired copy */
 	s->e = NULL;
 	s->file = NULL;
-	s->n = s->cap = 0;
+	s->idx = NULL;
+	s->n = s->cap = s->idx_cap = 0;
 }
 
 bool fos_manager_gc(struct fos_manager *m)
@@ -1721,6 +1723,8 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	struct _fos_plan pl = {.next_id = m->next_set_id};
 	_cleanup_free_ struct fos_prog_rt **new_progs = NULL;
 	_cleanup_free_ struct fos_rset *new_sets = NULL, *new_anon = NULL;
+	_cleanup_free_ struct fos_set_alias *aliases = NULL;
+	size_t n_aliases = 0;
 	uint64_t gen = m->generation + 1;
 	bool ct_written = false;
 	char err[512];
@@ -1841,7 +1845,8 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	new_progs = calloc(pl.n_progs ? pl.n_progs : 1, sizeof(*new_progs));
 	new_sets = calloc(pl.n_sets ? pl.n_sets : 1, sizeof(*new_sets));
 	new_anon = calloc(pl.n_anon ? pl.n_anon : 1, sizeof(*new_anon));
-	if (!new_progs || !new_sets || !new_anon) {
+	aliases = calloc(m->n_sets ? m->n_sets : 1, sizeof(*aliases));
+	if (!new_progs || !new_sets || !new_anon || !aliases) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -1920,8 +1925,18 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	m->n_progs = pl.n_progs;
 
 	for (size_t i = 0; i < m->n_sets; i++)
-		if (!_fos_id_kept(pl.sets, pl.n_sets, m->sets[i].id))
+		if (!_fos_id_kept(pl.sets, pl.n_sets, m->sets[i].id)) {
+			/* blocks the datapath made under the old id find the set by
+			 * its name until the next reload */
+			aliases[n_aliases].id = m->sets[i].id;
+			snprintf(aliases[n_aliases].name, sizeof(aliases[n_aliases].name), "%s",
+				 m->sets[i].name);
+			n_aliases++;
 			_fos_retire(m, &m->sets[i]);
+		}
+	free(m->set_aliases);
+	m->set_aliases = TAKE_PTR(aliases);
+	m->n_set_aliases = n_aliases;
 	for (size_t i = 0; i < m->n_anon; i++)
 		if (!_fos_id_kept(pl.anon, pl.n_anon, m->anon[i].id))
 			_fos_retire(m, &m->anon[i]);
@@ -2001,7 +2016,11 @@ int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct 
 	/* the apply may free program objects the event ring buffer reads */
 	fos_ddos_events_close(m);
 	r = _fos_apply(m, cfg, errs);
-	(void)fos_ddos_events_open(m);
+	/* blocks made while it ran, some under the ids of sets it retired: read
+	 * now, while those sets' entries are still known, before
+	 * fos_manager_gc() erases them */
+	if (fos_ddos_events_open(m) == 0)
+		(void)fos_ddos_events_consume(m, 0);
 	if (r < 0) {
 		fos_config_free(cfg);
 		return r;
@@ -2132,7 +2151,7 @@ int fos_manager_set_add(struct fos_manager *m, const char *set, const struct fos
 		return r;
 	r = fos_sets_add_entry(&m->set_maps, s->id, c, e.flags, e.expires_ns);
 	if (r < 0) {
-		s->n--;
+		fos_rset_remove_swap(s, s->n - 1);
 		snprintf(err, errlen, "cannot add %s to \"%s\": %s", buf, set,
 			 r == -E2BIG || r == -ENOSPC ? "the set map is full" : strerror(-r));
 		return r;

@@ -6,8 +6,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -15,15 +17,130 @@
 #include "fwd.h"
 #include "log.h"
 
+/* ---- the entries and their index by CIDR ----------------------------------
+ * Open addressing with linear probing. Every position of e has a slot of its
+ * own, so a CIDR listed twice is still found and a removal takes out exactly
+ * the slot of its position; a deleted slot is filled by shifting the probe
+ * run after it back (no tombstones), so lookups never slow down with churn.
+ * The hash is keyed by a random seed: the CIDRs of blocked sources are chosen
+ * by whoever sends the packets. */
+
+#define RSET_IDX_MIN 16
+
+static uint64_t _fos_rset_seed;
+
+static uint64_t _fos_mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t _fos_cidr_hash(const struct fos_cidr *c)
+{
+	uint64_t hi, lo;
+
+	if (!_fos_rset_seed) {
+		uint64_t seed = 0;
+
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+			seed = fos_sets_now_ns() ^ ((uint64_t)getpid() << 32);
+		_fos_rset_seed = seed | 1;
+	}
+	memcpy(&hi, c->addr.b, 8);
+	memcpy(&lo, c->addr.b + 8, 8);
+	return _fos_mix64(hi ^ _fos_mix64(lo ^ _fos_mix64(_fos_rset_seed ^ fos_cidr_plen128(c))));
+}
+
+static bool _fos_cidr_eq(const struct fos_cidr *a, const struct fos_cidr *b)
+{
+	return fos_cidr_plen128(a) == fos_cidr_plen128(b) &&
+	       memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b)) == 0;
+}
+
+static size_t _fos_idx_home(const struct fos_rset *s, const struct fos_cidr *c)
+{
+	return (size_t)_fos_cidr_hash(c) & (s->idx_cap - 1);
+}
+
+static void _fos_idx_put(struct fos_rset *s, size_t pos)
+{
+	size_t mask = s->idx_cap - 1, k = _fos_idx_home(s, &s->e[pos].cidr);
+
+	while (s->idx[k])
+		k = (k + 1) & mask;
+	s->idx[k] = (uint32_t)pos + 1;
+}
+
+/* the slot that holds position pos */
+static size_t _fos_idx_slot(const struct fos_rset *s, size_t pos)
+{
+	size_t mask = s->idx_cap - 1, k = _fos_idx_home(s, &s->e[pos].cidr);
+
+	while (s->idx[k] != pos + 1) {
+		assert(s->idx[k]);
+		k = (k + 1) & mask;
+	}
+	return k;
+}
+
+/* Empty slot k and move later slots of its probe run back where their own
+ * run allows. The entries the slots name must still be in e. */
+static void _fos_idx_del(struct fos_rset *s, size_t k)
+{
+	size_t mask = s->idx_cap - 1, j = k;
+
+	s->idx[k] = 0;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!s->idx[j])
+			return;
+		home = _fos_idx_home(s, &s->e[s->idx[j] - 1].cidr);
+		/* it stays if its home lies cyclically in (k, j] */
+		if (k <= j ? (k < home && home <= j) : (k < home || home <= j))
+			continue;
+		s->idx[k] = s->idx[j];
+		s->idx[j] = 0;
+		k = j;
+	}
+}
+
+/* room in the index for n entries, rebuilt from e when it grows */
+static int _fos_idx_reserve(struct fos_rset *s, size_t n)
+{
+	size_t cap = s->idx_cap ? s->idx_cap : RSET_IDX_MIN;
+	uint32_t *v;
+
+	if (n >= UINT32_MAX)
+		return -E2BIG;
+	if (s->idx && n <= s->idx_cap / 2)
+		return 0;
+	while (n > cap / 2)
+		cap *= 2;
+	v = calloc(cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	free(s->idx);
+	s->idx = v;
+	s->idx_cap = cap;
+	for (size_t i = 0; i < s->n; i++)
+		_fos_idx_put(s, i);
+	return 0;
+}
+
 void fos_rset_free(struct fos_rset *s)
 {
 	if (!s)
 		return;
 	free(s->e);
 	free(s->file);
+	free(s->idx);
 	s->e = NULL;
 	s->file = NULL;
-	s->n = s->cap = 0;
+	s->idx = NULL;
+	s->n = s->cap = s->idx_cap = 0;
 }
 
 int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags)
@@ -35,6 +152,8 @@ int fos_rset_append(struct fos_rset *s, const struct fos_cidr *c, uint32_t flags
 
 int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e)
 {
+	int r;
+
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct fos_set_entry *e = realloc(s->e, cap * sizeof(*e));
@@ -44,22 +163,72 @@ int fos_rset_append_entry(struct fos_rset *s, const struct fos_set_entry *e)
 		s->e = e;
 		s->cap = cap;
 	}
-	s->e[s->n++] = *e;
+	r = _fos_idx_reserve(s, s->n + 1);
+	if (r < 0)
+		return r;
+	s->e[s->n] = *e;
+	_fos_idx_put(s, s->n);
+	s->n++;
 	return 0;
-}
-
-static bool _fos_cidr_eq(const struct fos_cidr *a, const struct fos_cidr *b)
-{
-	return fos_cidr_plen128(a) == fos_cidr_plen128(b) &&
-	       memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b)) == 0;
 }
 
 ssize_t fos_rset_find(const struct fos_rset *s, const struct fos_cidr *c)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (_fos_cidr_eq(&s->e[i].cidr, c))
-			return (ssize_t)i;
+	size_t mask, k;
+
+	if (!s->idx)
+		return -ENOENT;
+	mask = s->idx_cap - 1;
+	for (k = _fos_idx_home(s, c); s->idx[k]; k = (k + 1) & mask)
+		if (_fos_cidr_eq(&s->e[s->idx[k] - 1].cidr, c))
+			return (ssize_t)s->idx[k] - 1;
 	return -ENOENT;
+}
+
+int fos_rset_add(struct fos_rset *s, const struct fos_set_entry *e, size_t *ret_i)
+{
+	ssize_t i = fos_rset_find(s, &e->cidr);
+	int r;
+
+	if (i >= 0) {
+		if (ret_i)
+			*ret_i = (size_t)i;
+		return 0;
+	}
+	r = fos_rset_append_entry(s, e);
+	if (r < 0)
+		return r;
+	if (ret_i)
+		*ret_i = s->n - 1;
+	return 1;
+}
+
+void fos_rset_remove_swap(struct fos_rset *s, size_t i)
+{
+	size_t last = s->n - 1;
+
+	assert(i < s->n);
+	_fos_idx_del(s, _fos_idx_slot(s, i));
+	if (i != last) {
+		s->idx[_fos_idx_slot(s, last)] = (uint32_t)i + 1;
+		s->e[i] = s->e[last];
+	}
+	s->n--;
+}
+
+/* Remove entry i keeping the order: the positions after it move down by one
+ * in the index as in e (a pass over the slots, no hashing). */
+static void _fos_rset_remove_ordered(struct fos_rset *s, size_t i)
+{
+	assert(i < s->n);
+	_fos_idx_del(s, _fos_idx_slot(s, i));
+	memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(s->e[0]));
+	s->n--;
+	if (i == s->n)
+		return;
+	for (size_t k = 0; k < s->idx_cap; k++)
+		if (s->idx[k] > i + 1)
+			s->idx[k]--;
 }
 
 size_t fos_rset_count(const struct fos_rset *s, uint32_t flag)
@@ -462,9 +631,7 @@ void fos_sets_remove_at(struct fos_set_expiry *x, struct fos_rset *sets, size_t 
 {
 	struct fos_rset *s = &sets[si];
 
-	assert(i < s->n);
-	memmove(&s->e[i], &s->e[i + 1], (s->n - i - 1) * sizeof(s->e[0]));
-	s->n--;
+	_fos_rset_remove_ordered(s, i);
 	if (i < s->seen)
 		s->seen--;
 	/* the pass must not skip the entry that moved into its position */
@@ -534,8 +701,7 @@ static int _fos_sets_expire_one(const struct fos_set_maps *maps, struct fos_set_
 			    strerror(errno));
 	_fos_sets_expiry_log(x, s, buf, now_ns);
 	/* the last entry takes its place: O(1) however many expire together */
-	*e = s->e[s->n - 1];
-	s->n--;
+	fos_rset_remove_swap(s, i);
 	if (s->seen > s->n)
 		s->seen = s->n;
 	s->expired++;

@@ -99,6 +99,39 @@ static void new_set(struct fos_rset *s, const char *name, uint32_t id)
 	s->meta_flags = FOS_SET_META_F_NAMED;
 }
 
+static struct fos_cidr v4_host(uint32_t a)
+{
+	struct fos_cidr c = {.family = AF_INET, .plen = BIG_PLEN};
+
+	c.addr.b[10] = c.addr.b[11] = 0xff;
+	c.addr.b[12] = a >> 24;
+	c.addr.b[13] = a >> 16;
+	c.addr.b[14] = a >> 8;
+	c.addr.b[15] = a;
+	return c;
+}
+
+/* s's index agrees with its entries: one slot per entry, each entry found
+ * (at its own position, or at another with the same CIDR) */
+static void check_index(const struct fos_rset *s)
+{
+	size_t used = 0;
+
+	for (size_t k = 0; k < s->idx_cap; k++)
+		if (s->idx[k]) {
+			ck_assert_uint_le(s->idx[k], s->n);
+			used++;
+		}
+	ck_assert_uint_eq(used, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		ssize_t j = fos_rset_find(s, &s->e[i].cidr);
+
+		ck_assert_int_ge(j, 0);
+		ck_assert_mem_eq(&s->e[j].cidr.addr, &s->e[i].cidr.addr, sizeof(s->e[i].cidr.addr));
+		ck_assert_uint_eq(fos_cidr_plen128(&s->e[j].cidr), fos_cidr_plen128(&s->e[i].cidr));
+	}
+}
+
 /* run steps at now until the pass is over; the number of steps */
 static unsigned run_steps(struct fos_rset *sets, size_t n, struct fos_set_expiry *x, uint64_t now,
 			  uint64_t budget, uint32_t *ret_ms)
@@ -275,6 +308,9 @@ START_TEST(test_expire_resumes)
 			ck_assert_uint_eq(s[k].e[i].expires_ns, NOW + SEC_NS);
 	ck_assert_uint_eq(s[0].expired + s[1].expired, 2000);
 	ck_assert_uint_eq(x.removed, 2000);
+	check_index(&s[0]);
+	check_index(&s[1]);
+	ck_assert_int_lt(find(&s[1], "10.0.1.0/24"), 0); /* expired */
 	fos_rset_free(&s[0]);
 	fos_rset_free(&s[1]);
 }
@@ -348,22 +384,13 @@ START_TEST(test_expire_million)
 	uint32_t ms;
 
 	new_set(&s, "big", 20);
-	s.e = calloc(BIG_N, sizeof(*s.e));
-	ck_assert_ptr_nonnull(s.e);
-	s.cap = BIG_N;
 	for (uint32_t i = 0; i < BIG_N; i++) {
-		struct fos_set_entry *e = &s.e[s.n++];
-		uint32_t a = 0x0a000000U + i; /* 10.0.0.0 + i */
+		struct fos_set_entry e = {.cidr = v4_host(0x0a000000U + i), /* 10.0.0.0 + i */
+					  .flags = FOS_SET_F_DYNAMIC,
+					  .expires_ns =
+					      NOW + SEC_NS + i % 1000}; /* all within 1 µs */
 
-		e->cidr.family = AF_INET;
-		e->cidr.plen = BIG_PLEN;
-		e->cidr.addr.b[10] = e->cidr.addr.b[11] = 0xff;
-		e->cidr.addr.b[12] = a >> 24;
-		e->cidr.addr.b[13] = a >> 16;
-		e->cidr.addr.b[14] = a >> 8;
-		e->cidr.addr.b[15] = a;
-		e->flags = FOS_SET_F_DYNAMIC;
-		e->expires_ns = NOW + SEC_NS + i % 1000; /* all within 1 µs */
+		ck_assert_int_eq(fos_rset_append_entry(&s, &e), 0);
 	}
 	t0 = mono_ns();
 	ck_assert_int_eq(fos_sets_write(&maps, &s, 1), 0);
@@ -420,6 +447,138 @@ START_TEST(test_expire_million)
 }
 END_TEST
 
+/* The index by CIDR against a plain list under random appends (duplicates,
+ * IPv4 and IPv6, many prefixes of one address), swap removals and ordered
+ * removals: every entry is found, nothing removed is. */
+START_TEST(test_rset_index)
+{
+	struct fos_rset s;
+	struct fos_set_expiry x = {};
+	uint64_t seed = 12345;
+
+	new_set(&s, "idx", 30);
+	for (unsigned round = 0; round < 20000; round++) {
+		struct fos_set_entry e = {.flags = FOS_SET_F_DYNAMIC};
+		unsigned op;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		op = (unsigned)(seed >> 33) % 10;
+		if (op < 6 || s.n == 0) {
+			/* a small space of CIDRs, so duplicates and collisions happen */
+			unsigned a = (unsigned)(seed >> 40) % 512;
+
+			if (a & 1) {
+				e.cidr = v4_host(0xc6120000U + a);
+				e.cidr.plen = 24 + (uint8_t)(a % 9);
+			} else {
+				e.cidr.family = AF_INET6;
+				e.cidr.plen = 64;
+				e.cidr.addr.b[0] = 0xfd;
+				e.cidr.addr.b[7] = (uint8_t)a;
+			}
+			if (op == 0)
+				ck_assert_int_eq(fos_rset_append_entry(&s, &e), 0);
+			else
+				ck_assert_int_ge(fos_rset_add(&s, &e, NULL), 0);
+		} else if (op < 9) {
+			fos_rset_remove_swap(&s, (size_t)(seed >> 20) % s.n);
+			s.seen = s.seen > s.n ? s.n : s.seen;
+		} else {
+			fos_sets_remove_at(&x, &s, 0, (size_t)(seed >> 20) % s.n);
+		}
+		if (round % 997 == 0)
+			check_index(&s);
+	}
+	check_index(&s);
+	/* a CIDR is absent once every entry with it has gone */
+	while (s.n) {
+		struct fos_cidr c = s.e[0].cidr;
+		ssize_t j;
+
+		while ((j = fos_rset_find(&s, &c)) >= 0)
+			fos_rset_remove_swap(&s, (size_t)j);
+		for (size_t i = 0; i < s.n; i++)
+			ck_assert(memcmp(&s.e[i].cidr.addr, &c.addr, sizeof(c.addr)) != 0 ||
+				  fos_cidr_plen128(&s.e[i].cidr) != fos_cidr_plen128(&c));
+	}
+	check_index(&s);
+	fos_rset_free(&s);
+	ck_assert_ptr_null(s.idx);
+	ck_assert_int_eq(find(&s, "10.0.0.1/32"), -ENOENT);
+}
+END_TEST
+
+/* the lookup fwd made before sets had an index: a scan of every entry */
+static ssize_t find_linear(const struct fos_rset *s, const struct fos_cidr *c)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (fos_cidr_plen128(&s->e[i].cidr) == fos_cidr_plen128(c) &&
+		    memcmp(s->e[i].cidr.addr.b, c->addr.b, sizeof(c->addr.b)) == 0)
+			return (ssize_t)i;
+	return -ENOENT;
+}
+
+/* A block event as fwd records it (fos_rset_add: look the CIDR up, append
+ * it if absent) on a set of 1M entries: 10,000 new sources, then the same
+ * again (found, nothing added). Prints the cost per event, and for a
+ * sample the cost of the scan the lookup used to be. */
+#define EVENTS_N 10000
+START_TEST(test_block_events_million)
+{
+	struct fos_rset s;
+	uint64_t t0, t_new, t_dup, t_lin;
+	unsigned lin_n = 20;
+
+	new_set(&s, "blocked", 40);
+	t0 = mono_ns();
+	for (uint32_t i = 0; i < BIG_N; i++) {
+		struct fos_set_entry e = {.cidr = v4_host(0x0a000000U + i),
+					  .flags = FOS_SET_F_CONFIG};
+
+		ck_assert_int_eq(fos_rset_append_entry(&s, &e), 0);
+	}
+	printf("sets-index: appended %u entries in %.0f ms\n", BIG_N,
+	       (double)(mono_ns() - t0) / 1e6);
+
+	t0 = mono_ns();
+	for (uint32_t i = 0; i < EVENTS_N; i++) {
+		struct fos_set_entry e = {.cidr = v4_host(0xc6120000U + i * 7),
+					  .flags = FOS_SET_F_DYNAMIC | FOS_SET_F_AUTO,
+					  .expires_ns = NOW + 300 * SEC_NS};
+
+		ck_assert_int_eq(fos_rset_add(&s, &e, NULL), 1);
+	}
+	t_new = mono_ns() - t0;
+	t0 = mono_ns();
+	for (uint32_t i = 0; i < EVENTS_N; i++) {
+		struct fos_set_entry e = {.cidr = v4_host(0xc6120000U + i * 7)};
+		size_t at;
+
+		ck_assert_int_eq(fos_rset_add(&s, &e, &at), 0);
+		ck_assert_uint_eq(at, BIG_N + i);
+	}
+	t_dup = mono_ns() - t0;
+	ck_assert_uint_eq(s.n, BIG_N + EVENTS_N);
+
+	/* the old scan, on sources that are not in the set (a full pass each) */
+	t0 = mono_ns();
+	for (unsigned i = 0; i < lin_n; i++) {
+		struct fos_cidr c = v4_host(0xcb007100U + i);
+
+		ck_assert_int_lt(find_linear(&s, &c), 0);
+	}
+	t_lin = mono_ns() - t0;
+	printf("sets-index: %u block events on a set of %u entries: %.0f ns per new source, "
+	       "%.0f ns per known source; a linear scan took %.0f ns per new source\n",
+	       EVENTS_N, BIG_N, (double)t_new / EVENTS_N, (double)t_dup / EVENTS_N,
+	       (double)t_lin / lin_n);
+	/* generous for a loaded or sanitized build: the scan took ms */
+	ck_assert_uint_lt(t_new / EVENTS_N, 50 * 1000);
+	ck_assert_uint_lt(t_dup / EVENTS_N, 50 * 1000);
+	fos_rset_free(&s);
+}
+END_TEST
+
 static Suite *sets_expiry_suite(void)
 {
 	Suite *s = suite_create("sets_expiry");
@@ -434,6 +593,8 @@ static Suite *sets_expiry_suite(void)
 	tcase_add_test(tc, test_expire_resumes);
 	tcase_add_test(tc, test_read_back);
 	tcase_add_test(tc, test_expire_million);
+	tcase_add_test(tc, test_rset_index);
+	tcase_add_test(tc, test_block_events_million);
 	suite_add_tcase(s, tc);
 	return s;
 }
