@@ -17,6 +17,11 @@
  * flows use the echo identifier as both ports, protocols without ports 0.
  * Every byte of the key not set is zero.
  *
+ * Open flows per source (fos_ct_src, for rateLimiting.connectionsPerIP)
+ * follow the rule in fos/abi.h: an entry with FOS_CT_F_COUNTED holds one
+ * count for its opener. An insert adds it, a TCP entry entering TIME_WAIT or
+ * CLOSE gives it up, a reopen moves it to the new opener.
+ *
  * Time is CLOCK_BOOTTIME (bpf_ktime_get_boot_ns). An entry whose last packet
  * is older than its timeout (fos_ct_cfg.timeout_ns by enum fos_ct_timeout:
  * TCP by state, UDP and other protocols, ICMP echo) counts as absent.
@@ -126,15 +131,15 @@ enum fos_ct_op {
 /* One packet's view of the table, from fos_ct_classify() to fos_ct_commit(). */
 struct fos_ct_res {
 	struct fos_ct_key key;
-	__u64 now;   /* bpf_ktime_get_boot_ns() */
-	__u8 cls;    /* enum fos_ct_class or FOS_CT_UNTRACKED */
-	__u8 op;     /* enum fos_ct_op */
-	__u8 state;  /* the entry's state after the packet */
-	__u8 flags;  /* ... its flags */
-	__u8 dir;    /* enum fos_ct_dir of the packet */
-	__u8 state0; /* the entry's state before the packet */
-	__u8 flags0; /* ... its flags */
-	__u8 _pad;
+	__u64 now;    /* bpf_ktime_get_boot_ns() */
+	__u32 flags;  /* the entry's flags after the packet (FOS_CT_F_COUNTED aside) */
+	__u32 flags0; /* ... before it */
+	__u8 cls;     /* enum fos_ct_class or FOS_CT_UNTRACKED */
+	__u8 op;      /* enum fos_ct_op */
+	__u8 state;   /* the entry's state after the packet */
+	__u8 dir;     /* enum fos_ct_dir of the packet */
+	__u8 state0;  /* the entry's state before the packet */
+	__u8 _pad[3];
 };
 
 static __always_inline void _fos_ct_stat(__u32 idx)
@@ -226,7 +231,7 @@ static __always_inline void _fos_ct_from(struct fos_ct_res *r, const struct fos_
 					 __u32 end)
 {
 	r->state0 = e->state;
-	r->flags0 = e->flags;
+	r->flags0 = *(volatile const __u32 *)&e->flags;
 	r->state = r->state0;
 	r->flags = r->flags0;
 	r->dir = end == !!(r->flags0 & FOS_CT_F_ORIG1) ? FOS_CT_DIR_ORIG : FOS_CT_DIR_REPLY;
@@ -364,20 +369,112 @@ static __always_inline void _fos_ct_plain(struct fos_ct_res *r, const struct fos
 	}
 }
 
+/* The fos_ct_src key of the end of key that opened the flow (by the
+ * FOS_CT_F_ORIG1 bit of flags), IPv6 cut to FOS_CT_SRC_V6_PLEN. */
+static __always_inline void _fos_ct_src_key(struct fos_ddos_addr *a, const struct fos_ct_key *key,
+					    __u32 flags)
+{
+	__builtin_memcpy(a->addr, key->addr[(flags & FOS_CT_F_ORIG1) ? 1 : 0], sizeof(a->addr));
+	if (!_fos_ipv6_v4mapped((const struct in6_addr *)a->addr))
+		__builtin_memset(&a->addr[FOS_CT_SRC_V6_PLEN / 8], 0, 16 - FOS_CT_SRC_V6_PLEN / 8);
+}
+
+/* One more open flow for the opener of key (by flags) in fos_ct_src; false
+ * when no count could be made (the map is full). */
+static __always_inline bool _fos_ct_src_add(const struct fos_ct_key *key, __u32 flags)
+{
+	struct fos_ddos_addr k;
+	const __u64 one = 1;
+	__u64 *n;
+
+	_fos_ct_src_key(&k, key, flags);
+	n = bpf_map_lookup_elem(&fos_ct_src, &k);
+	if (!n) {
+		if (bpf_map_update_elem(&fos_ct_src, &k, &one, BPF_NOEXIST) == 0)
+			return true;
+		/* another CPU created it first */
+		n = bpf_map_lookup_elem(&fos_ct_src, &k);
+		if (!n)
+			return false;
+	}
+	__sync_fetch_and_add(n, 1);
+	return true;
+}
+
+/* One open flow fewer for the opener of key (by flags), never below 0. The
+ * count stays at 0 for fwd to delete: a delete here could lose another CPU's
+ * add to the same count. */
+static __always_inline void _fos_ct_src_sub(const struct fos_ct_key *key, __u32 flags)
+{
+	struct fos_ddos_addr k;
+	__u64 *n, v;
+
+	_fos_ct_src_key(&k, key, flags);
+	n = bpf_map_lookup_elem(&fos_ct_src, &k);
+	if (!n)
+		return;
+	for (int i = 0; i < 8; i++) {
+		v = *(volatile __u64 *)n;
+		if (v == 0 || __sync_val_compare_and_swap(n, v, v - 1) == v)
+			return;
+	}
+}
+
+/* A TCP entry in TIME_WAIT or CLOSE is no longer an open flow: it gives up
+ * its count. Of CPUs racing on one entry, only the one whose atomic and
+ * finds FOS_CT_F_COUNTED set subtracts. */
+static __always_inline void _fos_ct_release(struct fos_ct_value *e, const struct fos_ct_key *key)
+{
+	__u32 old;
+
+	if (!(*(volatile __u32 *)&e->flags & FOS_CT_F_COUNTED))
+		return;
+	old = __sync_fetch_and_and(&e->flags, ~(__u32)FOS_CT_F_COUNTED);
+	if (old & FOS_CT_F_COUNTED)
+		_fos_ct_src_sub(key, old);
+}
+
 /* The packet's counters and state on its (live) entry. */
 static __always_inline void _fos_ct_touch(struct fos_ct_value *e, const struct fos_ct_res *r,
 					  __u64 len)
 {
-	__u32 d = r->dir & 1;
+	__u32 d = r->dir & 1, gained = r->flags & ~r->flags0 & ~(__u32)FOS_CT_F_COUNTED;
 
 	if (r->state != r->state0)
 		e->state = r->state;
-	/* flags only gain bits here: a concurrent update keeps its own */
-	if (r->flags != r->flags0)
-		e->flags |= r->flags;
+	/* flags only gain bits here, atomically: a concurrent update keeps its
+	 * own, and a cleared FOS_CT_F_COUNTED is never set again */
+	if (gained)
+		__sync_fetch_and_or(&e->flags, gained);
 	e->last_ns = r->now;
 	__sync_fetch_and_add(&e->packets[d], 1);
 	__sync_fetch_and_add(&e->bytes[d], len);
+	if (r->key.proto == IPPROTO_TCP &&
+	    (r->state == FOS_CTS_TIME_WAIT || r->state == FOS_CTS_CLOSE))
+		_fos_ct_release(e, &r->key);
+}
+
+/* A reopen takes the entry over for r's flow: its flags become r's, with
+ * FOS_CT_F_COUNTED if counted, in one compare-and-exchange, so that each
+ * count the entry held is moved exactly once: the new opener gains 1 and,
+ * if the entry was COUNTED, its previous opener loses 1. False when other
+ * CPUs kept changing the flags (the entry is then left as they made it). */
+static __always_inline bool _fos_ct_take_over(struct fos_ct_value *e, const struct fos_ct_res *r)
+{
+	bool counted = _fos_ct_src_add(&r->key, r->flags);
+	__u32 want = r->flags | (counted ? FOS_CT_F_COUNTED : 0), old;
+
+	for (int i = 0; i < 4; i++) {
+		old = *(volatile __u32 *)&e->flags;
+		if (__sync_val_compare_and_swap(&e->flags, old, want) == old) {
+			if (old & FOS_CT_F_COUNTED)
+				_fos_ct_src_sub(&r->key, old);
+			return true;
+		}
+	}
+	if (counted)
+		_fos_ct_src_sub(&r->key, r->flags);
+	return false;
 }
 
 /*
@@ -567,29 +664,6 @@ static __always_inline int fos_ct_classify(void *ctx, bool xdp, const struct fos
 	return r->cls;
 }
 
-/* One more flow opened by the end that sent r's packet, in fos_ct_src
- * (IPv6 counted by its /FOS_CT_SRC_V6_PLEN). */
-static __always_inline void _fos_ct_src_add(const struct fos_ct_res *r)
-{
-	struct fos_ddos_addr k;
-	const __u64 one = 1;
-	__u64 *n;
-
-	__builtin_memcpy(k.addr, r->key.addr[(r->flags & FOS_CT_F_ORIG1) ? 1 : 0], sizeof(k.addr));
-	if (!_fos_ipv6_v4mapped((const struct in6_addr *)k.addr))
-		__builtin_memset(&k.addr[FOS_CT_SRC_V6_PLEN / 8], 0, 16 - FOS_CT_SRC_V6_PLEN / 8);
-	n = bpf_map_lookup_elem(&fos_ct_src, &k);
-	if (!n) {
-		if (bpf_map_update_elem(&fos_ct_src, &k, &one, BPF_NOEXIST) == 0)
-			return;
-		/* another CPU created it first */
-		n = bpf_map_lookup_elem(&fos_ct_src, &k);
-		if (!n)
-			return;
-	}
-	__sync_fetch_and_add(n, 1);
-}
-
 /* A new entry for r's flow, if the table has room: 0, -ENOSPC when it is at
  * fos_ct_cfg.max_entries, or another -errno of the map. */
 static __always_inline int _fos_ct_insert(const struct fos_ct_res *r, __u64 len, __u32 ifindex)
@@ -617,15 +691,21 @@ static __always_inline int _fos_ct_insert(const struct fos_ct_res *r, __u64 len,
 	v.packets[r->dir & 1] = 1;
 	v.bytes[r->dir & 1] = len;
 	v.state = r->state;
-	v.flags = r->flags;
 	v.ifindex = ifindex;
+	/* counted before it is in the table, so that no CPU can release the
+	 * entry's count before it was added */
+	if (_fos_ct_src_add(&r->key, r->flags))
+		v.flags = r->flags | FOS_CT_F_COUNTED;
+	else
+		v.flags = r->flags;
 	err = bpf_map_update_elem(&fos_ct, &r->key, &v, BPF_NOEXIST);
 	if (err == 0) {
 		__sync_fetch_and_add(ins, 1);
-		_fos_ct_src_add(r);
 		_fos_ct_stat(FOS_CT_STAT_CREATED);
 		return 0;
 	}
+	if (v.flags & FOS_CT_F_COUNTED)
+		_fos_ct_src_sub(&r->key, v.flags);
 	if (err == -EEXIST) {
 		/* another CPU inserted the flow first */
 		e = bpf_map_lookup_elem(&fos_ct, &r->key);
@@ -661,6 +741,8 @@ static __always_inline int fos_ct_commit(const struct fos_ct_res *r, __u64 len, 
 	case FOS_CT_OP_REOPEN:
 		e = bpf_map_lookup_elem(&fos_ct, &r->key);
 		if (e) {
+			if (!_fos_ct_take_over(e, r))
+				return 0;
 			e->first_ns = r->now;
 			e->last_ns = r->now;
 			e->packets[FOS_CT_DIR_ORIG] = 1;
@@ -668,7 +750,6 @@ static __always_inline int fos_ct_commit(const struct fos_ct_res *r, __u64 len, 
 			e->bytes[FOS_CT_DIR_ORIG] = len;
 			e->bytes[FOS_CT_DIR_REPLY] = 0;
 			e->state = r->state;
-			e->flags = r->flags;
 			e->ifindex = ifindex;
 			__builtin_memset(e->nat_addr, 0, sizeof(e->nat_addr));
 			e->nat_port = 0;

@@ -91,6 +91,9 @@ static int _fos_pinned_capacity(const char *path, uint32_t *ret)
 	return 0;
 }
 
+static void _fos_ct_src_release(struct fos_manager *m, const struct fos_ct_key *k,
+				const struct fos_ct_value *v);
+
 /* Copy the entries of from into to: those to lacks, and those from has seen
  * a packet of since to's copy was taken. Returns the count copied. */
 static int64_t _fos_ct_copy(int from, int to)
@@ -119,6 +122,96 @@ static int64_t _fos_ct_copy(int from, int to)
 			if (bpf_map_update_elem(to, &keys[i], &vals[i], BPF_ANY) == 0)
 				n++;
 		}
+		if (r < 0)
+			break;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+	return n;
+}
+
+/*
+ * The last copy of a grow, once the new programs run: o, the old table's
+ * entry for k, against the new table's entry n. Each entry with
+ * FOS_CT_F_COUNTED holds one count in fos_ct_src (fos/abi.h), and only the
+ * new table survives, so the entry kept must carry exactly the counts the
+ * two tables hold between them for k:
+ *  - one flow (the same first_ns: the first copy of o): both entries share
+ *    the one count taken when it opened. If one side gave it up (a close
+ *    seen by its programs), that side is kept, else the newer one.
+ *  - o's flow opened before the first copy began (t0): the new table held it
+ *    too, and the new programs reused the entry for another flow, moving
+ *    that count: n is kept. Likewise o is kept when n is the first copy of
+ *    a flow the old programs replaced since.
+ *  - both flows opened since t0 (one flow inserted by both objects, or two
+ *    flows on one tuple): each holds its own count; the newer entry is kept
+ *    and the other's count, if it has one, is given back.
+ * What remains inexact: a close of one flow seen by an old and a new program
+ * (a packet through two interfaces during the grow) gives its count back
+ * twice; an entry the new programs change between the read and this write is
+ * overwritten as before; and a flow that opened while the first copy ran,
+ * was copied, and was reused in the new table gives one count back too many.
+ * All err by one flow of a source, towards letting it through.
+ * Returns 1 when o was written, 0 when n was kept, -errno.
+ */
+static int _fos_ct_merge(struct fos_manager *m, int to, const struct fos_ct_key *k,
+			 const struct fos_ct_value *o, uint64_t t0)
+{
+	struct fos_ct_value n;
+	bool oc = o->flags & FOS_CT_F_COUNTED, keep_old;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (bpf_map_lookup_elem(to, k, &n) < 0) {
+			if (bpf_map_update_elem(to, k, o, BPF_NOEXIST) == 0)
+				return 1;
+			if (errno != EEXIST)
+				return -errno;
+			/* the new programs inserted it meanwhile */
+			continue;
+		}
+		if (n.first_ns == o->first_ns) {
+			bool nc = n.flags & FOS_CT_F_COUNTED;
+
+			keep_old = oc != nc ? !oc : o->last_ns > n.last_ns;
+		} else if (o->first_ns < t0) {
+			keep_old = false;
+		} else if (n.first_ns < t0) {
+			keep_old = true;
+		} else {
+			keep_old = o->last_ns > n.last_ns;
+			_fos_ct_src_release(m, k, keep_old ? &n : o);
+		}
+		if (!keep_old)
+			return 0;
+		if (bpf_map_update_elem(to, k, o, BPF_ANY) < 0)
+			return -errno;
+		return 1;
+	}
+	return -EBUSY;
+}
+
+/* The last copy of a grow: every entry of from merged into to. Returns the
+ * count written. */
+static int64_t _fos_ct_catch_up(struct fos_manager *m, int from, int to, uint64_t t0)
+{
+	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
+	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
+	uint8_t in[64], out[64];
+	bool first = true;
+	int64_t n = 0;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (;;) {
+		uint32_t count = FOS_CT_BATCH;
+		int r =
+		    bpf_map_lookup_batch(from, first ? NULL : in, out, keys, vals, &count, NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return -errno;
+		for (uint32_t i = 0; i < count; i++)
+			if (_fos_ct_merge(m, to, &keys[i], &vals[i], t0) > 0)
+				n++;
 		if (r < 0)
 			break;
 		memcpy(in, out, sizeof(in));
@@ -239,6 +332,7 @@ int fos_ct_prepare_grow(struct fos_manager *m, const struct fos_conntrack_cfg *c
 	r = _fos_ct_load(m->pin_dir, cap, false, &skel, err, errlen);
 	if (r < 0)
 		return r;
+	m->ct_grow_ns = fos_boottime_ns();
 	n = _fos_ct_copy(m->ct.ct, bpf_map__fd(skel->maps.fos_ct));
 	if (n < 0) {
 		snprintf(err, errlen, "cannot copy the connection table: %s", strerror((int)-n));
@@ -265,7 +359,7 @@ int fos_ct_commit_grow(struct fos_manager *m, struct fos_ctmaps *skel)
 
 	/* what the old programs did since the first copy, until they were
 	 * replaced; then the pin, so that a restarted fwd finds the new table */
-	n = _fos_ct_copy(m->ct.ct, bpf_map__fd(skel->maps.fos_ct));
+	n = _fos_ct_catch_up(m, m->ct.ct, bpf_map__fd(skel->maps.fos_ct), m->ct_grow_ns);
 	snprintf(path, sizeof(path), "%s/global/fos_ct", m->pin_dir);
 	(void)unlink(path);
 	r = bpf_map__pin(skel->maps.fos_ct, path);
@@ -417,7 +511,8 @@ static void _fos_ct_reconcile(struct fos_manager *m, uint64_t live, uint64_t ins
 static bool _fos_is_v4(const uint8_t a[16]);
 
 /*
- * One flow fewer for the source that opened it (fos_ct_src, counted for
+ * One flow fewer for the source that opened the flow of a removed entry v,
+ * if v still held its count (FOS_CT_F_COUNTED; fos_ct_src, counted for
  * rateLimiting.connectionsPerIP): the count goes down by one, and is deleted
  * when it reaches 0, never below. The datapath adds atomically, but a map
  * value cannot be decremented atomically from user space: an add that lands
@@ -432,7 +527,7 @@ static void _fos_ct_src_release(struct fos_manager *m, const struct fos_ct_key *
 	struct fos_ddos_addr a;
 	uint64_t n;
 
-	if (m->ct.src < 0)
+	if (m->ct.src < 0 || !(v->flags & FOS_CT_F_COUNTED))
 		return;
 	memcpy(a.addr, k->addr[(v->flags & FOS_CT_F_ORIG1) ? 1 : 0], sizeof(a.addr));
 	if (!_fos_is_v4(a.addr))
@@ -448,10 +543,58 @@ static void _fos_ct_src_release(struct fos_manager *m, const struct fos_ct_key *
 		log_debug("conntrack: cannot update a source's flow count: %s", strerror(errno));
 }
 
+/*
+ * Delete the counts of fos_ct_src at 0, after each walk of the table: the
+ * datapath leaves a count at 0 when a flow closes (a delete there could lose
+ * another CPU's add). An add between the look here and the delete is lost,
+ * as in _fos_ct_src_release().
+ */
+static void _fos_ct_src_sweep(struct fos_manager *m)
+{
+	_cleanup_free_ struct fos_ddos_addr *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
+	_cleanup_free_ uint64_t *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
+	uint8_t in[64], out[64];
+	bool first = true;
+	uint64_t v;
+
+	if (m->ct.src < 0 || !keys || !vals)
+		return;
+	for (;;) {
+		uint32_t count = FOS_CT_BATCH;
+		int r = bpf_map_lookup_batch(m->ct.src, first ? NULL : in, out, keys, vals, &count,
+					     NULL);
+
+		if (r < 0 && errno != ENOENT)
+			return;
+		for (uint32_t i = 0; i < count; i++)
+			if (vals[i] == 0 && bpf_map_lookup_elem(m->ct.src, &keys[i], &v) == 0 &&
+			    v == 0)
+				(void)bpf_map_delete_elem(m->ct.src, &keys[i]);
+		if (r < 0)
+			return;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+}
+
+/* Delete k, returning the value as it was deleted (whose count it held);
+ * the kernel's lookup-and-delete where the map type has it. */
+static int _fos_ct_take(struct fos_manager *m, const struct fos_ct_key *k, struct fos_ct_value *ret)
+{
+	if (bpf_map_lookup_and_delete_elem(m->ct.ct, k, ret) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EINVAL)
+		return -errno;
+	if (bpf_map_lookup_elem(m->ct.ct, k, ret) < 0 || bpf_map_delete_elem(m->ct.ct, k) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Delete k if it is still expired (a packet may have refreshed it since it
  * was read). A packet that reuses the entry between the second look and the
  * delete still loses it: the map has no compare-and-delete. Its flow is then
- * new to the table, which only a flow idle for its whole timeout can meet. */
+ * new to the table, which only a flow idle for its whole timeout can meet;
+ * the count given back is the one the deleted value held. */
 static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
 			 const struct fos_ct_key *k, uint64_t now)
 {
@@ -461,7 +604,7 @@ static bool _fos_ct_reap(struct fos_manager *m, const struct fos_ct_cfg *c,
 		return false;
 	if (_fos_left(c, k, &cur, now) > 0)
 		return false;
-	if (bpf_map_delete_elem(m->ct.ct, k) < 0)
+	if (_fos_ct_take(m, k, &cur) < 0)
 		return false;
 	_fos_ct_src_release(m, k, &cur);
 	return true;
@@ -555,6 +698,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 	if (!done)
 		return 0;
 	_fos_ct_reconcile(m, g->walk_live, g->walk_inserted0);
+	_fos_ct_src_sweep(m);
 	g->walking = false;
 	g->runs++;
 	g->last_run = (uint64_t)time(NULL);
@@ -659,14 +803,12 @@ int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k)
 {
 	struct fos_ct_value v;
 
-	/* the value as it was deleted: whose flow it was */
-	if (bpf_map_lookup_and_delete_elem(m->ct.ct, k, &v) < 0) {
-		if (errno != EOPNOTSUPP && errno != EINVAL)
-			return -errno;
-		if (bpf_map_lookup_elem(m->ct.ct, k, &v) < 0 ||
-		    bpf_map_delete_elem(m->ct.ct, k) < 0)
-			return -errno;
-	}
+	int r;
+
+	/* the value as it was deleted: whose flow it was, whether it counted */
+	r = _fos_ct_take(m, k, &v);
+	if (r < 0)
+		return r;
 	_fos_ct_src_release(m, k, &v);
 	_fos_ct_add_removed(m, 1);
 	m->gc.cleared++;

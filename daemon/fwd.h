@@ -250,6 +250,7 @@ struct fos_manager {
 	struct fos_ctmaps *ctmaps; /* the connection table, once a program is stateful */
 	struct fos_ct_fds ct;
 	uint32_t ct_capacity; /* max_entries of the pinned fos_ct */
+	uint64_t ct_grow_ns;  /* CLOCK_BOOTTIME when a grown table's first copy began */
 	struct fos_ct_gc gc;
 	uint32_t next_set_id;
 	struct fos_rset *sets; /* named sets, one per ipSets[] entry */

@@ -824,8 +824,15 @@ static void _assert_entry(const struct flow *f, uint32_t zone, uint8_t state, un
 		      f->a, f->b, f->proto, zone);
 	ck_assert_msg(v.state == state, "line %d: entry state %s, expected %s", line,
 		      state_name(v.state), state_name(state));
-	ck_assert_msg(v.flags == entry_flags(f, flags), "line %d: entry flags %#x, expected %#x",
-		      line, v.flags, entry_flags(f, flags));
+	ck_assert_msg((v.flags & ~FOS_CT_F_COUNTED) == entry_flags(f, flags),
+		      "line %d: entry flags %#x, expected %#x", line, v.flags & ~FOS_CT_F_COUNTED,
+		      entry_flags(f, flags));
+	/* an entry holds its opener's count while its flow is open */
+	ck_assert_msg(
+	    !(v.flags & FOS_CT_F_COUNTED) ==
+		(f->proto == P_TCP && (state == FOS_CTS_TIME_WAIT || state == FOS_CTS_CLOSE)),
+	    "line %d: entry %s in %s", line,
+	    (v.flags & FOS_CT_F_COUNTED) ? "counted" : "not counted", state_name(state));
 	ck_assert_msg(v.packets[ORIG] == packets[ORIG] && v.packets[REPLY] == packets[REPLY] &&
 			  v.bytes[ORIG] == bytes[ORIG] && v.bytes[REPLY] == bytes[REPLY],
 		      "line %d: entry counts packets %llu/%llu bytes %llu/%llu, expected "
@@ -2147,6 +2154,123 @@ START_TEST(test_ct_src_count)
 }
 END_TEST
 
+/* the flag of the entry of c's flow that says it holds its opener's count */
+static bool ct_counted(const struct conn *c)
+{
+	struct fos_ct_value v;
+
+	ck_assert(ct_get(&c->f, c->zone, &v));
+	return v.flags & FOS_CT_F_COUNTED;
+}
+
+/* A flow counts for its opener while it is open: TCP until its entry enters
+ * TIME_WAIT or CLOSE, UDP until it is removed; a reused entry moves the count
+ * to its new opener, whichever end that is. */
+START_TEST(test_ct_src_close)
+{
+	struct flow f80 = {AF_INET, P_TCP, "10.1.0.5", "10.1.0.6", 80, 80};
+	struct flow r80 = {AF_INET, P_TCP, "10.1.0.6", "10.1.0.5", 80, 80};
+	struct flow f53 = {AF_INET, P_UDP, "10.2.0.5", "10.2.0.6", 53, 53};
+	struct flow r53 = {AF_INET, P_UDP, "10.2.0.6", "10.2.0.5", 53, 53};
+	struct conn a = {.f = tcp_flows[0]}; /* 10.1.0.1 */
+	struct conn b = {.f = f80}, rb = {.f = r80};
+	struct conn u = {.f = f53}, ru = {.f = r53};
+	struct conn v6a = {.f = tcp_flows[2]}, v6b = {.f = tcp_flows[3]};
+
+	/* open, FIN from each end: the count goes at TIME_WAIT, once */
+	establish(&a);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	ck_assert(ct_counted(&a));
+	cx(&a, ORIG, T_FIN | T_ACK, 0, PASS, EST);
+	cx(&a, REPLY, T_ACK, 0, PASS, EST);
+	assert_conn(&a, FOS_CTS_CLOSE_WAIT, SEEN | FIN_O);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	cx(&a, REPLY, T_FIN | T_ACK, 0, PASS, EST);
+	assert_conn(&a, FOS_CTS_TIME_WAIT, SEEN | FIN_O | FIN_R);
+	ck_assert(!ct_counted(&a));
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 0);
+	/* more packets of the closed flow, and an RST on it, take nothing more */
+	cx(&a, ORIG, T_ACK, 0, PASS, EST);
+	cx(&a, ORIG, T_RST, 0, PASS, EST);
+	assert_conn(&a, FOS_CTS_CLOSE, SEEN | FIN_O | FIN_R);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 0);
+
+	/* the same end reopens the closed entry: counted again; an RST closes it */
+	conn_reset(&a);
+	cx(&a, ORIG, T_SYN, 0, PASS, NEW_RULE | REOPENED);
+	assert_conn(&a, FOS_CTS_SYN_SENT, 0);
+	ck_assert(ct_counted(&a));
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	cx(&a, REPLY, T_RST | T_ACK, 0, PASS, EST);
+	assert_conn(&a, FOS_CTS_CLOSE, SEEN);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 0);
+	/* an RST from the opener before any answer closes it too */
+	conn_reset(&a);
+	cx(&a, ORIG, T_SYN, 0, PASS, NEW_RULE | REOPENED);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 1);
+	cx(&a, ORIG, T_RST, 0, PASS, NEW_RULE);
+	assert_conn(&a, FOS_CTS_CLOSE, 0);
+	ck_assert_uint_eq(ct_src_get("10.1.0.1"), 0);
+
+	/* an expired entry still counts until it is removed or reused; reused
+	 * by the other end, the count moves to that end */
+	cx(&b, ORIG, T_SYN, 0, PASS, NEW_RULE | CREATED);
+	ck_assert_uint_eq(ct_src_get("10.1.0.5"), 1);
+	ct_age(&b.f, 0, (TO_SYN + 1) * NS);
+	ck_assert_uint_eq(ct_src_get("10.1.0.5"), 1);
+	cx(&rb, ORIG, T_SYN, 0, PASS, NEW_RULE | REOPENED);
+	assert_conn(&rb, FOS_CTS_SYN_SENT, 0);
+	ck_assert(ct_counted(&rb));
+	ck_assert_uint_eq(ct_src_get("10.1.0.5"), 0);
+	ck_assert_uint_eq(ct_src_get("10.1.0.6"), 1);
+	/* and its close takes it from that end, not from the first */
+	cx(&rb, REPLY, T_RST | T_ACK, 0, PASS, EST);
+	assert_conn(&rb, FOS_CTS_CLOSE, SEEN);
+	ck_assert_uint_eq(ct_src_get("10.1.0.6"), 0);
+	ck_assert_uint_eq(ct_src_get("10.1.0.5"), 0);
+	/* a closed entry reused by the other end: it held no count to move */
+	conn_reset(&b);
+	cx(&b, ORIG, T_SYN, 0, PASS, NEW_RULE | REOPENED);
+	assert_conn(&b, FOS_CTS_SYN_SENT, 0);
+	ck_assert_uint_eq(ct_src_get("10.1.0.5"), 1);
+	ck_assert_uint_eq(ct_src_get("10.1.0.6"), 0);
+
+	/* UDP: counted while it lives, whatever the answers */
+	cx(&u, ORIG, 0, 30, PASS, NEW_RULE | CREATED);
+	cx(&u, REPLY, 0, 30, PASS, EST);
+	cx(&u, ORIG, 0, 30, PASS, EST);
+	assert_conn(&u, FOS_CTS_ESTABLISHED, SEEN);
+	ck_assert(ct_counted(&u));
+	ck_assert_uint_eq(ct_src_get("10.2.0.5"), 1);
+	ck_assert_uint_eq(ct_src_get("10.2.0.6"), 0);
+	/* expired and reused by the other end: the count moves */
+	ct_age(&u.f, 0, (TO_UDP + 1) * NS);
+	cx(&ru, ORIG, 0, 30, PASS, NEW_RULE | REOPENED);
+	assert_conn(&ru, FOS_CTS_NEW, 0);
+	ck_assert_uint_eq(ct_src_get("10.2.0.5"), 0);
+	ck_assert_uint_eq(ct_src_get("10.2.0.6"), 1);
+	/* expired and reused by the same end: still one */
+	ct_age(&u.f, 0, (TO_UDP + 1) * NS);
+	conn_reset(&ru);
+	cx(&ru, ORIG, 0, 30, PASS, NEW_RULE | REOPENED);
+	ck_assert_uint_eq(ct_src_get("10.2.0.6"), 1);
+
+	/* IPv6 by /64: two flows of one prefix, one closed */
+	establish(&v6a);
+	establish(&v6b);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::"), 2);
+	cx(&v6a, REPLY, T_RST | T_ACK, 0, PASS, EST);
+	assert_conn(&v6a, FOS_CTS_CLOSE, SEEN);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::"), 1);
+	ck_assert(ct_counted(&v6b));
+	cx(&v6b, ORIG, T_FIN | T_ACK, 0, PASS, EST);
+	cx(&v6b, REPLY, T_FIN | T_ACK, 0, PASS, EST);
+	assert_conn(&v6b, FOS_CTS_TIME_WAIT, SEEN | FIN_O | FIN_R);
+	ck_assert_uint_eq(ct_src_get("2001:db8:1::"), 0);
+	assert_entries(5);
+}
+END_TEST
+
 START_TEST(test_tracker)
 {
 	static const struct ruleset none = {.def = "drop"};
@@ -2557,7 +2681,7 @@ START_TEST(test_key_canonical)
 	key_put4(&k, 1, "10.7.0.9", 1000);
 	k.proto = P_UDP;
 	ck_assert(ct_get_key(&k, &v));
-	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1);
+	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1 | FOS_CT_F_COUNTED);
 	ck_assert_uint_eq(v.state, FOS_CTS_NEW);
 	ck_assert_uint_eq(v.packets[ORIG], 1);
 	ck_assert_uint_eq(v.packets[REPLY], 0);
@@ -2574,7 +2698,7 @@ START_TEST(test_key_canonical)
 	key_put4(&k, 1, "10.7.0.5", 3000);
 	k.proto = P_UDP;
 	ck_assert(ct_get_key(&k, &v));
-	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1);
+	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1 | FOS_CT_F_COUNTED);
 
 	/* IPv6, bytes in memcmp order: 2001:db8::ff < 2001:db8::1:0 */
 	memset(&k, 0, sizeof(k));
@@ -2584,7 +2708,7 @@ START_TEST(test_key_canonical)
 	k.port[1] = 5;
 	k.proto = P_TCP;
 	ck_assert(ct_get_key(&k, &v));
-	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1);
+	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1 | FOS_CT_F_COUNTED);
 	ck_assert_uint_eq(v.state, FOS_CTS_SYN_SENT);
 
 	/* echo: the identifier on both ends */
@@ -2593,7 +2717,7 @@ START_TEST(test_key_canonical)
 	key_put4(&k, 1, "10.7.0.9", 0x0102);
 	k.proto = P_ICMP;
 	ck_assert(ct_get_key(&k, &v));
-	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1);
+	ck_assert_uint_eq(v.flags, FOS_CT_F_ORIG1 | FOS_CT_F_COUNTED);
 	/* and the zone is part of the key */
 	k.zone = 1;
 	ck_assert(!ct_get_key(&k, NULL));
@@ -2718,6 +2842,7 @@ static Suite *tc_ct_suite(void)
 	tcase_add_checked_fixture(tc_tab, setup, teardown);
 	tcase_set_timeout(tc_tab, 60);
 	tcase_add_test(tc_tab, test_ct_src_count);
+	tcase_add_test(tc_tab, test_ct_src_close);
 	tcase_add_test(tc_tab, test_key_canonical);
 	tcase_add_test(tc_tab, test_entry_fields);
 	tcase_add_test(tc_tab, test_zones);

@@ -370,6 +370,7 @@ enum fos_ct_flags {
 	FOS_CT_F_FIN0 = 1U << 2,       /* end 0 sent a FIN */
 	FOS_CT_F_FIN1 = 1U << 3,       /* end 1 sent a FIN */
 	FOS_CT_F_SIMOPEN = 1U << 4,    /* TCP simultaneous open */
+	FOS_CT_F_COUNTED = 1U << 5,    /* the entry holds 1 in fos_ct_src for its opener */
 };
 
 struct fos_ct_key {
@@ -392,14 +393,14 @@ struct fos_ct_value {
 	__u64 packets[2]; /* by enum fos_ct_dir */
 	__u64 bytes[2];
 	__u8 state; /* enum fos_ct_state */
-	__u8 flags; /* enum fos_ct_flags */
-	__u8 _pad[2];
+	__u8 _pad[3];
+	__u32 flags;   /* enum fos_ct_flags; 32 bits so CPUs can change them atomically */
 	__u32 ifindex; /* interface whose program created the entry */
 	/* NAT: the translation of this direction of the flow (issue of NAT) */
-	__u8 nat_addr[16];
 	__u16 nat_port;
 	__u8 nat_flags;
-	__u8 _pad2[5];
+	__u8 _pad2;
+	__u8 nat_addr[16];
 };
 _Static_assert(sizeof(struct fos_ct_value) == 80, "fos_ct_value layout");
 
@@ -437,12 +438,31 @@ enum fos_ct_stat {
 	_FOS_CT_STAT_MAX,
 };
 
-/* fos_ct_src (global hash, key struct fos_ddos_addr: the address of the end
+/*
+ * fos_ct_src (global hash, key struct fos_ddos_addr: the address of the end
  * that opened a flow, IPv6 with the bits beyond FOS_CT_SRC_V6_PLEN cleared;
- * value __u64): the flows each source has open in fos_ct, for
- * rateLimiting.connectionsPerIP. The datapath adds 1 (atomically) when it
- * inserts an entry; fwd subtracts 1 when it removes one, and deletes a count
- * that reaches 0. */
+ * value __u64): the open flows of each source, for
+ * rateLimiting.connectionsPerIP. A flow is open from the insert of its entry
+ * until, for TCP, its entry enters TIME_WAIT (FINs from both ends) or CLOSE
+ * (an RST), and for every protocol until fwd removes the entry (expired, or
+ * `clear conntrack`). UDP and other flows are open until they expire.
+ *
+ * One rule keeps the count exact: an entry with FOS_CT_F_COUNTED holds 1 in
+ * its opener's count, an entry without it holds nothing.
+ *  - the datapath adds 1 and sets the flag when it inserts an entry;
+ *  - it clears the flag with an atomic and, and subtracts 1 only if the flag
+ *    was set, when a TCP entry enters TIME_WAIT or CLOSE: of CPUs racing on
+ *    one entry exactly one subtracts;
+ *  - a reopen (an expired or closed entry reused by a new flow, whose opener
+ *    may be the other end) moves the count: 1 off the old opener if the
+ *    entry was COUNTED, 1 onto the new opener, the flag set, in one
+ *    compare-and-exchange of the flags;
+ *  - fwd subtracts 1 for an entry it removes only if the removed value was
+ *    COUNTED. Counts never go below 0; fwd deletes a count at 0.
+ * While fwd grows the table, old and new programs run on two copies of
+ * it; daemon/conntrack.c (_fos_ct_merge) resolves each flow held by both so
+ * the one kept carries the one count (see there for the remaining window).
+ */
 #define FOS_CT_SRC_V6_PLEN 64U
 #define FOS_CT_SRC_MAX	   1048576U
 
