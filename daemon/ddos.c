@@ -442,7 +442,8 @@ static int _fos_ddos_walk_step(int fd, size_t vsize, uint32_t max, struct fos_dd
 
 	if (c->done)
 		return 0;
-	/* a bucket holding more entries than a batch takes is read whole */
+	/* a bucket holding more entries than a batch takes is read whole, with
+	 * a batch grown for it */
 	if (batch < FOS_DDOS_BATCH)
 		batch = c->grown > batch ? c->grown : batch;
 	keys = calloc(batch, sizeof(*keys));
@@ -462,6 +463,10 @@ static int _fos_ddos_walk_step(int fd, size_t vsize, uint32_t max, struct fos_dd
 			return -errno;
 		for (uint32_t i = 0; i < count && c->seen < max; i++, c->seen++)
 			cb(u, &keys[i], vals + (size_t)i * vsize);
+		/* only that bucket needed the bigger batch: the next step reads
+		 * c->batch again */
+		if (count)
+			c->grown = 0;
 		if (r < 0 || c->seen >= max) {
 			c->done = true;
 			return 0;
