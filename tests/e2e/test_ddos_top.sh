@@ -180,10 +180,23 @@ fwd_stop
 export FOS_TEST_DDOS_STEP=1
 fwd_start "$T/ddos.conf" || fail "fwd did not start again"
 unset FOS_TEST_DDOS_STEP
-top_bg() { # -> reply in $T/top.out, in the background
-  ipc '{"method": "fos.Show.DdosTop", "parameters": {"limit": 5}}' >"$T/top.out" &
+top_bg() { # -> reply in $T/top.out, in the background, once the request is sent
+  rm -f "$T/top.sent"
+  python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"method\": \"fos.Show.DdosTop\", \"parameters\": {\"limit\": 5}}\0")
+open(sys.argv[2], "w").close()
+buf = b""
+while not buf.endswith(b"\0"):
+    d = s.recv(1 << 20)
+    if not d: break
+    buf += d
+print(buf.rstrip(b"\0").decode())' "$SOCK" "$T/top.sent" >"$T/top.out" &
   TOP_PID=$!
-  sleep 0.1
+  for _ in $(seq 1 100); do [ -e "$T/top.sent" ] && break; sleep 0.02; done
+  [ -e "$T/top.sent" ] || fail "the show ddos top request was not sent"
+  sleep 0.05 # fwd reads it before the reload's request
 }
 # the same tables (a new limit): the walk goes on to the end
 top_bg
