@@ -94,9 +94,12 @@ static int _fos_pinned_capacity(const char *path, uint32_t *ret)
 static void _fos_ct_src_release(struct fos_manager *m, const struct fos_ct_key *k,
 				const struct fos_ct_value *v);
 
-/* Copy the entries of from into to: those to lacks, and those from has seen
- * a packet of since to's copy was taken. Returns the count copied. */
-static int64_t _fos_ct_copy(int from, int to)
+/* Every entry of table from, in batches: each(u, key, value) returns 1 if it
+ * wrote the entry to the other table, 0 if not. Returns the count written. */
+static int64_t _fos_ct_transfer(int from,
+				int (*each)(void *u, const struct fos_ct_key *k,
+					    const struct fos_ct_value *v),
+				void *u)
 {
 	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
 	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
@@ -113,21 +116,33 @@ static int64_t _fos_ct_copy(int from, int to)
 
 		if (r < 0 && errno != ENOENT)
 			return -errno;
-		for (uint32_t i = 0; i < count; i++) {
-			struct fos_ct_value cur;
-
-			if (bpf_map_lookup_elem(to, &keys[i], &cur) == 0 &&
-			    cur.last_ns >= vals[i].last_ns)
-				continue;
-			if (bpf_map_update_elem(to, &keys[i], &vals[i], BPF_ANY) == 0)
+		for (uint32_t i = 0; i < count; i++)
+			if (each(u, &keys[i], &vals[i]) > 0)
 				n++;
-		}
 		if (r < 0)
 			break;
 		memcpy(in, out, sizeof(in));
 		first = false;
 	}
 	return n;
+}
+
+/* into the table whose fd *u is: k unless it holds k as recent already */
+static int _fos_ct_copy_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+{
+	int to = *(const int *)u;
+	struct fos_ct_value cur;
+
+	if (bpf_map_lookup_elem(to, k, &cur) == 0 && cur.last_ns >= v->last_ns)
+		return 0;
+	return bpf_map_update_elem(to, k, v, BPF_ANY) == 0;
+}
+
+/* Copy the entries of from into to: those to lacks, and those from has seen
+ * a packet of since to's copy was taken. Returns the count copied. */
+static int64_t _fos_ct_copy(int from, int to)
+{
+	return _fos_ct_transfer(from, _fos_ct_copy_one, &to);
 }
 
 /*
@@ -190,34 +205,26 @@ static int _fos_ct_merge(struct fos_manager *m, int to, const struct fos_ct_key 
 	return -EBUSY;
 }
 
+struct _fos_ct_catch_up {
+	struct fos_manager *m;
+	int to;
+	uint64_t t0;
+};
+
+static int _fos_ct_catch_up_one(void *u, const struct fos_ct_key *k, const struct fos_ct_value *v)
+{
+	struct _fos_ct_catch_up *c = u;
+
+	return _fos_ct_merge(c->m, c->to, k, v, c->t0) > 0;
+}
+
 /* The last copy of a grow: every entry of from merged into to. Returns the
  * count written. */
 static int64_t _fos_ct_catch_up(struct fos_manager *m, int from, int to, uint64_t t0)
 {
-	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
-	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
-	uint8_t in[64], out[64];
-	bool first = true;
-	int64_t n = 0;
+	struct _fos_ct_catch_up c = {.m = m, .to = to, .t0 = t0};
 
-	if (!keys || !vals)
-		return -ENOMEM;
-	for (;;) {
-		uint32_t count = FOS_CT_BATCH;
-		int r =
-		    bpf_map_lookup_batch(from, first ? NULL : in, out, keys, vals, &count, NULL);
-
-		if (r < 0 && errno != ENOENT)
-			return -errno;
-		for (uint32_t i = 0; i < count; i++)
-			if (_fos_ct_merge(m, to, &keys[i], &vals[i], t0) > 0)
-				n++;
-		if (r < 0)
-			break;
-		memcpy(in, out, sizeof(in));
-		first = false;
-	}
-	return n;
+	return _fos_ct_transfer(from, _fos_ct_catch_up_one, &c);
 }
 
 /* fos_ct first: the others are always the pinned ones */
