@@ -23,8 +23,9 @@
 # rates are measured the sender veth drops the answers in XDP (fos_xdp_count):
 # they are addressed to spoofed sources, and a veth's NAPI for frames sent to
 # it runs on the sending CPU, so a sender stack taking them would cost the
-# receiver's CPU; for the legitimate client of (e) it takes them with
-# bpf/xdp_pass.bpf.c (an XDP program, so frames sent with XDP_TX wake it). The
+# receiver's CPU; for the legitimate client of (e) it drops only those to the
+# spoofed prefix (fos_xdp_sink_spoofed, an XDP program, so frames sent with
+# XDP_TX wake it) and takes its own. The
 # receiver routes the spoofed prefix back to the sender, so answers cost no
 # neighbour lookups.
 #
@@ -253,19 +254,20 @@ teardown_nftlim() {
 
 rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 
-# What the sender's veth does with the answers: "drop" them in XDP while the
-# receiver's rate is measured (answers to spoofed sources are nobody's: the
-# sender's stack must not spend the receiver's CPU on them, since a veth's
+# What the sender's veth does with the answers: "drop" them all in XDP while
+# the receiver's rate is measured (answers to spoofed sources are nobody's:
+# the sender's stack must not spend the receiver's CPU on them, since a veth's
 # NAPI for frames sent with XDP_TX or by the stack runs on the CPU that sent
-# them), "pass" them to the stack for the legitimate client of (e).
+# them); "pass" for the legitimate client of (e): those to the spoofed prefix
+# are dropped in XDP (fos_xdp_sink_spoofed), the client's own go to its stack.
 sender_xdp() {
   inTX ip link set dev "$TXIF" xdp off
   if [ "$1" = drop ]; then
     inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_count ||
       die "cannot attach fos_xdp_count to $TXIF"
   else
-    inTX ip link set dev "$TXIF" xdp obj "$PASS_OBJ" sec xdp ||
-      die "cannot attach fos_xdp_pass to $TXIF"
+    inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_sink_spoofed ||
+      die "cannot attach fos_xdp_sink_spoofed to $TXIF"
   fi
 }
 
@@ -380,5 +382,5 @@ done
 echo "answered = SYN-ACKs back at the sender; napi ns = CPU time of the receiving NAPI kthread per"
 echo "packet received (schedstat), which includes the sender's NAPI dropping the answers in XDP"
 echo "(on the receiver's CPU). (a) answers nothing and passes nothing: the cost floor. The client of (e)"
-echo "shares the sender veth with the flood: the answers to the flood compete with its own packets."
+echo "shares the sender veth with the flood; the answers to the spoofed sources are dropped there in XDP."
 exit 0

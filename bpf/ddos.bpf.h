@@ -90,6 +90,7 @@ enum _fos_ddos_agg_idx {
 
 #define _FOS_GCRA_TRIES	    8
 #define _FOS_BLOCK_RETRY_NS 1000000000ULL /* a failed block is tried again after this */
+#define _FOS_ETH_MIN_FRAME  60		  /* bytes of a minimal Ethernet frame, without FCS */
 #define _FOS_SYNACK_WIN	    1024	  /* window of the SYN-ACK: any value, it is never used */
 #define _FOS_SYNACK_TTL	    64
 #define _FOS_IPV4_DF	    0x4000
@@ -450,7 +451,9 @@ struct _fos_pseudo4 {
 
 /*
  * Turn the SYN p in the frame into the SYN-ACK carrying cookie: everything
- * after the TCP header's first 20 bytes is cut. 0, or -1 when the frame
+ * after the TCP header's first 20 bytes is cut, down to a frame of 60 bytes
+ * (what is left beyond the IP length is padding), so the answer is never
+ * larger than a minimal frame. 0, or -1 when the frame
  * cannot be rewritten (then it is dropped).
  */
 static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos_pkt *p,
@@ -473,8 +476,13 @@ static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos
 	th.ack = 1;
 	th.window = bpf_htons(_FOS_SYNACK_WIN);
 
+	/* cut to the headers, but not below the 60 bytes of a minimal Ethernet
+	 * frame: the IP length says where the SYN-ACK ends, the bytes after it
+	 * are padding, and a short frame keeps its length (no helper call) */
+	if (new_len < _FOS_ETH_MIN_FRAME)
+		new_len = _FOS_ETH_MIN_FRAME;
 	delta = (int)new_len - (int)(ctx->data_end - ctx->data);
-	if (delta && bpf_xdp_adjust_tail(ctx, delta) < 0)
+	if (delta < 0 && bpf_xdp_adjust_tail(ctx, delta) < 0)
 		return -1;
 
 	if (p->family == FOS_AF_INET) {

@@ -5,6 +5,10 @@
  * fos_xdp_drop   XDP_DROP without touching the packet: the cost floor.
  * fos_xdp_count  counts frames in fos_rx_count and drops them: a receiver that
  *                measures the offered rate when no filter is attached.
+ * fos_xdp_sink_spoofed  drops IPv4 frames to 198.18.128.0/17, the prefix the
+ *                benchmarks spoof sources from, and passes the rest: a host
+ *                under a spoofed flood never sees the answers to the spoofed
+ *                addresses, while its own traffic goes to its stack.
  * fos_xdp_gen    a traffic generator for BPF_PROG_TEST_RUN with
  *                BPF_F_TEST_XDP_LIVE_FRAMES: on every frame it writes the
  *                Ethernet, IPv4 and transport headers from the template below
@@ -118,6 +122,22 @@ int fos_xdp_count(struct xdp_md *ctx)
 	if (c)
 		*c += 1;
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int fos_xdp_sink_spoofed(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+
+	if ((void *)(iph + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	/* 198.18.128.0/17 */
+	if ((bpf_ntohl(iph->daddr) & 0xffff8000U) == 0xc6128000U)
+		return XDP_DROP;
+	return XDP_PASS;
 }
 
 static __always_inline __sum16 _fos_ipv4_csum(const struct iphdr *iph)
