@@ -562,18 +562,22 @@ static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pk
 	if ((tf & (_FOS_TCP_SYN | _FOS_TCP_ACK | _FOS_TCP_RST)) == _FOS_TCP_SYN) {
 		static const struct fos_ddos_dst zero;
 
-		dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
-		if (!dst) {
-			bpf_map_update_elem(&fos_ddos_dst, p->daddr, &zero, BPF_NOEXIST);
+		/* always: no threshold, so no destination's rate to follow */
+		dst = NULL;
+		if (!always) {
 			dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
+			if (!dst) {
+				bpf_map_update_elem(&fos_ddos_dst, p->daddr, &zero, BPF_NOEXIST);
+				dst = bpf_map_lookup_elem(&fos_ddos_dst, p->daddr);
+			}
+			if (dst) {
+				__sync_fetch_and_add(&dst->syns, 1);
+				if (!_fos_gcra(&dst->tat, &c->syn_dst, d->now))
+					dst->engaged_until = d->now + c->syn_hold_ns;
+			}
+			if (!(dst && dst->engaged_until > d->now))
+				return FOS_DDOS_GO;
 		}
-		if (dst) {
-			__sync_fetch_and_add(&dst->syns, 1);
-			if (!always && !_fos_gcra(&dst->tat, &c->syn_dst, d->now))
-				dst->engaged_until = d->now + c->syn_hold_ns;
-		}
-		if (!always && !(dst && dst->engaged_until > d->now))
-			return FOS_DDOS_GO;
 		if (_fos_ddos_proved(p, d->now))
 			return FOS_DDOS_GO;
 		/* a header a cookie cannot answer: options, extension headers, fragments */
