@@ -71,6 +71,7 @@
 #include "filter.h"
 #include "fos/abi.h"
 #include "log.h"
+#include "median.h"
 #include "tc.skel.h"
 #include "tc_bench.skel.h"
 #include "xdp_bench.skel.h"
@@ -526,20 +527,6 @@ static int establish(struct objs *o, struct fos_tc *tc, const char *what)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts v. */
-static double median(uint32_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_u32);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -829,7 +816,7 @@ static void bench_print(struct bench *b, unsigned long runs, unsigned long cpu)
 	printf("%-50s %-13s %7s %5s %5s %7s  %s\n", "case", "verdict", "ns/pkt", "min", "max",
 	       "x bare", "target");
 	for (int i = 0; i < _C_MAX; i++)
-		med[i] = median(c[i].ns, runs); /* sorts: [0] is the minimum */
+		med[i] = bench_median(c[i].ns, runs); /* sorts: [0] is the minimum */
 	for (int i = 0; i < _C_MAX; i++) {
 		double base = c[i].xdp ? med[C_BARE_XDP] : med[C_BARE_TC];
 		char target[32] = "";

@@ -46,6 +46,7 @@
 #include "cleanup.h"
 #include "fos/abi.h"
 #include "log.h"
+#include "median.h"
 #include "xdp_filter.skel.h"
 #include "pkt_util.h"
 
@@ -310,19 +311,6 @@ static int verify_case(const struct bench_case *c, struct fos_xdp_filter *skel)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(uint32_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_u32);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bench-ddos [-n RUNS] [-r REPEAT]\n"
@@ -471,7 +459,7 @@ int main(int argc, char **argv)
 	double base = 0;
 
 	for (size_t i = 0; i < n_cases; i++) {
-		double med = median(cases[i].ns, runs);
+		double med = bench_median(cases[i].ns, runs);
 
 		if (i == 0)
 			base = med;

@@ -43,6 +43,7 @@
 #include "config.h"
 #include "fos/abi.h"
 #include "log.h"
+#include "median.h"
 #include "parse.h"
 #include "ruleset.h"
 #include "xdp_bench.skel.h"
@@ -355,20 +356,6 @@ static int verify_case(const struct bench_case *c, int prog_fd, struct fos_xdp_f
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts v. */
-static double median(uint32_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_u32);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bench-filter [-n RUNS] [-r REPEAT]\n"
@@ -554,7 +541,7 @@ int main(int argc, char **argv)
 	double base = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		double med = median(cases[i].ns, runs); /* sorts: [0] is the minimum */
+		double med = bench_median(cases[i].ns, runs); /* sorts: [0] is the minimum */
 
 		if (i == 0)
 			base = med;
