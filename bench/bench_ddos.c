@@ -223,6 +223,18 @@ static int load(bool ddos, const char *black, const char *proved, struct fos_xdp
 		r = put(skel->maps.fos_ddos_cfg, &zero, sizeof(zero), &c, sizeof(c));
 		if (r == 0)
 			r = put(skel->maps.fos_ddos_auth, &ak, sizeof(ak), &av, sizeof(av));
+		/* and its bits in fos_ddos_hint, as a proof sets them: in the
+		 * generation of now and the next */
+		for (uint64_t g = (av.expires_ns - c.auth_ns) / c.auth_ns, i = 0; r == 0 && i < 2;
+		     i++, g++) {
+			uint32_t word, bit, k;
+			uint64_t v;
+
+			fos_ddos_hint_pos(ak.addr, &word, &bit);
+			k = (uint32_t)(g % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+			v = g << 32 | 1ULL << bit;
+			r = put(skel->maps.fos_ddos_hint, &k, sizeof(k), &v, sizeof(v));
+		}
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot fill the filter's maps");

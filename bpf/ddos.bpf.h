@@ -143,6 +143,14 @@ struct {
 	__uint(max_entries, FOS_DDOS_EVENTS_SZ);
 } fos_ddos_events SEC(".maps");
 
+/* which sources may be proved (fos/abi.h, fos_ddos_hint) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_DDOS_HINT_GENS *FOS_DDOS_HINT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fos_ddos_hint SEC(".maps");
+
 /* the tat of each aggregate bucket, by enum _fos_ddos_agg_idx */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -271,7 +279,8 @@ static __always_inline void _fos_ddos_active(__u32 prot, __u64 now)
 {
 	struct fos_ddos_state *st = bpf_map_lookup_elem(&fos_ddos_state, &prot);
 
-	if (st && st->last_active_ns != now)
+	/* a shared line: written only when it would move by the resolution */
+	if (st && (now < st->last_active_ns || now - st->last_active_ns >= FOS_DDOS_ACTIVE_RES_NS))
 		st->last_active_ns = now;
 }
 
@@ -360,14 +369,15 @@ static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason,
 	return FOS_DDOS_DROP;
 }
 
-/* 32-bit partial checksum folded and complemented, as stored in a header */
-static __always_inline __u16 _fos_csum_fold(__s64 sum)
+/* A sum of 32-bit words (RFC 1071, in the byte order they were read in)
+ * folded to 16 bits and complemented, as stored in a header. */
+static __always_inline __u16 _fos_csum_fold64(__u64 sum)
 {
-	__u64 c = (__u32)sum;
-
-	c = (c & 0xffff) + (c >> 16);
-	c = (c & 0xffff) + (c >> 16);
-	return (__u16)~c;
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
 }
 
 /* The SYN cookie of p's 4-tuple with sequence number 0, or -1. */
@@ -431,116 +441,175 @@ static __always_inline bool _fos_ddos_cookie_ok(const struct fos_pkt *p, __u32 s
 	}
 }
 
-/* The IPv4 or IPv6 pseudo-header and the TCP header, summed for the TCP
- * checksum. */
-struct _fos_pseudo6 {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__be32 len;
-	__u8 zero[3];
-	__u8 nexthdr;
-};
-
-struct _fos_pseudo4 {
-	__be32 saddr;
-	__be32 daddr;
-	__u8 zero;
-	__u8 proto;
-	__be16 len;
-};
+/* the largest l3_off a SYN-ACK is written at: Ethernet and two VLAN tags */
+#define _FOS_SYNACK_L3_MAX (14 + 2 * 4)
 
 /*
- * Turn the SYN p in the frame into the SYN-ACK carrying cookie: everything
- * after the TCP header's first 20 bytes is cut, down to a frame of 60 bytes
- * (what is left beyond the IP length is padding), so the answer is never
- * larger than a minimal frame. 0, or -1 when the frame
- * cannot be rewritten (then it is dropped).
+ * Turn the SYN p in the frame into the SYN-ACK carrying cookie, in place
+ * through packet pointers: everything after the TCP header's first 20 bytes
+ * is cut, down to a frame of 60 bytes (what is left beyond the IP length is
+ * padding; a shorter frame keeps its length), so the answer is never larger
+ * than a minimal frame. The checksums are summed over the headers as
+ * written. 0, or -1 when the frame cannot be rewritten (then it is dropped).
  */
 static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos_pkt *p,
 					    __u32 cookie)
 {
-	__u32 l3 = p->l3_off, l4 = p->l4_off, new_len = l4 + _FOS_TCP_HDR_LEN;
-	__u8 mac[12];
-	struct tcphdr th = {};
-	__s64 sum;
+	__u32 l3 = p->l3_off,
+	      hlen = p->family == FOS_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	__u32 new_len = l3 + hlen + _FOS_TCP_HDR_LEN, *w;
+	void *data, *data_end;
+	struct tcphdr *th;
+	__u16 *mac, t0, t1, t2;
+	__u64 sum;
 	int delta;
 
-	if (bpf_xdp_load_bytes(ctx, 0, mac, sizeof(mac)) < 0)
+	if (l3 > _FOS_SYNACK_L3_MAX || p->l4_off != l3 + hlen)
 		return -1;
-	th.source = bpf_htons(p->dport);
-	th.dest = bpf_htons(p->sport);
-	th.seq = bpf_htonl(cookie);
-	th.ack_seq = bpf_htonl(cookie);
-	th.doff = _FOS_TCP_HDR_LEN / 4;
-	th.syn = 1;
-	th.ack = 1;
-	th.window = bpf_htons(_FOS_SYNACK_WIN);
-
-	/* cut to the headers, but not below the 60 bytes of a minimal Ethernet
-	 * frame: the IP length says where the SYN-ACK ends, the bytes after it
-	 * are padding, and a short frame keeps its length (no helper call) */
 	if (new_len < _FOS_ETH_MIN_FRAME)
 		new_len = _FOS_ETH_MIN_FRAME;
 	delta = (int)new_len - (int)(ctx->data_end - ctx->data);
 	if (delta < 0 && bpf_xdp_adjust_tail(ctx, delta) < 0)
 		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	/* the MACs swapped: back to where the SYN came from */
+	mac = data;
+	if ((void *)(mac + 6) > data_end)
+		return -1;
+	t0 = mac[0];
+	t1 = mac[1];
+	t2 = mac[2];
+	mac[0] = mac[3];
+	mac[1] = mac[4];
+	mac[2] = mac[5];
+	mac[3] = t0;
+	mac[4] = t1;
+	mac[5] = t2;
 
 	if (p->family == FOS_AF_INET) {
-		struct _fos_pseudo4 ph = {};
-		struct iphdr ih = {};
+		struct iphdr *ih = data + l3;
+		__be32 a;
 
-		ih.version = 4;
-		ih.ihl = 5;
-		ih.tot_len = bpf_htons(sizeof(ih) + _FOS_TCP_HDR_LEN);
-		ih.frag_off = bpf_htons(_FOS_IPV4_DF);
-		ih.ttl = _FOS_SYNACK_TTL;
-		ih.protocol = IPPROTO_TCP;
-		__builtin_memcpy(&ih.saddr, &p->daddr[12], 4);
-		__builtin_memcpy(&ih.daddr, &p->saddr[12], 4);
-		ih.check = _fos_csum_fold(bpf_csum_diff(NULL, 0, (void *)&ih, sizeof(ih), 0));
-		ph.saddr = ih.saddr;
-		ph.daddr = ih.daddr;
-		ph.proto = IPPROTO_TCP;
-		ph.len = bpf_htons(_FOS_TCP_HDR_LEN);
-		sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
-		sum = bpf_csum_diff(NULL, 0, (void *)&th, sizeof(th), (__u32)sum);
-		th.check = _fos_csum_fold(sum);
-		if (bpf_xdp_store_bytes(ctx, l3, &ih, sizeof(ih)) < 0)
+		th = (void *)(ih + 1);
+		if ((void *)(th + 1) > data_end)
 			return -1;
+		a = ih->saddr;
+		ih->saddr = ih->daddr;
+		ih->daddr = a;
+		ih->version = 4;
+		ih->ihl = 5;
+		ih->tos = 0;
+		ih->tot_len = bpf_htons(sizeof(*ih) + _FOS_TCP_HDR_LEN);
+		ih->id = 0;
+		ih->frag_off = bpf_htons(_FOS_IPV4_DF);
+		ih->ttl = _FOS_SYNACK_TTL;
+		ih->protocol = IPPROTO_TCP;
+		ih->check = 0;
+		w = (__u32 *)ih;
+		ih->check = _fos_csum_fold64((__u64)w[0] + w[1] + w[2] + w[3] + w[4]);
+		/* the pseudo-header: the addresses, then zero, protocol, TCP length */
+		sum = (__u64)ih->saddr + ih->daddr +
+		      bpf_htonl((IPPROTO_TCP << 16) | _FOS_TCP_HDR_LEN);
 	} else {
-		struct _fos_pseudo6 ph = {};
-		struct ipv6hdr ih = {};
+		struct ipv6hdr *ih = data + l3;
+		__u32 i, a;
 
-		ih.version = 6;
-		ih.payload_len = bpf_htons(_FOS_TCP_HDR_LEN);
-		ih.nexthdr = IPPROTO_TCP;
-		ih.hop_limit = _FOS_SYNACK_TTL;
-		__builtin_memcpy(&ih.saddr, p->daddr, 16);
-		__builtin_memcpy(&ih.daddr, p->saddr, 16);
-		__builtin_memcpy(ph.saddr, p->daddr, 16);
-		__builtin_memcpy(ph.daddr, p->saddr, 16);
-		ph.len = bpf_htonl(_FOS_TCP_HDR_LEN);
-		ph.nexthdr = IPPROTO_TCP;
-		sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
-		sum = bpf_csum_diff(NULL, 0, (void *)&th, sizeof(th), (__u32)sum);
-		th.check = _fos_csum_fold(sum);
-		if (bpf_xdp_store_bytes(ctx, l3, &ih, sizeof(ih)) < 0)
+		th = (void *)(ih + 1);
+		if ((void *)(th + 1) > data_end)
 			return -1;
+		w = (__u32 *)&ih->saddr;
+		sum = 0;
+#pragma unroll
+		for (i = 0; i < 4; i++) {
+			a = w[i];
+			w[i] = w[i + 4];
+			w[i + 4] = a;
+			sum += (__u64)w[i] + a;
+		}
+		*(__be32 *)ih = bpf_htonl(0x60000000); /* version 6, no class or label */
+		ih->payload_len = bpf_htons(_FOS_TCP_HDR_LEN);
+		ih->nexthdr = IPPROTO_TCP;
+		ih->hop_limit = _FOS_SYNACK_TTL;
+		/* the pseudo-header: the addresses, 32-bit TCP length, next header */
+		sum += bpf_htonl(_FOS_TCP_HDR_LEN) + bpf_htonl(IPPROTO_TCP);
 	}
-	if (bpf_xdp_store_bytes(ctx, l4, &th, sizeof(th)) < 0)
-		return -1;
-	/* the MACs swapped: back to where the SYN came from */
-	if (bpf_xdp_store_bytes(ctx, 0, &mac[6], 6) < 0 ||
-	    bpf_xdp_store_bytes(ctx, 6, &mac[0], 6) < 0)
-		return -1;
+
+	th->source = bpf_htons(p->dport);
+	th->dest = bpf_htons(p->sport);
+	th->seq = bpf_htonl(cookie);
+	th->ack_seq = bpf_htonl(cookie);
+	w = (__u32 *)th;
+	w[3] = bpf_htonl((_FOS_TCP_HDR_LEN / 4) << 28 | (__u32)(_FOS_TCP_SYN | _FOS_TCP_ACK) << 16 |
+			 _FOS_SYNACK_WIN);
+	w[4] = 0; /* checksum, urgent pointer */
+	th->check = _fos_csum_fold64(sum + w[0] + w[1] + w[2] + w[3]);
 	return 0;
 }
 
-/* Has the source of p answered a cookie within auth_ns? */
-static __always_inline bool _fos_ddos_proved(const struct fos_pkt *p, __u64 now)
-{
-	const struct fos_ddos_auth *a = bpf_map_lookup_elem(&fos_ddos_auth, p->saddr);
+#define _FOS_HINT_TRIES 8
 
+/* The hint word of generation gen (fos_ddos_hint), or NULL. */
+static __always_inline __u64 *_fos_ddos_hint_word(__u64 gen, __u32 word)
+{
+	__u32 k = (__u32)(gen % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+
+	return bpf_map_lookup_elem(&fos_ddos_hint, &k);
+}
+
+/* The source of p was proved at now: its bit in the generations of now and
+ * the next one, a word of an older generation taken over, one of a newer
+ * left alone (its generation has begun: this one is over). */
+static __always_inline void _fos_ddos_hint_set(const struct fos_pkt *p, __u64 now, __u64 auth_ns)
+{
+	__u64 gen, old, *w;
+	__u32 word, bit, i, t, tag;
+
+	if (!auth_ns)
+		return;
+	gen = now / auth_ns;
+	fos_ddos_hint_pos(p->saddr, &word, &bit);
+#pragma unroll
+	for (i = 0; i < 2; i++, gen++) {
+		w = _fos_ddos_hint_word(gen, word);
+		if (!w)
+			continue;
+		for (t = 0; t < _FOS_HINT_TRIES; t++) {
+			old = *(volatile __u64 *)w;
+			tag = (__u32)(old >> 32);
+			if (tag == (__u32)gen) {
+				__sync_fetch_and_or(w, 1ULL << bit);
+				break;
+			}
+			if ((__s32)(tag - (__u32)gen) > 0)
+				break;
+			if (__sync_val_compare_and_swap(w, old, gen << 32 | 1ULL << bit) == old)
+				break;
+		}
+	}
+}
+
+/* Has the source of p answered a cookie within auth_ns? Looked up in
+ * fos_ddos_auth only when its hint bit says it may have. */
+static __always_inline bool _fos_ddos_proved(const struct fos_pkt *p, const struct fos_ddos_cfg *c,
+					     __u64 now)
+{
+	const struct fos_ddos_auth *a;
+	__u64 gen, v, *w;
+	__u32 word, bit;
+
+	if (c->auth_ns) {
+		gen = now / c->auth_ns;
+		fos_ddos_hint_pos(p->saddr, &word, &bit);
+		w = _fos_ddos_hint_word(gen, word);
+		if (w) {
+			v = *(volatile __u64 *)w;
+			if ((__u32)(v >> 32) != (__u32)gen || !(v & (1ULL << bit)))
+				return false;
+		}
+	}
+	a = bpf_map_lookup_elem(&fos_ddos_auth, p->saddr);
 	return a && a->expires_ns > now;
 }
 
@@ -578,7 +647,7 @@ static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pk
 			if (!(dst && dst->engaged_until > d->now))
 				return FOS_DDOS_GO;
 		}
-		if (_fos_ddos_proved(p, d->now))
+		if (_fos_ddos_proved(p, c, d->now))
 			return FOS_DDOS_GO;
 		/* a header a cookie cannot answer: options, extension headers, fragments */
 		if ((p->flags & FOS_PKT_F_FRAGMENT) ||
@@ -593,9 +662,12 @@ static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pk
 		_fos_ddos_active(FOS_DDOS_P_SYN, d->now);
 		if (dst)
 			__sync_fetch_and_add(&dst->cookies, 1);
-		src = bpf_map_lookup_elem(&fos_ddos_src, &d->key);
-		if (src)
-			__sync_fetch_and_add(&src->drops[FOS_DDOS_SYN_FLOOD], 1);
+		/* only the other protections track sources */
+		if (c->flags & (FOS_DDOS_F_RATE | FOS_DDOS_F_ICMP | FOS_DDOS_F_UDP)) {
+			src = bpf_map_lookup_elem(&fos_ddos_src, &d->key);
+			if (src)
+				__sync_fetch_and_add(&src->drops[FOS_DDOS_SYN_FLOOD], 1);
+		}
 		return FOS_DDOS_TX;
 	}
 
@@ -614,7 +686,8 @@ static __always_inline int _fos_ddos_syn(struct xdp_md *ctx, const struct fos_pk
 			return FOS_DDOS_GO;
 		}
 		a.expires_ns = d->now + c->auth_ns;
-		bpf_map_update_elem(&fos_ddos_auth, p->saddr, &a, BPF_ANY);
+		if (bpf_map_update_elem(&fos_ddos_auth, p->saddr, &a, BPF_ANY) == 0)
+			_fos_ddos_hint_set(p, d->now, c->auth_ns);
 		fos_ddos_stat_add(FOS_DDOS_STAT_COOKIES_OK);
 		_fos_ddos_active(FOS_DDOS_P_SYN, d->now);
 		return FOS_DDOS_DROP;

@@ -190,6 +190,8 @@ void fos_prog_unload(struct fos_prog_rt *p);
 bool fos_prog_loaded(const struct fos_prog_rt *p);
 int fos_prog_adopt_link(struct fos_prog_rt *p, const char *link_pin, char *err, size_t errlen);
 void fos_prog_detach(struct fos_prog_rt *p);
+/* the per-program maps of DDoS mitigation, NULL-terminated */
+extern const char *const fos_ddos_map_names[];
 /* remove the pins of the DDoS maps in pin_dir (a program loaded again without
  * DDoS mitigation) */
 void fos_prog_unpin_ddos(const char *pin_dir);

@@ -276,13 +276,10 @@ static int _fos_show_program(struct fos_manager *m, struct fos_peer *peer, json_
 		json_object_array_add(refs, json_object_new_string(buf));
 	}
 	if (p->ddos) {
-		static const char *const dm[] = {
-		    "fos_ddos_cfg",   "fos_ddos_src",	"fos_ddos_dst",	   "fos_ddos_auth",
-		    "fos_ddos_state", "fos_ddos_stats", "fos_ddos_events", "fos_ddos_agg"};
 		char buf[160];
 
-		for (size_t i = 0; i < ARRAY_SIZE(dm); i++) {
-			snprintf(buf, sizeof(buf), "%s/%s", p->name, dm[i]);
+		for (size_t i = 0; fos_ddos_map_names[i]; i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", p->name, fos_ddos_map_names[i]);
 			json_object_array_add(refs, json_object_new_string(buf));
 		}
 		if (p->stateful)

@@ -99,14 +99,14 @@ static const char *const _fos_ct_map_names[] = {"fos_ct", "fos_ct_cfg", "fos_ct_
  * with DDoS mitigation; otherwise its code never touches them, and they are
  * left private and as small as the kernel allows (the LRU maps alone take
  * tens of MB at full size) */
-static const char *const _fos_ddos_map_names[] = {
-    "fos_ddos_cfg",   "fos_ddos_src",	"fos_ddos_dst",	   "fos_ddos_auth",
-    "fos_ddos_state", "fos_ddos_stats", "fos_ddos_events", "fos_ddos_agg"};
+const char *const fos_ddos_map_names[] = {
+    "fos_ddos_cfg",   "fos_ddos_src",	 "fos_ddos_dst", "fos_ddos_auth", "fos_ddos_state",
+    "fos_ddos_stats", "fos_ddos_events", "fos_ddos_agg", "fos_ddos_hint", NULL};
 
 static bool _fos_is_ddos_map(const struct bpf_map *map)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(_fos_ddos_map_names); i++)
-		if (strcmp(bpf_map__name(map), _fos_ddos_map_names[i]) == 0)
+	for (size_t i = 0; fos_ddos_map_names[i]; i++)
+		if (strcmp(bpf_map__name(map), fos_ddos_map_names[i]) == 0)
 			return true;
 	return false;
 }
@@ -120,6 +120,11 @@ static int _fos_ddos_map_shrink(struct bpf_map *map)
 		return bpf_map__set_max_entries(map, 64);
 	case BPF_MAP_TYPE_RINGBUF:
 		return bpf_map__set_max_entries(map, page > 0 ? (uint32_t)page : 4096);
+	case BPF_MAP_TYPE_ARRAY:
+		/* fos_ddos_hint: half a MB of words otherwise */
+		if (strcmp(bpf_map__name(map), "fos_ddos_hint") == 0)
+			return bpf_map__set_max_entries(map, 1);
+		return 0;
 	default:
 		return 0;
 	}
@@ -129,8 +134,8 @@ void fos_prog_unpin_ddos(const char *pin_dir)
 {
 	char path[640];
 
-	for (size_t i = 0; i < ARRAY_SIZE(_fos_ddos_map_names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, _fos_ddos_map_names[i]);
+	for (size_t i = 0; fos_ddos_map_names[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, fos_ddos_map_names[i]);
 		(void)unlink(path);
 	}
 }

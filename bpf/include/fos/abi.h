@@ -662,6 +662,40 @@ _Static_assert(sizeof(struct fos_ddos_event) == 32, "fos_ddos_event layout");
 #define FOS_DDOS_AUTH_MAX  262144U	 /* proved sources (LRU) */
 #define FOS_DDOS_EVENTS_SZ (256U * 1024) /* bytes of fos_ddos_events */
 
+/* fos_ddos_state.last_active_ns is written at most once per this long */
+#define FOS_DDOS_ACTIVE_RES_NS 1000000ULL
+
+/*
+ * fos_ddos_hint (array of __u64, per program): which sources may be in
+ * fos_ddos_auth, so a SYN from a source that never proved itself (every SYN
+ * of a spoofed flood) is answered without a lookup in that large table.
+ * Time is cut into generations of auth_ns (g = now / auth_ns); generation g
+ * has the words [(g % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS, + WORDS).
+ * A word is (tag << 32) | bits: its 32 bits count only while tag == (__u32)g.
+ * A source proved at t (it passes until t + auth_ns) sets its bit in
+ * generations g(t) and g(t) + 1, which cover every SYN it may still send; a
+ * SYN looks fos_ddos_auth up only when its bit is set in the generation of
+ * now. A bit shared with another source costs a lookup, never a verdict.
+ * Bits are placed by fos_ddos_hint_pos() from the address's 16 bytes.
+ */
+#define FOS_DDOS_HINT_WORDS_LOG 14
+#define FOS_DDOS_HINT_WORDS	(1U << FOS_DDOS_HINT_WORDS_LOG)
+#define FOS_DDOS_HINT_GENS	4U
+
+/* The word (0 .. FOS_DDOS_HINT_WORDS - 1) and bit (0-31) of a source given
+ * as 16 bytes (IPv4 as ::ffff:a.b.c.d) in its generation's words: the top
+ * bits of a multiplicative hash of the address's two halves. */
+static inline void fos_ddos_hint_pos(const __u8 addr[16], __u32 *word, __u32 *bit)
+{
+	__u64 a, b, h;
+
+	__builtin_memcpy(&a, addr, 8);
+	__builtin_memcpy(&b, addr + 8, 8);
+	h = (a * 0xff51afd7ed558ccdULL ^ b) * 0x9e3779b97f4a7c15ULL;
+	*word = (__u32)(h >> (64 - FOS_DDOS_HINT_WORDS_LOG));
+	*bit = (__u32)(h >> (64 - FOS_DDOS_HINT_WORDS_LOG - 5)) & 31;
+}
+
 /* ---- set metadata --------------------------------------------------------
  * Global map beside fos_sets: set id -> the set's name, so a restarted fwd
  * knows which entries belong to which configured set.
