@@ -892,6 +892,12 @@ static void cookie_round(const char *src, const char *dst, int n_vlan)
 	/* the same SYN again: the same cookie */
 	sim_time(now() + MS);
 	ck_assert_uint_eq(expect_cookie(&syn), cookie);
+	/* the state moves by FOS_DDOS_ACTIVE_RES_NS or not at all */
+	sim_time(now() + FOS_DDOS_ACTIVE_RES_NS / 2);
+	expect_cookie(&syn);
+	ck_assert_int_eq(
+	    bpf_map__lookup_elem(skel->maps.fos_ddos_state, &k, sizeof(k), &st, sizeof(st), 0), 0);
+	ck_assert_uint_eq(st.last_active_ns, T0 + MS);
 	ck_assert(!auth_get(src, &a));
 
 	/* the client's RST carries the cookie: the source is proved */
@@ -962,6 +968,202 @@ START_TEST(test_cookie_bad_rst)
 	/* a SYN-ACK or an RST-ACK... an RST with SYN is no answer */
 	rst = tcp("198.18.0.1", "198.19.0.1", 40000, 80, T_RST | T_SYN, cookie);
 	expect(&rst, XDP_PASS, NONE);
+}
+END_TEST
+
+/* ---- the hint of proved sources (fos_ddos_hint) ---------------------------- */
+
+/* src proves itself to dst as a client does: its SYN is answered, its RST
+ * carries the cookie back. */
+static void prove(const char *src, const char *dst)
+{
+	struct pkt syn = tcp(src, dst, 40000, 443, T_SYN, 7), rst;
+	uint32_t cookie = expect_cookie(&syn);
+
+	rst = tcp(src, dst, 40000, 443, T_RST, cookie);
+	expect(&rst, XDP_DROP, FOS_DDOS_STAT_COOKIES_OK);
+}
+
+/* A SYN of src passes (proved) or is answered with a cookie. */
+static void syn_passes(const char *src, bool passes)
+{
+	struct pkt syn = tcp(src, "198.19.0.1", 40001, 443, T_SYN, 9);
+
+	if (passes)
+		expect(&syn, XDP_PASS, NONE);
+	else
+		expect_cookie(&syn);
+}
+
+static uint64_t hint_get(uint64_t gen, uint32_t word)
+{
+	uint32_t k = (uint32_t)(gen % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+	uint64_t v;
+
+	ck_assert_int_eq(
+	    bpf_map__lookup_elem(skel->maps.fos_ddos_hint, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	return v;
+}
+
+static void hint_pos(const char *addr, uint32_t *word, uint32_t *bit)
+{
+	uint8_t a[16];
+
+	addr16(addr, a);
+	fos_ddos_hint_pos(a, word, bit);
+}
+
+/* An IPv4 address a.b.c.1 (a from 10) other than not_this whose hint word is
+ * word and, with same_bit, whose bit is bit, else whose bit is not. */
+static void hint_neighbour(const char *not_this, uint32_t word, uint32_t bit, bool same_bit,
+			   char *out, size_t outlen)
+{
+	uint32_t w, b;
+
+	for (uint32_t i = 0; i < 0x1000000; i++) {
+		snprintf(out, outlen, "%u.%u.%u.%u", 10 + (i >> 16), (i >> 8) & 255, i & 255, 1);
+		if (strcmp(out, not_this) == 0)
+			continue;
+		hint_pos(out, &w, &b);
+		if (w == word && (b == bit) == same_bit)
+			return;
+	}
+	ck_abort_msg("no address shares hint word %u", word);
+}
+
+START_TEST(test_hint_generations)
+{
+	const uint64_t auth = 300 * NS, gen = T0 / auth + 1, start = gen * auth;
+	uint32_t word, bit;
+	uint64_t v;
+
+	syn_always();
+	/* proved a millisecond before its generation ends */
+	sim_time(start - MS);
+	prove("198.18.0.1", "198.19.0.1");
+	hint_pos("198.18.0.1", &word, &bit);
+	v = hint_get(gen - 1, word);
+	ck_assert_uint_eq(v >> 32, gen - 1);
+	ck_assert(v & 1ULL << bit);
+	v = hint_get(gen, word);
+	ck_assert_uint_eq(v >> 32, gen);
+	ck_assert(v & 1ULL << bit);
+	/* no other word of either generation was touched */
+	for (uint32_t w = 0; w < FOS_DDOS_HINT_WORDS; w++)
+		if (w != word)
+			ck_assert_uint_eq(hint_get(gen - 1, w) | hint_get(gen, w) |
+					      hint_get(gen + 1, w) | hint_get(gen + 2, w),
+					  0);
+	syn_passes("198.18.0.1", true);
+	/* the next generation, to the last nanosecond of the proof */
+	sim_time(start + auth - MS - 1);
+	syn_passes("198.18.0.1", true);
+	/* the proof's end */
+	sim_time(start + auth - MS);
+	syn_passes("198.18.0.1", false);
+	/* the generation after: its words know nothing of the source */
+	sim_time(start + auth);
+	ck_assert_uint_eq(hint_get(gen + 1, word), 0);
+	syn_passes("198.18.0.1", false);
+	/* four generations on, the first one's words are taken over: a new proof
+	 * in the same word replaces the old generation's bits */
+	sim_time(start - MS + 4 * auth);
+	{
+		char other[32];
+		uint32_t other_bit;
+
+		hint_neighbour("198.18.0.1", word, bit, false, other, sizeof(other));
+		hint_pos(other, &word, &other_bit);
+		prove(other, "198.19.0.1");
+		v = hint_get(gen + 3, word);
+		ck_assert_uint_eq(v >> 32, gen + 3);
+		ck_assert_uint_eq(v & 0xffffffffULL, 1ULL << other_bit);
+		syn_passes(other, true);
+		syn_passes("198.18.0.1", false);
+	}
+}
+END_TEST
+
+START_TEST(test_hint_shared_bits)
+{
+	char same[32], other[32];
+	uint32_t word, bit;
+	struct fos_ddos_auth a;
+	struct fos_ddos_addr k;
+
+	syn_always();
+	prove("198.18.0.1", "198.19.0.1");
+	hint_pos("198.18.0.1", &word, &bit);
+	/* a source with the same bit, never proved: looked up, and answered */
+	hint_neighbour("198.18.0.1", word, bit, true, same, sizeof(same));
+	syn_passes(same, false);
+	ck_assert(!auth_get(same, &a));
+	/* one with another bit of the same word: answered, then proved */
+	hint_neighbour("198.18.0.1", word, bit, false, other, sizeof(other));
+	syn_passes(other, false);
+	prove(other, "198.19.0.2");
+	syn_passes(other, true);
+	syn_passes("198.18.0.1", true);
+	syn_passes(same, false);
+
+	/* the bit is what lets a SYN look the table up: an entry put there by
+	 * anything but a proof (no bit) is not seen */
+	addr16("198.18.0.77", k.addr);
+	a.expires_ns = now() + 300 * NS;
+	ck_assert_int_eq(
+	    bpf_map__update_elem(skel->maps.fos_ddos_auth, &k, sizeof(k), &a, sizeof(a), BPF_ANY),
+	    0);
+	hint_pos("198.18.0.77", &word, &bit);
+	ck_assert(!(hint_get(now() / (300 * NS), word) & 1ULL << bit));
+	syn_passes("198.18.0.77", false);
+}
+END_TEST
+
+START_TEST(test_hint_many)
+{
+	char a[64];
+
+	syn_always();
+	for (int i = 0; i < 2000; i++) {
+		snprintf(a, sizeof(a), "198.18.%d.%d", i >> 8, i & 255);
+		prove(a, "198.19.0.1");
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x::%x", i, i + 1);
+		prove(a, "2001:db8:ff::80");
+	}
+	sim_time(now() + 200 * NS);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(a, sizeof(a), "198.18.%d.%d", i >> 8, i & 255);
+		syn_passes(a, true);
+		snprintf(a, sizeof(a), "198.20.%d.%d", i >> 8, i & 255);
+		syn_passes(a, false);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct pkt p;
+
+		snprintf(a, sizeof(a), "2001:db8:%x::%x", i, i + 1);
+		p = tcp(a, "2001:db8:ff::80", 40001, 443, T_SYN, 9);
+		expect(&p, XDP_PASS, NONE);
+		snprintf(a, sizeof(a), "2001:db8:%x::%x", i, i + 2);
+		p = tcp(a, "2001:db8:ff::80", 40001, 443, T_SYN, 9);
+		expect_cookie(&p);
+	}
+}
+END_TEST
+
+START_TEST(test_hint_auth_changed)
+{
+	/* a reload that changes authTimeout renumbers the generations: a proved
+	 * source answers one more cookie, and passes again once it has */
+	syn_always();
+	prove("198.18.0.1", "198.19.0.1");
+	syn_passes("198.18.0.1", true);
+	cfg0.auth_ns = 70 * NS;
+	write_slot();
+	syn_passes("198.18.0.1", false);
+	prove("198.18.0.1", "198.19.0.1");
+	syn_passes("198.18.0.1", true);
 }
 END_TEST
 
@@ -1390,6 +1592,10 @@ static Suite *ddos_suite(void)
 	tcase_add_test(tc, test_cookie_ipv6);
 	tcase_add_test(tc, test_cookie_vlan);
 	tcase_add_test(tc, test_cookie_bad_rst);
+	tcase_add_test(tc, test_hint_generations);
+	tcase_add_test(tc, test_hint_shared_bits);
+	tcase_add_test(tc, test_hint_many);
+	tcase_add_test(tc, test_hint_auth_changed);
 	tcase_add_test(tc, test_syn_threshold);
 	tcase_add_test(tc, test_syn_headers_dropped);
 	tcase_add_test(tc, test_syn_truncated);
