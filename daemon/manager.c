@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -1718,6 +1719,33 @@ static bool _fos_id_kept(const struct _fos_plan_set *v, size_t n, uint32_t id)
 	return false;
 }
 
+/* For tests: FOS_TEST_APPLY_HOLD_MS=N (1-10000) holds every apply for N ms
+ * once it has staged everything, just before the flips, so a test can make
+ * the datapath act under the old settings while a reload is under way. */
+#define FOS_APPLY_HOLD_ENV "FOS_TEST_APPLY_HOLD_MS"
+
+static void _fos_apply_hold(void)
+{
+	const char *v = getenv(FOS_APPLY_HOLD_ENV);
+	struct timespec ts;
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || *end || ms < 1 || ms > 10000) {
+		log_warning("%s=%s ignored: not 1-10000", FOS_APPLY_HOLD_ENV, v);
+		return;
+	}
+	log_info("apply staged, held for %ld ms (%s)", ms, FOS_APPLY_HOLD_ENV);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_errors *errs)
 {
 	struct _fos_plan pl = {.next_id = m->next_set_id};
@@ -1851,6 +1879,7 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		goto fail;
 	}
 
+	_fos_apply_hold();
 	/* commit: flip every program that got a new slot */
 	for (size_t i = 0; i < pl.n_progs; i++) {
 		struct _fos_plan_prog *pp = &pl.progs[i];

@@ -10,10 +10,11 @@ command -v bpftool >/dev/null || skip "bpftool missing"
 e2e_lab
 
 BLOCK=8
-# a big set: writing it under a new id keeps the apply busy long enough for
-# a flood that starts during it to be blocked under the old id
+# every apply is held 2 s before its flips
+export FOS_TEST_APPLY_HOLD_MS=2000
+# a set big enough that writing it under a new id is real work
 python3 -c '
-for i in range(150000):
+for i in range(20000):
     print(f"100.{64 + i // 65536}.{i // 256 % 256}.{i % 256}/32")' >"$T/big.txt"
 conf() { # extra entry of the set
   cat >"$T/ddos.conf" <<EOF
@@ -82,47 +83,42 @@ id1=$(set_id)
 [ "$id1" != "$id0" ] || fail "a change of the entries did not give the set a new id ($id0)"
 pass_step "a reload renumbers set blocked ($id0 -> $id1) in $dur_ms ms"
 
-moved=
-tried=
-for k in $(seq 1 10); do
-  src=10.10.1.$((20 + k))
-  tried="$tried $src"
-  ip -n "$NS_C" addr add "$src/24" dev eth0 || fail "cannot add $src"
-  old=$(set_id)
-  conf "198.51.100.$k/32"
-  nmoved=$(grep -c "made under the id a reload replaced" "$FWD_LOG")
-  fosctl reload >/dev/null &
-  rl=$!
-  # the flood starts at some point inside the apply, a different one each try
-  sleep "$(python3 -c "print($dur_ms * (0.25 + 0.07 * $k) / 1000)")"
-  inC ping -f -c 200 -W 1 -I "$src" 10.10.2.2 >/dev/null 2>&1
-  wait $rl || fail "reload $k failed"
-  new=$(set_id)
-  [ "$new" != "$old" ] || fail "reload $k kept id $old"
-  left=
-  for _ in $(seq 1 20); do
-    left=$(listed "$src")
-    seen_ms=$(($(date +%s%N) / 1000000))
-    [ -n "$left" ] && break
-    sleep 0.1
-  done
-  [ -n "$left" ] && [ "$left" -gt 0 ] && [ "$left" -le $BLOCK ] ||
-    fail "$src is not an automatic entry of set blocked after reload $k: $(fosctl -j show set blocked | grep -F "$src")"
-  in_map "$new" "$src" || fail "$src is not in fos_sets4 under the live id $new"
-  in_map "$old" "$src" && fail "$src is still in fos_sets4 under the replaced id $old"
-  inC ping -c2 -W1 -I "$src" 10.10.2.2 >/dev/null && fail "$src gets through after reload $k"
-  if [ "$(grep -c "made under the id a reload replaced" "$FWD_LOG")" -gt "$nmoved" ]; then
-    grep -q "ddos: blocked $src/32 in set blocked for [0-9]* s (icmp-flood; made under the id a reload replaced)" "$FWD_LOG" ||
-      fail "the move of $src is not in fwd's log"
-    moved=$src
-    # whole seconds left when it was listed
-    expires_at=$((seen_ms + left * 1000))
-    break
-  fi
+# the flood while a reload is staged and held before its flip
+# (FOS_TEST_APPLY_HOLD_MS): its block is made under the id being replaced
+src=10.10.1.21
+tried=$src
+ip -n "$NS_C" addr add "$src/24" dev eth0 || fail "cannot add $src"
+old=$(set_id)
+conf "198.51.100.1/32"
+held=$(grep -c "apply staged, held" "$FWD_LOG")
+fosctl reload >/dev/null &
+rl=$!
+for _ in $(seq 1 200); do
+  [ "$(grep -c "apply staged, held" "$FWD_LOG")" -gt "$held" ] && break
+  sleep 0.05
 done
-# the reload must be slow enough for a block to land inside it; on a fast run
-# none may: then the step cannot be shown here
-[ -n "$moved" ] || skip "no flood in 10 tries was blocked while a reload ran (reload: $dur_ms ms): too fast to interleave"
+[ "$(grep -c "apply staged, held" "$FWD_LOG")" -gt "$held" ] || fail "the reload was not held"
+inC ping -f -c 30 -W 1 -I "$src" 10.10.2.2 >/dev/null 2>&1
+wait $rl || fail "the held reload failed"
+new=$(set_id)
+[ "$new" != "$old" ] || fail "the reload kept id $old"
+left=
+for _ in $(seq 1 20); do
+  left=$(listed "$src")
+  seen_ms=$(($(date +%s%N) / 1000000))
+  [ -n "$left" ] && break
+  sleep 0.1
+done
+[ -n "$left" ] && [ "$left" -gt 0 ] && [ "$left" -le $BLOCK ] ||
+  fail "$src is not an automatic entry of set blocked after the reload: $(fosctl -j show set blocked | grep -F "$src")"
+in_map "$new" "$src" || fail "$src is not in fos_sets4 under the live id $new"
+in_map "$old" "$src" && fail "$src is still in fos_sets4 under the replaced id $old"
+inC ping -c2 -W1 -I "$src" 10.10.2.2 >/dev/null && fail "$src gets through after the reload"
+grep -q "ddos: blocked $src/32 in set blocked for [0-9]* s (icmp-flood; made under the id a reload replaced)" "$FWD_LOG" ||
+  fail "the block of $src was not moved from the replaced id: $(grep -F "$src" "$FWD_LOG")"
+moved=$src
+# whole seconds left when it was listed
+expires_at=$((seen_ms + left * 1000))
 pass_step "$moved, blocked under the replaced id $old, is blocked under $new and listed"
 
 # the moved block expires on time: listed until its expiry, gone within
