@@ -41,7 +41,7 @@
 # bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
 # bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
 # FOS_BENCH_SECONDS tune bench_veth.sh, bench_ct_fwd.sh and bench_ddos.sh;
-# FOS_BENCH_CONNECTS the client of bench_ddos.sh.
+# FOS_BENCH_CONNECTS and FOS_BENCH_LEGIT_SECONDS the client of bench_ddos.sh.
 #
 # Exit status: 0 when the benchmarks ran (any that could not run here say
 # why), 77 when none could run, 1 when one failed.

@@ -3,10 +3,13 @@
 to is one the test's own namespaces hold; spoofed sources come from a prefix
 the test routes inside its lab.
 
-  ddos_tools.py connects ADDR PORT N [--src ADDR] [--timeout S] [--out FILE]
+  ddos_tools.py connects ADDR PORT N [--src ADDR] [--timeout S] [--max-seconds S]
+                        [--out FILE]
       N TCP connections one after another: connect, send a line, read the
-      echo, close. Prints (and writes to FILE) one JSON object: ok, failed,
-      ms (median, p99 and max of the successful ones), seconds.
+      echo, close; with --max-seconds none is started after S seconds.
+      Prints (and writes to FILE) one JSON object: ok, failed, ms (median,
+      p99 and max of the successful ones), seconds, and "cut": the
+      connections not tried for --max-seconds.
   ddos_tools.py flood MODE DST [--src ADDR|CIDR] [--dport P] --pps N --seconds S
       MODE icmp (echo requests), syn (TCP SYNs) or udp, from a raw socket at N
       packets per second for S seconds (a packet the socket refuses is
@@ -98,9 +101,13 @@ def connects(a):
     ok, failed, times = 0, 0, []
     errors = {}
     t0 = time.monotonic()
+    cut = 0
     for i in range(a.n):
         line = b"ping %d\n" % i
         t = time.monotonic()
+        if a.max_seconds and t - t0 >= a.max_seconds:
+            cut = a.n - i
+            break
         try:
             with socket.socket(fam, socket.SOCK_STREAM) as c:
                 c.settimeout(a.timeout)
@@ -129,7 +136,7 @@ def connects(a):
 
     out = {"ok": ok, "failed": failed, "errors": errors,
            "ms": {"median": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
-           "seconds": round(time.monotonic() - t0, 3)}
+           "seconds": round(time.monotonic() - t0, 3), "cut": cut}
     print(json.dumps(out))
     if a.out:
         with open(a.out, "w") as f:
@@ -145,6 +152,7 @@ def main():
     c.add_argument("n", type=int)
     c.add_argument("--src")
     c.add_argument("--timeout", type=float, default=3.0)
+    c.add_argument("--max-seconds", type=float, default=0)
     c.add_argument("--out")
     f = sub.add_parser("flood")
     f.add_argument("mode", choices=["icmp", "syn", "udp"])
