@@ -49,8 +49,9 @@
 #   FOS_BENCH_ROUNDS=5 FOS_BENCH_SECONDS=4 FOS_BENCH_FLOWS=64 bash bench/bench_ct_fwd.sh build
 set -u
 
-skip() { echo "bench_ct_fwd: SKIP: $*"; exit 77; }
-die() { echo "bench_ct_fwd: ERROR: $*" >&2; [ -f "${T:-}/fwd.log" ] && tail -n 20 "$T/fwd.log" >&2; exit 1; }
+BENCH_NAME=bench_ct_fwd
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC_DIR/build}" 2>/dev/null && pwd) || skip "no build directory ${1:-build}"
@@ -91,19 +92,8 @@ PIN=$T/bpf
 SOCK=$T/fwd.sock
 FWD_PID=
 
-cleanup() {
-  set +e
-  if [ -n "$FWD_PID" ] && kill -0 "$FWD_PID" 2>/dev/null; then
-    kill -TERM "$FWD_PID"; wait "$FWD_PID" 2>/dev/null
-  fi
-  for ns in "$NS_TX" "$NS_R" "$NS_RX"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
-  mountpoint -q "$PIN" && umount "$PIN"
-  rm -rf "$T"
-}
-trap cleanup EXIT
+BENCH_NAMESPACES="$NS_TX $NS_R $NS_RX"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 inR() { ip netns exec "$NS_R" "$@"; }
@@ -146,32 +136,15 @@ bpftool prog loadall "$TC_OBJ" "$PIN/tcb" type classifier ||
   die "cannot load the bare TC program"
 
 # threaded NAPI on the router's ingress and on the receiver, each kthread on
-# its CPU; prints the kthread pids
-napi_pin() { # ns dev cpu
-  local pid pids=
-  ip netns exec "$1" sh -c "echo 1 > /sys/class/net/$2/threaded" 2>/dev/null ||
-    echo "bench_ct_fwd: cannot make NAPI threaded on $2, ignoring" >&2
-  for pid in $(ps -eo pid=,comm= | awk -v p="napi/$2-" 'index($2, p) == 1 {print $1}'); do
-    taskset -pc "$3" "$pid" >/dev/null && pids="$pids $pid"
-  done
-  [ -n "$pids" ] || echo "bench_ct_fwd: no NAPI kthread for $2 to pin, ignoring" >&2
-  echo "$pids"
-}
-ROUTER_NAPI=$(napi_pin "$NS_R" "$RIN" "$ROUTER_CPU")
+# its CPU
+ROUTER_NAPI=$(napi_threads "$NS_R" "$RIN" "$ROUTER_CPU")
 # The receiver shares CPU 0 with the generator, which never sleeps: at normal
 # priority its NAPI runs too late and the router's transmit ring overflows.
 # Real-time, it runs as soon as packets arrive (and takes ~10% of CPU 0).
-for pid in $(napi_pin "$NS_RX" "$RXIF" "$RX_CPU"); do
+for pid in $(napi_threads "$NS_RX" "$RXIF" "$RX_CPU"); do
   chrt -f -p 50 "$pid" || die "cannot make the receiver's NAPI thread real-time"
 done
 
-napi_runtime() {
-  local pid sum=0 t
-  for pid in $ROUTER_NAPI; do
-    read -r t _ <"/proc/$pid/schedstat" 2>/dev/null && sum=$((sum + t))
-  done
-  echo $sum
-}
 
 cat >"$T/fwd.conf" <<EOF
 conntrack = { maxConnections = 65536; udpTimeout = 120; };
@@ -274,7 +247,7 @@ stat_of() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 # measure: prints "rx_mpps in_mpps sent_mpps rx_packets in_packets ns_per_pkt busy_pct"
 measure() {
   local a b ia ib ra rb out frames secs
-  ra=$(napi_runtime)
+  ra=$(napi_runtime $ROUTER_NAPI)
   a=$(stat_of "$NS_RX" "$RXIF" rx_packets)
   ia=$(stat_of "$NS_R" "$RIN" rx_packets)
   out=$(taskset -c "$GEN_CPU" ip netns exec "$NS_TX" "$GEN" -i "$TXIF" -t "$SECONDS_RUN" \
@@ -283,7 +256,7 @@ measure() {
   sleep 0.2
   b=$(stat_of "$NS_RX" "$RXIF" rx_packets)
   ib=$(stat_of "$NS_R" "$RIN" rx_packets)
-  rb=$(napi_runtime)
+  rb=$(napi_runtime $ROUTER_NAPI)
   frames=$(echo "$out" | awk '{print $2}')
   secs=$(echo "$out" | awk '{print $4}')
   awk -v r=$((b - a)) -v i=$((ib - ia)) -v f="$frames" -v s="$secs" -v ns=$((rb - ra)) 'BEGIN {

@@ -25,7 +25,7 @@
 # it runs on the sending CPU, so a sender stack taking them would cost the
 # receiver's CPU; for the legitimate client of (e) it drops only those to the
 # spoofed prefix (fos_xdp_sink_spoofed, an XDP program, so frames sent with
-# XDP_TX wake it), in a NAPI thread on CPU 0, and takes its own. The
+# XDP_TX wake it), in a real-time NAPI thread on CPU 0, and takes its own. The
 # receiver routes the spoofed prefix back to the sender, so answers cost no
 # neighbour lookups.
 #
@@ -48,8 +48,9 @@
 #     bash bench/bench_ddos.sh
 set -u
 
-skip() { echo "bench_ddos: SKIP: $*"; exit 77; }
-die() { echo "bench_ddos: ERROR: $*" >&2; [ -f "${T:-}/fwd.log" ] && tail -n 20 "$T/fwd.log" >&2; exit 1; }
+BENCH_NAME=bench_ddos
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC_DIR/build}" 2>/dev/null && pwd) || skip "no build directory ${1:-build}"
@@ -59,7 +60,7 @@ CONNECTS=${FOS_BENCH_CONNECTS:-1000}
 LEGIT_SECONDS=${FOS_BENCH_LEGIT_SECONDS:-60}
 
 [ "$(id -u)" = 0 ] || skip "needs root"
-for c in ip nft ethtool taskset awk python3 mountpoint sysctl; do
+for c in ip nft ethtool taskset chrt awk python3 mountpoint sysctl; do
   command -v "$c" >/dev/null || skip "$c is not installed"
 done
 FWD=$BUILD/daemon/fwd
@@ -90,19 +91,8 @@ PIN=$T/bpf
 SOCK=$T/fwd.sock
 FWD_PID=
 
-cleanup() {
-  set +e
-  if [ -n "$FWD_PID" ] && kill -0 "$FWD_PID" 2>/dev/null; then
-    kill -TERM "$FWD_PID"; wait "$FWD_PID" 2>/dev/null
-  fi
-  for ns in "$NS_TX" "$NS_RX"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
-  mountpoint -q "$PIN" && umount "$PIN"
-  rm -rf "$T"
-}
-trap cleanup EXIT
+BENCH_NAMESPACES="$NS_TX $NS_RX"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 inTX() { ip netns exec "$NS_TX" "$@"; }
@@ -176,26 +166,9 @@ table netdev fosbench {
 EOF
 
 # ---- receiver set-ups: each leaves NAPI on the receiving veth ---------------------
-# NAPI threaded, its kthread on RX_CPU; run after every set-up (NAPI comes and goes
-# with XDP and GRO).
-napi_pin() {
-  local pid
-  NAPI_PIDS=
-  inRX sh -c "echo 1 > /sys/class/net/$RXIF/threaded" 2>/dev/null ||
-    echo "bench_ddos: cannot make NAPI threaded on $RXIF, ignoring" >&2
-  for pid in $(ps -eo pid=,comm= | awk -v p="napi/$RXIF-" 'index($2, p) == 1 {print $1}'); do
-    taskset -pc "$RX_CPU" "$pid" >/dev/null && NAPI_PIDS="$NAPI_PIDS $pid"
-  done
-  [ -n "$NAPI_PIDS" ] || echo "bench_ddos: no NAPI kthread for $RXIF to pin, ignoring" >&2
-}
-
-napi_runtime() {
-  local pid sum=0 t
-  for pid in $NAPI_PIDS; do
-    read -r t _ <"/proc/$pid/schedstat" 2>/dev/null && sum=$((sum + t))
-  done
-  echo $sum
-}
+# NAPI threaded, its kthread on RX_CPU; run after every set-up (NAPI comes and
+# goes with XDP and GRO)
+napi_pin() { NAPI_PIDS=$(napi_threads "$NS_RX" "$RXIF" "$RX_CPU"); }
 
 fos_cookies() { # "sent proved"
   "$FOSCTL" -j -s "$SOCK" show ddos bench | python3 -c 'import json, sys
@@ -261,8 +234,6 @@ teardown_nftlim() {
   inRX ethtool -K "$RXIF" gro off >/dev/null
 }
 
-rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
-
 # What the sender's veth does with the answers: "drop" them all in XDP while
 # the receiver's rate is measured (answers to spoofed sources are nobody's:
 # the sender's stack must not spend the receiver's CPU on them, since a veth's
@@ -270,8 +241,8 @@ rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets";
 # them; dropping them there is still charged to the receiver's CPU, which a
 # NIC sending them would not be); "pass" for the legitimate client of (e):
 # those to the spoofed prefix are dropped in XDP (fos_xdp_sink_spoofed), the
-# client's own go to its stack, and the sender veth's NAPI runs threaded on
-# the generator's CPU. Otherwise the answers to the flood, on the saturated
+# client's own go to its stack, and the sender veth's NAPI runs threaded,
+# real-time, on the generator's CPU. Otherwise the answers to the flood, on the saturated
 # receiving CPU, fill the very ring the server's replies to the client take,
 # which a router's answers leaving through a NIC towards the spoofed
 # addresses never do.
@@ -288,10 +259,10 @@ sender_xdp() {
   if [ "$1" = drop ]; then
     inTX sh -c "echo 0 > /sys/class/net/$TXIF/threaded" 2>/dev/null
   else
-    inTX sh -c "echo 1 > /sys/class/net/$TXIF/threaded" 2>/dev/null ||
-      echo "bench_ddos: cannot make NAPI threaded on $TXIF, ignoring" >&2
-    for pid in $(ps -eo pid=,comm= | awk -v p="napi/$TXIF-" 'index($2, p) == 1 {print $1}'); do
-      taskset -pc "$GEN_CPU" "$pid" >/dev/null
+    # real-time: the generator on that CPU never sleeps, and a NAPI thread
+    # run late lets the ring overflow, the server's replies with it
+    for pid in $(napi_threads "$NS_TX" "$TXIF" "$GEN_CPU"); do
+      chrt -f -p 50 "$pid" || die "cannot make the sender's NAPI thread real-time"
     done
   fi
 }
@@ -300,7 +271,7 @@ sender_xdp() {
 measure() {
   local a b aa ab ra rb out frames secs
   sender_xdp drop
-  ra=$(napi_runtime)
+  ra=$(napi_runtime $NAPI_PIDS)
   a=$(rx_packets "$NS_RX" "$RXIF")
   aa=$(rx_packets "$NS_TX" "$TXIF")
   out=$(taskset -c "$GEN_CPU" ip netns exec "$NS_TX" "$GEN" -i "$TXIF" -m syn -t "$SECONDS_RUN" \
@@ -309,7 +280,7 @@ measure() {
   sleep 0.1
   b=$(rx_packets "$NS_RX" "$RXIF")
   ab=$(rx_packets "$NS_TX" "$TXIF")
-  rb=$(napi_runtime)
+  rb=$(napi_runtime $NAPI_PIDS)
   frames=$(echo "$out" | awk '{print $2}')
   secs=$(echo "$out" | awk '{print $4}')
   awk -v r=$((b - a)) -v f="$frames" -v s="$secs" -v ans=$((ab - aa)) -v ns=$((rb - ra)) 'BEGIN {
@@ -410,5 +381,5 @@ echo "answered = SYN-ACKs back at the sender; napi ns = CPU time of the receivin
 echo "packet received (schedstat), which includes the sender's NAPI dropping the answers in XDP"
 echo "(on the receiver's CPU). (a) answers nothing and passes nothing: the cost floor. The client of (e)"
 echo "shares the sender veth with the flood; the answers to the spoofed sources are dropped there in XDP,"
-echo "by the sender veth's NAPI thread on the generator's CPU."
+echo "by the sender veth's NAPI thread (real-time) on the generator's CPU."
 exit 0

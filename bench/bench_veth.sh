@@ -32,8 +32,9 @@
 #   FOS_BENCH_ROUNDS=3 FOS_BENCH_SECONDS=4 bash bench/bench_veth.sh /tmp/benchbuild
 set -u
 
-skip() { echo "bench_veth: SKIP: $*"; exit 77; }
-die() { echo "bench_veth: ERROR: $*" >&2; [ -f "${T:-}/fwd.log" ] && tail -n 20 "$T/fwd.log" >&2; exit 1; }
+BENCH_NAME=bench_veth
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC_DIR/build}" 2>/dev/null && pwd) || skip "no build directory ${1:-build}"
@@ -66,19 +67,8 @@ PIN=$T/bpf
 SOCK=$T/fwd.sock
 FWD_PID=
 
-cleanup() {
-  set +e
-  if [ -n "$FWD_PID" ] && kill -0 "$FWD_PID" 2>/dev/null; then
-    kill -TERM "$FWD_PID"; wait "$FWD_PID" 2>/dev/null
-  fi
-  for ns in "$NS_TX" "$NS_RX"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
-  mountpoint -q "$PIN" && umount "$PIN"
-  rm -rf "$T"
-}
-trap cleanup EXIT
+BENCH_NAMESPACES="$NS_TX $NS_RX"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 inTX() { ip netns exec "$NS_TX" "$@"; }
@@ -110,25 +100,7 @@ EOF
 # ---- receiver set-ups: each leaves NAPI on the receiving veth ---------------------
 # NAPI threaded, its kthread on RX_CPU; run after every set-up (NAPI comes and goes
 # with XDP and GRO).
-napi_pin() {
-  local pid
-  NAPI_PIDS=
-  inRX sh -c "echo 1 > /sys/class/net/$RXIF/threaded" 2>/dev/null ||
-    echo "bench_veth: cannot make NAPI threaded on $RXIF, ignoring" >&2
-  for pid in $(ps -eo pid=,comm= | awk -v p="napi/$RXIF-" 'index($2, p) == 1 {print $1}'); do
-    taskset -pc "$RX_CPU" "$pid" >/dev/null && NAPI_PIDS="$NAPI_PIDS $pid"
-  done
-  [ -n "$NAPI_PIDS" ] || echo "bench_veth: no NAPI kthread for $RXIF to pin, ignoring" >&2
-}
-
-# ns the NAPI kthreads have run so far (schedstat: time on CPU)
-napi_runtime() {
-  local pid sum=0 t
-  for pid in $NAPI_PIDS; do
-    read -r t _ <"/proc/$pid/schedstat" 2>/dev/null && sum=$((sum + t))
-  done
-  echo $sum
-}
+napi_pin() { NAPI_PIDS=$(napi_threads "$NS_RX" "$RXIF" "$RX_CPU"); }
 
 # program "bench" as fwd reports it: "processed default attach-mode"
 fos_counts() {
@@ -187,18 +159,17 @@ teardown_nft() { nft_teardown; }
 setup_nftbare() { nft_setup "$T/bare.nft"; }
 teardown_nftbare() { nft_teardown; }
 
-rx_packets() { inRX cat "/sys/class/net/$RXIF/statistics/rx_packets"; }
 
 # measure: prints "rx_mpps sent_mpps rx_packets napi_ns_per_packet napi_busy_percent"
 measure() {
   local a b ra rb out frames secs
-  ra=$(napi_runtime)
-  a=$(rx_packets)
+  ra=$(napi_runtime $NAPI_PIDS)
+  a=$(rx_packets "$NS_RX" "$RXIF")
   out=$(taskset -c "$GEN_CPU" ip netns exec "$NS_TX" "$GEN" -i "$TXIF" -t "$SECONDS_RUN" \
         --dst-mac "$RX_MAC") || die "bench-gen failed"
   sleep 0.1
-  b=$(rx_packets)
-  rb=$(napi_runtime)
+  b=$(rx_packets "$NS_RX" "$RXIF")
+  rb=$(napi_runtime $NAPI_PIDS)
   frames=$(echo "$out" | awk '{print $2}')
   secs=$(echo "$out" | awk '{print $4}')
   awk -v r=$((b - a)) -v f="$frames" -v s="$secs" -v ns=$((rb - ra)) 'BEGIN {
