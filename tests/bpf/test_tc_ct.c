@@ -38,6 +38,7 @@
 #include "fos/abi.h"
 #include "tc.skel.h"
 #include "xdp_filter.skel.h"
+#include "pkt_main.h"
 #include "pkt_util.h"
 
 #define MAX_PKT 640
@@ -1045,13 +1046,6 @@ static void _assert_ctr(int fd, uint32_t idx, const char *what, uint64_t packets
 		    (bytes), __LINE__)
 
 /* ---- fixture ------------------------------------------------------------------ */
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 static struct fos_tc *open_tc(bool stateful)
 {
@@ -2854,38 +2848,21 @@ static Suite *tc_ct_suite(void)
 	return s;
 }
 
-int main(void)
+/* the stateful build loads, or why not */
+static int probe_load(void)
 {
-	struct fos_tc *probe;
-	SRunner *sr;
-	int r, failed;
+	struct fos_tc *probe = open_tc(true);
+	int r;
 
-	if (geteuid() != 0) {
-		printf("SKIP: test-tc-ct needs root to load BPF programs and run them with "
-		       "BPF_PROG_TEST_RUN\n");
-		return 77;
-	}
-	libbpf_set_print(libbpf_print);
-	n_cpus = libbpf_num_possible_cpus();
-	if (n_cpus <= 0) {
-		fprintf(stderr, "cannot count possible CPUs: %s\n", strerror(-n_cpus));
-		return 1;
-	}
-	probe = open_tc(true);
 	if (!probe) {
-		r = errno;
-		if (r == EPERM) {
-			printf("SKIP: loading fos_tc is not permitted here (%s)\n", strerror(r));
-			return 77;
-		}
-		fprintf(stderr, "loading fos_tc stateful failed: %s\n", strerror(r));
-		return 1;
+		r = -errno;
+		return r ? r : -EINVAL;
 	}
 	fos_tc__destroy(probe);
+	return 0;
+}
 
-	sr = srunner_create(tc_ct_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+int main(void)
+{
+	return pkt_test_main("test-tc-ct", "fos_tc stateful", probe_load, tc_ct_suite, &n_cpus);
 }

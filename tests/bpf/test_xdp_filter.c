@@ -32,6 +32,7 @@
 #include "fos/abi.h"
 #include "fwd.h"
 #include "xdp_filter.skel.h"
+#include "pkt_main.h"
 #include "pkt_util.h"
 
 #define MAX_PKT 512
@@ -555,13 +556,6 @@ static void _expect(const struct pkt *p, uint32_t verdict, uint32_t reasons, int
 #define expect(p, verdict, reasons) _expect((p), (verdict), (reasons), __LINE__)
 
 /* ---- fixture ------------------------------------------------------------ */
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 static void setup(void)
 {
@@ -1962,33 +1956,6 @@ static int probe_load(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int r, failed;
-
-	if (geteuid() != 0) {
-		printf("SKIP: test-xdp-filter needs root to load BPF programs and run them with "
-		       "BPF_PROG_TEST_RUN\n");
-		return 77;
-	}
-	libbpf_set_print(libbpf_print);
-	r = probe_load();
-	if (r == -EPERM) {
-		printf("SKIP: loading fos_xdp_filter is not permitted here (%s)\n", strerror(-r));
-		return 77;
-	}
-	if (r < 0) {
-		fprintf(stderr, "loading fos_xdp_filter failed: %s\n", strerror(-r));
-		return 1;
-	}
-	n_cpus = libbpf_num_possible_cpus();
-	if (n_cpus <= 0) {
-		fprintf(stderr, "cannot count possible CPUs: %s\n", strerror(-n_cpus));
-		return 1;
-	}
-
-	sr = srunner_create(xdp_filter_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return pkt_test_main("test-xdp-filter", "fos_xdp_filter", probe_load, xdp_filter_suite,
+			     &n_cpus);
 }
