@@ -184,6 +184,37 @@ static unsigned long long _fos_secs_left(uint64_t expires_ns, uint64_t now)
 	return expires_ns > now ? (expires_ns - now + NS_PER_S / 2) / NS_PER_S : 0;
 }
 
+uint32_t fos_ddos_log_flush(struct fos_manager *m, uint64_t now_ns)
+{
+	uint64_t end = m->ddos_log_since_ns + NS_PER_S;
+
+	if (!m->ddos_log_skipped)
+		return UINT32_MAX;
+	if (now_ns < end)
+		return (uint32_t)((end - now_ns + 999999) / 1000000);
+	log_info("ddos: %llu more sources blocked within a second, not logged one by one "
+		 "(fosctl show set lists them)",
+		 (unsigned long long)m->ddos_log_skipped);
+	m->ddos_log_skipped = 0;
+	return UINT32_MAX;
+}
+
+/* May a block be logged at now_ns? Else it is counted for the summary. */
+static bool _fos_ddos_log_ok(struct fos_manager *m, uint64_t now_ns)
+{
+	if (now_ns - m->ddos_log_since_ns >= NS_PER_S) {
+		(void)fos_ddos_log_flush(m, now_ns);
+		m->ddos_log_since_ns = now_ns;
+		m->ddos_log_n = 0;
+	}
+	if (m->ddos_log_n < FOS_DDOS_LOG_PER_S) {
+		m->ddos_log_n++;
+		return true;
+	}
+	m->ddos_log_skipped++;
+	return false;
+}
+
 /* A block the datapath made under the old id of a set a reload renumbered
  * (before the flip, or by a packet still running the old slot): the live set
  * of that name takes the entry, and the old id's entry goes, since nothing
@@ -235,10 +266,11 @@ static void _fos_ddos_move(struct fos_manager *m, const struct fos_ddos_event *e
 		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, name);
 		return;
 	}
-	log_info("ddos: blocked %s in set %s for %llu s (%s; made under the id a reload "
-		 "replaced)",
-		 buf, name, _fos_secs_left(e.expires_ns, now),
-		 fos_ddos_reason_to_string(ev->reason));
+	if (_fos_ddos_log_ok(m, now))
+		log_info("ddos: blocked %s in set %s for %llu s (%s; made under the id a reload "
+			 "replaced)",
+			 buf, name, _fos_secs_left(e.expires_ns, now),
+			 fos_ddos_reason_to_string(ev->reason));
 }
 
 static int _fos_ddos_event(void *ctx, void *data, size_t size)
@@ -273,7 +305,7 @@ static int _fos_ddos_event(void *ctx, void *data, size_t size)
 			 NULL);
 	if (r < 0)
 		log_warning_errno(r, "ddos: cannot record %s in set %s, ignoring", buf, s->name);
-	else if (r > 0)
+	else if (r > 0 && _fos_ddos_log_ok(m, now))
 		log_info("ddos: blocked %s in set %s for %llu s (%s)", buf, s->name,
 			 _fos_secs_left(ev->expires_ns, now),
 			 fos_ddos_reason_to_string(ev->reason));

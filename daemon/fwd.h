@@ -278,6 +278,11 @@ struct fos_manager {
 	 * (0: none), and says so in ddos_rb_stopped */
 	uint64_t ddos_rb_deadline_ns;
 	bool ddos_rb_stopped;
+	/* block lines logged in the second from ddos_log_since_ns, and the
+	 * blocks left out of the log in it (FOS_DDOS_LOG_PER_S) */
+	uint64_t ddos_log_since_ns;
+	unsigned ddos_log_n;
+	uint64_t ddos_log_skipped;
 	/* the named sets the last successful reload retired */
 	struct fos_set_alias *set_aliases;
 	size_t n_set_aliases;
@@ -380,6 +385,11 @@ int fos_ddos_events_fd(const struct fos_manager *m); /* -1: none */
  * renumbered moves to the set's new id). For about budget_ns (0: until none
  * is left): 1 if it stopped with events left, 0 if all were read, -errno. */
 int fos_ddos_events_consume(struct fos_manager *m, uint64_t budget_ns);
+/* At most FOS_DDOS_LOG_PER_S blocks a second are logged one by one; the
+ * rest are summed up in one line at the end of their second, which this
+ * writes when it is due: ms until it will be, or UINT32_MAX (none due). */
+#define FOS_DDOS_LOG_PER_S 20
+uint32_t fos_ddos_log_flush(struct fos_manager *m, uint64_t now_ns);
 
 /* a DDoS program's counters (summed over CPUs) and state */
 struct fos_ddos_status {

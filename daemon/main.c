@@ -502,6 +502,13 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
 				timeout = (int)ms;
 		}
+		/* the summary of the blocks left out of the log */
+		{
+			uint32_t ms = fos_ddos_log_flush(m, fos_boottime_ns());
+
+			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
+				timeout = (int)ms;
+		}
 		/* retired set entries are erased once nothing else is waiting;
 		 * block events left over from the last turn are read next */
 		if (m->n_retired || m->n_retired_progs || ddos_more)

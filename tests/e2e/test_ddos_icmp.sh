@@ -125,3 +125,25 @@ inC ping -c1 -W2 -I 10.10.1.3 10.10.2.2 >/dev/null || fail "10.10.1.3 still cut 
 jq_py '[e["cidr"] for e in j["entries"]]' <"$T/set.json" | grep -q "10.10.1.250/32" ||
   fail "the configured entry went with the automatic one: $(cat "$T/set.json")"
 pass_step "the block expired (entry gone ${gone}s after the flood) and 10.10.1.3 gets through again"
+
+# --- many sources blocked at once: fwd logs FOS_DDOS_LOG_PER_S (20) of them a
+# second one by one and sums up the rest; every one is listed in the set
+write_conf "perSource = 50; perSourceBurst = 10; blockDuration = 30;"
+out=$(fosctl reload 2>&1) || fail "reload with blockDuration 30 refused: $out"
+logged0=$(grep -c "ddos: blocked" "$FWD_LOG")
+summed0=$(grep -c "more sources blocked within a second" "$FWD_LOG")
+out=$(inC python3 "$TOOLS" flood icmp 10.10.2.2 --src 10.99.0.0/26 --pps 6000 --seconds 2) ||
+  fail "the spoofed flood failed: $out"
+sleep 1.5 # the summary is written at the end of its second
+fosctl -j show set ddos-block >"$T/set.json" || fail "show set ddos-block"
+listed=$(jq_py 'len([e for e in j["entries"] if e["cidr"].startswith("10.99.0.") and e.get("auto")])' <"$T/set.json")
+logged=$(($(grep -c "ddos: blocked" "$FWD_LOG") - logged0))
+summed=$(grep "more sources blocked within a second" "$FWD_LOG" | tail -n +$((summed0 + 1)) |
+  awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "more") s += $i } END { print s + 0 }')
+echo "spoofed flood: $out; $listed sources listed, $logged logged one by one, $summed summed up"
+[ "$listed" -ge 60 ] || fail "only $listed of the 64 flooding sources were blocked: $(cat "$T/set.json")"
+[ "$logged" -le $((20 * 4)) ] || fail "$logged block lines in about 3 s: more than 20 a second"
+[ "$summed" -gt 0 ] || fail "no summary of the blocks left out of the log: $(grep ddos: "$FWD_LOG" | tail -5)"
+[ $((logged + summed)) -eq "$listed" ] ||
+  fail "$logged logged + $summed summed up != $listed blocked"
+pass_step "$listed sources blocked at once: $logged logged one by one, $summed summed up"
