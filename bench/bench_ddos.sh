@@ -60,7 +60,7 @@ CONNECTS=${FOS_BENCH_CONNECTS:-1000}
 LEGIT_SECONDS=${FOS_BENCH_LEGIT_SECONDS:-60}
 
 [ "$(id -u)" = 0 ] || skip "needs root"
-for c in ip nft ethtool taskset chrt awk python3 mountpoint sysctl; do
+for c in ip nft tc ethtool taskset chrt awk python3 mountpoint sysctl; do
   command -v "$c" >/dev/null || skip "$c is not installed"
 done
 FWD=$BUILD/daemon/fwd
@@ -81,8 +81,9 @@ RX_CPU=$((NCPU > 1 ? 1 : 0))
 ID=$$
 NS_TX="fosb-ddos-$ID-tx"
 NS_RX="fosb-ddos-$ID-rx"
-TXIF=fdt0
-RXIF="fd$((ID % 100000))" # names the NAPI kthread: keep it unique and short
+# the names name the NAPI kthreads: keep them unique and short
+TXIF="fs$((ID % 100000))"
+RXIF="fd$((ID % 100000))"
 SPOOF=198.18.128.0/17
 DST=198.19.0.1
 PORT=7000
@@ -120,6 +121,14 @@ ip -n "$NS_RX" neigh replace 198.18.0.1 lladdr "$(inTX cat "/sys/class/net/$TXIF
 # all (they wait for the next packet sent to it the usual way)
 inTX ip link set dev "$TXIF" xdp obj "$PASS_OBJ" sec xdp ||
   die "cannot attach fos_xdp_pass to $TXIF"
+# queues on both ends, as NICs' drivers have: when a veth's ring is full (the
+# flood keeps the receiver's full, the answers may fill the sender's), what
+# the stack sends waits there; a veth with noqueue, its default, drops it
+for q in "$NS_TX $TXIF" "$NS_RX $RXIF"; do
+  read -r ns dev <<<"$q"
+  ip netns exec "$ns" tc qdisc replace dev "$dev" root pfifo limit 1000 ||
+    die "cannot give $dev a qdisc"
+done
 inRX sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_timestamps=1 net.core.somaxconn=4096
 RX_MAC=$(inRX cat "/sys/class/net/$RXIF/address")
 mkdir -p "$PIN" "$T/echo"
@@ -334,7 +343,7 @@ declare -A LEGIT
 for c in "${CASES[@]}"; do
   [ "$c" = drop ] && continue
   "setup_$c"
-  LEGIT[$c]=$(legit)
+  LEGIT[$c]=$(legit) || exit 1
   "teardown_$c"
   echo "  legitimate client under the flood, $c: ${LEGIT[$c]}  $CHECK"
 done
@@ -381,5 +390,6 @@ echo "answered = SYN-ACKs back at the sender; napi ns = CPU time of the receivin
 echo "packet received (schedstat), which includes the sender's NAPI dropping the answers in XDP"
 echo "(on the receiver's CPU). (a) answers nothing and passes nothing: the cost floor. The client of (e)"
 echo "shares the sender veth with the flood; the answers to the spoofed sources are dropped there in XDP,"
-echo "by the sender veth's NAPI thread (real-time) on the generator's CPU."
+echo "by the sender veth's NAPI thread (real-time) on the generator's CPU. Both veths have a pfifo"
+echo "qdisc, so what a stack sends into a full ring waits, as behind a NIC, instead of being dropped."
 exit 0

@@ -42,12 +42,15 @@
  * sequence number is the cookie; such an RST (without SYN) to an engaged
  * destination is checked (bpf_tcp_raw_check_syncookie_*, as if it were the
  * ACK of a handshake with sequence 0: seq 1, ack = cookie + 1): a valid one
- * puts the source into fos_ddos_auth for auth_ns and is dropped, a wrong one
- * counts COOKIES_BAD and goes on (it may belong to a real connection). The
- * client's SYN retransmission then passes. A SYN with IPv4 options, IPv6
- * extension headers or fragmented, to an engaged destination, is dropped.
- * Answered SYNs count per destination and on their source only when it is
- * already tracked: spoofed sources would flood fos_ddos_src otherwise.
+ * puts the source into fos_ddos_auth for auth_ns, sets its bit in
+ * fos_ddos_hint, and is dropped; a wrong one counts COOKIES_BAD and goes on
+ * (it may belong to a real connection). The client's SYN retransmission then
+ * passes: a SYN counts as proved when its source's hint bit is set and its
+ * fos_ddos_auth entry has not expired (no bit, no lookup). A SYN with IPv4
+ * options, IPv6 extension headers or fragmented, to an engaged destination,
+ * is dropped. Answered SYNs count per destination and, when rateLimiting or
+ * a flood protection tracks sources, on their source if it is tracked
+ * already: spoofed sources would flood fos_ddos_src otherwise.
  *
  * A drop counts FOS_DDOS_STAT_DROP_* and drops[reason] of its source, and
  * marks its protection active (fos_ddos_state). With block_ns[reason] and
@@ -559,8 +562,10 @@ static __always_inline __u64 *_fos_ddos_hint_word(__u64 gen, __u32 word)
 }
 
 /* The source of p was proved at now: its bit in the generations of now and
- * the next one, a word of an older generation taken over, one of a newer
- * left alone (its generation has begun: this one is over). */
+ * the next one. A word tagged with another generation is taken over: one
+ * numbering never has two live generations in a slot (they are
+ * FOS_DDOS_HINT_GENS apart), and a word of another numbering (auth_ns
+ * changed) is stale whatever its tag. */
 static __always_inline void _fos_ddos_hint_set(const struct fos_pkt *p, __u64 now, __u64 auth_ns)
 {
 	__u64 gen, old, *w;
@@ -582,8 +587,6 @@ static __always_inline void _fos_ddos_hint_set(const struct fos_pkt *p, __u64 no
 				__sync_fetch_and_or(w, 1ULL << bit);
 				break;
 			}
-			if ((__s32)(tag - (__u32)gen) > 0)
-				break;
 			if (__sync_val_compare_and_swap(w, old, gen << 32 | 1ULL << bit) == old)
 				break;
 		}

@@ -1073,7 +1073,14 @@ START_TEST(test_hint_generations)
 		ck_assert_uint_eq(v >> 32, gen + 3);
 		ck_assert_uint_eq(v & 0xffffffffULL, 1ULL << other_bit);
 		syn_passes(other, true);
+		/* the first source proves itself again: its bit joins the word */
 		syn_passes("198.18.0.1", false);
+		prove("198.18.0.1", "198.19.0.1");
+		v = hint_get(gen + 3, word);
+		ck_assert_uint_eq(v >> 32, gen + 3);
+		ck_assert_uint_eq(v & 0xffffffffULL, 1ULL << other_bit | 1ULL << bit);
+		syn_passes("198.18.0.1", true);
+		syn_passes(other, true);
 	}
 }
 END_TEST
@@ -1149,7 +1156,10 @@ END_TEST
 START_TEST(test_hint_auth_changed)
 {
 	/* a reload that changes authTimeout renumbers the generations: a proved
-	 * source answers one more cookie, and passes again once it has */
+	 * source answers one more cookie, and passes again once it has, whether
+	 * the timeout went down (generations numbered higher) or back up (the
+	 * words carry tags above the new numbers, and are taken over all the
+	 * same) */
 	syn_always();
 	prove("198.18.0.1", "198.19.0.1");
 	syn_passes("198.18.0.1", true);
@@ -1157,6 +1167,14 @@ START_TEST(test_hint_auth_changed)
 	write_slot();
 	syn_passes("198.18.0.1", false);
 	prove("198.18.0.1", "198.19.0.1");
+	syn_passes("198.18.0.1", true);
+	cfg0.auth_ns = 300 * NS;
+	write_slot();
+	syn_passes("198.18.0.1", false);
+	prove("198.18.0.1", "198.19.0.1");
+	syn_passes("198.18.0.1", true);
+	/* and a minute on, still */
+	sim_time(now() + 60 * NS);
 	syn_passes("198.18.0.1", true);
 }
 END_TEST

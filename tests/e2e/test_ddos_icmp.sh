@@ -134,12 +134,16 @@ logged0=$(grep -c "ddos: blocked" "$FWD_LOG")
 summed0=$(grep -c "more sources blocked within a second" "$FWD_LOG")
 out=$(inC python3 "$TOOLS" flood icmp 10.10.2.2 --src 10.99.0.0/26 --pps 6000 --seconds 2) ||
   fail "the spoofed flood failed: $out"
-sleep 1.5 # the summary is written at the end of its second
-fosctl -j show set ddos-block >"$T/set.json" || fail "show set ddos-block"
-listed=$(jq_py 'len([e for e in j["entries"] if e["cidr"].startswith("10.99.0.") and e.get("auto")])' <"$T/set.json")
-logged=$(($(grep -c "ddos: blocked" "$FWD_LOG") - logged0))
-summed=$(grep "more sources blocked within a second" "$FWD_LOG" | tail -n +$((summed0 + 1)) |
-  awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "more") s += $i } END { print s + 0 }')
+# the summary is written at the end of its second: wait for the counts to meet
+for _ in $(seq 1 50); do
+  fosctl -j show set ddos-block >"$T/set.json" || fail "show set ddos-block"
+  listed=$(jq_py 'len([e for e in j["entries"] if e["cidr"].startswith("10.99.0.") and e.get("auto")])' <"$T/set.json")
+  logged=$(($(grep -c "ddos: blocked" "$FWD_LOG") - logged0))
+  summed=$(grep "more sources blocked within a second" "$FWD_LOG" | tail -n +$((summed0 + 1)) |
+    awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "more") s += $i } END { print s + 0 }')
+  [ $((logged + summed)) -eq "$listed" ] && [ "$summed" -gt 0 ] && break
+  sleep 0.1
+done
 echo "spoofed flood: $out; $listed sources listed, $logged logged one by one, $summed summed up"
 [ "$listed" -ge 60 ] || fail "only $listed of the 64 flooding sources were blocked: $(cat "$T/set.json")"
 [ "$logged" -le $((20 * 4)) ] || fail "$logged block lines in about 3 s: more than 20 a second"

@@ -12,7 +12,7 @@ e2e_lab
 BLOCK=8
 # every apply is held 2 s before its flips
 export FOS_TEST_APPLY_HOLD_MS=2000
-# a set big enough that writing it under a new id is real work
+# a set of some size, written again under each new id
 python3 -c '
 for i in range(20000):
     print(f"100.{64 + i // 65536}.{i // 256 % 256}.{i % 256}/32")' >"$T/big.txt"
@@ -72,16 +72,14 @@ if e and e[0]['dynamic'] and e[0].get('auto') and 'expires' in e[0]:
     print(e[0]['expires'])"
 }
 
-# how long a renumbering reload takes here
+# a change of the entries renumbers the set
 id0=$(set_id)
 [ -n "$id0" ] || fail "set blocked not in fos_set_meta: $(bpftool -j map dump pinned "$PIN/global/fos_set_meta")"
-t0=$(date +%s%N)
 conf 198.51.100.99/32
 fosctl reload >/dev/null || fail "reload failed"
-dur_ms=$((($(date +%s%N) - t0) / 1000000))
 id1=$(set_id)
 [ "$id1" != "$id0" ] || fail "a change of the entries did not give the set a new id ($id0)"
-pass_step "a reload renumbers set blocked ($id0 -> $id1) in $dur_ms ms"
+pass_step "a reload renumbers set blocked ($id0 -> $id1)"
 
 # the flood while a reload is staged and held before its flip
 # (FOS_TEST_APPLY_HOLD_MS): its block is made under the id being replaced
