@@ -25,7 +25,7 @@
 # it runs on the sending CPU, so a sender stack taking them would cost the
 # receiver's CPU; for the legitimate client of (e) it drops only those to the
 # spoofed prefix (fos_xdp_sink_spoofed, an XDP program, so frames sent with
-# XDP_TX wake it), in a real-time NAPI thread on CPU 0, and takes its own. The
+# XDP_TX wake it) and takes its own. The
 # receiver routes the spoofed prefix back to the sender, so answers cost no
 # neighbour lookups.
 #
@@ -60,7 +60,7 @@ CONNECTS=${FOS_BENCH_CONNECTS:-1000}
 LEGIT_SECONDS=${FOS_BENCH_LEGIT_SECONDS:-60}
 
 [ "$(id -u)" = 0 ] || skip "needs root"
-for c in ip nft tc ethtool taskset chrt awk python3 mountpoint sysctl; do
+for c in ip nft tc ethtool taskset awk python3 mountpoint sysctl; do
   command -v "$c" >/dev/null || skip "$c is not installed"
 done
 FWD=$BUILD/daemon/fwd
@@ -81,9 +81,8 @@ RX_CPU=$((NCPU > 1 ? 1 : 0))
 ID=$$
 NS_TX="fosb-ddos-$ID-tx"
 NS_RX="fosb-ddos-$ID-rx"
-# the names name the NAPI kthreads: keep them unique and short
 TXIF="fs$((ID % 100000))"
-RXIF="fd$((ID % 100000))"
+RXIF="fd$((ID % 100000))" # names the NAPI kthread: keep it unique and short
 SPOOF=198.18.128.0/17
 DST=198.19.0.1
 PORT=7000
@@ -250,13 +249,8 @@ teardown_nftlim() {
 # them; dropping them there is still charged to the receiver's CPU, which a
 # NIC sending them would not be); "pass" for the legitimate client of (e):
 # those to the spoofed prefix are dropped in XDP (fos_xdp_sink_spoofed), the
-# client's own go to its stack, and the sender veth's NAPI runs threaded,
-# real-time, on the generator's CPU. Otherwise the answers to the flood, on the saturated
-# receiving CPU, fill the very ring the server's replies to the client take,
-# which a router's answers leaving through a NIC towards the spoofed
-# addresses never do.
+# client's own go to its stack.
 sender_xdp() {
-  local pid
   inTX ip link set dev "$TXIF" xdp off
   if [ "$1" = drop ]; then
     inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_count ||
@@ -264,15 +258,6 @@ sender_xdp() {
   else
     inTX ip link set dev "$TXIF" xdp obj "$OBJ" sec xdp program fos_xdp_sink_spoofed ||
       die "cannot attach fos_xdp_sink_spoofed to $TXIF"
-  fi
-  if [ "$1" = drop ]; then
-    inTX sh -c "echo 0 > /sys/class/net/$TXIF/threaded" 2>/dev/null
-  else
-    # real-time: the generator on that CPU never sleeps, and a NAPI thread
-    # run late lets the ring overflow, the server's replies with it
-    for pid in $(napi_threads "$NS_TX" "$TXIF" "$GEN_CPU"); do
-      chrt -f -p 50 "$pid" || die "cannot make the sender's NAPI thread real-time"
-    done
   fi
 }
 
@@ -389,7 +374,7 @@ done
 echo "answered = SYN-ACKs back at the sender; napi ns = CPU time of the receiving NAPI kthread per"
 echo "packet received (schedstat), which includes the sender's NAPI dropping the answers in XDP"
 echo "(on the receiver's CPU). (a) answers nothing and passes nothing: the cost floor. The client of (e)"
-echo "shares the sender veth with the flood; the answers to the spoofed sources are dropped there in XDP,"
-echo "by the sender veth's NAPI thread (real-time) on the generator's CPU. Both veths have a pfifo"
-echo "qdisc, so what a stack sends into a full ring waits, as behind a NIC, instead of being dropped."
+echo "shares the sender veth with the flood; the answers to the spoofed sources are dropped there in XDP."
+echo "Both veths have a pfifo qdisc, so what a stack sends into a full ring waits, as behind a NIC,"
+echo "instead of being dropped."
 exit 0
