@@ -14,7 +14,8 @@
  *     (the limits are far above what a run sends);
  *   - ICMP flood: an echo request of a source over its perSource limit, dropped;
  *   - SYN cookie: a SYN answered with a SYN-ACK (XDP_TX);
- *   - proved source: a SYN of a source in fos_ddos_auth, passed on to the rules;
+ *   - proved source: a SYN of a source that answered a cookie with its RST
+ *     before the timing (as a client does), passed on to the rules;
  *   - blacklist: a packet of the blacklisted source, dropped.
  * Before timing, each case runs once and must give its verdict and move its
  * counter. The cases run in turn, runs times each; the median of the kernel's
@@ -37,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -167,7 +167,7 @@ static int put(struct bpf_map *map, const void *k, size_t klen, const void *v, s
 
 /* A filter with slot 0 live: no rules, default pass, blacklist BLACK_SET
  * holding black/32; with ddos, every protection armed. */
-static int load(bool ddos, const char *black, const char *proved, struct fos_xdp_filter **ret)
+static int load(bool ddos, const char *black, struct fos_xdp_filter **ret)
 {
 	_cleanup_(filter_skel_freep) struct fos_xdp_filter *skel = NULL;
 	struct fos_slot slot = {.flags = FOS_SLOT_F_BLACKLIST,
@@ -207,34 +207,7 @@ static int load(bool ddos, const char *black, const char *proved, struct fos_xdp
 		    .udp_all = rate(1000000000, 1000000000),
 		    .auth_ns = 3600 * NS,
 		};
-		struct fos_ddos_addr ak = {{0}};
-		struct fos_ddos_auth av;
-
-		ak.addr[10] = ak.addr[11] = 0xff;
-		if (inet_pton(AF_INET, proved, ak.addr + 12) != 1)
-			return -EINVAL;
-		/* CLOCK_BOOTTIME now, plus the hour: past any run */
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_BOOTTIME, &ts);
-			av.expires_ns = (uint64_t)ts.tv_sec * NS + ts.tv_nsec + 3600 * NS;
-		}
 		r = put(skel->maps.fos_ddos_cfg, &zero, sizeof(zero), &c, sizeof(c));
-		if (r == 0)
-			r = put(skel->maps.fos_ddos_auth, &ak, sizeof(ak), &av, sizeof(av));
-		/* and its bits in fos_ddos_hint, as a proof sets them: in the
-		 * generation of now and the next */
-		for (uint64_t g = (av.expires_ns - c.auth_ns) / c.auth_ns, i = 0; r == 0 && i < 2;
-		     i++, g++) {
-			uint32_t word, bit, k;
-			uint64_t v;
-
-			fos_ddos_hint_pos(ak.addr, &word, &bit);
-			k = (uint32_t)(g % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
-			v = g << 32 | 1ULL << bit;
-			r = put(skel->maps.fos_ddos_hint, &k, sizeof(k), &v, sizeof(v));
-		}
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot fill the filter's maps");
@@ -275,6 +248,35 @@ static int run_prog(int prog_fd, const struct frame *f, uint32_t repeat, uint32_
 		return -errno;
 	*ret_verdict = opts.retval;
 	*ret_ns = opts.duration;
+	return 0;
+}
+
+/* The source of the SYN syn proves itself as a client does: the SYN is
+ * answered with a cookie (XDP_TX), an RST carrying it back is dropped, and
+ * from then on the source's SYNs pass. */
+static int prove(int prog_fd, const struct frame *syn)
+{
+	const size_t l4 = ETH_HLEN + 20; /* the TCP header */
+	struct frame rst = *syn, out;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = syn->b, .data_size_in = syn->len,
+		    .data_out = out.b, .data_size_out = sizeof(out.b), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts) < 0)
+		return log_error_errno(-errno, "proving a source: test run");
+	if (opts.retval != XDP_TX || opts.data_size_out < l4 + 8)
+		return log_error_errno(-EPROTO, "proving a source: its SYN got %s, not a cookie",
+				       verdict_name(true, (int)opts.retval));
+	/* the SYN-ACK's sequence number is the cookie: the RST's, as it came */
+	memcpy(rst.b + l4 + 4, out.b + l4 + 4, 4);
+	rst.b[l4 + 13] = 0x04; /* RST */
+	opts.data_in = rst.b;
+	opts.data_size_in = rst.len;
+	opts.data_size_out = sizeof(out.b);
+	if (bpf_prog_test_run_opts(prog_fd, &opts) < 0)
+		return log_error_errno(-errno, "proving a source: test run");
+	if (opts.retval != XDP_DROP)
+		return log_error_errno(-EPROTO, "proving a source: its RST got %s, not a drop",
+				       verdict_name(true, (int)opts.retval));
 	return 0;
 }
 
@@ -382,8 +384,8 @@ int main(int argc, char **argv)
 		log_error("cannot build the frames");
 		return 1;
 	}
-	if (load(false, "198.18.0.5", NULL, &plain) < 0 ||
-	    load(true, "198.18.0.5", "198.18.0.4", &ddos) < 0)
+	if (load(false, "198.18.0.5", &plain) < 0 || load(true, "198.18.0.5", &ddos) < 0 ||
+	    prove(bpf_program__fd(ddos->progs.fos_xdp_filter), &f_proved) < 0)
 		return 1;
 
 	struct bench_case cases[] = {

@@ -556,7 +556,7 @@ static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos
 /* The hint word of generation gen (fos_ddos_hint), or NULL. */
 static __always_inline __u64 *_fos_ddos_hint_word(__u64 gen, __u32 word)
 {
-	__u32 k = (__u32)(gen % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+	__u32 k = fos_ddos_hint_key(gen, word);
 
 	return bpf_map_lookup_elem(&fos_ddos_hint, &k);
 }

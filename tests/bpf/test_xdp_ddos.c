@@ -991,7 +991,7 @@ static void syn_passes(const char *src, bool passes)
 
 static uint64_t hint_get(uint64_t gen, uint32_t word)
 {
-	uint32_t k = (uint32_t)(gen % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+	uint32_t k = fos_ddos_hint_key(gen, word);
 	uint64_t v;
 
 	ck_assert_int_eq(

@@ -682,6 +682,13 @@ _Static_assert(sizeof(struct fos_ddos_event) == 32, "fos_ddos_event layout");
 #define FOS_DDOS_HINT_WORDS	(1U << FOS_DDOS_HINT_WORDS_LOG)
 #define FOS_DDOS_HINT_GENS	4U
 
+/* The key in fos_ddos_hint of word (0 .. FOS_DDOS_HINT_WORDS - 1) of
+ * generation gen. */
+static inline __u32 fos_ddos_hint_key(__u64 gen, __u32 word)
+{
+	return (__u32)(gen % FOS_DDOS_HINT_GENS) * FOS_DDOS_HINT_WORDS + word;
+}
+
 /* The word (0 .. FOS_DDOS_HINT_WORDS - 1) and bit (0-31) of a source given
  * as 16 bytes (IPv4 as ::ffff:a.b.c.d) in its generation's words: the top
  * bits of a multiplicative hash of the address's two halves. */
