@@ -120,13 +120,9 @@ static int _fos_ddos_map_shrink(struct bpf_map *map)
 		return bpf_map__set_max_entries(map, 64);
 	case BPF_MAP_TYPE_RINGBUF:
 		return bpf_map__set_max_entries(map, page > 0 ? (uint32_t)page : 4096);
-	case BPF_MAP_TYPE_ARRAY:
-		/* fos_ddos_hint: half a MB of words otherwise */
-		if (strcmp(bpf_map__name(map), "fos_ddos_hint") == 0)
-			return bpf_map__set_max_entries(map, 1);
-		return 0;
 	default:
-		return 0;
+		/* the arrays: one entry (fos_ddos_hint is half a MB) */
+		return bpf_map__set_max_entries(map, 1);
 	}
 }
 
