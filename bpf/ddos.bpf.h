@@ -72,6 +72,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "conntrack.bpf.h"
+#include "csum.bpf.h"
 #include "ct_maps.bpf.h"
 #include "filter.bpf.h"
 #include "fos/abi.h"
@@ -372,17 +373,6 @@ static __always_inline int _fos_ddos_drop(struct _fos_ddos_ctx *d, __u32 reason,
 	return FOS_DDOS_DROP;
 }
 
-/* A sum of 32-bit words (RFC 1071, in the byte order they were read in)
- * folded to 16 bits and complemented, as stored in a header. */
-static __always_inline __u16 _fos_csum_fold64(__u64 sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
 /* The SYN cookie of p's 4-tuple with sequence number 0, or -1. */
 static __always_inline __s64 _fos_ddos_cookie(const struct fos_pkt *p)
 {
@@ -511,7 +501,7 @@ static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos
 		ih->protocol = IPPROTO_TCP;
 		ih->check = 0;
 		w = (__u32 *)ih;
-		ih->check = _fos_csum_fold64((__u64)w[0] + w[1] + w[2] + w[3] + w[4]);
+		ih->check = fos_csum_fold((__u64)w[0] + w[1] + w[2] + w[3] + w[4]);
 		/* the pseudo-header: the addresses, then zero, protocol, TCP length */
 		sum = (__u64)ih->saddr + ih->daddr +
 		      bpf_htonl((IPPROTO_TCP << 16) | _FOS_TCP_HDR_LEN);
@@ -547,7 +537,7 @@ static __always_inline int _fos_ddos_synack(struct xdp_md *ctx, const struct fos
 	w[3] = bpf_htonl((_FOS_TCP_HDR_LEN / 4) << 28 | (__u32)(_FOS_TCP_SYN | _FOS_TCP_ACK) << 16 |
 			 _FOS_SYNACK_WIN);
 	w[4] = 0; /* checksum, urgent pointer */
-	th->check = _fos_csum_fold64(sum + w[0] + w[1] + w[2] + w[3]);
+	th->check = fos_csum_fold(sum + w[0] + w[1] + w[2] + w[3]);
 	return 0;
 }
 

@@ -60,6 +60,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "csum.bpf.h"
+
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u8 fos_gen_dst_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x02};
@@ -140,39 +142,6 @@ int fos_xdp_sink_spoofed(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-static __always_inline __sum16 _fos_ipv4_csum(const struct iphdr *iph)
-{
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < (int)(sizeof(*iph) / 2); i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__sum16)~sum;
-}
-
-/* Adds n 16-bit words at p to sum, without folding. */
-static __always_inline __u32 _fos_csum_add(__u32 sum, const void *p, int n)
-{
-	const __u16 *w = p;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < n; i++)
-		sum += w[i];
-	return sum;
-}
-
-static __always_inline __sum16 _fos_csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__sum16)~sum;
-}
-
 /* 0 when the frame must wait for the rate cap */
 static __always_inline int _fos_gen_paced(void)
 {
@@ -229,7 +198,7 @@ static __always_inline void _fos_gen_ip(struct ethhdr *eth, struct iphdr *iph, _
 	iph->check = 0;
 	iph->saddr = saddr;
 	iph->daddr = fos_gen_daddr;
-	iph->check = _fos_ipv4_csum(iph);
+	iph->check = fos_csum_fold(fos_csum_add16(0, iph, sizeof(*iph) / 2));
 }
 
 SEC("xdp")
@@ -255,7 +224,8 @@ int fos_xdp_gen(struct xdp_md *ctx)
 	if (fos_gen_mode == FOS_GEN_SYN) {
 		struct tcphdr *th = (void *)(iph + 1);
 		__u8 *opt = (void *)(th + 1);
-		__u32 sum, rnd = bpf_get_prandom_u32();
+		__u32 rnd = bpf_get_prandom_u32();
+		__u64 sum;
 
 		if ((void *)opt + 4 > data_end)
 			return XDP_DROP;
@@ -276,10 +246,10 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		opt[2] = 1460 >> 8;
 		opt[3] = 1460 & 0xff;
 		/* pseudo header: addresses, protocol, TCP length */
-		sum = _fos_csum_add(0, &iph->saddr, 4);
+		sum = fos_csum_add16(0, &iph->saddr, 4);
 		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(FOS_GEN_TCP_HLEN);
-		sum = _fos_csum_add(sum, th, FOS_GEN_TCP_HLEN / 2);
-		th->check = _fos_csum_fold(sum);
+		sum = fos_csum_add16(sum, th, FOS_GEN_TCP_HLEN / 2);
+		th->check = fos_csum_fold(sum);
 		return XDP_TX;
 	}
 
@@ -303,7 +273,7 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		for (i = 0; i < FOS_GEN_ICMP_DATA; i++)
 			payload[i] = (__u8)i;
 		ih->checksum =
-		    _fos_csum_fold(_fos_csum_add(0, ih, (sizeof(*ih) + FOS_GEN_ICMP_DATA) / 2));
+		    fos_csum_fold(fos_csum_add16(0, ih, (sizeof(*ih) + FOS_GEN_ICMP_DATA) / 2));
 		return XDP_TX;
 	}
 
