@@ -95,6 +95,7 @@
 
 #include "ct_maps.bpf.h"
 #include "fos/abi.h"
+#include "icmp.bpf.h"
 #include "parse.bpf.h"
 
 /* the class of IPv6 neighbour discovery: passes before the rules, never
@@ -109,16 +110,11 @@
 #define _FOS_TCP_RST 0x04
 #define _FOS_TCP_ACK 0x10
 
-#define _FOS_ICMP_ECHOREPLY	0
-#define _FOS_ICMP_DEST_UNREACH	3
-#define _FOS_ICMP_ECHO		8
-#define _FOS_ICMP_TIME_EXCEEDED 11
-#define _FOS_ICMP_PARAMETERPROB 12
-#define _FOS_ICMP6_ERR_MAX	4 /* types 1-4: the ICMPv6 errors */
-#define _FOS_ICMP6_ECHO		128
-#define _FOS_ICMP6_ECHOREPLY	129
-#define _FOS_ICMP6_ND_MIN	133 /* router solicitation .. redirect */
-#define _FOS_ICMP6_ND_MAX	137
+#define _FOS_ICMP6_ERR_MAX   4 /* types 1-4: the ICMPv6 errors */
+#define _FOS_ICMP6_ECHO	     128
+#define _FOS_ICMP6_ECHOREPLY 129
+#define _FOS_ICMP6_ND_MIN    133 /* router solicitation .. redirect */
+#define _FOS_ICMP6_ND_MAX    137
 
 /* what the packet does to the table */
 enum fos_ct_op {
@@ -551,7 +547,7 @@ static __always_inline int _fos_ct_related(void *ctx, bool xdp, const struct fos
 			sport = (l4[0] << 8) | l4[1];
 			dport = (l4[2] << 8) | l4[3];
 		} else if (proto == IPPROTO_ICMP
-			       ? l4[0] == _FOS_ICMP_ECHO || l4[0] == _FOS_ICMP_ECHOREPLY
+			       ? l4[0] == FOS_ICMP_ECHO || l4[0] == FOS_ICMP_ECHOREPLY
 			       : l4[0] == _FOS_ICMP6_ECHO || l4[0] == _FOS_ICMP6_ECHOREPLY) {
 			sport = (l4[4] << 8) | l4[5];
 			dport = sport;
@@ -583,12 +579,12 @@ static __always_inline int _fos_ct_icmp_kind(const struct fos_pkt *p)
 	__u8 t = p->icmp_type;
 
 	if (p->proto == IPPROTO_ICMP) {
-		if (t == _FOS_ICMP_ECHO)
+		if (t == FOS_ICMP_ECHO)
 			return _FOS_CT_ICMP_ECHO;
-		if (t == _FOS_ICMP_ECHOREPLY)
+		if (t == FOS_ICMP_ECHOREPLY)
 			return _FOS_CT_ICMP_ECHOREPLY;
-		if (t == _FOS_ICMP_DEST_UNREACH || t == _FOS_ICMP_TIME_EXCEEDED ||
-		    t == _FOS_ICMP_PARAMETERPROB)
+		if (t == FOS_ICMP_DEST_UNREACH || t == FOS_ICMP_TIME_EXCEEDED ||
+		    t == FOS_ICMP_PARAMETERPROB)
 			return _FOS_CT_ICMP_ERROR;
 		return _FOS_CT_ICMP_OTHER;
 	}

@@ -56,11 +56,11 @@
 #include <linux/ip.h>
 #include <linux/udp.h>
 #include <linux/tcp.h>
-#include <linux/icmp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "csum.bpf.h"
+#include "icmp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -254,7 +254,7 @@ int fos_xdp_gen(struct xdp_md *ctx)
 	}
 
 	if (fos_gen_mode == FOS_GEN_ICMP) {
-		struct icmphdr *ih = (void *)(iph + 1);
+		struct fos_icmphdr *ih = (void *)(iph + 1);
 		__u8 *payload = (void *)(ih + 1);
 		int i;
 
@@ -264,11 +264,11 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		_fos_gen_ip(eth, iph, seq, IPPROTO_ICMP,
 			    sizeof(*iph) + sizeof(*ih) + FOS_GEN_ICMP_DATA,
 			    _fos_gen_saddr(seq, n_sports));
-		ih->type = ICMP_ECHO;
+		ih->type = FOS_ICMP_ECHO;
 		ih->code = 0;
 		ih->checksum = 0;
-		ih->un.echo.id = bpf_htons(fos_gen_sport);
-		ih->un.echo.sequence = bpf_htons((__u16)seq);
+		ih->id = bpf_htons(fos_gen_sport);
+		ih->sequence = bpf_htons((__u16)seq);
 #pragma unroll
 		for (i = 0; i < FOS_GEN_ICMP_DATA; i++)
 			payload[i] = (__u8)i;

@@ -10,17 +10,19 @@
 #
 # Only namespaces this script creates are touched; the host's own interfaces
 # and routes are never changed.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
+. "$top/tests/steps.sh"
+fos_loud demo-lab.sh
 B=$top/build
 NS_C=fos-demo-client NS_R=fos-demo-router NS_S=fos-demo-server
 RUN=/run/fos-demo
 PIN=$RUN/bpf
 SOCK=$RUN/fwd.sock
 
-stop() {
+stop() (
   set +e
+  trap - ERR
   if [ -f "$RUN/fwd.pid" ]; then kill "$(cat "$RUN/fwd.pid")" 2>/dev/null; sleep 0.5; fi
   [ -x "$B/daemon/fwd" ] && mountpoint -q "$PIN" && ip netns exec "$NS_R" "$B/daemon/fwd" --flush --pin-dir "$PIN"
   for ns in $NS_C $NS_R $NS_S; do
@@ -29,15 +31,20 @@ stop() {
   done
   mountpoint -q "$PIN" && umount "$PIN"
   rm -rf "$RUN"
-}
+)
 
 if [ "${1:-}" = stop ]; then stop; echo "demo lab removed"; exit 0; fi
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+fos_need_root
 
 echo "== 1. packages and build"
+FOS_HINT="apt-get needs this machine's Debian 12 package sources (/etc/apt/sources.list*) to be reachable; fix them and run again"
 bash tests/install-deps.sh
-[ -f "$B/build.ninja" ] || meson setup "$B" >/dev/null
-ninja -C "$B" >/dev/null
+FOS_HINT="a build dependency is missing or broken: run 'bash tests/install-deps.sh' again and read what it prints, then 'meson setup $B'"
+[ -f "$B/build.ninja" ] || fos_step "configure the build (meson setup $B)" meson setup "$B"
+FOS_HINT="the compiler's error is above; 'ninja -C $B' shows it again. Run 'bash tests/install-deps.sh' first if a header or library is missing"
+fos_step "build fos (ninja -C $B)" ninja -C "$B"
+FOS_HINT="the kernel must have network namespaces, veth, BPF and BTF: see the README's 'Requirements'"
+fos_need_kernel
 stop >/dev/null 2>&1 || true
 
 echo "== 2. the lab: $NS_C (10.10.1.2) -- r-cli [$NS_R] r-srv -- $NS_S (10.10.2.2)"
@@ -62,7 +69,19 @@ sed "s|\"sets/blocked.txt\"|\"$top/conf/examples/sets/blocked.txt\"|" \
 ip netns exec $NS_R "$B/daemon/fwd" -c "$RUN/fwd.conf" -s "$SOCK" --pin-dir "$PIN" \
   >"$RUN/fwd.log" 2>&1 &
 echo $! >"$RUN/fwd.pid"
-for _ in $(seq 1 50); do "$B/cli/fosctl" -s "$SOCK" show status >/dev/null 2>&1 && break; sleep 0.1; done
+up=0
+for _ in $(seq 1 50); do
+  if "$B/cli/fosctl" -s "$SOCK" show status >/dev/null 2>&1; then up=1; break; fi
+  kill -0 "$(cat "$RUN/fwd.pid")" 2>/dev/null || break
+  sleep 0.1
+done
+if [ "$up" != 1 ]; then
+  echo "demo-lab.sh: FAILED: fwd did not start; its log ($RUN/fwd.log):" >&2
+  cat "$RUN/fwd.log" >&2
+  echo "demo-lab.sh: what to do: the log says why; 'bash conf/examples/demo-lab.sh stop' removes the lab" >&2
+  exit 1
+fi
+FOS_HINT="fwd's log is $RUN/fwd.log; 'bash conf/examples/demo-lab.sh stop' removes the lab"
 ip netns exec $NS_S python3 "$top/tests/e2e/servers.py" "$RUN" tcp:23 tcp:80 tcp:8050 >/dev/null 2>&1 &
 sleep 0.5
 
