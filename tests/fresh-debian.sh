@@ -26,7 +26,7 @@ root=$dir/root
 umount_all() {
   set +e
   trap - ERR
-  for m in run/netns sys/fs/bpf sys dev/pts dev proc; do
+  for m in run/netns sys/fs/bpf sys dev/pts dev proc ""; do
     mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"
   done
   true
@@ -45,6 +45,9 @@ FOS_HINT=
 umount_all
 rm -rf "$root"
 cp -a "$dir/pristine" "$root"
+# the chroot's / a mount point of its own, as on a machine (ip netns exec
+# makes / a slave mount)
+mount --bind "$root" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main

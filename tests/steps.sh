@@ -71,13 +71,13 @@ fos_need_root() {
 # the kernel features every fos script needs, checked up front with one
 # line each that says what is missing
 fos_need_kernel() {
-  local bad=0
-  if ! ip netns add fos-probe-$$ 2>/dev/null; then
-    echo "$_fos_name: this kernel or container cannot create network namespaces (ip netns add failed)" >&2
+  local bad=0 err
+  if ! err=$(ip netns add fos-probe-$$ 2>&1); then
+    echo "$_fos_name: cannot create a network namespace: ip netns add: $err" >&2
     bad=1
   else
-    if ! ip -n fos-probe-$$ link add fos-probe0 type veth peer name fos-probe1 2>/dev/null; then
-      echo "$_fos_name: this kernel has no veth devices (CONFIG_VETH)" >&2
+    if ! err=$(ip -n fos-probe-$$ link add fos-probe0 type veth peer name fos-probe1 2>&1); then
+      echo "$_fos_name: cannot create a veth pair in a network namespace: $err" >&2
       bad=1
     fi
     ip netns del fos-probe-$$ 2>/dev/null || true
