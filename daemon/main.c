@@ -140,6 +140,8 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
 			 (unsigned long long)m->generation, m->n_progs, m->n_progs == 1 ? "" : "s",
 			 m->n_sets, m->n_sets == 1 ? "" : "s");
 		log_info("config %s", msg);
+		for (size_t i = 0; m->cfg && i < m->cfg->n_notes; i++)
+			log_info("%s", m->cfg->notes[i]);
 	}
 	m->reload_message = strdup(msg);
 	/* a large set's parse and plan leave freed memory behind: give it back */
@@ -650,14 +652,20 @@ int main(int argc, char **argv)
 	libbpf_set_print(_fos_libbpf_print);
 
 	if (check) {
-		r = fos_manager_check(config, &errs, NULL);
+		struct fos_config *checked = NULL;
+
+		r = fos_manager_check(config, &errs, &checked);
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		fos_errors_clear(&errs);
 		if (r < 0) {
+			fos_config_free(checked);
 			fprintf(stderr, "fwd: %s is not valid\n", config);
 			return 1;
 		}
+		for (size_t i = 0; checked && i < checked->n_notes; i++)
+			printf("%s\n", checked->notes[i]);
+		fos_config_free(checked);
 		printf("%s: ok\n", config);
 		return 0;
 	}

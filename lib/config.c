@@ -265,6 +265,9 @@ void fos_config_free(struct fos_config *c)
 		_fos_program_done(&c->programs[i]);
 	free(c->programs);
 	_fos_source_done(&c->conntrack.src);
+	for (size_t i = 0; i < c->n_notes; i++)
+		free(c->notes[i]);
+	free(c->notes);
 	free(c->path);
 	free(c);
 }
@@ -1821,6 +1824,7 @@ static bool _fos_ddos_rate(struct fos_loader *ld, const config_setting_t *g, con
  * second error follows from the first. */
 struct fos_ddos_ctx {
 	const struct fos_program *p;
+	bool stateful_given; /* settings.stateful is set */
 	bool stateful_known;
 	bool blacklist_known;
 	bool blacklist_ok; /* settings.blacklist is enabled and has an ipSetRef */
@@ -1841,9 +1845,12 @@ static void _fos_ddos_block(struct fos_loader *ld, const config_setting_t *g,
 
 /*
  * What every DDoS group starts with: it is a group, of an xdp program, with
- * known keys and an enabled setting. Records where it is in *src. Returns 1
- * if the rest of the group is to be read, 0 if not, or -errno; *ret_enabled
- * is set if enabled is given and valid, and *ret_enabled_known says so.
+ * known keys and an enabled setting, or a boolean, short for a group with
+ * only enabled (synFloodProtection = true, as the EBPFProgram CRD writes it).
+ * Records where it is in *src. Returns 1 if the rest of the group is to be
+ * read, 2 for the boolean form (nothing more to read), 0 if neither, or
+ * -errno; *ret_enabled is set if enabled is given and valid, and
+ * *ret_enabled_known says so.
  */
 static int _fos_ddos_group(struct fos_loader *ld, const config_setting_t *g,
 			   const struct fos_ddos_ctx *ctx, const char *const *keys,
@@ -1857,8 +1864,18 @@ static int _fos_ddos_group(struct fos_loader *ld, const config_setting_t *g,
 		_fos_err(ld, g, "only xdp programs have DDoS protection");
 		return 0;
 	}
-	if (!_fos_want_group(ld, g))
+	if (config_setting_type(g) == CONFIG_TYPE_BOOL) {
+		r = _fos_source_set(ld, g, src);
+		if (r < 0)
+			return r;
+		*ret_enabled = config_setting_get_bool(g);
+		*ret_enabled_known = true;
+		return 2;
+	}
+	if (!config_setting_is_group(g)) {
+		_fos_err(ld, g, "expected true, false or a group, got %s", _fos_kind(g));
 		return 0;
+	}
 	r = _fos_source_set(ld, g, src);
 	if (r < 0)
 		return r;
@@ -1884,6 +1901,8 @@ static int _fos_parse_rate_limiting(struct fos_loader *ld, const config_setting_
 			    &enabled_known);
 	if (r <= 0)
 		return r;
+	if (r == 2)
+		goto defaults;
 
 	pps = _fos_ddos_rate(ld, g, "packetsPerSecond", "burst", &d->pps);
 	cps = _fos_ddos_rate(ld, g, "connectionsPerSecond", "connectionsBurst", &d->cps);
@@ -1891,10 +1910,13 @@ static int _fos_parse_rate_limiting(struct fos_loader *ld, const config_setting_
 	cpi_s = config_setting_get_member(g, "connectionsPerIP");
 	if (cpi_s) {
 		_fos_ddos_count(ld, cpi_s, &d->conns_per_ip);
-		/* only a stateful program knows how many connections a source has */
-		if (ctx->stateful_known && !ctx->p->stateful)
+		/* the connection table counts them: a stateful program reads it */
+		if (ctx->stateful_given && ctx->stateful_known && !ctx->p->stateful)
 			_fos_err_at(ld, g, cpi_s,
-				    "connectionsPerIP needs settings.stateful = true");
+				    "connectionsPerIP counts each source's connections in the "
+				    "connection table, which settings.stateful = false turns off: "
+				    "leave stateful out (connectionsPerIP turns it on) or set it "
+				    "to true");
 	}
 
 	s = config_setting_get_member(g, "ipv6PrefixLength");
@@ -1903,10 +1925,12 @@ static int _fos_parse_rate_limiting(struct fos_loader *ld, const config_setting_
 
 	_fos_ddos_block(ld, g, ctx, &d->rate_block);
 
-	if (enabled_known && d->rate_enabled && !pps && !cps && !cpi_s)
-		_fos_err(ld, g,
-			 "rateLimiting sets no limit: give packetsPerSecond, connectionsPerSecond "
-			 "or connectionsPerIP");
+	if (pps || cps || cpi_s)
+		return 0;
+defaults:
+	/* enabled with no limit of its own */
+	d->pps = (struct fos_rate_cfg){FOS_DDOS_DEFAULT_PPS, 2 * FOS_DDOS_DEFAULT_PPS};
+	d->cps = (struct fos_rate_cfg){FOS_DDOS_DEFAULT_CPS, 2 * FOS_DDOS_DEFAULT_CPS};
 	return 0;
 }
 
@@ -1921,6 +1945,10 @@ static int _fos_parse_syn_flood(struct fos_loader *ld, const config_setting_t *g
 			    &enabled_known);
 	if (r <= 0)
 		return r;
+	if (r == 2) {
+		d->syn_threshold = FOS_DDOS_DEFAULT_SYN_THRESHOLD;
+		return 0;
+	}
 
 	always_s = config_setting_get_member(g, "always");
 	if (always_s)
@@ -1930,8 +1958,8 @@ static int _fos_parse_syn_flood(struct fos_loader *ld, const config_setting_t *g
 		_fos_ddos_count(ld, threshold_s, &d->syn_threshold);
 	if (always_known && d->syn_always && threshold_s)
 		_fos_err_at(ld, g, threshold_s, "threshold is not allowed with always = true");
-	else if (always_known && !d->syn_always && !threshold_s && enabled_known && d->syn_enabled)
-		_fos_err(ld, g, "threshold is required unless always = true");
+	else if (!threshold_s && !(always_known && d->syn_always))
+		d->syn_threshold = FOS_DDOS_DEFAULT_SYN_THRESHOLD;
 
 	s = config_setting_get_member(g, "holdTime");
 	if (s)
@@ -1947,22 +1975,25 @@ static int _fos_parse_syn_flood(struct fos_loader *ld, const config_setting_t *g
 static int _fos_parse_flood(struct fos_loader *ld, const config_setting_t *g,
 			    const struct fos_ddos_ctx *ctx, struct fos_source *src, bool *enabled,
 			    struct fos_rate_cfg *per_src, struct fos_rate_cfg *total,
-			    uint32_t *block)
+			    uint32_t *block, uint32_t default_per_src, uint32_t default_total)
 {
-	bool enabled_known, has_per_src, has_total;
+	bool enabled_known;
 	int r;
 
 	r = _fos_ddos_group(ld, g, ctx, flood_keys, src, enabled, &enabled_known);
 	if (r <= 0)
 		return r;
+	if (r == 1) {
+		bool has_per_src = _fos_ddos_rate(ld, g, "perSource", "perSourceBurst", per_src);
+		bool has_total = _fos_ddos_rate(ld, g, "total", "totalBurst", total);
 
-	has_per_src = _fos_ddos_rate(ld, g, "perSource", "perSourceBurst", per_src);
-	has_total = _fos_ddos_rate(ld, g, "total", "totalBurst", total);
-	_fos_ddos_block(ld, g, ctx, block);
-
-	if (enabled_known && *enabled && !has_per_src && !has_total)
-		_fos_err(ld, g, "%s sets no limit: give perSource or total",
-			 config_setting_name(g));
+		_fos_ddos_block(ld, g, ctx, block);
+		if (has_per_src || has_total)
+			return 0;
+	}
+	/* enabled with no limit of its own */
+	*per_src = (struct fos_rate_cfg){default_per_src, 2 * default_per_src};
+	*total = (struct fos_rate_cfg){default_total, default_total};
 	return 0;
 }
 
@@ -1988,14 +2019,16 @@ static int _fos_parse_ddos(struct fos_loader *ld, const config_setting_t *g,
 	s = config_setting_get_member(g, "icmpFloodProtection");
 	if (s) {
 		r = _fos_parse_flood(ld, s, ctx, &d->icmp_src, &d->icmp_enabled, &d->icmp_per_src,
-				     &d->icmp_total, &d->icmp_block);
+				     &d->icmp_total, &d->icmp_block, FOS_DDOS_DEFAULT_ICMP_PER_SRC,
+				     FOS_DDOS_DEFAULT_ICMP_TOTAL);
 		if (r < 0)
 			return r;
 	}
 	s = config_setting_get_member(g, "udpFloodProtection");
 	if (s) {
 		r = _fos_parse_flood(ld, s, ctx, &d->udp_src, &d->udp_enabled, &d->udp_per_src,
-				     &d->udp_total, &d->udp_block);
+				     &d->udp_total, &d->udp_block, FOS_DDOS_DEFAULT_UDP_PER_SRC,
+				     FOS_DDOS_DEFAULT_UDP_TOTAL);
 		if (r < 0)
 			return r;
 	}
@@ -2038,10 +2071,15 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 	}
 
 	/* after stateful and the blacklist, which their settings depend on */
+	ddos.stateful_given = config_setting_get_member(g, "stateful") != NULL;
 	ddos.stateful_known = stateful_known;
 	r = _fos_parse_ddos(ld, g, &ddos, &p->ddos);
 	if (r < 0)
 		return r;
+	if (!ddos.stateful_given && p->ddos.rate_enabled && p->ddos.conns_per_ip) {
+		p->stateful = true;
+		p->stateful_implied = true;
+	}
 
 	s = config_setting_get_member(g, "actions");
 	if (s) {
@@ -2122,7 +2160,7 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	r = _fos_where_set(ld, prio_s ?: g, prio_s ?: name_s ?: g, &where.priority);
 	if (r < 0)
 		return r;
-	if (p.stateful) {
+	if (p.stateful && !p.stateful_implied) {
 		s = config_setting_get_member(settings_s, "stateful");
 		r = _fos_where_set(ld, s, s, &where.stateful);
 		if (r < 0)
@@ -2388,6 +2426,120 @@ static void _fos_check_tc(struct fos_loader *ld)
 	}
 }
 
+static int _fos_note(struct fos_config *c, const struct fos_source *src, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int _fos_note(struct fos_config *c, const struct fos_source *src, const char *fmt, ...)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, **v;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	if (asprintf(&line, "%s:%d: %s", src->file ? src->file : c->path, src->line, text) < 0)
+		return -ENOMEM;
+	v = realloc(c->notes, (c->n_notes + 1) * sizeof(*v));
+	if (!v) {
+		free(line);
+		return -ENOMEM;
+	}
+	c->notes = v;
+	c->notes[c->n_notes++] = line;
+	return 0;
+}
+
+static bool _fos_tc_priority_used(const struct fos_config *c, const char *ifname, int prio)
+{
+	for (size_t i = 0; i < c->n_programs; i++)
+		if (_fos_prog_is_tc(c->programs[i].type) && c->programs[i].priority == prio &&
+		    strcmp(c->programs[i].interface, ifname) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * rateLimiting.connectionsPerIP counts the connections each source has open
+ * in the connection table, which stateful TC programs fill. On an interface
+ * without one, fwd adds its own: "conntrack.<interface>", a tc-ingress
+ * program that only tracks (fos_tc_track there and, as for every stateful
+ * TC program, on egress), at the highest TC priority the interface's
+ * programs leave free, so it sees what they pass.
+ */
+static int _fos_add_conn_trackers(struct fos_loader *ld)
+{
+	struct fos_config *c = ld->cfg;
+	size_t n = c->n_programs;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fos_program *x = &c->programs[i];
+		struct fos_program t = {.type = FOS_PROG_TC_INGRESS,
+					.stateful = true,
+					.track_only = true,
+					.default_action = FOS_CFG_PASS};
+		struct fos_program *v;
+		int prio, r;
+
+		if (x->type != FOS_PROG_XDP || !x->ddos.rate_enabled || !x->ddos.conns_per_ip)
+			continue;
+		if (x->stateful_implied) {
+			r = _fos_note(c, &x->ddos.rate_src,
+				      "program \"%s\": rateLimiting.connectionsPerIP turns on "
+				      "connection tracking (settings.stateful = true): established "
+				      "and related packets pass without its rules",
+				      x->name);
+			if (r < 0)
+				return r;
+		}
+		if (_fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_INGRESS) ||
+		    _fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_EGRESS))
+			continue; /* a stateful TC program (the tracker itself, too) */
+		snprintf(t.name, sizeof(t.name), "conntrack.%s", x->interface);
+		if (fos_config_find_program(c, t.name)) {
+			ld->n_failed++;
+			fos_errors_add(ld->errs, x->ddos.rate_src.file, x->ddos.rate_src.line,
+				       "programs \"%s\": rateLimiting.connectionsPerIP needs "
+				       "connection tracking on %s, and the program fwd adds for it "
+				       "is named \"%s\", which is taken",
+				       x->name, x->interface, t.name);
+			continue;
+		}
+		for (prio = FOS_PRIORITY_MAX; prio >= FOS_TC_PRIORITY_MIN; prio--)
+			if (!_fos_tc_priority_used(c, x->interface, prio))
+				break;
+		t.priority = prio;
+		snprintf(t.interface, sizeof(t.interface), "%s", x->interface);
+		t.src.file = strdup(x->ddos.rate_src.file ? x->ddos.rate_src.file : c->path);
+		if (asprintf(&t.description,
+			     "connection tracking on %s for the connectionsPerIP of \"%s\"",
+			     x->interface, x->name) < 0)
+			t.description = NULL;
+		if (!t.src.file || !t.description) {
+			_fos_program_done(&t);
+			return -ENOMEM;
+		}
+		t.src.line = x->ddos.rate_src.line;
+		v = realloc(c->programs, (c->n_programs + 1) * sizeof(*v));
+		if (!v) {
+			_fos_program_done(&t);
+			return -ENOMEM;
+		}
+		c->programs = v;
+		c->programs[c->n_programs++] = t;
+		x = &c->programs[i];
+		r = _fos_note(c, &x->ddos.rate_src,
+			      "program \"%s\": connectionsPerIP: tracking the connections of %s "
+			      "with program \"%s\" (tc-ingress and tc-egress, priority %d)",
+			      x->name, x->interface, t.name, t.priority);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int _fos_config_new(const char *path, struct fos_config **ret)
 {
 	_cleanup_(fos_config_freep) struct fos_config *c = NULL;
@@ -2446,6 +2598,11 @@ static int _fos_config_load(const char *name, const char *text, struct fos_confi
 	_fos_resolve_refs(&ld);
 	_fos_check_invalid_states(&ld);
 	_fos_check_tc(&ld);
+	if (ld.n_failed == 0) {
+		r = _fos_add_conn_trackers(&ld);
+		if (r < 0)
+			return r;
+	}
 
 	if (ld.n_failed > 0) {
 		log_debug("%s: %u problem(s) found", name, ld.n_failed);

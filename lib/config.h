@@ -96,6 +96,16 @@ struct fos_rate_cfg {
 #define FOS_DDOS_DEFAULT_V6_PLEN      64
 #define FOS_DDOS_DEFAULT_SYN_HOLD     10U  /* seconds */
 #define FOS_DDOS_DEFAULT_AUTH_TIMEOUT 300U /* seconds */
+/* What an enabled protection that sets no limit of its own (`= true`, or
+ * `{ enabled = true; }`) limits, chosen for a small router (conf/fwd.conf
+ * says why): rates per second, bursts twice the rate unless equal. */
+#define FOS_DDOS_DEFAULT_PPS	       200000U /* rateLimiting.packetsPerSecond */
+#define FOS_DDOS_DEFAULT_CPS	       1000U   /* rateLimiting.connectionsPerSecond */
+#define FOS_DDOS_DEFAULT_SYN_THRESHOLD 1000U   /* synFloodProtection.threshold */
+#define FOS_DDOS_DEFAULT_ICMP_PER_SRC  100U    /* icmpFloodProtection.perSource */
+#define FOS_DDOS_DEFAULT_ICMP_TOTAL    10000U  /* icmpFloodProtection.total */
+#define FOS_DDOS_DEFAULT_UDP_PER_SRC   100000U /* udpFloodProtection.perSource */
+#define FOS_DDOS_DEFAULT_UDP_TOTAL     500000U /* udpFloodProtection.total */
 
 /* settings.rateLimiting, synFloodProtection, icmpFloodProtection and
  * udpFloodProtection of an XDP program (EBPFProgram spec.settings) */
@@ -137,6 +147,12 @@ struct fos_program {
 	char interface[FOS_IFNAME_MAX];
 	int priority;
 	bool stateful; /* settings.stateful */
+	/* stateful left out, turned on by rateLimiting.connectionsPerIP */
+	bool stateful_implied;
+	/* fwd's own program, not the config's: the connection tracker an XDP
+	 * program's connectionsPerIP needs on an interface without a stateful
+	 * TC program (runs fos_tc_track on both directions, no rules) */
+	bool track_only;
 	struct fos_list_ref blacklist;
 	struct fos_list_ref whitelist;
 	struct fos_ddos_settings ddos; /* xdp only */
@@ -181,6 +197,10 @@ struct fos_config {
 	size_t n_sets;
 	struct fos_program *programs;
 	size_t n_programs;
+	/* what the loader decided that the config does not say in so many
+	 * words ("file:line: ..."), for fwd to log at info level */
+	char **notes;
+	size_t n_notes;
 };
 
 /* Errors found while loading: each "file:line: path: what is wrong". */

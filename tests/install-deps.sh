@@ -9,7 +9,7 @@ pkgs=(
   build-essential pkg-config meson ninja-build clang llvm bpftool libbpf-dev
   libconfig-dev libjson-c-dev libreadline-dev libsystemd-dev check
   libnl-3-dev libnl-route-3-dev
-  linux-libc-dev iproute2 iputils-ping netcat-openbsd iperf3 curl tmux expect python3
+  linux-libc-dev iproute2 procps systemd iputils-ping netcat-openbsd iperf3 curl tmux expect python3
   nftables iptables ethtool valgrind clang-format
 )
 if [ "${1:-}" = --list ]; then

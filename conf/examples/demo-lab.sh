@@ -47,6 +47,7 @@ FOS_HINT="the kernel must have network namespaces, veth, BPF and BTF: see the RE
 fos_need_kernel
 stop >/dev/null 2>&1 || true
 
+FOS_HINT="building the lab's namespaces failed; 'bash conf/examples/demo-lab.sh stop' removes what was made, then run it again"
 echo "== 2. the lab: $NS_C (10.10.1.2) -- r-cli [$NS_R] r-srv -- $NS_S (10.10.2.2)"
 for ns in $NS_C $NS_R $NS_S; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add r-cli netns $NS_R type veth peer name eth0 netns $NS_C

@@ -1666,11 +1666,13 @@ START_TEST(test_ddos_value_errors)
 		   "1-2147483647",
 		   "t.conf:9: " ICMP ".blockDuration: an empty string is not a duration"));
 
-	/* groups that are not groups */
-	assert_load_fails(DDOS_CONF("  rateLimiting = true;\n"
-				    "  synFloodProtection = ( );\n"),
-			  ERRORS("t.conf:4: " RL ": expected a group, got a boolean",
-				 "t.conf:5: " SYN ": expected a group, got a list"));
+	/* neither a boolean nor a group */
+	assert_load_fails(DDOS_CONF("  rateLimiting = 1;\n"
+				    "  synFloodProtection = ( );\n"
+				    "  udpFloodProtection = \"true\";\n"),
+			  ERRORS("t.conf:4: " RL ": expected true, false or a group, got an integer",
+				 "t.conf:5: " SYN ": expected true, false or a group, got a list",
+				 "t.conf:6: " UDP ": expected true, false or a group, got a string"));
 }
 END_TEST
 
@@ -1698,19 +1700,7 @@ START_TEST(test_ddos_group_errors)
 		   "t.conf:10: " SYN ".cookies: unknown key",
 		   "t.conf:10: " SYN ": enabled is required: true turns the protection on",
 		   "t.conf:12: " ICMP ": perSourceBurst needs perSource",
-		   "t.conf:12: " ICMP ": totalBurst needs total",
-		   "t.conf:11: " ICMP ": icmpFloodProtection sets no limit: give perSource or "
-		   "total",
-		   "t.conf:13: " UDP ": udpFloodProtection sets no limit: give perSource or "
-		   "total"));
-
-	assert_load_fails(DDOS_CONF("  rateLimiting = { enabled = true; ipv6PrefixLength = 48;\n"
-				    "    blockDuration = 60; };\n"
-				    "  synFloodProtection = { enabled = true; holdTime = 5; };\n"),
-			  ERRORS("t.conf:4: " RL
-				 ": rateLimiting sets no limit: give packetsPerSecond, "
-				 "connectionsPerSecond or connectionsPerIP",
-				 "t.conf:6: " SYN ": threshold is required unless always = true"));
+		   "t.conf:12: " ICMP ": totalBurst needs total"));
 
 	/* threshold and always = true contradict each other, enabled or not */
 	assert_load_fails(DDOS_CONF("  synFloodProtection = { enabled = true; always = true;\n"
@@ -1757,21 +1747,31 @@ START_TEST(test_ddos_cross_checks)
 	    "}; } );\n",
 	    ERRORS("t.conf:2: programs[0].settings.blacklist: enabled = true needs an ipSetRef"));
 
-	/* connectionsPerIP counts tracked connections: stateful only */
+	/* connectionsPerIP counts tracked connections: stateful = false
+	 * contradicts it (left out, it turns stateful on: test_ddos_seed) */
+	assert_load_fails(
+	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
+	    "  stateful = false; rateLimiting = { enabled = true;\n"
+	    "    connectionsPerIP = 100; };\n"
+	    "}; },\n"
+	    "{ name = \"r\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = 1;\n"
+	    "  rateLimiting = { enabled = true; connectionsPerIP = 100; }; }; } );\n",
+	    ERRORS("t.conf:3: " RL ": connectionsPerIP counts each source's connections in the "
+		   "connection table, which settings.stateful = false turns off: leave stateful "
+		   "out (connectionsPerIP turns it on) or set it to true",
+		   "t.conf:5: programs[1].settings.stateful: expected a boolean, got an "
+		   "integer"));
+
+	/* the program fwd adds for connectionsPerIP must not meet a name in use */
 	assert_load_fails(
 	    "programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\"; settings = {\n"
 	    "  rateLimiting = { enabled = true;\n"
 	    "    connectionsPerIP = 100; };\n"
 	    "}; },\n"
-	    "{ name = \"q\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = false;\n"
-	    "  rateLimiting = { enabled = true; connectionsPerIP = 100; }; }; },\n"
-	    "{ name = \"r\"; type = \"xdp\"; interface = \"eth0\"; settings = { stateful = 1;\n"
-	    "  rateLimiting = { enabled = true; connectionsPerIP = 100; }; }; } );\n",
-	    ERRORS("t.conf:3: " RL ": connectionsPerIP needs settings.stateful = true",
-		   "t.conf:6: programs[1].settings.rateLimiting: connectionsPerIP needs "
-		   "settings.stateful = true",
-		   "t.conf:7: programs[2].settings.stateful: expected a boolean, got an "
-		   "integer"));
+	    "{ name = \"conntrack.eth0\"; type = \"xdp\"; interface = \"eth1\"; } );\n",
+	    ERRORS("t.conf:2: programs \"p\": rateLimiting.connectionsPerIP needs connection "
+		   "tracking on eth0, and the program fwd adds for it is named "
+		   "\"conntrack.eth0\", which is taken"));
 
 	/* DDoS protection is XDP's: every group on a TC program is refused, at
 	 * the group, whatever it holds */
@@ -1791,6 +1791,127 @@ START_TEST(test_ddos_cross_checks)
 		   "DDoS protection",
 		   "t.conf:8: programs[1].settings.udpFloodProtection: only xdp programs have "
 		   "DDoS protection"));
+}
+END_TEST
+
+/* The EBPFProgram CRD's "ddos-protection" example as written: the protections
+ * as booleans, connectionsPerIP without settings.stateful. */
+START_TEST(test_ddos_seed)
+{
+	_cleanup_(fos_config_freep) struct fos_config *c =
+	    load_ok("programs = ( { name = \"ddos-protection\"; type = \"xdp\";\n"
+		    "  interface = \"eth0\"; priority = 1; settings = {\n"
+		    "    rateLimiting = { enabled = true; packetsPerSecond = 1000000;\n"
+		    "      connectionsPerSecond = 10000; connectionsPerIP = 100; };\n"
+		    "    synFloodProtection = true;\n"
+		    "    icmpFloodProtection = true;\n"
+		    "    udpFloodProtection = true;\n"
+		    "}; } );\n");
+	const struct fos_program *p = &c->programs[0], *t;
+	const struct fos_ddos_settings *d = &p->ddos;
+
+	ck_assert(d->rate_enabled && d->syn_enabled && d->icmp_enabled && d->udp_enabled);
+	assert_rate(&d->pps, 1000000, 1000000);
+	assert_rate(&d->cps, 10000, 10000);
+	ck_assert_uint_eq(d->conns_per_ip, 100);
+	/* the booleans' defaults */
+	ck_assert(!d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, FOS_DDOS_DEFAULT_SYN_THRESHOLD);
+	ck_assert_uint_eq(d->syn_hold, FOS_DDOS_DEFAULT_SYN_HOLD);
+	ck_assert_uint_eq(d->syn_auth_timeout, FOS_DDOS_DEFAULT_AUTH_TIMEOUT);
+	assert_rate(&d->icmp_per_src, FOS_DDOS_DEFAULT_ICMP_PER_SRC,
+		    2 * FOS_DDOS_DEFAULT_ICMP_PER_SRC);
+	assert_rate(&d->icmp_total, FOS_DDOS_DEFAULT_ICMP_TOTAL, FOS_DDOS_DEFAULT_ICMP_TOTAL);
+	assert_rate(&d->udp_per_src, FOS_DDOS_DEFAULT_UDP_PER_SRC, 2 * FOS_DDOS_DEFAULT_UDP_PER_SRC);
+	assert_rate(&d->udp_total, FOS_DDOS_DEFAULT_UDP_TOTAL, FOS_DDOS_DEFAULT_UDP_TOTAL);
+	ck_assert_uint_eq(d->icmp_block, 0);
+	ck_assert_uint_eq(d->udp_block, 0);
+	ck_assert_int_eq(d->syn_src.line, 5);
+	ck_assert_int_eq(d->udp_src.line, 7);
+
+	/* connectionsPerIP turned tracking on, and fwd tracks the interface */
+	ck_assert(p->stateful && p->stateful_implied);
+	ck_assert_uint_eq(c->n_programs, 2);
+	t = fos_config_find_program(c, "conntrack.eth0");
+	ck_assert_ptr_nonnull(t);
+	ck_assert(t->track_only && t->stateful && !t->stateful_implied);
+	ck_assert_int_eq(t->type, FOS_PROG_TC_INGRESS);
+	ck_assert_str_eq(t->interface, "eth0");
+	ck_assert_int_eq(t->priority, 65535);
+	ck_assert_uint_eq(t->n_rules, 0);
+	ck_assert_int_eq(t->default_action, FOS_CFG_PASS);
+	ck_assert_str_eq(t->description,
+			 "connection tracking on eth0 for the connectionsPerIP of \"ddos-protection\"");
+	ck_assert_int_eq(t->src.line, 3);
+	ck_assert_uint_eq(c->n_notes, 2);
+	ck_assert_str_eq(c->notes[0],
+			 "t.conf:3: program \"ddos-protection\": rateLimiting.connectionsPerIP "
+			 "turns on connection tracking (settings.stateful = true): established "
+			 "and related packets pass without its rules");
+	ck_assert_str_eq(c->notes[1], "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
+				      "tracking the connections of eth0 with program "
+				      "\"conntrack.eth0\" (tc-ingress and tc-egress, priority 65535)");
+	fos_config_free(TAKE_PTR(c));
+
+	/* false is off; enabled = true alone takes the same defaults */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "  settings = { synFloodProtection = false; udpFloodProtection = false;\n"
+		    "    icmpFloodProtection = { enabled = true; };\n"
+		    "    rateLimiting = { enabled = true; }; }; } );\n");
+	d = &c->programs[0].ddos;
+	ck_assert(!d->syn_enabled && !d->udp_enabled && d->icmp_enabled && d->rate_enabled);
+	ck_assert(fos_program_has_ddos(&c->programs[0]));
+	assert_rate(&d->icmp_per_src, FOS_DDOS_DEFAULT_ICMP_PER_SRC,
+		    2 * FOS_DDOS_DEFAULT_ICMP_PER_SRC);
+	assert_rate(&d->pps, FOS_DDOS_DEFAULT_PPS, 2 * FOS_DDOS_DEFAULT_PPS);
+	assert_rate(&d->cps, FOS_DDOS_DEFAULT_CPS, 2 * FOS_DDOS_DEFAULT_CPS);
+	ck_assert_uint_eq(d->conns_per_ip, 0);
+	ck_assert(!c->programs[0].stateful);
+	ck_assert_uint_eq(c->n_programs, 1);
+	ck_assert_uint_eq(c->n_notes, 0);
+	fos_config_free(TAKE_PTR(c));
+
+	/* only the protections left without a limit get defaults; always = true
+	 * has no threshold */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "  settings = { synFloodProtection = { enabled = true; always = true; };\n"
+		    "    icmpFloodProtection = { enabled = true; total = 7; };\n"
+		    "    rateLimiting = { enabled = true; connectionsPerSecond = 9; }; }; } );\n");
+	d = &c->programs[0].ddos;
+	ck_assert(d->syn_always);
+	ck_assert_uint_eq(d->syn_threshold, 0);
+	assert_rate(&d->icmp_per_src, 0, 0);
+	assert_rate(&d->icmp_total, 7, 7);
+	assert_rate(&d->pps, 0, 0);
+	assert_rate(&d->cps, 9, 9);
+	fos_config_free(TAKE_PTR(c));
+
+	/* stateful = true given: no note about it; a stateful TC program on the
+	 * interface already fills the table, so no tracker is added */
+	c = load_ok("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "  settings = { stateful = true;\n"
+		    "    rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
+		    "  { name = \"fw\"; type = \"tc-egress\"; interface = \"eth0\";\n"
+		    "    settings = { stateful = true; }; } );\n");
+	ck_assert(c->programs[0].stateful && !c->programs[0].stateful_implied);
+	ck_assert_uint_eq(c->n_programs, 2);
+	ck_assert_ptr_null(fos_config_find_program(c, "conntrack.eth0"));
+	ck_assert_uint_eq(c->n_notes, 0);
+	fos_config_free(TAKE_PTR(c));
+
+	/* the tracker takes the highest TC priority the interface leaves free,
+	 * and one tracker serves every program of its interface */
+	c = load_ok("programs = ( { name = \"a\"; type = \"xdp\"; interface = \"eth0\";\n"
+		    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
+		    "  { name = \"b\"; type = \"xdp\"; interface = \"eth0\"; priority = 2;\n"
+		    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
+		    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
+		    "    priority = 65535; } );\n");
+	ck_assert_uint_eq(c->n_programs, 4);
+	t = fos_config_find_program(c, "conntrack.eth0");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->priority, 65534);
+	ck_assert_uint_eq(c->n_notes, 3);
 }
 END_TEST
 
@@ -1817,14 +1938,14 @@ START_TEST(test_ddos_dropin_lines)
 	ck_assert_ptr_nonnull(f);
 	fputs("programs = ( { name = \"p\"; type = \"xdp\"; interface = \"eth0\";\n"
 	      "  settings = {\n"
-	      "    synFloodProtection = { enabled = true; };\n"
+	      "    synFloodProtection = { enabled = true; always = true; threshold = 5; };\n"
 	      "  }; } );\n",
 	      f);
 	ck_assert_int_eq(fclose(f), 0);
 
 	ck_assert_int_eq(fos_config_load(main_path, &c, &e), -EINVAL);
 	ck_assert_ptr_eq(c, &sentinel);
-	want = strf("%s:3: " SYN ": threshold is required unless always = true", dropin);
+	want = strf("%s:3: " SYN ": threshold is not allowed with always = true", dropin);
 	assert_errors(&e, ERRORS(want));
 	fos_errors_clear(&e);
 
@@ -2506,6 +2627,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_ddos_value_errors);
 	tcase_add_test(tc, test_ddos_group_errors);
 	tcase_add_test(tc, test_ddos_cross_checks);
+	tcase_add_test(tc, test_ddos_seed);
 	tcase_add_test(tc, test_ddos_dropin_lines);
 	suite_add_tcase(s, tc);
 
