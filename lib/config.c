@@ -91,11 +91,15 @@ static const char *const log_level_names[] = {"debug", "info", "notice", "warnin
 
 /* The keys each group may hold, and those recognised but not supported yet. */
 static const char *const top_keys[] = {"daemon", "conntrack", "ipSets", "programs", NULL};
-static const char *const top_planned[] = {
-    "trafficControl",
-    "natConfigs",
-    "containerPolicies",
-    NULL,
+/* Sections of the resources whose feature is not built yet: refused with one
+ * line naming the feature (the rest of the file is still checked). */
+static const struct {
+	const char *key;
+	const char *feature;
+} top_planned[] = {
+    {"trafficControl", "QoS (the TrafficControl resource)"},
+    {"natConfigs", "NAT44/NAT66 (the NATConfig resource)"},
+    {"containerPolicies", "container policy enforcement (the ContainerPolicy resource)"},
 };
 static const char *const daemon_keys[] = {"socket", "pinDir", "logLevel", NULL};
 static const char *const conntrack_keys[] = {
@@ -936,26 +940,27 @@ static const char *_fos_key_suggest(const char *key, const char *const *known)
 	return hint;
 }
 
+static void _fos_unknown_key(struct fos_loader *ld, const config_setting_t *s,
+			     const char *const *known)
+{
+	const char *hint = _fos_key_suggest(config_setting_name(s), known);
+
+	if (hint)
+		_fos_err(ld, s, "unknown key (did you mean \"%s\"?)", hint);
+	else
+		_fos_err(ld, s, "unknown key");
+}
+
 static void _fos_check_keys(struct fos_loader *ld, const config_setting_t *group,
-			    const char *const *known, const char *const *planned)
+			    const char *const *known)
 {
 	int n = config_setting_length(group);
 
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(s), *hint;
 
-		if (_fos_strv_contains(known, name))
-			continue;
-		if (_fos_strv_contains(planned, name)) {
-			_fos_err(ld, s, "not supported yet");
-			continue;
-		}
-		hint = _fos_key_suggest(name, known);
-		if (hint)
-			_fos_err(ld, s, "unknown key (did you mean \"%s\"?)", hint);
-		else
-			_fos_err(ld, s, "unknown key");
+		if (!_fos_strv_contains(known, config_setting_name(s)))
+			_fos_unknown_key(ld, s, known);
 	}
 }
 
@@ -1038,7 +1043,7 @@ static void _fos_parse_daemon(struct fos_loader *ld, const config_setting_t *g)
 
 	if (!_fos_want_group(ld, g))
 		return;
-	_fos_check_keys(ld, g, daemon_keys, NULL);
+	_fos_check_keys(ld, g, daemon_keys);
 
 	s = config_setting_get_member(g, "socket");
 	if (s && (v = _fos_string(ld, s))) {
@@ -1165,7 +1170,7 @@ static int _fos_parse_conntrack(struct fos_loader *ld, const config_setting_t *g
 		return r;
 	if (!_fos_want_group(ld, g))
 		return 0;
-	_fos_check_keys(ld, g, conntrack_keys, NULL);
+	_fos_check_keys(ld, g, conntrack_keys);
 
 	s = config_setting_get_member(g, "maxConnections");
 	if (s && _fos_int(ld, s, 1, FOS_CT_MAX_CONNECTIONS, &v))
@@ -1246,7 +1251,7 @@ static int _fos_parse_set(struct fos_loader *ld, const config_setting_t *g)
 	bool named;
 	int r;
 
-	_fos_check_keys(ld, g, set_keys, NULL);
+	_fos_check_keys(ld, g, set_keys);
 	name_s = _fos_required(ld, g, "name");
 	named = name_s && _fos_name(ld, name_s, set.name);
 	r = _fos_source_set(ld, name_s ?: g, &set.src);
@@ -1497,7 +1502,7 @@ static int _fos_parse_match(struct fos_loader *ld, const config_setting_t *g, st
 	bool proto_ok = true;
 	int r;
 
-	_fos_check_keys(ld, g, match_keys, NULL);
+	_fos_check_keys(ld, g, match_keys);
 
 	s = config_setting_get_member(g, "protocol");
 	if (s) {
@@ -1645,7 +1650,7 @@ static int _fos_parse_rule(struct fos_loader *ld, const config_setting_t *g,
 	bool action_ok = false;
 	int r;
 
-	_fos_check_keys(ld, g, rule_keys, NULL);
+	_fos_check_keys(ld, g, rule_keys);
 	r = _fos_source_set(ld, g, &rule->src);
 	if (r < 0)
 		return r;
@@ -1687,7 +1692,7 @@ static int _fos_parse_actions(struct fos_loader *ld, const config_setting_t *g,
 
 	if (!_fos_want_group(ld, g))
 		return 0;
-	_fos_check_keys(ld, g, actions_keys, NULL);
+	_fos_check_keys(ld, g, actions_keys);
 
 	def = config_setting_get_member(g, "default");
 	if (def)
@@ -1737,7 +1742,7 @@ static int _fos_parse_list_ref(struct fos_loader *ld, const config_setting_t *g,
 
 	if (!_fos_want_group(ld, g))
 		return 0;
-	_fos_check_keys(ld, g, list_ref_keys, NULL);
+	_fos_check_keys(ld, g, list_ref_keys);
 
 	enabled_s = config_setting_get_member(g, "enabled");
 	if (enabled_s)
@@ -1879,7 +1884,7 @@ static int _fos_ddos_group(struct fos_loader *ld, const config_setting_t *g,
 	r = _fos_source_set(ld, g, src);
 	if (r < 0)
 		return r;
-	_fos_check_keys(ld, g, keys, NULL);
+	_fos_check_keys(ld, g, keys);
 
 	s = config_setting_get_member(g, "enabled");
 	if (!s)
@@ -2045,7 +2050,7 @@ static int _fos_parse_settings(struct fos_loader *ld, const config_setting_t *g,
 
 	if (!_fos_want_group(ld, g))
 		return 0;
-	_fos_check_keys(ld, g, settings_keys, NULL);
+	_fos_check_keys(ld, g, settings_keys);
 
 	/* before the rules, whose state conditions need it */
 	s = config_setting_get_member(g, "stateful");
@@ -2111,7 +2116,7 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	bool named;
 	int r;
 
-	_fos_check_keys(ld, g, program_keys, NULL);
+	_fos_check_keys(ld, g, program_keys);
 	name_s = _fos_required(ld, g, "name");
 	named = name_s && _fos_name(ld, name_s, p.name);
 	r = _fos_source_set(ld, name_s ?: g, &p.src);
@@ -2191,7 +2196,20 @@ static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 	const config_setting_t *root = config_root_setting(c), *s;
 	int r;
 
-	_fos_check_keys(ld, root, top_keys, top_planned);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(e);
+		bool planned = false;
+
+		for (size_t j = 0; j < ARRAY_SIZE(top_planned); j++)
+			if (strcmp(name, top_planned[j].key) == 0) {
+				_fos_err(ld, e, "%s is not built into fos %s yet", top_planned[j].feature,
+					 FOS_VERSION);
+				planned = true;
+			}
+		if (!planned && !_fos_strv_contains(top_keys, name))
+			_fos_unknown_key(ld, e, top_keys);
+	}
 
 	s = config_setting_get_member(root, "daemon");
 	if (s && !main)
