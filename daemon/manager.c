@@ -968,8 +968,9 @@ static int _fos_tc_stage(struct fos_manager *m, struct _fos_plan *pl, struct _fo
 	} hook[_FOS_TC_ATTACH_MAX] = {
 	    /* fwd's own tracker (connectionsPerIP) tracks on both hooks */
 	    [FOS_TC_ATTACH_POLICY] = {true, ingress,
-				      bpf_program__fd(pp->cfg->track_only ? rt->tc->progs.fos_tc_track
-									  : rt->tc->progs.fos_tc_fw)},
+				      bpf_program__fd(pp->cfg->track_only
+							  ? rt->tc->progs.fos_tc_track
+							  : rt->tc->progs.fos_tc_fw)},
 	    [FOS_TC_ATTACH_TRACK] = {pp->need_track, !ingress,
 				     bpf_program__fd(rt->tc->progs.fos_tc_track)},
 	};

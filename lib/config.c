@@ -2203,8 +2203,8 @@ static int _fos_load_root(struct fos_loader *ld, const config_t *c, bool main)
 
 		for (size_t j = 0; j < ARRAY_SIZE(top_planned); j++)
 			if (strcmp(name, top_planned[j].key) == 0) {
-				_fos_err(ld, e, "%s is not built into fos %s yet", top_planned[j].feature,
-					 FOS_VERSION);
+				_fos_err(ld, e, "%s is not built into fos %s yet",
+					 top_planned[j].feature, FOS_VERSION);
 				planned = true;
 			}
 		if (!planned && !_fos_strv_contains(top_keys, name))

@@ -670,23 +670,24 @@ END_TEST
 
 START_TEST(test_top_level_keys)
 {
-	assert_load_fails("foo = 1;\n"
-			  "program = ( );\n"
-			  "ipsets = ( );\n"
-			  "trafficControl = { };\n"
-			  "natConfigs = ( );\n"
-			  "containerPolicies = ( );\n"
-			  "conntrak = { };\n",
-			  ERRORS("t.conf:1: foo: unknown key",
-				 "t.conf:2: program: unknown key (did you mean \"programs\"?)",
-				 "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
-				 "t.conf:4: trafficControl: QoS (the TrafficControl resource) is not "
-				 "built into fos " FOS_VERSION " yet",
-				 "t.conf:5: natConfigs: NAT44/NAT66 (the NATConfig resource) is not "
-				 "built into fos " FOS_VERSION " yet",
-				 "t.conf:6: containerPolicies: container policy enforcement (the ContainerPolicy "
-				 "resource) is not built into fos " FOS_VERSION " yet",
-				 "t.conf:7: conntrak: unknown key (did you mean \"conntrack\"?)"));
+	assert_load_fails(
+	    "foo = 1;\n"
+	    "program = ( );\n"
+	    "ipsets = ( );\n"
+	    "trafficControl = { };\n"
+	    "natConfigs = ( );\n"
+	    "containerPolicies = ( );\n"
+	    "conntrak = { };\n",
+	    ERRORS("t.conf:1: foo: unknown key",
+		   "t.conf:2: program: unknown key (did you mean \"programs\"?)",
+		   "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
+		   "t.conf:4: trafficControl: QoS (the TrafficControl resource) is not "
+		   "built into fos " FOS_VERSION " yet",
+		   "t.conf:5: natConfigs: NAT44/NAT66 (the NATConfig resource) is not "
+		   "built into fos " FOS_VERSION " yet",
+		   "t.conf:6: containerPolicies: container policy enforcement (the ContainerPolicy "
+		   "resource) is not built into fos " FOS_VERSION " yet",
+		   "t.conf:7: conntrak: unknown key (did you mean \"conntrack\"?)"));
 }
 END_TEST
 
@@ -1671,12 +1672,13 @@ START_TEST(test_ddos_value_errors)
 		   "t.conf:9: " ICMP ".blockDuration: an empty string is not a duration"));
 
 	/* neither a boolean nor a group */
-	assert_load_fails(DDOS_CONF("  rateLimiting = 1;\n"
-				    "  synFloodProtection = ( );\n"
-				    "  udpFloodProtection = \"true\";\n"),
-			  ERRORS("t.conf:4: " RL ": expected true, false or a group, got an integer",
-				 "t.conf:5: " SYN ": expected true, false or a group, got a list",
-				 "t.conf:6: " UDP ": expected true, false or a group, got a string"));
+	assert_load_fails(
+	    DDOS_CONF("  rateLimiting = 1;\n"
+		      "  synFloodProtection = ( );\n"
+		      "  udpFloodProtection = \"true\";\n"),
+	    ERRORS("t.conf:4: " RL ": expected true, false or a group, got an integer",
+		   "t.conf:5: " SYN ": expected true, false or a group, got a list",
+		   "t.conf:6: " UDP ": expected true, false or a group, got a string"));
 }
 END_TEST
 
@@ -1826,7 +1828,8 @@ START_TEST(test_ddos_seed)
 	assert_rate(&d->icmp_per_src, FOS_DDOS_DEFAULT_ICMP_PER_SRC,
 		    2 * FOS_DDOS_DEFAULT_ICMP_PER_SRC);
 	assert_rate(&d->icmp_total, FOS_DDOS_DEFAULT_ICMP_TOTAL, FOS_DDOS_DEFAULT_ICMP_TOTAL);
-	assert_rate(&d->udp_per_src, FOS_DDOS_DEFAULT_UDP_PER_SRC, 2 * FOS_DDOS_DEFAULT_UDP_PER_SRC);
+	assert_rate(&d->udp_per_src, FOS_DDOS_DEFAULT_UDP_PER_SRC,
+		    2 * FOS_DDOS_DEFAULT_UDP_PER_SRC);
 	assert_rate(&d->udp_total, FOS_DDOS_DEFAULT_UDP_TOTAL, FOS_DDOS_DEFAULT_UDP_TOTAL);
 	ck_assert_uint_eq(d->icmp_block, 0);
 	ck_assert_uint_eq(d->udp_block, 0);
@@ -1844,17 +1847,19 @@ START_TEST(test_ddos_seed)
 	ck_assert_int_eq(t->priority, 65535);
 	ck_assert_uint_eq(t->n_rules, 0);
 	ck_assert_int_eq(t->default_action, FOS_CFG_PASS);
-	ck_assert_str_eq(t->description,
-			 "connection tracking on eth0 for the connectionsPerIP of \"ddos-protection\"");
+	ck_assert_str_eq(
+	    t->description,
+	    "connection tracking on eth0 for the connectionsPerIP of \"ddos-protection\"");
 	ck_assert_int_eq(t->src.line, 3);
 	ck_assert_uint_eq(c->n_notes, 2);
 	ck_assert_str_eq(c->notes[0],
 			 "t.conf:3: program \"ddos-protection\": rateLimiting.connectionsPerIP "
 			 "turns on connection tracking (settings.stateful = true): established "
 			 "and related packets pass without its rules");
-	ck_assert_str_eq(c->notes[1], "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
-				      "tracking the connections of eth0 with program "
-				      "\"conntrack.eth0\" (tc-ingress and tc-egress, priority 65535)");
+	ck_assert_str_eq(c->notes[1],
+			 "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
+			 "tracking the connections of eth0 with program "
+			 "\"conntrack.eth0\" (tc-ingress and tc-egress, priority 65535)");
 	fos_config_free(TAKE_PTR(c));
 
 	/* false is off; enabled = true alone takes the same defaults */
@@ -1905,12 +1910,13 @@ START_TEST(test_ddos_seed)
 
 	/* the tracker takes the highest TC priority the interface leaves free,
 	 * and one tracker serves every program of its interface */
-	c = load_ok("programs = ( { name = \"a\"; type = \"xdp\"; interface = \"eth0\";\n"
-		    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
-		    "  { name = \"b\"; type = \"xdp\"; interface = \"eth0\"; priority = 2;\n"
-		    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
-		    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
-		    "    priority = 65535; } );\n");
+	c = load_ok(
+	    "programs = ( { name = \"a\"; type = \"xdp\"; interface = \"eth0\";\n"
+	    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
+	    "  { name = \"b\"; type = \"xdp\"; interface = \"eth0\"; priority = 2;\n"
+	    "  settings = { rateLimiting = { enabled = true; connectionsPerIP = 5; }; }; },\n"
+	    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
+	    "    priority = 65535; } );\n");
 	ck_assert_uint_eq(c->n_programs, 4);
 	t = fos_config_find_program(c, "conntrack.eth0");
 	ck_assert_ptr_nonnull(t);
