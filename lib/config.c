@@ -2119,6 +2119,14 @@ static int _fos_parse_program(struct fos_loader *ld, const config_setting_t *g)
 	_fos_check_keys(ld, g, program_keys);
 	name_s = _fos_required(ld, g, "name");
 	named = name_s && _fos_name(ld, name_s, p.name);
+	if (named && strchr(p.name, '.')) {
+		/* a program is pinned in a directory of its name */
+		_fos_err(ld, name_s,
+			 "a program name may not contain \".\" (the BPF filesystem "
+			 "refuses it): \"%s\"",
+			 p.name);
+		named = false;
+	}
 	r = _fos_source_set(ld, name_s ?: g, &p.src);
 	if (r < 0)
 		return r;
@@ -2482,7 +2490,7 @@ static bool _fos_tc_priority_used(const struct fos_config *c, const char *ifname
 /*
  * rateLimiting.connectionsPerIP counts the connections each source has open
  * in the connection table, which stateful TC programs fill. On an interface
- * without one, fwd adds its own: "conntrack.<interface>", a tc-ingress
+ * without one, fwd adds its own: "conntrack-<interface>", a tc-ingress
  * program that only tracks (fos_tc_track there and, as for every stateful
  * TC program, on egress), at the highest TC priority the interface's
  * programs leave free, so it sees what they pass.
@@ -2515,7 +2523,7 @@ static int _fos_add_conn_trackers(struct fos_loader *ld)
 		if (_fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_INGRESS) ||
 		    _fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_EGRESS))
 			continue; /* a stateful TC program (the tracker itself, too) */
-		snprintf(t.name, sizeof(t.name), "conntrack.%s", x->interface);
+		snprintf(t.name, sizeof(t.name), "conntrack-%s", x->interface);
 		if (fos_config_find_program(c, t.name)) {
 			ld->n_failed++;
 			fos_errors_add(ld->errs, x->ddos.rate_src.file, x->ddos.rate_src.line,

@@ -587,12 +587,12 @@ START_TEST(test_names_limits)
 	memset(name, 'n', FOS_NAME_MAX - 1);
 	name[FOS_NAME_MAX - 1] = '\0';
 	ok_text = strf("ipSets = ( { name = \"%s\"; } );\n"
-		       "programs = ( { name = \"A.b_c-9\"; type = \"xdp\"; interface = "
+		       "programs = ( { name = \"A-b_c-9\"; type = \"xdp\"; interface = "
 		       "\"abcdefghijklmno\"; } );\n",
 		       name);
 	c = load_ok(ok_text);
 	ck_assert_str_eq(c->sets[0].name, name);
-	ck_assert_str_eq(c->programs[0].name, "A.b_c-9");
+	ck_assert_str_eq(c->programs[0].name, "A-b_c-9");
 	ck_assert_str_eq(c->programs[0].interface, "abcdefghijklmno");
 
 	strcat(name, "n");
@@ -822,6 +822,12 @@ START_TEST(test_program_required)
 			  ERRORS("t.conf:2: programs[0]: name is required",
 				 "t.conf:2: programs[0]: type is required",
 				 "t.conf:2: programs[0]: interface is required"));
+	/* a program is pinned under its name, and the BPF filesystem takes no "." */
+	assert_load_fails("programs = (\n"
+			  "  { name = \"edge.fw\"; type = \"xdp\"; interface = \"eth0\"; }\n"
+			  ");\n",
+			  ERRORS("t.conf:2: programs[0].name: a program name may not contain \".\" "
+				 "(the BPF filesystem refuses it): \"edge.fw\""));
 }
 END_TEST
 
@@ -1774,10 +1780,10 @@ START_TEST(test_ddos_cross_checks)
 	    "  rateLimiting = { enabled = true;\n"
 	    "    connectionsPerIP = 100; };\n"
 	    "}; },\n"
-	    "{ name = \"conntrack.eth0\"; type = \"xdp\"; interface = \"eth1\"; } );\n",
+	    "{ name = \"conntrack-eth0\"; type = \"xdp\"; interface = \"eth1\"; } );\n",
 	    ERRORS("t.conf:2: programs \"p\": rateLimiting.connectionsPerIP needs connection "
 		   "tracking on eth0, and the program fwd adds for it is named "
-		   "\"conntrack.eth0\", which is taken"));
+		   "\"conntrack-eth0\", which is taken"));
 
 	/* DDoS protection is XDP's: every group on a TC program is refused, at
 	 * the group, whatever it holds */
@@ -1839,7 +1845,7 @@ START_TEST(test_ddos_seed)
 	/* connectionsPerIP turned tracking on, and fwd tracks the interface */
 	ck_assert(p->stateful && p->stateful_implied);
 	ck_assert_uint_eq(c->n_programs, 2);
-	t = fos_config_find_program(c, "conntrack.eth0");
+	t = fos_config_find_program(c, "conntrack-eth0");
 	ck_assert_ptr_nonnull(t);
 	ck_assert(t->track_only && t->stateful && !t->stateful_implied);
 	ck_assert_int_eq(t->type, FOS_PROG_TC_INGRESS);
@@ -1859,7 +1865,7 @@ START_TEST(test_ddos_seed)
 	ck_assert_str_eq(c->notes[1],
 			 "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
 			 "tracking the connections of eth0 with program "
-			 "\"conntrack.eth0\" (tc-ingress and tc-egress, priority 65535)");
+			 "\"conntrack-eth0\" (tc-ingress and tc-egress, priority 65535)");
 	fos_config_free(TAKE_PTR(c));
 
 	/* false is off; enabled = true alone takes the same defaults */
@@ -1904,7 +1910,7 @@ START_TEST(test_ddos_seed)
 		    "    settings = { stateful = true; }; } );\n");
 	ck_assert(c->programs[0].stateful && !c->programs[0].stateful_implied);
 	ck_assert_uint_eq(c->n_programs, 2);
-	ck_assert_ptr_null(fos_config_find_program(c, "conntrack.eth0"));
+	ck_assert_ptr_null(fos_config_find_program(c, "conntrack-eth0"));
 	ck_assert_uint_eq(c->n_notes, 0);
 	fos_config_free(TAKE_PTR(c));
 
@@ -1918,7 +1924,7 @@ START_TEST(test_ddos_seed)
 	    "  { name = \"c\"; type = \"tc-ingress\"; interface = \"eth0\";\n"
 	    "    priority = 65535; } );\n");
 	ck_assert_uint_eq(c->n_programs, 4);
-	t = fos_config_find_program(c, "conntrack.eth0");
+	t = fos_config_find_program(c, "conntrack-eth0");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->priority, 65534);
 	ck_assert_uint_eq(c->n_notes, 3);
@@ -2552,7 +2558,7 @@ START_TEST(test_seed_examples)
 	ck_assert_uint_eq(d->syn_threshold, FOS_DDOS_DEFAULT_SYN_THRESHOLD);
 	ck_assert_uint_eq(d->icmp_per_src.rate, FOS_DDOS_DEFAULT_ICMP_PER_SRC);
 	ck_assert_uint_eq(d->udp_per_src.rate, FOS_DDOS_DEFAULT_UDP_PER_SRC);
-	p = fos_config_find_program(c, "conntrack.r-cli");
+	p = fos_config_find_program(c, "conntrack-r-cli");
 	ck_assert_ptr_nonnull(p);
 	ck_assert(p->track_only);
 	ck_assert_uint_eq(c->n_notes, 2);
