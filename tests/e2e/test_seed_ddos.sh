@@ -69,10 +69,10 @@ fwd_start "$T/fwd.conf" || fail "fwd did not start"
 grep -q 'tracking the connections of r-cli with program "conntrack-r-cli"' "$FWD_LOG" ||
   fail "fwd did not say at info level that it tracks r-cli"
 fosctl -j show programs >"$T/progs.json" || fail "show programs"
-got=$(jq_py '" ".join("%s:%s:%s:%s" % (p["name"], p["type"], p["priority"], p["attached"]) for p in sorted(j["programs"], key=lambda p: p["name"]))' <"$T/progs.json")
-[ "$got" = "conntrack-r-cli:tc-ingress:65535:True ddos-protection:xdp:1:True xdp-filter:xdp:10:True" ] ||
-  fail "show programs: $got"
-pass_step "the seed's ddos-protection and xdp-filter run as written, with conntrack-r-cli: $got"
+progs=$(jq_py '" ".join("%s:%s:%s:%s" % (p["name"], p["type"], p["priority"], p["attached"]) for p in sorted(j["programs"], key=lambda p: p["name"]))' <"$T/progs.json")
+[ "$progs" = "conntrack-r-cli:tc-ingress:65535:True ddos-protection:xdp:1:True xdp-filter:xdp:10:True" ] ||
+  fail "show programs: $progs"
+pass_step "the seed's ddos-protection and xdp-filter run as written, with conntrack-r-cli: $progs"
 
 # --- the client proves itself, then connects ---------------------------------
 out=$(inC python3 "$TOOLS" connects 10.10.2.2 7000 20 --timeout 5) || fail "connects: $out"
@@ -150,3 +150,16 @@ drops1=$(fosctl -j show programs | jq_py '[p for p in j["programs"] if p["name"]
 fosctl set del malicious-ips 10.10.1.2/32 >/dev/null || fail "set del malicious-ips"
 inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "ping after set del"
 pass_step "xdp-filter (priority 10) drops what its blacklist holds ($drops0 -> $drops1 drops)"
+
+# --- a restart adopts all three, fwd's tracker included ------------------------
+fwd_stop
+fwd_start "$T/fwd.conf" || fail "fwd did not start again"
+got2=$(fosctl -j show programs | jq_py '" ".join("%s:%s:%s:%s" % (p["name"], p["type"], p["priority"], p["attached"]) for p in sorted(j["programs"], key=lambda p: p["name"]))')
+[ "$got2" = "$progs" ] || fail "after a restart, show programs: $got2"
+grep -q 'adopted program conntrack-r-cli' "$FWD_LOG" || fail "fwd did not adopt conntrack-r-cli"
+for i in $(seq 1 3); do
+  inC python3 "$ECHO" udp-ask 10.10.2.2 7001 $((43000 + i)) || fail "UDP flow $i after the restart"
+done
+n=$(fosctl -j show conntrack summary | jq_py 'j["entries"]')
+[ "$n" -ge 3 ] || fail "conntrack-r-cli tracks nothing after the restart ($n entries)"
+pass_step "after a restart: $got2, $n flows tracked"
