@@ -62,19 +62,6 @@ int fos_ct_state_from_string(const char *s)
 	return -EINVAL;
 }
 
-static uint64_t _fos_now(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t fos_boottime_ns(void)
-{
-	return _fos_now(CLOCK_BOOTTIME);
-}
-
 static uint32_t _fos_capacity(uint32_t max)
 {
 	return max + FOS_CT_MAP_SLACK(max);
@@ -646,7 +633,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 	_cleanup_free_ struct fos_ct_key *keys = NULL;
 	_cleanup_free_ struct fos_ct_value *vals = NULL;
 	struct fos_ct_gc *g = &m->gc;
-	uint64_t t0 = _fos_now(CLOCK_MONOTONIC), now_boot, removed = 0, elapsed;
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), now_boot, removed = 0, elapsed;
 	struct fos_ct_cfg c;
 	bool done = false;
 	double ms;
@@ -666,7 +653,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 	vals = calloc(FOS_CT_BATCH, sizeof(*vals));
 	if (!keys || !vals || _fos_ct_read_cfg(m, &c) < 0)
 		return 1000;
-	now_boot = _fos_now(CLOCK_BOOTTIME);
+	now_boot = fos_clock_ns(CLOCK_BOOTTIME);
 	do {
 		uint32_t count = FOS_CT_BATCH;
 		uint8_t out[sizeof(g->cursor)];
@@ -693,12 +680,12 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 		}
 		memcpy(g->cursor, out, sizeof(g->cursor));
 		g->have_cursor = true;
-		elapsed = _fos_now(CLOCK_MONOTONIC) - t0;
+		elapsed = fos_clock_ns(CLOCK_MONOTONIC) - t0;
 	} while (elapsed < budget_ns);
 
 	_fos_ct_add_removed(m, removed);
 	g->removed += removed;
-	ms = (double)(_fos_now(CLOCK_MONOTONIC) - t0) / 1e6;
+	ms = (double)(fos_clock_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 	g->walk_ms += ms;
 	if (ms > g->max_step_ms)
 		g->max_step_ms = ms;
@@ -711,7 +698,7 @@ uint32_t fos_ct_gc_step(struct fos_manager *m, uint64_t budget_ns)
 	g->last_run = (uint64_t)time(NULL);
 	g->last_run_ms = g->walk_ms;
 	g->interval_ms = _fos_gc_interval(m, g->walk_live, g->walk_seen - g->walk_live, g->walk_ms);
-	g->next_walk_ns = _fos_now(CLOCK_MONOTONIC) + (uint64_t)g->interval_ms * 1000000ULL;
+	g->next_walk_ns = fos_clock_ns(CLOCK_MONOTONIC) + (uint64_t)g->interval_ms * 1000000ULL;
 	return g->interval_ms;
 }
 
@@ -770,7 +757,7 @@ int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struc
 {
 	_cleanup_free_ struct fos_ct_key *keys = calloc(FOS_CT_BATCH, sizeof(*keys));
 	_cleanup_free_ struct fos_ct_value *vals = calloc(FOS_CT_BATCH, sizeof(*vals));
-	uint64_t t0 = _fos_now(CLOCK_MONOTONIC);
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC);
 
 	if (!keys || !vals)
 		return -ENOMEM;
@@ -802,7 +789,7 @@ int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struc
 		}
 		memcpy(c->pos, out, sizeof(c->pos));
 		c->started = true;
-	} while (_fos_now(CLOCK_MONOTONIC) - t0 < budget_ns);
+	} while (fos_clock_ns(CLOCK_MONOTONIC) - t0 < budget_ns);
 	return 1;
 }
 

@@ -126,6 +126,7 @@ struct fos_ct_gc {
 	double last_run_ms; /* time spent on it, summed over its steps */
 	double max_step_ms; /* the longest single step (the longest loop stall) */
 	uint32_t interval_ms;
+	uint64_t next_ms; /* CLOCK_MONOTONIC ms of the next step */
 	/* the walk in progress */
 	bool walking;
 	bool have_cursor;
@@ -360,7 +361,8 @@ int fos_ct_walk_step(struct fos_manager *m, struct fos_ct_cursor *c, const struc
 /* remove one entry (clear conntrack), counted */
 int fos_ct_clear_one(struct fos_manager *m, const struct fos_ct_key *k);
 const char *fos_ct_state_to_string(unsigned s);
-uint64_t fos_boottime_ns(void); /* the datapath's clock (bpf_ktime_get_boot_ns) */
+uint64_t fos_boottime_ns(void);	      /* the datapath's clock (bpf_ktime_get_boot_ns) */
+uint64_t fos_clock_ns(clockid_t clk); /* clock_gettime() in ns */
 int fos_ct_state_from_string(const char *s);
 /* the conntrack zone of an interface: its VRF's table, 0 outside a VRF */
 int fos_nl_zone(unsigned ifindex, uint32_t *ret_zone);

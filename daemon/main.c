@@ -18,13 +18,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
-#include <systemd/sd-daemon.h>
 #include <malloc.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "cleanup.h"
+#include "feature.h"
 #include "fwd.h"
 #include "ipc.h"
 #include "log.h"
@@ -38,65 +38,6 @@ struct fos_client {
 };
 
 static struct fos_client *clients[MAX_CLIENTS];
-
-int fos_peer_flush(struct fos_peer *peer)
-{
-	while (peer->out_off < peer->out_len) {
-		ssize_t n = send(peer->fd, peer->out + peer->out_off, peer->out_len - peer->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 1;
-			return -errno;
-		}
-		peer->out_off += (size_t)n;
-	}
-	peer->out_off = peer->out_len = 0;
-	return 0;
-}
-
-int fos_peer_send(struct fos_peer *peer, json_object *msg)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len, pending;
-	int r;
-
-	r = fos_ipc_encode(msg, &buf, &len);
-	if (r < 0)
-		return r;
-	if (peer->out_off > 0) {
-		memmove(peer->out, peer->out + peer->out_off, peer->out_len - peer->out_off);
-		peer->out_len -= peer->out_off;
-		peer->out_off = 0;
-	}
-	pending = peer->out_len;
-	if (pending + len > FOS_PEER_OUT_MAX)
-		return -ENOBUFS;
-	if (pending + len > peer->out_cap) {
-		size_t cap = peer->out_cap ? peer->out_cap : 65536;
-		char *nb;
-
-		while (cap < pending + len)
-			cap *= 2;
-		nb = realloc(peer->out, cap);
-		if (!nb)
-			return -ENOMEM;
-		peer->out = nb;
-		peer->out_cap = cap;
-	}
-	memcpy(peer->out + pending, buf, len);
-	peer->out_len = pending + len;
-	r = fos_peer_flush(peer);
-	return r < 0 ? r : 0;
-}
-
-void fos_notify(const char *state)
-{
-	(void)sd_notify(0, state);
-}
 
 static int _fos_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -112,42 +53,6 @@ static int _fos_libbpf_print(enum libbpf_print_level level, const char *fmt, va_
 		buf[--n] = 0;
 	fos_log_internal(lvl, 0, "%s", buf);
 	return 0;
-}
-
-int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
-			      struct fos_errors *errs)
-{
-	char msg[256];
-	int r;
-
-	fos_notify("RELOADING=1");
-	r = fos_manager_reload(m, loaded, errs);
-	m->reload_time = time(NULL);
-	m->reload_ok = r >= 0;
-	fos_errors_clear(&m->reload_errors);
-	free(m->reload_message);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg),
-			 "rejected with %zu error%s; generation %llu stays in force", errs->n,
-			 errs->n == 1 ? "" : "s", (unsigned long long)m->generation);
-		for (size_t i = 0; i < errs->n; i++) {
-			log_error("%s", errs->msgs[i]);
-			fos_errors_add(&m->reload_errors, NULL, 0, "%s", errs->msgs[i]);
-		}
-		log_error("reload %s", msg);
-	} else {
-		snprintf(msg, sizeof(msg), "applied generation %llu: %zu program%s, %zu set%s",
-			 (unsigned long long)m->generation, m->n_progs, m->n_progs == 1 ? "" : "s",
-			 m->n_sets, m->n_sets == 1 ? "" : "s");
-		log_info("config %s", msg);
-		for (size_t i = 0; m->cfg && i < m->cfg->n_notes; i++)
-			log_info("%s", m->cfg->notes[i]);
-	}
-	m->reload_message = strdup(msg);
-	/* a large set's parse and plan leave freed memory behind: give it back */
-	(void)malloc_trim(0);
-	fos_notify("READY=1");
-	return r;
 }
 
 /* Root, or a member of group "fos" as the connecting process really is (its
@@ -423,27 +328,13 @@ static void _fos_usage(FILE *f)
 		FOS_DEFAULT_CONFIG, FOS_DEFAULT_SOCKET, FOS_DEFAULT_PIN_DIR);
 }
 
-/* the longest the collector may hold the event loop in one step */
-#define FOS_CT_GC_BUDGET_NS (2ULL * 1000 * 1000)
-/* ... and the removal of expired set entries */
-#define FOS_SETS_EXPIRE_BUDGET_NS (2ULL * 1000 * 1000)
-/* ... and the recording of the DDoS block events */
-#define FOS_DDOS_EVENTS_BUDGET_NS (2ULL * 1000 * 1000)
-
-static uint64_t _fos_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 {
-	uint64_t next_ct_gc = 0;
-	unsigned ddos_gen = m->ddos_rb_gen - 1;
-	int ddos_fd = -1;
-	bool ddos_more = false; /* the last read of the block events ran out of time */
+	/* each feature's event fd, its generation, whether it was seen, and
+	 * whether its last read ran out of time */
+	int ev_fd[FOS_FEATURES_MAX];
+	unsigned ev_gen[FOS_FEATURES_MAX] = {0};
+	bool ev_known[FOS_FEATURES_MAX] = {false}, ev_more[FOS_FEATURES_MAX] = {false};
 	_cleanup_close_ int ep = -1, sfd = -1;
 	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t mask;
@@ -474,53 +365,53 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 
 	for (;;) {
 		struct epoll_event evs[16];
-		uint64_t now = _fos_mono_ms();
 		int timeout = -1, n;
 
-		/* the DDoS block events: their ring buffer is made again after
-		 * every apply, and the old one's fd left the epoll set as it
-		 * closed */
-		if (ddos_gen != m->ddos_rb_gen) {
-			ddos_gen = m->ddos_rb_gen;
-			ddos_fd = fos_ddos_events_fd(m);
-			/* the reload that made it read everything pending */
-			ddos_more = false;
-			ev.data.ptr = &ddos_fd;
-			if (ddos_fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, ddos_fd, &ev) < 0)
-				log_warning_errno(-errno, "cannot watch the DDoS block events, "
-							  "ignoring");
-		}
-		/* the connection table's collector, a few ms at a time */
-		if (m->ctmaps && now >= next_ct_gc)
-			next_ct_gc = now + fos_ct_gc_step(m, FOS_CT_GC_BUDGET_NS);
-		if (m->ctmaps)
-			timeout = next_ct_gc > now ? (int)(next_ct_gc - now) : 0;
-		/* timed set entries, removed when they expire, a few ms at a time */
-		{
-			uint32_t ms =
-			    fos_sets_expire_step(&m->set_maps, m->sets, m->n_sets, &m->set_exp,
-						 fos_sets_now_ns(), FOS_SETS_EXPIRE_BUDGET_NS);
+		bool more = false;
 
+		/* the features' event fds: one made again (after an apply) is a new
+		 * one, and the old one left the epoll set as it closed */
+		for (size_t f = 0; fos_features[f]; f++) {
+			unsigned gen;
+			int fd;
+
+			if (!fos_features[f]->events_fd)
+				continue;
+			fd = fos_features[f]->events_fd(m, &gen);
+			if (ev_known[f] && gen == ev_gen[f])
+				continue;
+			ev_known[f] = true;
+			ev_gen[f] = gen;
+			ev_fd[f] = fd;
+			/* the apply that made it read everything pending */
+			ev_more[f] = false;
+			ev.data.ptr = &ev_fd[f];
+			if (fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+				log_warning_errno(-errno, "cannot watch the events of %s, ignoring",
+						  fos_features[f]->name);
+		}
+		/* the features' work, a few ms at a time */
+		for (size_t f = 0; fos_features[f]; f++) {
+			uint32_t ms;
+
+			if (!fos_features[f]->tick)
+				continue;
+			ms = fos_features[f]->tick(m);
 			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
 				timeout = (int)ms;
 		}
-		/* the summary of the blocks left out of the log */
-		{
-			uint32_t ms = fos_ddos_log_flush(m, fos_boottime_ns());
-
-			if (ms != UINT32_MAX && (timeout < 0 || ms < (uint32_t)timeout))
-				timeout = (int)ms;
-		}
+		for (size_t f = 0; fos_features[f]; f++)
+			more = more || ev_more[f];
 		/* retired set entries are erased once nothing else is waiting;
 		 * block events left over from the last turn are read next */
-		if (m->n_retired || m->n_retired_progs || ddos_more)
+		if (m->n_retired || m->n_retired_progs || more)
 			timeout = 0;
 		for (size_t c = 0; c < MAX_CLIENTS && timeout != 0; c++)
 			if (clients[c] && _fos_client_job_ready(clients[c]))
 				timeout = 0;
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 
-		if (n == 0 && !ddos_more && fos_manager_gc(m))
+		if (n == 0 && !more && fos_manager_gc(m))
 			continue;
 
 		if (n < 0) {
@@ -553,23 +444,19 @@ static int _fos_run(struct fos_manager *m, const char *socket_path, int lfd)
 				}
 			} else if (evs[i].data.ptr == &lfd) {
 				_fos_accept(ep, lfd);
-			} else if (evs[i].data.ptr == &ddos_fd) {
+			} else if (evs[i].data.ptr >= (void *)&ev_fd[0] &&
+				   evs[i].data.ptr < (void *)&ev_fd[FOS_FEATURES_MAX]) {
 				/* read below, once per turn */
-				ddos_more = true;
+				ev_more[(int *)evs[i].data.ptr - ev_fd] = true;
 			} else {
 				_fos_client_ready(m, ep, evs[i].data.ptr, evs[i].events);
 			}
 		}
-		/* the block events, a few ms at a time: the ring's fd is level
-		 * triggered, and ddos_more keeps the next wait from sleeping while
-		 * events are left */
-		if (ddos_more) {
-			int r = fos_ddos_events_consume(m, FOS_DDOS_EVENTS_BUDGET_NS);
-
-			if (r < 0)
-				log_warning_errno(r, "cannot read the DDoS block events, ignoring");
-			ddos_more = r > 0;
-		}
+		/* the events, a few ms at a time: an fd is level triggered, and
+		 * ev_more keeps the next wait from sleeping while events are left */
+		for (size_t f = 0; fos_features[f]; f++)
+			if (ev_more[f])
+				ev_more[f] = fos_features[f]->events(m) > 0;
 		/* one step of each reply being made; a client closed above is gone
 		 * from clients[] */
 		for (size_t c = 0; c < MAX_CLIENTS; c++)

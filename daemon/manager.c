@@ -22,33 +22,13 @@
 
 #include "cleanup.h"
 #include "ctmaps.skel.h"
+#include "feature.h"
 #include "filter.h"
 #include "fwd.h"
 #include "global.skel.h"
 #include "log.h"
 #include "tc.skel.h"
 #include "xdp_filter.skel.h"
-
-int fos_mkdir_p(const char *path, mode_t mode)
-{
-	char buf[512];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* remove the pins of one program: its maps and its link */
 static void _fos_unpin_dir(const char *dir)
@@ -109,7 +89,9 @@ void fos_manager_free(struct fos_manager *m)
 {
 	if (!m)
 		return;
-	fos_ddos_events_close(m);
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->close)
+			fos_features[i]->close(m);
 	for (size_t i = 0; i < m->n_progs; i++)
 		fos_prog_rt_free(m->progs[i]);
 	free(m->progs);
@@ -121,7 +103,6 @@ void fos_manager_free(struct fos_manager *m)
 		fos_prog_rt_free(m->retired_progs[i]);
 	free(m->retired_progs);
 	fos_global__destroy(m->global);
-	fos_ctmaps__destroy(m->ctmaps);
 	fos_config_free(m->cfg);
 	free(m->config_path);
 	free(m->socket_path);
@@ -374,16 +355,12 @@ int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 	if (m->n_sets || m->n_anon)
 		log_info("adopted %zu named and %zu rule sets from %s", m->n_sets, m->n_anon,
 			 m->pin_dir);
-	if (cfg) {
-		char err[512];
-
-		/* before the programs: the stateful ones share the table */
-		r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
-		if (r < 0) {
-			log_error("%s", err); /* err names the errno already */
-			return r;
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->open) {
+			r = fos_features[i]->open(m, cfg);
+			if (r < 0)
+				return r;
 		}
-	}
 	return _fos_adopt_programs(m);
 }
 
@@ -407,7 +384,6 @@ struct _fos_plan_prog {
 	bool next_repinned; /* ... whose fos_next replaced the pinned one */
 	unsigned ifindex;
 	struct fos_filter_rs rs;
-	struct fos_ddos_cfg ddos; /* XDP: written with the slot */
 	bool write_slot;
 	bool flipped;
 	uint32_t *set_ids;
@@ -455,8 +431,9 @@ struct _fos_plan {
 	size_t n_ptr_undo;
 	struct _fos_tc_undo *tc_undo;
 	size_t n_tc_undo;
-	struct fos_ctmaps *ct_grown; /* a bigger table replacing the running one */
-	struct fos_ct_fds ct;	     /* the table the programs of this apply use */
+	struct fos_apply a;	    /* what the features see of it */
+	void *tx[FOS_FEATURES_MAX]; /* each feature's state for this apply */
+	size_t n_prepared;	    /* features whose prepare ran */
 	struct _fos_plan_set *sets;
 	size_t n_sets;
 	struct _fos_plan_set *anon;
@@ -490,7 +467,6 @@ static void _fos_plan_free(struct _fos_plan *pl)
 	}
 	free(pl->ptr_undo);
 	free(pl->chains);
-	fos_ctmaps__destroy(pl->ct_grown);
 	free(pl->sets);
 	free(pl->anon);
 	free(pl->progs);
@@ -827,7 +803,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			pp->rt->type = c->type;
 			pp->rt->stateful = c->stateful;
 			pp->rt->ddos = fos_program_has_ddos(c);
-			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
+			r = fos_prog_load(pp->rt, pp->rt->pin_dir, &m->set_maps, &pl->a.ct, err,
 					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
@@ -836,7 +812,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			}
 		} else if (pp->rt->stateful != c->stateful ||
 			   pp->rt->ddos != fos_program_has_ddos(c) ||
-			   (c->stateful && pl->ct_grown)) {
+			   (c->stateful && pl->a.ct_replaced)) {
 			/* the feature is compiled in at load (and the table's map with
 			 * it): a new object on the same pinned maps, swapped in at
 			 * staging */
@@ -846,7 +822,7 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			*pp->fresh = (struct fos_prog_rt){.type = c->type,
 							  .stateful = c->stateful,
 							  .ddos = fos_program_has_ddos(c)};
-			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
+			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->a.ct, err,
 					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, c->src.file, c->src.line,
@@ -1346,7 +1322,7 @@ static int _fos_plan_chains(struct fos_manager *m, struct _fos_plan *pl, struct 
 							  .stateful = pp->cfg->stateful,
 							  .ddos = fos_program_has_ddos(pp->cfg),
 							  .private_next = true};
-			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->ct, err,
+			r = fos_prog_load(pp->fresh, pp->rt->pin_dir, &m->set_maps, &pl->a.ct, err,
 					  sizeof(err));
 			if (r < 0) {
 				fos_errors_add(errs, pp->cfg->src.file, pp->cfg->src.line,
@@ -1750,6 +1726,30 @@ static void _fos_apply_hold(void)
 		;
 }
 
+/* Does the live slot of obj hold every feature's part of cfg already? */
+static bool _fos_features_slot_hold(const struct fos_prog_rt *obj, uint32_t slot,
+				    const struct fos_program *cfg, uint32_t blacklist_set)
+{
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->slot_holds &&
+		    !fos_features[i]->slot_holds(obj, slot, cfg, blacklist_set))
+			return false;
+	return true;
+}
+
+static int _fos_features_slot_write(const struct fos_prog_rt *obj, uint32_t slot,
+				    const struct fos_program *cfg, uint32_t blacklist_set)
+{
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->slot_write) {
+			int r = fos_features[i]->slot_write(obj, slot, cfg, blacklist_set);
+
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
 static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_errors *errs)
 {
 	struct _fos_plan pl = {.next_id = m->next_set_id};
@@ -1758,34 +1758,34 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 	_cleanup_free_ struct fos_set_alias *aliases = NULL;
 	size_t n_aliases = 0;
 	uint64_t gen = m->generation + 1;
-	bool ct_written = false;
 	char err[512];
 	int r;
 
 	r = _fos_plan_named_sets(m, cfg, &pl);
 	if (r < 0)
 		goto fail;
-	/* the connection table before any stateful program is loaded */
-	r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
-	if (r == 0)
-		r = fos_ct_prepare_grow(m, &cfg->conntrack, &pl.ct_grown, &pl.ct, err, sizeof(err));
-	if (r < 0) {
-		fos_errors_add(errs, cfg->conntrack.src.file, cfg->conntrack.src.line, "%s", err);
-		goto fail;
+	/* the features' state beside the live one; the connection table before
+	 * any stateful program is loaded */
+	pl.a = (struct fos_apply){.cfg = cfg, .errs = errs, .ct = m->ct};
+	for (size_t i = 0; fos_features[i]; i++) {
+		pl.n_prepared = i + 1;
+		if (fos_features[i]->prepare) {
+			r = fos_features[i]->prepare(m, &pl.a, &pl.tx[i]);
+			if (r < 0)
+				goto fail;
+		}
 	}
 	r = _fos_plan_progs(m, cfg, &pl, errs);
 	if (r == 0)
 		r = _fos_plan_chains(m, &pl, errs);
 	if (r < 0)
 		goto fail;
-	/* timeouts and limits first: a stateful program never runs without them */
-	r = fos_ct_write_cfg(m, &cfg->conntrack);
-	if (r < 0) {
-		fos_errors_add(errs, cfg->conntrack.src.file, cfg->conntrack.src.line,
-			       "conntrack: cannot write the table's settings: %s", strerror(-r));
-		goto fail;
-	}
-	ct_written = true;
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->stage) {
+			r = fos_features[i]->stage(m, &pl.a, pl.tx[i]);
+			if (r < 0)
+				goto fail;
+		}
 
 	/* stage: sets under new ids, inactive slots, redirect targets, links */
 	for (size_t i = 0; i < pl.n_sets; i++)
@@ -1817,11 +1817,12 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 
 		fos_prog_filter_maps(rt, &fm);
 		pp->rs.slot.generation = gen;
-		fos_ddos_cfg_from(pp->cfg, pp->rs.slot.blacklist_set, &pp->ddos);
-		pp->write_slot = pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs) ||
-				 !fos_ddos_cfg_holds(dobj, rt->active, &pp->ddos);
+		pp->write_slot =
+		    pp->is_new || !fos_filter_slot_holds(&fm, rt->active, &pp->rs) ||
+		    !_fos_features_slot_hold(dobj, rt->active, pp->cfg, pp->rs.slot.blacklist_set);
 		if (pp->write_slot) {
-			r = fos_ddos_write_cfg(dobj, rt->active ^ 1, &pp->ddos);
+			r = _fos_features_slot_write(dobj, rt->active ^ 1, pp->cfg,
+						     pp->rs.slot.blacklist_set);
 			if (r == 0)
 				r = fos_filter_write_slot(&fm, rt->active ^ 1, &pp->rs);
 			if (r < 0) {
@@ -1948,9 +1949,10 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 		/* an XDP object lives on until packets inside it are through */
 		_fos_retire_prog(m, rt);
 	}
-	/* every program now runs on the grown table: it becomes the table */
-	if (pl.ct_grown)
-		(void)fos_ct_commit_grow(m, TAKE_PTR(pl.ct_grown));
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->commit)
+			fos_features[i]->commit(m, &pl.a, TAKE_PTR(pl.tx[i]));
+	pl.n_prepared = 0;
 	free(m->progs);
 	m->progs = TAKE_PTR(new_progs);
 	for (size_t i = 0; i < pl.n_progs; i++)
@@ -2004,9 +2006,13 @@ static int _fos_apply(struct fos_manager *m, struct fos_config *cfg, struct fos_
 
 fail:
 	_fos_rollback(m, &pl);
+	while (pl.n_prepared) {
+		size_t i = --pl.n_prepared;
+
+		if (fos_features[i]->abort)
+			fos_features[i]->abort(m, &pl.a, TAKE_PTR(pl.tx[i]));
+	}
 	_fos_plan_free(&pl);
-	if (ct_written && m->cfg)
-		(void)fos_ct_write_cfg(m, &m->cfg->conntrack);
 	if (errs->n == 0)
 		fos_errors_add(errs, m->config_path, 0, "cannot apply the config: %s",
 			       strerror(-r));
@@ -2046,14 +2052,14 @@ int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct 
 		fos_config_free(cfg);
 		return r;
 	}
-	/* the apply may free program objects the event ring buffer reads */
-	fos_ddos_events_close(m);
+	/* the apply may free program objects a feature reads */
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->quiesce)
+			fos_features[i]->quiesce(m);
 	r = _fos_apply(m, cfg, errs);
-	/* blocks made while it ran, some under the ids of sets it retired: read
-	 * now, while those sets' entries are still known, before
-	 * fos_manager_gc() erases them */
-	if (fos_ddos_events_open(m) == 0)
-		(void)fos_ddos_events_consume(m, 0);
+	for (size_t i = 0; fos_features[i]; i++)
+		if (fos_features[i]->resume)
+			fos_features[i]->resume(m);
 	if (r < 0) {
 		fos_config_free(cfg);
 		return r;

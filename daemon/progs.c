@@ -64,20 +64,6 @@ int fos_prog_main_fd(const struct fos_prog_rt *p)
 	return -1;
 }
 
-int fos_pinned_map_open(const char *path, struct bpf_map_info *ret_info)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	_cleanup_close_ int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
-	*ret_info = info;
-	return TAKE_FD(fd);
-}
-
 static int _fos_reuse_pinned(struct bpf_map *map, const char *path)
 {
 	struct bpf_map_info info;
