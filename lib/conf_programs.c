@@ -121,12 +121,6 @@ const struct fos_program *fos_config_find_program(const struct fos_config *c, co
 	return NULL;
 }
 
-void _fos_program_where_done(struct fos_program_where *w)
-{
-	_fos_where_done(&w->priority);
-	_fos_where_done(&w->stateful);
-}
-
 /* One port span: 22, or "8000-8100" (or "22"). */
 static bool _fos_port_span(struct fos_loader *ld, const config_setting_t *s,
 			   struct fos_port_span *ret)

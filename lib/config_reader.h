@@ -145,6 +145,7 @@ bool _fos_strv_contains(const char *const *v, const char *s);
 const char *_fos_strv_join(const char *const *v, size_t n, char *buf, size_t len);
 bool _fos_choice(struct fos_loader *ld, const config_setting_t *s, const char *const *names,
 		 size_t n, const char *what, size_t *ret);
+void _fos_unknown_key(struct fos_loader *ld, const config_setting_t *s, const char *const *known);
 void _fos_check_keys(struct fos_loader *ld, const config_setting_t *group,
 		     const char *const *known);
 const config_setting_t *_fos_required(struct fos_loader *ld, const config_setting_t *group,
