@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "commands.h"
+#include "cmdline.h"
 
 void fosctl_strv_free(char **v)
 {

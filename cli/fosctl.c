@@ -70,6 +70,8 @@ int main(int argc, char *argv[])
 	};
 	int c, r;
 
+	fosctl_commands_init();
+
 	/* A daemon that goes away must be an error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -5,16 +5,38 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "commands.h"
+#include "cmdline.h"
+#include "match.h"
+#include "table.h"
 #include "output.h"
 
 /* Iterate over the commands in a set, in table order. */
 #define FOREACH_COMMAND(c, set)                                                                    \
 	for (fosctl_cmdset _rest = (set); _rest; _rest &= _rest - 1)                               \
-		for (const struct fosctl_command *c = &fosctl_commands[__builtin_ctz(_rest)]; c;   \
+		for (const struct fosctl_command *c = &_fosctl_tab[__builtin_ctz(_rest)]; c;       \
 		     c = NULL)
 
-#define FOSCTL_BIT_OF(c) ((fosctl_cmdset)1 << ((c)-fosctl_commands))
+#define FOSCTL_BIT_OF(c) ((fosctl_cmdset)1 << ((c)-_fosctl_tab))
+
+/* the command table, handed in by fosctl_commands_init() */
+static const struct fosctl_command *_fosctl_tab;
+static size_t _fosctl_n_tab;
+
+void fosctl_match_use(const struct fosctl_command *v, size_t n)
+{
+	_fosctl_tab = v;
+	_fosctl_n_tab = n;
+}
+
+fosctl_cmdset fosctl_cmdset_all(bool shell)
+{
+	fosctl_cmdset set = 0;
+
+	for (size_t i = 0; i < _fosctl_n_tab; i++)
+		if (shell || !_fosctl_tab[i].shell_only)
+			set |= (fosctl_cmdset)1 << i;
+	return set;
+}
 
 static bool _fosctl_prefix(const char *prefix, const char *word)
 {
@@ -118,7 +140,7 @@ void fosctl_match(char *const *tokens, size_t n, bool shell, struct fosctl_match
 
 	if (_fosctl_count(fit) == 1) {
 		ret->result = FOSCTL_MATCH_OK;
-		ret->command = &fosctl_commands[__builtin_ctz(fit)];
+		ret->command = &_fosctl_tab[__builtin_ctz(fit)];
 		ret->candidates = fit;
 		return;
 	}
@@ -129,7 +151,7 @@ void fosctl_match(char *const *tokens, size_t n, bool shell, struct fosctl_match
 		return;
 	}
 	if (complete) {
-		const struct fosctl_command *c = &fosctl_commands[__builtin_ctz(complete)];
+		const struct fosctl_command *c = &_fosctl_tab[__builtin_ctz(complete)];
 		size_t min, max, words = fosctl_command_n_words(c);
 
 		fosctl_command_arity(c, &min, &max);

@@ -518,10 +518,10 @@ START_TEST(test_explain)
 	    "counters\n"
 	    "  show rules [PROGRAM]                    Rules and their hit counters, of every "
 	    "program or of one\n"
-	    "  show sets                               List the IP sets\n"
-	    "  show set NAME                           The entries of an IP set\n"
 	    "  show maps                               List the BPF maps with their fill level\n"
 	    "  show map NAME                           Dump the entries of a BPF map\n"
+	    "  show sets                               List the IP sets\n"
+	    "  show set NAME                           The entries of an IP set\n"
 	    "  show conntrack [FILTER...]              Tracked connections, all or those the "
 	    "filters select\n"
 	    "  show conntrack summary                  Connection table size and fill, counters, "
@@ -610,14 +610,14 @@ START_TEST(test_help_context)
 			       "maps, metrics and counters\n"
 			       "  rules [PROGRAM]                    Rules and their hit "
 			       "counters, of every program or of one\n"
-			       "  sets                               List the IP "
-			       "sets\n"
-			       "  set NAME                           The entries of an IP "
-			       "set\n"
 			       "  maps                               List the BPF maps with "
 			       "their fill level\n"
 			       "  map NAME                           Dump the entries of a "
 			       "BPF map\n"
+			       "  sets                               List the IP "
+			       "sets\n"
+			       "  set NAME                           The entries of an IP "
+			       "set\n"
 			       "  conntrack [FILTER...]              Tracked connections, "
 			       "all or those the filters select\n"
 			       "  conntrack summary                  Connection table size "
@@ -2191,8 +2191,11 @@ static Suite *fosctl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fosctl_suite());
+	SRunner *sr;
 	int failed;
+
+	fosctl_commands_init();
+	sr = srunner_create(fosctl_suite());
 
 	/* a fake fwd that hangs up must fail a test, not kill it */
 	signal(SIGPIPE, SIG_IGN);
