@@ -5,8 +5,9 @@
 # on the same interface), both files unchanged:
 #   - fwd accepts them and says at info level that connectionsPerIP turned
 #     tracking on and that it tracks r-cli with "conntrack-r-cli";
-#   - icmpFloodProtection = true holds a source to its default per-source
-#     rate: an echo-request flood reaches the server at 100/s plus the burst;
+#   - icmpFloodProtection = true and udpFloodProtection = true hold a source
+#     to their default per-source rates: an echo-request flood reaches the
+#     server at 100/s plus the burst, a UDP flood (bench-gen) at 100000/s;
 #   - connectionsPerIP = 100 holds: 100 UDP flows pass, the 101st is dropped;
 #   - a spoofed SYN flood (bench-gen) stops at the router while the real
 #     client keeps connecting;
@@ -45,6 +46,7 @@ table inet cnt {
 	chain in {
 		type filter hook input priority 0; policy accept;
 		icmp type echo-request ip saddr 10.10.1.2 counter
+		udp dport 9 ip saddr 198.18.200.1 counter
 		tcp flags & (syn | ack) == syn ip saddr 198.18.128.0/17 counter
 	}
 }
@@ -111,8 +113,24 @@ inC python3 "$ECHO" udp-ask 10.10.2.2 7001 42501 || fail "a new flow was dropped
 fosctl clear conntrack >/dev/null || fail "clear conntrack"
 pass_step "connectionsPerIP: 100 UDP flows pass, the 101st is dropped ($cl connLimit drops)"
 
-# --- a spoofed SYN flood -----------------------------------------------------
+# --- udpFloodProtection = true: 100000 a second per source, burst 200000 ------
 RCLI_MAC=$(inR cat /sys/class/net/r-cli/address)
+ip netns exec "$NS_C" "$GEN" -i eth0 -m udp -t 3 -r 400000 --saddr 198.18.200.1 --daddr 10.10.2.2 \
+  --dport 9 --dst-mac "$RCLI_MAC" >"$T/gen-udp.out" 2>&1 || fail "bench-gen udp: $(cat "$T/gen-udp.out")"
+sent=$(awk '{print $2}' "$T/gen-udp.out")
+secs=$(awk '{print $4}' "$T/gen-udp.out")
+got=$(counter "udp dport 9")
+max=$(python3 -c "import sys; print(int(100000 * (float(sys.argv[1]) + 0.5) + 200000))" "${secs:-3}")
+[ "${sent:-0}" -gt "$max" ] || fail "bench-gen sent only ${sent:-0} datagrams in ${secs:-?} s: $(cat "$T/gen-udp.out")"
+[ "${got:-0}" -le "$max" ] || fail "$got of $sent datagrams from one source reached the server in $secs s (at most $max)"
+[ "${got:-0}" -ge 10000 ] || fail "only ${got:-0} datagrams reached the server: the limit is 100000/s"
+fosctl -j show ddos ddos-protection >"$T/ddos.json" || fail "show ddos"
+udp_drops=$(jq_py 'j["programs"][0]["drops"]["udpFlood"]' <"$T/ddos.json")
+[ "$udp_drops" -gt 0 ] || fail "no udpFlood drops: $(cat "$T/ddos.json")"
+pass_step "udpFloodProtection: $got of $sent datagrams of one source in $secs s reached the server (limit 100000/s + 200000), $udp_drops dropped"
+fosctl clear conntrack >/dev/null || fail "clear conntrack"
+
+# --- a spoofed SYN flood -----------------------------------------------------
 ip netns exec "$NS_C" "$GEN" -i eth0 -m syn -t 300 --src-prefix "$SPOOF" --daddr 10.10.2.2 \
   --dport 7000 --dst-mac "$RCLI_MAC" >"$T/gen.out" 2>&1 &
 GEN_PID=$!
