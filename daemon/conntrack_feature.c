@@ -454,14 +454,6 @@ static const struct fos_method fos_ct_methods[] = {
     {"fos.Clear.Conntrack", true, _fos_clear_conntrack},
 };
 
-static bool _fos_any_stateful(const struct fos_config *cfg)
-{
-	for (size_t i = 0; cfg && i < cfg->n_programs; i++)
-		if (cfg->programs[i].stateful)
-			return true;
-	return false;
-}
-
 /* before the programs: the stateful ones share the table */
 static int _fos_ct_feature_open(struct fos_manager *m, const struct fos_config *cfg)
 {
@@ -470,7 +462,7 @@ static int _fos_ct_feature_open(struct fos_manager *m, const struct fos_config *
 
 	if (!cfg)
 		return 0;
-	r = fos_ct_open(m, &cfg->conntrack, _fos_any_stateful(cfg), err, sizeof(err));
+	r = fos_ct_open(m, &cfg->conntrack, fos_config_any_stateful(cfg), err, sizeof(err));
 	if (r < 0)
 		log_error("%s", err); /* err names the errno already */
 	return r;
@@ -500,7 +492,7 @@ static int _fos_ct_prepare(struct fos_manager *m, struct fos_apply *a, void **tx
 	if (!t)
 		return -ENOMEM;
 	*tx = t;
-	r = fos_ct_open(m, c, _fos_any_stateful(a->cfg), err, sizeof(err));
+	r = fos_ct_open(m, c, fos_config_any_stateful(a->cfg), err, sizeof(err));
 	if (r == 0)
 		r = fos_ct_prepare_grow(m, c, &t->grown, &a->ct, err, sizeof(err));
 	if (r < 0) {

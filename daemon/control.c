@@ -95,8 +95,8 @@ int fos_manager_reload_logged(struct fos_manager *m, struct fos_config *loaded,
 			 (unsigned long long)m->generation, m->n_progs, m->n_progs == 1 ? "" : "s",
 			 m->n_sets, m->n_sets == 1 ? "" : "s");
 		log_info("config %s", msg);
-		for (size_t i = 0; m->cfg && i < m->cfg->n_notes; i++)
-			log_info("%s", m->cfg->notes[i]);
+		for (size_t i = 0; m->cfg && i < m->cfg->notes.n; i++)
+			log_info("%s", m->cfg->notes.msgs[i]);
 	}
 	m->reload_message = strdup(msg);
 	/* a large set's parse and plan leave freed memory behind: give it back */

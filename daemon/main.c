@@ -550,8 +550,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "fwd: %s is not valid\n", config);
 			return 1;
 		}
-		for (size_t i = 0; checked && i < checked->n_notes; i++)
-			printf("%s\n", checked->notes[i]);
+		for (size_t i = 0; checked && i < checked->notes.n; i++)
+			printf("%s\n", checked->notes.msgs[i]);
 		fos_config_free(checked);
 		printf("%s: ok\n", config);
 		return 0;

@@ -246,14 +246,6 @@ static int _fos_adopt_programs(struct fos_manager *m)
 	return r;
 }
 
-static bool _fos_any_stateful(const struct fos_config *cfg)
-{
-	for (size_t i = 0; cfg && i < cfg->n_programs; i++)
-		if (cfg->programs[i].stateful)
-			return true;
-	return false;
-}
-
 int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 {
 	bool existed;
@@ -2095,7 +2087,7 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 		fos_errors_add(errs, path, 0, "cannot create BPF maps: %s", strerror(-r));
 		goto out;
 	}
-	if (_fos_any_stateful(cfg)) {
+	if (fos_config_any_stateful(cfg)) {
 		ctm = fos_ctmaps__open();
 		if (ctm && bpf_map__set_max_entries(ctm->maps.fos_ct, 1024) == 0 &&
 		    fos_ctmaps__load(ctm) == 0) {

@@ -2,7 +2,7 @@
 /*
  * What the config reader and its sections share (config_reader.h): error
  * reports with file, line and the setting's path, typed values, key checks
- * with suggestions, names, durations, files to read, notes.
+ * with suggestions, names, durations, files to read.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -580,30 +580,6 @@ bool _fos_seconds(struct fos_loader *ld, const config_setting_t *s, uint32_t *re
 	}
 	*ret = (uint32_t)secs;
 	return true;
-}
-
-int _fos_note(struct fos_config *c, const struct fos_source *src, const char *fmt, ...)
-{
-	_cleanup_free_ char *text = NULL;
-	char *line, **v;
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (asprintf(&line, "%s:%d: %s", src->file ? src->file : c->path, src->line, text) < 0)
-		return -ENOMEM;
-	v = realloc(c->notes, (c->n_notes + 1) * sizeof(*v));
-	if (!v) {
-		free(line);
-		return -ENOMEM;
-	}
-	c->notes = v;
-	c->notes[c->n_notes++] = line;
-	return 0;
 }
 
 void _fos_program_where_done(struct fos_program_where *w)

@@ -338,18 +338,17 @@ static int _fos_add_conn_trackers(struct fos_loader *ld)
 					.track_only = true,
 					.default_action = FOS_CFG_PASS};
 		struct fos_program *v;
-		int prio, r;
+		int prio;
 
 		if (x->type != FOS_PROG_XDP || !x->ddos.rate_enabled || !x->ddos.conns_per_ip)
 			continue;
 		if (x->stateful_implied) {
-			r = _fos_note(c, &x->ddos.rate_src,
-				      "program \"%s\": rateLimiting.connectionsPerIP turns on "
-				      "connection tracking (settings.stateful = true): established "
-				      "and related packets pass without its rules",
-				      x->name);
-			if (r < 0)
-				return r;
+			fos_errors_add(
+			    &c->notes, x->ddos.rate_src.file, x->ddos.rate_src.line,
+			    "program \"%s\": rateLimiting.connectionsPerIP turns on "
+			    "connection tracking (settings.stateful = true): established "
+			    "and related packets pass without its rules",
+			    x->name);
 		}
 		if (_fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_INGRESS) ||
 		    _fos_tc_stateful_on(c, x->interface, FOS_PROG_TC_EGRESS))
@@ -387,12 +386,10 @@ static int _fos_add_conn_trackers(struct fos_loader *ld)
 		c->programs = v;
 		c->programs[c->n_programs++] = t;
 		x = &c->programs[i];
-		r = _fos_note(c, &x->ddos.rate_src,
-			      "program \"%s\": connectionsPerIP: tracking the connections of %s "
-			      "with program \"%s\" (tc-ingress and tc-egress, priority %d)",
-			      x->name, x->interface, t.name, t.priority);
-		if (r < 0)
-			return r;
+		fos_errors_add(&c->notes, x->ddos.rate_src.file, x->ddos.rate_src.line,
+			       "program \"%s\": connectionsPerIP: tracking the connections of %s "
+			       "with program \"%s\" (tc-ingress and tc-egress, priority %d)",
+			       x->name, x->interface, t.name, t.priority);
 	}
 	return 0;
 }

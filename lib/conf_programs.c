@@ -111,6 +111,14 @@ void _fos_program_done(struct fos_program *p)
 	p->n_rules = 0;
 }
 
+bool fos_config_any_stateful(const struct fos_config *c)
+{
+	for (size_t i = 0; c && i < c->n_programs; i++)
+		if (c->programs[i].stateful)
+			return true;
+	return false;
+}
+
 const struct fos_program *fos_config_find_program(const struct fos_config *c, const char *name)
 {
 	if (!c || !name)

@@ -69,9 +69,7 @@ void fos_config_free(struct fos_config *c)
 	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
 		if (sections[i]->done)
 			sections[i]->done(c);
-	for (size_t i = 0; i < c->n_notes; i++)
-		free(c->notes[i]);
-	free(c->notes);
+	fos_errors_clear(&c->notes);
 	free(c->path);
 	free(c);
 }

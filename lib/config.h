@@ -189,6 +189,12 @@ struct fos_conntrack_cfg {
 const char *fos_ct_invalid_to_string(uint8_t v);
 const char *fos_ct_class_to_string(unsigned c); /* "new", "established", ... */
 
+/* Errors found while loading: each "file:line: path: what is wrong". */
+struct fos_errors {
+	char **msgs;
+	size_t n;
+};
+
 struct fos_config {
 	char *path; /* main file */
 	struct fos_daemon_cfg daemon;
@@ -199,15 +205,9 @@ struct fos_config {
 	size_t n_programs;
 	/* what the loader decided that the config does not say in so many
 	 * words ("file:line: ..."), for fwd to log at info level */
-	char **notes;
-	size_t n_notes;
+	struct fos_errors notes;
 };
 
-/* Errors found while loading: each "file:line: path: what is wrong". */
-struct fos_errors {
-	char **msgs;
-	size_t n;
-};
 void fos_errors_add(struct fos_errors *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void fos_errors_clear(struct fos_errors *e);
@@ -231,6 +231,8 @@ static inline void fos_config_freep(struct fos_config **c)
 
 const struct fos_ipset *fos_config_find_set(const struct fos_config *c, const char *name);
 const struct fos_program *fos_config_find_program(const struct fos_config *c, const char *name);
+/* Is any program of c stateful (so the connection table is needed)? c may be NULL. */
+bool fos_config_any_stateful(const struct fos_config *c);
 
 /* Has p any of the DDoS protections enabled? */
 bool fos_program_has_ddos(const struct fos_program *p);

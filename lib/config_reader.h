@@ -158,7 +158,5 @@ int _fos_parse_cidrs(struct fos_loader *ld, const config_setting_t *s, struct fo
 bool _fos_prog_is_tc(enum fos_prog_type t);
 void _fos_program_done(struct fos_program *p);
 bool _fos_tc_stateful_on(const struct fos_config *c, const char *ifname, enum fos_prog_type t);
-int _fos_note(struct fos_config *c, const struct fos_source *src, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1857,12 +1857,12 @@ START_TEST(test_ddos_seed)
 	    t->description,
 	    "connection tracking on eth0 for the connectionsPerIP of \"ddos-protection\"");
 	ck_assert_int_eq(t->src.line, 3);
-	ck_assert_uint_eq(c->n_notes, 2);
-	ck_assert_str_eq(c->notes[0],
+	ck_assert_uint_eq(c->notes.n, 2);
+	ck_assert_str_eq(c->notes.msgs[0],
 			 "t.conf:3: program \"ddos-protection\": rateLimiting.connectionsPerIP "
 			 "turns on connection tracking (settings.stateful = true): established "
 			 "and related packets pass without its rules");
-	ck_assert_str_eq(c->notes[1],
+	ck_assert_str_eq(c->notes.msgs[1],
 			 "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
 			 "tracking the connections of eth0 with program "
 			 "\"conntrack-eth0\" (tc-ingress and tc-egress, priority 65535)");
@@ -1883,7 +1883,7 @@ START_TEST(test_ddos_seed)
 	ck_assert_uint_eq(d->conns_per_ip, 0);
 	ck_assert(!c->programs[0].stateful);
 	ck_assert_uint_eq(c->n_programs, 1);
-	ck_assert_uint_eq(c->n_notes, 0);
+	ck_assert_uint_eq(c->notes.n, 0);
 	fos_config_free(TAKE_PTR(c));
 
 	/* only the protections left without a limit get defaults; always = true
@@ -1911,7 +1911,7 @@ START_TEST(test_ddos_seed)
 	ck_assert(c->programs[0].stateful && !c->programs[0].stateful_implied);
 	ck_assert_uint_eq(c->n_programs, 2);
 	ck_assert_ptr_null(fos_config_find_program(c, "conntrack-eth0"));
-	ck_assert_uint_eq(c->n_notes, 0);
+	ck_assert_uint_eq(c->notes.n, 0);
 	fos_config_free(TAKE_PTR(c));
 
 	/* the tracker takes the highest TC priority the interface leaves free,
@@ -1927,7 +1927,7 @@ START_TEST(test_ddos_seed)
 	t = fos_config_find_program(c, "conntrack-eth0");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(t->priority, 65534);
-	ck_assert_uint_eq(c->n_notes, 3);
+	ck_assert_uint_eq(c->notes.n, 3);
 }
 END_TEST
 
@@ -2561,7 +2561,7 @@ START_TEST(test_seed_examples)
 	p = fos_config_find_program(c, "conntrack-r-cli");
 	ck_assert_ptr_nonnull(p);
 	ck_assert(p->track_only);
-	ck_assert_uint_eq(c->n_notes, 2);
+	ck_assert_uint_eq(c->notes.n, 2);
 	fos_config_free(TAKE_PTR(c));
 
 	c = load_file_ok(filter_path);
@@ -2582,7 +2582,7 @@ START_TEST(test_seed_examples)
 	ck_assert_int_eq(p->rules[0].action, FOS_CFG_PASS);
 	ck_assert_uint_eq(p->rules[1].match.protocol, IPPROTO_TCP);
 	ck_assert_uint_eq(p->rules[1].match.dport[0].lo, 80);
-	ck_assert_uint_eq(c->n_notes, 0);
+	ck_assert_uint_eq(c->notes.n, 0);
 	fos_config_free(TAKE_PTR(c));
 
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
