@@ -18,34 +18,10 @@ TOOLS="$(dirname "$0")/ddos_tools.py"
 ECHO="$(dirname "$0")/ct_tools.py"
 SPOOF=198.18.128.0/17
 N_CONNECTS=${FOS_DDOS_CONNECTS:-1000}
-GEN_PID=
-
-stop_flood() {
-  if [ -n "$GEN_PID" ]; then
-    kill -INT "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
-  fi
-  GEN_PID=
-}
 trap 'stop_flood; e2e_cleanup' EXIT
 
 e2e_lab
-# SYN-ACKs sent with XDP_TX from r-cli arrive on the client's eth0. It needs
-# NAPI, and more than GRO gives it: frames a veth's XDP program sends back with
-# XDP_TX wake the peer's NAPI only when the peer has an XDP program too (with
-# GRO alone they wait in its ring for the next packet sent the usual way).
-# That program drops the answers to the spoofed prefix, millions a second,
-# which the client's stack would otherwise take in one by one (on the
-# router's CPU, which sent them), and passes the client's own.
-inC ip link set dev eth0 xdp obj "$FOS_BPF_DIR/xdp_bench.bpf.o" sec xdp \
-  program fos_xdp_sink_spoofed || fail "cannot attach fos_xdp_sink_spoofed to the client's eth0"
-# The flood keeps the ring from the client's eth0 to r-cli full. A NIC's
-# driver stops its queue when its ring is full and the qdisc holds what the
-# stack sends meanwhile; a veth does the same only when it has a qdisc (with
-# noqueue, its default, it drops): give it one, so the client's packets wait
-# their turn behind the flood like a host's would.
-inC tc qdisc replace dev eth0 root pfifo limit 1000 || fail "cannot give the client's eth0 a qdisc"
-# answers to the spoofed prefix (none should exist) go back towards the client
-ip -n "$NS_R" route add "$SPOOF" via 10.10.1.2 dev r-cli
+e2e_flood_client "$SPOOF"
 # the server counts the SYNs that reach it, by source
 inS nft -f - <<'EOF' || fail "nft counters in the server namespace"
 table inet cnt {

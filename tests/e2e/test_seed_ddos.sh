@@ -23,24 +23,10 @@ TOOLS="$(dirname "$0")/ddos_tools.py"
 ECHO="$(dirname "$0")/ct_tools.py"
 SEED="$FOS_CONF_DIR/examples/seed"
 SPOOF=198.18.128.0/17
-GEN_PID=
-
-stop_flood() {
-  if [ -n "$GEN_PID" ]; then
-    kill -INT "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
-  fi
-  GEN_PID=
-}
 trap 'stop_flood; e2e_cleanup' EXIT
 
 e2e_lab
-# as in test_ddos_syn.sh: the client's eth0 needs an XDP program for the
-# SYN-ACKs r-cli sends with XDP_TX (this one drops the answers to the
-# spoofed prefix), and a qdisc, so that its packets queue behind the flood
-inC ip link set dev eth0 xdp obj "$FOS_BPF_DIR/xdp_bench.bpf.o" sec xdp \
-  program fos_xdp_sink_spoofed || fail "cannot attach fos_xdp_sink_spoofed to the client's eth0"
-inC tc qdisc replace dev eth0 root pfifo limit 1000 || fail "cannot give the client's eth0 a qdisc"
-ip -n "$NS_R" route add "$SPOOF" via 10.10.1.2 dev r-cli
+e2e_flood_client "$SPOOF"
 inS nft -f - <<'EOF' || fail "nft counters in the server namespace"
 table inet cnt {
 	chain in {
