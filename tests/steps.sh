@@ -46,7 +46,7 @@ fos_step() {
   if [ -z "$FOS_STEP_LOG" ]; then
     FOS_STEP_LOG=$(mktemp -d /tmp/fos-steps.XXXXXX)
   fi
-  log=$FOS_STEP_LOG/$(echo "$label" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-60).log
+  log=$FOS_STEP_LOG/$(printf '%s' "$label" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-60).log
   "$@" >"$log" 2>&1 </dev/null || rc=$?
   if [ "$rc" != 0 ]; then
     trap - ERR
