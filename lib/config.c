@@ -40,9 +40,6 @@
 static const struct fos_conf_section planned_traffic_control = {
     .key = "trafficControl", .feature = "QoS (the TrafficControl resource)"};
 
-static const struct fos_conf_section planned_nat = {
-    .key = "natConfigs", .feature = "NAT44/NAT66 (the NATConfig resource)"};
-
 static const struct fos_conf_section planned_container_policies = {
     .key = "containerPolicies",
     .feature = "container policy enforcement (the ContainerPolicy resource)"};
@@ -54,7 +51,7 @@ static const struct fos_conf_section planned_container_policies = {
  */
 static const struct fos_conf_section *const sections[] = {
     &fos_conf_daemon, &fos_conf_conntrack,	&fos_conf_sets, &fos_conf_programs,
-    &fos_conf_ddos,   &planned_traffic_control, &planned_nat,	&planned_container_policies,
+    &fos_conf_ddos,   &planned_traffic_control, &fos_conf_nat,	&planned_container_policies,
 };
 
 const struct fos_conf_settings_ext *const fos_conf_settings_exts[] = {

@@ -189,6 +189,66 @@ struct fos_conntrack_cfg {
 const char *fos_ct_invalid_to_string(uint8_t v);
 const char *fos_ct_class_to_string(unsigned c); /* "new", "established", ... */
 
+/* natConfigs (the NATConfig resource); timeouts in seconds */
+#define FOS_NAT_DEFAULT_TCP_TIMEOUT   7440U /* RFC 5382: at least 2 h 4 min */
+#define FOS_NAT_TCP_TRANSITORY	      240U  /* RFC 5382: at least 4 min */
+#define FOS_NAT_DEFAULT_UDP_TIMEOUT   300U  /* RFC 4787: at least 2 min, 5 recommended */
+#define FOS_NAT_ICMP_TIMEOUT	      60U   /* RFC 5508: at least 60 s */
+#define FOS_NAT_DEFAULT_MAPPINGS      65536U
+#define FOS_NAT_MAX_MAPPINGS	      (16U << 20)
+
+enum fos_nat_type {
+	FOS_NAT_MASQUERADE = 0, /* the external interface's own address, as it changes */
+	FOS_NAT_STATIC,		/* externalIP */
+	_FOS_NAT_TYPE_MAX,
+};
+
+enum fos_nat_family {
+	FOS_NAT_FAM_V4 = 1U << 0,
+	FOS_NAT_FAM_V6 = 1U << 1,
+};
+
+/* portMappings[]: externalPort on the external address -> internalIP:internalPort;
+ * a range of external ports maps onto as many internal ports */
+struct fos_nat_portmap {
+	struct fos_source src;
+	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	struct fos_addr internal_ip;
+	int family; /* of internal_ip: AF_INET or AF_INET6 */
+	uint16_t int_lo, int_hi;
+	uint16_t ext_lo, ext_hi;
+};
+
+struct fos_nat_cfg {
+	char name[FOS_NAME_MAX];
+	struct fos_source src;
+	uint32_t id; /* 1-based, by position in the config (the datapath's rule id) */
+	char *description;
+	char source_if[FOS_IFNAME_MAX]; /* interfaces.source: the inside */
+	char dest_if[FOS_IFNAME_MAX];	/* interfaces.destination: the outside */
+	enum fos_nat_type type;
+	unsigned families; /* ipVersion: enum fos_nat_family bits */
+	struct fos_nat_portmap *maps;
+	size_t n_maps;
+	struct fos_cidr *sources; /* sourceCIDRs; none: everything from source_if */
+	size_t n_sources;
+	struct fos_cidr *excludes; /* excludeCIDRs */
+	size_t n_excludes;
+	/* connectionTracking */
+	uint32_t tcp_timeout, udp_timeout, max_connections;
+	bool hairpinning;
+	bool endpoint_independent;
+	/* externalIP (type static): one address per family */
+	bool has_ext4, has_ext6;
+	struct fos_addr ext4, ext6;
+	/* portRange: the external ports of new mappings; without it a free
+	 * internal port is kept, others come from 1024-65535 */
+	bool has_range;
+	uint16_t port_lo, port_hi;
+};
+const char *fos_nat_type_to_string(enum fos_nat_type t);
+const char *fos_nat_families_to_string(unsigned families); /* "ipv4", "ipv6", "both" */
+
 /* Errors found while loading: each "file:line: path: what is wrong". */
 struct fos_errors {
 	char **msgs;
@@ -203,6 +263,8 @@ struct fos_config {
 	size_t n_sets;
 	struct fos_program *programs;
 	size_t n_programs;
+	struct fos_nat_cfg *nats; /* natConfigs */
+	size_t n_nats;
 	/* what the loader decided that the config does not say in so many
 	 * words ("file:line: ..."), for fwd to log at info level */
 	struct fos_errors notes;

@@ -88,6 +88,7 @@ extern const struct fos_conf_section fos_conf_conntrack;
 extern const struct fos_conf_section fos_conf_sets;
 extern const struct fos_conf_section fos_conf_programs;
 extern const struct fos_conf_section fos_conf_ddos;
+extern const struct fos_conf_section fos_conf_nat;
 
 /*
  * What a program's settings tell the groups a feature adds to them (the DDoS

@@ -683,8 +683,6 @@ START_TEST(test_top_level_keys)
 		   "t.conf:3: ipsets: unknown key (did you mean \"ipSets\"?)",
 		   "t.conf:4: trafficControl: QoS (the TrafficControl resource) is not "
 		   "built into fos " FOS_VERSION " yet",
-		   "t.conf:5: natConfigs: NAT44/NAT66 (the NATConfig resource) is not "
-		   "built into fos " FOS_VERSION " yet",
 		   "t.conf:6: containerPolicies: container policy enforcement (the ContainerPolicy "
 		   "resource) is not built into fos " FOS_VERSION " yet",
 		   "t.conf:7: conntrak: unknown key (did you mean \"conntrack\"?)"));
@@ -2522,16 +2520,15 @@ static int line_of(const char *path, const char *prefix)
 	return 0;
 }
 
-/* Every example of the design (conf/examples/seed/) as written: the two
- * EBPFProgram examples load; the others are syntactically fine and refused
- * with exactly one line naming the feature that is not built yet. */
+/* Every example of the design (conf/examples/seed/) as written: the
+ * EBPFProgram examples load (the NATConfig ones in test-conf-nat); the
+ * others are syntactically fine and refused with exactly one line naming the
+ * feature that is not built yet. */
 START_TEST(test_seed_examples)
 {
 	static const struct {
 		const char *file, *key, *feature;
 	} refused[] = {
-	    {"ebpf-nat.conf", "natConfigs", "NAT44/NAT66 (the NATConfig resource)"},
-	    {"advanced-nat.conf", "natConfigs", "NAT44/NAT66 (the NATConfig resource)"},
 	    {"qos-policy.conf", "trafficControl", "QoS (the TrafficControl resource)"},
 	    {"voip-priority.conf", "trafficControl", "QoS (the TrafficControl resource)"},
 	    {"container-isolation.conf", "containerPolicies",

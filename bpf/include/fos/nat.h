@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * NAT44/NAT66 (natConfigs, the NATConfig resource): the maps shared by the
+ * NAT programs (bpf/nat.bpf.c) and fwd (daemon/nat.c). Addresses are 16
+ * bytes, IPv4 as ::ffff:a.b.c.d; ports and ICMP echo identifiers in host
+ * order.
+ *
+ * A mapping is two entries of fos_nat: OUT, keyed by the internal end
+ * (address, port and, for an address-and-port-dependent mapping, the remote
+ * end), giving the external end; IN, keyed by the external end, giving the
+ * internal one. An external (address, port, protocol) has at most one IN
+ * entry, whatever the mode: inserting it with BPF_NOEXIST is how a port is
+ * claimed, so two CPUs never hand out the same port. fwd removes mappings
+ * that outlived their timeout (both entries, IN first); the datapath never
+ * judges age, so a packet sees a mapping or none, never half of one.
+ *
+ * Static port maps (portMappings) are mappings fwd writes with
+ * FOS_NAT_F_STATIC: never expired, endpoint independent.
+ */
+#ifndef FOS_NAT_H
+#define FOS_NAT_H
+
+#include <linux/types.h>
+
+#define FOS_NAT_RULES_MAX    256U	   /* natConfigs entries, ids 1..255 */
+#define FOS_NAT_PREFIXES_MAX 4096U	   /* sourceCIDRs + excludeCIDRs + defaults */
+#define FOS_NAT_IF_MAX	     256U	   /* external interfaces */
+#define FOS_NAT_MAP_MAX	     (32U << 20)   /* entries of fos_nat (two per mapping) */
+#define FOS_NAT_PROBES	     32U	   /* ports tried for one new mapping */
+#define FOS_NAT_PORT_LO	     1024U	   /* the range without portRange */
+#define FOS_NAT_PORT_HI	     65535U
+#define FOS_NAT_SRC_PREFIX   64U	   /* bits of the two ifindexes before the address */
+
+enum fos_nat_dir {
+	FOS_NAT_OUT = 1, /* keyed by the internal end */
+	FOS_NAT_IN = 2,	 /* keyed by the external end */
+};
+
+struct fos_nat_key {
+	__u8 addr[16] __attribute__((aligned(8))); /* OUT: internal; IN: external */
+	__u8 raddr[16];				   /* OUT, dependent mapping: the remote */
+	__u16 port;
+	__u16 rport; /* OUT, dependent mapping: the remote port */
+	__u8 proto;
+	__u8 dir; /* enum fos_nat_dir */
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct fos_nat_key) == 40, "fos_nat_key layout");
+
+enum fos_nat_flags {
+	FOS_NAT_F_STATIC = 1U << 0,  /* a port map: never expires */
+	FOS_NAT_F_APDF = 1U << 1,    /* IN: only the remote in raddr/rport may send */
+	FOS_NAT_F_CLOSING = 1U << 2, /* TCP: a FIN or RST was seen */
+	FOS_NAT_F_HAIRPIN = 1U << 3, /* IN: inside hosts may reach it (hairpinning) */
+};
+
+struct fos_nat_value {
+	__u8 addr[16] __attribute__((aligned(8))); /* OUT: external; IN: internal */
+	__u8 raddr[16];				   /* IN with FOS_NAT_F_APDF */
+	__u64 last_ns;				   /* CLOCK_BOOTTIME of the last packet */
+	__u64 est_ns;				   /* ... of the last mid-connection TCP segment */
+	__u16 port;
+	__u16 rport;
+	__u32 ifindex; /* the external interface */
+	__u16 rule;    /* natConfigs id (fos_nat_rules index) */
+	__u8 flags;    /* enum fos_nat_flags */
+	__u8 _pad[5];
+};
+_Static_assert(sizeof(struct fos_nat_value) == 64, "fos_nat_value layout");
+
+/* fos_nat_src, an LPM trie: which natConfig a packet leaving ext_ifindex
+ * that came in by src_ifindex belongs to, by its source address. An entry
+ * of an excludeCIDR has rule 0. */
+struct fos_nat_src_key {
+	__u32 prefixlen; /* FOS_NAT_SRC_PREFIX + prefix (IPv4: 96 + plen) */
+	__be32 ext_ifindex;
+	__be32 src_ifindex;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct fos_nat_src_key) == 28, "fos_nat_src_key layout");
+
+enum fos_nat_timeout {
+	FOS_NATT_TCP_EST = 0, /* connectionTracking.tcpTimeout */
+	FOS_NATT_TCP_TRANS,   /* a TCP mapping not (or no longer) established */
+	FOS_NATT_UDP,	      /* connectionTracking.udpTimeout; other protocols too */
+	FOS_NATT_ICMP,	      /* ICMP echo */
+	_FOS_NATT_MAX,
+};
+
+enum fos_nat_rule_flags {
+	FOS_NAT_R_ACTIVE = 1U << 0,
+	FOS_NAT_R_STATIC = 1U << 1,  /* type static: addr4/addr6 are the external addresses */
+	FOS_NAT_R_EIM = 1U << 2,     /* endpointIndependent: mapping and filtering */
+	FOS_NAT_R_HAIRPIN = 1U << 3, /* hairpinning */
+	FOS_NAT_R_V4 = 1U << 4,	     /* ipVersion ipv4 or both */
+	FOS_NAT_R_V6 = 1U << 5,	     /* ipVersion ipv6 or both */
+	FOS_NAT_R_RANGE = 1U << 6,   /* portRange given: every port from it */
+};
+
+/* fos_nat_rules, an array by rule id */
+struct fos_nat_rule {
+	__u8 addr4[16]; /* type static */
+	__u8 addr6[16];
+	__u64 timeout_ns[_FOS_NATT_MAX];
+	__u32 flags; /* enum fos_nat_rule_flags */
+	__u32 ext_ifindex;
+	__u32 max_mappings; /* connectionTracking.maxConnections */
+	__u16 port_lo, port_hi;
+};
+_Static_assert(sizeof(struct fos_nat_rule) == 80, "fos_nat_rule layout");
+
+/* fos_nat_ifaddr, a hash by ifindex: the addresses masquerade uses, which
+ * fwd keeps as the interface's own (netlink address events) */
+enum fos_nat_if_flags {
+	FOS_NAT_IF_V4 = 1U << 0,
+	FOS_NAT_IF_V6 = 1U << 1,
+	FOS_NAT_IF_STATIC_MAPS = 1U << 2, /* port maps leave by it */
+};
+struct fos_nat_ifaddr {
+	__u8 addr4[16];
+	__u8 addr6[16];
+	__u32 flags;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct fos_nat_ifaddr) == 40, "fos_nat_ifaddr layout");
+
+/* fos_nat_count, an array by rule id of two counters: mappings the datapath
+ * made (atomics) and mappings fwd removed; their difference is checked
+ * against the rule's max_mappings */
+struct fos_nat_count {
+	__u64 created;
+	__u64 removed;
+};
+
+/* fos_nat_stats, per CPU, by rule id * _FOS_NAT_STAT_MAX + enum */
+enum fos_nat_stat {
+	FOS_NAT_STAT_OUT = 0,	 /* packets translated on the way out */
+	FOS_NAT_STAT_IN,	 /* ... on the way in */
+	FOS_NAT_STAT_CREATED,	 /* mappings made */
+	FOS_NAT_STAT_KEPT_PORT,	 /* ... that kept the internal port */
+	FOS_NAT_STAT_EXHAUSTED,	 /* dropped: no free port in FOS_NAT_PROBES tries */
+	FOS_NAT_STAT_FULL,	 /* dropped: maxConnections mappings, or the table full */
+	FOS_NAT_STAT_NO_ADDRESS, /* dropped: the external interface has no address */
+	FOS_NAT_STAT_FILTERED,	 /* dropped: not from a dependent mapping's remote */
+	FOS_NAT_STAT_FRAGMENT,	 /* dropped: a non-first fragment of a translated flow */
+	FOS_NAT_STAT_HAIRPIN,	 /* packets turned back inside (hairpinning) */
+	FOS_NAT_STAT_ICMP_ERROR, /* ICMP errors translated, the quoted packet too */
+	FOS_NAT_STAT_MALFORMED,	 /* dropped: headers the translation cannot rewrite */
+	_FOS_NAT_STAT_MAX,
+};
+
+#endif /* FOS_NAT_H */
