@@ -324,7 +324,7 @@ static bool _fos_tc_priority_used(const struct fos_config *c, const char *ifname
  * without one, fwd adds its own: "conntrack-<interface>", a tc-ingress
  * program that only tracks (fos_tc_track there and, as for every stateful
  * TC program, on egress), at the highest TC priority the interface's
- * programs leave free, so it sees what they pass.
+ * programs leave free below NAT's, so it sees what they pass.
  */
 static int _fos_add_conn_trackers(struct fos_loader *ld)
 {
@@ -363,7 +363,7 @@ static int _fos_add_conn_trackers(struct fos_loader *ld)
 				       x->name, x->interface, t.name);
 			continue;
 		}
-		for (prio = FOS_PRIORITY_MAX; prio >= FOS_TC_PRIORITY_MIN; prio--)
+		for (prio = FOS_TC_PRIORITY_NAT_OUT - 1; prio > FOS_TC_PRIORITY_NAT_IN; prio--)
 			if (!_fos_tc_priority_used(c, x->interface, prio))
 				break;
 		t.priority = prio;

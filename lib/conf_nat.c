@@ -513,7 +513,22 @@ static int _fos_nat_check(struct fos_loader *ld)
 	for (size_t i = 0; i < c->n_nats; i++) {
 		struct fos_nat_cfg *a = &c->nats[i];
 
-		a->id = (uint32_t)(i + 1);
+		for (size_t j = 0; j < c->n_programs; j++) {
+			const struct fos_program *p = &c->programs[j];
+			bool out = strcmp(p->interface, a->dest_if) == 0;
+
+			if (p->type == FOS_PROG_XDP || p->track_only ||
+			    (!out && strcmp(p->interface, a->source_if) != 0))
+				continue;
+			if (p->priority == FOS_TC_PRIORITY_NAT_IN ||
+			    (out && p->priority == FOS_TC_PRIORITY_NAT_OUT))
+				_fos_nat_err(ld, &p->src,
+					     "program \"%s\": TC priority %d on %s is NAT's "
+					     "(natConfigs \"%s\" at %s:%d translates there first on "
+					     "ingress and last on egress): give the program another",
+					     p->name, p->priority, p->interface, a->name, a->src.file,
+					     a->src.line);
+		}
 		prefixes += (a->n_sources ? a->n_sources : 2) + a->n_excludes;
 		for (size_t j = 0; j < i; j++) {
 			const struct fos_nat_cfg *b = &c->nats[j];

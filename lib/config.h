@@ -196,6 +196,11 @@ const char *fos_ct_class_to_string(unsigned c); /* "new", "established", ... */
 #define FOS_NAT_ICMP_TIMEOUT	      60U   /* RFC 5508: at least 60 s */
 #define FOS_NAT_DEFAULT_MAPPINGS      65536U
 #define FOS_NAT_MAX_MAPPINGS	      (16U << 20)
+/* the TC priorities of NAT on its interfaces: first on ingress (DNAT before
+ * the firewall), last on egress (SNAT after it); TC programs there use the
+ * others, and fwd's own trackers never take them */
+#define FOS_TC_PRIORITY_NAT_IN	      1
+#define FOS_TC_PRIORITY_NAT_OUT	      65535
 
 enum fos_nat_type {
 	FOS_NAT_MASQUERADE = 0, /* the external interface's own address, as it changes */
@@ -222,7 +227,6 @@ struct fos_nat_portmap {
 struct fos_nat_cfg {
 	char name[FOS_NAME_MAX];
 	struct fos_source src;
-	uint32_t id; /* 1-based, by position in the config (the datapath's rule id) */
 	char *description;
 	char source_if[FOS_IFNAME_MAX]; /* interfaces.source: the inside */
 	char dest_if[FOS_IFNAME_MAX];	/* interfaces.destination: the outside */

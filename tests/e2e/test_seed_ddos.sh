@@ -58,7 +58,7 @@ grep -q 'tracking the connections of r-cli with program "conntrack-r-cli"' "$FWD
   fail "fwd did not say at info level that it tracks r-cli"
 fosctl -j show programs >"$T/progs.json" || fail "show programs"
 progs=$(jq_py '" ".join("%s:%s:%s:%s" % (p["name"], p["type"], p["priority"], p["attached"]) for p in sorted(j["programs"], key=lambda p: p["name"]))' <"$T/progs.json")
-[ "$progs" = "conntrack-r-cli:tc-ingress:65535:True ddos-protection:xdp:1:True xdp-filter:xdp:10:True" ] ||
+[ "$progs" = "conntrack-r-cli:tc-ingress:65534:True ddos-protection:xdp:1:True xdp-filter:xdp:10:True" ] ||
   fail "show programs: $progs"
 pass_step "the seed's ddos-protection and xdp-filter run as written, with conntrack-r-cli: $progs"
 

@@ -116,7 +116,6 @@ START_TEST(test_seed_advanced_nat)
 	ck_assert_uint_eq(c->n_nats, 1);
 	n = &c->nats[0];
 	ck_assert_str_eq(n->name, "advanced-nat");
-	ck_assert_uint_eq(n->id, 1);
 	ck_assert_str_eq(n->description, "Advanced NAT with connection tracking");
 	ck_assert_str_eq(n->source_if, "r-srv");
 	ck_assert_str_eq(n->dest_if, "r-cli");
@@ -298,6 +297,21 @@ START_TEST(test_refusals_across)
 }
 END_TEST
 
+/* NAT runs first on ingress and last on egress of its interfaces: a TC
+ * program there may not take those priorities. */
+START_TEST(test_refusal_tc_priority)
+{
+	assert_load_fails(
+	    "programs = ( { name = \"fw\"; type = \"tc-egress\"; interface = \"out0\"; "
+	    "priority = 65535; } );\n" NAT(""),
+	    ERRORS("t.conf:1: program \"fw\": TC priority 65535 on out0 is NAT's (natConfigs "
+		   "\"n\" at t.conf:2 translates there first on ingress and last on egress): "
+		   "give the program another"));
+	fos_config_free(load_ok("programs = ( { name = \"fw\"; type = \"tc-ingress\"; interface "
+				"= \"in0\"; priority = 65535; } );\n" NAT("")));
+}
+END_TEST
+
 /* Two configs on one external interface: fine apart, by source interface or
  * by sourceCIDRs. */
 START_TEST(test_two_configs_ok)
@@ -312,7 +326,6 @@ START_TEST(test_two_configs_ok)
 	    ");\n");
 
 	ck_assert_uint_eq(c->n_nats, 3);
-	ck_assert_uint_eq(c->nats[2].id, 3);
 	ck_assert_str_eq(fos_nat_families_to_string(c->nats[2].families), "ipv4");
 }
 END_TEST
@@ -327,6 +340,7 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_static_range_and_extensions);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_refusals_across);
+	tcase_add_test(tc, test_refusal_tc_priority);
 	tcase_add_test(tc, test_two_configs_ok);
 	suite_add_tcase(s, tc);
 	return s;

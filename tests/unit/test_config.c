@@ -1848,7 +1848,7 @@ START_TEST(test_ddos_seed)
 	ck_assert(t->track_only && t->stateful && !t->stateful_implied);
 	ck_assert_int_eq(t->type, FOS_PROG_TC_INGRESS);
 	ck_assert_str_eq(t->interface, "eth0");
-	ck_assert_int_eq(t->priority, 65535);
+	ck_assert_int_eq(t->priority, 65534);
 	ck_assert_uint_eq(t->n_rules, 0);
 	ck_assert_int_eq(t->default_action, FOS_CFG_PASS);
 	ck_assert_str_eq(
@@ -1863,7 +1863,7 @@ START_TEST(test_ddos_seed)
 	ck_assert_str_eq(c->notes.msgs[1],
 			 "t.conf:3: program \"ddos-protection\": connectionsPerIP: "
 			 "tracking the connections of eth0 with program "
-			 "\"conntrack-eth0\" (tc-ingress and tc-egress, priority 65535)");
+			 "\"conntrack-eth0\" (tc-ingress and tc-egress, priority 65534)");
 	fos_config_free(TAKE_PTR(c));
 
 	/* false is off; enabled = true alone takes the same defaults */

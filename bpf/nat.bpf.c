@@ -1,0 +1,972 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * NAT44/NAT66 (natConfigs): three direct-action TC programs over the maps of
+ * fos/nat.h, all of one object, whose maps fwd pins (daemon/nat.c).
+ *
+ *   fos_nat_out      egress of an external interface (interfaces.destination),
+ *                    after the firewall's programs there: the source of a
+ *                    packet that came in by a natConfig's interfaces.source,
+ *                    from its sourceCIDRs and not its excludeCIDRs (fos_nat_src),
+ *                    becomes the external address and port of its mapping,
+ *                    made now if it has none. Answers of a port map's server
+ *                    leave by the port map's own mapping, whatever their source.
+ *   fos_nat_in       ingress of an external interface, before the firewall's
+ *                    programs: a packet to the external end of a mapping goes
+ *                    to its internal end. An ICMP error about a translated
+ *                    packet is translated back with the packet it quotes.
+ *   fos_nat_hairpin  ingress of an internal interface, when a natConfig has
+ *                    hairpinning: a packet to the external end of a mapping
+ *                    goes to its internal end with its own source translated,
+ *                    and is sent on by the FIB (the kernel would take a local
+ *                    source arriving from inside for a martian).
+ *
+ * Mapping (fos/nat.h): endpoint independent (FOS_NAT_R_EIM) keys the OUT
+ * entry by the internal end alone, so every destination sees the same
+ * external port; otherwise by the internal end and the remote end, and the
+ * IN entry admits only that remote (FOS_NAT_F_APDF). A new mapping keeps the
+ * internal port if it is free (and inside portRange, if one is given), else
+ * tries FOS_NAT_PROBES ports of the range from a random place; UDP keeps the
+ * port's parity. A port is claimed by inserting its IN entry with
+ * BPF_NOEXIST; of two CPUs making the same mapping at once, the one whose
+ * OUT insert fails gives its port back and uses the other's.
+ *
+ * Drops, each counted (enum fos_nat_stat): no free port (EXHAUSTED), the
+ * natConfig's maxConnections reached or the table full (FULL), masquerade on
+ * an interface without an address of the family (NO_ADDRESS), an inbound
+ * packet not from a dependent mapping's remote (FILTERED), a non-first
+ * fragment of a packet that would be translated (FRAGMENT), headers the
+ * translation cannot rewrite (MALFORMED). Everything else passes unchanged:
+ * TC_ACT_UNSPEC, so the programs after it run.
+ *
+ * Checksums are updated incrementally by the kernel's helpers, which also
+ * keep CHECKSUM_PARTIAL (GSO) packets right; a UDP/IPv4 zero checksum stays
+ * zero.
+ */
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/errno.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "fos/nat.h"
+#include "icmp.bpf.h"
+#include "parse.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define FOS_NAT_PULL_MAX 512U
+
+#define _NAT_TCP_FIN 0x01
+#define _NAT_TCP_SYN 0x02
+#define _NAT_TCP_RST 0x04
+#define _NAT_ICMP6_ECHO	     128
+#define _NAT_ICMP6_ECHOREPLY 129
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_NAT_MAP_MAX);
+	__type(key, struct fos_nat_key);
+	__type(value, struct fos_nat_value);
+} fos_nat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, FOS_NAT_PREFIXES_MAX);
+	__type(key, struct fos_nat_src_key);
+	__type(value, __u32);
+} fos_nat_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_NAT_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_nat_rule);
+} fos_nat_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FOS_NAT_IF_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_nat_ifaddr);
+} fos_nat_ifaddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_NAT_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_nat_count);
+} fos_nat_count SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FOS_NAT_RULES_MAX * _FOS_NAT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fos_nat_stats SEC(".maps");
+
+/* a new mapping's entries, made here rather than on the stack */
+struct _nat_scratch {
+	struct fos_nat_key ikey;
+	struct fos_nat_value iv, ov;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct _nat_scratch);
+} fos_nat_scratch SEC(".maps");
+
+static __always_inline void _nat_stat(__u32 rule, __u32 stat)
+{
+	__u32 idx = rule * _FOS_NAT_STAT_MAX + stat;
+	__u64 *c;
+
+	if (rule >= FOS_NAT_RULES_MAX)
+		return;
+	c = bpf_map_lookup_elem(&fos_nat_stats, &idx);
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool _nat_addr_eq(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = __builtin_assume_aligned(a, 8), *y = __builtin_assume_aligned(b, 8);
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+__noinline int fos_nat_parse(struct __sk_buff *skb, struct fos_pkt *pkt)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (!pkt)
+		return FOS_PARSE_MALFORMED;
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	return fos_parse_packet_len(data, data_end, skb->len, pkt);
+}
+
+static __always_inline int _nat_parse(struct __sk_buff *skb, struct fos_pkt *pkt)
+{
+	__u32 linear = skb->data_end - skb->data;
+	int r = fos_nat_parse(skb, pkt);
+
+	if (r == FOS_PARSE_MALFORMED && linear < skb->len) {
+		__u32 want = skb->len < FOS_NAT_PULL_MAX ? skb->len : FOS_NAT_PULL_MAX;
+
+		if (want > linear && bpf_skb_pull_data(skb, want) == 0)
+			r = fos_nat_parse(skb, pkt);
+	}
+	return r;
+}
+
+/* The ports a packet is mapped by: TCP/UDP ports, or an ICMP echo's
+ * identifier as the port (remote port 0); 0 and 0 for protocols without
+ * ports. *query: an ICMP echo request (opens a mapping) or reply; false for
+ * other ICMP messages, which have no mapping of their own. */
+enum _nat_kind {
+	_NAT_PORTS = 0, /* TCP, UDP */
+	_NAT_ECHO_REQ,
+	_NAT_ECHO_REP,
+	_NAT_ICMP_ERR,
+	_NAT_ICMP_OTHER,
+	_NAT_NOPORTS, /* other protocols */
+};
+
+static __always_inline int _nat_kind(const struct fos_pkt *p)
+{
+	__u8 t = p->icmp_type;
+
+	if (p->flags & FOS_PKT_F_PORTS)
+		return _NAT_PORTS;
+	if (!(p->flags & FOS_PKT_F_ICMP))
+		return _NAT_NOPORTS;
+	if (p->proto == IPPROTO_ICMP) {
+		if (t == FOS_ICMP_ECHO)
+			return _NAT_ECHO_REQ;
+		if (t == FOS_ICMP_ECHOREPLY)
+			return _NAT_ECHO_REP;
+		if (t == FOS_ICMP_DEST_UNREACH || t == FOS_ICMP_TIME_EXCEEDED ||
+		    t == FOS_ICMP_PARAMETERPROB)
+			return _NAT_ICMP_ERR;
+		return _NAT_ICMP_OTHER;
+	}
+	if (t == _NAT_ICMP6_ECHO)
+		return _NAT_ECHO_REQ;
+	if (t == _NAT_ICMP6_ECHOREPLY)
+		return _NAT_ECHO_REP;
+	if (t >= 1 && t <= 4)
+		return _NAT_ICMP_ERR;
+	return _NAT_ICMP_OTHER;
+}
+
+static __always_inline int _nat_echo_id(struct __sk_buff *skb, const struct fos_pkt *p, __u16 *id)
+{
+	__be16 v;
+
+	if (p->l4_len < 8 || bpf_skb_load_bytes(skb, p->l4_off + 4, &v, 2) < 0)
+		return -1;
+	*id = bpf_ntohs(v);
+	return 0;
+}
+
+/* ---- rewriting ---------------------------------------------------------------- */
+/* where the L4 checksum is, and how the helper must treat it; 0: none */
+static __always_inline __u32 _nat_csum_off(const struct fos_pkt *p, __u64 *flags, bool *pseudo)
+{
+	*flags = 0;
+	*pseudo = true;
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		return p->l4_off + 16;
+	case IPPROTO_UDP:
+		*flags = BPF_F_MARK_MANGLED_0;
+		return p->l4_off + 6;
+	case IPPROTO_ICMP:
+		*pseudo = false;
+		return p->l4_off + 2;
+	case IPPROTO_ICMPV6:
+		return p->l4_off + 2;
+	default:
+		return 0;
+	}
+}
+
+/* Rewrite the source (src) or destination address of p to a (16 bytes),
+ * with the IPv4 header and L4 checksums; p's copy is updated too. */
+static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *p, bool src,
+					 const __u8 *a)
+{
+	__u8 *cur = src ? p->saddr : p->daddr;
+	bool pseudo, l4 = !(p->flags & FOS_PKT_F_FRAGMENT) || (p->flags & FOS_PKT_F_FIRST_FRAG);
+	__u64 cflags;
+	__u32 coff = _nat_csum_off(p, &cflags, &pseudo);
+
+	if (p->family == FOS_AF_INET) {
+		__be32 from, to;
+
+		__builtin_memcpy(&from, cur + 12, 4);
+		__builtin_memcpy(&to, a + 12, 4);
+		if (l4 && coff && pseudo &&
+		    bpf_l4_csum_replace(skb, coff, from, to, cflags | BPF_F_PSEUDO_HDR | 4) < 0)
+			return -1;
+		if (bpf_l3_csum_replace(skb, p->l3_off + 10, from, to, 4) < 0)
+			return -1;
+		if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 12 : 16), &to, 4, 0) < 0)
+			return -1;
+	} else {
+		__u8 from[16], to[16];
+		__s64 diff;
+
+		__builtin_memcpy(from, cur, 16);
+		__builtin_memcpy(to, a, 16);
+		diff = bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
+		if (l4 && coff && pseudo &&
+		    bpf_l4_csum_replace(skb, coff, 0, diff, cflags | BPF_F_PSEUDO_HDR) < 0)
+			return -1;
+		if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 8 : 24), to, 16, 0) < 0)
+			return -1;
+	}
+	__builtin_memcpy(cur, a, 16);
+	return 0;
+}
+
+/* Rewrite the source (src) or destination port of p, or an ICMP echo's
+ * identifier, to port (host order). */
+static __always_inline int _nat_set_port(struct __sk_buff *skb, struct fos_pkt *p, bool src,
+					 __u16 port)
+{
+	bool pseudo;
+	__u64 cflags;
+	__u32 coff = _nat_csum_off(p, &cflags, &pseudo), off;
+	__be16 from, to = bpf_htons(port);
+
+	if (p->flags & FOS_PKT_F_PORTS) {
+		off = p->l4_off + (src ? 0 : 2);
+		from = bpf_htons(src ? p->sport : p->dport);
+		if (src)
+			p->sport = port;
+		else
+			p->dport = port;
+	} else if (p->flags & FOS_PKT_F_ICMP) {
+		off = p->l4_off + 4;
+		if (bpf_skb_load_bytes(skb, off, &from, 2) < 0)
+			return -1;
+	} else {
+		return 0;
+	}
+	if (from == to)
+		return 0;
+	if (bpf_l4_csum_replace(skb, coff, from, to, cflags | 2) < 0)
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &to, 2, 0) < 0 ? -1 : 0;
+}
+
+/* ---- mappings ------------------------------------------------------------------ */
+/* the packet's ends as a mapping sees them */
+struct _nat_ends {
+	__u16 sport, dport; /* ICMP echo: identifier, 0 */
+	int kind;
+};
+
+static __always_inline int _nat_ends(struct __sk_buff *skb, const struct fos_pkt *p,
+				     struct _nat_ends *e)
+{
+	__u16 id;
+
+	e->sport = 0;
+	e->dport = 0;
+	e->kind = _nat_kind(p);
+	switch (e->kind) {
+	case _NAT_PORTS:
+		e->sport = p->sport;
+		e->dport = p->dport;
+		return 0;
+	case _NAT_ECHO_REQ:
+	case _NAT_ECHO_REP:
+		if (_nat_echo_id(skb, p, &id) < 0)
+			return -1;
+		e->sport = id;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static __always_inline void _nat_stamp(struct fos_nat_value *v, const struct fos_pkt *p, __u64 now)
+{
+	v->last_ns = now;
+	if (p->proto != IPPROTO_TCP || (v->flags & FOS_NAT_F_STATIC))
+		return;
+	if (p->tcp_flags & (_NAT_TCP_FIN | _NAT_TCP_RST)) {
+		if (!(v->flags & FOS_NAT_F_CLOSING))
+			v->flags |= FOS_NAT_F_CLOSING;
+	} else if (!(p->tcp_flags & _NAT_TCP_SYN)) {
+		v->est_ns = now;
+		if (v->flags & FOS_NAT_F_CLOSING)
+			v->flags &= ~FOS_NAT_F_CLOSING;
+	}
+}
+
+/* The external address of a new mapping of rule on ext_if: 0, or -1 when
+ * there is none (masquerade on an interface without an address of the
+ * family) */
+static __always_inline int _nat_ext_addr(const struct fos_nat_rule *rule, __u32 ext_if, bool v4,
+					 __u8 *ret)
+{
+	const struct fos_nat_ifaddr *ia;
+
+	if (rule->flags & FOS_NAT_R_STATIC) {
+		__builtin_memcpy(ret, v4 ? rule->addr4 : rule->addr6, 16);
+		return 0;
+	}
+	ia = bpf_map_lookup_elem(&fos_nat_ifaddr, &ext_if);
+	if (!ia || !(ia->flags & (v4 ? FOS_NAT_IF_V4 : FOS_NAT_IF_V6)))
+		return -1;
+	__builtin_memcpy(ret, v4 ? ia->addr4 : ia->addr6, 16);
+	return 0;
+}
+
+/* Make the mapping of okey (the packet p's internal end, remote raddr:rport
+ * for a dependent one) under rule id on ext_if; its OUT entry, or NULL with
+ * the reason counted. */
+static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *okey, __u32 id,
+						    __u32 ext_if, const __u8 *raddr, __u16 rport)
+{
+	struct _nat_scratch *sc;
+	struct fos_nat_key *ikey;
+	struct fos_nat_value *iv, *ov;
+	__u32 zero = 0;
+	const struct fos_nat_rule *rule;
+	struct fos_nat_count *cnt;
+	struct fos_nat_value *r;
+	__u32 lo, hi, n, start, first, m;
+	__u16 want, port = 0;
+	bool parity, found = false, v4;
+	__u64 now = bpf_ktime_get_boot_ns();
+	long err;
+
+	if (!okey || !raddr)
+		return NULL;
+	sc = bpf_map_lookup_elem(&fos_nat_scratch, &zero);
+	if (!sc)
+		return NULL;
+	__builtin_memset(sc, 0, sizeof(*sc));
+	ikey = &sc->ikey;
+	iv = &sc->iv;
+	ov = &sc->ov;
+	rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
+	cnt = bpf_map_lookup_elem(&fos_nat_count, &id);
+	if (!rule || !cnt)
+		return NULL;
+	v4 = _fos_ipv6_v4mapped((const struct in6_addr *)okey->addr);
+	if (_nat_ext_addr(rule, ext_if, v4, ikey->addr) < 0) {
+		_nat_stat(id, FOS_NAT_STAT_NO_ADDRESS);
+		return NULL;
+	}
+	if (cnt->created - cnt->removed >= rule->max_mappings) {
+		_nat_stat(id, FOS_NAT_STAT_FULL);
+		return NULL;
+	}
+
+	ikey->proto = okey->proto;
+	ikey->dir = FOS_NAT_IN;
+	__builtin_memcpy(iv->addr, okey->addr, 16);
+	iv->port = okey->port;
+	iv->ifindex = ext_if;
+	iv->rule = id;
+	iv->last_ns = now;
+	if (!(rule->flags & FOS_NAT_R_EIM)) {
+		iv->flags |= FOS_NAT_F_APDF;
+		__builtin_memcpy(iv->raddr, raddr, 16);
+		iv->rport = rport;
+	}
+	if (rule->flags & FOS_NAT_R_HAIRPIN)
+		iv->flags |= FOS_NAT_F_HAIRPIN;
+
+	want = okey->port;
+	if (rule->flags & FOS_NAT_R_RANGE) {
+		lo = rule->port_lo;
+		hi = rule->port_hi;
+	} else {
+		lo = FOS_NAT_PORT_LO;
+		hi = FOS_NAT_PORT_HI;
+	}
+	if (lo == 0 || hi < lo || hi > 65535)
+		return NULL;
+
+	/* the internal port itself, when it is free (protocols without ports:
+	 * port 0 is the only one) */
+	if (want == 0 || !(rule->flags & FOS_NAT_R_RANGE) || (want >= lo && want <= hi)) {
+		ikey->port = want;
+		err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);
+		if (err == 0) {
+			found = true;
+			port = want;
+		} else if (err != -EEXIST) {
+			_nat_stat(id, FOS_NAT_STAT_FULL);
+			return NULL;
+		}
+	}
+	if (!found && want != 0) {
+		n = hi - lo + 1;
+		parity = okey->proto == IPPROTO_UDP && n >= 2;
+		first = lo;
+		m = n;
+		if (parity) {
+			first = lo + ((lo ^ want) & 1);
+			m = (hi - first) / 2 + 1;
+		}
+		start = bpf_get_prandom_u32();
+		for (__u32 i = 0; i < FOS_NAT_PROBES; i++) {
+			__u32 k = (start + i) % m;
+
+			ikey->port = (__u16)(parity ? first + 2 * k : first + k);
+			err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);
+			if (err == 0) {
+				found = true;
+				port = ikey->port;
+				break;
+			}
+			if (err != -EEXIST) {
+				_nat_stat(id, FOS_NAT_STAT_FULL);
+				return NULL;
+			}
+			if (i + 1 >= m)
+				break; /* the whole range tried */
+		}
+	}
+	if (!found) {
+		_nat_stat(id, FOS_NAT_STAT_EXHAUSTED);
+		return NULL;
+	}
+
+	__builtin_memcpy(ov->addr, ikey->addr, 16);
+	ov->port = port;
+	ov->ifindex = ext_if;
+	ov->rule = id;
+	ov->last_ns = now;
+	err = bpf_map_update_elem(&fos_nat, okey, ov, BPF_NOEXIST);
+	if (err < 0) {
+		/* another CPU mapped the same internal end first: use its port */
+		bpf_map_delete_elem(&fos_nat, ikey);
+		if (err != -EEXIST) {
+			_nat_stat(id, FOS_NAT_STAT_FULL);
+			return NULL;
+		}
+		return bpf_map_lookup_elem(&fos_nat, okey);
+	}
+	__sync_fetch_and_add(&cnt->created, 1);
+	_nat_stat(id, FOS_NAT_STAT_CREATED);
+	if (port == want)
+		_nat_stat(id, FOS_NAT_STAT_KEPT_PORT);
+	r = bpf_map_lookup_elem(&fos_nat, okey);
+	return r;
+}
+
+/* The OUT entry that translates p's source on its way out of ext_if, having
+ * come in by src_if: found, made (with create), or NULL. *ret_rule: the
+ * natConfig (0: none; the packet is not to be translated unless a port
+ * map's mapping is found). */
+static __always_inline struct fos_nat_value *
+_nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_if, __u32 src_if,
+		 bool create, const __u8 *raddr, __u16 rport, __u32 *ret_rule)
+{
+	struct fos_nat_src_key sk = {};
+	struct fos_nat_key k = {};
+	const struct fos_nat_ifaddr *ia;
+	const struct fos_nat_rule *rule;
+	struct fos_nat_value *v;
+	__u32 *idp, id = 0;
+	bool v4 = p->family == FOS_AF_INET;
+
+	*ret_rule = 0;
+	sk.prefixlen = FOS_NAT_SRC_PREFIX + 128;
+	sk.ext_ifindex = bpf_htonl(ext_if);
+	sk.src_ifindex = bpf_htonl(src_if);
+	__builtin_memcpy(sk.addr, p->saddr, 16);
+	idp = bpf_map_lookup_elem(&fos_nat_src, &sk);
+	if (idp)
+		id = *idp;
+
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	k.port = e->sport;
+	k.proto = p->proto;
+	k.dir = FOS_NAT_OUT;
+	if (id) {
+		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
+		if (!rule || !(rule->flags & FOS_NAT_R_ACTIVE) ||
+		    !(rule->flags & (v4 ? FOS_NAT_R_V4 : FOS_NAT_R_V6)))
+			id = 0;
+		else if (!(rule->flags & FOS_NAT_R_EIM)) {
+			struct fos_nat_key dk = k;
+
+			__builtin_memcpy(dk.raddr, raddr, 16);
+			dk.rport = rport;
+			v = bpf_map_lookup_elem(&fos_nat, &dk);
+			if (v) {
+				*ret_rule = id;
+				return v;
+			}
+			/* a port map's mapping is endpoint independent */
+			v = bpf_map_lookup_elem(&fos_nat, &k);
+			if (v && (v->flags & FOS_NAT_F_STATIC)) {
+				*ret_rule = id;
+				return v;
+			}
+			*ret_rule = id;
+			if (!create || e->kind == _NAT_ECHO_REP)
+				return NULL;
+			return _nat_create(&dk, id, ext_if, raddr, rport);
+		}
+	}
+	if (!id) {
+		/* the answers of a port map's server */
+		ia = bpf_map_lookup_elem(&fos_nat_ifaddr, &ext_if);
+		if (!ia || !(ia->flags & FOS_NAT_IF_STATIC_MAPS))
+			return NULL;
+		v = bpf_map_lookup_elem(&fos_nat, &k);
+		if (v && (v->flags & FOS_NAT_F_STATIC) && v->ifindex == ext_if) {
+			*ret_rule = v->rule;
+			return v;
+		}
+		return NULL;
+	}
+	*ret_rule = id;
+	v = bpf_map_lookup_elem(&fos_nat, &k);
+	if (v || !create || e->kind == _NAT_ECHO_REP)
+		return v;
+	return _nat_create(&k, id, ext_if, raddr, rport);
+}
+
+/* ---- ICMP errors (RFC 5508) ------------------------------------------------------ */
+/*
+ * An ICMP error quotes a packet of the flow; on the way in, the quoted
+ * packet is one the NAT sent (its source the external end of a mapping): it
+ * and the outer destination go back to the internal end. Every rewrite of
+ * the quoted bytes is folded into the ICMP checksum as well.
+ */
+static __always_inline __u16 _nat_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)((s & 0xffff) + (s >> 16));
+}
+
+/* checksum field c (as in the packet) after a change whose sum is d */
+static __always_inline __be16 _nat_csum_adj(__be16 c, __u64 d)
+{
+	return (__be16)~_nat_fold((__u16)~c + d);
+}
+
+/* rewrite the 16-bit field at off from `from` to `to`, folding the change
+ * into the ICMP checksum at icsum */
+static __always_inline int _nat_icmp_put16(struct __sk_buff *skb, __u32 icsum, __u32 off,
+					   __be16 from, __be16 to)
+{
+	if (from == to)
+		return 0;
+	if (bpf_l4_csum_replace(skb, icsum, from, to, 2) < 0)
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &to, 2, 0) < 0 ? -1 : 0;
+}
+
+static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p)
+{
+	__u32 off = p->l4_off + 8, end = p->l4_off + p->l4_len, l4off, icsum = p->l4_off + 2;
+	__u8 iaddr[16] __attribute__((aligned(8)));
+	__u8 to[16] __attribute__((aligned(8)));
+	struct fos_nat_key k = {};
+	struct fos_nat_value *v;
+	__u32 ccoff = 0, poff;
+	__be16 fp, tp, oc;
+	__u64 dsum;
+	__s64 d;
+	__u16 iport;
+	__u8 proto, l4[8];
+	bool v4 = p->family == FOS_AF_INET, l4pseudo = true;
+
+	if (v4) {
+		struct iphdr ih;
+
+		if (off + sizeof(ih) > end || bpf_skb_load_bytes(skb, off, &ih, sizeof(ih)) < 0)
+			return 0;
+		if (ih.version != 4 || ih.ihl < 5 || (bpf_ntohs(ih.frag_off) & FOS_IP_OFFSET))
+			return 0;
+		proto = ih.protocol;
+		_fos_addr_set_v4(iaddr, ih.saddr);
+		l4off = off + ih.ihl * 4;
+	} else {
+		struct ipv6hdr ih;
+
+		if (off + sizeof(ih) > end || bpf_skb_load_bytes(skb, off, &ih, sizeof(ih)) < 0)
+			return 0;
+		if (ih.version != 6)
+			return 0;
+		proto = ih.nexthdr;
+		_fos_addr_set_v6(iaddr, &ih.saddr);
+		l4off = off + sizeof(ih);
+	}
+	if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, l4, 8) < 0)
+		return 0;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		iport = (l4[0] << 8) | l4[1];
+		poff = l4off;
+		if (proto == IPPROTO_UDP && (l4[6] | l4[7]))
+			ccoff = l4off + 6;
+		else if (proto == IPPROTO_TCP && l4off + 18 <= end)
+			ccoff = l4off + 16;
+	} else if ((proto == IPPROTO_ICMP && l4[0] == FOS_ICMP_ECHO) ||
+		   (proto == IPPROTO_ICMPV6 && l4[0] == _NAT_ICMP6_ECHO)) {
+		iport = (l4[4] << 8) | l4[5];
+		poff = l4off + 4;
+		ccoff = l4off + 2;
+		l4pseudo = proto == IPPROTO_ICMPV6;
+	} else {
+		return 0;
+	}
+
+	__builtin_memcpy(k.addr, iaddr, 16);
+	k.port = iport;
+	k.proto = proto;
+	k.dir = FOS_NAT_IN;
+	v = bpf_map_lookup_elem(&fos_nat, &k);
+	if (!v || v->ifindex != skb->ifindex)
+		return 0;
+	__builtin_memcpy(to, v->addr, 16);
+	fp = bpf_htons(iport);
+	tp = bpf_htons(v->port);
+
+	/* the change of the quoted source address, as a sum */
+	if (v4)
+		d = bpf_csum_diff((__be32 *)(iaddr + 12), 4, (__be32 *)(to + 12), 4, 0);
+	else
+		d = bpf_csum_diff((__be32 *)iaddr, 16, (__be32 *)to, 16, 0);
+	if (d < 0)
+		return -1;
+
+	/* the quoted IPv4 header's checksum */
+	if (v4) {
+		if (bpf_skb_load_bytes(skb, off + 10, &oc, 2) < 0)
+			return -1;
+		if (_nat_icmp_put16(skb, icsum, off + 10, oc, _nat_csum_adj(oc, (__u32)d)) < 0)
+			return -1;
+	}
+	/* the quoted L4 checksum: the port, and the address if it is in
+	 * the pseudo header */
+	if (ccoff) {
+		if (bpf_skb_load_bytes(skb, ccoff, &oc, 2) < 0)
+			return -1;
+		dsum = (__u16)~fp + (__u16)tp;
+		if (l4pseudo)
+			dsum += (__u32)d;
+		{
+			__be16 nc = _nat_csum_adj(oc, dsum);
+
+			if (proto == IPPROTO_UDP && nc == 0)
+				nc = 0xffff;
+			if (_nat_icmp_put16(skb, icsum, ccoff, oc, nc) < 0)
+				return -1;
+		}
+	}
+	/* the quoted source address and port */
+	if (bpf_l4_csum_replace(skb, icsum, 0, d, 0) < 0)
+		return -1;
+	if (v4) {
+		if (bpf_skb_store_bytes(skb, off + 12, to + 12, 4, 0) < 0)
+			return -1;
+	} else if (bpf_skb_store_bytes(skb, off + 8, to, 16, 0) < 0) {
+		return -1;
+	}
+	if (_nat_icmp_put16(skb, icsum, poff, fp, tp) < 0)
+		return -1;
+	/* the outer destination (and, ICMPv6, its pseudo header) */
+	if (_nat_set_addr(skb, p, false, to) < 0)
+		return -1;
+	_nat_stat(v->rule, FOS_NAT_STAT_ICMP_ERROR);
+	return 1;
+}
+
+/* ---- the programs ------------------------------------------------------------------ */
+/* Translate the destination of p by the IN entry v. */
+static __always_inline int _nat_dnat(struct __sk_buff *skb, struct fos_pkt *p,
+				     const struct _nat_ends *e, struct fos_nat_value *v)
+{
+	__u8 to[16] __attribute__((aligned(8)));
+	__u16 port = v->port;
+
+	__builtin_memcpy(to, v->addr, 16);
+	if (_nat_set_addr(skb, p, false, to) < 0)
+		return -1;
+	if (e->kind == _NAT_PORTS)
+		return _nat_set_port(skb, p, false, port);
+	if (e->kind == _NAT_ECHO_REP)
+		return _nat_set_port(skb, p, false, port);
+	return 0;
+}
+
+static __always_inline int _nat_snat(struct __sk_buff *skb, struct fos_pkt *p,
+				     const struct _nat_ends *e, struct fos_nat_value *v)
+{
+	__u8 to[16] __attribute__((aligned(8)));
+	__u16 port = v->port;
+
+	__builtin_memcpy(to, v->addr, 16);
+	if (_nat_set_addr(skb, p, true, to) < 0)
+		return -1;
+	if (e->kind == _NAT_PORTS || e->kind == _NAT_ECHO_REQ || e->kind == _NAT_ECHO_REP)
+		return _nat_set_port(skb, p, true, port);
+	return 0;
+}
+
+SEC("tc")
+int fos_nat_out(struct __sk_buff *skb)
+{
+	struct fos_nat_value *v;
+	struct _nat_ends e;
+	struct fos_pkt pkt;
+	__u8 raddr[16] __attribute__((aligned(8)));
+	__u32 rule;
+	int r;
+
+	r = _nat_parse(skb, &pkt);
+	if (r != FOS_PARSE_OK)
+		return TC_ACT_UNSPEC;
+	if (_nat_ends(skb, &pkt, &e) < 0)
+		return TC_ACT_UNSPEC;
+	if (e.kind == _NAT_ICMP_ERR || e.kind == _NAT_ICMP_OTHER)
+		return TC_ACT_UNSPEC;
+	__builtin_memcpy(raddr, pkt.daddr, 16);
+	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
+		/* no ports to map it by: known only if it is not to be translated */
+		struct _nat_ends ne = {.kind = _NAT_NOPORTS};
+
+		v = _nat_out_mapping(&pkt, &ne, skb->ifindex, skb->ingress_ifindex, false, raddr, 0,
+				     &rule);
+		if (!rule && !v)
+			return TC_ACT_UNSPEC;
+		_nat_stat(rule, FOS_NAT_STAT_FRAGMENT);
+		return TC_ACT_SHOT;
+	}
+	v = _nat_out_mapping(&pkt, &e, skb->ifindex, skb->ingress_ifindex, true, raddr, e.dport,
+			     &rule);
+	if (!v)
+		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
+	if (_nat_snat(skb, &pkt, &e, v) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	_nat_stat(rule, FOS_NAT_STAT_OUT);
+	return TC_ACT_UNSPEC;
+}
+
+/* The IN entry of p's destination; NULL when there is none, or (with
+ * *filtered) when a dependent mapping's filter refuses p's source, given as
+ * (saddr, sport). */
+static __always_inline struct fos_nat_value *_nat_in_mapping(const struct fos_pkt *p,
+							     const struct _nat_ends *e,
+							     const __u8 *saddr, __u16 sport,
+							     bool *filtered)
+{
+	struct fos_nat_key k = {};
+	struct fos_nat_value *v;
+
+	*filtered = false;
+	if (e->kind == _NAT_ECHO_REQ || e->kind == _NAT_ICMP_ERR || e->kind == _NAT_ICMP_OTHER)
+		return NULL;
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	k.port = e->kind == _NAT_PORTS ? e->dport : e->sport;
+	k.proto = p->proto;
+	k.dir = FOS_NAT_IN;
+	v = bpf_map_lookup_elem(&fos_nat, &k);
+	if (!v)
+		return NULL;
+	if ((v->flags & FOS_NAT_F_APDF) &&
+	    (!_nat_addr_eq(v->raddr, saddr) || (e->kind == _NAT_PORTS && v->rport != sport))) {
+		*filtered = true;
+		return NULL;
+	}
+	return v;
+}
+
+SEC("tc")
+int fos_nat_in(struct __sk_buff *skb)
+{
+	struct fos_nat_value *v;
+	struct _nat_ends e;
+	struct fos_pkt pkt;
+	bool filtered;
+	int r;
+
+	r = _nat_parse(skb, &pkt);
+	if (r != FOS_PARSE_OK)
+		return TC_ACT_UNSPEC;
+	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG))
+		return TC_ACT_UNSPEC;
+	if (_nat_ends(skb, &pkt, &e) < 0)
+		return TC_ACT_UNSPEC;
+	if (e.kind == _NAT_ICMP_ERR) {
+		r = _nat_icmp_in(skb, &pkt);
+		if (r < 0) {
+			_nat_stat(0, FOS_NAT_STAT_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		return TC_ACT_UNSPEC;
+	}
+	v = _nat_in_mapping(&pkt, &e, pkt.saddr, e.sport, &filtered);
+	if (!v) {
+		if (!filtered)
+			return TC_ACT_UNSPEC;
+		{
+			struct fos_nat_key k = {};
+			struct fos_nat_value *f;
+
+			__builtin_memcpy(k.addr, pkt.daddr, 16);
+			k.port = e.kind == _NAT_PORTS ? e.dport : e.sport;
+			k.proto = pkt.proto;
+			k.dir = FOS_NAT_IN;
+			f = bpf_map_lookup_elem(&fos_nat, &k);
+			_nat_stat(f ? f->rule : 0, FOS_NAT_STAT_FILTERED);
+		}
+		return TC_ACT_SHOT;
+	}
+	if (v->ifindex != skb->ifindex)
+		return TC_ACT_UNSPEC;
+	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
+	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
+		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	_nat_stat(v->rule, FOS_NAT_STAT_IN);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int fos_nat_hairpin(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib = {};
+	struct fos_nat_value *vin, *vout;
+	struct _nat_ends e;
+	struct fos_pkt pkt;
+	__u8 raddr[16] __attribute__((aligned(8)));
+	__u8 xsrc[16] __attribute__((aligned(8)));
+	__u32 rule, ext_if;
+	__u16 xport;
+	bool filtered;
+	int r;
+
+	r = _nat_parse(skb, &pkt);
+	if (r != FOS_PARSE_OK || (pkt.flags & FOS_PKT_F_FRAGMENT))
+		return TC_ACT_UNSPEC;
+	if (_nat_ends(skb, &pkt, &e) < 0)
+		return TC_ACT_UNSPEC;
+	if (e.kind != _NAT_PORTS && e.kind != _NAT_ECHO_REP && e.kind != _NAT_NOPORTS)
+		return TC_ACT_UNSPEC;
+	/* is it for the external end of a mapping that admits inside hosts? */
+	{
+		struct fos_nat_key k = {};
+
+		__builtin_memcpy(k.addr, pkt.daddr, 16);
+		k.port = e.kind == _NAT_PORTS ? e.dport : e.sport;
+		k.proto = pkt.proto;
+		k.dir = FOS_NAT_IN;
+		vin = bpf_map_lookup_elem(&fos_nat, &k);
+	}
+	if (!vin || !(vin->flags & FOS_NAT_F_HAIRPIN))
+		return TC_ACT_UNSPEC;
+	ext_if = vin->ifindex;
+
+	/* the sender's own mapping, towards the external end it addressed */
+	__builtin_memcpy(raddr, pkt.daddr, 16);
+	vout = _nat_out_mapping(&pkt, &e, ext_if, skb->ifindex, true, raddr, e.dport, &rule);
+	if (!vout)
+		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	__builtin_memcpy(xsrc, vout->addr, 16);
+	xport = vout->port;
+	vin = _nat_in_mapping(&pkt, &e, xsrc, xport, &filtered);
+	if (!vin) {
+		if (filtered)
+			_nat_stat(rule, FOS_NAT_STAT_FILTERED);
+		return filtered ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	}
+	_nat_stamp(vout, &pkt, bpf_ktime_get_boot_ns());
+	_nat_stamp(vin, &pkt, bpf_ktime_get_boot_ns());
+	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+
+	fib.ifindex = skb->ifindex;
+	fib.l4_protocol = pkt.proto;
+	fib.sport = bpf_htons(pkt.sport);
+	fib.dport = bpf_htons(pkt.dport);
+	fib.tot_len = pkt.l4_len;
+	if (pkt.family == FOS_AF_INET) {
+		fib.family = 2; /* AF_INET */
+		__builtin_memcpy(&fib.ipv4_src, pkt.saddr + 12, 4);
+		__builtin_memcpy(&fib.ipv4_dst, pkt.daddr + 12, 4);
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, pkt.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, pkt.daddr, 16);
+	}
+	r = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (r != BPF_FIB_LKUP_RET_SUCCESS && r != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	_nat_stat(rule, FOS_NAT_STAT_HAIRPIN);
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
