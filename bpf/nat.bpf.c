@@ -54,6 +54,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "fos/abi.h"
 #include "fos/nat.h"
 #include "icmp.bpf.h"
 #include "parse.bpf.h"
@@ -69,6 +70,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define _NAT_ICMP6_ECHOREPLY 129
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, FOS_NAT_MAP_MAX);
@@ -77,6 +79,7 @@ struct {
 } fos_nat SEC(".maps");
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, FOS_NAT_PREFIXES_MAX);
@@ -85,6 +88,7 @@ struct {
 } fos_nat_src SEC(".maps");
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FOS_NAT_RULES_MAX);
 	__type(key, __u32);
@@ -92,6 +96,7 @@ struct {
 } fos_nat_rules SEC(".maps");
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FOS_NAT_IF_MAX);
 	__type(key, __u32);
@@ -99,13 +104,31 @@ struct {
 } fos_nat_ifaddr SEC(".maps");
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FOS_NAT_RULES_MAX);
+	__uint(max_entries, 2 * FOS_NAT_RULES_MAX);
 	__type(key, __u32);
-	__type(value, struct fos_nat_count);
+	__type(value, __u64);
 } fos_nat_count SEC(".maps");
 
 struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_NAT_RULES_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_nat_name);
+} fos_nat_names SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FOS_NAT_HOOKS_MAX);
+	__type(key, __u32);
+	__type(value, struct fos_tc_attach);
+} fos_tc_attach SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FOS_NAT_RULES_MAX * _FOS_NAT_STAT_MAX);
 	__type(key, __u32);
@@ -388,7 +411,8 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 	struct fos_nat_value *iv, *ov;
 	__u32 zero = 0;
 	const struct fos_nat_rule *rule;
-	struct fos_nat_count *cnt;
+	__u64 *created, *removed;
+	__u32 ci;
 	struct fos_nat_value *r;
 	__u32 lo, hi, n, start, first, m;
 	__u16 want, port = 0;
@@ -406,15 +430,18 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 	iv = &sc->iv;
 	ov = &sc->ov;
 	rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
-	cnt = bpf_map_lookup_elem(&fos_nat_count, &id);
-	if (!rule || !cnt)
+	ci = FOS_NAT_COUNT_CREATED(id);
+	created = bpf_map_lookup_elem(&fos_nat_count, &ci);
+	ci = FOS_NAT_COUNT_REMOVED(id);
+	removed = bpf_map_lookup_elem(&fos_nat_count, &ci);
+	if (!rule || !created || !removed)
 		return NULL;
 	v4 = _fos_ipv6_v4mapped((const struct in6_addr *)okey->addr);
 	if (_nat_ext_addr(rule, ext_if, v4, ikey->addr) < 0) {
 		_nat_stat(id, FOS_NAT_STAT_NO_ADDRESS);
 		return NULL;
 	}
-	if (cnt->created - cnt->removed >= rule->max_mappings) {
+	if (*created - *removed >= rule->max_mappings) {
 		_nat_stat(id, FOS_NAT_STAT_FULL);
 		return NULL;
 	}
@@ -506,7 +533,7 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 		}
 		return bpf_map_lookup_elem(&fos_nat, okey);
 	}
-	__sync_fetch_and_add(&cnt->created, 1);
+	__sync_fetch_and_add(created, 1);
 	_nat_stat(id, FOS_NAT_STAT_CREATED);
 	if (port == want)
 		_nat_stat(id, FOS_NAT_STAT_KEPT_PORT);

@@ -280,6 +280,7 @@ static const struct fosctl_command_rows *const fosctl_groups[] = {
     &fosctl_filter_commands,
     &fosctl_conntrack_commands,
     &fosctl_ddos_commands,
+    &fosctl_nat_commands,
 };
 
 struct fosctl_command fosctl_commands[FOSCTL_COMMANDS_MAX];

@@ -33,6 +33,7 @@
 
 extern const struct fosctl_command_rows fosctl_filter_commands;	   /* cmd_filter.c */
 extern const struct fosctl_command_rows fosctl_conntrack_commands; /* cmd_conntrack.c */
+extern const struct fosctl_command_rows fosctl_nat_commands;	   /* cmd_nat.c */
 extern const struct fosctl_command_rows fosctl_ddos_commands;	   /* cmd_ddos.c */
 
 /* Every command, once fosctl_commands_init() has put the rows together (in

@@ -196,6 +196,7 @@ static const struct {
     [FOSCTL_ARG_TOP_LIMIT] = {"a number of sources, 1-10000", .parse = _fosctl_value_top_limit},
     [FOSCTL_ARG_TIMEOUT] = {"seconds 1-2147483647, or a duration: 90, 5m, 1h30m, 1d",
 			    .parse = _fosctl_value_timeout},
+    [FOSCTL_ARG_NAT] = {"a natConfig name", "fos.Show.Nat", "configs", .parse = _fosctl_value_name},
 };
 
 static_assert(ARRAY_SIZE(fosctl_arg_kinds) == _FOSCTL_ARG_KIND_MAX, "fosctl_arg_kinds");

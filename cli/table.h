@@ -34,6 +34,7 @@ enum fosctl_arg_kind {
 	FOSCTL_ARG_LIMIT,
 	FOSCTL_ARG_TOP_LIMIT, /* a number of sources, 1-10000 */
 	FOSCTL_ARG_TIMEOUT,   /* seconds, or a duration ("5m") */
+	FOSCTL_ARG_NAT,	      /* a natConfig; completes from fos.Show.Nat */
 	_FOSCTL_ARG_KIND_MAX,
 };
 

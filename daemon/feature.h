@@ -92,4 +92,8 @@ struct fos_feature {
 #define FOS_FEATURES_MAX 16
 extern const struct fos_feature *const fos_features[];
 
+/* the slot of m where feature f keeps its own state (NULL until f sets it;
+ * f frees it in close) */
+void **fos_feature_state(struct fos_manager *m, const struct fos_feature *f);
+
 #endif

@@ -288,6 +288,10 @@ struct fos_manager {
 	struct fos_set_alias *set_aliases;
 	size_t n_set_aliases;
 
+	/* what each feature keeps for itself, by its place in fos_features[]
+	 * (fos_feature_state()) */
+	void *feature_state[16];
+
 	/* last reload */
 	time_t reload_time;
 	bool reload_ok;

@@ -195,7 +195,14 @@ int fos_tc_read_attach(struct fos_prog_rt *p)
 
 void fos_tc_flush_attach(int map_fd)
 {
-	for (uint32_t i = 0; i < _FOS_TC_ATTACH_MAX; i++) {
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), n = _FOS_TC_ATTACH_MAX;
+
+	/* a feature's record of its hooks may hold more entries */
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len) == 0 && info.max_entries &&
+	    info.value_size == sizeof(struct fos_tc_attach))
+		n = info.max_entries;
+	for (uint32_t i = 0; i < n; i++) {
 		struct fos_tc_attach at;
 
 		if (bpf_map_lookup_elem(map_fd, &i, &at) == 0)

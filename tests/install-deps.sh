@@ -10,7 +10,7 @@ pkgs=(
   libconfig-dev libjson-c-dev libreadline-dev libsystemd-dev check
   libnl-3-dev libnl-route-3-dev
   linux-libc-dev iproute2 procps systemd iputils-ping netcat-openbsd iperf3 curl tmux expect python3
-  nftables iptables ethtool valgrind clang-format
+  nftables iptables ethtool valgrind clang-format tcpdump traceroute coturn
 )
 if [ "${1:-}" = --list ]; then
   printf '%s\n' "${pkgs[@]}"

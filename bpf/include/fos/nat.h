@@ -124,13 +124,21 @@ struct fos_nat_ifaddr {
 };
 _Static_assert(sizeof(struct fos_nat_ifaddr) == 40, "fos_nat_ifaddr layout");
 
-/* fos_nat_count, an array by rule id of two counters: mappings the datapath
- * made (atomics) and mappings fwd removed; their difference is checked
- * against the rule's max_mappings */
-struct fos_nat_count {
-	__u64 created;
-	__u64 removed;
+/* fos_nat_count, an array of two counters per rule id, at 2 * id: mappings
+ * the datapath made (atomics), and at 2 * id + 1: mappings fwd removed;
+ * their difference is checked against the rule's max_mappings */
+#define FOS_NAT_COUNT_CREATED(id) (2U * (id))
+#define FOS_NAT_COUNT_REMOVED(id) (2U * (id) + 1)
+
+/* fos_nat_names (fwd's only): the natConfig name of each rule id, so that a
+ * restarted fwd gives every natConfig its id again */
+struct fos_nat_name {
+	char name[64];
 };
+
+/* fos_tc_attach (fwd's only): the TC hooks the NAT programs are on, struct
+ * fos_tc_attach of fos/abi.h, prog_id 0 for a free entry */
+#define FOS_NAT_HOOKS_MAX 192U
 
 /* fos_nat_stats, per CPU, by rule id * _FOS_NAT_STAT_MAX + enum */
 enum fos_nat_stat {

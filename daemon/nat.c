@@ -1,0 +1,1072 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * NAT's engine: the object of bpf/nat.bpf.c with its maps pinned in
+ * <pinDir>/nat, what a config writes to them (rules, source prefixes, the
+ * external interfaces' addresses, the port maps' mappings), the TC hooks
+ * the programs sit on, and the collector that ends mappings once they time
+ * out or the config no longer allows them.
+ *
+ * A natConfig keeps its rule id across reloads and restarts (the names are
+ * pinned by id), so the mappings it made stay its own.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nat.h"
+#include "nat.skel.h"
+
+static const char *const prog_names[] = {
+    [FOS_NAT_PROG_IN] = "nat-in",
+    [FOS_NAT_PROG_OUT] = "nat-out",
+    [FOS_NAT_PROG_HAIRPIN] = "nat-hairpin",
+};
+
+const char *fos_nat_prog_name(enum fos_nat_prog p)
+{
+	return (unsigned)p < _FOS_NAT_PROG_MAX ? prog_names[p] : "?";
+}
+
+int fos_nat_map_fd(const struct fos_nat_rt *rt)
+{
+	return rt && rt->skel ? bpf_map__fd(rt->skel->maps.fos_nat) : -1;
+}
+
+static void _fos_addr16(uint8_t out[16], const struct fos_addr *a)
+{
+	memcpy(out, a->b, 16);
+}
+
+/* ---- the object -------------------------------------------------------------- */
+int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct fos_nat *skel;
+	int r;
+
+	if (rt->skel)
+		return 0;
+	snprintf(rt->dir, sizeof(rt->dir), "%s/nat", m->pin_dir);
+	r = fos_mkdir_p(rt->dir, 0700);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot make %s: %s", rt->dir, strerror(-r));
+		return r;
+	}
+	opts.pin_root_path = rt->dir;
+	skel = fos_nat__open_opts(&opts);
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the NAT object: %s", strerror(-r));
+		return r;
+	}
+	r = fos_nat__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot load the NAT programs: %s (maps pinned in %s by another version "
+			 "of fwd? fwd --flush removes them)",
+			 strerror(-r), rt->dir);
+		fos_nat__destroy(skel);
+		return r;
+	}
+	rt->skel = skel;
+	return 0;
+}
+
+void fos_nat_unload(struct fos_nat_rt *rt)
+{
+	fos_nat__destroy(rt->skel);
+	rt->skel = NULL;
+}
+
+void fos_nat_unload_unpin(struct fos_nat_rt *rt)
+{
+	if (rt->skel)
+		(void)bpf_object__unpin_maps(rt->skel->obj, NULL);
+	fos_nat_unload(rt);
+	(void)rmdir(rt->dir);
+}
+
+static int _fos_prog_fd(const struct fos_nat_rt *rt, enum fos_nat_prog p)
+{
+	switch (p) {
+	case FOS_NAT_PROG_IN:
+		return bpf_program__fd(rt->skel->progs.fos_nat_in);
+	case FOS_NAT_PROG_OUT:
+		return bpf_program__fd(rt->skel->progs.fos_nat_out);
+	default:
+		return bpf_program__fd(rt->skel->progs.fos_nat_hairpin);
+	}
+}
+
+/* which program a hook holds, by its direction and priority */
+static enum fos_nat_prog _fos_hook_prog(const struct fos_tc_attach *at)
+{
+	if (!at->ingress)
+		return FOS_NAT_PROG_OUT;
+	return at->flags ? FOS_NAT_PROG_HAIRPIN : FOS_NAT_PROG_IN;
+}
+
+static void _fos_save_hooks(struct fos_nat_rt *rt)
+{
+	int fd = bpf_map__fd(rt->skel->maps.fos_tc_attach);
+
+	for (uint32_t i = 0; i < FOS_NAT_HOOKS_MAX; i++)
+		if (bpf_map_update_elem(fd, &i, &rt->hooks[i], BPF_ANY) < 0)
+			log_warning_errno(-errno, "nat: cannot record TC hook %u", i);
+}
+
+static int _fos_static_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct fos_nat_key));
+}
+
+/* After a restart: the names by id, the hooks (their programs replaced by
+ * this object's in place), and the port maps' entries. */
+int fos_nat_adopt(struct fos_nat_rt *rt)
+{
+	int nfd = bpf_map__fd(rt->skel->maps.fos_nat_names);
+	int afd = bpf_map__fd(rt->skel->maps.fos_tc_attach);
+	int mfd = fos_nat_map_fd(rt);
+	struct fos_nat_key k, next;
+	struct fos_nat_value v;
+	size_t cap = 0, hooks = 0;
+	bool first = true;
+
+	for (uint32_t i = 1; i < FOS_NAT_RULES_MAX; i++) {
+		struct fos_nat_name n = {};
+
+		if (bpf_map_lookup_elem(nfd, &i, &n) == 0) {
+			n.name[sizeof(n.name) - 1] = '\0';
+			snprintf(rt->names[i], sizeof(rt->names[i]), "%s", n.name);
+		}
+	}
+	for (uint32_t i = 0; i < FOS_NAT_HOOKS_MAX; i++) {
+		struct fos_tc_attach at = {};
+		char err[512];
+		uint32_t ours;
+
+		if (bpf_map_lookup_elem(afd, &i, &at) < 0 || !at.ifindex)
+			continue;
+		ours = at.prog_id;
+		if (fos_tc_attach_hook(at.ifindex, at.ingress, at.priority,
+				       _fos_prog_fd(rt, _fos_hook_prog(&at)), &ours, 1,
+				       &rt->hooks[i], err, sizeof(err)) < 0) {
+			log_warning("nat: cannot take over the TC hook on ifindex %u: %s",
+				    at.ifindex, err);
+			continue;
+		}
+		rt->hooks[i].flags = at.flags;
+		hooks++;
+	}
+	_fos_save_hooks(rt);
+	while (bpf_map_get_next_key(mfd, first ? NULL : &k, &next) == 0) {
+		first = false;
+		k = next;
+		if (bpf_map_lookup_elem(mfd, &k, &v) < 0 || !(v.flags & FOS_NAT_F_STATIC))
+			continue;
+		if (rt->n_statics == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			struct fos_nat_key *x = reallocarray(rt->statics, nc, sizeof(*x));
+
+			if (!x)
+				return -ENOMEM;
+			rt->statics = x;
+			cap = nc;
+		}
+		rt->statics[rt->n_statics++] = k;
+	}
+	qsort(rt->statics, rt->n_statics, sizeof(*rt->statics), _fos_static_cmp);
+	if (hooks)
+		log_info("nat: took over %zu TC hook%s from %s", hooks, hooks == 1 ? "" : "s",
+			 rt->dir);
+	return 0;
+}
+
+/* ---- addresses --------------------------------------------------------------- */
+struct _fos_addrs {
+	struct nl_sock *sk;
+	struct nl_cache *cache;
+};
+
+static void _fos_addrs_done(struct _fos_addrs *a)
+{
+	if (a->cache)
+		nl_cache_free(a->cache);
+	if (a->sk)
+		nl_socket_free(a->sk);
+}
+
+static int _fos_addrs_read(struct _fos_addrs *a)
+{
+	int r;
+
+	a->sk = nl_socket_alloc();
+	if (!a->sk)
+		return -ENOMEM;
+	r = nl_connect(a->sk, NETLINK_ROUTE);
+	if (r == 0)
+		r = rtnl_addr_alloc_cache(a->sk, &a->cache);
+	return r < 0 ? -EIO : 0;
+}
+
+/* the address masquerade uses on ifindex, per family: IPv4 a primary one,
+ * IPv6 a global one neither tentative, deprecated nor temporary; the one
+ * in use (cur) while it is still there */
+static void _fos_pick_addrs(const struct _fos_addrs *a, unsigned ifindex,
+			    const struct fos_nat_ifaddr *cur, struct fos_nat_ifaddr *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (struct nl_object *o = nl_cache_get_first(a->cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ad = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(ad);
+		unsigned fl = rtnl_addr_get_flags(ad);
+		int fam = rtnl_addr_get_family(ad);
+		uint8_t b[16];
+
+		if ((unsigned)rtnl_addr_get_ifindex(ad) != ifindex || !local ||
+		    rtnl_addr_get_scope(ad) != RT_SCOPE_UNIVERSE)
+			continue;
+		if (fam == AF_INET && nl_addr_get_len(local) == 4 && !(fl & IFA_F_SECONDARY)) {
+			memset(b, 0, 10);
+			b[10] = b[11] = 0xff;
+			memcpy(b + 12, nl_addr_get_binary_addr(local), 4);
+			if (!(ret->flags & FOS_NAT_IF_V4) ||
+			    (cur && (cur->flags & FOS_NAT_IF_V4) && memcmp(cur->addr4, b, 16) == 0)) {
+				memcpy(ret->addr4, b, 16);
+				ret->flags |= FOS_NAT_IF_V4;
+			}
+		} else if (fam == AF_INET6 && nl_addr_get_len(local) == 16 &&
+			   !(fl & (IFA_F_TENTATIVE | IFA_F_DEPRECATED | IFA_F_TEMPORARY |
+				   IFA_F_DADFAILED))) {
+			memcpy(b, nl_addr_get_binary_addr(local), 16);
+			if (!(ret->flags & FOS_NAT_IF_V6) ||
+			    (cur && (cur->flags & FOS_NAT_IF_V6) && memcmp(cur->addr6, b, 16) == 0)) {
+				memcpy(ret->addr6, b, 16);
+				ret->flags |= FOS_NAT_IF_V6;
+			}
+		}
+	}
+}
+
+/* is a on a network of one of the router's interfaces? */
+static bool _fos_on_a_network(const struct _fos_addrs *a, const struct fos_addr *x, int family)
+{
+	for (struct nl_object *o = nl_cache_get_first(a->cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ad = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(ad);
+		const uint8_t *p, *q = family == AF_INET ? x->b + 12 : x->b;
+		unsigned plen = (unsigned)rtnl_addr_get_prefixlen(ad), i;
+
+		if (!local || rtnl_addr_get_family(ad) != family)
+			continue;
+		p = nl_addr_get_binary_addr(local);
+		for (i = 0; i < plen; i++)
+			if (((p[i / 8] ^ q[i / 8]) >> (7 - i % 8)) & 1)
+				break;
+		if (i == plen && plen > 0)
+			return true;
+	}
+	return false;
+}
+
+int fos_nat_ifaddr_get(const struct fos_nat_rt *rt, unsigned ifindex, struct fos_nat_ifaddr *ret)
+{
+	uint32_t k = ifindex;
+
+	if (!rt->skel)
+		return -ENOENT;
+	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_ifaddr), &k, ret) < 0
+		   ? -errno
+		   : 0;
+}
+
+/* ---- ids ----------------------------------------------------------------------- */
+uint32_t fos_nat_id_of(const struct fos_nat_rt *rt, const struct fos_config *cfg, size_t i)
+{
+	(void)cfg;
+	return rt->ids ? rt->ids[i] : 0;
+}
+
+uint64_t fos_nat_mappings(const struct fos_nat_rt *rt, uint32_t id)
+{
+	int fd = bpf_map__fd(rt->skel->maps.fos_nat_count);
+	uint32_t c = FOS_NAT_COUNT_CREATED(id), d = FOS_NAT_COUNT_REMOVED(id);
+	uint64_t a = 0, b = 0;
+
+	(void)bpf_map_lookup_elem(fd, &c, &a);
+	(void)bpf_map_lookup_elem(fd, &d, &b);
+	return a > b ? a - b : 0;
+}
+
+int fos_nat_rule_stats(const struct fos_nat_rt *rt, uint32_t id, uint64_t ret[_FOS_NAT_STAT_MAX])
+{
+	int fd = bpf_map__fd(rt->skel->maps.fos_nat_stats), ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *v = NULL;
+
+	memset(ret, 0, sizeof(uint64_t) * _FOS_NAT_STAT_MAX);
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < _FOS_NAT_STAT_MAX; s++) {
+		uint32_t k = id * _FOS_NAT_STAT_MAX + s;
+
+		if (bpf_map_lookup_elem(fd, &k, v) < 0)
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			ret[s] += v[c];
+	}
+	return 0;
+}
+
+static bool _fos_id_busy(const struct fos_nat_rt *rt, uint32_t id)
+{
+	return rt->names[id][0] != '\0' || (rt->skel && fos_nat_mappings(rt, id) > 0);
+}
+
+int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
+		 struct fos_errors *errs)
+{
+	_cleanup_(_fos_addrs_done) struct _fos_addrs a = {};
+	bool taken[FOS_NAT_RULES_MAX] = {};
+	bool failed = false;
+	size_t nh = 0;
+	int r;
+
+	tx->ids = calloc(cfg->n_nats ? cfg->n_nats : 1, sizeof(*tx->ids));
+	if (!tx->ids)
+		return -ENOMEM;
+	r = _fos_addrs_read(&a);
+	if (r < 0) {
+		fos_errors_add(errs, cfg->path, 0, "natConfigs: cannot read the interfaces' "
+						   "addresses over netlink");
+		return r;
+	}
+	/* ids: a name keeps its own; a new one takes the lowest that is free
+	 * and holds no mapping of a removed natConfig */
+	for (size_t i = 0; i < cfg->n_nats; i++)
+		for (uint32_t id = 1; id < FOS_NAT_RULES_MAX; id++)
+			if (strcmp(rt->names[id], cfg->nats[i].name) == 0) {
+				tx->ids[i] = id;
+				taken[id] = true;
+				break;
+			}
+	for (size_t i = 0; i < cfg->n_nats; i++) {
+		uint32_t id;
+
+		if (tx->ids[i])
+			continue;
+		for (id = 1; id < FOS_NAT_RULES_MAX; id++)
+			if (!taken[id] && !_fos_id_busy(rt, id))
+				break;
+		if (id == FOS_NAT_RULES_MAX) /* all held by mappings: take one anyway */
+			for (id = 1; id < FOS_NAT_RULES_MAX && taken[id]; id++)
+				;
+		tx->ids[i] = id;
+		taken[id] = true;
+	}
+	memset(tx->names, 0, sizeof(tx->names));
+	for (size_t i = 0; i < cfg->n_nats; i++)
+		snprintf(tx->names[tx->ids[i]], sizeof(tx->names[0]), "%s", cfg->nats[i].name);
+
+	for (size_t i = 0; i < cfg->n_nats; i++) {
+		const struct fos_nat_cfg *c = &cfg->nats[i];
+		unsigned in = if_nametoindex(c->source_if), out = if_nametoindex(c->dest_if);
+		struct fos_nat_ifaddr ia;
+
+		if (!in) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "natConfigs \"%s\": interfaces.source: no such interface \"%s\"",
+				       c->name, c->source_if);
+			failed = true;
+		}
+		if (!out) {
+			fos_errors_add(errs, c->src.file, c->src.line,
+				       "natConfigs \"%s\": interfaces.destination: no such interface "
+				       "\"%s\"",
+				       c->name, c->dest_if);
+			failed = true;
+			continue;
+		}
+		_fos_pick_addrs(&a, out, NULL, &ia);
+		for (size_t k = 0; k < c->n_maps; k++) {
+			const struct fos_nat_portmap *pm = &c->maps[k];
+			char buf[INET6_ADDRSTRLEN] = "";
+			bool have = pm->family == AF_INET
+					? (c->type == FOS_NAT_STATIC ? c->has_ext4
+								     : (ia.flags & FOS_NAT_IF_V4))
+					: (c->type == FOS_NAT_STATIC ? c->has_ext6
+								     : (ia.flags & FOS_NAT_IF_V6));
+
+			if (!have) {
+				fos_errors_add(errs, pm->src.file, pm->src.line,
+					       "natConfigs \"%s\": a port map on %s, which has no %s "
+					       "address to publish it on",
+					       c->name, c->dest_if,
+					       pm->family == AF_INET ? "IPv4" : "IPv6");
+				failed = true;
+			}
+			if (!_fos_on_a_network(&a, &pm->internal_ip, pm->family)) {
+				inet_ntop(pm->family,
+					  pm->family == AF_INET ? pm->internal_ip.b + 12
+								: pm->internal_ip.b,
+					  buf, sizeof(buf));
+				fos_errors_add(errs, pm->src.file, pm->src.line,
+					       "natConfigs \"%s\": internalIP %s is outside every "
+					       "network of the router's interfaces",
+					       c->name, buf);
+				failed = true;
+			}
+		}
+		if (c->type == FOS_NAT_MASQUERADE &&
+		    !(ia.flags & ((c->families & FOS_NAT_FAM_V4 ? FOS_NAT_IF_V4 : 0) |
+				  (c->families & FOS_NAT_FAM_V6 ? FOS_NAT_IF_V6 : 0))))
+			log_notice("natConfigs \"%s\": %s has no address to masquerade with yet; "
+				   "new flows are dropped until it has one",
+				   c->name, c->dest_if);
+		if (!in)
+			continue;
+		/* the hooks this config needs */
+		for (int h = 0; h < 3; h++) {
+			struct fos_tc_attach want = {
+			    .ifindex = h == 2 ? in : out,
+			    .handle = FOS_TC_HANDLE,
+			    .priority = h == 1 ? FOS_TC_PRIORITY_NAT_OUT : FOS_TC_PRIORITY_NAT_IN,
+			    .ingress = h != 1,
+			    .flags = h == 2,
+			};
+			bool dup = false;
+
+			if (h == 2 && !c->hairpinning)
+				continue;
+			for (size_t j = 0; j < nh; j++) {
+				const struct fos_tc_attach *x = &tx->hooks[j];
+
+				if (x->ifindex != want.ifindex || x->ingress != want.ingress)
+					continue;
+				if (x->flags != want.flags) {
+					fos_errors_add(errs, c->src.file, c->src.line,
+						       "natConfigs \"%s\": %s is the inside of one "
+						       "natConfig and the outside of another; NAT "
+						       "cannot be both there",
+						       c->name, h == 2 ? c->source_if : c->dest_if);
+					failed = true;
+				}
+				dup = true;
+			}
+			if (!dup && nh < FOS_NAT_HOOKS_MAX)
+				tx->hooks[nh++] = want;
+		}
+	}
+	return failed ? -EINVAL : 0;
+}
+
+/* ---- writing a config ---------------------------------------------------------- */
+static void _fos_src_key(struct fos_nat_src_key *k, unsigned ext, unsigned src,
+			 const struct fos_cidr *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = FOS_NAT_SRC_PREFIX + fos_cidr_plen128(c);
+	k->ext_ifindex = htonl(ext);
+	k->src_ifindex = htonl(src);
+	_fos_addr16(k->addr, &c->addr);
+}
+
+static int _fos_write_src(int fd, const struct fos_nat_cfg *c, uint32_t id,
+			  struct fos_nat_src_key **keys, size_t *n, size_t *cap)
+{
+	static const struct fos_cidr any4 = {.addr.b = {[10] = 0xff, [11] = 0xff},
+					     .family = AF_INET};
+	static const struct fos_cidr any6 = {.family = AF_INET6};
+	unsigned ext = if_nametoindex(c->dest_if), src = if_nametoindex(c->source_if);
+	struct fos_cidr dflt[2];
+	const struct fos_cidr *srcs = c->sources;
+	size_t ns = c->n_sources;
+
+	if (!ns) {
+		if (c->families & FOS_NAT_FAM_V4)
+			dflt[ns++] = any4;
+		if (c->families & FOS_NAT_FAM_V6)
+			dflt[ns++] = any6;
+		srcs = dflt;
+	}
+	for (size_t pass = 0; pass < 2; pass++) {
+		const struct fos_cidr *v = pass ? c->excludes : srcs;
+		size_t nv = pass ? c->n_excludes : ns;
+		uint32_t val = pass ? 0 : id;
+
+		for (size_t i = 0; i < nv; i++) {
+			struct fos_nat_src_key k;
+
+			if (*n == *cap) {
+				size_t nc = *cap ? 2 * *cap : 16;
+				struct fos_nat_src_key *x = reallocarray(*keys, nc, sizeof(*x));
+
+				if (!x)
+					return -ENOMEM;
+				*keys = x;
+				*cap = nc;
+			}
+			_fos_src_key(&k, ext, src, &v[i]);
+			if (bpf_map_update_elem(fd, &k, &val, BPF_ANY) < 0)
+				return -errno;
+			(*keys)[(*n)++] = k;
+		}
+	}
+	return 0;
+}
+
+static void _fos_rule_of(const struct fos_nat_cfg *c, struct fos_nat_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->flags = FOS_NAT_R_ACTIVE;
+	if (c->type == FOS_NAT_STATIC) {
+		r->flags |= FOS_NAT_R_STATIC;
+		if (c->has_ext4)
+			_fos_addr16(r->addr4, &c->ext4);
+		if (c->has_ext6)
+			_fos_addr16(r->addr6, &c->ext6);
+	}
+	if (c->endpoint_independent)
+		r->flags |= FOS_NAT_R_EIM;
+	if (c->hairpinning)
+		r->flags |= FOS_NAT_R_HAIRPIN;
+	if (c->families & FOS_NAT_FAM_V4)
+		r->flags |= FOS_NAT_R_V4;
+	if (c->families & FOS_NAT_FAM_V6)
+		r->flags |= FOS_NAT_R_V6;
+	if (c->has_range) {
+		r->flags |= FOS_NAT_R_RANGE;
+		r->port_lo = c->port_lo;
+		r->port_hi = c->port_hi;
+	}
+	r->timeout_ns[FOS_NATT_TCP_EST] = (uint64_t)c->tcp_timeout * 1000000000ULL;
+	r->timeout_ns[FOS_NATT_TCP_TRANS] = (uint64_t)FOS_NAT_TCP_TRANSITORY * 1000000000ULL;
+	r->timeout_ns[FOS_NATT_UDP] = (uint64_t)c->udp_timeout * 1000000000ULL;
+	r->timeout_ns[FOS_NATT_ICMP] = (uint64_t)FOS_NAT_ICMP_TIMEOUT * 1000000000ULL;
+	r->ext_ifindex = if_nametoindex(c->dest_if);
+	r->max_mappings = c->max_connections;
+}
+
+/* the external address of c's port maps of family on its interface */
+static bool _fos_map_ext(const struct fos_nat_cfg *c, const struct fos_nat_ifaddr *ia, int family,
+			 uint8_t out[16])
+{
+	if (c->type == FOS_NAT_STATIC) {
+		if (family == AF_INET ? !c->has_ext4 : !c->has_ext6)
+			return false;
+		_fos_addr16(out, family == AF_INET ? &c->ext4 : &c->ext6);
+		return true;
+	}
+	if (!(ia->flags & (family == AF_INET ? FOS_NAT_IF_V4 : FOS_NAT_IF_V6)))
+		return false;
+	memcpy(out, family == AF_INET ? ia->addr4 : ia->addr6, 16);
+	return true;
+}
+
+static int _fos_push_key(struct fos_nat_key **v, size_t *n, size_t *cap,
+			 const struct fos_nat_key *k)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		struct fos_nat_key *x = reallocarray(*v, nc, sizeof(*x));
+
+		if (!x)
+			return -ENOMEM;
+		*v = x;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = *k;
+	return 0;
+}
+
+/* the OUT key a dynamic IN entry belongs to */
+static void _fos_out_key_of(const struct fos_nat_key *in, const struct fos_nat_value *iv,
+			    struct fos_nat_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, iv->addr, 16);
+	out->port = iv->port;
+	out->proto = in->proto;
+	out->dir = FOS_NAT_OUT;
+	if (iv->flags & FOS_NAT_F_APDF) {
+		memcpy(out->raddr, iv->raddr, 16);
+		out->rport = iv->rport;
+	}
+}
+
+static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id)
+{
+	int fd = bpf_map__fd(rt->skel->maps.fos_nat_count);
+	uint32_t k = FOS_NAT_COUNT_REMOVED(id);
+	uint64_t v = 0;
+
+	if (id >= FOS_NAT_RULES_MAX)
+		return;
+	(void)bpf_map_lookup_elem(fd, &k, &v);
+	v++;
+	(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+}
+
+int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
+		   const struct fos_nat_value *v)
+{
+	int fd = fos_nat_map_fd(rt);
+	struct fos_nat_key in = {};
+	struct fos_nat_value iv;
+
+	memcpy(in.addr, v->addr, 16);
+	in.port = v->port;
+	in.proto = out->proto;
+	in.dir = FOS_NAT_IN;
+	/* the IN entry first: no packet finds the port's way in once it is
+	 * free for another mapping */
+	if (bpf_map_lookup_elem(fd, &in, &iv) == 0 && memcmp(iv.addr, out->addr, 16) == 0 &&
+	    iv.port == out->port)
+		(void)bpf_map_delete_elem(fd, &in);
+	if (bpf_map_delete_elem(fd, out) < 0)
+		return -errno;
+	if (!(v->flags & FOS_NAT_F_STATIC))
+		_fos_count_removed(rt, v->rule);
+	return 0;
+}
+
+int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
+		 struct fos_errors *errs)
+{
+	_cleanup_(_fos_addrs_done) struct _fos_addrs a = {};
+	_cleanup_free_ struct fos_nat_src_key *keys = NULL;
+	int rules = bpf_map__fd(rt->skel->maps.fos_nat_rules);
+	int names = bpf_map__fd(rt->skel->maps.fos_nat_names);
+	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
+	int srcs = bpf_map__fd(rt->skel->maps.fos_nat_src);
+	int mfd = fos_nat_map_fd(rt);
+	size_t nk = 0, capk = 0, caps = 0;
+	int r;
+
+	r = _fos_addrs_read(&a);
+	if (r < 0)
+		goto fail;
+	free(tx->statics);
+	tx->statics = NULL;
+	tx->n_statics = 0;
+	for (size_t i = 0; i < cfg->n_nats; i++) {
+		const struct fos_nat_cfg *c = &cfg->nats[i];
+		uint32_t id = tx->ids[i], ext = if_nametoindex(c->dest_if);
+		struct fos_nat_ifaddr cur = {}, ia;
+		struct fos_nat_rule rule;
+		struct fos_nat_name nm = {};
+
+		_fos_rule_of(c, &rule);
+		snprintf(nm.name, sizeof(nm.name), "%s", c->name);
+		if (bpf_map_update_elem(rules, &id, &rule, BPF_ANY) < 0 ||
+		    bpf_map_update_elem(names, &id, &nm, BPF_ANY) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		(void)bpf_map_lookup_elem(ifa, &ext, &cur);
+		_fos_pick_addrs(&a, ext, &cur, &ia);
+		ia.flags |= cur.flags & FOS_NAT_IF_STATIC_MAPS;
+		for (size_t j = 0; j < cfg->n_nats; j++)
+			if (cfg->nats[j].n_maps && strcmp(cfg->nats[j].dest_if, c->dest_if) == 0)
+				ia.flags |= FOS_NAT_IF_STATIC_MAPS;
+		if (bpf_map_update_elem(ifa, &ext, &ia, BPF_ANY) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		r = _fos_write_src(srcs, c, id, &keys, &nk, &capk);
+		if (r < 0)
+			goto fail;
+
+		for (size_t k = 0; k < c->n_maps; k++) {
+			const struct fos_nat_portmap *pm = &c->maps[k];
+			uint8_t xa[16];
+
+			if (!_fos_map_ext(c, &ia, pm->family, xa))
+				continue; /* masquerade: written once the interface has one */
+			for (unsigned p = pm->ext_lo; p <= pm->ext_hi; p++) {
+				struct fos_nat_key ok = {.proto = pm->protocol, .dir = FOS_NAT_OUT};
+				struct fos_nat_key ik = {.proto = pm->protocol, .dir = FOS_NAT_IN};
+				struct fos_nat_value ov = {.flags = FOS_NAT_F_STATIC}, iv, old;
+				uint16_t ip = (uint16_t)(pm->int_lo + (p - pm->ext_lo));
+
+				_fos_addr16(ok.addr, &pm->internal_ip);
+				ok.port = ip;
+				memcpy(ik.addr, xa, 16);
+				ik.port = (uint16_t)p;
+				memcpy(ov.addr, xa, 16);
+				ov.port = (uint16_t)p;
+				ov.ifindex = ext;
+				ov.rule = (uint16_t)id;
+				iv = ov;
+				_fos_addr16(iv.addr, &pm->internal_ip);
+				iv.port = ip;
+				if (c->hairpinning)
+					iv.flags |= FOS_NAT_F_HAIRPIN;
+				/* a dynamic mapping on the port gives it up */
+				if (bpf_map_lookup_elem(mfd, &ik, &old) == 0 &&
+				    !(old.flags & FOS_NAT_F_STATIC)) {
+					struct fos_nat_key dk;
+					struct fos_nat_value dv;
+
+					_fos_out_key_of(&ik, &old, &dk);
+					if (bpf_map_lookup_elem(mfd, &dk, &dv) == 0)
+						(void)fos_nat_remove(rt, &dk, &dv);
+					else
+						(void)bpf_map_delete_elem(mfd, &ik);
+				}
+				if (bpf_map_lookup_elem(mfd, &ok, &old) == 0 &&
+				    !(old.flags & FOS_NAT_F_STATIC))
+					(void)fos_nat_remove(rt, &ok, &old);
+				if (bpf_map_update_elem(mfd, &ik, &iv, BPF_ANY) < 0 ||
+				    bpf_map_update_elem(mfd, &ok, &ov, BPF_ANY) < 0) {
+					r = -errno;
+					goto fail;
+				}
+				r = _fos_push_key(&tx->statics, &tx->n_statics, &caps, &ik);
+				if (r == 0)
+					r = _fos_push_key(&tx->statics, &tx->n_statics, &caps, &ok);
+				if (r < 0)
+					goto fail;
+			}
+		}
+	}
+	qsort(tx->statics, tx->n_statics, sizeof(*tx->statics), _fos_static_cmp);
+
+	/* source prefixes the config no longer has */
+	{
+		struct fos_nat_src_key k, next;
+		bool first = true;
+		_cleanup_free_ struct fos_nat_src_key *stale = NULL;
+		size_t ns = 0, caps2 = 0;
+
+		while (bpf_map_get_next_key(srcs, first ? NULL : &k, &next) == 0) {
+			bool keep = false;
+
+			first = false;
+			k = next;
+			for (size_t i = 0; i < nk && !keep; i++)
+				keep = memcmp(&keys[i], &k, sizeof(k)) == 0;
+			if (keep)
+				continue;
+			if (ns == caps2) {
+				size_t nc = caps2 ? 2 * caps2 : 16;
+				struct fos_nat_src_key *x = reallocarray(stale, nc, sizeof(*x));
+
+				if (!x) {
+					r = -ENOMEM;
+					goto fail;
+				}
+				stale = x;
+				caps2 = nc;
+			}
+			stale[ns++] = k;
+		}
+		for (size_t i = 0; i < ns; i++)
+			(void)bpf_map_delete_elem(srcs, &stale[i]);
+	}
+
+	/* the hooks: each program on its hooks, in place where it was */
+	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX && tx->hooks[i].ifindex; i++) {
+		struct fos_tc_attach *h = &tx->hooks[i];
+		uint32_t ours[FOS_NAT_HOOKS_MAX];
+		size_t no = 0;
+		char err[512];
+
+		for (size_t j = 0; j < FOS_NAT_HOOKS_MAX; j++)
+			if (rt->hooks[j].ifindex == h->ifindex && rt->hooks[j].ingress == h->ingress)
+				ours[no++] = rt->hooks[j].prog_id;
+		r = fos_tc_attach_hook(h->ifindex, h->ingress, h->priority,
+				       _fos_prog_fd(rt, _fos_hook_prog(h)), ours, no, h, err,
+				       sizeof(err));
+		h->flags = _fos_hook_prog(h) == FOS_NAT_PROG_HAIRPIN;
+		if (r < 0) {
+			char ifname[IF_NAMESIZE] = "?";
+
+			if_indextoname(h->ifindex, ifname);
+			fos_errors_add(errs, cfg->path, 0, "natConfigs: %s: %s: %s", ifname,
+				       fos_nat_prog_name(_fos_hook_prog(h)), err);
+			return r;
+		}
+	}
+	tx->staged = true;
+	return 0;
+fail:
+	fos_errors_add(errs, cfg->path, 0, "natConfigs: cannot write the NAT tables: %s",
+		       strerror(-r));
+	return r;
+}
+
+/* After the flips: what the new config no longer has goes. */
+void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx)
+{
+	int rules = bpf_map__fd(rt->skel->maps.fos_nat_rules);
+	int names = bpf_map__fd(rt->skel->maps.fos_nat_names);
+	int mfd = fos_nat_map_fd(rt);
+
+	(void)cfg;
+	/* rules of removed natConfigs */
+	for (uint32_t id = 1; id < FOS_NAT_RULES_MAX; id++) {
+		struct fos_nat_rule zero = {};
+		struct fos_nat_name nn = {};
+
+		if (tx->names[id][0] || !rt->names[id][0])
+			continue;
+		(void)bpf_map_update_elem(rules, &id, &zero, BPF_ANY);
+		(void)bpf_map_update_elem(names, &id, &nn, BPF_ANY);
+	}
+	memcpy(rt->names, tx->names, sizeof(rt->names));
+	/* port maps no longer configured */
+	for (size_t i = 0; i < rt->n_statics; i++)
+		if (!bsearch(&rt->statics[i], tx->statics, tx->n_statics, sizeof(*tx->statics),
+			     _fos_static_cmp))
+			(void)bpf_map_delete_elem(mfd, &rt->statics[i]);
+	free(rt->statics);
+	rt->statics = tx->statics;
+	rt->n_statics = tx->n_statics;
+	tx->statics = NULL;
+	tx->n_statics = 0;
+	/* hooks no longer needed */
+	for (size_t j = 0; j < FOS_NAT_HOOKS_MAX; j++) {
+		bool keep = false;
+
+		if (!rt->hooks[j].ifindex)
+			continue;
+		for (size_t i = 0; i < FOS_NAT_HOOKS_MAX && tx->hooks[i].ifindex && !keep; i++)
+			keep = tx->hooks[i].ifindex == rt->hooks[j].ifindex &&
+			       tx->hooks[i].ingress == rt->hooks[j].ingress &&
+			       tx->hooks[i].priority == rt->hooks[j].priority;
+		if (!keep)
+			fos_tc_detach_hook(&rt->hooks[j]);
+	}
+	memcpy(rt->hooks, tx->hooks, sizeof(rt->hooks));
+	_fos_save_hooks(rt);
+	free(rt->ids);
+	rt->ids = tx->ids;
+	tx->ids = NULL;
+	/* mappings the new config does not allow end in the next walk */
+	rt->revalidate = true;
+	rt->next_ms = 0;
+}
+
+/* ---- following the addresses ---------------------------------------------------- */
+bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg)
+{
+	_cleanup_(_fos_addrs_done) struct _fos_addrs a = {};
+	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
+	bool changed = false;
+
+	if (!cfg || !cfg->n_nats || _fos_addrs_read(&a) < 0)
+		return false;
+	for (size_t i = 0; i < cfg->n_nats; i++) {
+		uint32_t ext = if_nametoindex(cfg->nats[i].dest_if);
+		struct fos_nat_ifaddr cur = {}, ia;
+
+		if (!ext)
+			continue;
+		(void)bpf_map_lookup_elem(ifa, &ext, &cur);
+		_fos_pick_addrs(&a, ext, &cur, &ia);
+		ia.flags |= cur.flags & FOS_NAT_IF_STATIC_MAPS;
+		if ((ia.flags & (FOS_NAT_IF_V4 | FOS_NAT_IF_V6)) ==
+			(cur.flags & (FOS_NAT_IF_V4 | FOS_NAT_IF_V6)) &&
+		    memcmp(ia.addr4, cur.addr4, 16) == 0 && memcmp(ia.addr6, cur.addr6, 16) == 0)
+			continue;
+		if (bpf_map_update_elem(ifa, &ext, &ia, BPF_ANY) == 0) {
+			char b4[INET6_ADDRSTRLEN] = "none", b6[INET6_ADDRSTRLEN] = "none";
+
+			if (ia.flags & FOS_NAT_IF_V4)
+				inet_ntop(AF_INET, ia.addr4 + 12, b4, sizeof(b4));
+			if (ia.flags & FOS_NAT_IF_V6)
+				inet_ntop(AF_INET6, ia.addr6, b6, sizeof(b6));
+			log_info("nat: %s now masquerades as %s and %s", cfg->nats[i].dest_if, b4,
+				 b6);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* ---- the collector --------------------------------------------------------------- */
+static bool _fos_cidr_has(const struct fos_cidr *c, const uint8_t a[16])
+{
+	unsigned plen = fos_cidr_plen128(c);
+
+	for (unsigned i = 0; i < plen; i++)
+		if (((c->addr.b[i / 8] ^ a[i / 8]) >> (7 - i % 8)) & 1)
+			return false;
+	return true;
+}
+
+bool fos_nat_mapping_allowed(const struct fos_nat_rt *rt, const struct fos_nat_cfg *c,
+			     const struct fos_nat_key *k, const struct fos_nat_value *v)
+{
+	static const uint8_t zero[16];
+	struct fos_nat_ifaddr ia = {};
+	bool v4 = memcmp(k->addr, (const uint8_t[12]){[10] = 0xff, [11] = 0xff}, 12) == 0;
+	bool in = c->n_sources == 0, dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
+	uint8_t want[16];
+
+	if (!(c->families & (v4 ? FOS_NAT_FAM_V4 : FOS_NAT_FAM_V6)))
+		return false;
+	if (v->ifindex != if_nametoindex(c->dest_if))
+		return false;
+	if (dependent == c->endpoint_independent)
+		return false;
+	if (c->has_range && (v->port < c->port_lo || v->port > c->port_hi) && k->port != 0)
+		return false;
+	for (size_t i = 0; i < c->n_sources && !in; i++)
+		in = _fos_cidr_has(&c->sources[i], k->addr);
+	for (size_t i = 0; i < c->n_excludes && in; i++)
+		in = !_fos_cidr_has(&c->excludes[i], k->addr);
+	if (!in)
+		return false;
+	(void)fos_nat_ifaddr_get(rt, v->ifindex, &ia);
+	if (!_fos_map_ext(c, &ia, v4 ? AF_INET : AF_INET6, want))
+		return false;
+	return memcmp(want, v->addr, 16) == 0;
+}
+
+static const struct fos_nat_cfg *_fos_cfg_of(const struct fos_nat_rt *rt,
+					     const struct fos_config *cfg, uint32_t id)
+{
+	for (size_t i = 0; cfg && rt->ids && i < cfg->n_nats; i++)
+		if (rt->ids[i] == id)
+			return &cfg->nats[i];
+	return NULL;
+}
+
+/* has the mapping (OUT value v, IN value iv if found) outlived its timeout? */
+static bool _fos_expired(const struct fos_nat_cfg *c, uint8_t proto, const struct fos_nat_value *v,
+			 const struct fos_nat_value *iv, uint64_t now)
+{
+	uint64_t last = v->last_ns, est = v->est_ns, to;
+	bool closing = v->flags & FOS_NAT_F_CLOSING;
+
+	if (iv) {
+		if (iv->last_ns > last)
+			last = iv->last_ns;
+		if (iv->est_ns > est)
+			est = iv->est_ns;
+		closing = closing || (iv->flags & FOS_NAT_F_CLOSING);
+	}
+	if (proto == IPPROTO_TCP) {
+		if (!closing && est && now - est < (uint64_t)c->tcp_timeout * 1000000000ULL)
+			return false;
+		to = FOS_NAT_TCP_TRANSITORY;
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		to = FOS_NAT_ICMP_TIMEOUT;
+	} else {
+		to = c->udp_timeout;
+	}
+	return now > last && now - last >= to * 1000000000ULL;
+}
+
+#define FOS_NAT_GC_BATCH    256
+#define FOS_NAT_GC_INTERVAL 1000 /* ms between walks */
+
+/* one entry: ended when the config no longer allows it, or expired */
+static void _fos_gc_one(struct fos_nat_rt *rt, const struct fos_config *cfg, int fd,
+			const struct fos_nat_key *k, uint64_t now)
+{
+	struct fos_nat_value v, iv;
+	const struct fos_nat_cfg *c;
+	bool have_in;
+
+	if (bpf_map_lookup_elem(fd, k, &v) < 0 || (v.flags & FOS_NAT_F_STATIC))
+		return;
+	if (k->dir == FOS_NAT_IN) {
+		struct fos_nat_key ok;
+		struct fos_nat_value ov;
+
+		/* a port claimed by a mapping that was never made */
+		_fos_out_key_of(k, &v, &ok);
+		if (bpf_map_lookup_elem(fd, &ok, &ov) < 0 && now > v.last_ns &&
+		    now - v.last_ns > 10ULL * 1000000000ULL)
+			(void)bpf_map_delete_elem(fd, k);
+		return;
+	}
+	{
+		struct fos_nat_key ik = {.proto = k->proto, .dir = FOS_NAT_IN};
+
+		memcpy(ik.addr, v.addr, 16);
+		ik.port = v.port;
+		have_in = bpf_map_lookup_elem(fd, &ik, &iv) == 0 && memcmp(iv.addr, k->addr, 16) == 0 &&
+			  iv.port == k->port;
+	}
+	c = _fos_cfg_of(rt, cfg, v.rule);
+	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, &v))) {
+		if (fos_nat_remove(rt, k, &v) == 0)
+			rt->ended++;
+	} else if (_fos_expired(c, k->proto, &v, have_in ? &iv : NULL, now)) {
+		if (fos_nat_remove(rt, k, &v) == 0)
+			rt->expired++;
+	}
+}
+
+/*
+ * The walk reads a batch of keys ahead and judges them after: the last key
+ * read stays, unjudged, as the place the next batch reads on from (a key
+ * deleted under the cursor would send the walk back to the start), and is
+ * judged with that batch.
+ */
+uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, uint64_t budget_ns)
+{
+	int fd = fos_nat_map_fd(rt);
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), now = fos_boottime_ns();
+	struct fos_nat_key keys[FOS_NAT_GC_BATCH];
+
+	if (fd < 0)
+		return UINT32_MAX;
+	if (!rt->walking) {
+		rt->walking = true;
+		rt->have_key = false;
+	}
+	for (;;) {
+		size_t n = 0;
+		bool end = false;
+
+		while (n < FOS_NAT_GC_BATCH) {
+			const struct fos_nat_key *prev =
+			    n ? &keys[n - 1] : (rt->have_key ? &rt->cursor : NULL);
+
+			if (bpf_map_get_next_key(fd, prev, &keys[n]) < 0) {
+				end = true;
+				break;
+			}
+			n++;
+		}
+		if (rt->have_key)
+			_fos_gc_one(rt, cfg, fd, &rt->cursor, now);
+		for (size_t i = 0; i + (end ? 0 : 1) < n; i++)
+			_fos_gc_one(rt, cfg, fd, &keys[i], now);
+		if (end) {
+			rt->walking = false;
+			rt->have_key = false;
+			rt->revalidate = false;
+			rt->walks++;
+			rt->next_ms = fos_clock_ns(CLOCK_MONOTONIC) / 1000000 + FOS_NAT_GC_INTERVAL;
+			return FOS_NAT_GC_INTERVAL;
+		}
+		rt->cursor = keys[n - 1];
+		rt->have_key = true;
+		if (fos_clock_ns(CLOCK_MONOTONIC) - t0 >= budget_ns)
+			return 0;
+	}
+}

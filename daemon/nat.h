@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* NAT's engine (nat.c), shared with its feature row and methods (nat_feature.c). */
+#ifndef FOS_DAEMON_NAT_H
+#define FOS_DAEMON_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fos/abi.h"
+#include "fos/nat.h"
+#include "fwd.h"
+
+struct fos_nat;
+struct nl_sock;
+
+enum fos_nat_prog {
+	FOS_NAT_PROG_IN = 0, /* external ingress */
+	FOS_NAT_PROG_OUT,    /* external egress */
+	FOS_NAT_PROG_HAIRPIN, /* internal ingress */
+	_FOS_NAT_PROG_MAX,
+};
+
+/* what NAT keeps in its slot of the manager */
+struct fos_nat_rt {
+	struct fos_nat *skel; /* the object, its maps pinned in dir */
+	char dir[512];
+	struct fos_tc_attach hooks[FOS_NAT_HOOKS_MAX]; /* as in the pinned fos_tc_attach */
+	char names[FOS_NAT_RULES_MAX][FOS_NAME_MAX];   /* by rule id, "" free */
+	uint32_t *ids;				       /* of the running config's natConfigs */
+	struct fos_nat_key *statics;		       /* the port maps' entries */
+	size_t n_statics;
+	struct nl_sock *nl; /* address events */
+	unsigned nl_gen;
+	/* the collector */
+	bool walking, revalidate, have_key;
+	struct fos_nat_key cursor;
+	uint64_t next_ms;
+	uint64_t expired, ended, walks;
+	/* exhaustion and table-full drops logged so far, by rule id */
+	uint64_t *logged;
+	uint64_t next_log_ms;
+};
+
+/* one apply's plan */
+struct fos_nat_tx {
+	bool loaded_now;   /* the object was made by this apply */
+	uint32_t *ids;	   /* rule id of each natConfigs entry */
+	char names[FOS_NAT_RULES_MAX][FOS_NAME_MAX];
+	struct fos_nat_key *statics;
+	size_t n_statics;
+	struct fos_tc_attach hooks[FOS_NAT_HOOKS_MAX];
+	bool staged;
+};
+
+struct fos_nat_rt *fos_nat_rt(struct fos_manager *m);
+int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t errlen);
+void fos_nat_unload(struct fos_nat_rt *rt);
+/* unload and remove the pins (an apply that made them failed) */
+void fos_nat_unload_unpin(struct fos_nat_rt *rt);
+int fos_nat_adopt(struct fos_nat_rt *rt);
+/* the checks that need the kernel, and the ids; errors in errs */
+int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
+		 struct fos_errors *errs);
+int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
+		 struct fos_errors *errs);
+void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx);
+/* re-read the external interfaces' addresses: true if one changed */
+bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg);
+/* one step of the collector: ms until the next */
+uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, uint64_t budget_ns);
+/* remove one mapping by its OUT key (and its IN partner): 0 or -errno */
+int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
+		   const struct fos_nat_value *v);
+/* counters of rule id summed over the CPUs */
+int fos_nat_rule_stats(const struct fos_nat_rt *rt, uint32_t id, uint64_t ret[_FOS_NAT_STAT_MAX]);
+uint64_t fos_nat_mappings(const struct fos_nat_rt *rt, uint32_t id);
+int fos_nat_map_fd(const struct fos_nat_rt *rt);
+int fos_nat_ifaddr_get(const struct fos_nat_rt *rt, unsigned ifindex, struct fos_nat_ifaddr *ret);
+const char *fos_nat_prog_name(enum fos_nat_prog p); /* "nat-in", ... */
+/* is rule id's mapping (OUT key k, value v) still what cfg allows? */
+bool fos_nat_mapping_allowed(const struct fos_nat_rt *rt, const struct fos_nat_cfg *c,
+			     const struct fos_nat_key *k, const struct fos_nat_value *v);
+uint32_t fos_nat_id_of(const struct fos_nat_rt *rt, const struct fos_config *cfg, size_t i);
+
+#endif

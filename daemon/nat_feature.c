@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The NAT feature (natConfigs): its part of the apply, the address events
+ * that masquerade follows, the collector, its IPC methods (show nat, clear
+ * nat) and its row of fos_features. The engine is nat.c.
+ *
+ * Order against the firewall on one interface: the NAT programs take TC
+ * priority 1 on ingress and 65535 on egress (FOS_TC_PRIORITY_NAT_*), so a
+ * packet coming in is translated to its internal end before the firewall
+ * and conntrack see it, and a packet going out after; both see internal
+ * addresses only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "cleanup.h"
+#include "feature.h"
+#include "fwd.h"
+#include "log.h"
+#include "methods.h"
+#include "nat.h"
+#include "nat.skel.h"
+#include "parse.h"
+
+extern const struct fos_feature fos_feature_nat;
+
+static const char *const stat_names[_FOS_NAT_STAT_MAX] = {
+    [FOS_NAT_STAT_OUT] = "translatedOut",	   [FOS_NAT_STAT_IN] = "translatedIn",
+    [FOS_NAT_STAT_CREATED] = "mappingsCreated",	   [FOS_NAT_STAT_KEPT_PORT] = "portsKept",
+    [FOS_NAT_STAT_EXHAUSTED] = "dropsExhausted",   [FOS_NAT_STAT_FULL] = "dropsFull",
+    [FOS_NAT_STAT_NO_ADDRESS] = "dropsNoAddress",  [FOS_NAT_STAT_FILTERED] = "dropsFiltered",
+    [FOS_NAT_STAT_FRAGMENT] = "dropsFragment",	   [FOS_NAT_STAT_HAIRPIN] = "hairpinned",
+    [FOS_NAT_STAT_ICMP_ERROR] = "icmpErrors",	   [FOS_NAT_STAT_MALFORMED] = "dropsMalformed",
+};
+
+struct fos_nat_rt *fos_nat_rt(struct fos_manager *m)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+
+	if (!slot)
+		return NULL;
+	if (!*slot)
+		*slot = calloc(1, sizeof(struct fos_nat_rt));
+	return *slot;
+}
+
+static bool _fos_pinned(const struct fos_manager *m)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/nat/fos_nat", m->pin_dir);
+	return access(path, F_OK) == 0;
+}
+
+/* ---- address events ------------------------------------------------------------ */
+static int _fos_nl_open(struct fos_nat_rt *rt)
+{
+	struct nl_sock *sk;
+
+	if (rt->nl)
+		return 0;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	nl_socket_disable_seq_check(sk);
+	if (nl_connect(sk, NETLINK_ROUTE) < 0 ||
+	    nl_socket_add_memberships(sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0) < 0 ||
+	    nl_socket_set_nonblocking(sk) < 0) {
+		nl_socket_free(sk);
+		return -EIO;
+	}
+	rt->nl = sk;
+	rt->nl_gen++;
+	return 0;
+}
+
+static void _fos_nl_close(struct fos_nat_rt *rt)
+{
+	if (!rt->nl)
+		return;
+	nl_socket_free(rt->nl);
+	rt->nl = NULL;
+	rt->nl_gen++;
+}
+
+static int _fos_nat_events_fd(struct fos_manager *m, unsigned *ret_gen)
+{
+	struct fos_nat_rt *rt = fos_nat_rt(m);
+
+	*ret_gen = rt ? rt->nl_gen : 0;
+	return rt && rt->nl ? nl_socket_get_fd(rt->nl) : -1;
+}
+
+/* an address came or went: masquerade takes the interface's address now,
+ * port maps move to it, and mappings of the old one end */
+static int _fos_nat_events(struct fos_manager *m)
+{
+	struct fos_nat_rt *rt = fos_nat_rt(m);
+	char buf[16384];
+	int fd;
+
+	if (!rt || !rt->nl)
+		return 0;
+	fd = nl_socket_get_fd(rt->nl);
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	if (rt->skel && m->cfg && fos_nat_refresh_addrs(rt, m->cfg)) {
+		struct fos_errors errs = {};
+		struct fos_nat_tx tx = {};
+
+		/* the port maps on the new address: the same config again */
+		tx.ids = calloc(m->cfg->n_nats ? m->cfg->n_nats : 1, sizeof(*tx.ids));
+		if (tx.ids) {
+			memcpy(tx.ids, rt->ids, m->cfg->n_nats * sizeof(*tx.ids));
+			memcpy(tx.names, rt->names, sizeof(tx.names));
+			memcpy(tx.hooks, rt->hooks, sizeof(tx.hooks));
+			if (fos_nat_sync(rt, m->cfg, &tx, &errs) == 0)
+				fos_nat_prune(rt, m->cfg, &tx);
+			for (size_t i = 0; i < errs.n; i++)
+				log_warning("%s", errs.msgs[i]);
+			fos_errors_clear(&errs);
+			free(tx.ids);
+			free(tx.statics);
+		}
+	}
+	return 0;
+}
+
+static int _fos_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct fos_nat_key));
+}
+
+/* ---- the apply ------------------------------------------------------------------- */
+static int _fos_nat_open(struct fos_manager *m, const struct fos_config *cfg)
+{
+	struct fos_nat_rt *rt;
+	char err[512];
+	int r;
+
+	if (!_fos_pinned(m) && !(cfg && cfg->n_nats))
+		return 0;
+	rt = fos_nat_rt(m);
+	if (!rt)
+		return -ENOMEM;
+	r = fos_nat_load(m, rt, err, sizeof(err));
+	if (r < 0) {
+		log_error("nat: %s", err);
+		return r;
+	}
+	r = fos_nat_adopt(rt);
+	if (r < 0)
+		return log_error_errno(r, "nat: cannot read the pinned NAT state");
+	return 0;
+}
+
+static void _fos_nat_close(struct fos_manager *m)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+
+	if (!rt)
+		return;
+	_fos_nl_close(rt);
+	fos_nat_unload(rt);
+	free(rt->ids);
+	free(rt->statics);
+	free(rt->logged);
+	free(rt);
+	*slot = NULL;
+}
+
+static int _fos_nat_prepare(struct fos_manager *m, struct fos_apply *a, void **tx)
+{
+	struct fos_nat_rt *rt;
+	struct fos_nat_tx *t;
+	char err[512];
+	int r;
+
+	if (!a->cfg->n_nats) {
+		void **slot = fos_feature_state(m, &fos_feature_nat);
+
+		if (!slot || !*slot || !((struct fos_nat_rt *)*slot)->skel)
+			return 0; /* never had NAT: nothing to do */
+	}
+	rt = fos_nat_rt(m);
+	t = calloc(1, sizeof(*t));
+	if (!rt || !t) {
+		free(t);
+		return -ENOMEM;
+	}
+	*tx = t;
+	r = fos_nat_plan(rt, a->cfg, t, a->errs);
+	if (r < 0)
+		return r;
+	if (!rt->skel) {
+		r = fos_nat_load(m, rt, err, sizeof(err));
+		if (r < 0) {
+			fos_errors_add(a->errs, a->cfg->nats[0].src.file, a->cfg->nats[0].src.line,
+				       "natConfigs: %s", err);
+			return r;
+		}
+		t->loaded_now = true;
+	}
+	return 0;
+}
+
+static int _fos_nat_stage(struct fos_manager *m, struct fos_apply *a, void *tx)
+{
+	struct fos_nat_rt *rt = fos_nat_rt(m);
+	struct fos_nat_tx *t = tx;
+
+	if (!t)
+		return 0;
+	return fos_nat_sync(rt, a->cfg, t, a->errs);
+}
+
+static void _fos_nat_tx_free(struct fos_nat_tx *t)
+{
+	if (!t)
+		return;
+	free(t->ids);
+	free(t->statics);
+	free(t);
+}
+
+static void _fos_nat_commit(struct fos_manager *m, struct fos_apply *a, void *tx)
+{
+	struct fos_nat_rt *rt = fos_nat_rt(m);
+	struct fos_nat_tx *t = tx;
+
+	if (!t)
+		return;
+	fos_nat_prune(rt, a->cfg, t);
+	if (a->cfg->n_nats) {
+		if (_fos_nl_open(rt) < 0)
+			log_warning("nat: cannot watch address changes; masquerade follows them "
+				    "on reload only");
+		log_info("nat: %zu natConfig%s on %s", a->cfg->n_nats,
+			 a->cfg->n_nats == 1 ? "" : "s", rt->dir);
+	} else {
+		_fos_nl_close(rt);
+	}
+	_fos_nat_tx_free(t);
+}
+
+static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
+{
+	struct fos_nat_rt *rt = fos_nat_rt(m);
+	struct fos_nat_tx *t = tx;
+
+	(void)a;
+	if (!t)
+		return;
+	if (t->staged) {
+		/* put back what the running config wrote, and take off the hooks
+		 * only this apply added */
+		struct fos_nat_tx back = {};
+		struct fos_errors errs = {};
+		const struct fos_config *old = m->cfg;
+		size_t n = old ? old->n_nats : 0;
+
+		for (size_t i = 0; i < FOS_NAT_HOOKS_MAX && t->hooks[i].ifindex; i++) {
+			bool had = false;
+
+			for (size_t j = 0; j < FOS_NAT_HOOKS_MAX && !had; j++)
+				had = rt->hooks[j].ifindex == t->hooks[i].ifindex &&
+				      rt->hooks[j].ingress == t->hooks[i].ingress;
+			if (!had)
+				fos_tc_detach_hook(&t->hooks[i]);
+		}
+		back.ids = calloc(n ? n : 1, sizeof(*back.ids));
+		if (back.ids && old) {
+			if (rt->ids)
+				memcpy(back.ids, rt->ids, n * sizeof(*back.ids));
+			memcpy(back.names, rt->names, sizeof(back.names));
+			memcpy(back.hooks, rt->hooks, sizeof(back.hooks));
+			(void)fos_nat_sync(rt, old, &back, &errs);
+			/* the port maps only this apply wrote */
+			for (size_t i = 0; i < t->n_statics; i++)
+				if (!bsearch(&t->statics[i], back.statics, back.n_statics,
+					     sizeof(*back.statics), _fos_key_cmp))
+					(void)bpf_map_delete_elem(fos_nat_map_fd(rt), &t->statics[i]);
+		}
+		fos_errors_clear(&errs);
+		free(back.ids);
+		free(back.statics);
+	}
+	if (t->loaded_now && !(m->cfg && m->cfg->n_nats))
+		fos_nat_unload_unpin(rt);
+	_fos_nat_tx_free(t);
+}
+
+/* ---- the collector and the log ------------------------------------------------------- */
+static uint32_t _fos_nat_tick(struct fos_manager *m)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+	uint64_t now = fos_clock_ns(CLOCK_MONOTONIC) / 1000000;
+	uint32_t wait = UINT32_MAX;
+
+	if (!rt || !rt->skel)
+		return UINT32_MAX;
+	if (now >= rt->next_ms) {
+		uint32_t ms = fos_nat_gc_step(rt, m->cfg, FOS_FEATURE_STEP_NS);
+
+		rt->next_ms = now + ms;
+	}
+	wait = rt->next_ms > now ? (uint32_t)(rt->next_ms - now) : 0;
+	/* drops for want of ports or room, once a second at most */
+	if (now >= rt->next_log_ms && m->cfg) {
+		if (!rt->logged)
+			rt->logged = calloc(2 * FOS_NAT_RULES_MAX, sizeof(*rt->logged));
+		for (size_t i = 0; rt->logged && i < m->cfg->n_nats; i++) {
+			uint32_t id = fos_nat_id_of(rt, m->cfg, i);
+			uint64_t st[_FOS_NAT_STAT_MAX];
+
+			if (!id || fos_nat_rule_stats(rt, id, st) < 0)
+				continue;
+			if (st[FOS_NAT_STAT_EXHAUSTED] > rt->logged[2 * id])
+				log_warning("natConfigs \"%s\": %" PRIu64 " new flow%s dropped: no "
+					    "free external port (%" PRIu64 " in all)",
+					    m->cfg->nats[i].name,
+					    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id],
+					    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id] == 1
+						? ""
+						: "s",
+					    st[FOS_NAT_STAT_EXHAUSTED]);
+			if (st[FOS_NAT_STAT_FULL] > rt->logged[2 * id + 1])
+				log_warning("natConfigs \"%s\": %" PRIu64 " new flow%s dropped: "
+					    "maxConnections (%u) mappings reached",
+					    m->cfg->nats[i].name,
+					    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1],
+					    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1] == 1 ? ""
+												 : "s",
+					    m->cfg->nats[i].max_connections);
+			rt->logged[2 * id] = st[FOS_NAT_STAT_EXHAUSTED];
+			rt->logged[2 * id + 1] = st[FOS_NAT_STAT_FULL];
+		}
+		rt->next_log_ms = now + 1000;
+	}
+	if (m->cfg && m->cfg->n_nats && rt->next_log_ms - now < wait)
+		wait = (uint32_t)(rt->next_log_ms - now);
+	return wait;
+}
+
+/* ---- methods ------------------------------------------------------------------------- */
+static const char *_fos_proto(uint8_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
+
+static json_object *_fos_addr_json(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = {[10] = 0xff, [11] = 0xff};
+	char buf[INET6_ADDRSTRLEN];
+
+	if (memcmp(a, pfx, 12) == 0)
+		inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
+	else
+		inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+static json_object *_fos_proto_json(uint8_t p)
+{
+	const char *n = _fos_proto(p);
+
+	return n ? json_object_new_string(n) : json_object_new_int(p);
+}
+
+/* the filters of show/clear nat */
+struct _fos_nat_filter {
+	uint32_t id; /* 0: any */
+	bool has_cidr;
+	struct fos_cidr cidr; /* the internal or the external address in it */
+	int proto;	      /* -1: any */
+};
+
+static int _fos_nat_filter(struct fos_manager *m, struct fos_nat_rt *rt, struct fos_peer *peer,
+			   json_object *params, struct _fos_nat_filter *f, bool *sent)
+{
+	static const char *const known[] = {"config", "address", "protocol", "mappings"};
+	const char *name = _fos_param_str(params, "config");
+	const char *addr = _fos_param_str(params, "address");
+	json_object *pv;
+
+	*sent = true;
+	memset(f, 0, sizeof(f[0]));
+	f->proto = -1;
+	if (params) {
+		json_object_object_foreach(params, key, val)
+		{
+			bool ok = false;
+
+			(void)val;
+			for (size_t i = 0; i < ARRAY_SIZE(known) && !ok; i++)
+				ok = strcmp(key, known[i]) == 0;
+			if (!ok)
+				return _fos_error(peer, "fos.InvalidParameter",
+						  "unknown parameter \"%s\"", key);
+		}
+	}
+	if (name) {
+		for (size_t i = 0; m->cfg && i < m->cfg->n_nats && !f->id; i++)
+			if (strcmp(m->cfg->nats[i].name, name) == 0)
+				f->id = fos_nat_id_of(rt, m->cfg, i);
+		if (!f->id)
+			return _fos_error(peer, "fos.NoSuchNat", "no natConfig named \"%s\"", name);
+	}
+	if (addr) {
+		char err[FOS_ERRBUF] = "";
+
+		if (fos_parse_cidr(addr, &f->cidr, err) < 0)
+			return _fos_error(peer, "fos.InvalidParameter", "address: %s", err);
+		f->has_cidr = true;
+	}
+	if (params && json_object_object_get_ex(params, "protocol", &pv)) {
+		uint8_t p;
+		char err[FOS_ERRBUF] = "";
+
+		if (json_object_is_type(pv, json_type_int) && json_object_get_int(pv) >= 0 &&
+		    json_object_get_int(pv) <= 255)
+			f->proto = json_object_get_int(pv);
+		else if (json_object_is_type(pv, json_type_string) &&
+			 fos_parse_protocol(json_object_get_string(pv), &p, err) == 0)
+			f->proto = p;
+		else
+			return _fos_error(peer, "fos.InvalidParameter", "protocol: %s",
+					  err[0] ? err : "expected a protocol");
+	}
+	*sent = false;
+	return 0;
+}
+
+static bool _fos_in_cidr(const struct fos_cidr *c, const uint8_t a[16])
+{
+	unsigned plen = fos_cidr_plen128(c);
+
+	for (unsigned i = 0; i < plen; i++)
+		if (((c->addr.b[i / 8] ^ a[i / 8]) >> (7 - i % 8)) & 1)
+			return false;
+	return true;
+}
+
+static bool _fos_nat_match(const struct _fos_nat_filter *f, const struct fos_nat_key *k,
+			   const struct fos_nat_value *v)
+{
+	if (f->id && v->rule != f->id)
+		return false;
+	if (f->proto >= 0 && k->proto != f->proto)
+		return false;
+	if (f->has_cidr && !_fos_in_cidr(&f->cidr, k->addr) && !_fos_in_cidr(&f->cidr, v->addr))
+		return false;
+	return true;
+}
+
+#define FOS_NAT_SHOW_MAX 10000 /* mappings listed by one show */
+
+static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+	json_object *o = json_object_new_object(), *cfgs = json_object_new_array(), *maps = NULL;
+	json_object *ext = json_object_new_array();
+	struct _fos_nat_filter f;
+	uint64_t per_addr_n[64] = {0};
+	uint8_t per_addr[64][16];
+	size_t n_addr = 0, listed = 0, total = 0;
+	bool want_maps = false, sent;
+	json_object *v;
+	int r;
+
+	if (params && json_object_object_get_ex(params, "mappings", &v))
+		want_maps = json_object_get_boolean(v);
+	if (rt && rt->skel) {
+		r = _fos_nat_filter(m, rt, peer, params, &f, &sent);
+		if (sent) {
+			json_object_put(o);
+			json_object_put(cfgs);
+			json_object_put(ext);
+			return r;
+		}
+	} else {
+		memset(&f, 0, sizeof(f));
+		f.proto = -1;
+	}
+	if (want_maps)
+		maps = json_object_new_array();
+	/* one walk: ports in use per external address, and the mappings */
+	if (rt && rt->skel) {
+		int fd = fos_nat_map_fd(rt);
+		struct fos_nat_key k, next;
+		struct fos_nat_value mv;
+		bool first = true;
+
+		while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+			size_t i;
+
+			first = false;
+			k = next;
+			if (bpf_map_lookup_elem(fd, &k, &mv) < 0)
+				continue;
+			if (k.dir == FOS_NAT_IN) {
+				for (i = 0; i < n_addr; i++)
+					if (memcmp(per_addr[i], k.addr, 16) == 0)
+						break;
+				if (i == n_addr && n_addr < 64)
+					memcpy(per_addr[n_addr++], k.addr, 16);
+				if (i < 64)
+					per_addr_n[i]++;
+				continue;
+			}
+			if (!_fos_nat_match(&f, &k, &mv))
+				continue;
+			total++;
+			if (!maps || listed >= FOS_NAT_SHOW_MAX)
+				continue;
+			{
+				json_object *e = json_object_new_object();
+				uint64_t now = fos_boottime_ns();
+				static const uint8_t zero[16];
+
+				json_object_object_add(e, "config",
+						       json_object_new_string(
+							   mv.rule < FOS_NAT_RULES_MAX
+							       ? rt->names[mv.rule]
+							       : ""));
+				json_object_object_add(e, "protocol", _fos_proto_json(k.proto));
+				json_object_object_add(e, "internal", _fos_addr_json(k.addr));
+				json_object_object_add(e, "internalPort",
+						       json_object_new_int(k.port));
+				json_object_object_add(e, "external", _fos_addr_json(mv.addr));
+				json_object_object_add(e, "externalPort",
+						       json_object_new_int(mv.port));
+				if (memcmp(k.raddr, zero, 16) != 0 || k.rport) {
+					json_object_object_add(e, "remote",
+							       _fos_addr_json(k.raddr));
+					json_object_object_add(e, "remotePort",
+							       json_object_new_int(k.rport));
+				}
+				json_object_object_add(
+				    e, "static",
+				    json_object_new_boolean(mv.flags & FOS_NAT_F_STATIC));
+				json_object_object_add(
+				    e, "idleSeconds",
+				    json_object_new_int64(
+					now > mv.last_ns && mv.last_ns
+					    ? (int64_t)((now - mv.last_ns) / 1000000000ULL)
+					    : 0));
+				json_object_array_add(maps, e);
+				listed++;
+			}
+		}
+	}
+	for (size_t i = 0; i < n_addr; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "address", _fos_addr_json(per_addr[i]));
+		json_object_object_add(e, "portsInUse", json_object_new_int64((int64_t)per_addr_n[i]));
+		json_object_array_add(ext, e);
+	}
+	for (size_t i = 0; m->cfg && i < m->cfg->n_nats; i++) {
+		const struct fos_nat_cfg *c = &m->cfg->nats[i];
+		uint32_t id = rt ? fos_nat_id_of(rt, m->cfg, i) : 0;
+		json_object *e = json_object_new_object(), *refs = json_object_new_array();
+		json_object *st = json_object_new_object(), *ifs = json_object_new_object();
+		uint64_t s[_FOS_NAT_STAT_MAX] = {0};
+		bool active = rt && rt->skel && id;
+
+		if (f.id && f.id != id) {
+			json_object_put(e);
+			json_object_put(refs);
+			json_object_put(st);
+			json_object_put(ifs);
+			continue;
+		}
+		if (active)
+			(void)fos_nat_rule_stats(rt, id, s);
+		json_object_object_add(e, "name", json_object_new_string(c->name));
+		if (c->description)
+			json_object_object_add(e, "description",
+					       json_object_new_string(c->description));
+		json_object_object_add(ifs, "source", json_object_new_string(c->source_if));
+		json_object_object_add(ifs, "destination", json_object_new_string(c->dest_if));
+		json_object_object_add(e, "interfaces", ifs);
+		json_object_object_add(e, "type",
+				       json_object_new_string(fos_nat_type_to_string(c->type)));
+		json_object_object_add(e, "ipVersion", json_object_new_string(
+							   fos_nat_families_to_string(c->families)));
+		json_object_object_add(e, "endpointIndependent",
+				       json_object_new_boolean(c->endpoint_independent));
+		json_object_object_add(e, "hairpinning", json_object_new_boolean(c->hairpinning));
+		json_object_object_add(e, "portMappings", json_object_new_int((int)c->n_maps));
+		json_object_object_add(e, "maxConnections",
+				       json_object_new_int64(c->max_connections));
+		/* the CRD's status */
+		json_object_object_add(e, "active", json_object_new_boolean(active));
+		json_object_array_add(refs, json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_IN)));
+		json_object_array_add(refs,
+				      json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_OUT)));
+		if (c->hairpinning)
+			json_object_array_add(
+			    refs, json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_HAIRPIN)));
+		json_object_object_add(e, "programRefs", refs);
+		json_object_object_add(
+		    e, "translationCount",
+		    json_object_new_int64((int64_t)(s[FOS_NAT_STAT_OUT] + s[FOS_NAT_STAT_IN])));
+		json_object_object_add(
+		    e, "mappings",
+		    json_object_new_int64(active ? (int64_t)fos_nat_mappings(rt, id) : 0));
+		for (int k = 0; k < _FOS_NAT_STAT_MAX; k++)
+			json_object_object_add(st, stat_names[k],
+					       json_object_new_int64((int64_t)s[k]));
+		json_object_object_add(e, "counters", st);
+		json_object_array_add(cfgs, e);
+	}
+	json_object_object_add(o, "configs", cfgs);
+	json_object_object_add(o, "externalAddresses", ext);
+	json_object_object_add(o, "matching", json_object_new_int64((int64_t)total));
+	if (rt) {
+		json_object_object_add(o, "expired", json_object_new_int64((int64_t)rt->expired));
+		json_object_object_add(o, "ended", json_object_new_int64((int64_t)rt->ended));
+	}
+	if (maps) {
+		json_object_object_add(o, "mappings", maps);
+		json_object_object_add(o, "truncated", json_object_new_boolean(total > listed));
+	}
+	return _fos_reply(peer, o);
+}
+
+static int _fos_clear_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+	struct fos_nat_key k, next, *del = NULL;
+	struct fos_nat_value v;
+	struct _fos_nat_filter f;
+	size_t n = 0, cap = 0, removed = 0;
+	bool first = true, sent;
+	json_object *o;
+	int fd, r;
+
+	if (!rt || !rt->skel)
+		return _fos_error(peer, "fos.NoNat", "NAT is not configured");
+	r = _fos_nat_filter(m, rt, peer, params, &f, &sent);
+	if (sent)
+		return r;
+	fd = fos_nat_map_fd(rt);
+	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+		first = false;
+		k = next;
+		if (k.dir != FOS_NAT_OUT || bpf_map_lookup_elem(fd, &k, &v) < 0 ||
+		    (v.flags & FOS_NAT_F_STATIC) || !_fos_nat_match(&f, &k, &v))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 256;
+			struct fos_nat_key *x = reallocarray(del, nc, sizeof(*x));
+
+			if (!x) {
+				free(del);
+				return _fos_error(peer, "fos.Failed", "out of memory");
+			}
+			del = x;
+			cap = nc;
+		}
+		del[n++] = k;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, &del[i], &v) == 0 && fos_nat_remove(rt, &del[i], &v) == 0)
+			removed++;
+	free(del);
+	rt->ended += removed;
+	log_info("clear nat: %zu mapping%s removed", removed, removed == 1 ? "" : "s");
+	o = json_object_new_object();
+	json_object_object_add(o, "removed", json_object_new_int64((int64_t)removed));
+	return _fos_reply(peer, o);
+}
+
+static const struct fos_method fos_nat_methods[] = {
+    {"fos.Show.Nat", false, _fos_show_nat},
+    {"fos.Clear.Nat", true, _fos_clear_nat},
+};
+
+const struct fos_feature fos_feature_nat = {
+    .name = "nat",
+    .open = _fos_nat_open,
+    .close = _fos_nat_close,
+    .prepare = _fos_nat_prepare,
+    .stage = _fos_nat_stage,
+    .commit = _fos_nat_commit,
+    .abort = _fos_nat_abort,
+    .tick = _fos_nat_tick,
+    .events_fd = _fos_nat_events_fd,
+    .events = _fos_nat_events,
+    .methods = fos_nat_methods,
+    .n_methods = ARRAY_SIZE(fos_nat_methods),
+};

@@ -1,0 +1,107 @@
+#!/bin/bash
+# NAT44/NAT66 in the lab, the server side inside (r-srv) and the client side
+# outside (r-cli): masquerade of TCP, UDP and ICMP echo, v4 and v6, the
+# source port kept; a port map (DNAT) from outside, answered back through
+# it; hairpinning to the port map from inside; show nat and its CRD status;
+# clear nat; a config fwd must refuse, with nothing changed.
+. "$(dirname "$0")/lib.sh"
+TOOLS="$(dirname "$0")/nat_tools.py"
+
+e2e_lab
+servers_start tcp:80 udp:5353
+# the outside peer tells every client what address it came from
+inC python3 "$TOOLS" serve "$T" tcp:7000 udp:7001 >>"$T/nat-serve.log" 2>&1 &
+for _ in $(seq 1 50); do [ -f "$T/nat.ready" ] && break; sleep 0.1; done
+[ -f "$T/nat.ready" ] || fail "the outside peer did not start"
+
+cat >"$T/fwd.conf" <<EOF
+natConfigs = ( {
+  name = "lab-nat";
+  description = "the lab's inside behind r-cli";
+  interfaces = { source = "r-srv"; destination = "r-cli"; };
+  type = "masquerade";
+  ipVersion = "both";
+  portMappings = (
+    { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 80; externalPort = 8080; },
+    { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 80; externalPort = 8080; },
+    { protocol = "udp"; internalIP = "10.10.2.2"; internalPort = 5353; externalPort = 5353; }
+  );
+  hairpinning = true;
+  endpointIndependent = true;
+} );
+EOF
+fwd_start "$T/fwd.conf" || fail "fwd did not start"
+
+in_tcp() { inS python3 "$TOOLS" tcp "$@"; }
+in_udp() { inS python3 "$TOOLS" udp "$@"; }
+
+# masquerade: the outside sees the router's address, the port kept
+out=$(in_tcp 10.10.1.2 7000 41000) || fail "tcp out: no answer"
+[ "$out" = "10.10.1.1 41000" ] || fail "tcp out: the outside saw $out"
+out=$(in_udp 10.10.1.2 7001 41002) || fail "udp out: no answer"
+[ "$out" = "10.10.1.1 41002" ] || fail "udp out: the outside saw $out"
+out=$(in_tcp fd00:10:1::2 7000 41004) || fail "tcp6 out: no answer"
+[ "$out" = "fd00:10:1::1 41004" ] || fail "tcp6 out: the outside saw $out"
+out=$(in_udp fd00:10:1::2 7001 41006) || fail "udp6 out: no answer"
+[ "$out" = "fd00:10:1::1 41006" ] || fail "udp6 out: the outside saw $out"
+pass_step "masquerade TCP/UDP, v4 and v6, ports kept"
+
+inS ping -c2 -W2 10.10.1.2 >/dev/null || fail "ping out"
+inS ping -6 -c2 -W2 fd00:10:1::2 >/dev/null || fail "ping6 out"
+# the outside saw the router, not the inside host
+inC timeout 5 tcpdump -ni eth0 -c1 icmp and src 10.10.1.1 >"$T/tcpdump.txt" 2>&1 &
+TD=$!
+sleep 1
+inS ping -c1 -W2 10.10.1.2 >/dev/null || fail "ping out (under tcpdump)"
+wait $TD || fail "no echo request from 10.10.1.1 on the outside: $(cat "$T/tcpdump.txt")"
+pass_step "ICMP echo through the NAT, v4 and v6"
+
+# the port map: outside -> 10.10.1.1:8080 -> 10.10.2.2:80, answered back
+tcp_pass 10.10.1.1 8080 || fail "port map v4 tcp"
+tcp_pass fd00:10:1::1 8080 || fail "port map v6 tcp"
+udp_pass 10.10.1.1 5353 || fail "port map v4 udp"
+tcp_try 10.10.1.1 8081 && fail "8081 is not mapped"
+pass_step "port maps, TCP v4/v6 and UDP"
+
+# hairpinning: the inside reaches the port map through the external address
+out=$(inS timeout 5 nc -w 2 10.10.1.1 8080 </dev/null) || fail "hairpin: no answer"
+[ "$out" = hello ] || fail "hairpin: got $out"
+pass_step "hairpinning to a port map"
+
+j=$(fosctl -j show nat mappings) || fail "show nat"
+echo "$j" | jq_py "j['configs'][0]['active'] and j['configs'][0]['translationCount'] > 0" |
+  grep -qx True || fail "show nat: not active or nothing translated: $j"
+echo "$j" | jq_py "j['configs'][0]['programRefs']" | grep -q "nat-in" || fail "programRefs: $j"
+echo "$j" | jq_py "[m['externalPort'] for m in j['mappings'] if m['internal'] == '10.10.2.2' and m['internalPort'] == 41000]" |
+  grep -qx "\[41000\]" || fail "show nat: the TCP mapping is not listed: $j"
+echo "$j" | jq_py "[a['portsInUse'] for a in j['externalAddresses'] if a['address'] == '10.10.1.1'][0] >= 5" |
+  grep -qx True || fail "show nat: ports in use: $j"
+text=$(fosctl show nat) || fail "show nat (text)"
+echo "$text" | grep -q "lab-nat" || fail "show nat text: $text"
+pass_step "show nat"
+
+n=$(fosctl -j clear nat protocol udp | jq_py "j['removed']") || fail "clear nat"
+[ "$n" -ge 2 ] || fail "clear nat removed $n"
+fosctl -j show nat mappings | jq_py "[m for m in j['mappings'] if m['protocol'] == 'udp' and not m['static']]" |
+  grep -qx "\[\]" || fail "udp mappings left after clear nat"
+pass_step "clear nat"
+
+# a refused config changes nothing
+cp "$T/fwd.conf" "$T/good.conf"
+sed -i 's/internalIP = "10.10.2.2"; internalPort = 80/internalIP = "10.99.0.5"; internalPort = 80/' "$T/fwd.conf"
+out=$(fosctl reload 2>&1) && fail "reload of a bad config succeeded"
+line=$(grep -n '10.99.0.5' "$T/fwd.conf" | cut -d: -f1)
+echo "$out" | grep -q "fwd.conf:$line: natConfigs \"lab-nat\": internalIP 10.99.0.5 is outside every network of the router's interfaces" ||
+  fail "the message: $out"
+tcp_pass 10.10.1.1 8080 || fail "the port map went with a refused reload"
+cp "$T/good.conf" "$T/fwd.conf"
+pass_step "a refused config: the message, nothing changed"
+
+# NAT taken out: no translation, the hooks gone
+echo "" >"$T/fwd.conf"
+fosctl reload >/dev/null || fail "reload without NAT"
+tcp_try 10.10.1.1 8080 && fail "the port map is still there"
+out=$(in_tcp 10.10.1.2 7000 41010 2>/dev/null) && [ "$out" != "10.10.2.2 41010" ] && fail "still translated: $out"
+inR tc filter show dev r-cli ingress | grep -q fos_nat && fail "fos_nat_in is still on r-cli"
+pass_step "NAT removed by a reload"
+echo "PASS"
