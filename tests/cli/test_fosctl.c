@@ -528,7 +528,11 @@ START_TEST(test_explain)
 	    "collector, states\n"
 	    "  show ddos [PROGRAM]                     DDoS protections and their drops, of "
 	    "every program or of one\n"
-	    "  show ddos top [limit N] [program NAME]  The sources with the most DDoS drops\n");
+	    "  show ddos top [limit N] [program NAME]  The sources with the most DDoS drops\n"
+	    "  show nat [FILTER...]                    NAT: each natConfig's mappings, "
+	    "translations and drops; ports in use\n"
+	    "  show nat mappings [FILTER...]           NAT mappings, all or those the filters "
+	    "select\n");
 	ck_assert_msg(strncmp(ambiguous, "fosctl: ambiguous command \"s\", could be: show, set\n",
 			      strlen("fosctl: ambiguous command \"s\", could be: show, set\n")) ==
 			  0,
@@ -625,7 +629,11 @@ START_TEST(test_help_context)
 			       "  ddos [PROGRAM]                     DDoS protections and "
 			       "their drops, of every program or of one\n"
 			       "  ddos top [limit N] [program NAME]  The sources with the "
-			       "most DDoS drops\n");
+			       "most DDoS drops\n"
+			       "  nat [FILTER...]                    NAT: each natConfig's "
+			       "mappings, translations and drops; ports in use\n"
+			       "  nat mappings [FILTER...]           NAT mappings, all or "
+			       "those the filters select\n");
 	ck_assert_str_eq(pro, "  programs      List the programs with their state and counters\n"
 			      "  program NAME  One program's state, maps, metrics and counters\n");
 	ck_assert_str_eq(rules, "  PROGRAM  a program name\n"
@@ -1438,7 +1446,7 @@ START_TEST(test_ct_complete)
 	} cases[] = {
 	    {"show", "con", "conntrack", 0},
 	    {"", "cl", "clear", 0},
-	    {"clear", "", "conntrack", 0},
+	    {"clear", "", "conntrack nat", 0},
 	    {"show conntrack", "", "dst limit port proto src state summary zone", 0},
 	    {"show conntrack", "s", "src state summary", 0},
 	    {"clear conntrack", "", "dst port proto src state zone", 0},

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Packet tests for NAT: fos_nat_out and fos_nat_in with crafted frames
+ * through BPF_PROG_TEST_RUN. The maps are written as fwd writes them (a
+ * rule, its source prefix, the external interface's addresses); each test
+ * loads a fresh object. Every translated frame is checked field by field
+ * and its checksums against a recomputation from scratch: the IPv4 header,
+ * TCP/UDP with the pseudo header, ICMP, ICMPv6, and inside an ICMP error
+ * the quoted packet's.
+ *
+ * The external interface is lo (test runs need an interface that exists);
+ * the internal one is a number the program only compares.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "fos/abi.h"
+#include "fos/nat.h"
+#include "nat.skel.h"
+#include "pkt_main.h"
+#include "pkt_util.h"
+
+/* frames are written {family, src, dst, proto, sport, dport, .more = ...} */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#define EXT_IF 1  /* lo */
+#define INT_IF 77 /* compared only */
+#define RULE   1
+
+static int n_cpus;
+static struct fos_nat *skel;
+
+/* ---- frames ------------------------------------------------------------------ */
+struct pkt {
+	uint8_t b[512];
+	size_t len, l3, l4;
+	int family;
+};
+
+static void addr_of(int family, const char *s, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		ck_assert_int_eq(inet_pton(AF_INET, s, out + 12), 1);
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, s, out), 1);
+	}
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* the L4 checksum of the datagram at l4 (len bytes) over addresses at ip */
+static uint16_t l4_sum(int family, const uint8_t *ip, uint8_t proto, const uint8_t *l4,
+		       size_t len)
+{
+	uint32_t s = 0;
+
+	if (proto == 1) /* ICMP: no pseudo header */
+		return fold(sum16(l4, len, 0));
+	if (family == AF_INET)
+		s = sum16(ip + 12, 8, 0);
+	else
+		s = sum16(ip + 8, 32, 0);
+	s += proto + (uint32_t)len;
+	return fold(sum16(l4, len, s));
+}
+
+/* an IPv4 or IPv6 frame: L4 header (tcp, udp, icmp echo/error) and body */
+struct spec {
+	int family;
+	const char *src, *dst;
+	uint8_t proto; /* 6, 17, 1, 58 */
+	uint16_t sport, dport;
+	uint8_t tflags;
+	uint8_t type, code; /* ICMP */
+	uint16_t id;
+	const uint8_t *body;
+	size_t body_len;
+	bool udp_nocsum;
+	bool frag;	   /* a non-first fragment (IPv4) */
+};
+
+static void build(const struct spec *s, struct pkt *p)
+{
+	uint8_t *ip, *l4;
+	size_t hl, l4len;
+	uint8_t a[16];
+
+	memset(p, 0, sizeof(*p));
+	p->family = s->family;
+	memset(p->b, 0x02, 12);
+	put16(p->b + 12, s->family == AF_INET ? 0x0800 : 0x86dd);
+	p->l3 = 14;
+	ip = p->b + p->l3;
+	hl = s->family == AF_INET ? 20 : 40;
+	p->l4 = p->l3 + hl;
+	l4 = p->b + p->l4;
+	switch (s->proto) {
+	case 6:
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put32(l4 + 4, 1000);
+		l4[12] = 5 << 4;
+		l4[13] = s->tflags;
+		put16(l4 + 14, 65535);
+		l4len = 20;
+		break;
+	case 17:
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		l4len = 8;
+		break;
+	default:
+		l4[0] = s->type;
+		l4[1] = s->code;
+		if (s->type == 8 || s->type == 0 || s->type == 128 || s->type == 129) {
+			put16(l4 + 4, s->id);
+			put16(l4 + 6, 1);
+		}
+		l4len = 8;
+		break;
+	}
+	if (s->body)
+		memcpy(l4 + l4len, s->body, s->body_len);
+	else
+		for (size_t i = 0; i < 16; i++)
+			l4[l4len + i] = (uint8_t)(0xa0 + i);
+	l4len += s->body ? s->body_len : 16;
+	if (s->family == AF_INET) {
+		ip[0] = 0x45;
+		put16(ip + 2, (uint16_t)(20 + l4len));
+		put16(ip + 4, 0x1234);
+		if (s->frag)
+			put16(ip + 6, 0x0010); /* offset 16 * 8 */
+		ip[8] = 64;
+		ip[9] = s->proto;
+		addr_of(AF_INET, s->src, a);
+		memcpy(ip + 12, a + 12, 4);
+		addr_of(AF_INET, s->dst, a);
+		memcpy(ip + 16, a + 12, 4);
+		put16(ip + 10, fold(sum16(ip, 20, 0)));
+	} else {
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)l4len);
+		ip[6] = s->proto;
+		ip[7] = 64;
+		addr_of(AF_INET6, s->src, ip + 8);
+		addr_of(AF_INET6, s->dst, ip + 24);
+	}
+	if (!s->frag) {
+		size_t co = s->proto == 6 ? 16 : s->proto == 17 ? 6 : 2;
+
+		if (!(s->proto == 17 && s->udp_nocsum)) {
+			uint16_t c = l4_sum(s->family, ip, s->proto, l4, l4len);
+
+			put16(l4 + co, s->proto == 17 && c == 0 ? 0xffff : c);
+		}
+	}
+	p->len = p->l4 + l4len;
+}
+
+/* the checksums of p (and of an ICMP error's quoted packet) are right */
+static void check_sums(const struct pkt *p)
+{
+	const uint8_t *ip = p->b + p->l3, *l4 = p->b + p->l4;
+	size_t l4len = p->len - p->l4;
+	uint8_t proto = p->family == AF_INET ? ip[9] : ip[6];
+
+	if (p->family == AF_INET)
+		ck_assert_uint_eq(fold(sum16(ip, 20, 0)), 0);
+	if (proto == 17 && l4[6] == 0 && l4[7] == 0 && p->family == AF_INET)
+		return; /* no checksum */
+	{
+		uint32_t s = 0;
+
+		if (proto != 1) {
+			s = p->family == AF_INET ? sum16(ip + 12, 8, 0) : sum16(ip + 8, 32, 0);
+			s += proto + (uint32_t)l4len;
+		}
+		ck_assert_msg(fold(sum16(l4, l4len, s)) == 0, "L4 checksum of proto %u is wrong",
+			      proto);
+	}
+}
+
+/* ---- the object -------------------------------------------------------------------- */
+static int load(void)
+{
+	struct bpf_map *m;
+
+	skel = fos_nat__open();
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_map(m, skel->obj) (void)bpf_map__set_pin_path(m, NULL);
+	return fos_nat__load(skel);
+}
+
+static int probe(void)
+{
+	int r = load();
+
+	fos_nat__destroy(skel);
+	skel = NULL;
+	return r;
+}
+
+struct rule_opts {
+	bool eim, hairpin, range, is_static;
+	uint16_t lo, hi;
+	unsigned families; /* FOS_NAT_R_V4 | FOS_NAT_R_V6 */
+	uint32_t max;
+};
+
+/* natConfig RULE: 10.0.0.0/8 and fd00::/16 from INT_IF, out by EXT_IF as
+ * 203.0.113.1 / 2001:db8::1, excluding 10.9.0.0/16 */
+static void setup(const struct rule_opts *o)
+{
+	struct fos_nat_rule r = {};
+	struct fos_nat_ifaddr ia = {};
+	struct fos_nat_src_key k = {};
+	uint32_t id = RULE, ext = EXT_IF, zero = 0;
+
+	ck_assert_int_eq(load(), 0);
+	r.flags = FOS_NAT_R_ACTIVE | (o->families ? o->families : FOS_NAT_R_V4 | FOS_NAT_R_V6);
+	if (o->eim)
+		r.flags |= FOS_NAT_R_EIM;
+	if (o->hairpin)
+		r.flags |= FOS_NAT_R_HAIRPIN;
+	if (o->range) {
+		r.flags |= FOS_NAT_R_RANGE;
+		r.port_lo = o->lo;
+		r.port_hi = o->hi;
+	}
+	if (o->is_static) {
+		r.flags |= FOS_NAT_R_STATIC;
+		addr_of(AF_INET, "192.0.2.50", r.addr4);
+		addr_of(AF_INET6, "2001:db8::50", r.addr6);
+	}
+	r.ext_ifindex = EXT_IF;
+	r.max_mappings = o->max ? o->max : 1000;
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_rules), &id, &r, 0), 0);
+	addr_of(AF_INET, "203.0.113.1", ia.addr4);
+	addr_of(AF_INET6, "2001:db8::1", ia.addr6);
+	ia.flags = FOS_NAT_IF_V4 | FOS_NAT_IF_V6 | FOS_NAT_IF_STATIC_MAPS;
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_ifaddr), &ext, &ia, 0),
+			 0);
+	k.ext_ifindex = htonl(EXT_IF);
+	k.src_ifindex = htonl(INT_IF);
+	k.prefixlen = FOS_NAT_SRC_PREFIX + 96 + 8;
+	addr_of(AF_INET, "10.0.0.0", k.addr);
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_src), &k, &id, 0), 0);
+	k.prefixlen = FOS_NAT_SRC_PREFIX + 96 + 16;
+	addr_of(AF_INET, "10.9.0.0", k.addr);
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_src), &k, &zero, 0), 0);
+	k.prefixlen = FOS_NAT_SRC_PREFIX + 16;
+	addr_of(AF_INET6, "fd00::", k.addr);
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_src), &k, &id, 0), 0);
+}
+
+static int natfd(void)
+{
+	return bpf_map__fd(skel->maps.fos_nat);
+}
+
+static void teardown(void)
+{
+	fos_nat__destroy(skel);
+	skel = NULL;
+}
+
+/* run p through prog (out or in), from ingress_if; p becomes the result */
+static int run(struct bpf_program *prog, struct pkt *p, uint32_t ingress_if)
+{
+	uint8_t out[sizeof(p->b) + 64];
+	struct __sk_buff ctx = {.ifindex = EXT_IF, .ingress_ifindex = ingress_if};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = (uint32_t)p->len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	ck_assert_uint_eq(opts.data_size_out, p->len);
+	memcpy(p->b, out, p->len);
+	return (int)opts.retval;
+}
+
+static int out(struct pkt *p)
+{
+	return run(skel->progs.fos_nat_out, p, INT_IF);
+}
+
+static int in(struct pkt *p)
+{
+	return run(skel->progs.fos_nat_in, p, EXT_IF);
+}
+
+static uint64_t stat(uint32_t rule, uint32_t s)
+{
+	uint32_t k = rule * _FOS_NAT_STAT_MAX + s;
+	uint64_t v[512] = {0}, sum = 0;
+
+	ck_assert_int_le(n_cpus, 512);
+	ck_assert_int_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_nat_stats), &k, v), 0);
+	for (int i = 0; i < n_cpus; i++)
+		sum += v[i];
+	return sum;
+}
+
+static void assert_src(const struct pkt *p, const char *addr, uint16_t port)
+{
+	uint8_t a[16];
+
+	addr_of(p->family, addr, a);
+	if (p->family == AF_INET)
+		ck_assert_mem_eq(p->b + p->l3 + 12, a + 12, 4);
+	else
+		ck_assert_mem_eq(p->b + p->l3 + 8, a, 16);
+	if (port)
+		ck_assert_uint_eq((uint16_t)(p->b[p->l4] << 8 | p->b[p->l4 + 1]), port);
+}
+
+static void assert_dst(const struct pkt *p, const char *addr, uint16_t port)
+{
+	uint8_t a[16];
+
+	addr_of(p->family, addr, a);
+	if (p->family == AF_INET)
+		ck_assert_mem_eq(p->b + p->l3 + 16, a + 12, 4);
+	else
+		ck_assert_mem_eq(p->b + p->l3 + 24, a, 16);
+	if (port)
+		ck_assert_uint_eq((uint16_t)(p->b[p->l4 + 2] << 8 | p->b[p->l4 + 3]), port);
+}
+
+static uint16_t sport_of(const struct pkt *p)
+{
+	return (uint16_t)(p->b[p->l4] << 8 | p->b[p->l4 + 1]);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+START_TEST(test_tcp_v4_both_ways)
+{
+	struct spec s = {AF_INET, "10.0.0.5", "198.51.100.7", 6, 40000, 80, .tflags = 0x02};
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&s, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 40000);
+	assert_dst(&p, "198.51.100.7", 80);
+	check_sums(&p);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 1);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_KEPT_PORT), 1);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT), 1);
+
+	/* the answer goes back to the inside */
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 6, 80, 40000, .tflags = 0x12},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "198.51.100.7", 80);
+	assert_dst(&p, "10.0.0.5", 40000);
+	check_sums(&p);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_IN), 1);
+
+	/* the next packet of the flow makes no new mapping */
+	s.tflags = 0x10;
+	build(&s, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 40000);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_udp_v6_and_zero_checksum)
+{
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 17, 5000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "2001:db8::1", 5000);
+	check_sums(&p);
+	build(&(struct spec){AF_INET6, "2001:db8:99::7", "2001:db8::1", 17, 53, 5000}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "fd00::5", 5000);
+	check_sums(&p);
+
+	/* a UDP/IPv4 datagram without a checksum keeps none */
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 5001, 53, .udp_nocsum = true},
+	      &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 5001);
+	ck_assert_uint_eq(p.b[p.l4 + 6] | p.b[p.l4 + 7], 0);
+	check_sums(&p);
+	teardown();
+}
+END_TEST
+
+/* A port held by another mapping: the next one gets another port of the
+ * range, UDP one of the same parity; with all taken the flow is dropped and
+ * counted. */
+START_TEST(test_ports_collide_and_exhaust)
+{
+	struct pkt p;
+	uint16_t a, b;
+
+	setup(&(struct rule_opts){.eim = true, .range = true, .lo = 20000, .hi = 20003});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 20000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 20000); /* kept: free and in the range */
+	build(&(struct spec){AF_INET, "10.0.0.6", "198.51.100.7", 17, 20000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	a = sport_of(&p);
+	ck_assert_uint_eq(a, 20002); /* the other even port */
+	check_sums(&p);
+	/* no even port left for UDP */
+	build(&(struct spec){AF_INET, "10.0.0.7", "198.51.100.7", 17, 30000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_EXHAUSTED), 1);
+	/* an odd one gets an odd port */
+	build(&(struct spec){AF_INET, "10.0.0.7", "198.51.100.7", 17, 30001, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	b = sport_of(&p);
+	ck_assert(b == 20001 || b == 20003);
+	/* TCP has its own ports: 20000 is free for it */
+	build(&(struct spec){AF_INET, "10.0.0.8", "198.51.100.7", 6, 20000, 80, .tflags = 2}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert_uint_eq(sport_of(&p), 20000);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 4);
+	teardown();
+}
+END_TEST
+
+/* maxConnections: the rule's mappings are counted */
+START_TEST(test_max_mappings)
+{
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true, .max = 2});
+	for (int i = 0; i < 3; i++) {
+		build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, (uint16_t)(6000 + i),
+				     53},
+		      &p);
+		ck_assert_int_eq(out(&p), i < 2 ? TC_ACT_UNSPEC : TC_ACT_SHOT);
+	}
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FULL), 1);
+	teardown();
+}
+END_TEST
+
+/* endpointIndependent = false: a second destination gets a mapping of its
+ * own, and only the remote of a mapping may answer through it */
+START_TEST(test_dependent_mapping_and_filtering)
+{
+	struct pkt p;
+	uint16_t first, second;
+
+	setup(&(struct rule_opts){.eim = false});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 7000, 3478}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	first = sport_of(&p);
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.8", 17, 7000, 3478}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	second = sport_of(&p);
+	ck_assert_uint_ne(first, second);
+	/* the first remote answers, another port of it or another host may not */
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 3478, first}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "10.0.0.5", 7000);
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 3479, first}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_SHOT);
+	build(&(struct spec){AF_INET, "198.51.100.9", "203.0.113.1", 17, 3478, first}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FILTERED), 2);
+	teardown();
+}
+END_TEST
+
+/* endpointIndependent = true: one mapping whatever the destination, and any
+ * remote may use it */
+START_TEST(test_independent_mapping_and_filtering)
+{
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 7000, 3478}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.8", 17, 7000, 3478}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert_uint_eq(sport_of(&p), 7000);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 1);
+	build(&(struct spec){AF_INET, "198.51.100.9", "203.0.113.1", 17, 1234, 7000}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "10.0.0.5", 7000);
+	check_sums(&p);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_icmp_echo)
+{
+	struct pkt p;
+	uint8_t k16[16];
+	struct fos_nat_key ik = {.proto = 1, .dir = FOS_NAT_IN, .port = 0x77};
+	struct fos_nat_value iv = {.port = 1};
+
+	setup(&(struct rule_opts){.eim = true});
+	/* the identifier 0x77 is taken by another mapping: a new one is chosen */
+	addr_of(AF_INET, "203.0.113.1", k16);
+	memcpy(ik.addr, k16, 16);
+	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ik, &iv, BPF_NOEXIST), 0);
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 1, .type = 8, .id = 0x77}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 0);
+	{
+		uint16_t id = (uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]);
+
+		ck_assert_uint_ne(id, 0x77);
+		check_sums(&p);
+		build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 1, .type = 0, .id = id},
+		      &p);
+		ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+		assert_dst(&p, "10.0.0.5", 0);
+		ck_assert_uint_eq((uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]), 0x77);
+		check_sums(&p);
+	}
+	/* ICMPv6 echo */
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 58, .type = 128, .id = 9}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "2001:db8::1", 0);
+	check_sums(&p);
+	build(&(struct spec){AF_INET6, "2001:db8:99::7", "2001:db8::1", 58, .type = 129, .id = 9},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "fd00::5", 0);
+	check_sums(&p);
+	teardown();
+}
+END_TEST
+
+/* An ICMP error about a translated packet goes to the internal host with
+ * the quoted packet translated back, every checksum right. */
+START_TEST(test_icmp_errors)
+{
+	struct pkt p, q;
+	uint16_t xport;
+
+	setup(&(struct rule_opts){.eim = true, .range = true, .lo = 30000, .hi = 30000});
+	/* UDP out: the port becomes 30000 */
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 4444, 33434}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	xport = sport_of(&p);
+	ck_assert_uint_eq(xport, 30000);
+	/* time exceeded from a router on the way, quoting what left the NAT */
+	build(&(struct spec){AF_INET, "192.0.2.99", "203.0.113.1", 1, .type = 11, .code = 0,
+			     .body = p.b + p.l3, .body_len = 28},
+	      &q);
+	ck_assert_int_eq(in(&q), TC_ACT_UNSPEC);
+	assert_dst(&q, "10.0.0.5", 0);
+	check_sums(&q);
+	{
+		const uint8_t *inner = q.b + q.l4 + 8;
+		uint8_t a[16];
+
+		addr_of(AF_INET, "10.0.0.5", a);
+		ck_assert_mem_eq(inner + 12, a + 12, 4);
+		ck_assert_uint_eq(fold(sum16(inner, 20, 0)), 0);
+		ck_assert_uint_eq((uint16_t)(inner[20] << 8 | inner[21]), 4444);
+	}
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_ICMP_ERROR), 1);
+
+	teardown();
+
+	/* TCP, with fragmentation needed quoting the whole TCP header */
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET, "10.0.0.6", "198.51.100.7", 6, 5555, 80, .tflags = 0x10}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	build(&(struct spec){AF_INET, "192.0.2.99", "203.0.113.1", 1, .type = 3, .code = 4,
+			     .body = p.b + p.l3, .body_len = p.len - p.l3},
+	      &q);
+	ck_assert_int_eq(in(&q), TC_ACT_UNSPEC);
+	assert_dst(&q, "10.0.0.6", 0);
+	check_sums(&q);
+	{
+		const uint8_t *inner = q.b + q.l4 + 8;
+		struct pkt ip = {.family = AF_INET, .l3 = 0, .l4 = 20, .len = p.len - p.l3};
+
+		/* the whole segment is quoted: its IP and TCP checksums hold too */
+		memcpy(ip.b, inner, ip.len);
+		check_sums(&ip);
+		assert_src(&ip, "10.0.0.6", 5555);
+	}
+
+	/* ICMPv6 packet too big */
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 17, 4444, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	build(&(struct spec){AF_INET6, "2001:db8:77::1", "2001:db8::1", 58, .type = 2, .code = 0,
+			     .body = p.b + p.l3, .body_len = 48},
+	      &q);
+	ck_assert_int_eq(in(&q), TC_ACT_UNSPEC);
+	assert_dst(&q, "fd00::5", 0);
+	check_sums(&q);
+	{
+		uint8_t a[16];
+
+		addr_of(AF_INET6, "fd00::5", a);
+		ck_assert_mem_eq(q.b + q.l4 + 8 + 8, a, 16);
+	}
+	teardown();
+}
+END_TEST
+
+/* A port map: DNAT in, its server's answers out by the map whatever the
+ * source rules say; an excluded source and an unknown one pass untouched. */
+START_TEST(test_static_map_and_exclude)
+{
+	struct pkt p;
+	struct fos_nat_key ik = {.proto = 6, .dir = FOS_NAT_IN, .port = 8080};
+	struct fos_nat_key ok = {.proto = 6, .dir = FOS_NAT_OUT, .port = 80};
+	struct fos_nat_value iv = {.port = 80, .flags = FOS_NAT_F_STATIC, .rule = RULE,
+				   .ifindex = EXT_IF};
+	struct fos_nat_value ov = {.port = 8080, .flags = FOS_NAT_F_STATIC, .rule = RULE,
+				   .ifindex = EXT_IF};
+	size_t before;
+
+	setup(&(struct rule_opts){.eim = true});
+	addr_of(AF_INET, "203.0.113.1", ik.addr);
+	addr_of(AF_INET, "10.9.1.10", iv.addr);
+	addr_of(AF_INET, "10.9.1.10", ok.addr);
+	addr_of(AF_INET, "203.0.113.1", ov.addr);
+	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ik, &iv, 0), 0);
+	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ok, &ov, 0), 0);
+
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 6, 50000, 8080, .tflags = 2},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "10.9.1.10", 80);
+	check_sums(&p);
+	/* the server is in an excluded prefix: its answers leave by the map */
+	build(&(struct spec){AF_INET, "10.9.1.10", "198.51.100.7", 6, 80, 50000, .tflags = 0x12},
+	      &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 8080);
+	check_sums(&p);
+	/* another host of the excluded prefix is not translated */
+	build(&(struct spec){AF_INET, "10.9.1.11", "198.51.100.7", 6, 81, 50000, .tflags = 2}, &p);
+	{
+		struct pkt same = p;
+
+		ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+		ck_assert_mem_eq(p.b, same.b, p.len);
+	}
+	/* nor is a source outside every rule, nor traffic the router sends */
+	build(&(struct spec){AF_INET, "172.16.0.1", "198.51.100.7", 17, 81, 53}, &p);
+	{
+		struct pkt same = p;
+
+		ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+		ck_assert_mem_eq(p.b, same.b, p.len);
+		p = same;
+		ck_assert_int_eq(run(skel->progs.fos_nat_out, &p, 0), TC_ACT_UNSPEC);
+		ck_assert_mem_eq(p.b, same.b, p.len);
+	}
+	before = (size_t)stat(RULE, FOS_NAT_STAT_CREATED);
+	ck_assert_uint_eq(before, 0);
+	teardown();
+}
+END_TEST
+
+/* a non-first fragment of a translated source cannot be mapped: dropped,
+ * counted; one of a source NAT leaves alone passes */
+START_TEST(test_fragments)
+{
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 1, 2, .frag = true}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 1);
+	build(&(struct spec){AF_INET, "172.16.0.1", "198.51.100.7", 17, 1, 2, .frag = true}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	teardown();
+}
+END_TEST
+
+/* type static: the configured address, not the interface's */
+START_TEST(test_static_snat)
+{
+	struct pkt p;
+
+	setup(&(struct rule_opts){.eim = true, .is_static = true});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 6, 1234, 80, .tflags = 2}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "192.0.2.50", 1234);
+	check_sums(&p);
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 6, 1234, 80, .tflags = 2}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "2001:db8::50", 1234);
+	check_sums(&p);
+	teardown();
+}
+END_TEST
+
+/* masquerade on an interface without an address of the family: dropped */
+START_TEST(test_no_address)
+{
+	struct pkt p;
+	struct fos_nat_ifaddr ia = {.flags = FOS_NAT_IF_V4};
+	uint32_t ext = EXT_IF;
+
+	setup(&(struct rule_opts){.eim = true});
+	addr_of(AF_INET, "203.0.113.1", ia.addr4);
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_ifaddr), &ext, &ia, 0),
+			 0);
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 17, 1, 2}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_NO_ADDRESS), 1);
+	teardown();
+}
+END_TEST
+
+static Suite *nat_suite(void)
+{
+	Suite *s = suite_create("tc_nat");
+	TCase *tc = tcase_create("nat");
+
+	tcase_set_timeout(tc, 120);
+
+	tcase_add_test(tc, test_tcp_v4_both_ways);
+	tcase_add_test(tc, test_udp_v6_and_zero_checksum);
+	tcase_add_test(tc, test_ports_collide_and_exhaust);
+	tcase_add_test(tc, test_max_mappings);
+	tcase_add_test(tc, test_dependent_mapping_and_filtering);
+	tcase_add_test(tc, test_independent_mapping_and_filtering);
+	tcase_add_test(tc, test_icmp_echo);
+	tcase_add_test(tc, test_icmp_errors);
+	tcase_add_test(tc, test_static_map_and_exclude);
+	tcase_add_test(tc, test_fragments);
+	tcase_add_test(tc, test_static_snat);
+	tcase_add_test(tc, test_no_address);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return pkt_test_main("test-tc-nat", "the NAT programs", probe, nat_suite, &n_cpus);
+}
