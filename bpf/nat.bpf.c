@@ -951,8 +951,17 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 		k.dir = FOS_NAT_IN;
 		vin = bpf_map_lookup_elem(&fos_nat, &k);
 	}
-	if (!vin || !(vin->flags & FOS_NAT_F_HAIRPIN))
+	if (!vin)
 		return TC_ACT_UNSPEC;
+	/* the natConfig's hairpinning as it is now, not as it was when the
+	 * mapping was made */
+	{
+		__u32 rid = vin->rule;
+		const struct fos_nat_rule *hr = bpf_map_lookup_elem(&fos_nat_rules, &rid);
+
+		if (!hr || !(hr->flags & FOS_NAT_R_HAIRPIN))
+			return TC_ACT_UNSPEC;
+	}
 	ext_if = vin->ifindex;
 
 	/* the sender's own mapping, towards the external end it addressed */

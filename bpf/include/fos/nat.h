@@ -51,7 +51,7 @@ enum fos_nat_flags {
 	FOS_NAT_F_STATIC = 1U << 0,  /* a port map: never expires */
 	FOS_NAT_F_APDF = 1U << 1,    /* IN: only the remote in raddr/rport may send */
 	FOS_NAT_F_CLOSING = 1U << 2, /* TCP: a FIN or RST was seen */
-	FOS_NAT_F_HAIRPIN = 1U << 3, /* IN: inside hosts may reach it (hairpinning) */
+	FOS_NAT_F_HAIRPIN = 1U << 3, /* IN: made under hairpinning (shown; the rule decides) */
 };
 
 struct fos_nat_value {
