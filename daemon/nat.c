@@ -296,6 +296,40 @@ int fos_nat_ifaddr_get(const struct fos_nat_rt *rt, unsigned ifindex, struct fos
 		   : 0;
 }
 
+/* the addresses masquerade uses on ext (named ifname), picked again and
+ * written; a change from what was there is logged. static_maps: a port
+ * map leaves by it. True if they changed. */
+static bool _fos_ifaddr_update(struct fos_nat_rt *rt, const struct _fos_addrs *a, uint32_t ext,
+			       const char *ifname, bool static_maps, int *ret_err)
+{
+	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
+	struct fos_nat_ifaddr cur = {}, ia;
+	bool had = bpf_map_lookup_elem(ifa, &ext, &cur) == 0;
+
+	*ret_err = 0;
+	_fos_pick_addrs(a, ext, &cur, &ia);
+	if (static_maps || (cur.flags & FOS_NAT_IF_STATIC_MAPS))
+		ia.flags |= FOS_NAT_IF_STATIC_MAPS;
+	if (had && ia.flags == cur.flags && memcmp(ia.addr4, cur.addr4, 16) == 0 &&
+	    memcmp(ia.addr6, cur.addr6, 16) == 0)
+		return false;
+	if (bpf_map_update_elem(ifa, &ext, &ia, BPF_ANY) < 0) {
+		*ret_err = -errno;
+		return false;
+	}
+	if (had && ((ia.flags ^ cur.flags) & (FOS_NAT_IF_V4 | FOS_NAT_IF_V6) ||
+		    memcmp(ia.addr4, cur.addr4, 16) != 0 || memcmp(ia.addr6, cur.addr6, 16) != 0)) {
+		char b4[INET6_ADDRSTRLEN] = "none", b6[INET6_ADDRSTRLEN] = "none";
+
+		if (ia.flags & FOS_NAT_IF_V4)
+			inet_ntop(AF_INET, ia.addr4 + 12, b4, sizeof(b4));
+		if (ia.flags & FOS_NAT_IF_V6)
+			inet_ntop(AF_INET6, ia.addr6, b6, sizeof(b6));
+		log_info("nat: %s now masquerades as %s and %s", ifname, b4, b6);
+	}
+	return true;
+}
+
 /* ---- ids ----------------------------------------------------------------------- */
 uint32_t fos_nat_id_of(const struct fos_nat_rt *rt, const struct fos_config *cfg, size_t i)
 {
@@ -670,7 +704,7 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 	for (size_t i = 0; i < cfg->n_nats; i++) {
 		const struct fos_nat_cfg *c = &cfg->nats[i];
 		uint32_t id = tx->ids[i], ext = if_nametoindex(c->dest_if);
-		struct fos_nat_ifaddr cur = {}, ia;
+		struct fos_nat_ifaddr ia;
 		struct fos_nat_rule rule;
 		struct fos_nat_name nm = {};
 
@@ -681,15 +715,18 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 			r = -errno;
 			goto fail;
 		}
-		(void)bpf_map_lookup_elem(ifa, &ext, &cur);
-		_fos_pick_addrs(&a, ext, &cur, &ia);
-		ia.flags |= cur.flags & FOS_NAT_IF_STATIC_MAPS;
-		for (size_t j = 0; j < cfg->n_nats; j++)
-			if (cfg->nats[j].n_maps && strcmp(cfg->nats[j].dest_if, c->dest_if) == 0)
-				ia.flags |= FOS_NAT_IF_STATIC_MAPS;
-		if (bpf_map_update_elem(ifa, &ext, &ia, BPF_ANY) < 0) {
-			r = -errno;
-			goto fail;
+		{
+			bool maps = false;
+
+			for (size_t j = 0; j < cfg->n_nats; j++)
+				if (cfg->nats[j].n_maps &&
+				    strcmp(cfg->nats[j].dest_if, c->dest_if) == 0)
+					maps = true;
+			(void)_fos_ifaddr_update(rt, &a, ext, c->dest_if, maps, &r);
+			if (r < 0)
+				goto fail;
+			if (bpf_map_lookup_elem(ifa, &ext, &ia) < 0)
+				memset(&ia, 0, sizeof(ia));
 		}
 		r = _fos_write_src(srcs, c, id, &keys, &nk, &capk);
 		if (r < 0)
@@ -870,35 +907,16 @@ void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct f
 bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg)
 {
 	_cleanup_(_fos_addrs_done) struct _fos_addrs a = {};
-	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
 	bool changed = false;
+	int r;
 
 	if (!cfg || !cfg->n_nats || _fos_addrs_read(&a) < 0)
 		return false;
 	for (size_t i = 0; i < cfg->n_nats; i++) {
 		uint32_t ext = if_nametoindex(cfg->nats[i].dest_if);
-		struct fos_nat_ifaddr cur = {}, ia;
 
-		if (!ext)
-			continue;
-		(void)bpf_map_lookup_elem(ifa, &ext, &cur);
-		_fos_pick_addrs(&a, ext, &cur, &ia);
-		ia.flags |= cur.flags & FOS_NAT_IF_STATIC_MAPS;
-		if ((ia.flags & (FOS_NAT_IF_V4 | FOS_NAT_IF_V6)) ==
-			(cur.flags & (FOS_NAT_IF_V4 | FOS_NAT_IF_V6)) &&
-		    memcmp(ia.addr4, cur.addr4, 16) == 0 && memcmp(ia.addr6, cur.addr6, 16) == 0)
-			continue;
-		if (bpf_map_update_elem(ifa, &ext, &ia, BPF_ANY) == 0) {
-			char b4[INET6_ADDRSTRLEN] = "none", b6[INET6_ADDRSTRLEN] = "none";
-
-			if (ia.flags & FOS_NAT_IF_V4)
-				inet_ntop(AF_INET, ia.addr4 + 12, b4, sizeof(b4));
-			if (ia.flags & FOS_NAT_IF_V6)
-				inet_ntop(AF_INET6, ia.addr6, b6, sizeof(b6));
-			log_info("nat: %s now masquerades as %s and %s", cfg->nats[i].dest_if, b4,
-				 b6);
+		if (ext && _fos_ifaddr_update(rt, &a, ext, cfg->nats[i].dest_if, false, &r))
 			changed = true;
-		}
 	}
 	return changed;
 }
