@@ -649,10 +649,19 @@ static __always_inline int _nat_icmp_put16(struct __sk_buff *skb, __u32 icsum, _
 	return bpf_skb_store_bytes(skb, off, &to, 2, 0) < 0 ? -1 : 0;
 }
 
-static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p)
+/*
+ * in: an error coming in about a packet the NAT sent out: the quoted
+ * source is the external end of a mapping (IN entry) and goes back to the
+ * internal end, as does the outer destination. out: an error an inside host
+ * (or the router) sends about a packet that came in translated: the quoted
+ * destination is an internal end (OUT entry) and becomes the external end,
+ * as does the outer source.
+ */
+static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, bool out)
 {
 	__u32 off = p->l4_off + 8, end = p->l4_off + p->l4_len, l4off, icsum = p->l4_off + 2;
-	__u8 iaddr[16] __attribute__((aligned(8)));
+	__u8 iaddr[16] __attribute__((aligned(8))); /* the quoted end that is ours */
+	__u8 oaddr[16] __attribute__((aligned(8))); /* the quoted other end */
 	__u8 to[16] __attribute__((aligned(8)));
 	struct fos_nat_key k = {};
 	struct fos_nat_value *v;
@@ -660,7 +669,7 @@ static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p
 	__be16 fp, tp, oc;
 	__u64 dsum;
 	__s64 d;
-	__u16 iport;
+	__u16 iport, oport = 0;
 	__u8 proto, l4[8];
 	bool v4 = p->family == FOS_AF_INET, l4pseudo = true;
 
@@ -672,7 +681,8 @@ static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p
 		if (ih.version != 4 || ih.ihl < 5 || (bpf_ntohs(ih.frag_off) & FOS_IP_OFFSET))
 			return 0;
 		proto = ih.protocol;
-		_fos_addr_set_v4(iaddr, ih.saddr);
+		_fos_addr_set_v4(iaddr, out ? ih.daddr : ih.saddr);
+		_fos_addr_set_v4(oaddr, out ? ih.saddr : ih.daddr);
 		l4off = off + ih.ihl * 4;
 	} else {
 		struct ipv6hdr ih;
@@ -682,20 +692,22 @@ static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p
 		if (ih.version != 6)
 			return 0;
 		proto = ih.nexthdr;
-		_fos_addr_set_v6(iaddr, &ih.saddr);
+		_fos_addr_set_v6(iaddr, out ? &ih.daddr : &ih.saddr);
+		_fos_addr_set_v6(oaddr, out ? &ih.saddr : &ih.daddr);
 		l4off = off + sizeof(ih);
 	}
 	if (l4off + 8 > end || bpf_skb_load_bytes(skb, l4off, l4, 8) < 0)
 		return 0;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-		iport = (l4[0] << 8) | l4[1];
-		poff = l4off;
+		iport = out ? (l4[2] << 8) | l4[3] : (l4[0] << 8) | l4[1];
+		oport = out ? (l4[0] << 8) | l4[1] : (l4[2] << 8) | l4[3];
+		poff = out ? l4off + 2 : l4off;
 		if (proto == IPPROTO_UDP && (l4[6] | l4[7]))
 			ccoff = l4off + 6;
 		else if (proto == IPPROTO_TCP && l4off + 18 <= end)
 			ccoff = l4off + 16;
-	} else if ((proto == IPPROTO_ICMP && l4[0] == FOS_ICMP_ECHO) ||
-		   (proto == IPPROTO_ICMPV6 && l4[0] == _NAT_ICMP6_ECHO)) {
+	} else if (!out && ((proto == IPPROTO_ICMP && l4[0] == FOS_ICMP_ECHO) ||
+			    (proto == IPPROTO_ICMPV6 && l4[0] == _NAT_ICMP6_ECHO))) {
 		iport = (l4[4] << 8) | l4[5];
 		poff = l4off + 4;
 		ccoff = l4off + 2;
@@ -707,8 +719,19 @@ static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p
 	__builtin_memcpy(k.addr, iaddr, 16);
 	k.port = iport;
 	k.proto = proto;
-	k.dir = FOS_NAT_IN;
-	v = bpf_map_lookup_elem(&fos_nat, &k);
+	k.dir = out ? FOS_NAT_OUT : FOS_NAT_IN;
+	if (out) {
+		/* a dependent mapping first, then an independent one */
+		struct fos_nat_key dk = k;
+
+		__builtin_memcpy(dk.raddr, oaddr, 16);
+		dk.rport = oport;
+		v = bpf_map_lookup_elem(&fos_nat, &dk);
+		if (!v)
+			v = bpf_map_lookup_elem(&fos_nat, &k);
+	} else {
+		v = bpf_map_lookup_elem(&fos_nat, &k);
+	}
 	if (!v || v->ifindex != skb->ifindex)
 		return 0;
 	__builtin_memcpy(to, v->addr, 16);
@@ -747,19 +770,19 @@ static __always_inline int _nat_icmp_in(struct __sk_buff *skb, struct fos_pkt *p
 				return -1;
 		}
 	}
-	/* the quoted source address and port */
+	/* the quoted address and port */
 	if (bpf_l4_csum_replace(skb, icsum, 0, d, 0) < 0)
 		return -1;
 	if (v4) {
-		if (bpf_skb_store_bytes(skb, off + 12, to + 12, 4, 0) < 0)
+		if (bpf_skb_store_bytes(skb, off + (out ? 16 : 12), to + 12, 4, 0) < 0)
 			return -1;
-	} else if (bpf_skb_store_bytes(skb, off + 8, to, 16, 0) < 0) {
+	} else if (bpf_skb_store_bytes(skb, off + (out ? 24 : 8), to, 16, 0) < 0) {
 		return -1;
 	}
 	if (_nat_icmp_put16(skb, icsum, poff, fp, tp) < 0)
 		return -1;
-	/* the outer destination (and, ICMPv6, its pseudo header) */
-	if (_nat_set_addr(skb, p, false, to) < 0)
+	/* the outer destination, or source (and, ICMPv6, its pseudo header) */
+	if (_nat_set_addr(skb, p, out, to) < 0)
 		return -1;
 	_nat_stat(v->rule, FOS_NAT_STAT_ICMP_ERROR);
 	return 1;
@@ -812,7 +835,15 @@ int fos_nat_out(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (_nat_ends(skb, &pkt, &e) < 0)
 		return TC_ACT_UNSPEC;
-	if (e.kind == _NAT_ICMP_ERR || e.kind == _NAT_ICMP_OTHER)
+	if (e.kind == _NAT_ICMP_ERR) {
+		r = _nat_icmp(skb, &pkt, true);
+		if (r < 0) {
+			_nat_stat(0, FOS_NAT_STAT_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+		return TC_ACT_UNSPEC;
+	}
+	if (e.kind == _NAT_ICMP_OTHER)
 		return TC_ACT_UNSPEC;
 	__builtin_memcpy(raddr, pkt.daddr, 16);
 	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
@@ -885,7 +916,7 @@ int fos_nat_in(struct __sk_buff *skb)
 	if (_nat_ends(skb, &pkt, &e) < 0)
 		return TC_ACT_UNSPEC;
 	if (e.kind == _NAT_ICMP_ERR) {
-		r = _nat_icmp_in(skb, &pkt);
+		r = _nat_icmp(skb, &pkt, false);
 		if (r < 0) {
 			_nat_stat(0, FOS_NAT_STAT_MALFORMED);
 			return TC_ACT_SHOT;

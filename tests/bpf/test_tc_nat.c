@@ -688,6 +688,33 @@ START_TEST(test_static_map_and_exclude)
 	}
 	before = (size_t)stat(RULE, FOS_NAT_STAT_CREATED);
 	ck_assert_uint_eq(before, 0);
+
+	/* the server refuses what came in by the map: its error leaves with
+	 * the quoted packet as the remote sent it (RFC 5508) */
+	{
+		struct pkt q;
+		const uint8_t *inner;
+		struct pkt ip = {.family = AF_INET, .l3 = 0, .l4 = 20};
+		uint8_t a[16];
+
+		build(&(struct spec){AF_INET, "198.51.100.7", "10.9.1.10", 6, 50000, 80,
+				     .tflags = 2},
+		      &p);
+		build(&(struct spec){AF_INET, "10.9.1.10", "198.51.100.7", 1, .type = 3, .code = 3,
+				     .body = p.b + p.l3, .body_len = p.len - p.l3},
+		      &q);
+		ck_assert_int_eq(out(&q), TC_ACT_UNSPEC);
+		assert_src(&q, "203.0.113.1", 0);
+		check_sums(&q);
+		inner = q.b + q.l4 + 8;
+		ip.len = p.len - p.l3;
+		memcpy(ip.b, inner, ip.len);
+		check_sums(&ip);
+		assert_dst(&ip, "203.0.113.1", 8080);
+		addr_of(AF_INET, "198.51.100.7", a);
+		ck_assert_mem_eq(inner + 12, a + 12, 4);
+		ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_ICMP_ERROR), 1);
+	}
 	teardown();
 }
 END_TEST
