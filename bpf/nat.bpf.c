@@ -63,9 +63,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define FOS_NAT_PULL_MAX 512U
 
-#define _NAT_TCP_FIN 0x01
-#define _NAT_TCP_SYN 0x02
-#define _NAT_TCP_RST 0x04
+#define _NAT_TCP_FIN	     0x01
+#define _NAT_TCP_SYN	     0x02
+#define _NAT_TCP_RST	     0x04
 #define _NAT_ICMP6_ECHO	     128
 #define _NAT_ICMP6_ECHOREPLY 129
 
@@ -130,7 +130,7 @@ struct {
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FOS_NAT_RULES_MAX * _FOS_NAT_STAT_MAX);
+	__uint(max_entries, FOS_NAT_RULES_MAX *_FOS_NAT_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } fos_nat_stats SEC(".maps");

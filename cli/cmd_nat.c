@@ -21,8 +21,7 @@ static const struct fosctl_filter fosctl_nat_filters[] = {
     {},
 };
 
-static int _fosctl_build_nat(char *const *args, size_t n_args, json_object **ret_params,
-			     char *err)
+static int _fosctl_build_nat(char *const *args, size_t n_args, json_object **ret_params, char *err)
 {
 	return _fosctl_build_filters(fosctl_nat_filters, "filter", args, n_args, ret_params, err);
 }
@@ -40,8 +39,8 @@ static int _fosctl_build_nat_mappings(char *const *args, size_t n_args, json_obj
 }
 
 static const struct fosctl_column fosctl_nat_columns[] = {
-    {"NAME", false},	 {"TYPE", false},	  {"IP", false},      {"INSIDE", false},
-    {"OUTSIDE", false},	 {"MAPPING", false},	  {"MAPPINGS", true}, {"TRANSLATIONS", true},
+    {"NAME", false},	 {"TYPE", false},	{"IP", false},	    {"INSIDE", false},
+    {"OUTSIDE", false},	 {"MAPPING", false},	{"MAPPINGS", true}, {"TRANSLATIONS", true},
     {"EXHAUSTED", true}, {"OTHER DROPS", true}, {"ACTIVE", false},
 };
 
@@ -112,8 +111,8 @@ int fosctl_print_nat(json_object *p)
 }
 
 static const struct fosctl_column fosctl_nat_map_columns[] = {
-    {"PROTO", false},  {"INTERNAL", false}, {"EXTERNAL", false}, {"REMOTE", false},
-    {"IDLE", true},    {"CONFIG", false},
+    {"PROTO", false},  {"INTERNAL", false}, {"EXTERNAL", false},
+    {"REMOTE", false}, {"IDLE", true},	    {"CONFIG", false},
 };
 
 static const char *_fosctl_end(json_object *m, const char *addr, const char *port, char *buf,
@@ -146,15 +145,18 @@ int fosctl_print_nat_mappings(json_object *p)
 
 		fosctl_table_add(&t, "%s",
 				 _fosctl_proto(fosctl_json_get(m, "protocol"), pbuf, sizeof(pbuf)));
-		fosctl_table_add(&t, "%s", _fosctl_end(m, "internal", "internalPort", b1, sizeof(b1)));
-		fosctl_table_add(&t, "%s", _fosctl_end(m, "external", "externalPort", b2, sizeof(b2)));
+		fosctl_table_add(&t, "%s",
+				 _fosctl_end(m, "internal", "internalPort", b1, sizeof(b1)));
+		fosctl_table_add(&t, "%s",
+				 _fosctl_end(m, "external", "externalPort", b2, sizeof(b2)));
 		fosctl_table_add(&t, "%s", _fosctl_end(m, "remote", "remotePort", b3, sizeof(b3)));
 		if (_fosctl_bool(m, "static"))
 			fosctl_table_add(&t, "static");
 		else
-			fosctl_table_add(&t, "%s",
-					 fosctl_format_duration((uint64_t)_fosctl_int(m, "idleSeconds"),
-								dur, sizeof(dur)));
+			fosctl_table_add(
+			    &t, "%s",
+			    fosctl_format_duration((uint64_t)_fosctl_int(m, "idleSeconds"), dur,
+						   sizeof(dur)));
 		fosctl_table_add(&t, "%s", _fosctl_str(m, "config"));
 	}
 	r = _fosctl_print_table(&t);

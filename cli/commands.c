@@ -276,11 +276,8 @@ static const struct fosctl_command_rows fosctl_core_commands = {fosctl_core_rows
 
 /* The core's rows, then every feature's: a feature adds its rows here. */
 static const struct fosctl_command_rows *const fosctl_groups[] = {
-    &fosctl_core_commands,
-    &fosctl_filter_commands,
-    &fosctl_conntrack_commands,
-    &fosctl_ddos_commands,
-    &fosctl_nat_commands,
+    &fosctl_core_commands, &fosctl_filter_commands, &fosctl_conntrack_commands,
+    &fosctl_ddos_commands, &fosctl_nat_commands,
 };
 
 struct fosctl_command fosctl_commands[FOSCTL_COMMANDS_MAX];

@@ -15,11 +15,7 @@ extern const struct fos_feature fos_feature_ddos;
 extern const struct fos_feature fos_feature_nat;
 
 const struct fos_feature *const fos_features[] = {
-    &fos_feature_filter,
-    &fos_feature_conntrack,
-    &fos_feature_ddos,
-    &fos_feature_nat,
-    NULL,
+    &fos_feature_filter, &fos_feature_conntrack, &fos_feature_ddos, &fos_feature_nat, NULL,
 };
 
 static_assert(sizeof(((struct fos_manager *)NULL)->feature_state) / sizeof(void *) ==

@@ -246,8 +246,8 @@ static void _fos_pick_addrs(const struct _fos_addrs *a, unsigned ifindex,
 			memset(b, 0, 10);
 			b[10] = b[11] = 0xff;
 			memcpy(b + 12, nl_addr_get_binary_addr(local), 4);
-			if (!(ret->flags & FOS_NAT_IF_V4) ||
-			    (cur && (cur->flags & FOS_NAT_IF_V4) && memcmp(cur->addr4, b, 16) == 0)) {
+			if (!(ret->flags & FOS_NAT_IF_V4) || (cur && (cur->flags & FOS_NAT_IF_V4) &&
+							      memcmp(cur->addr4, b, 16) == 0)) {
 				memcpy(ret->addr4, b, 16);
 				ret->flags |= FOS_NAT_IF_V4;
 			}
@@ -255,8 +255,8 @@ static void _fos_pick_addrs(const struct _fos_addrs *a, unsigned ifindex,
 			   !(fl & (IFA_F_TENTATIVE | IFA_F_DEPRECATED | IFA_F_TEMPORARY |
 				   IFA_F_DADFAILED))) {
 			memcpy(b, nl_addr_get_binary_addr(local), 16);
-			if (!(ret->flags & FOS_NAT_IF_V6) ||
-			    (cur && (cur->flags & FOS_NAT_IF_V6) && memcmp(cur->addr6, b, 16) == 0)) {
+			if (!(ret->flags & FOS_NAT_IF_V6) || (cur && (cur->flags & FOS_NAT_IF_V6) &&
+							      memcmp(cur->addr6, b, 16) == 0)) {
 				memcpy(ret->addr6, b, 16);
 				ret->flags |= FOS_NAT_IF_V6;
 			}
@@ -291,9 +291,8 @@ int fos_nat_ifaddr_get(const struct fos_nat_rt *rt, unsigned ifindex, struct fos
 
 	if (!rt->skel)
 		return -ENOENT;
-	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_ifaddr), &k, ret) < 0
-		   ? -errno
-		   : 0;
+	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_ifaddr), &k, ret) < 0 ? -errno
+											    : 0;
 }
 
 /* the addresses masquerade uses on ext (named ifname), picked again and
@@ -389,8 +388,9 @@ int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 		return -ENOMEM;
 	r = _fos_addrs_read(&a);
 	if (r < 0) {
-		fos_errors_add(errs, cfg->path, 0, "natConfigs: cannot read the interfaces' "
-						   "addresses over netlink");
+		fos_errors_add(errs, cfg->path, 0,
+			       "natConfigs: cannot read the interfaces' "
+			       "addresses over netlink");
 		return r;
 	}
 	/* ids: a name keeps its own; a new one takes the lowest that is free
@@ -426,16 +426,18 @@ int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 		struct fos_nat_ifaddr ia;
 
 		if (!in) {
-			fos_errors_add(errs, c->src.file, c->src.line,
-				       "natConfigs \"%s\": interfaces.source: no such interface \"%s\"",
-				       c->name, c->source_if);
+			fos_errors_add(
+			    errs, c->src.file, c->src.line,
+			    "natConfigs \"%s\": interfaces.source: no such interface \"%s\"",
+			    c->name, c->source_if);
 			failed = true;
 		}
 		if (!out) {
-			fos_errors_add(errs, c->src.file, c->src.line,
-				       "natConfigs \"%s\": interfaces.destination: no such interface "
-				       "\"%s\"",
-				       c->name, c->dest_if);
+			fos_errors_add(
+			    errs, c->src.file, c->src.line,
+			    "natConfigs \"%s\": interfaces.destination: no such interface "
+			    "\"%s\"",
+			    c->name, c->dest_if);
 			failed = true;
 			continue;
 		}
@@ -450,11 +452,11 @@ int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 								     : (ia.flags & FOS_NAT_IF_V6));
 
 			if (!have) {
-				fos_errors_add(errs, pm->src.file, pm->src.line,
-					       "natConfigs \"%s\": a port map on %s, which has no %s "
-					       "address to publish it on",
-					       c->name, c->dest_if,
-					       pm->family == AF_INET ? "IPv4" : "IPv6");
+				fos_errors_add(
+				    errs, pm->src.file, pm->src.line,
+				    "natConfigs \"%s\": a port map on %s, which has no %s "
+				    "address to publish it on",
+				    c->name, c->dest_if, pm->family == AF_INET ? "IPv4" : "IPv6");
 				failed = true;
 			}
 			if (!_fos_on_a_network(&a, &pm->internal_ip, pm->family)) {
@@ -828,7 +830,8 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 		char err[512];
 
 		for (size_t j = 0; j < FOS_NAT_HOOKS_MAX; j++)
-			if (rt->hooks[j].ifindex == h->ifindex && rt->hooks[j].ingress == h->ingress)
+			if (rt->hooks[j].ifindex == h->ifindex &&
+			    rt->hooks[j].ingress == h->ingress)
 				ours[no++] = rt->hooks[j].prog_id;
 		r = fos_tc_attach_hook(h->ifindex, h->ingress, h->priority,
 				       _fos_prog_fd(rt, _fos_hook_prog(h)), ours, no, h, err,
@@ -1025,8 +1028,8 @@ static void _fos_gc_one(struct fos_nat_rt *rt, const struct fos_config *cfg, int
 
 		memcpy(ik.addr, v.addr, 16);
 		ik.port = v.port;
-		have_in = bpf_map_lookup_elem(fd, &ik, &iv) == 0 && memcmp(iv.addr, k->addr, 16) == 0 &&
-			  iv.port == k->port;
+		have_in = bpf_map_lookup_elem(fd, &ik, &iv) == 0 &&
+			  memcmp(iv.addr, k->addr, 16) == 0 && iv.port == k->port;
 	}
 	c = _fos_cfg_of(rt, cfg, v.rule);
 	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, &v))) {

@@ -15,8 +15,8 @@ struct fos_nat;
 struct nl_sock;
 
 enum fos_nat_prog {
-	FOS_NAT_PROG_IN = 0, /* external ingress */
-	FOS_NAT_PROG_OUT,    /* external egress */
+	FOS_NAT_PROG_IN = 0,  /* external ingress */
+	FOS_NAT_PROG_OUT,     /* external egress */
 	FOS_NAT_PROG_HAIRPIN, /* internal ingress */
 	_FOS_NAT_PROG_MAX,
 };
@@ -44,8 +44,8 @@ struct fos_nat_rt {
 
 /* one apply's plan */
 struct fos_nat_tx {
-	bool loaded_now;   /* the object was made by this apply */
-	uint32_t *ids;	   /* rule id of each natConfigs entry */
+	bool loaded_now; /* the object was made by this apply */
+	uint32_t *ids;	 /* rule id of each natConfigs entry */
 	char names[FOS_NAT_RULES_MAX][FOS_NAME_MAX];
 	struct fos_nat_key *statics;
 	size_t n_statics;

@@ -38,12 +38,12 @@
 extern const struct fos_feature fos_feature_nat;
 
 static const char *const stat_names[_FOS_NAT_STAT_MAX] = {
-    [FOS_NAT_STAT_OUT] = "translatedOut",	   [FOS_NAT_STAT_IN] = "translatedIn",
-    [FOS_NAT_STAT_CREATED] = "mappingsCreated",	   [FOS_NAT_STAT_KEPT_PORT] = "portsKept",
-    [FOS_NAT_STAT_EXHAUSTED] = "dropsExhausted",   [FOS_NAT_STAT_FULL] = "dropsFull",
-    [FOS_NAT_STAT_NO_ADDRESS] = "dropsNoAddress",  [FOS_NAT_STAT_FILTERED] = "dropsFiltered",
-    [FOS_NAT_STAT_FRAGMENT] = "dropsFragment",	   [FOS_NAT_STAT_HAIRPIN] = "hairpinned",
-    [FOS_NAT_STAT_ICMP_ERROR] = "icmpErrors",	   [FOS_NAT_STAT_MALFORMED] = "dropsMalformed",
+    [FOS_NAT_STAT_OUT] = "translatedOut",	  [FOS_NAT_STAT_IN] = "translatedIn",
+    [FOS_NAT_STAT_CREATED] = "mappingsCreated",	  [FOS_NAT_STAT_KEPT_PORT] = "portsKept",
+    [FOS_NAT_STAT_EXHAUSTED] = "dropsExhausted",  [FOS_NAT_STAT_FULL] = "dropsFull",
+    [FOS_NAT_STAT_NO_ADDRESS] = "dropsNoAddress", [FOS_NAT_STAT_FILTERED] = "dropsFiltered",
+    [FOS_NAT_STAT_FRAGMENT] = "dropsFragment",	  [FOS_NAT_STAT_HAIRPIN] = "hairpinned",
+    [FOS_NAT_STAT_ICMP_ERROR] = "icmpErrors",	  [FOS_NAT_STAT_MALFORMED] = "dropsMalformed",
 };
 
 struct fos_nat_rt *fos_nat_rt(struct fos_manager *m)
@@ -299,7 +299,8 @@ static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
 			for (size_t i = 0; i < t->n_statics; i++)
 				if (!bsearch(&t->statics[i], back.statics, back.n_statics,
 					     sizeof(*back.statics), _fos_key_cmp))
-					(void)bpf_map_delete_elem(fos_nat_map_fd(rt), &t->statics[i]);
+					(void)bpf_map_delete_elem(fos_nat_map_fd(rt),
+								  &t->statics[i]);
 		}
 		fos_errors_clear(&errs);
 		free(back.ids);
@@ -337,22 +338,21 @@ static uint32_t _fos_nat_tick(struct fos_manager *m)
 			if (!id || fos_nat_rule_stats(rt, id, st) < 0)
 				continue;
 			if (st[FOS_NAT_STAT_EXHAUSTED] > rt->logged[2 * id])
-				log_warning("natConfigs \"%s\": %" PRIu64 " new flow%s dropped: no "
-					    "free external port (%" PRIu64 " in all)",
-					    m->cfg->nats[i].name,
-					    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id],
-					    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id] == 1
-						? ""
-						: "s",
-					    st[FOS_NAT_STAT_EXHAUSTED]);
+				log_warning(
+				    "natConfigs \"%s\": %" PRIu64 " new flow%s dropped: no "
+				    "free external port (%" PRIu64 " in all)",
+				    m->cfg->nats[i].name,
+				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id],
+				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id] == 1 ? "" : "s",
+				    st[FOS_NAT_STAT_EXHAUSTED]);
 			if (st[FOS_NAT_STAT_FULL] > rt->logged[2 * id + 1])
-				log_warning("natConfigs \"%s\": %" PRIu64 " new flow%s dropped: "
-					    "maxConnections (%u) mappings reached",
-					    m->cfg->nats[i].name,
-					    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1],
-					    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1] == 1 ? ""
-												 : "s",
-					    m->cfg->nats[i].max_connections);
+				log_warning(
+				    "natConfigs \"%s\": %" PRIu64 " new flow%s dropped: "
+				    "maxConnections (%u) mappings reached",
+				    m->cfg->nats[i].name,
+				    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1],
+				    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1] == 1 ? "" : "s",
+				    m->cfg->nats[i].max_connections);
 			rt->logged[2 * id] = st[FOS_NAT_STAT_EXHAUSTED];
 			rt->logged[2 * id + 1] = st[FOS_NAT_STAT_FULL];
 		}
@@ -551,11 +551,10 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 				uint64_t now = fos_boottime_ns();
 				static const uint8_t zero[16];
 
-				json_object_object_add(e, "config",
-						       json_object_new_string(
-							   mv.rule < FOS_NAT_RULES_MAX
-							       ? rt->names[mv.rule]
-							       : ""));
+				json_object_object_add(
+				    e, "config",
+				    json_object_new_string(
+					mv.rule < FOS_NAT_RULES_MAX ? rt->names[mv.rule] : ""));
 				json_object_object_add(e, "protocol", _fos_proto_json(k.proto));
 				json_object_object_add(e, "internal", _fos_addr_json(k.addr));
 				json_object_object_add(e, "internalPort",
@@ -587,7 +586,8 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 		json_object *e = json_object_new_object();
 
 		json_object_object_add(e, "address", _fos_addr_json(per_addr[i]));
-		json_object_object_add(e, "portsInUse", json_object_new_int64((int64_t)per_addr_n[i]));
+		json_object_object_add(e, "portsInUse",
+				       json_object_new_int64((int64_t)per_addr_n[i]));
 		json_object_array_add(ext, e);
 	}
 	for (size_t i = 0; m->cfg && i < m->cfg->n_nats; i++) {
@@ -616,8 +616,9 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 		json_object_object_add(e, "interfaces", ifs);
 		json_object_object_add(e, "type",
 				       json_object_new_string(fos_nat_type_to_string(c->type)));
-		json_object_object_add(e, "ipVersion", json_object_new_string(
-							   fos_nat_families_to_string(c->families)));
+		json_object_object_add(
+		    e, "ipVersion",
+		    json_object_new_string(fos_nat_families_to_string(c->families)));
 		json_object_object_add(e, "endpointIndependent",
 				       json_object_new_boolean(c->endpoint_independent));
 		json_object_object_add(e, "hairpinning", json_object_new_boolean(c->hairpinning));
@@ -626,7 +627,8 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 				       json_object_new_int64(c->max_connections));
 		/* the CRD's status */
 		json_object_object_add(e, "active", json_object_new_boolean(active));
-		json_object_array_add(refs, json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_IN)));
+		json_object_array_add(refs,
+				      json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_IN)));
 		json_object_array_add(refs,
 				      json_object_new_string(fos_nat_prog_name(FOS_NAT_PROG_OUT)));
 		if (c->hairpinning)
@@ -697,7 +699,8 @@ static int _fos_clear_nat(struct fos_manager *m, struct fos_peer *peer, json_obj
 		del[n++] = k;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, &del[i], &v) == 0 && fos_nat_remove(rt, &del[i], &v) == 0)
+		if (bpf_map_lookup_elem(fd, &del[i], &v) == 0 &&
+		    fos_nat_remove(rt, &del[i], &v) == 0)
 			removed++;
 	free(del);
 	rt->ended += removed;

@@ -25,9 +25,20 @@
 #include "config_reader.h"
 
 static const char *const nat_keys[] = {
-    "name",	   "description",	 "interfaces",	"type",	       "ipVersion",
-    "portMappings", "sourceCIDRs",	 "excludeCIDRs", "connectionTracking",
-    "hairpinning", "endpointIndependent", "externalIP",	"portRange",   NULL,
+    "name",
+    "description",
+    "interfaces",
+    "type",
+    "ipVersion",
+    "portMappings",
+    "sourceCIDRs",
+    "excludeCIDRs",
+    "connectionTracking",
+    "hairpinning",
+    "endpointIndependent",
+    "externalIP",
+    "portRange",
+    NULL,
 };
 static const char *const nat_if_keys[] = {"source", "destination", NULL};
 static const char *const nat_ct_keys[] = {
@@ -330,10 +341,10 @@ static int _fos_nat_parse(struct fos_loader *ld, const config_setting_t *g)
 				 "type \"masquerade\" takes the external interface's address; "
 				 "externalIP is for type \"static\"");
 		for (int k = 0; k < len; k++) {
-			const config_setting_t *e = len == 1 && config_setting_type(s) ==
-								    CONFIG_TYPE_STRING
-							? s
-							: config_setting_get_elem(s, (unsigned)k);
+			const config_setting_t *e =
+			    len == 1 && config_setting_type(s) == CONFIG_TYPE_STRING
+				? s
+				: config_setting_get_elem(s, (unsigned)k);
 			struct fos_addr a;
 			int fam;
 
@@ -433,9 +444,8 @@ static int _fos_nat_parse(struct fos_loader *ld, const config_setting_t *g)
 static bool _fos_cidrs_meet(const struct fos_cidr *a, size_t na, const struct fos_cidr *b,
 			    size_t nb, unsigned fa, unsigned fb, struct fos_cidr *ret)
 {
-	static const struct fos_cidr any4 = {.addr.b = {[10] = 0xff, [11] = 0xff},
-					     .family = AF_INET,
-					     .plen = 0};
+	static const struct fos_cidr any4 = {
+	    .addr.b = {[10] = 0xff, [11] = 0xff}, .family = AF_INET, .plen = 0};
 	static const struct fos_cidr any6 = {.family = AF_INET6, .plen = 0};
 	struct fos_cidr da[2], db[2];
 	size_t k;
@@ -522,12 +532,13 @@ static int _fos_nat_check(struct fos_loader *ld)
 				continue;
 			if (p->priority == FOS_TC_PRIORITY_NAT_IN ||
 			    (out && p->priority == FOS_TC_PRIORITY_NAT_OUT))
-				_fos_nat_err(ld, &p->src,
-					     "program \"%s\": TC priority %d on %s is NAT's "
-					     "(natConfigs \"%s\" at %s:%d translates there first on "
-					     "ingress and last on egress): give the program another",
-					     p->name, p->priority, p->interface, a->name, a->src.file,
-					     a->src.line);
+				_fos_nat_err(
+				    ld, &p->src,
+				    "program \"%s\": TC priority %d on %s is NAT's "
+				    "(natConfigs \"%s\" at %s:%d translates there first on "
+				    "ingress and last on egress): give the program another",
+				    p->name, p->priority, p->interface, a->name, a->src.file,
+				    a->src.line);
 		}
 		prefixes += (a->n_sources ? a->n_sources : 2) + a->n_excludes;
 		for (size_t j = 0; j < i; j++) {

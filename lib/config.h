@@ -190,17 +190,17 @@ const char *fos_ct_invalid_to_string(uint8_t v);
 const char *fos_ct_class_to_string(unsigned c); /* "new", "established", ... */
 
 /* natConfigs (the NATConfig resource); timeouts in seconds */
-#define FOS_NAT_DEFAULT_TCP_TIMEOUT   7440U /* RFC 5382: at least 2 h 4 min */
-#define FOS_NAT_TCP_TRANSITORY	      240U  /* RFC 5382: at least 4 min */
-#define FOS_NAT_DEFAULT_UDP_TIMEOUT   300U  /* RFC 4787: at least 2 min, 5 recommended */
-#define FOS_NAT_ICMP_TIMEOUT	      60U   /* RFC 5508: at least 60 s */
-#define FOS_NAT_DEFAULT_MAPPINGS      65536U
-#define FOS_NAT_MAX_MAPPINGS	      (16U << 20)
+#define FOS_NAT_DEFAULT_TCP_TIMEOUT 7440U /* RFC 5382: at least 2 h 4 min */
+#define FOS_NAT_TCP_TRANSITORY	    240U  /* RFC 5382: at least 4 min */
+#define FOS_NAT_DEFAULT_UDP_TIMEOUT 300U  /* RFC 4787: at least 2 min, 5 recommended */
+#define FOS_NAT_ICMP_TIMEOUT	    60U	  /* RFC 5508: at least 60 s */
+#define FOS_NAT_DEFAULT_MAPPINGS    65536U
+#define FOS_NAT_MAX_MAPPINGS	    (16U << 20)
 /* the TC priorities of NAT on its interfaces: first on ingress (DNAT before
  * the firewall), last on egress (SNAT after it); TC programs there use the
  * others, and fwd's own trackers never take them */
-#define FOS_TC_PRIORITY_NAT_IN	      1
-#define FOS_TC_PRIORITY_NAT_OUT	      65535
+#define FOS_TC_PRIORITY_NAT_IN	1
+#define FOS_TC_PRIORITY_NAT_OUT 65535
 
 enum fos_nat_type {
 	FOS_NAT_MASQUERADE = 0, /* the external interface's own address, as it changes */

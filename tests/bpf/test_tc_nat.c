@@ -76,8 +76,7 @@ static uint16_t fold(uint32_t s)
 }
 
 /* the L4 checksum of the datagram at l4 (len bytes) over addresses at ip */
-static uint16_t l4_sum(int family, const uint8_t *ip, uint8_t proto, const uint8_t *l4,
-		       size_t len)
+static uint16_t l4_sum(int family, const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t len)
 {
 	uint32_t s = 0;
 
@@ -103,7 +102,7 @@ struct spec {
 	const uint8_t *body;
 	size_t body_len;
 	bool udp_nocsum;
-	bool frag;	   /* a non-first fragment (IPv4) */
+	bool frag; /* a non-first fragment (IPv4) */
 };
 
 static void build(const struct spec *s, struct pkt *p)
@@ -216,7 +215,7 @@ static int load(void)
 	skel = fos_nat__open();
 	if (!skel)
 		return -errno;
-	bpf_object__for_each_map(m, skel->obj) (void)bpf_map__set_pin_path(m, NULL);
+	bpf_object__for_each_map(m, skel->obj)(void) bpf_map__set_pin_path(m, NULL);
 	return fos_nat__load(skel);
 }
 
@@ -542,8 +541,9 @@ START_TEST(test_icmp_echo)
 
 		ck_assert_uint_ne(id, 0x77);
 		check_sums(&p);
-		build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 1, .type = 0, .id = id},
-		      &p);
+		build(
+		    &(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 1, .type = 0, .id = id},
+		    &p);
 		ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
 		assert_dst(&p, "10.0.0.5", 0);
 		ck_assert_uint_eq((uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]), 0x77);
@@ -642,10 +642,10 @@ START_TEST(test_static_map_and_exclude)
 	struct pkt p;
 	struct fos_nat_key ik = {.proto = 6, .dir = FOS_NAT_IN, .port = 8080};
 	struct fos_nat_key ok = {.proto = 6, .dir = FOS_NAT_OUT, .port = 80};
-	struct fos_nat_value iv = {.port = 80, .flags = FOS_NAT_F_STATIC, .rule = RULE,
-				   .ifindex = EXT_IF};
-	struct fos_nat_value ov = {.port = 8080, .flags = FOS_NAT_F_STATIC, .rule = RULE,
-				   .ifindex = EXT_IF};
+	struct fos_nat_value iv = {
+	    .port = 80, .flags = FOS_NAT_F_STATIC, .rule = RULE, .ifindex = EXT_IF};
+	struct fos_nat_value ov = {
+	    .port = 8080, .flags = FOS_NAT_F_STATIC, .rule = RULE, .ifindex = EXT_IF};
 	size_t before;
 
 	setup(&(struct rule_opts){.eim = true});
@@ -697,9 +697,9 @@ START_TEST(test_static_map_and_exclude)
 		struct pkt ip = {.family = AF_INET, .l3 = 0, .l4 = 20};
 		uint8_t a[16];
 
-		build(&(struct spec){AF_INET, "198.51.100.7", "10.9.1.10", 6, 50000, 80,
-				     .tflags = 2},
-		      &p);
+		build(
+		    &(struct spec){AF_INET, "198.51.100.7", "10.9.1.10", 6, 50000, 80, .tflags = 2},
+		    &p);
 		build(&(struct spec){AF_INET, "10.9.1.10", "198.51.100.7", 1, .type = 3, .code = 3,
 				     .body = p.b + p.l3, .body_len = p.len - p.l3},
 		      &q);

@@ -104,7 +104,7 @@ static void assert_addr(const struct fos_addr *a, const char *want)
 
 /* A natConfig between r-srv and r-cli with `body` on line 2. */
 #define NAT(body)                                                                                  \
-	"natConfigs = ( { name = \"n\"; interfaces = { source = \"in0\"; destination = "         \
+	"natConfigs = ( { name = \"n\"; interfaces = { source = \"in0\"; destination = "           \
 	"\"out0\"; };\n" body " } );\n"
 
 START_TEST(test_seed_advanced_nat)

@@ -22,14 +22,14 @@
 
 #include <linux/types.h>
 
-#define FOS_NAT_RULES_MAX    256U	   /* natConfigs entries, ids 1..255 */
-#define FOS_NAT_PREFIXES_MAX 4096U	   /* sourceCIDRs + excludeCIDRs + defaults */
-#define FOS_NAT_IF_MAX	     256U	   /* external interfaces */
-#define FOS_NAT_MAP_MAX	     (32U << 20)   /* entries of fos_nat (two per mapping) */
-#define FOS_NAT_PROBES	     32U	   /* ports tried for one new mapping */
-#define FOS_NAT_PORT_LO	     1024U	   /* the range without portRange */
+#define FOS_NAT_RULES_MAX    256U	 /* natConfigs entries, ids 1..255 */
+#define FOS_NAT_PREFIXES_MAX 4096U	 /* sourceCIDRs + excludeCIDRs + defaults */
+#define FOS_NAT_IF_MAX	     256U	 /* external interfaces */
+#define FOS_NAT_MAP_MAX	     (32U << 20) /* entries of fos_nat (two per mapping) */
+#define FOS_NAT_PROBES	     32U	 /* ports tried for one new mapping */
+#define FOS_NAT_PORT_LO	     1024U	 /* the range without portRange */
 #define FOS_NAT_PORT_HI	     65535U
-#define FOS_NAT_SRC_PREFIX   64U	   /* bits of the two ifindexes before the address */
+#define FOS_NAT_SRC_PREFIX   64U /* bits of the two ifindexes before the address */
 
 enum fos_nat_dir {
 	FOS_NAT_OUT = 1, /* keyed by the internal end */
