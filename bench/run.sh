@@ -5,7 +5,7 @@
 #
 # BUILD_DIR is a configured and built tree (meson setup BUILD_DIR && ninja -C
 # BUILD_DIR); it defaults to ./build beside this directory. Needs root. About
-# six minutes. The benchmarks only print figures: a slow figure is never a
+# nine minutes. The benchmarks only print figures: a slow figure is never a
 # failure.
 #
 #   1. bench-filter     ns/packet of the XDP filter via BPF_PROG_TEST_RUN,
@@ -37,10 +37,19 @@
 #                       XDP_DROP, fos's SYN cookies in XDP via fwd,
 #                       nftables synproxy, nftables limit rate; and a
 #                       legitimate client's connections under the flood
+#   9. bench-nat        ns/packet of NAT via BPF_PROG_TEST_RUN: a packet of
+#                       a mapping (1 and 10k mappings), a new mapping (its
+#                       port kept, or probed for), and bytes per mapping
+#                       (bench_nat.c)
+#  10. bench_nat_fwd.sh Mpps and router CPU per packet forwarded through a
+#                       masquerading router, 1 flow and 10k flows: kernel
+#                       forwarding, fos's NAT via fwd, nftables masquerade,
+#                       two bare tc programs
 #
 # bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
 # bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
-# FOS_BENCH_SECONDS tune bench_veth.sh, bench_ct_fwd.sh and bench_ddos.sh;
+# FOS_BENCH_SECONDS tune bench_veth.sh, bench_ct_fwd.sh, bench_ddos.sh and
+# bench_nat_fwd.sh (FOS_BENCH_NAT_FLOWS its many-flows case);
 # FOS_BENCH_CONNECTS and FOS_BENCH_LEGIT_SECONDS the client of bench_ddos.sh.
 #
 # Exit status: 0 when the benchmarks ran (any that could not run here say
@@ -88,6 +97,9 @@ run "5. packets per second forwarded through a stateful firewall" \
 run "6. the conntrack collector over 1M flows" bash "$BENCH/bench_ct_gc.sh" "$BUILD"
 run "7. DDoS mitigation cost per packet (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-ddos"
 run "8. a SYN flood: SYN cookies in XDP next to nftables" bash "$BENCH/bench_ddos.sh" "$BUILD"
+run "9. NAT cost per packet and per mapping (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-nat"
+run "10. packets per second forwarded through a masquerading router" \
+  bash "$BENCH/bench_nat_fwd.sh" "$BUILD"
 
 if [ $failed -gt 0 ]; then
   exit 1

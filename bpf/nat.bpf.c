@@ -73,7 +73,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, FOS_NAT_MAP_MAX);
+	__uint(max_entries, FOS_NAT_MAP_MIN);
 	__type(key, struct fos_nat_key);
 	__type(value, struct fos_nat_value);
 } fos_nat SEC(".maps");
@@ -494,9 +494,14 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 			first = lo + ((lo ^ want) & 1);
 			m = (hi - first) / 2 + 1;
 		}
+		/* a range no bigger than the probes is tried port by port from
+		 * a random start; in a bigger one each probe is a port of its
+		 * own, drawn at random, so that runs of taken ports (kept
+		 * source ports are clustered) cost no more than scattered ones */
 		start = bpf_get_prandom_u32();
 		for (__u32 i = 0; i < FOS_NAT_PROBES; i++) {
-			__u32 k = (start + i) % m;
+			__u32 k = m <= FOS_NAT_PROBES ? (start + i) % m
+						      : (i ? bpf_get_prandom_u32() : start) % m;
 
 			ikey->port = (__u16)(parity ? first + 2 * k : first + k);
 			err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);

@@ -96,8 +96,12 @@ int fosctl_print_nat(json_object *p)
 		fosctl_table_add(&t, "%s", _fosctl_bool(c, "active") ? "yes" : "no");
 	}
 	r = _fosctl_print_table(&t);
-	if (r < 0 || na == 0)
+	if (r < 0)
 		return r;
+	if (json_object_object_get_ex(p, "tableSize", NULL))
+		printf("table: room for %" PRId64 " mappings\n", _fosctl_int(p, "tableSize") / 2);
+	if (na == 0)
+		return 0;
 	printf("\n");
 	fosctl_table_done(&t);
 	fosctl_table_init(&t, fosctl_nat_addr_columns, ARRAY_SIZE(fosctl_nat_addr_columns), true);

@@ -55,6 +55,9 @@ struct fos_method {
 
 struct fos_feature {
 	const char *name;
+	/* the directory under the pin directory that holds what the feature
+	 * pins on its own (NULL: none); fwd --flush removes it */
+	const char *pin_subdir;
 
 	/* start-up, once the global maps are open, before the programs are
 	 * adopted: create or adopt what the feature pins */

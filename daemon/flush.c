@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "cleanup.h"
+#include "feature.h"
 #include "fwd.h"
 #include "log.h"
 
@@ -82,24 +83,16 @@ int fos_flush(const char *pin_dir)
 		return log_error_errno(-EBUSY, "fwd is running on %s; stop it before --flush",
 				       pin_dir);
 	/* links first, so no program runs with half of its maps gone; then
-	 * what every feature pinned in a directory of its own */
+	 * what the features pinned in directories of their own */
 	snprintf(path, sizeof(path), "%s/progs", pin_dir);
 	r = _fos_rm_pins(path, &links, &maps);
-	{
-		DIR *d = opendir(pin_dir);
-		struct dirent *de;
-
-		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
-			    strcmp(de->d_name, "progs") == 0 || strcmp(de->d_name, "global") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-			k = _fos_rm_pins(path, &links, &maps);
-			if (r == 0)
-				r = k;
-		}
-		if (d)
-			closedir(d);
+	for (size_t i = 0; fos_features[i]; i++) {
+		if (!fos_features[i]->pin_subdir)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, fos_features[i]->pin_subdir);
+		k = _fos_rm_pins(path, &links, &maps);
+		if (r == 0)
+			r = k;
 	}
 	snprintf(path, sizeof(path), "%s/global", pin_dir);
 	k = _fos_rm_pins(path, &links, &maps);

@@ -54,15 +54,55 @@ static void _fos_addr16(uint8_t out[16], const struct fos_addr *a)
 }
 
 /* ---- the object -------------------------------------------------------------- */
-int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t errlen)
+uint32_t fos_nat_capacity(const struct fos_config *cfg)
+{
+	uint64_t n = FOS_NAT_MAP_SLACK;
+	uint32_t cap = FOS_NAT_MAP_MIN;
+
+	for (size_t i = 0; cfg && i < cfg->n_nats; i++) {
+		const struct fos_nat_cfg *c = &cfg->nats[i];
+
+		n += 2ULL * c->max_connections;
+		for (size_t j = 0; j < c->n_maps; j++)
+			n += 2ULL * (c->maps[j].ext_hi - c->maps[j].ext_lo + 1U) *
+			     (c->families == (FOS_NAT_FAM_V4 | FOS_NAT_FAM_V6) ? 2 : 1);
+	}
+	while (cap < n && cap < FOS_NAT_MAP_MAX)
+		cap <<= 1;
+	return cap;
+}
+
+uint32_t fos_nat_table_size(const struct fos_nat_rt *rt)
+{
+	return rt && rt->skel ? bpf_map__max_entries(rt->skel->maps.fos_nat) : 0;
+}
+
+/* the size of the table pinned in dir, 0 if there is none */
+static uint32_t _fos_pinned_size(const char *dir)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	char path[600];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/fos_nat", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return 0;
+	return info.max_entries;
+}
+
+int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, char *err,
+		 size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct fos_nat *skel;
+	uint32_t pinned;
 	int r;
 
 	if (rt->skel)
 		return 0;
-	snprintf(rt->dir, sizeof(rt->dir), "%s/nat", m->pin_dir);
+	snprintf(rt->dir, sizeof(rt->dir), "%s/" FOS_NAT_PIN_SUBDIR, m->pin_dir);
 	r = fos_mkdir_p(rt->dir, 0700);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot make %s: %s", rt->dir, strerror(-r));
@@ -75,6 +115,9 @@ int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t
 		snprintf(err, errlen, "cannot open the NAT object: %s", strerror(-r));
 		return r;
 	}
+	/* a pinned table is taken as it is (an apply that needs more grows it) */
+	pinned = _fos_pinned_size(rt->dir);
+	(void)bpf_map__set_max_entries(skel->maps.fos_nat, pinned ? pinned : size);
 	r = fos_nat__load(skel);
 	if (r < 0) {
 		snprintf(err, errlen,
@@ -86,20 +129,6 @@ int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t
 	}
 	rt->skel = skel;
 	return 0;
-}
-
-void fos_nat_unload(struct fos_nat_rt *rt)
-{
-	fos_nat__destroy(rt->skel);
-	rt->skel = NULL;
-}
-
-void fos_nat_unload_unpin(struct fos_nat_rt *rt)
-{
-	if (rt->skel)
-		(void)bpf_object__unpin_maps(rt->skel->obj, NULL);
-	fos_nat_unload(rt);
-	(void)rmdir(rt->dir);
 }
 
 static int _fos_prog_fd(const struct fos_nat_rt *rt, enum fos_nat_prog p)
@@ -129,6 +158,161 @@ static void _fos_save_hooks(struct fos_nat_rt *rt)
 	for (uint32_t i = 0; i < FOS_NAT_HOOKS_MAX; i++)
 		if (bpf_map_update_elem(fd, &i, &rt->hooks[i], BPF_ANY) < 0)
 			log_warning_errno(-errno, "nat: cannot record TC hook %u", i);
+}
+
+/* A bigger table: a second object whose maps are the running one's but
+ * fos_nat, sized for size entries and not pinned yet. */
+int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **ret, char *err,
+			 size_t errlen)
+{
+	struct fos_nat *skel = fos_nat__open();
+	struct bpf_map *nm, *om;
+	int r;
+
+	if (!skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the NAT object: %s", strerror(-r));
+		return r;
+	}
+	bpf_object__for_each_map(nm, skel->obj)
+	{
+		(void)bpf_map__set_pin_path(nm, NULL);
+		if (nm == skel->maps.fos_nat || nm == skel->maps.fos_nat_scratch)
+			continue;
+		om = bpf_object__find_map_by_name(rt->skel->obj, bpf_map__name(nm));
+		r = om ? bpf_map__reuse_fd(nm, bpf_map__fd(om)) : -ENOENT;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot share map %s with the new NAT table: %s",
+				 bpf_map__name(nm), strerror(-r));
+			fos_nat__destroy(skel);
+			return r;
+		}
+	}
+	(void)bpf_map__set_max_entries(skel->maps.fos_nat, size);
+	r = fos_nat__load(skel);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the NAT programs with a table of %u entries: %s",
+			 size, strerror(-r));
+		fos_nat__destroy(skel);
+		return r;
+	}
+	*ret = skel;
+	return 0;
+}
+
+/* the mapping of an OUT entry (k, v) of from copied into to: IN first (the
+ * claim of the external port), then OUT; 0, -EEXIST if to has either end
+ * already, -errno */
+static int _fos_copy_mapping(int from, int to, const struct fos_nat_key *k,
+			     const struct fos_nat_value *v)
+{
+	struct fos_nat_key ik = {.port = v->port, .proto = k->proto, .dir = FOS_NAT_IN};
+	struct fos_nat_value iv;
+
+	memcpy(ik.addr, v->addr, sizeof(ik.addr));
+	if (bpf_map_lookup_elem(from, &ik, &iv) < 0)
+		return -ENOENT; /* half of one: the collector's to end */
+	if (bpf_map_update_elem(to, &ik, &iv, BPF_NOEXIST) < 0)
+		return -errno;
+	if (bpf_map_update_elem(to, k, v, BPF_NOEXIST) < 0) {
+		int r = -errno;
+
+		(void)bpf_map_delete_elem(to, &ik);
+		return r;
+	}
+	return 0;
+}
+
+/* every mapping of from that to lacks, copied; returns how many, and in
+ * *ret_lost those whose external port to gave to another meanwhile */
+static size_t _fos_copy_table(int from, int to, size_t *ret_lost)
+{
+	struct fos_nat_key k, next;
+	struct fos_nat_value v, cur;
+	size_t n = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(from, first ? NULL : &k, &next) == 0) {
+		first = false;
+		k = next;
+		if (k.dir != FOS_NAT_OUT || bpf_map_lookup_elem(from, &k, &v) < 0 ||
+		    bpf_map_lookup_elem(to, &k, &cur) == 0)
+			continue;
+		switch (_fos_copy_mapping(from, to, &k, &v)) {
+		case 0:
+			n++;
+			break;
+		case -EEXIST:
+			(*ret_lost)++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+/* Once the apply is through: every mapping copied into the new table, the
+ * hooks switched to its programs, what the old programs made meanwhile
+ * copied too, and the new table pinned in the old one's place. */
+void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
+{
+	int from = fos_nat_map_fd(rt), to = bpf_map__fd(skel->maps.fos_nat);
+	uint32_t old_size = fos_nat_table_size(rt);
+	struct fos_nat *old = rt->skel;
+	size_t lost = 0, n, late;
+	char path[600];
+
+	n = _fos_copy_table(from, to, &lost);
+	rt->skel = skel;
+	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX; i++) {
+		struct fos_tc_attach *at = &rt->hooks[i];
+		uint32_t ours = at->prog_id;
+		uint32_t flags = at->flags;
+		char err[512];
+
+		if (!at->ifindex)
+			continue;
+		if (fos_tc_attach_hook(at->ifindex, at->ingress, at->priority,
+				       _fos_prog_fd(rt, _fos_hook_prog(at)), &ours, 1, at, err,
+				       sizeof(err)) < 0)
+			log_warning("nat: cannot move the TC hook on ifindex %u to the grown "
+				    "table: %s",
+				    at->ifindex, err);
+		at->flags = flags;
+	}
+	_fos_save_hooks(rt);
+	late = _fos_copy_table(from, to, &lost);
+	snprintf(path, sizeof(path), "%s/fos_nat", rt->dir);
+	(void)unlink(path);
+	if (bpf_map__pin(skel->maps.fos_nat, path) < 0)
+		log_error_errno(-errno,
+				"nat: cannot pin the grown table at %s; a restarted fwd would "
+				"not find its mappings",
+				path);
+	(void)bpf_map__set_pin_path(skel->maps.fos_nat, path);
+	fos_nat__destroy(old);
+	log_info("nat: table grown from %u to %u entries (%zu mappings moved, %zu made during "
+		 "the move%s)",
+		 old_size, fos_nat_table_size(rt), n, late, lost ? ", some lost their port" : "");
+	if (lost)
+		log_warning("nat: %zu mapping%s made during the move lost their external port to "
+			    "a new one; their flows get a new mapping",
+			    lost, lost == 1 ? "" : "s");
+}
+
+void fos_nat_unload(struct fos_nat_rt *rt)
+{
+	fos_nat__destroy(rt->skel);
+	rt->skel = NULL;
+}
+
+void fos_nat_unload_unpin(struct fos_nat_rt *rt)
+{
+	if (rt->skel)
+		(void)bpf_object__unpin_maps(rt->skel->obj, NULL);
+	fos_nat_unload(rt);
+	(void)rmdir(rt->dir);
 }
 
 static int _fos_static_cmp(const void *a, const void *b)

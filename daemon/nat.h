@@ -14,6 +14,9 @@
 struct fos_nat;
 struct nl_sock;
 
+/* under the pin directory: NAT's maps and its hooks */
+#define FOS_NAT_PIN_SUBDIR "nat"
+
 enum fos_nat_prog {
 	FOS_NAT_PROG_IN = 0,  /* external ingress */
 	FOS_NAT_PROG_OUT,     /* external egress */
@@ -51,10 +54,23 @@ struct fos_nat_tx {
 	size_t n_statics;
 	struct fos_tc_attach hooks[FOS_NAT_HOOKS_MAX];
 	bool staged;
+	struct fos_nat *grown; /* a bigger table, switched to at commit */
 };
 
 struct fos_nat_rt *fos_nat_rt(struct fos_manager *m);
-int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, char *err, size_t errlen);
+/* the entries of fos_nat cfg needs (two per mapping its natConfigs allow,
+ * per port map, and some to spare), and those of the loaded table */
+uint32_t fos_nat_capacity(const struct fos_config *cfg);
+uint32_t fos_nat_table_size(const struct fos_nat_rt *rt);
+/* the object, its table sized for size entries unless one is pinned */
+int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, char *err,
+		 size_t errlen);
+/* a bigger table: prepare loads a second object sharing every other map;
+ * commit moves the mappings and the hooks to it and pins it (the apply
+ * went through); destroying it instead leaves everything as it was */
+int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **ret, char *err,
+			 size_t errlen);
+void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel);
 void fos_nat_unload(struct fos_nat_rt *rt);
 /* unload and remove the pins (an apply that made them failed) */
 void fos_nat_unload_unpin(struct fos_nat_rt *rt);

@@ -162,7 +162,7 @@ static int _fos_nat_open(struct fos_manager *m, const struct fos_config *cfg)
 	rt = fos_nat_rt(m);
 	if (!rt)
 		return -ENOMEM;
-	r = fos_nat_load(m, rt, err, sizeof(err));
+	r = fos_nat_load(m, rt, fos_nat_capacity(cfg), err, sizeof(err));
 	if (r < 0) {
 		log_error("nat: %s", err);
 		return r;
@@ -213,13 +213,21 @@ static int _fos_nat_prepare(struct fos_manager *m, struct fos_apply *a, void **t
 	if (r < 0)
 		return r;
 	if (!rt->skel) {
-		r = fos_nat_load(m, rt, err, sizeof(err));
+		r = fos_nat_load(m, rt, fos_nat_capacity(a->cfg), err, sizeof(err));
 		if (r < 0) {
 			fos_errors_add(a->errs, a->cfg->nats[0].src.file, a->cfg->nats[0].src.line,
 				       "natConfigs: %s", err);
 			return r;
 		}
 		t->loaded_now = true;
+	}
+	if (fos_nat_capacity(a->cfg) > fos_nat_table_size(rt)) {
+		r = fos_nat_grow_prepare(rt, fos_nat_capacity(a->cfg), &t->grown, err, sizeof(err));
+		if (r < 0) {
+			fos_errors_add(a->errs, a->cfg->nats[0].src.file, a->cfg->nats[0].src.line,
+				       "natConfigs: %s", err);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -240,6 +248,7 @@ static void _fos_nat_tx_free(struct fos_nat_tx *t)
 		return;
 	free(t->ids);
 	free(t->statics);
+	fos_nat__destroy(t->grown);
 	free(t);
 }
 
@@ -251,6 +260,8 @@ static void _fos_nat_commit(struct fos_manager *m, struct fos_apply *a, void *tx
 	if (!t)
 		return;
 	fos_nat_prune(rt, a->cfg, t);
+	if (t->grown)
+		fos_nat_grow_commit(rt, TAKE_PTR(t->grown));
 	if (a->cfg->n_nats) {
 		if (_fos_nl_open(rt) < 0)
 			log_warning("nat: cannot watch address changes; masquerade follows them "
@@ -651,6 +662,9 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 	json_object_object_add(o, "externalAddresses", ext);
 	json_object_object_add(o, "matching", json_object_new_int64((int64_t)total));
 	if (rt) {
+		/* entries of the table (two per mapping) and its size */
+		json_object_object_add(o, "tableSize",
+				       json_object_new_int64((int64_t)fos_nat_table_size(rt)));
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)rt->expired));
 		json_object_object_add(o, "ended", json_object_new_int64((int64_t)rt->ended));
 	}
@@ -717,6 +731,7 @@ static const struct fos_method fos_nat_methods[] = {
 
 const struct fos_feature fos_feature_nat = {
     .name = "nat",
+    .pin_subdir = FOS_NAT_PIN_SUBDIR,
     .open = _fos_nat_open,
     .close = _fos_nat_close,
     .prepare = _fos_nat_prepare,

@@ -3,7 +3,8 @@
 # network namespaces (client - router - server), starts fwd in the router with
 # conf/examples/lab.conf and shows it filtering real traffic, then adds the
 # stateful firewall of conf/examples/stateful-fw.conf with a reload, then the
-# DDoS protection of conf/examples/lab-ddos.conf in front of the filter.
+# DDoS protection of conf/examples/lab-ddos.conf in front of the filter, then
+# NAT (conf/examples/nat.conf) in place of the stateful firewall.
 #
 #   bash conf/examples/demo-lab.sh          set up, show, leave the lab running
 #   bash conf/examples/demo-lab.sh stop     stop fwd, flush, remove the lab
@@ -149,6 +150,26 @@ fosctl show ddos top
 echo
 echo "== fosctl show set blocked"
 fosctl show set blocked
+echo
+echo "== 8. NAT: the server's network behind r-cli's address, its port 80 published on it:"
+echo "   $RUN/fwd.d/nat.conf in place of stateful-fw.conf, reload"
+rm -f "$RUN/fwd.d/stateful-fw.conf"
+cp "$top/conf/examples/nat.conf" "$RUN/fwd.d/"
+fosctl reload
+ip netns exec $NS_C python3 "$top/tests/e2e/nat_tools.py" serve "$RUN" tcp:7000 udp:7001 \
+  >/dev/null 2>&1 &
+for _ in $(seq 1 30); do [ -f "$RUN/nat.ready" ] && break; sleep 0.1; done
+seen=$(ip netns exec $NS_S timeout 3 python3 "$top/tests/e2e/nat_tools.py" udp 10.10.1.2 7001 45000 2>&1) || true
+printf '   %-48s seen by the client as %s\n' "server: udp to 10.10.1.2:7001 from port 45000" "${seen:-nothing (FAILED)}"
+seen=$(ip netns exec $NS_S timeout 3 python3 "$top/tests/e2e/nat_tools.py" tcp 10.10.1.2 7000 2>&1) || true
+printf '   %-48s seen by the client as %s\n' "server: tcp to 10.10.1.2:7000" "${seen:-nothing (FAILED)}"
+try "client: tcp 10.10.1.1:80 (the port map to 10.10.2.2:80)" nc -w 2 10.10.1.1 80
+echo
+echo "== fosctl show nat"
+fosctl show nat
+echo
+echo "== fosctl show nat mappings"
+fosctl show nat mappings
 echo
 echo "The lab is running. Try: $B/cli/fosctl -s $SOCK"
 echo "Remove it with: bash conf/examples/demo-lab.sh stop"

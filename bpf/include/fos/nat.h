@@ -26,8 +26,10 @@
 #define FOS_NAT_PREFIXES_MAX 4096U	 /* sourceCIDRs + excludeCIDRs + defaults */
 #define FOS_NAT_IF_MAX	     256U	 /* external interfaces */
 #define FOS_NAT_MAP_MAX	     (32U << 20) /* entries of fos_nat (two per mapping) */
-#define FOS_NAT_PROBES	     32U	 /* ports tried for one new mapping */
-#define FOS_NAT_PORT_LO	     1024U	 /* the range without portRange */
+#define FOS_NAT_MAP_MIN	     (1U << 14)	 /* fwd sizes it from the config */
+#define FOS_NAT_MAP_SLACK    1024U
+#define FOS_NAT_PROBES	     32U   /* ports tried for one new mapping */
+#define FOS_NAT_PORT_LO	     1024U /* the range without portRange */
 #define FOS_NAT_PORT_HI	     65535U
 #define FOS_NAT_SRC_PREFIX   64U /* bits of the two ifindexes before the address */
 
