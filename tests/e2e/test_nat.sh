@@ -104,4 +104,14 @@ tcp_try 10.10.1.1 8080 && fail "the port map is still there"
 out=$(in_tcp 10.10.1.2 7000 41010 2>/dev/null) && [ "$out" != "10.10.2.2 41010" ] && fail "still translated: $out"
 inR tc filter show dev r-cli ingress | grep -q fos_nat && fail "fos_nat_in is still on r-cli"
 pass_step "NAT removed by a reload"
+
+# the lab's example as shipped: masquerade, and port 80 to the server
+cp "$FOS_CONF_DIR/examples/nat.conf" "$T/fwd.conf"
+fosctl reload >/dev/null || fail "reload with conf/examples/nat.conf"
+out=$(in_tcp 10.10.1.2 7000 41020) || fail "tcp out with the example"
+[ "$out" = "10.10.1.1 41020" ] || fail "the example's masquerade: seen as $out"
+fosctl -j show nat | jq_py "j['configs'][0]['name'] == 'advanced-nat' and j['configs'][0]['active']" |
+  grep -qx True || fail "show nat with the example"
+tcp_pass 10.10.1.1 80 || fail "the example's port map 10.10.1.1:80 -> 10.10.2.2:80"
+pass_step "conf/examples/nat.conf runs in the lab"
 echo "PASS"

@@ -141,6 +141,39 @@ START_TEST(test_seed_advanced_nat)
 }
 END_TEST
 
+/* conf/examples/nat.conf: the seed's advanced-nat with the lab's server as
+ * the port map's internal address, and nothing else changed */
+START_TEST(test_lab_example)
+{
+	_cleanup_free_ char *seed_path = conf_path("examples/seed/advanced-nat.conf");
+	_cleanup_free_ char *path = conf_path("examples/nat.conf");
+	_cleanup_(fos_config_freep) struct fos_config *seed = load_file_ok(seed_path);
+	_cleanup_(fos_config_freep) struct fos_config *c = load_file_ok(path);
+	const struct fos_nat_cfg *n, *s;
+
+	ck_assert_uint_eq(c->n_nats, 1);
+	n = &c->nats[0];
+	s = &seed->nats[0];
+	ck_assert_str_eq(n->name, s->name);
+	ck_assert_str_eq(n->description, s->description);
+	ck_assert_str_eq(n->source_if, s->source_if);
+	ck_assert_str_eq(n->dest_if, s->dest_if);
+	ck_assert_int_eq(n->type, s->type);
+	ck_assert_uint_eq(n->families, s->families);
+	ck_assert_uint_eq(n->n_maps, 1);
+	ck_assert_uint_eq(n->maps[0].protocol, s->maps[0].protocol);
+	assert_addr(&n->maps[0].internal_ip, "10.10.2.2");
+	ck_assert_uint_eq(n->maps[0].int_lo, s->maps[0].int_lo);
+	ck_assert_uint_eq(n->maps[0].ext_lo, s->maps[0].ext_lo);
+	ck_assert_uint_eq(n->tcp_timeout, s->tcp_timeout);
+	ck_assert_uint_eq(n->udp_timeout, s->udp_timeout);
+	ck_assert_uint_eq(n->max_connections, s->max_connections);
+	ck_assert(n->hairpinning == s->hairpinning);
+	ck_assert(n->endpoint_independent == s->endpoint_independent);
+	ck_assert_uint_eq(c->notes.n, 0);
+}
+END_TEST
+
 START_TEST(test_seed_ebpf_nat)
 {
 	_cleanup_free_ char *path = conf_path("examples/seed/ebpf-nat.conf");
@@ -337,6 +370,7 @@ static Suite *nat_suite(void)
 
 	tcase_add_test(tc, test_seed_advanced_nat);
 	tcase_add_test(tc, test_seed_ebpf_nat);
+	tcase_add_test(tc, test_lab_example);
 	tcase_add_test(tc, test_static_range_and_extensions);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_refusals_across);

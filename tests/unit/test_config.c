@@ -2342,7 +2342,7 @@ START_TEST(test_shipped_fwd_conf)
 }
 END_TEST
 
-/* The commented-out ipSets and programs examples in fwd.conf, uncommented,
+/* The commented-out ipSets, programs and natConfigs examples in fwd.conf, uncommented,
  * must be a valid config too (less the set file, which only exists on a
  * configured host). */
 START_TEST(test_shipped_fwd_conf_examples)
@@ -2360,7 +2360,8 @@ START_TEST(test_shipped_fwd_conf_examples)
 	ck_assert_ptr_nonnull(out);
 	while (getline(&line, &cap, f) >= 0) {
 		if (strncmp(line, "# ipSets = (", 12) == 0 ||
-		    strncmp(line, "# programs = (", 14) == 0)
+		    strncmp(line, "# programs = (", 14) == 0 ||
+		    strncmp(line, "# natConfigs = (", 16) == 0)
 			in_example = true;
 		if (!in_example)
 			continue;
@@ -2386,6 +2387,12 @@ START_TEST(test_shipped_fwd_conf_examples)
 	ck_assert(c->programs[1].stateful);
 	ck_assert_int_eq(c->programs[1].default_action, FOS_CFG_DROP);
 	ck_assert_uint_eq(c->programs[1].n_rules, 3);
+	ck_assert_uint_eq(c->n_nats, 1);
+	ck_assert_str_eq(c->nats[0].name, "home");
+	ck_assert_uint_eq(c->nats[0].n_maps, 1);
+	ck_assert_uint_eq(c->nats[0].n_sources, 2);
+	ck_assert_uint_eq(c->nats[0].n_excludes, 1);
+	ck_assert_uint_eq(c->nats[0].families, FOS_NAT_FAM_V4 | FOS_NAT_FAM_V6);
 }
 END_TEST
 
