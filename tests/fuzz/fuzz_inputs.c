@@ -51,12 +51,61 @@ struct buf {
 };
 
 static const char *const dictionary[] = {
-    "programs", "ipSets",  "daemon",   "settings",   "actions",	   "rules",    "match",
-    "dstPort",	"srcPort", "dstPorts", "srcCIDR",    "dstCIDR",	   "protocol", "redirect",
-    "drop",	"pass",	   "\"tcp\"",  "\"udp\"",    "\"icmpv6\"", "=",	       ";",
-    "(",	")",	   "{",	       "}",	     "[",	   "]",	       ",",
-    "\"",	"65536",   "-1",       "0",	     "\"1-2\"",	   "\"::/0\"", "\"10.0.0.0/8\"",
-    "@include", "true",	   "1e999",    "0x7fffffff", "\"\\n\"",
+    "programs",
+    "ipSets",
+    "daemon",
+    "settings",
+    "actions",
+    "rules",
+    "match",
+    "dstPort",
+    "srcPort",
+    "dstPorts",
+    "srcCIDR",
+    "dstCIDR",
+    "protocol",
+    "redirect",
+    "drop",
+    "pass",
+    "\"tcp\"",
+    "\"udp\"",
+    "\"icmpv6\"",
+    "=",
+    ";",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "\"",
+    "65536",
+    "-1",
+    "0",
+    "\"1-2\"",
+    "\"::/0\"",
+    "\"10.0.0.0/8\"",
+    "@include",
+    "true",
+    "1e999",
+    "0x7fffffff",
+    "\"\\n\"",
+    "natConfigs",
+    "portMappings",
+    "internalIP",
+    "externalPort",
+    "internalPort",
+    "sourceCIDRs",
+    "excludeCIDRs",
+    "\"masquerade\"",
+    "\"static\"",
+    "\"both\"",
+    "externalIP",
+    "portRange",
+    "\"1024-65535\"",
+    "maxConnections",
+    "\"fd00::1\"",
 };
 
 static void mutate(struct buf *b)
@@ -138,6 +187,18 @@ static void fuzz_config(const struct buf *in)
 		CHECK(errs.n == 0, "load succeeded with %zu errors", errs.n);
 		for (size_t i = 0; cfg && i < cfg->n_programs; i++)
 			CHECK(cfg->programs[i].n_rules <= FOS_MAX_RULES, "too many rules accepted");
+		for (size_t i = 0; cfg && i < cfg->n_nats; i++) {
+			const struct fos_nat_cfg *n = &cfg->nats[i];
+
+			CHECK(n->source_if[0] && n->dest_if[0], "a natConfig without interfaces");
+			CHECK(n->families != 0, "a natConfig without a family");
+			CHECK(!n->has_range || (n->port_lo >= 1 && n->port_lo <= n->port_hi),
+			      "port range %u-%u accepted", n->port_lo, n->port_hi);
+			for (size_t j = 0; j < n->n_maps; j++)
+				CHECK(n->maps[j].ext_hi - n->maps[j].ext_lo ==
+					  n->maps[j].int_hi - n->maps[j].int_lo,
+				      "port map ranges of different lengths accepted");
+		}
 	} else {
 		CHECK(cfg == NULL, "failed load wrote its output");
 		CHECK(errs.n > 0, "load failed (%d) without saying why", r);
