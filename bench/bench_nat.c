@@ -156,6 +156,7 @@ static int load(struct bench *b, uint32_t mappings)
 	b->table = cap;
 	r.flags = FOS_NAT_R_ACTIVE | FOS_NAT_R_V4 | FOS_NAT_R_EIM;
 	r.ext_ifindex = EXT_IF;
+	r.src_ifindex = INT_IF;
 	r.max_mappings = mappings;
 	for (int t = 0; t < _FOS_NATT_MAX; t++)
 		r.timeout_ns[t] = 300ULL * 1000000000ULL;

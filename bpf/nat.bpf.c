@@ -121,6 +121,14 @@ struct {
 
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FOS_NAT_EXTADDR_MAX);
+	__type(key, __u8[16]);
+	__type(value, __u32);
+} fos_nat_extaddr SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FOS_NAT_HOOKS_MAX);
 	__type(key, __u32);
@@ -563,6 +571,26 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	bool v4 = p->family == FOS_AF_INET;
 
 	*ret_rule = 0;
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	k.port = e->sport;
+	k.proto = p->proto;
+	k.dir = FOS_NAT_OUT;
+	/* the common case first: an endpoint-independent mapping of this
+	 * source, made for this way out by a natConfig that still maps it
+	 * (a reload that no longer does ends the mapping) */
+	v = bpf_map_lookup_elem(&fos_nat, &k);
+	if (v && v->ifindex == ext_if && !(v->flags & FOS_NAT_F_STATIC)) {
+		id = v->rule;
+		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
+		if (rule && (rule->flags & FOS_NAT_R_ACTIVE) && (rule->flags & FOS_NAT_R_EIM) &&
+		    (rule->flags & (v4 ? FOS_NAT_R_V4 : FOS_NAT_R_V6)) &&
+		    rule->ext_ifindex == ext_if && rule->src_ifindex == src_if) {
+			*ret_rule = id;
+			return v;
+		}
+		id = 0;
+	}
+
 	sk.prefixlen = FOS_NAT_SRC_PREFIX + 128;
 	sk.ext_ifindex = bpf_htonl(ext_if);
 	sk.src_ifindex = bpf_htonl(src_if);
@@ -571,10 +599,6 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	if (idp)
 		id = *idp;
 
-	__builtin_memcpy(k.addr, p->saddr, 16);
-	k.port = e->sport;
-	k.proto = p->proto;
-	k.dir = FOS_NAT_OUT;
 	if (id) {
 		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
 		if (!rule || !(rule->flags & FOS_NAT_R_ACTIVE) ||
@@ -977,7 +1001,10 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (e.kind != _NAT_PORTS && e.kind != _NAT_ECHO_REP && e.kind != _NAT_NOPORTS)
 		return TC_ACT_UNSPEC;
-	/* is it for the external end of a mapping that admits inside hosts? */
+	/* is it for an external address at all (most packets are not), then
+	 * for the external end of a mapping that admits inside hosts? */
+	if (!bpf_map_lookup_elem(&fos_nat_extaddr, pkt.daddr))
+		return TC_ACT_UNSPEC;
 	{
 		struct fos_nat_key k = {};
 

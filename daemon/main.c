@@ -105,15 +105,33 @@ static int _fos_listen(const char *path)
 			return log_error_errno(-EEXIST, "%s exists and is not a socket", path);
 		(void)unlink(path);
 	}
+	/* made under a name of its own and renamed into place once it listens
+	 * with its owner and mode set: a client that sees the path can connect,
+	 * and it is never open wider than 0660 */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d", path, (int)getpid()) >=
+	    (int)sizeof(sa.sun_path))
+		strcpy(sa.sun_path, path); /* no room for the suffix: in place */
+	(void)unlink(sa.sun_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_error_errno(-errno, "cannot bind %s", path);
+		return log_error_errno(-errno, "cannot bind %s", sa.sun_path);
 	gr = getgrnam("fos");
-	if (gr && chown(path, 0, gr->gr_gid) < 0)
+	if (gr && chown(sa.sun_path, 0, gr->gr_gid) < 0)
 		log_warning_errno(-errno, "cannot give %s to group fos, ignoring", path);
-	if (chmod(path, 0660) < 0)
-		return log_error_errno(-errno, "cannot chmod %s", path);
-	if (listen(fd, 16) < 0)
-		return log_error_errno(-errno, "listen on %s", path);
+	if (chmod(sa.sun_path, 0660) < 0) {
+		r = log_error_errno(-errno, "cannot chmod %s", sa.sun_path);
+		(void)unlink(sa.sun_path);
+		return r;
+	}
+	if (listen(fd, 16) < 0) {
+		r = log_error_errno(-errno, "listen on %s", sa.sun_path);
+		(void)unlink(sa.sun_path);
+		return r;
+	}
+	if (strcmp(sa.sun_path, path) != 0 && rename(sa.sun_path, path) < 0) {
+		r = log_error_errno(-errno, "cannot move %s to %s", sa.sun_path, path);
+		(void)unlink(sa.sun_path);
+		return r;
+	}
 	return TAKE_FD(fd);
 }
 

@@ -782,7 +782,62 @@ static void _fos_rule_of(const struct fos_nat_cfg *c, struct fos_nat_rule *r)
 	r->timeout_ns[FOS_NATT_UDP] = (uint64_t)c->udp_timeout * 1000000000ULL;
 	r->timeout_ns[FOS_NATT_ICMP] = (uint64_t)FOS_NAT_ICMP_TIMEOUT * 1000000000ULL;
 	r->ext_ifindex = if_nametoindex(c->dest_if);
+	r->src_ifindex = if_nametoindex(c->source_if);
 	r->max_mappings = c->max_connections;
+}
+
+/* fos_nat_extaddr made what the external interfaces' addresses and the
+ * static rules' externalIPs are now: the new ones added before the old ones
+ * go, so an address that stays is never missing */
+static int _fos_extaddr_sync(struct fos_nat_rt *rt, const struct fos_config *cfg)
+{
+	static const uint8_t zero[16];
+	int xfd = bpf_map__fd(rt->skel->maps.fos_nat_extaddr);
+	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
+	uint8_t want[FOS_NAT_EXTADDR_MAX][16], k[16], next[16];
+	size_t n = 0;
+	uint32_t one = 1, ik, inext;
+	bool first = true;
+
+	/* every external interface's addresses */
+	while (bpf_map_get_next_key(ifa, first ? NULL : &ik, &inext) == 0) {
+		struct fos_nat_ifaddr ia;
+
+		first = false;
+		ik = inext;
+		if (bpf_map_lookup_elem(ifa, &ik, &ia) < 0)
+			continue;
+		if ((ia.flags & FOS_NAT_IF_V4) && n < FOS_NAT_EXTADDR_MAX)
+			memcpy(want[n++], ia.addr4, 16);
+		if ((ia.flags & FOS_NAT_IF_V6) && n < FOS_NAT_EXTADDR_MAX)
+			memcpy(want[n++], ia.addr6, 16);
+	}
+	for (size_t i = 0; cfg && i < cfg->n_nats && n + 2 <= FOS_NAT_EXTADDR_MAX; i++) {
+		const struct fos_nat_cfg *c = &cfg->nats[i];
+
+		if (c->type != FOS_NAT_STATIC)
+			continue;
+		if (c->has_ext4)
+			_fos_addr16(want[n++], &c->ext4);
+		if (c->has_ext6)
+			_fos_addr16(want[n++], &c->ext6);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(want[i], zero, 16) != 0 &&
+		    bpf_map_update_elem(xfd, want[i], &one, BPF_ANY) < 0)
+			return -errno;
+	first = true;
+	while (bpf_map_get_next_key(xfd, first ? NULL : k, next) == 0) {
+		bool keep = false;
+
+		first = false;
+		memcpy(k, next, 16);
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = memcmp(want[i], k, 16) == 0;
+		if (!keep && bpf_map_delete_elem(xfd, k) == 0)
+			first = true; /* the walk starts again without it */
+	}
+	return 0;
 }
 
 /* the external address of c's port maps of family on its interface */
@@ -1006,6 +1061,10 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 			(void)bpf_map_delete_elem(srcs, &stale[i]);
 	}
 
+	r = _fos_extaddr_sync(rt, cfg);
+	if (r < 0)
+		goto fail;
+
 	/* the hooks: each program on its hooks, in place where it was */
 	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX && tx->hooks[i].ifindex; i++) {
 		struct fos_tc_attach *h = &tx->hooks[i];
@@ -1105,6 +1164,9 @@ bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg)
 		if (ext && _fos_ifaddr_update(rt, &a, ext, cfg->nats[i].dest_if, false, &r))
 			changed = true;
 	}
+	if (changed && _fos_extaddr_sync(rt, cfg) < 0)
+		log_warning_errno(-errno, "nat: cannot record the external addresses; hairpinning "
+					  "to a new one waits for the next reload");
 	return changed;
 }
 

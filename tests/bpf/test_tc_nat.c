@@ -261,6 +261,7 @@ static void setup(const struct rule_opts *o)
 		addr_of(AF_INET6, "2001:db8::50", r.addr6);
 	}
 	r.ext_ifindex = EXT_IF;
+	r.src_ifindex = INT_IF;
 	r.max_mappings = o->max ? o->max : 1000;
 	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_rules), &id, &r, 0), 0);
 	addr_of(AF_INET, "203.0.113.1", ia.addr4);
@@ -268,6 +269,20 @@ static void setup(const struct rule_opts *o)
 	ia.flags = FOS_NAT_IF_V4 | FOS_NAT_IF_V6 | FOS_NAT_IF_STATIC_MAPS;
 	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_ifaddr), &ext, &ia, 0),
 			 0);
+	{
+		static const char *const ext_addrs[] = {"203.0.113.1", "2001:db8::1", "192.0.2.50",
+							"2001:db8::50"};
+		uint32_t one = 1;
+
+		for (size_t i = 0; i < 4; i++) {
+			uint8_t a[16];
+
+			addr_of(strchr(ext_addrs[i], ':') ? AF_INET6 : AF_INET, ext_addrs[i], a);
+			ck_assert_int_eq(bpf_map_update_elem(
+					     bpf_map__fd(skel->maps.fos_nat_extaddr), a, &one, 0),
+					 0);
+		}
+	}
 	k.ext_ifindex = htonl(EXT_IF);
 	k.src_ifindex = htonl(INT_IF);
 	k.prefixlen = FOS_NAT_SRC_PREFIX + 96 + 8;

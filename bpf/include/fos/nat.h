@@ -108,8 +108,16 @@ struct fos_nat_rule {
 	__u32 ext_ifindex;
 	__u32 max_mappings; /* connectionTracking.maxConnections */
 	__u16 port_lo, port_hi;
+	__u32 src_ifindex; /* interfaces.source */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct fos_nat_rule) == 80, "fos_nat_rule layout");
+_Static_assert(sizeof(struct fos_nat_rule) == 88, "fos_nat_rule layout");
+
+/* fos_nat_extaddr, a small hash: every external address a mapping may have
+ * (the external interfaces' as masquerade uses them, externalIP's), value
+ * unused. The hairpin program, which sees every packet from the inside,
+ * asks it before it looks for a mapping in the big table. */
+#define FOS_NAT_EXTADDR_MAX (2U * FOS_NAT_IF_MAX + 2U * FOS_NAT_RULES_MAX)
 
 /* fos_nat_ifaddr, a hash by ifindex: the addresses masquerade uses, which
  * fwd keeps as the interface's own (netlink address events) */
