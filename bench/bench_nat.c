@@ -207,17 +207,29 @@ static int run(struct bench *b, uint32_t repeat, uint32_t *ret_verdict, uint32_t
 	return 0;
 }
 
-/* every entry of the table and the mapping counts removed */
+/* every entry of the table and the mapping counts removed (keys read
+ * ahead in batches: deleting under the cursor would restart the walk) */
 static void empty_table(struct bench *b)
 {
 	int fd = bpf_map__fd(b->nat->maps.fos_nat), cfd = bpf_map__fd(b->nat->maps.fos_nat_count);
-	struct fos_nat_key k, next;
+	enum { BATCH = 4096 };
+	static struct fos_nat_key keys[BATCH];
 	uint64_t zero = 0;
+	size_t n;
 
-	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
-		k = next;
-		(void)bpf_map_delete_elem(fd, &k);
-	}
+	do {
+		struct fos_nat_key k, next;
+		bool first = true;
+
+		n = 0;
+		while (n < BATCH && bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+			first = false;
+			k = next;
+			keys[n++] = k;
+		}
+		for (size_t i = 0; i < n; i++)
+			(void)bpf_map_delete_elem(fd, &keys[i]);
+	} while (n == BATCH);
 	for (uint32_t i = 2 * RULE; i <= 2 * RULE + 1; i++)
 		(void)bpf_map_update_elem(cfd, &i, &zero, BPF_ANY);
 }
