@@ -891,6 +891,13 @@ int fos_nat_out(struct __sk_buff *skb)
 	if (!v)
 		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
+	/* the remote end of the mapping's latest flow: fwd asks the connection
+	 * table about that flow before it ends the mapping */
+	if (!(v->flags & FOS_NAT_F_STATIC) &&
+	    (v->rport != e.dport || !_nat_addr_eq(v->raddr, raddr))) {
+		__builtin_memcpy(v->raddr, raddr, 16);
+		v->rport = e.dport;
+	}
 	if (_nat_snat(skb, &pkt, &e, v) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;

@@ -1245,6 +1245,79 @@ static bool _fos_expired(const struct fos_nat_cfg *c, uint8_t proto, const struc
 	return now > last && now - last >= to * 1000000000ULL;
 }
 
+/* A natConfig whose flows a stateful program tracks: its mappings live as
+ * long as the connection table's entry of their latest flow. One with an
+ * entry is kept past its own timeout; one without (the entry expired, was
+ * cleared, or never made) ends once it has been idle this long. */
+#define FOS_NAT_CT_GRACE 5ULL /* s */
+
+void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg)
+{
+	memset(rt->tracked, 0, sizeof(rt->tracked));
+	memset(rt->zone, 0, sizeof(rt->zone));
+	for (size_t i = 0; cfg && rt->ids && i < cfg->n_nats; i++) {
+		const struct fos_nat_cfg *c = &cfg->nats[i];
+		uint32_t id = rt->ids[i];
+
+		if (!id || id >= FOS_NAT_RULES_MAX)
+			continue;
+		for (size_t j = 0; j < cfg->n_programs; j++) {
+			const struct fos_program *p = &cfg->programs[j];
+
+			if (p->stateful &&
+			    (p->type == FOS_PROG_TC_INGRESS || p->type == FOS_PROG_TC_EGRESS) &&
+			    (strcmp(p->interface, c->source_if) == 0 ||
+			     strcmp(p->interface, c->dest_if) == 0)) {
+				rt->tracked[id] = true;
+				(void)fos_nl_zone(if_nametoindex(p->interface), &rt->zone[id]);
+				break;
+			}
+		}
+	}
+}
+
+/* Is the latest flow of the OUT mapping (k, v) in the connection table?
+ * The table sees it with the internal end, before SNAT and after DNAT. */
+static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
+			const struct fos_nat_value *v)
+{
+	static const uint8_t zero[16];
+	bool dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
+	const uint8_t *ra = dependent ? k->raddr : v->raddr;
+	uint16_t lport = k->port, rport = dependent ? k->rport : v->rport;
+	struct fos_ct_key ck = {.proto = k->proto, .zone = rt->zone[v->rule]};
+	struct fos_ct_value cv;
+	int c;
+
+	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
+		rport = lport; /* an echo flow: its identifier as both ports */
+	c = memcmp(k->addr, ra, 16);
+	if (c < 0 || (c == 0 && lport <= rport)) {
+		memcpy(ck.addr[0], k->addr, 16);
+		memcpy(ck.addr[1], ra, 16);
+		ck.port[0] = lport;
+		ck.port[1] = rport;
+	} else {
+		memcpy(ck.addr[0], ra, 16);
+		memcpy(ck.addr[1], k->addr, 16);
+		ck.port[0] = rport;
+		ck.port[1] = lport;
+	}
+	return bpf_map_lookup_elem(rt->ct_fd, &ck, &cv) == 0;
+}
+
+/* a flow from the inside to a mapping's external end: the table sees it
+ * translated (if at all), so such a mapping keeps its own timeouts */
+static bool _fos_hairpinned(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
+			    const struct fos_nat_value *v)
+{
+	static const uint8_t zero[16];
+	const uint8_t *ra = memcmp(k->raddr, zero, 16) != 0 || k->rport ? k->raddr : v->raddr;
+	uint32_t one;
+
+	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_extaddr), ra, &one) == 0;
+}
+
 #define FOS_NAT_GC_BATCH    256
 #define FOS_NAT_GC_INTERVAL 1000 /* ms between walks */
 
@@ -1281,6 +1354,16 @@ static void _fos_gc_one(struct fos_nat_rt *rt, const struct fos_config *cfg, int
 	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, &v))) {
 		if (fos_nat_remove(rt, k, &v) == 0)
 			rt->ended++;
+	} else if (rt->ct_fd >= 0 && v.rule < FOS_NAT_RULES_MAX && rt->tracked[v.rule] &&
+		   !_fos_hairpinned(rt, k, &v)) {
+		/* the connection table's entry decides, not the own timeouts */
+		uint64_t last = have_in && iv.last_ns > v.last_ns ? iv.last_ns : v.last_ns;
+
+		if (!_fos_ct_has(rt, k, &v) && now > last &&
+		    now - last >= FOS_NAT_CT_GRACE * 1000000000ULL) {
+			if (fos_nat_remove(rt, k, &v) == 0)
+				rt->expired++;
+		}
 	} else if (_fos_expired(c, k->proto, &v, have_in ? &iv : NULL, now)) {
 		if (fos_nat_remove(rt, k, &v) == 0)
 			rt->expired++;

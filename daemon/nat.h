@@ -40,6 +40,12 @@ struct fos_nat_rt {
 	struct fos_nat_key cursor;
 	uint64_t next_ms;
 	uint64_t expired, ended, walks;
+	/* the connection table (-1: none), and by rule id whether a stateful
+	 * TC program tracks the flows of the natConfig (on its source or
+	 * destination interface) and in which zone */
+	int ct_fd;
+	bool tracked[FOS_NAT_RULES_MAX];
+	uint32_t zone[FOS_NAT_RULES_MAX];
 	/* exhaustion and table-full drops logged so far, by rule id */
 	uint64_t *logged;
 	uint64_t next_log_ms;
@@ -81,6 +87,8 @@ int fos_nat_plan(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
 		 struct fos_errors *errs);
 void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx);
+/* which natConfigs of cfg a stateful program tracks (rt->tracked, zone) */
+void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg);
 /* re-read the external interfaces' addresses: true if one changed */
 bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg);
 /* one step of the collector: ms until the next */

@@ -260,6 +260,7 @@ static void _fos_nat_commit(struct fos_manager *m, struct fos_apply *a, void *tx
 	if (!t)
 		return;
 	fos_nat_prune(rt, a->cfg, t);
+	fos_nat_note_tracking(rt, a->cfg);
 	if (t->grown)
 		fos_nat_grow_commit(rt, TAKE_PTR(t->grown));
 	if (a->cfg->n_nats) {
@@ -333,7 +334,10 @@ static uint32_t _fos_nat_tick(struct fos_manager *m)
 	if (!rt || !rt->skel)
 		return UINT32_MAX;
 	if (now >= rt->next_ms) {
-		uint32_t ms = fos_nat_gc_step(rt, m->cfg, FOS_FEATURE_STEP_NS);
+		uint32_t ms;
+
+		rt->ct_fd = m->ct.ct;
+		ms = fos_nat_gc_step(rt, m->cfg, FOS_FEATURE_STEP_NS);
 
 		rt->next_ms = now + ms;
 	}

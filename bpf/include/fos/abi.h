@@ -296,9 +296,10 @@ _Static_assert(sizeof(struct fos_frag_value) == 16, "fos_frag_value layout");
  * The zone keeps identical tuples of two VRFs apart: it is the routing table
  * of the interface's VRF (0 outside a VRF), in the slot of each program.
  *
- * The NAT that follows stores its translation in the entry (nat_*): a
- * translated flow gets a second entry keyed by its translated tuple, so each
- * packet still needs one lookup.
+ * NAT keeps its mappings in a table of its own (fos/nat.h); the entries
+ * here see a translated flow by its inside addresses (NAT's programs run
+ * first on ingress and last on egress), and fwd ends a tracked flow's
+ * mapping once its entry here is gone. The nat_* fields are unused.
  *
  * Entries are created by the TC programs (the policy program on the
  * configured hook, the tracker on the other direction of the interface);
@@ -396,7 +397,7 @@ struct fos_ct_value {
 	__u8 _pad[3];
 	__u32 flags;   /* enum fos_ct_flags; 32 bits so CPUs can change them atomically */
 	__u32 ifindex; /* interface whose program created the entry */
-	/* NAT: the translation of this direction of the flow (issue of NAT) */
+	/* unused (zero) */
 	__u16 nat_port;
 	__u8 nat_flags;
 	__u8 _pad2;

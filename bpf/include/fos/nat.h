@@ -58,9 +58,11 @@ enum fos_nat_flags {
 
 struct fos_nat_value {
 	__u8 addr[16] __attribute__((aligned(8))); /* OUT: external; IN: internal */
-	__u8 raddr[16];				   /* IN with FOS_NAT_F_APDF */
-	__u64 last_ns;				   /* CLOCK_BOOTTIME of the last packet */
-	__u64 est_ns;				   /* ... of the last mid-connection TCP segment */
+	/* IN with FOS_NAT_F_APDF: the remote allowed; OUT: the remote of the
+	 * latest packet out */
+	__u8 raddr[16];
+	__u64 last_ns; /* CLOCK_BOOTTIME of the last packet */
+	__u64 est_ns;  /* ... of the last mid-connection TCP segment */
 	__u16 port;
 	__u16 rport;
 	__u32 ifindex; /* the external interface */
