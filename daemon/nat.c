@@ -375,7 +375,8 @@ int fos_nat_adopt(struct fos_nat_rt *rt)
 		}
 		rt->statics[rt->n_statics++] = k;
 	}
-	qsort(rt->statics, rt->n_statics, sizeof(*rt->statics), _fos_static_cmp);
+	if (rt->n_statics)
+		qsort(rt->statics, rt->n_statics, sizeof(*rt->statics), _fos_static_cmp);
 	if (hooks)
 		log_info("nat: took over %zu TC hook%s from %s", hooks, hooks == 1 ? "" : "s",
 			 rt->dir);
@@ -1026,7 +1027,8 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 			}
 		}
 	}
-	qsort(tx->statics, tx->n_statics, sizeof(*tx->statics), _fos_static_cmp);
+	if (tx->n_statics)
+		qsort(tx->statics, tx->n_statics, sizeof(*tx->statics), _fos_static_cmp);
 
 	/* source prefixes the config no longer has */
 	{
@@ -1118,8 +1120,8 @@ void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct f
 	memcpy(rt->names, tx->names, sizeof(rt->names));
 	/* port maps no longer configured */
 	for (size_t i = 0; i < rt->n_statics; i++)
-		if (!bsearch(&rt->statics[i], tx->statics, tx->n_statics, sizeof(*tx->statics),
-			     _fos_static_cmp))
+		if (!tx->n_statics || !bsearch(&rt->statics[i], tx->statics, tx->n_statics,
+					       sizeof(*tx->statics), _fos_static_cmp))
 			(void)bpf_map_delete_elem(mfd, &rt->statics[i]);
 	free(rt->statics);
 	rt->statics = tx->statics;

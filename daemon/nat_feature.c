@@ -130,7 +130,8 @@ static int _fos_nat_events(struct fos_manager *m)
 		/* the port maps on the new address: the same config again */
 		tx.ids = calloc(m->cfg->n_nats ? m->cfg->n_nats : 1, sizeof(*tx.ids));
 		if (tx.ids) {
-			memcpy(tx.ids, rt->ids, m->cfg->n_nats * sizeof(*tx.ids));
+			if (rt->ids && m->cfg->n_nats)
+				memcpy(tx.ids, rt->ids, m->cfg->n_nats * sizeof(*tx.ids));
 			memcpy(tx.names, rt->names, sizeof(tx.names));
 			memcpy(tx.hooks, rt->hooks, sizeof(tx.hooks));
 			if (fos_nat_sync(rt, m->cfg, &tx, &errs) == 0)
@@ -302,14 +303,15 @@ static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
 		}
 		back.ids = calloc(n ? n : 1, sizeof(*back.ids));
 		if (back.ids && old) {
-			if (rt->ids)
+			if (rt->ids && n)
 				memcpy(back.ids, rt->ids, n * sizeof(*back.ids));
 			memcpy(back.names, rt->names, sizeof(back.names));
 			memcpy(back.hooks, rt->hooks, sizeof(back.hooks));
 			(void)fos_nat_sync(rt, old, &back, &errs);
 			/* the port maps only this apply wrote */
 			for (size_t i = 0; i < t->n_statics; i++)
-				if (!bsearch(&t->statics[i], back.statics, back.n_statics,
+				if (!back.n_statics ||
+				    !bsearch(&t->statics[i], back.statics, back.n_statics,
 					     sizeof(*back.statics), _fos_key_cmp))
 					(void)bpf_map_delete_elem(fos_nat_map_fd(rt),
 								  &t->statics[i]);
