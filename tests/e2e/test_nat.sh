@@ -95,6 +95,29 @@ echo "$out" | grep -q "fwd.conf:$line: natConfigs \"lab-nat\": internalIP 10.99.
   fail "the message: $out"
 tcp_pass 10.10.1.1 8080 || fail "the port map went with a refused reload"
 cp "$T/good.conf" "$T/fwd.conf"
+# the checks that need the kernel, each on its own: the message at the
+# entry's line, the running NAT untouched
+inR ip link add r-bare type veth peer name r-bare-p || fail "cannot add r-bare"
+inR ip link set r-bare up
+refuse() { # WHAT LINE EXPECTED-MESSAGE CONFIG-ENTRY
+  printf 'natConfigs = ( %s );\n' "$4" >"$T/fwd.conf"
+  out=$(fosctl reload 2>&1) && fail "$1: the reload succeeded"
+  echo "$out" | grep -qF "fwd.conf:$2: $3" || fail "$1: the message: $out"
+  tcp_pass 10.10.1.1 8080 || fail "$1: the running port map went with a refused reload"
+  case "$1" in "no address") ;; *) [ "$(echo "$out" | grep -c 'fwd.conf:')" = 1 ] || fail "$1: more than the one error: $out" ;; esac
+  out=$(in_udp 10.10.1.2 7001 41030) || fail "$1: udp out after the refusal"
+  [ "$out" = "10.10.1.1 41030" ] || fail "$1: masquerade changed by a refused reload: $out"
+}
+refuse "no address" 2 'natConfigs "b": a port map on r-bare, which has no IPv4 address to publish it on' \
+  '{ name = "b"; interfaces = { source = "r-srv"; destination = "r-bare"; }; type = "masquerade";
+     portMappings = ( { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 80; externalPort = 80; } ); }'
+refuse "no interface" 1 'natConfigs "g": interfaces.destination: no such interface "nosuch0"' \
+  '{ name = "g"; interfaces = { source = "r-srv"; destination = "nosuch0"; }; type = "masquerade"; }'
+refuse "both sides" 2 'natConfigs "y": r-cli is the inside of one natConfig and the outside of another' \
+  '{ name = "x"; interfaces = { source = "r-srv"; destination = "r-cli"; }; type = "masquerade"; },
+   { name = "y"; interfaces = { source = "r-cli"; destination = "r-bare"; }; type = "masquerade";
+     sourceCIDRs = ( "10.10.1.0/24" ); }'
+cp "$T/good.conf" "$T/fwd.conf"
 pass_step "a refused config: the message, nothing changed"
 
 # NAT taken out: no translation, the hooks gone
