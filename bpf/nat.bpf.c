@@ -998,6 +998,7 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	__u8 xsrc[16] __attribute__((aligned(8)));
 	__u32 rule, ext_if;
 	__u16 xport;
+	__u8 ttl;
 	bool filtered;
 	int r;
 
@@ -1047,9 +1048,29 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 			_nat_stat(rule, FOS_NAT_STAT_FILTERED);
 		return filtered ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	}
+	/* forwarded, it loses a hop as routed packets do; one with none left
+	 * is the router's own, as the stack would take it */
+	if (bpf_skb_load_bytes(skb, pkt.l3_off + (pkt.family == FOS_AF_INET ? 8 : 7), &ttl, 1) <
+		0 ||
+	    ttl <= 1)
+		return TC_ACT_UNSPEC;
 	_nat_stamp(vout, &pkt, bpf_ktime_get_boot_ns());
 	_nat_stamp(vin, &pkt, bpf_ktime_get_boot_ns());
 	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	ttl--;
+	if (pkt.family == FOS_AF_INET) {
+		__be16 from = bpf_htons((__u16)((ttl + 1) << 8 | pkt.proto));
+		__be16 to = bpf_htons((__u16)(ttl << 8 | pkt.proto));
+
+		if (bpf_l3_csum_replace(skb, pkt.l3_off + 10, from, to, 2) < 0 ||
+		    bpf_skb_store_bytes(skb, pkt.l3_off + 8, &ttl, 1, 0) < 0) {
+			_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+	} else if (bpf_skb_store_bytes(skb, pkt.l3_off + 7, &ttl, 1, 0) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}

@@ -63,10 +63,17 @@ udp_pass 10.10.1.1 5353 || fail "port map v4 udp"
 tcp_try 10.10.1.1 8081 && fail "8081 is not mapped"
 pass_step "port maps, TCP v4/v6 and UDP"
 
-# hairpinning: the inside reaches the port map through the external address
+# hairpinning: the inside reaches the port map through the external address,
+# and the packet loses a hop as a routed one does (sent with TTL 64)
+inS timeout 8 tcpdump -l -n -v -c 1 -i eth0 \
+  'tcp[tcpflags] & tcp-syn != 0 and src host 10.10.1.1 and dst port 80' >"$T/hairpin.txt" 2>/dev/null &
+tdp=$!
+sleep 1
 out=$(inS timeout 5 nc -w 2 10.10.1.1 8080 </dev/null) || fail "hairpin: no answer"
 [ "$out" = hello ] || fail "hairpin: got $out"
-pass_step "hairpinning to a port map"
+wait "$tdp"
+grep -q "ttl 63," "$T/hairpin.txt" || fail "hairpin: the SYN did not arrive with TTL 63: $(cat "$T/hairpin.txt")"
+pass_step "hairpinning to a port map, one hop spent"
 
 j=$(fosctl -j show nat mappings) || fail "show nat"
 echo "$j" | jq_py "j['configs'][0]['active'] and j['configs'][0]['translationCount'] > 0" |
