@@ -86,6 +86,11 @@ struct fos_feature {
 	/* the fd is readable: read a bounded step; 1 if more is left, 0, -errno */
 	int (*events)(struct fos_manager *m);
 
+	/* fwd --check and fosctl config check: what the kernel would say of
+	 * cfg's part of the feature (interfaces, addresses, the verifier),
+	 * touching nothing that runs; errors in errs, < 0 if any */
+	int (*check)(const struct fos_config *cfg, struct fos_errors *errs);
+
 	/* its IPC methods */
 	const struct fos_method *methods;
 	size_t n_methods;

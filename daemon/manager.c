@@ -2124,6 +2124,9 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 	}
 	fos_ctmaps__destroy(ctm);
 	fos_global__destroy(g);
+	for (size_t i = 0; r >= 0 && fos_features[i]; i++)
+		if (fos_features[i]->check)
+			r = fos_features[i]->check(cfg, errs);
 out:
 	if (r < 0) {
 		fos_config_free(cfg);

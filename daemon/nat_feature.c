@@ -325,6 +325,42 @@ static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
 	_fos_nat_tx_free(t);
 }
 
+/* fwd --check: the checks of an apply against a NAT state of nothing, and
+ * the programs through the verifier on maps of their own */
+static int _fos_nat_check(const struct fos_config *cfg, struct fos_errors *errs)
+{
+	_cleanup_free_ struct fos_nat_rt *rt = NULL;
+	struct fos_nat_tx t = {};
+	struct fos_nat *skel;
+	struct bpf_map *map;
+	int r;
+
+	if (!cfg->n_nats)
+		return 0;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	r = fos_nat_plan(rt, cfg, &t, errs);
+	free(t.ids);
+	free(t.statics);
+	if (r < 0)
+		return r;
+	skel = fos_nat__open();
+	if (!skel) {
+		r = -errno;
+		fos_errors_add(errs, cfg->nats[0].src.file, cfg->nats[0].src.line,
+			       "natConfigs: cannot open the NAT programs: %s", strerror(-r));
+		return r;
+	}
+	bpf_object__for_each_map(map, skel->obj)(void) bpf_map__set_pin_path(map, NULL);
+	r = fos_nat__load(skel);
+	if (r < 0)
+		fos_errors_add(errs, cfg->nats[0].src.file, cfg->nats[0].src.line,
+			       "natConfigs: the NAT programs do not load: %s", strerror(-r));
+	fos_nat__destroy(skel);
+	return r;
+}
+
 /* ---- the collector and the log ------------------------------------------------------- */
 static uint32_t _fos_nat_tick(struct fos_manager *m)
 {
@@ -744,6 +780,7 @@ const struct fos_feature fos_feature_nat = {
     .stage = _fos_nat_stage,
     .commit = _fos_nat_commit,
     .abort = _fos_nat_abort,
+    .check = _fos_nat_check,
     .tick = _fos_nat_tick,
     .events_fd = _fos_nat_events_fd,
     .events = _fos_nat_events,

@@ -32,6 +32,19 @@ out=$(inR "$FWD" --check -c "$T/c/noif.conf" 2>&1) && fail "--check accepted a m
 echo "$out" | grep -q 'noif.conf:1: .*no such interface "eth9"' || fail "missing interface: $out"
 pass_step "--check finds missing interfaces"
 
+# NAT: the lab's example verifies; what the kernel refuses is found too
+out=$(inR "$FWD" --check -c "$FOS_CONF_DIR/examples/nat.conf" 2>&1) || fail "--check of nat.conf failed: $out"
+inR tc filter show dev r-cli ingress | grep -q fos_nat && fail "--check attached NAT"
+inR ip link add r-bare type veth peer name r-bare-p || fail "cannot add r-bare"
+cat >"$T/c/nat.conf" <<'CONF'
+natConfigs = ( { name = "b"; interfaces = { source = "r-srv"; destination = "r-bare"; };
+  portMappings = ( { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 80; externalPort = 80; } ); } );
+CONF
+out=$(inR "$FWD" --check -c "$T/c/nat.conf" 2>&1) && fail "--check accepted a port map on an interface without an address"
+echo "$out" | grep -q 'nat.conf:2: natConfigs "b": a port map on r-bare, which has no IPv4 address' ||
+  fail "port map message: $out"
+pass_step "--check verifies natConfigs against the kernel"
+
 fwd_start "$CFG" || fail "fwd did not start"
 out=$(fosctl config check "$T/c/bad.conf" 2>&1); rc=$?
 [ $rc = 1 ] || fail "config check of a bad file: exit $rc"
