@@ -25,8 +25,9 @@
  * external port; otherwise by the internal end and the remote end, and the
  * IN entry admits only that remote (FOS_NAT_F_APDF). A new mapping keeps the
  * internal port if it is free (and inside portRange, if one is given), else
- * tries FOS_NAT_PROBES ports of the range from a random place; UDP keeps the
- * port's parity. A port is claimed by inserting its IN entry with
+ * tries FOS_NAT_PROBES ports of the range (in turn from a random place in a
+ * small range, each drawn at random in a big one); UDP keeps the port's
+ * parity. A port is claimed by inserting its IN entry with
  * BPF_NOEXIST; of two CPUs making the same mapping at once, the one whose
  * OUT insert fails gives its port back and uses the other's.
  *
@@ -34,7 +35,9 @@
  * natConfig's maxConnections reached or the table full (FULL), masquerade on
  * an interface without an address of the family (NO_ADDRESS), an inbound
  * packet not from a dependent mapping's remote (FILTERED), a non-first
- * fragment of a packet that would be translated (FRAGMENT), headers the
+ * fragment that would be translated but whose first fragment was not seen
+ * (FRAGMENT: the fragments after a first one get its translation, from
+ * fos_nat_frag), headers the
  * translation cannot rewrite (MALFORMED). Everything else passes unchanged:
  * TC_ACT_UNSPEC, so the programs after it run.
  *
@@ -118,6 +121,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fos_nat_name);
 } fos_nat_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FOS_NAT_FRAG_MAX);
+	__type(key, struct fos_frag_key);
+	__type(value, struct fos_nat_frag);
+} fos_nat_frag SEC(".maps");
 
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -849,6 +859,52 @@ static __always_inline int _nat_snat(struct __sk_buff *skb, struct fos_pkt *p,
 	return 0;
 }
 
+/* ---- fragments ---------------------------------------------------------------- */
+static __always_inline void _nat_frag_key(const struct fos_pkt *p, struct fos_frag_key *k)
+{
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->id = p->frag_id;
+	k->proto = p->frag_proto;
+}
+
+/* the first fragment of a datagram was translated (p as it arrived): its
+ * followers get the same address */
+static __always_inline void _nat_frag_note(const struct fos_pkt *p, const __u8 *addr, __u32 ifindex,
+					   __u16 rule, __u8 dir)
+{
+	struct fos_frag_key k = {};
+	struct fos_nat_frag f = {.ifindex = ifindex, .rule = rule, .dir = dir};
+
+	if (!(p->flags & FOS_PKT_F_FIRST_FRAG))
+		return;
+	_nat_frag_key(p, &k);
+	__builtin_memcpy(f.addr, addr, 16);
+	bpf_map_update_elem(&fos_nat_frag, &k, &f, BPF_ANY);
+}
+
+/* a later fragment of a datagram whose first was translated: 1 done, 0 not
+ * one of those, -1 it could not be rewritten */
+static __always_inline int _nat_frag_follow(struct __sk_buff *skb, struct fos_pkt *p, __u8 dir,
+					    __u32 ext_if)
+{
+	struct fos_frag_key k = {};
+	struct fos_nat_frag *f;
+	__u8 to[16] __attribute__((aligned(8)));
+
+	_nat_frag_key(p, &k);
+	f = bpf_map_lookup_elem(&fos_nat_frag, &k);
+	if (!f || f->dir != dir || f->ifindex != ext_if)
+		return 0;
+	__builtin_memcpy(to, f->addr, 16);
+	if (_nat_set_addr(skb, p, dir == FOS_NAT_OUT, to) < 0) {
+		_nat_stat(f->rule, FOS_NAT_STAT_MALFORMED);
+		return -1;
+	}
+	_nat_stat(f->rule, dir == FOS_NAT_OUT ? FOS_NAT_STAT_OUT : FOS_NAT_STAT_IN);
+	return 1;
+}
+
 SEC("tc")
 int fos_nat_out(struct __sk_buff *skb)
 {
@@ -876,8 +932,13 @@ int fos_nat_out(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	__builtin_memcpy(raddr, pkt.daddr, 16);
 	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
-		/* no ports to map it by: known only if it is not to be translated */
+		/* no ports to map it by: its first fragment's translation, or,
+		 * known only if it is not to be translated, passed */
 		struct _nat_ends ne = {.kind = _NAT_NOPORTS};
+
+		r = _nat_frag_follow(skb, &pkt, FOS_NAT_OUT, skb->ifindex);
+		if (r)
+			return r > 0 ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 
 		v = _nat_out_mapping(&pkt, &ne, skb->ifindex, skb->ingress_ifindex, false, raddr, 0,
 				     &rule);
@@ -890,6 +951,8 @@ int fos_nat_out(struct __sk_buff *skb)
 			     &rule);
 	if (!v)
 		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
+		_nat_frag_note(&pkt, v->addr, skb->ifindex, (__u16)rule, FOS_NAT_OUT);
 	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
 	/* the remote end of the mapping's latest flow: fwd asks the connection
 	 * table about that flow before it ends the mapping */
@@ -947,8 +1010,10 @@ int fos_nat_in(struct __sk_buff *skb)
 	r = _nat_parse(skb, &pkt);
 	if (r != FOS_PARSE_OK)
 		return TC_ACT_UNSPEC;
-	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG))
-		return TC_ACT_UNSPEC;
+	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG)) {
+		r = _nat_frag_follow(skb, &pkt, FOS_NAT_IN, skb->ifindex);
+		return r < 0 ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	}
 	if (_nat_ends(skb, &pkt, &e) < 0)
 		return TC_ACT_UNSPEC;
 	if (e.kind == _NAT_ICMP_ERR) {
@@ -978,6 +1043,8 @@ int fos_nat_in(struct __sk_buff *skb)
 	}
 	if (v->ifindex != skb->ifindex)
 		return TC_ACT_UNSPEC;
+	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
+		_nat_frag_note(&pkt, v->addr, skb->ifindex, v->rule, FOS_NAT_IN);
 	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
 	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
 		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
@@ -1050,9 +1117,8 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	}
 	/* forwarded, it loses a hop as routed packets do; one with none left
 	 * is the router's own, as the stack would take it */
-	if (bpf_skb_load_bytes(skb, pkt.l3_off + (pkt.family == FOS_AF_INET ? 8 : 7), &ttl, 1) <
-		0 ||
-	    ttl <= 1)
+	ttl = pkt.ttl;
+	if (ttl <= 1)
 		return TC_ACT_UNSPEC;
 	_nat_stamp(vout, &pkt, bpf_ktime_get_boot_ns());
 	_nat_stamp(vin, &pkt, bpf_ktime_get_boot_ns());

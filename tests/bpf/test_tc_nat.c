@@ -102,7 +102,9 @@ struct spec {
 	const uint8_t *body;
 	size_t body_len;
 	bool udp_nocsum;
-	bool frag; /* a non-first fragment (IPv4) */
+	bool frag;	 /* a non-first fragment (IPv4) */
+	bool first_frag; /* the first fragment of a datagram (IPv4) */
+	uint16_t ip_id;	 /* 0: 0x1234 */
 };
 
 static void build(const struct spec *s, struct pkt *p)
@@ -154,9 +156,11 @@ static void build(const struct spec *s, struct pkt *p)
 	if (s->family == AF_INET) {
 		ip[0] = 0x45;
 		put16(ip + 2, (uint16_t)(20 + l4len));
-		put16(ip + 4, 0x1234);
+		put16(ip + 4, s->ip_id ? s->ip_id : 0x1234);
 		if (s->frag)
 			put16(ip + 6, 0x0010); /* offset 16 * 8 */
+		if (s->first_frag)
+			put16(ip + 6, 0x2000); /* more fragments, offset 0 */
 		ip[8] = 64;
 		ip[9] = s->proto;
 		addr_of(AF_INET, s->src, a);
@@ -750,6 +754,53 @@ START_TEST(test_fragments)
 }
 END_TEST
 
+/* A fragmented datagram: its first fragment is mapped by its ports, the
+ * fragments after it (which carry none) get the same address, both ways;
+ * a fragment whose first was never seen is still dropped. */
+START_TEST(test_fragments_follow_first)
+{
+	struct pkt p;
+	uint8_t a[16];
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 4000, 53, .first_frag = true},
+	      &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 4000);
+	check_sums(&p);
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 1, 2, .frag = true}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "203.0.113.1", a);
+	ck_assert_mem_eq(p.b + p.l3 + 12, a + 12, 4);
+	ck_assert_uint_eq(fold(sum16(p.b + p.l3, 20, 0)), 0);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT), 2);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 0);
+	/* another datagram of the same source, its first fragment unseen */
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 1, 2, .frag = true,
+			     .ip_id = 0x4321},
+	      &p);
+	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 1);
+
+	/* the answer, fragmented too */
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 53, 4000,
+			     .first_frag = true, .ip_id = 0x7777},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "10.0.0.5", 4000);
+	check_sums(&p);
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 1, 2, .frag = true,
+			     .ip_id = 0x7777},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "10.0.0.5", a);
+	ck_assert_mem_eq(p.b + p.l3 + 16, a + 12, 4);
+	ck_assert_uint_eq(fold(sum16(p.b + p.l3, 20, 0)), 0);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_IN), 2);
+	teardown();
+}
+END_TEST
+
 /* type static: the configured address, not the interface's */
 START_TEST(test_static_snat)
 {
@@ -803,6 +854,7 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_icmp_errors);
 	tcase_add_test(tc, test_static_map_and_exclude);
 	tcase_add_test(tc, test_fragments);
+	tcase_add_test(tc, test_fragments_follow_first);
 	tcase_add_test(tc, test_static_snat);
 	tcase_add_test(tc, test_no_address);
 	suite_add_tcase(s, tc);

@@ -6,7 +6,9 @@
       back "PEER_ADDR PEER_PORT"; TCP connections stay open and answer every
       line the same way (a long-lived flow); DIR/nat.ready once listening
   nat_tools.py tcp HOST PORT [SPORT]       one connection, prints the answer
-  nat_tools.py udp HOST PORT [SPORT]       one datagram, prints the answer
+  nat_tools.py udp HOST PORT [SPORT [SIZE]] one datagram (of SIZE bytes, which
+      may be fragmented), prints the answer's first line; a datagram of more
+      than 100 bytes is answered with one as long, or exit status 1
   nat_tools.py hold HOST PORT FIFO_DIR     a TCP connection kept open: a line
       written to FIFO_DIR/in is sent, the answer appended to FIFO_DIR/out
 Exit status 1 when no answer came within 3 s.
@@ -51,7 +53,10 @@ def serve(logdir, specs):
                 sel.register(c, selectors.EVENT_READ, ("conn", peer(a)))
             elif what == "listen":
                 data, a = s.recvfrom(65535)
-                s.sendto(peer(a), a)
+                ans = peer(a)
+                if len(data) > 100:
+                    ans += b"." * (len(data) - len(ans))
+                s.sendto(ans, a)
             else:
                 try:
                     data = s.recv(65535)
@@ -64,7 +69,7 @@ def serve(logdir, specs):
                     s.sendall(proto)
 
 
-def one(proto, host, port, sport):
+def one(proto, host, port, sport, size=0):
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(family(host), kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,12 +81,15 @@ def one(proto, host, port, sport):
             s.connect((host, port))
             data = s.recv(200)
         else:
-            s.sendto(b"x", (host, port))
-            data, _ = s.recvfrom(200)
+            s.sendto(b"x" * (size or 1), (host, port))
+            data, _ = s.recvfrom(65535)
     except OSError as e:
         print("no answer: %s" % e, file=sys.stderr)
         return 1
-    print(data.decode().strip())
+    if size > 100 and len(data) != size:
+        print("an answer of %d bytes to %d" % (len(data), size), file=sys.stderr)
+        return 1
+    print(data.decode().split("\n")[0].strip())
     return 0
 
 
@@ -114,7 +122,8 @@ def main():
         serve(sys.argv[2], sys.argv[3:])
     elif cmd in ("tcp", "udp"):
         sport = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-        sys.exit(one(cmd, sys.argv[2], int(sys.argv[3]), sport))
+        size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+        sys.exit(one(cmd, sys.argv[2], int(sys.argv[3]), sport, size))
     elif cmd == "hold":
         hold(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:

@@ -2,7 +2,8 @@
 # NAT44/NAT66 in the lab, the server side inside (r-srv) and the client side
 # outside (r-cli): masquerade of TCP, UDP and ICMP echo, v4 and v6, the
 # source port kept; a port map (DNAT) from outside, answered back through
-# it; hairpinning to the port map from inside; show nat and its CRD status;
+# it; fragmented datagrams both ways; hairpinning to the port map from
+# inside, one hop spent; show nat and its CRD status;
 # clear nat; a config fwd must refuse, with nothing changed.
 . "$(dirname "$0")/lib.sh"
 TOOLS="$(dirname "$0")/nat_tools.py"
@@ -45,6 +46,17 @@ out=$(in_tcp fd00:10:1::2 7000 41004) || fail "tcp6 out: no answer"
 out=$(in_udp fd00:10:1::2 7001 41006) || fail "udp6 out: no answer"
 [ "$out" = "fd00:10:1::1 41006" ] || fail "udp6 out: the outside saw $out"
 pass_step "masquerade TCP/UDP, v4 and v6, ports kept"
+
+# datagrams bigger than the links: fragments both ways, each translated
+# by its datagram's first fragment (RFC 4787 REQ-14)
+frag0=$(fosctl -j show nat | jq_py "j['configs'][0]['counters']['dropsFragment']")
+out=$(in_udp 10.10.1.2 7001 41040 3000) || fail "fragmented udp out: no whole answer"
+[ "$out" = "10.10.1.1 41040" ] || fail "fragmented udp out: the outside saw $out"
+out=$(in_udp fd00:10:1::2 7001 41041 3000) || fail "fragmented udp6 out: no whole answer"
+[ "$out" = "fd00:10:1::1 41041" ] || fail "fragmented udp6 out: the outside saw $out"
+frag1=$(fosctl -j show nat | jq_py "j['configs'][0]['counters']['dropsFragment']")
+[ "$frag1" = "$frag0" ] || fail "fragments dropped: $frag0 -> $frag1"
+pass_step "fragmented datagrams, v4 and v6, both ways"
 
 inS ping -c2 -W2 10.10.1.2 >/dev/null || fail "ping out"
 inS ping -6 -c2 -W2 fd00:10:1::2 >/dev/null || fail "ping6 out"

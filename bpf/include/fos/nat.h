@@ -115,6 +115,21 @@ struct fos_nat_rule {
 };
 _Static_assert(sizeof(struct fos_nat_rule) == 88, "fos_nat_rule layout");
 
+/* fos_nat_frag, an LRU hash keyed by fos_frag_key (fos/abi.h) of a
+ * fragmented datagram as it arrived: the translation its first fragment
+ * (the one with the ports) got, for the fragments after it, which carry no
+ * ports. Fragments that come before their first are dropped. */
+#define FOS_NAT_FRAG_MAX 16384U
+
+struct fos_nat_frag {
+	__u8 addr[16]; /* the new source (OUT) or destination (IN) */
+	__u32 ifindex; /* the external interface */
+	__u16 rule;
+	__u8 dir; /* enum fos_nat_dir */
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct fos_nat_frag) == 24, "fos_nat_frag layout");
+
 /* fos_nat_extaddr, a small hash: every external address a mapping may have
  * (the external interfaces' as masquerade uses them, externalIP's), value
  * unused. The hairpin program, which sees every packet from the inside,
@@ -162,7 +177,7 @@ enum fos_nat_stat {
 	FOS_NAT_STAT_FULL,	 /* dropped: maxConnections mappings, or the table full */
 	FOS_NAT_STAT_NO_ADDRESS, /* dropped: the external interface has no address */
 	FOS_NAT_STAT_FILTERED,	 /* dropped: not from a dependent mapping's remote */
-	FOS_NAT_STAT_FRAGMENT,	 /* dropped: a non-first fragment of a translated flow */
+	FOS_NAT_STAT_FRAGMENT,	 /* dropped: a fragment to translate before its first */
 	FOS_NAT_STAT_HAIRPIN,	 /* packets turned back inside (hairpinning) */
 	FOS_NAT_STAT_ICMP_ERROR, /* ICMP errors translated, the quoted packet too */
 	FOS_NAT_STAT_MALFORMED,	 /* dropped: headers the translation cannot rewrite */
