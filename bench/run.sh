@@ -45,11 +45,15 @@
 #                       masquerading router, 1 flow and 10k flows: kernel
 #                       forwarding, fos's NAT via fwd, nftables masquerade,
 #                       two bare tc programs
+#  11. bench_nat_gc.sh  fwd's NAT collector over 120k mappings (an external
+#                       address's worth): walk time, CPU time, longest step,
+#                       show nat, removal of as many expired mappings
 #
 # bench/ruleset.h describes the ruleset of 1-3, bench_ct.c and
 # bench_ct_fwd.sh theirs. Environment: FOS_BENCH_ROUNDS and
 # FOS_BENCH_SECONDS tune bench_veth.sh, bench_ct_fwd.sh, bench_ddos.sh and
 # bench_nat_fwd.sh (FOS_BENCH_NAT_FLOWS its many-flows case);
+# FOS_BENCH_NAT_MAPPINGS the mappings of bench_nat_gc.sh;
 # FOS_BENCH_CONNECTS and FOS_BENCH_LEGIT_SECONDS the client of bench_ddos.sh.
 #
 # Exit status: 0 when the benchmarks ran (any that could not run here say
@@ -100,6 +104,7 @@ run "8. a SYN flood: SYN cookies in XDP next to nftables" bash "$BENCH/bench_ddo
 run "9. NAT cost per packet and per mapping (BPF_PROG_TEST_RUN)" "$BUILD/bench/bench-nat"
 run "10. packets per second forwarded through a masquerading router" \
   bash "$BENCH/bench_nat_fwd.sh" "$BUILD"
+run "11. the NAT collector over 120k mappings" bash "$BENCH/bench_nat_gc.sh" "$BUILD"
 
 if [ $failed -gt 0 ]; then
   exit 1

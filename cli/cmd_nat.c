@@ -56,6 +56,15 @@ static int64_t _fosctl_int(json_object *o, const char *path)
 	return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
 }
 
+static double _fosctl_double(json_object *o, const char *path)
+{
+	json_object *v = fosctl_json_get(o, path);
+
+	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)
+		   ? json_object_get_double(v)
+		   : 0;
+}
+
 int fosctl_print_nat(json_object *p)
 {
 	_cleanup_(fosctl_table_done) struct fosctl_table t = {};
@@ -100,6 +109,12 @@ int fosctl_print_nat(json_object *p)
 		return r;
 	if (json_object_object_get_ex(p, "tableSize", NULL))
 		printf("table: room for %" PRId64 " mappings\n", _fosctl_int(p, "tableSize") / 2);
+	if (json_object_object_get_ex(p, "gc", NULL))
+		printf("collector: %" PRId64 " expired, %" PRId64 " ended by reloads; %" PRId64
+		       " walks, the last %.1f ms, every %" PRId64 " ms\n",
+		       _fosctl_int(p, "expired"), _fosctl_int(p, "ended"),
+		       _fosctl_int(p, "gc.walks"), _fosctl_double(p, "gc.lastWalkMs"),
+		       _fosctl_int(p, "gc.intervalMs"));
 	if (na == 0)
 		return 0;
 	printf("\n");

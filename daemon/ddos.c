@@ -22,9 +22,6 @@
 
 #define NS_PER_S 1000000000ULL
 
-/* entries per bpf_map_lookup_batch of the source and destination tables */
-#define FOS_DDOS_BATCH 1024U
-
 /* a protection counts as engaged this long after it last acted */
 #define FOS_DDOS_ENGAGED_NS (2 * NS_PER_S)
 
@@ -458,58 +455,7 @@ bool fos_ddos_tables_current(const struct fos_prog_rt *p, const struct fos_ddos_
 	       id == t->src_id;
 }
 
-/* One step of a walk of a hash map of fos_ddos_addr keys: batches of
- * c->batch entries (FOS_DDOS_BATCH if 0) until budget_ns has passed, at
- * least one; cb for every entry. At most max entries are read, so a walk is
- * bounded by the map's size even while the datapath adds entries. 1 while
- * there is more, 0 at the end, -errno. */
-static int _fos_ddos_walk_step(int fd, size_t vsize, uint32_t max, struct fos_ddos_cursor *c,
-			       void (*cb)(void *u, const struct fos_ddos_addr *k, const void *v),
-			       void *u, uint64_t budget_ns)
-{
-	uint32_t batch = c->batch ? c->batch : FOS_DDOS_BATCH;
-	_cleanup_free_ struct fos_ddos_addr *keys = NULL;
-	_cleanup_free_ uint8_t *vals = NULL;
-	uint64_t t0 = fos_boottime_ns();
-
-	if (c->done)
-		return 0;
-	/* a bucket holding more entries than a batch takes is read whole, with
-	 * a batch grown for it */
-	if (batch < FOS_DDOS_BATCH)
-		batch = c->grown > batch ? c->grown : batch;
-	keys = calloc(batch, sizeof(*keys));
-	vals = calloc(batch, vsize);
-	if (!keys || !vals)
-		return -ENOMEM;
-	do {
-		uint32_t count = batch, out = 0;
-		int r = bpf_map_lookup_batch(fd, c->started ? &c->pos : NULL, &out, keys, vals,
-					     &count, NULL);
-
-		if (r < 0 && errno == ENOSPC && count == 0 && batch < FOS_DDOS_BATCH) {
-			c->grown = batch * 2;
-			return 1;
-		}
-		if (r < 0 && errno != ENOENT)
-			return -errno;
-		for (uint32_t i = 0; i < count && c->seen < max; i++, c->seen++)
-			cb(u, &keys[i], vals + (size_t)i * vsize);
-		/* only that bucket needed the bigger batch: the next step reads
-		 * c->batch again */
-		if (count)
-			c->grown = 0;
-		if (r < 0 || c->seen >= max) {
-			c->done = true;
-			return 0;
-		}
-		c->pos = out;
-		c->started = true;
-	} while (fos_boottime_ns() - t0 < budget_ns);
-	return 1;
-}
-
-static void _fos_dst_one(void *u, const struct fos_ddos_addr *k, const void *v)
+static void _fos_dst_one(void *u, const void *k, const void *v)
 {
 	struct fos_ddos_cursor *c = u;
 	const struct fos_ddos_dst *d = v;
@@ -519,7 +465,7 @@ static void _fos_dst_one(void *u, const struct fos_ddos_addr *k, const void *v)
 		c->count++;
 }
 
-static void _fos_src_one(void *u, const struct fos_ddos_addr *k, const void *v)
+static void _fos_src_one(void *u, const void *k, const void *v)
 {
 	(void)k;
 	(void)v;
@@ -529,15 +475,15 @@ static void _fos_src_one(void *u, const struct fos_ddos_addr *k, const void *v)
 int fos_ddos_count_sources_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
 				uint64_t budget_ns)
 {
-	return _fos_ddos_walk_step(t->src, sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX, c,
-				   _fos_src_one, c, budget_ns);
+	return fos_map_walk_step(t->src, sizeof(struct fos_ddos_addr), sizeof(struct fos_ddos_src),
+				 FOS_DDOS_SRC_MAX, &c->walk, _fos_src_one, c, budget_ns);
 }
 
 int fos_ddos_count_engaged_step(const struct fos_ddos_tables *t, struct fos_ddos_cursor *c,
 				uint64_t budget_ns)
 {
-	return _fos_ddos_walk_step(t->dst, sizeof(struct fos_ddos_dst), FOS_DDOS_DST_MAX, c,
-				   _fos_dst_one, c, budget_ns);
+	return fos_map_walk_step(t->dst, sizeof(struct fos_ddos_addr), sizeof(struct fos_ddos_dst),
+				 FOS_DDOS_DST_MAX, &c->walk, _fos_dst_one, c, budget_ns);
 }
 
 int fos_ddos_status(const struct fos_prog_rt *p, struct fos_ddos_status *ret)
@@ -634,8 +580,9 @@ struct _fos_top_walk {
 };
 
 /* the heap keeps the cap largest totals, its smallest at the root */
-static void _fos_top_one(void *u, const struct fos_ddos_addr *k, const void *v)
+static void _fos_top_one(void *u, const void *key, const void *v)
 {
+	const struct fos_ddos_addr *k = key;
 	struct _fos_top_walk *w = u;
 	struct fos_ddos_top *t = w->t;
 	const struct fos_ddos_src *s = v;
@@ -675,8 +622,8 @@ int fos_ddos_top_step(struct fos_ddos_top *t, uint32_t prog, const struct fos_dd
 		if (!t->v)
 			return -ENOMEM;
 	}
-	return _fos_ddos_walk_step(tb->src, sizeof(struct fos_ddos_src), FOS_DDOS_SRC_MAX, c,
-				   _fos_top_one, &w, budget_ns);
+	return fos_map_walk_step(tb->src, sizeof(struct fos_ddos_addr), sizeof(struct fos_ddos_src),
+				 FOS_DDOS_SRC_MAX, &c->walk, _fos_top_one, &w, budget_ns);
 }
 
 void fos_ddos_top_sort(struct fos_ddos_top *t)

@@ -389,7 +389,7 @@ static int _fos_ddos_job_step(struct fos_manager *m, struct fos_peer *peer, void
 			j->dsts_done = false;
 			j->cur++;
 		}
-		j->c = (struct fos_ddos_cursor){.batch = j->batch, .now = fos_boottime_ns()};
+		j->c = (struct fos_ddos_cursor){.walk.batch = j->batch, .now = fos_boottime_ns()};
 		if (fos_boottime_ns() - t0 >= j->budget_ns)
 			return 1;
 	}
@@ -442,7 +442,7 @@ static int _fos_ddos_job_start(struct fos_manager *m, struct fos_peer *peer, boo
 		dp->v6_plen = p->cfg->ddos.v6_plen;
 		j->n++;
 	}
-	j->c = (struct fos_ddos_cursor){.batch = j->batch, .now = fos_boottime_ns()};
+	j->c = (struct fos_ddos_cursor){.walk.batch = j->batch, .now = fos_boottime_ns()};
 	peer->job =
 	    (struct fos_job){.step = _fos_ddos_job_step, .free = _fos_ddos_job_free, .state = j};
 	return 0;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "fos/abi.h"
+#include "map_walk.h"
 
 struct bpf_link;
 struct ring_buffer;
@@ -422,11 +423,7 @@ bool fos_ddos_tables_current(const struct fos_prog_rt *p, const struct fos_ddos_
 
 /* where a walk of one table is */
 struct fos_ddos_cursor {
-	bool started, done;
-	uint32_t pos;	/* bpf_map_lookup_batch position */
-	uint32_t seen;	/* entries read */
-	uint32_t batch; /* entries per lookup; 0: the default */
-	uint32_t grown; /* a bucket held more than batch: lookups take this many */
+	struct fos_map_walk walk;
 	uint64_t now;	/* count of engaged destinations: at this CLOCK_BOOTTIME */
 	uint64_t count; /* counting walks: the result so far */
 };

@@ -223,33 +223,45 @@ static int _fos_copy_mapping(int from, int to, const struct fos_nat_key *k,
 	return 0;
 }
 
+struct _fos_copy {
+	int from, to;
+	size_t n, lost;
+};
+
+static void _fos_copy_one(void *u, const void *key, const void *val)
+{
+	struct _fos_copy *c = u;
+	const struct fos_nat_key *k = key;
+	struct fos_nat_value cur;
+
+	if (k->dir != FOS_NAT_OUT || bpf_map_lookup_elem(c->to, k, &cur) == 0)
+		return;
+	switch (_fos_copy_mapping(c->from, c->to, k, val)) {
+	case 0:
+		c->n++;
+		break;
+	case -EEXIST:
+		c->lost++;
+		break;
+	default:
+		break;
+	}
+}
+
 /* every mapping of from that to lacks, copied; returns how many, and in
  * *ret_lost those whose external port to gave to another meanwhile */
 static size_t _fos_copy_table(int from, int to, size_t *ret_lost)
 {
-	struct fos_nat_key k, next;
-	struct fos_nat_value v, cur;
-	size_t n = 0;
-	bool first = true;
+	struct _fos_copy c = {.from = from, .to = to};
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
 
-	while (bpf_map_get_next_key(from, first ? NULL : &k, &next) == 0) {
-		first = false;
-		k = next;
-		if (k.dir != FOS_NAT_OUT || bpf_map_lookup_elem(from, &k, &v) < 0 ||
-		    bpf_map_lookup_elem(to, &k, &cur) == 0)
-			continue;
-		switch (_fos_copy_mapping(from, to, &k, &v)) {
-		case 0:
-			n++;
-			break;
-		case -EEXIST:
-			(*ret_lost)++;
-			break;
-		default:
-			break;
-		}
-	}
-	return n;
+	if (bpf_obj_get_info_by_fd(from, &info, &len) < 0)
+		return 0;
+	(void)fos_map_walk_all(from, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
+			       info.max_entries, _fos_copy_one, &c);
+	*ret_lost += c.lost;
+	return c.n;
 }
 
 /* Once the apply is through: every mapping copied into the new table, the
@@ -265,6 +277,7 @@ void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 
 	n = _fos_copy_table(from, to, &lost);
 	rt->skel = skel;
+	rt->walking = false; /* the collector starts again on the new table */
 	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX; i++) {
 		struct fos_tc_attach *at = &rt->hooks[i];
 		uint32_t ours = at->prog_id;
@@ -320,6 +333,33 @@ static int _fos_static_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct fos_nat_key));
 }
 
+struct _fos_statics {
+	struct fos_nat_key *v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void _fos_static_one(void *u, const void *key, const void *val)
+{
+	struct _fos_statics *st = u;
+	const struct fos_nat_value *v = val;
+
+	if (!(v->flags & FOS_NAT_F_STATIC) || st->failed)
+		return;
+	if (st->n == st->cap) {
+		size_t nc = st->cap ? 2 * st->cap : 64;
+		struct fos_nat_key *x = reallocarray(st->v, nc, sizeof(*x));
+
+		if (!x) {
+			st->failed = true;
+			return;
+		}
+		st->v = x;
+		st->cap = nc;
+	}
+	memcpy(&st->v[st->n++], key, sizeof(*st->v));
+}
+
 /* After a restart: the names by id, the hooks (their programs replaced by
  * this object's in place), and the port maps' entries. */
 int fos_nat_adopt(struct fos_nat_rt *rt)
@@ -327,10 +367,9 @@ int fos_nat_adopt(struct fos_nat_rt *rt)
 	int nfd = bpf_map__fd(rt->skel->maps.fos_nat_names);
 	int afd = bpf_map__fd(rt->skel->maps.fos_tc_attach);
 	int mfd = fos_nat_map_fd(rt);
-	struct fos_nat_key k, next;
-	struct fos_nat_value v;
-	size_t cap = 0, hooks = 0;
-	bool first = true;
+	struct _fos_statics st = {0};
+	size_t hooks = 0;
+	int r;
 
 	for (uint32_t i = 1; i < FOS_NAT_RULES_MAX; i++) {
 		struct fos_nat_name n = {};
@@ -359,22 +398,13 @@ int fos_nat_adopt(struct fos_nat_rt *rt)
 		hooks++;
 	}
 	_fos_save_hooks(rt);
-	while (bpf_map_get_next_key(mfd, first ? NULL : &k, &next) == 0) {
-		first = false;
-		k = next;
-		if (bpf_map_lookup_elem(mfd, &k, &v) < 0 || !(v.flags & FOS_NAT_F_STATIC))
-			continue;
-		if (rt->n_statics == cap) {
-			size_t nc = cap ? 2 * cap : 64;
-			struct fos_nat_key *x = reallocarray(rt->statics, nc, sizeof(*x));
-
-			if (!x)
-				return -ENOMEM;
-			rt->statics = x;
-			cap = nc;
-		}
-		rt->statics[rt->n_statics++] = k;
-	}
+	r = fos_map_walk_all(mfd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
+			     fos_nat_table_size(rt), _fos_static_one, &st);
+	free(rt->statics);
+	rt->statics = st.v;
+	rt->n_statics = st.n;
+	if (r < 0 || st.failed)
+		return r < 0 ? r : -ENOMEM;
 	if (rt->n_statics)
 		qsort(rt->statics, rt->n_statics, sizeof(*rt->statics), _fos_static_cmp);
 	if (hooks)
@@ -888,23 +918,25 @@ static void _fos_out_key_of(const struct fos_nat_key *in, const struct fos_nat_v
 	}
 }
 
-static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id)
+static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id, uint64_t n)
 {
 	int fd = bpf_map__fd(rt->skel->maps.fos_nat_count);
 	uint32_t k = FOS_NAT_COUNT_REMOVED(id);
 	uint64_t v = 0;
 
-	if (id >= FOS_NAT_RULES_MAX)
+	if (id >= FOS_NAT_RULES_MAX || !n)
 		return;
 	(void)bpf_map_lookup_elem(fd, &k, &v);
-	v++;
+	v += n;
 	(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 }
 
-int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
-		   const struct fos_nat_value *v)
+/* Both entries of the mapping (out, v), not counted: IN first, so that no
+ * packet finds the port's way in once it is free for another mapping; only
+ * while it is the mapping's own (in_ours: known to be) */
+static int _fos_unmap(int fd, const struct fos_nat_key *out, const struct fos_nat_value *v,
+		      bool in_ours)
 {
-	int fd = fos_nat_map_fd(rt);
 	struct fos_nat_key in = {};
 	struct fos_nat_value iv;
 
@@ -912,16 +944,20 @@ int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
 	in.port = v->port;
 	in.proto = out->proto;
 	in.dir = FOS_NAT_IN;
-	/* the IN entry first: no packet finds the port's way in once it is
-	 * free for another mapping */
-	if (bpf_map_lookup_elem(fd, &in, &iv) == 0 && memcmp(iv.addr, out->addr, 16) == 0 &&
-	    iv.port == out->port)
+	if (in_ours || (bpf_map_lookup_elem(fd, &in, &iv) == 0 &&
+			memcmp(iv.addr, out->addr, 16) == 0 && iv.port == out->port))
 		(void)bpf_map_delete_elem(fd, &in);
-	if (bpf_map_delete_elem(fd, out) < 0)
-		return -errno;
-	if (!(v->flags & FOS_NAT_F_STATIC))
-		_fos_count_removed(rt, v->rule);
-	return 0;
+	return bpf_map_delete_elem(fd, out) < 0 ? -errno : 0;
+}
+
+int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
+		   const struct fos_nat_value *v)
+{
+	int r = _fos_unmap(fos_nat_map_fd(rt), out, v, false);
+
+	if (r == 0 && !(v->flags & FOS_NAT_F_STATIC))
+		_fos_count_removed(rt, v->rule, 1);
+	return r;
 }
 
 int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
@@ -1146,8 +1182,10 @@ void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct f
 	free(rt->ids);
 	rt->ids = tx->ids;
 	tx->ids = NULL;
-	/* mappings the new config does not allow end in the next walk */
+	/* mappings the new config does not allow end in the next walk, one
+	 * from the start (a walk under way has passed some already) */
 	rt->revalidate = true;
+	rt->walking = false;
 	rt->next_ms = 0;
 }
 
@@ -1320,105 +1358,167 @@ static bool _fos_hairpinned(const struct fos_nat_rt *rt, const struct fos_nat_ke
 	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_extaddr), ra, &one) == 0;
 }
 
-#define FOS_NAT_GC_BATCH    256
-#define FOS_NAT_GC_INTERVAL 1000 /* ms between walks */
+/* ms from the end of a walk to the next: ten times the walk's own time,
+ * so that the collector takes a tenth of a CPU at most, within these */
+#define FOS_NAT_GC_INTERVAL	1000
+#define FOS_NAT_GC_INTERVAL_MAX 10000
+/* a port claimed by a mapping that was never made is looked for every this
+ * many walks: only a CPU that lost a race (and fwd killed between a
+ * mapping's two deletes) leaves one */
+#define FOS_NAT_ORPHAN_WALKS 10
+#define FOS_NAT_ORPHAN_AGE   (10ULL * 1000000000ULL)
 
-/* one entry: ended when the config no longer allows it, or expired */
-static void _fos_gc_one(struct fos_nat_rt *rt, const struct fos_config *cfg, int fd,
-			const struct fos_nat_key *k, uint64_t now)
+struct _fos_gc {
+	struct fos_nat_rt *rt;
+	const struct fos_config *cfg;
+	int fd;
+	uint64_t now;
+	bool orphans;
+	uint32_t removed[FOS_NAT_RULES_MAX]; /* by rule id, counted at the step's end */
+};
+
+static bool _fos_gc_remove(struct _fos_gc *g, const struct fos_nat_key *k,
+			   const struct fos_nat_value *v, bool in_ours)
 {
+	if (_fos_unmap(g->fd, k, v, in_ours) < 0)
+		return false;
+	if (v->rule < FOS_NAT_RULES_MAX)
+		g->removed[v->rule]++;
+	return true;
+}
+
+/* the IN entry of the OUT mapping (k, v), when it is the mapping's */
+static bool _fos_in_of(int fd, const struct fos_nat_key *k, const struct fos_nat_value *v,
+		       struct fos_nat_value *ret)
+{
+	struct fos_nat_key ik = {.proto = k->proto, .dir = FOS_NAT_IN};
+
+	memcpy(ik.addr, v->addr, 16);
+	ik.port = v->port;
+	return bpf_map_lookup_elem(fd, &ik, ret) == 0 && memcmp(ret->addr, k->addr, 16) == 0 &&
+	       ret->port == k->port;
+}
+
+/* the shortest idleness after which a mapping of proto can have expired
+ * (_fos_expired: TCP ends no sooner than its transitory timeout) */
+static uint64_t _fos_min_idle_ns(const struct fos_nat_cfg *c, uint8_t proto)
+{
+	uint64_t s;
+
+	if (proto == IPPROTO_TCP)
+		s = FOS_NAT_TCP_TRANSITORY;
+	else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
+		s = FOS_NAT_ICMP_TIMEOUT;
+	else
+		s = c->udp_timeout;
+	return s * 1000000000ULL;
+}
+
+/*
+ * One entry as the walk's batch read it (vb). A mapping whose OUT entry saw
+ * a packet more recently than it could expire costs no look-up at all; the
+ * others are judged with their IN entry, and read again before they are
+ * removed (a packet may have come since the batch was read).
+ */
+static void _fos_gc_one(void *u, const void *key, const void *val)
+{
+	struct _fos_gc *g = u;
+	struct fos_nat_rt *rt = g->rt;
+	const struct fos_nat_key *k = key;
+	const struct fos_nat_value *vb = val;
 	struct fos_nat_value v, iv;
 	const struct fos_nat_cfg *c;
+	uint64_t now = g->now, last;
 	bool have_in;
 
-	if (bpf_map_lookup_elem(fd, k, &v) < 0 || (v.flags & FOS_NAT_F_STATIC))
+	if (vb->flags & FOS_NAT_F_STATIC)
 		return;
 	if (k->dir == FOS_NAT_IN) {
 		struct fos_nat_key ok;
 		struct fos_nat_value ov;
 
-		/* a port claimed by a mapping that was never made */
-		_fos_out_key_of(k, &v, &ok);
-		if (bpf_map_lookup_elem(fd, &ok, &ov) < 0 && now > v.last_ns &&
-		    now - v.last_ns > 10ULL * 1000000000ULL)
-			(void)bpf_map_delete_elem(fd, k);
+		if (!g->orphans || now <= vb->last_ns || now - vb->last_ns <= FOS_NAT_ORPHAN_AGE)
+			return;
+		_fos_out_key_of(k, vb, &ok);
+		if (bpf_map_lookup_elem(g->fd, &ok, &ov) < 0 &&
+		    bpf_map_lookup_elem(g->fd, k, &v) == 0 && now > v.last_ns &&
+		    now - v.last_ns > FOS_NAT_ORPHAN_AGE)
+			(void)bpf_map_delete_elem(g->fd, k);
 		return;
 	}
-	{
-		struct fos_nat_key ik = {.proto = k->proto, .dir = FOS_NAT_IN};
-
-		memcpy(ik.addr, v.addr, 16);
-		ik.port = v.port;
-		have_in = bpf_map_lookup_elem(fd, &ik, &iv) == 0 &&
-			  memcmp(iv.addr, k->addr, 16) == 0 && iv.port == k->port;
-	}
-	c = _fos_cfg_of(rt, cfg, v.rule);
-	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, &v))) {
-		if (fos_nat_remove(rt, k, &v) == 0)
+	c = _fos_cfg_of(rt, g->cfg, vb->rule);
+	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, vb))) {
+		if (_fos_gc_remove(g, k, vb, false))
 			rt->ended++;
-	} else if (rt->ct_fd >= 0 && v.rule < FOS_NAT_RULES_MAX && rt->tracked[v.rule] &&
-		   !_fos_hairpinned(rt, k, &v)) {
-		/* the connection table's entry decides, not the own timeouts */
-		uint64_t last = have_in && iv.last_ns > v.last_ns ? iv.last_ns : v.last_ns;
-
-		if (!_fos_ct_has(rt, k, &v) && now > last &&
-		    now - last >= FOS_NAT_CT_GRACE * 1000000000ULL) {
-			if (fos_nat_remove(rt, k, &v) == 0)
-				rt->expired++;
-		}
-	} else if (_fos_expired(c, k->proto, &v, have_in ? &iv : NULL, now)) {
-		if (fos_nat_remove(rt, k, &v) == 0)
-			rt->expired++;
+		return;
 	}
+	if (rt->ct_fd >= 0 && vb->rule < FOS_NAT_RULES_MAX && rt->tracked[vb->rule]) {
+		/* the connection table's entry decides, not the own timeouts,
+		 * but for a hairpinned flow, which it sees translated */
+		const uint64_t grace = FOS_NAT_CT_GRACE * 1000000000ULL;
+
+		if (now <= vb->last_ns || now - vb->last_ns < grace)
+			return;
+		if (!_fos_hairpinned(rt, k, vb)) {
+			have_in = _fos_in_of(g->fd, k, vb, &iv);
+			last = have_in && iv.last_ns > vb->last_ns ? iv.last_ns : vb->last_ns;
+			if (now <= last || now - last < grace || _fos_ct_has(rt, k, vb))
+				return;
+			if (bpf_map_lookup_elem(g->fd, k, &v) < 0 || v.last_ns != vb->last_ns)
+				return;
+			if (_fos_gc_remove(g, k, &v, have_in))
+				rt->expired++;
+			return;
+		}
+	}
+	if (now <= vb->last_ns || now - vb->last_ns < _fos_min_idle_ns(c, k->proto))
+		return;
+	have_in = _fos_in_of(g->fd, k, vb, &iv);
+	if (!_fos_expired(c, k->proto, vb, have_in ? &iv : NULL, now))
+		return;
+	if (bpf_map_lookup_elem(g->fd, k, &v) < 0 ||
+	    !_fos_expired(c, k->proto, &v, have_in ? &iv : NULL, now))
+		return;
+	if (_fos_gc_remove(g, k, &v, have_in))
+		rt->expired++;
 }
 
-/*
- * The walk reads a batch of keys ahead and judges them after: the last key
- * read stays, unjudged, as the place the next batch reads on from (a key
- * deleted under the cursor would send the walk back to the start), and is
- * judged with that batch.
- */
 uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, uint64_t budget_ns)
 {
 	int fd = fos_nat_map_fd(rt);
-	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), now = fos_boottime_ns();
-	struct fos_nat_key keys[FOS_NAT_GC_BATCH];
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), step;
+	struct _fos_gc g = {.rt = rt, .cfg = cfg, .fd = fd, .now = fos_boottime_ns()};
+	int r;
 
 	if (fd < 0)
 		return UINT32_MAX;
 	if (!rt->walking) {
 		rt->walking = true;
-		rt->have_key = false;
+		rt->walk = (struct fos_map_walk){0};
+		rt->walk_ns = 0;
 	}
-	for (;;) {
-		size_t n = 0;
-		bool end = false;
-
-		while (n < FOS_NAT_GC_BATCH) {
-			const struct fos_nat_key *prev =
-			    n ? &keys[n - 1] : (rt->have_key ? &rt->cursor : NULL);
-
-			if (bpf_map_get_next_key(fd, prev, &keys[n]) < 0) {
-				end = true;
-				break;
-			}
-			n++;
-		}
-		if (rt->have_key)
-			_fos_gc_one(rt, cfg, fd, &rt->cursor, now);
-		for (size_t i = 0; i + (end ? 0 : 1) < n; i++)
-			_fos_gc_one(rt, cfg, fd, &keys[i], now);
-		if (end) {
-			rt->walking = false;
-			rt->have_key = false;
-			rt->revalidate = false;
-			rt->walks++;
-			rt->next_ms = fos_clock_ns(CLOCK_MONOTONIC) / 1000000 + FOS_NAT_GC_INTERVAL;
-			return FOS_NAT_GC_INTERVAL;
-		}
-		rt->cursor = keys[n - 1];
-		rt->have_key = true;
-		if (fos_clock_ns(CLOCK_MONOTONIC) - t0 >= budget_ns)
-			return 0;
-	}
+	g.orphans = rt->walks % FOS_NAT_ORPHAN_WALKS == 0;
+	r = fos_map_walk_step(fd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
+			      fos_nat_table_size(rt), &rt->walk, _fos_gc_one, &g, budget_ns);
+	for (uint32_t id = 0; id < FOS_NAT_RULES_MAX; id++)
+		_fos_count_removed(rt, id, g.removed[id]);
+	step = fos_clock_ns(CLOCK_MONOTONIC) - t0;
+	rt->walk_ns += step;
+	if (step > rt->max_step_ns)
+		rt->max_step_ns = step;
+	if (r > 0)
+		return 0;
+	if (r < 0)
+		log_warning("nat: the walk of the mapping table stopped: %s", strerror(-r));
+	rt->walking = false;
+	rt->revalidate = false;
+	rt->walks++;
+	rt->last_walk_ns = rt->walk_ns;
+	rt->interval_ms = (uint32_t)(rt->walk_ns / 100000); /* 10 x, in ms */
+	if (rt->interval_ms < FOS_NAT_GC_INTERVAL)
+		rt->interval_ms = FOS_NAT_GC_INTERVAL;
+	if (rt->interval_ms > FOS_NAT_GC_INTERVAL_MAX)
+		rt->interval_ms = FOS_NAT_GC_INTERVAL_MAX;
+	rt->next_ms = fos_clock_ns(CLOCK_MONOTONIC) / 1000000 + rt->interval_ms;
+	return rt->interval_ms;
 }

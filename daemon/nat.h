@@ -36,10 +36,13 @@ struct fos_nat_rt {
 	struct nl_sock *nl; /* address events */
 	unsigned nl_gen;
 	/* the collector */
-	bool walking, revalidate, have_key;
-	struct fos_nat_key cursor;
+	bool walking, revalidate;
+	struct fos_map_walk walk;
 	uint64_t next_ms;
 	uint64_t expired, ended, walks;
+	uint64_t walk_ns, last_walk_ns,
+	    max_step_ns;      /* steps' time: this walk's, the last's, the longest */
+	uint32_t interval_ms; /* from the last walk to the next */
 	/* the connection table (-1: none), and by rule id whether a stateful
 	 * TC program tracks the flows of the natConfig (on its source or
 	 * destination interface) and in which zone */

@@ -538,7 +538,66 @@ static bool _fos_nat_match(const struct _fos_nat_filter *f, const struct fos_nat
 	return true;
 }
 
-#define FOS_NAT_SHOW_MAX 10000 /* mappings listed by one show */
+#define FOS_NAT_SHOW_MAX   10000 /* mappings listed by one show */
+#define FOS_NAT_SHOW_ADDRS 64	 /* external addresses counted by one show */
+
+/* what a show reads in its walk of the table */
+struct _fos_show {
+	const struct _fos_nat_filter *f;
+	const struct fos_nat_rt *rt;
+	json_object *maps; /* NULL: only counted */
+	uint64_t now;
+	uint64_t per_addr_n[FOS_NAT_SHOW_ADDRS];
+	uint8_t per_addr[FOS_NAT_SHOW_ADDRS][16];
+	size_t n_addr, listed, total;
+};
+
+static void _fos_show_one(void *u, const void *key, const void *val)
+{
+	static const uint8_t zero[16];
+	struct _fos_show *w = u;
+	const struct fos_nat_key *k = key;
+	const struct fos_nat_value *mv = val;
+	json_object *e;
+	size_t i;
+
+	if (k->dir == FOS_NAT_IN) {
+		for (i = 0; i < w->n_addr; i++)
+			if (memcmp(w->per_addr[i], k->addr, 16) == 0)
+				break;
+		if (i == w->n_addr && w->n_addr < FOS_NAT_SHOW_ADDRS)
+			memcpy(w->per_addr[w->n_addr++], k->addr, 16);
+		if (i < FOS_NAT_SHOW_ADDRS)
+			w->per_addr_n[i]++;
+		return;
+	}
+	if (!_fos_nat_match(w->f, k, mv))
+		return;
+	w->total++;
+	if (!w->maps || w->listed >= FOS_NAT_SHOW_MAX)
+		return;
+	e = json_object_new_object();
+	json_object_object_add(
+	    e, "config",
+	    json_object_new_string(mv->rule < FOS_NAT_RULES_MAX ? w->rt->names[mv->rule] : ""));
+	json_object_object_add(e, "protocol", _fos_proto_json(k->proto));
+	json_object_object_add(e, "internal", _fos_addr_json(k->addr));
+	json_object_object_add(e, "internalPort", json_object_new_int(k->port));
+	json_object_object_add(e, "external", _fos_addr_json(mv->addr));
+	json_object_object_add(e, "externalPort", json_object_new_int(mv->port));
+	if (memcmp(k->raddr, zero, 16) != 0 || k->rport) {
+		json_object_object_add(e, "remote", _fos_addr_json(k->raddr));
+		json_object_object_add(e, "remotePort", json_object_new_int(k->rport));
+	}
+	json_object_object_add(e, "static", json_object_new_boolean(mv->flags & FOS_NAT_F_STATIC));
+	json_object_object_add(
+	    e, "idleSeconds",
+	    json_object_new_int64(w->now > mv->last_ns && mv->last_ns
+				      ? (int64_t)((w->now - mv->last_ns) / 1000000000ULL)
+				      : 0));
+	json_object_array_add(w->maps, e);
+	w->listed++;
+}
 
 static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
@@ -547,9 +606,7 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 	json_object *o = json_object_new_object(), *cfgs = json_object_new_array(), *maps = NULL;
 	json_object *ext = json_object_new_array();
 	struct _fos_nat_filter f;
-	uint64_t per_addr_n[64] = {0};
-	uint8_t per_addr[64][16];
-	size_t n_addr = 0, listed = 0, total = 0;
+	struct _fos_show w = {0};
 	bool want_maps = false, sent;
 	json_object *v;
 	int r;
@@ -572,75 +629,20 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 		maps = json_object_new_array();
 	/* one walk: ports in use per external address, and the mappings */
 	if (rt && rt->skel) {
-		int fd = fos_nat_map_fd(rt);
-		struct fos_nat_key k, next;
-		struct fos_nat_value mv;
-		bool first = true;
-
-		while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
-			size_t i;
-
-			first = false;
-			k = next;
-			if (bpf_map_lookup_elem(fd, &k, &mv) < 0)
-				continue;
-			if (k.dir == FOS_NAT_IN) {
-				for (i = 0; i < n_addr; i++)
-					if (memcmp(per_addr[i], k.addr, 16) == 0)
-						break;
-				if (i == n_addr && n_addr < 64)
-					memcpy(per_addr[n_addr++], k.addr, 16);
-				if (i < 64)
-					per_addr_n[i]++;
-				continue;
-			}
-			if (!_fos_nat_match(&f, &k, &mv))
-				continue;
-			total++;
-			if (!maps || listed >= FOS_NAT_SHOW_MAX)
-				continue;
-			{
-				json_object *e = json_object_new_object();
-				uint64_t now = fos_boottime_ns();
-				static const uint8_t zero[16];
-
-				json_object_object_add(
-				    e, "config",
-				    json_object_new_string(
-					mv.rule < FOS_NAT_RULES_MAX ? rt->names[mv.rule] : ""));
-				json_object_object_add(e, "protocol", _fos_proto_json(k.proto));
-				json_object_object_add(e, "internal", _fos_addr_json(k.addr));
-				json_object_object_add(e, "internalPort",
-						       json_object_new_int(k.port));
-				json_object_object_add(e, "external", _fos_addr_json(mv.addr));
-				json_object_object_add(e, "externalPort",
-						       json_object_new_int(mv.port));
-				if (memcmp(k.raddr, zero, 16) != 0 || k.rport) {
-					json_object_object_add(e, "remote",
-							       _fos_addr_json(k.raddr));
-					json_object_object_add(e, "remotePort",
-							       json_object_new_int(k.rport));
-				}
-				json_object_object_add(
-				    e, "static",
-				    json_object_new_boolean(mv.flags & FOS_NAT_F_STATIC));
-				json_object_object_add(
-				    e, "idleSeconds",
-				    json_object_new_int64(
-					now > mv.last_ns && mv.last_ns
-					    ? (int64_t)((now - mv.last_ns) / 1000000000ULL)
-					    : 0));
-				json_object_array_add(maps, e);
-				listed++;
-			}
-		}
+		w.f = &f;
+		w.rt = rt;
+		w.maps = maps;
+		w.now = fos_boottime_ns();
+		(void)fos_map_walk_all(fos_nat_map_fd(rt), sizeof(struct fos_nat_key),
+				       sizeof(struct fos_nat_value), fos_nat_table_size(rt),
+				       _fos_show_one, &w);
 	}
-	for (size_t i = 0; i < n_addr; i++) {
+	for (size_t i = 0; i < w.n_addr; i++) {
 		json_object *e = json_object_new_object();
 
-		json_object_object_add(e, "address", _fos_addr_json(per_addr[i]));
+		json_object_object_add(e, "address", _fos_addr_json(w.per_addr[i]));
 		json_object_object_add(e, "portsInUse",
-				       json_object_new_int64((int64_t)per_addr_n[i]));
+				       json_object_new_int64((int64_t)w.per_addr_n[i]));
 		json_object_array_add(ext, e);
 	}
 	for (size_t i = 0; m->cfg && i < m->cfg->n_nats; i++) {
@@ -702,30 +704,76 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 	}
 	json_object_object_add(o, "configs", cfgs);
 	json_object_object_add(o, "externalAddresses", ext);
-	json_object_object_add(o, "matching", json_object_new_int64((int64_t)total));
+	json_object_object_add(o, "matching", json_object_new_int64((int64_t)w.total));
 	if (rt) {
 		/* entries of the table (two per mapping) and its size */
 		json_object_object_add(o, "tableSize",
 				       json_object_new_int64((int64_t)fos_nat_table_size(rt)));
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)rt->expired));
 		json_object_object_add(o, "ended", json_object_new_int64((int64_t)rt->ended));
+		{
+			json_object *gc = json_object_new_object();
+
+			json_object_object_add(gc, "walks",
+					       json_object_new_int64((int64_t)rt->walks));
+			json_object_object_add(
+			    gc, "lastWalkMs",
+			    json_object_new_double((double)rt->last_walk_ns / 1e6));
+			json_object_object_add(
+			    gc, "maxStepMs", json_object_new_double((double)rt->max_step_ns / 1e6));
+			json_object_object_add(gc, "intervalMs",
+					       json_object_new_int64(rt->interval_ms));
+			json_object_object_add(o, "gc", gc);
+		}
 	}
 	if (maps) {
 		json_object_object_add(o, "mappings", maps);
-		json_object_object_add(o, "truncated", json_object_new_boolean(total > listed));
+		json_object_object_add(o, "truncated", json_object_new_boolean(w.total > w.listed));
 	}
 	return _fos_reply(peer, o);
+}
+
+/* the mappings a clear removes */
+struct _fos_clear {
+	const struct _fos_nat_filter *f;
+	struct fos_nat_key *del;
+	size_t n, cap;
+	bool failed;
+};
+
+static void _fos_clear_one(void *u, const void *key, const void *val)
+{
+	struct _fos_clear *c = u;
+	const struct fos_nat_key *k = key;
+	const struct fos_nat_value *v = val;
+
+	if (c->failed || k->dir != FOS_NAT_OUT || (v->flags & FOS_NAT_F_STATIC) ||
+	    !_fos_nat_match(c->f, k, v))
+		return;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? 2 * c->cap : 256;
+		struct fos_nat_key *x = reallocarray(c->del, nc, sizeof(*x));
+
+		if (!x) {
+			c->failed = true;
+			return;
+		}
+		c->del = x;
+		c->cap = nc;
+	}
+	c->del[c->n++] = *k;
 }
 
 static int _fos_clear_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
 	void **slot = fos_feature_state(m, &fos_feature_nat);
 	struct fos_nat_rt *rt = slot ? *slot : NULL;
-	struct fos_nat_key k, next, *del = NULL;
+	struct fos_nat_key *del;
 	struct fos_nat_value v;
 	struct _fos_nat_filter f;
-	size_t n = 0, cap = 0, removed = 0;
-	bool first = true, sent;
+	struct _fos_clear c = {0};
+	size_t n, removed = 0;
+	bool sent;
 	json_object *o;
 	int fd, r;
 
@@ -735,25 +783,16 @@ static int _fos_clear_nat(struct fos_manager *m, struct fos_peer *peer, json_obj
 	if (sent)
 		return r;
 	fd = fos_nat_map_fd(rt);
-	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
-		first = false;
-		k = next;
-		if (k.dir != FOS_NAT_OUT || bpf_map_lookup_elem(fd, &k, &v) < 0 ||
-		    (v.flags & FOS_NAT_F_STATIC) || !_fos_nat_match(&f, &k, &v))
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 256;
-			struct fos_nat_key *x = reallocarray(del, nc, sizeof(*x));
-
-			if (!x) {
-				free(del);
-				return _fos_error(peer, "fos.Failed", "out of memory");
-			}
-			del = x;
-			cap = nc;
-		}
-		del[n++] = k;
+	c.f = &f;
+	r = fos_map_walk_all(fd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
+			     fos_nat_table_size(rt), _fos_clear_one, &c);
+	if (r < 0 || c.failed) {
+		free(c.del);
+		return _fos_error(peer, "fos.Failed", "cannot read the mapping table: %s",
+				  c.failed ? "out of memory" : strerror(-r));
 	}
+	del = c.del;
+	n = c.n;
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_lookup_elem(fd, &del[i], &v) == 0 &&
 		    fos_nat_remove(rt, &del[i], &v) == 0)

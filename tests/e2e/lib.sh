@@ -104,6 +104,13 @@ e2e_lab() {
   mkdir -p "$PIN"
   mount -t bpf bpf "$PIN" || fail "cannot mount a bpffs at $PIN"
   inC ping -c1 -W2 10.10.2.2 >/dev/null || fail "lab: no IPv4 path client -> server"
+  # IPv6 too, and the neighbours of both paths known before a test's first
+  # flow (the link-local addresses may still be in their DAD)
+  local ok=0
+  for _ in 1 2 3; do
+    inC ping -6 -c1 -W1 fd00:10:2::2 >/dev/null 2>&1 && { ok=1; break; }
+  done
+  [ $ok = 1 ] || fail "lab: no IPv6 path client -> server"
 }
 
 # Start fwd in the router namespace with CONFIG; wait for its socket.
