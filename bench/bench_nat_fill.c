@@ -38,11 +38,12 @@
 #define BATCH 4096U
 #define PORTS (65536U - 1024U)
 
-static uint64_t boottime_ns(void)
+/* the clock of mappings (bpf_ktime_get_coarse_ns) */
+static uint64_t nat_now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -160,7 +161,13 @@ int main(int argc, char **argv)
 	vals = calloc(2 * BATCH, sizeof(*vals));
 	if (!keys || !vals)
 		return log_error_errno(-ENOMEM, "out of memory"), 1;
-	last = boottime_ns() - (uint64_t)age * 1000000000ULL;
+	last = nat_now_ns();
+	if (last <= (uint64_t)age * 1000000000ULL)
+		return log_error_errno(-ERANGE,
+				       "the clock is at %" PRIu64 " s: no mapping is %u s old",
+				       (uint64_t)(last / 1000000000ULL), age),
+		       1;
+	last -= (uint64_t)age * 1000000000ULL;
 	t0 = now_ms();
 	for (uint32_t i = 0; i < count;) {
 		uint32_t n = 0, entries;

@@ -384,6 +384,13 @@ static __always_inline int _nat_ends(struct __sk_buff *skb, const struct fos_pkt
 	}
 }
 
+/* the clock of mappings: CLOCK_MONOTONIC_COARSE (a tick's resolution is
+ * plenty for timeouts of minutes, and it reads no clock source) */
+static __always_inline __u64 _nat_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 static __always_inline void _nat_stamp(struct fos_nat_value *v, const struct fos_pkt *p, __u64 now)
 {
 	v->last_ns = now;
@@ -435,7 +442,7 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 	__u32 lo, hi, n, start, first, m;
 	__u16 want, port = 0;
 	bool parity, found = false, v4;
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 now = _nat_now();
 	long err;
 
 	if (!okey || !raddr)
@@ -953,7 +960,7 @@ int fos_nat_out(struct __sk_buff *skb)
 		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		_nat_frag_note(&pkt, v->addr, skb->ifindex, (__u16)rule, FOS_NAT_OUT);
-	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
+	_nat_stamp(v, &pkt, _nat_now());
 	/* the remote end of the mapping's latest flow: fwd asks the connection
 	 * table about that flow before it ends the mapping */
 	if (!(v->flags & FOS_NAT_F_STATIC) &&
@@ -1045,7 +1052,7 @@ int fos_nat_in(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		_nat_frag_note(&pkt, v->addr, skb->ifindex, v->rule, FOS_NAT_IN);
-	_nat_stamp(v, &pkt, bpf_ktime_get_boot_ns());
+	_nat_stamp(v, &pkt, _nat_now());
 	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
 		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
@@ -1120,8 +1127,8 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	ttl = pkt.ttl;
 	if (ttl <= 1)
 		return TC_ACT_UNSPEC;
-	_nat_stamp(vout, &pkt, bpf_ktime_get_boot_ns());
-	_nat_stamp(vin, &pkt, bpf_ktime_get_boot_ns());
+	_nat_stamp(vout, &pkt, _nat_now());
+	_nat_stamp(vin, &pkt, _nat_now());
 	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;

@@ -223,6 +223,11 @@ static int _fos_copy_mapping(int from, int to, const struct fos_nat_key *k,
 	return 0;
 }
 
+uint64_t fos_nat_now_ns(void)
+{
+	return fos_clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
 struct _fos_copy {
 	int from, to;
 	size_t n, lost;
@@ -1487,7 +1492,7 @@ uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, ui
 {
 	int fd = fos_nat_map_fd(rt);
 	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), step;
-	struct _fos_gc g = {.rt = rt, .cfg = cfg, .fd = fd, .now = fos_boottime_ns()};
+	struct _fos_gc g = {.rt = rt, .cfg = cfg, .fd = fd, .now = fos_nat_now_ns()};
 	int r;
 
 	if (fd < 0)

@@ -66,6 +66,9 @@ struct fos_nat_tx {
 	struct fos_nat *grown; /* a bigger table, switched to at commit */
 };
 
+/* the clock of the mappings' last_ns and est_ns, as the datapath reads it
+ * (bpf_ktime_get_coarse_ns) */
+uint64_t fos_nat_now_ns(void);
 struct fos_nat_rt *fos_nat_rt(struct fos_manager *m);
 /* the entries of fos_nat cfg needs (two per mapping its natConfigs allow,
  * per port map, and some to spare), and those of the loaded table */

@@ -632,7 +632,7 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 		w.f = &f;
 		w.rt = rt;
 		w.maps = maps;
-		w.now = fos_boottime_ns();
+		w.now = fos_nat_now_ns();
 		(void)fos_map_walk_all(fos_nat_map_fd(rt), sizeof(struct fos_nat_key),
 				       sizeof(struct fos_nat_value), fos_nat_table_size(rt),
 				       _fos_show_one, &w);

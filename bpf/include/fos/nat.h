@@ -61,7 +61,7 @@ struct fos_nat_value {
 	/* IN with FOS_NAT_F_APDF: the remote allowed; OUT: the remote of the
 	 * latest packet out */
 	__u8 raddr[16];
-	__u64 last_ns; /* CLOCK_BOOTTIME of the last packet */
+	__u64 last_ns; /* CLOCK_MONOTONIC_COARSE of the last packet */
 	__u64 est_ns;  /* ... of the last mid-connection TCP segment */
 	__u16 port;
 	__u16 rport;
