@@ -153,6 +153,13 @@ fosctl show set blocked
 echo
 echo "== 8. NAT: the server's network behind r-cli's address, its port 80 published on it:"
 echo "   $RUN/fwd.d/nat.conf in place of stateful-fw.conf, reload"
+# the client's flood block of step 7 ends first: NAT's answers come from it
+printf '   %s' "the client's 15 s block ends:"
+for _ in $(seq 1 40); do
+  fosctl show set blocked | grep -q '^10\.10\.1\.2/32 ' || break
+  sleep 0.5
+done
+if fosctl show set blocked | grep -q '^10\.10\.1\.2/32 '; then echo " still blocked (FAILED)"; else echo " done"; fi
 rm -f "$RUN/fwd.d/stateful-fw.conf"
 cp "$top/conf/examples/nat.conf" "$RUN/fwd.d/"
 fosctl reload
