@@ -25,7 +25,9 @@ natConfigs = ( {
   portMappings = (
     { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 80; externalPort = 8080; },
     { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 80; externalPort = 8080; },
-    { protocol = "udp"; internalIP = "10.10.2.2"; internalPort = 5353; externalPort = 5353; }
+    { protocol = "udp"; internalIP = "10.10.2.2"; internalPort = 5353; externalPort = 5353; },
+    { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 8000; externalPort = 8088; },
+    { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 8000; externalPort = 8088; }
   );
   hairpinning = true;
   endpointIndependent = true;
@@ -73,7 +75,19 @@ tcp_pass 10.10.1.1 8080 || fail "port map v4 tcp"
 tcp_pass fd00:10:1::1 8080 || fail "port map v6 tcp"
 udp_pass 10.10.1.1 5353 || fail "port map v4 udp"
 tcp_try 10.10.1.1 8081 && fail "8081 is not mapped"
-pass_step "port maps, TCP v4/v6 and UDP"
+# curl from outside to a web server inside (python3 -m http.server) through
+# the map 8088 -> 8000, v4 and v6
+mkdir -p "$T/www" && echo "through the NAT" >"$T/www/index.txt"
+inS python3 -m http.server 8000 --bind :: --directory "$T/www" >>"$T/http.log" 2>&1 &
+for a in 10.10.1.1 '[fd00:10:1::1]'; do
+  out=
+  for _ in $(seq 1 30); do
+    out=$(inC curl -sS --max-time 5 "http://$a:8088/index.txt" 2>&1) && break
+    sleep 0.2
+  done
+  [ "$out" = "through the NAT" ] || fail "curl http://$a:8088/index.txt: $out"
+done
+pass_step "port maps, TCP v4/v6 and UDP; curl through them"
 
 # hairpinning: the inside reaches the port map through the external address,
 # and the packet loses a hop as a routed one does (sent with TTL 64)
