@@ -16,7 +16,8 @@
 #       longest the event loop waited on the collector). fwd's CPU time
 #       (utime + stime, /proc/PID/stat) over WINDOW quiet seconds, per walk
 #       and per mapping. Then a one-shot `fosctl show nat` (a walk of its
-#       own: ports in use per external address).
+#       own: ports in use per external address, in steps like the
+#       collector's), and fos.GetInfo round trips while show nat runs.
 #   (b) MAPPINGS more mappings (sources and ports of their own) last seen
 #       300 s ago (UDP past its 120 s, TCP not established, past its 240 s
 #       transitory timeout): the time until the collector has removed them
@@ -149,6 +150,13 @@ awk -v c="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v w="$WINDOW" \
 printf '    gc.maxStepMs after (a): %.2f ms\n' "$max2"
 "$RTT" exec -n 5 --label "      fosctl show nat, one-shot, $MAPPINGS mappings" -- \
   "$FOSCTL" -s "$SOCK" show nat || die "fosctl show nat failed"
+# the control socket while show nat walks the table (in ~2 ms steps)
+( for _ in 1 2 3 4 5; do "$FOSCTL" -s "$SOCK" show nat >/dev/null; done ) &
+shows=$!
+out=$("$RTT" -s "$SOCK" ipc -n 200) || die "the IPC loop failed"
+wait "$shows" || die "fosctl show nat failed"
+echo "    control socket while five show nat run one after another:"
+echo "      $out"
 
 # ---- (b) expired mappings ---------------------------------------------------------------
 # mappings MAPPINGS .. 2 * MAPPINGS - 1: sources and external ports of their own

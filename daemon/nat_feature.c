@@ -599,50 +599,70 @@ static void _fos_show_one(void *u, const void *key, const void *val)
 	w->listed++;
 }
 
-static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
-{
-	void **slot = fos_feature_state(m, &fos_feature_nat);
-	struct fos_nat_rt *rt = slot ? *slot : NULL;
-	json_object *o = json_object_new_object(), *cfgs = json_object_new_array(), *maps = NULL;
-	json_object *ext = json_object_new_array();
-	struct _fos_nat_filter f;
-	struct _fos_show w = {0};
-	bool want_maps = false, sent;
-	json_object *v;
-	int r;
+/* the mappings a clear removes */
+struct _fos_clear {
+	const struct _fos_nat_filter *f;
+	struct fos_nat_key *del;
+	size_t n, cap;
+	bool failed;
+};
 
-	if (params && json_object_object_get_ex(params, "mappings", &v))
-		want_maps = json_object_get_boolean(v);
-	if (rt && rt->skel) {
-		r = _fos_nat_filter(m, rt, peer, params, &f, &sent);
-		if (sent) {
-			json_object_put(o);
-			json_object_put(cfgs);
-			json_object_put(ext);
-			return r;
+static void _fos_clear_one(void *u, const void *key, const void *val)
+{
+	struct _fos_clear *c = u;
+	const struct fos_nat_key *k = key;
+	const struct fos_nat_value *v = val;
+
+	if (c->failed || k->dir != FOS_NAT_OUT || (v->flags & FOS_NAT_F_STATIC) ||
+	    !_fos_nat_match(c->f, k, v))
+		return;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? 2 * c->cap : 256;
+		struct fos_nat_key *x = reallocarray(c->del, nc, sizeof(*x));
+
+		if (!x) {
+			c->failed = true;
+			return;
 		}
-	} else {
-		memset(&f, 0, sizeof(f));
-		f.proto = -1;
+		c->del = x;
+		c->cap = nc;
 	}
-	if (want_maps)
-		maps = json_object_new_array();
-	/* one walk: ports in use per external address, and the mappings */
-	if (rt && rt->skel) {
-		w.f = &f;
-		w.rt = rt;
-		w.maps = maps;
-		w.now = fos_nat_now_ns();
-		(void)fos_map_walk_all(fos_nat_map_fd(rt), sizeof(struct fos_nat_key),
-				       sizeof(struct fos_nat_value), fos_nat_table_size(rt),
-				       _fos_show_one, &w);
-	}
-	for (size_t i = 0; i < w.n_addr; i++) {
+	c->del[c->n++] = *k;
+}
+
+/*
+ * show nat and clear nat walk the table a step at a time (a job of the
+ * client's), so that a table of millions of mappings never holds the event
+ * loop; a clear then removes what it found a step at a time too.
+ */
+struct _fos_nat_job {
+	bool clear;
+	struct fos_nat_rt *rt;
+	uint32_t table_id; /* the map the walk reads */
+	struct _fos_nat_filter f;
+	struct fos_map_walk walk;
+	bool walked, complete;
+	struct _fos_show w;
+	struct _fos_clear c;
+	size_t next, removed; /* clear: the next of c.del to remove; removed so far */
+};
+
+/* show nat's reply once its walk is done (j NULL: no table to walk) */
+static int _fos_show_reply(struct fos_manager *m, struct fos_peer *peer, struct fos_nat_rt *rt,
+			   struct _fos_nat_job *j)
+{
+	static const struct _fos_nat_filter none = {.proto = -1};
+	json_object *o = json_object_new_object(), *cfgs = json_object_new_array();
+	json_object *ext = json_object_new_array(), *maps = j ? TAKE_PTR(j->w.maps) : NULL;
+	const struct _fos_nat_filter *fp = j ? &j->f : &none;
+	const struct _fos_show empty = {0}, *wp = j ? &j->w : &empty;
+
+	for (size_t i = 0; i < wp->n_addr; i++) {
 		json_object *e = json_object_new_object();
 
-		json_object_object_add(e, "address", _fos_addr_json(w.per_addr[i]));
+		json_object_object_add(e, "address", _fos_addr_json(wp->per_addr[i]));
 		json_object_object_add(e, "portsInUse",
-				       json_object_new_int64((int64_t)w.per_addr_n[i]));
+				       json_object_new_int64((int64_t)wp->per_addr_n[i]));
 		json_object_array_add(ext, e);
 	}
 	for (size_t i = 0; m->cfg && i < m->cfg->n_nats; i++) {
@@ -653,7 +673,7 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 		uint64_t s[_FOS_NAT_STAT_MAX] = {0};
 		bool active = rt && rt->skel && id;
 
-		if (f.id && f.id != id) {
+		if (fp->id && fp->id != id) {
 			json_object_put(e);
 			json_object_put(refs);
 			json_object_put(st);
@@ -704,7 +724,7 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 	}
 	json_object_object_add(o, "configs", cfgs);
 	json_object_object_add(o, "externalAddresses", ext);
-	json_object_object_add(o, "matching", json_object_new_int64((int64_t)w.total));
+	json_object_object_add(o, "matching", json_object_new_int64((int64_t)wp->total));
 	if (rt) {
 		/* entries of the table (two per mapping) and its size */
 		json_object_object_add(o, "tableSize",
@@ -728,81 +748,146 @@ static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_obje
 	}
 	if (maps) {
 		json_object_object_add(o, "mappings", maps);
-		json_object_object_add(o, "truncated", json_object_new_boolean(w.total > w.listed));
+		json_object_object_add(o, "truncated",
+				       json_object_new_boolean(wp->total > wp->listed));
 	}
+	/* false: a reload replaced the table (or NAT) during the walk */
+	json_object_object_add(o, "complete", json_object_new_boolean(!j || j->complete));
 	return _fos_reply(peer, o);
 }
 
-/* the mappings a clear removes */
-struct _fos_clear {
-	const struct _fos_nat_filter *f;
-	struct fos_nat_key *del;
-	size_t n, cap;
-	bool failed;
-};
-
-static void _fos_clear_one(void *u, const void *key, const void *val)
+/* the kernel's id of the mapping table, 0 for none */
+static uint32_t _fos_table_id(const struct fos_nat_rt *rt)
 {
-	struct _fos_clear *c = u;
-	const struct fos_nat_key *k = key;
-	const struct fos_nat_value *v = val;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
 
-	if (c->failed || k->dir != FOS_NAT_OUT || (v->flags & FOS_NAT_F_STATIC) ||
-	    !_fos_nat_match(c->f, k, v))
+	if (!rt || !rt->skel || bpf_obj_get_info_by_fd(fos_nat_map_fd(rt), &info, &len) < 0)
+		return 0;
+	return info.id;
+}
+
+static void _fos_nat_job_free(void *state)
+{
+	struct _fos_nat_job *j = state;
+
+	if (!j)
 		return;
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? 2 * c->cap : 256;
-		struct fos_nat_key *x = reallocarray(c->del, nc, sizeof(*x));
+	json_object_put(j->w.maps);
+	free(j->c.del);
+	free(j);
+}
 
-		if (!x) {
-			c->failed = true;
-			return;
-		}
-		c->del = x;
-		c->cap = nc;
+/* a clear's removals, for about a step: 1 while there are more */
+static int _fos_clear_some(struct fos_nat_rt *rt, struct _fos_nat_job *j)
+{
+	int fd = fos_nat_map_fd(rt);
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC);
+	struct fos_nat_value v;
+
+	while (j->next < j->c.n) {
+		const struct fos_nat_key *k = &j->c.del[j->next++];
+
+		if (bpf_map_lookup_elem(fd, k, &v) == 0 && fos_nat_remove(rt, k, &v) == 0)
+			j->removed++;
+		if ((j->next & 255) == 0 &&
+		    fos_clock_ns(CLOCK_MONOTONIC) - t0 >= FOS_FEATURE_STEP_NS)
+			return 1;
 	}
-	c->del[c->n++] = *k;
+	return 0;
+}
+
+static int _fos_nat_job_step(struct fos_manager *m, struct fos_peer *peer, void *state)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+	struct _fos_nat_job *j = state;
+	bool same = rt && rt == j->rt && _fos_table_id(rt) == j->table_id;
+	json_object *o;
+	int r;
+
+	if (!j->walked) {
+		if (same) {
+			r = fos_map_walk_step(fos_nat_map_fd(rt), sizeof(struct fos_nat_key),
+					      sizeof(struct fos_nat_value), fos_nat_table_size(rt),
+					      &j->walk, j->clear ? _fos_clear_one : _fos_show_one,
+					      j->clear ? (void *)&j->c : (void *)&j->w,
+					      FOS_FEATURE_STEP_NS);
+			if (r > 0)
+				return 1;
+			if (r < 0 || j->c.failed)
+				return _fos_error(peer, "fos.Failed",
+						  "cannot read the mapping table: %s",
+						  j->c.failed ? "out of memory" : strerror(-r)) < 0
+					   ? -EIO
+					   : 0;
+		}
+		j->walked = true;
+		j->complete = same;
+	}
+	if (!j->clear)
+		return _fos_show_reply(m, peer, rt, j);
+	if (!rt || !rt->skel)
+		return _fos_error(peer, "fos.NoNat", "NAT was unconfigured during the clear") < 0
+			   ? -EIO
+			   : 0;
+	/* a grown table holds the same mappings: they are removed from it */
+	if (_fos_clear_some(rt, j) > 0)
+		return 1;
+	rt->ended += j->removed;
+	log_info("clear nat: %zu mapping%s removed", j->removed, j->removed == 1 ? "" : "s");
+	o = json_object_new_object();
+	json_object_object_add(o, "removed", json_object_new_int64((int64_t)j->removed));
+	r = _fos_reply(peer, o);
+	return r < 0 ? r : 0;
+}
+
+static int _fos_nat_job_start(struct fos_manager *m, struct fos_peer *peer, bool clear,
+			      json_object *params)
+{
+	void **slot = fos_feature_state(m, &fos_feature_nat);
+	struct fos_nat_rt *rt = slot ? *slot : NULL;
+	struct _fos_nat_job *j;
+	json_object *v;
+	bool sent;
+	int r;
+
+	if (!rt || !rt->skel) {
+		if (clear)
+			return _fos_error(peer, "fos.NoNat", "NAT is not configured");
+		return _fos_show_reply(m, peer, rt, NULL);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	r = _fos_nat_filter(m, rt, peer, params, &j->f, &sent);
+	if (sent) {
+		free(j);
+		return r;
+	}
+	j->clear = clear;
+	j->rt = rt;
+	j->table_id = _fos_table_id(rt);
+	j->c.f = &j->f;
+	j->w.f = &j->f;
+	j->w.rt = rt;
+	j->w.now = fos_nat_now_ns();
+	if (!clear && params && json_object_object_get_ex(params, "mappings", &v) &&
+	    json_object_get_boolean(v))
+		j->w.maps = json_object_new_array();
+	peer->job =
+	    (struct fos_job){.step = _fos_nat_job_step, .free = _fos_nat_job_free, .state = j};
+	return 0;
+}
+
+static int _fos_show_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
+{
+	return _fos_nat_job_start(m, peer, false, params);
 }
 
 static int _fos_clear_nat(struct fos_manager *m, struct fos_peer *peer, json_object *params)
 {
-	void **slot = fos_feature_state(m, &fos_feature_nat);
-	struct fos_nat_rt *rt = slot ? *slot : NULL;
-	struct fos_nat_key *del;
-	struct fos_nat_value v;
-	struct _fos_nat_filter f;
-	struct _fos_clear c = {0};
-	size_t n, removed = 0;
-	bool sent;
-	json_object *o;
-	int fd, r;
-
-	if (!rt || !rt->skel)
-		return _fos_error(peer, "fos.NoNat", "NAT is not configured");
-	r = _fos_nat_filter(m, rt, peer, params, &f, &sent);
-	if (sent)
-		return r;
-	fd = fos_nat_map_fd(rt);
-	c.f = &f;
-	r = fos_map_walk_all(fd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
-			     fos_nat_table_size(rt), _fos_clear_one, &c);
-	if (r < 0 || c.failed) {
-		free(c.del);
-		return _fos_error(peer, "fos.Failed", "cannot read the mapping table: %s",
-				  c.failed ? "out of memory" : strerror(-r));
-	}
-	del = c.del;
-	n = c.n;
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, &del[i], &v) == 0 &&
-		    fos_nat_remove(rt, &del[i], &v) == 0)
-			removed++;
-	free(del);
-	rt->ended += removed;
-	log_info("clear nat: %zu mapping%s removed", removed, removed == 1 ? "" : "s");
-	o = json_object_new_object();
-	json_object_object_add(o, "removed", json_object_new_int64((int64_t)removed));
-	return _fos_reply(peer, o);
+	return _fos_nat_job_start(m, peer, true, params);
 }
 
 static const struct fos_method fos_nat_methods[] = {
