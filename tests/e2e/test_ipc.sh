@@ -95,4 +95,8 @@ print("ok: an oversized request is refused")
 PY
 fosctl show status >/dev/null || fail "fwd did not survive the abuse"
 kill -0 "$FWD_PID" || fail "fwd died"
+# a feature never configured: its show says so, its clear is refused with why
+[ "$(fosctl show nat)" = "no natConfigs" ] || fail "show nat without NAT: $(fosctl show nat)"
+out=$(fosctl clear nat 2>&1) && fail "clear nat without NAT succeeded: $out"
+echo "$out" | grep -q "NAT is not configured" || fail "clear nat without NAT said: $out"
 echo PASS

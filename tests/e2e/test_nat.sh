@@ -113,6 +113,13 @@ text=$(fosctl show nat) || fail "show nat (text)"
 echo "$text" | grep -q "lab-nat" || fail "show nat text: $text"
 pass_step "show nat"
 
+# a clear that names no natConfig there is, or a bad protocol, is refused and ends nothing
+before=$(fosctl -j show nat | jq_py "j['configs'][0]['mappings']")
+out=$(fosctl clear nat config no-such-nat 2>&1) && fail "clear nat of an unknown natConfig succeeded: $out"
+echo "$out" | grep -q 'no natConfig named "no-such-nat"' || fail "clear nat config no-such-nat said: $out"
+out=$(fosctl clear nat protocol 300 2>&1) && fail "clear nat protocol 300 succeeded: $out"
+[ "$(fosctl -j show nat | jq_py "j['configs'][0]['mappings']")" = "$before" ] ||
+  fail "a refused clear nat changed the mappings"
 n=$(fosctl -j clear nat protocol udp | jq_py "j['removed']") || fail "clear nat"
 [ "$n" -ge 2 ] || fail "clear nat removed $n"
 fosctl -j show nat mappings | jq_py "[m for m in j['mappings'] if m['protocol'] == 'udp' and not m['static']]" |

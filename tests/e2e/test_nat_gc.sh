@@ -80,3 +80,24 @@ read -r _ _ n _ ports <<<"$STATE"
 ended=$(fosctl -j show nat | jq_py "j['ended']")
 [ "$ended" = 954 ] || fail "ended by the reload: $ended, not 954"
 pass_step "a reload ended the mappings the new config excludes"
+
+# NAT taken out of the config: its hooks come off, its mappings end in the
+# next walk (the empty table stays pinned for a later natConfig)
+echo 'programs = ();' >"$T/fwd.conf"
+fosctl reload >/dev/null || fail "reload without natConfigs"
+for d in ingress egress; do
+  for i in r-cli r-srv; do
+    [ -z "$(inR tc filter show dev "$i" "$d" 2>/dev/null)" ] || fail "a NAT hook stayed on $i $d"
+  done
+done
+fosctl show nat | grep -qx "no natConfigs" || fail "show nat without NAT: $(fosctl show nat)"
+end=$((SECONDS + 30))
+while :; do
+  left=$(fosctl -j show nat mappings | jq_py "j['matching']")
+  [ "$left" = 0 ] && break
+  [ $SECONDS -lt $end ] || fail "$left mappings left 30 s after NAT was taken out"
+  sleep 0.2
+done
+out=$(fosctl clear nat) || fail "clear nat without natConfigs: $out"
+[ "$out" = "removed 0 mappings" ] || fail "clear nat without natConfigs said: $out"
+pass_step "without natConfigs: hooks off, every mapping ended"
