@@ -1061,24 +1061,95 @@ int fos_nat_in(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* A hairpinned packet, translated, sent back inside: it loses a hop as a
+ * routed one does (the caller checked it has one to lose) and leaves by
+ * the route to its new destination. */
+static __always_inline int _nat_hairpin_send(struct __sk_buff *skb, struct fos_pkt *p, __u32 rule)
+{
+	struct bpf_fib_lookup fib = {};
+	__u8 ttl = p->ttl - 1;
+	int r;
+
+	if (p->family == FOS_AF_INET) {
+		__be16 from = bpf_htons((__u16)((ttl + 1) << 8 | p->proto));
+		__be16 to = bpf_htons((__u16)(ttl << 8 | p->proto));
+
+		if (bpf_l3_csum_replace(skb, p->l3_off + 10, from, to, 2) < 0 ||
+		    bpf_skb_store_bytes(skb, p->l3_off + 8, &ttl, 1, 0) < 0) {
+			_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+			return TC_ACT_SHOT;
+		}
+	} else if (bpf_skb_store_bytes(skb, p->l3_off + 7, &ttl, 1, 0) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+
+	fib.ifindex = skb->ifindex;
+	fib.l4_protocol = p->proto;
+	fib.sport = bpf_htons(p->sport);
+	fib.dport = bpf_htons(p->dport);
+	fib.tot_len = p->l4_len;
+	if (p->family == FOS_AF_INET) {
+		fib.family = 2; /* AF_INET */
+		__builtin_memcpy(&fib.ipv4_src, p->saddr + 12, 4);
+		__builtin_memcpy(&fib.ipv4_dst, p->daddr + 12, 4);
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
+	}
+	r = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (r != BPF_FIB_LKUP_RET_SUCCESS && r != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	_nat_stat(rule, FOS_NAT_STAT_HAIRPIN);
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
+
+/* a later fragment of a hairpinned datagram: its first fragment's two
+ * translations; not one of those: the stack's */
+static __always_inline int _nat_hairpin_follow(struct __sk_buff *skb, struct fos_pkt *p)
+{
+	struct fos_frag_key k = {};
+	struct fos_nat_frag *f;
+	__u8 src[16] __attribute__((aligned(8)));
+	__u8 dst[16] __attribute__((aligned(8)));
+	__u32 rule;
+
+	_nat_frag_key(p, &k);
+	f = bpf_map_lookup_elem(&fos_nat_frag, &k);
+	if (!f || f->dir != FOS_NAT_HAIRPIN || f->ifindex != skb->ifindex || p->ttl <= 1)
+		return TC_ACT_UNSPEC;
+	__builtin_memcpy(src, f->addr, 16);
+	__builtin_memcpy(dst, f->daddr, 16);
+	rule = f->rule;
+	if (_nat_set_addr(skb, p, false, dst) < 0 || _nat_set_addr(skb, p, true, src) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return TC_ACT_SHOT;
+	}
+	return _nat_hairpin_send(skb, p, rule);
+}
+
 SEC("tc")
 int fos_nat_hairpin(struct __sk_buff *skb)
 {
-	struct bpf_fib_lookup fib = {};
 	struct fos_nat_value *vin, *vout;
+	struct fos_frag_key fk = {};
 	struct _nat_ends e;
 	struct fos_pkt pkt;
 	__u8 raddr[16] __attribute__((aligned(8)));
 	__u8 xsrc[16] __attribute__((aligned(8)));
 	__u32 rule, ext_if;
 	__u16 xport;
-	__u8 ttl;
 	bool filtered;
 	int r;
 
 	r = _nat_parse(skb, &pkt);
-	if (r != FOS_PARSE_OK || (pkt.flags & FOS_PKT_F_FRAGMENT))
+	if (r != FOS_PARSE_OK)
 		return TC_ACT_UNSPEC;
+	if ((pkt.flags & FOS_PKT_F_FRAGMENT) && !(pkt.flags & FOS_PKT_F_FIRST_FRAG))
+		return _nat_hairpin_follow(skb, &pkt);
 	if (_nat_ends(skb, &pkt, &e) < 0)
 		return TC_ACT_UNSPEC;
 	if (e.kind != _NAT_PORTS && e.kind != _NAT_ECHO_REP && e.kind != _NAT_NOPORTS)
@@ -1124,49 +1195,23 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	}
 	/* forwarded, it loses a hop as routed packets do; one with none left
 	 * is the router's own, as the stack would take it */
-	ttl = pkt.ttl;
-	if (ttl <= 1)
+	if (pkt.ttl <= 1)
 		return TC_ACT_UNSPEC;
+	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
+		_nat_frag_key(&pkt, &fk); /* as it arrived */
 	_nat_stamp(vout, &pkt, _nat_now());
 	_nat_stamp(vin, &pkt, _nat_now());
 	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}
-	ttl--;
-	if (pkt.family == FOS_AF_INET) {
-		__be16 from = bpf_htons((__u16)((ttl + 1) << 8 | pkt.proto));
-		__be16 to = bpf_htons((__u16)(ttl << 8 | pkt.proto));
+	if (pkt.flags & FOS_PKT_F_FIRST_FRAG) {
+		struct fos_nat_frag f = {
+		    .ifindex = skb->ifindex, .rule = (__u16)rule, .dir = FOS_NAT_HAIRPIN};
 
-		if (bpf_l3_csum_replace(skb, pkt.l3_off + 10, from, to, 2) < 0 ||
-		    bpf_skb_store_bytes(skb, pkt.l3_off + 8, &ttl, 1, 0) < 0) {
-			_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
-			return TC_ACT_SHOT;
-		}
-	} else if (bpf_skb_store_bytes(skb, pkt.l3_off + 7, &ttl, 1, 0) < 0) {
-		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
-		return TC_ACT_SHOT;
+		__builtin_memcpy(f.addr, pkt.saddr, 16);
+		__builtin_memcpy(f.daddr, pkt.daddr, 16);
+		bpf_map_update_elem(&fos_nat_frag, &fk, &f, BPF_ANY);
 	}
-
-	fib.ifindex = skb->ifindex;
-	fib.l4_protocol = pkt.proto;
-	fib.sport = bpf_htons(pkt.sport);
-	fib.dport = bpf_htons(pkt.dport);
-	fib.tot_len = pkt.l4_len;
-	if (pkt.family == FOS_AF_INET) {
-		fib.family = 2; /* AF_INET */
-		__builtin_memcpy(&fib.ipv4_src, pkt.saddr + 12, 4);
-		__builtin_memcpy(&fib.ipv4_dst, pkt.daddr + 12, 4);
-	} else {
-		fib.family = 10; /* AF_INET6 */
-		__builtin_memcpy(fib.ipv6_src, pkt.saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, pkt.daddr, 16);
-	}
-	r = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-	if (r != BPF_FIB_LKUP_RET_SUCCESS && r != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
-		return TC_ACT_SHOT;
-	}
-	_nat_stat(rule, FOS_NAT_STAT_HAIRPIN);
-	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+	return _nat_hairpin_send(skb, &pkt, rule);
 }

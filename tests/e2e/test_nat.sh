@@ -27,7 +27,9 @@ natConfigs = ( {
     { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 80; externalPort = 8080; },
     { protocol = "udp"; internalIP = "10.10.2.2"; internalPort = 5353; externalPort = 5353; },
     { protocol = "tcp"; internalIP = "10.10.2.2"; internalPort = 8000; externalPort = 8088; },
-    { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 8000; externalPort = 8088; }
+    { protocol = "tcp"; internalIP = "fd00:10:2::2"; internalPort = 8000; externalPort = 8088; },
+    { protocol = "udp"; internalIP = "10.10.2.2"; internalPort = 7002; externalPort = 7002; },
+    { protocol = "udp"; internalIP = "fd00:10:2::2"; internalPort = 7002; externalPort = 7002; }
   );
   hairpinning = true;
   endpointIndependent = true;
@@ -99,7 +101,21 @@ out=$(inS timeout 5 nc -w 2 10.10.1.1 8080 </dev/null) || fail "hairpin: no answ
 [ "$out" = hello ] || fail "hairpin: got $out"
 wait "$tdp"
 grep -q "ttl 63," "$T/hairpin.txt" || fail "hairpin: the SYN did not arrive with TTL 63: $(cat "$T/hairpin.txt")"
-pass_step "hairpinning to a port map, one hop spent"
+# a datagram bigger than the link, hairpinned both ways: every fragment
+# translated as its first was (the inside peer answers with as many bytes)
+mkdir -p "$T/in"
+inS python3 "$TOOLS" serve "$T/in" udp:7002 >>"$T/nat-serve-in.log" 2>&1 &
+for _ in $(seq 1 50); do [ -f "$T/in/nat.ready" ] && break; sleep 0.1; done
+[ -f "$T/in/nat.ready" ] || fail "the inside peer did not start"
+h0=$(fosctl -j show nat | jq_py "j['configs'][0]['counters']['hairpinned']")
+out=$(in_udp 10.10.1.1 7002 41060 3000) || fail "fragmented hairpin: no whole answer"
+[ "$out" = "10.10.1.1 41060" ] || fail "fragmented hairpin: the inside peer saw $out"
+out=$(in_udp fd00:10:1::1 7002 41061 3000) || fail "fragmented hairpin v6: no whole answer"
+[ "$out" = "fd00:10:1::1 41061" ] || fail "fragmented hairpin v6: the inside peer saw $out"
+h1=$(fosctl -j show nat | jq_py "j['configs'][0]['counters']['hairpinned']")
+# each way of each datagram is three fragments or more
+[ $((h1 - h0)) -ge 12 ] || fail "hairpinned packets: $h0 -> $h1"
+pass_step "hairpinning to a port map, one hop spent; fragmented datagrams too, v4 and v6"
 
 j=$(fosctl -j show nat mappings) || fail "show nat"
 echo "$j" | jq_py "j['configs'][0]['active'] and j['configs'][0]['translationCount'] > 0" |

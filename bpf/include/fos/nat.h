@@ -34,8 +34,9 @@
 #define FOS_NAT_SRC_PREFIX   64U /* bits of the two ifindexes before the address */
 
 enum fos_nat_dir {
-	FOS_NAT_OUT = 1, /* keyed by the internal end */
-	FOS_NAT_IN = 2,	 /* keyed by the external end */
+	FOS_NAT_OUT = 1,     /* keyed by the internal end */
+	FOS_NAT_IN = 2,	     /* keyed by the external end */
+	FOS_NAT_HAIRPIN = 3, /* fos_nat_frag only: a datagram turned back inside */
 };
 
 struct fos_nat_key {
@@ -122,13 +123,14 @@ _Static_assert(sizeof(struct fos_nat_rule) == 88, "fos_nat_rule layout");
 #define FOS_NAT_FRAG_MAX 16384U
 
 struct fos_nat_frag {
-	__u8 addr[16]; /* the new source (OUT) or destination (IN) */
-	__u32 ifindex; /* the external interface */
+	__u8 addr[16];	/* the new source (OUT, HAIRPIN) or destination (IN) */
+	__u8 daddr[16]; /* HAIRPIN: the new destination */
+	__u32 ifindex;	/* the external interface (HAIRPIN: the internal one) */
 	__u16 rule;
 	__u8 dir; /* enum fos_nat_dir */
 	__u8 _pad;
 };
-_Static_assert(sizeof(struct fos_nat_frag) == 24, "fos_nat_frag layout");
+_Static_assert(sizeof(struct fos_nat_frag) == 40, "fos_nat_frag layout");
 
 /* fos_nat_extaddr, a small hash: every external address a mapping may have
  * (the external interfaces' as masquerade uses them, externalIP's), value
