@@ -441,7 +441,7 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 	struct fos_nat_value *r;
 	__u32 lo, hi, n, start, first, m;
 	__u16 want, port = 0;
-	bool parity, found = false, v4;
+	bool parity, found = false, v4, noports;
 	__u64 now = _nat_now();
 	long err;
 
@@ -498,8 +498,10 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 		return NULL;
 
 	/* the internal port itself, when it is free (protocols without ports:
-	 * port 0 is the only one) */
-	if (want == 0 || !(rule->flags & FOS_NAT_R_RANGE) || (want >= lo && want <= hi)) {
+	 * port 0 is the only one; an ICMP echo identifier may be 0 too) */
+	noports = okey->proto != IPPROTO_TCP && okey->proto != IPPROTO_UDP &&
+		  okey->proto != IPPROTO_ICMP && okey->proto != IPPROTO_ICMPV6;
+	if (noports || !(rule->flags & FOS_NAT_R_RANGE) || (want >= lo && want <= hi)) {
 		ikey->port = want;
 		err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);
 		if (err == 0) {
@@ -510,7 +512,7 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 			return NULL;
 		}
 	}
-	if (!found && want != 0) {
+	if (!found && !noports) {
 		n = hi - lo + 1;
 		parity = okey->proto == IPPROTO_UDP && n >= 2;
 		first = lo;
@@ -571,6 +573,19 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 	return r;
 }
 
+/* Is the OUT entry v one of ext_if? One made for another external interface
+ * (the flow's route changed) is marked for fwd to end; its packets are
+ * dropped meanwhile, not sent with another interface's address. A port
+ * map's entry is fwd's: only not used. */
+static __always_inline bool _nat_ours(struct fos_nat_value *v, __u32 ext_if)
+{
+	if (v->ifindex == ext_if)
+		return true;
+	if (!(v->flags & (FOS_NAT_F_STATIC | FOS_NAT_F_MOVED)))
+		v->flags |= FOS_NAT_F_MOVED;
+	return false;
+}
+
 /* The OUT entry that translates p's source on its way out of ext_if, having
  * come in by src_if: found, made (with create), or NULL. *ret_rule: the
  * natConfig (0: none; the packet is not to be translated unless a port
@@ -629,11 +644,11 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 			v = bpf_map_lookup_elem(&fos_nat, &dk);
 			if (v) {
 				*ret_rule = id;
-				return v;
+				return _nat_ours(v, ext_if) ? v : NULL;
 			}
 			/* a port map's mapping is endpoint independent */
 			v = bpf_map_lookup_elem(&fos_nat, &k);
-			if (v && (v->flags & FOS_NAT_F_STATIC)) {
+			if (v && (v->flags & FOS_NAT_F_STATIC) && v->ifindex == ext_if) {
 				*ret_rule = id;
 				return v;
 			}
@@ -657,8 +672,10 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	}
 	*ret_rule = id;
 	v = bpf_map_lookup_elem(&fos_nat, &k);
-	if (v || !create || e->kind == _NAT_ECHO_REP)
-		return v;
+	if (v)
+		return _nat_ours(v, ext_if) ? v : NULL;
+	if (!create || e->kind == _NAT_ECHO_REP)
+		return NULL;
 	return _nat_create(&k, id, ext_if, raddr, rport);
 }
 
@@ -1053,6 +1070,13 @@ int fos_nat_in(struct __sk_buff *skb)
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		_nat_frag_note(&pkt, v->addr, skb->ifindex, v->rule, FOS_NAT_IN);
 	_nat_stamp(v, &pkt, _nat_now());
+	/* an endpoint-independent mapping: the remote of the latest packet in
+	 * (fwd asks the connection table about its flow too) */
+	if (!(v->flags & (FOS_NAT_F_APDF | FOS_NAT_F_STATIC)) &&
+	    (v->rport != e.sport || !_nat_addr_eq(v->raddr, pkt.saddr))) {
+		__builtin_memcpy(v->raddr, pkt.saddr, 16);
+		v->rport = e.sport;
+	}
 	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
 		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
@@ -1084,11 +1108,14 @@ static __always_inline int _nat_hairpin_send(struct __sk_buff *skb, struct fos_p
 		return TC_ACT_SHOT;
 	}
 
+	/* routed as the stack routes what comes in by this interface: to
+	 * whichever inside interface the new destination is on; no tot_len,
+	 * so that the kernel checks the packet itself against the MTU (a GSO
+	 * packet by its segments) */
 	fib.ifindex = skb->ifindex;
 	fib.l4_protocol = p->proto;
 	fib.sport = bpf_htons(p->sport);
 	fib.dport = bpf_htons(p->dport);
-	fib.tot_len = p->l4_len;
 	if (p->family == FOS_AF_INET) {
 		fib.family = 2; /* AF_INET */
 		__builtin_memcpy(&fib.ipv4_src, p->saddr + 12, 4);
@@ -1098,7 +1125,7 @@ static __always_inline int _nat_hairpin_send(struct __sk_buff *skb, struct fos_p
 		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
 	}
-	r = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	r = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS && r != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;

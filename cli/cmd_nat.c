@@ -110,9 +110,10 @@ int fosctl_print_nat(json_object *p)
 	if (json_object_object_get_ex(p, "tableSize", NULL))
 		printf("table: room for %" PRId64 " mappings\n", _fosctl_int(p, "tableSize") / 2);
 	if (json_object_object_get_ex(p, "gc", NULL))
-		printf("collector: %" PRId64 " expired, %" PRId64 " ended by reloads; %" PRId64
+		printf("collector: %" PRId64 " expired, %" PRId64 " ended by reloads, %" PRId64
+		       " moved to another way out; %" PRId64
 		       " walks, the last %.1f ms, every %" PRId64 " ms\n",
-		       _fosctl_int(p, "expired"), _fosctl_int(p, "ended"),
+		       _fosctl_int(p, "expired"), _fosctl_int(p, "ended"), _fosctl_int(p, "moved"),
 		       _fosctl_int(p, "gc.walks"), _fosctl_double(p, "gc.lastWalkMs"),
 		       _fosctl_int(p, "gc.intervalMs"));
 	if (na == 0)
@@ -194,6 +195,9 @@ int fosctl_print_nat_clear(json_object *p)
 		return -EBADMSG;
 	printf("removed %" PRId64 " mapping%s\n", json_object_get_int64(removed),
 	       json_object_get_int64(removed) == 1 ? "" : "s");
+	if (json_object_get_boolean(fosctl_json_get(p, "complete")) == 0 &&
+	    fosctl_json_get(p, "complete"))
+		printf("(a reload replaced the table meanwhile: run it again for the rest)\n");
 	return 0;
 }
 

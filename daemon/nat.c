@@ -228,9 +228,14 @@ uint64_t fos_nat_now_ns(void)
 	return fos_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
+static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id, uint64_t n);
+
 struct _fos_copy {
 	int from, to;
 	size_t n, lost;
+	/* the last pass: mappings not copied end with the old table, by rule */
+	bool last;
+	uint32_t gone[FOS_NAT_RULES_MAX];
 };
 
 static void _fos_copy_one(void *u, const void *key, const void *val)
@@ -239,34 +244,58 @@ static void _fos_copy_one(void *u, const void *key, const void *val)
 	const struct fos_nat_key *k = key;
 	struct fos_nat_value cur;
 
+	const struct fos_nat_value *v = val;
+	int r;
+
 	if (k->dir != FOS_NAT_OUT || bpf_map_lookup_elem(c->to, k, &cur) == 0)
 		return;
-	switch (_fos_copy_mapping(c->from, c->to, k, val)) {
-	case 0:
+	r = _fos_copy_mapping(c->from, c->to, k, v);
+	if (r == 0) {
 		c->n++;
-		break;
-	case -EEXIST:
-		c->lost++;
-		break;
-	default:
-		break;
+		return;
 	}
+	if (!c->last)
+		return; /* the last pass tries it again */
+	if (r == -EEXIST)
+		c->lost++;
+	if (!(v->flags & FOS_NAT_F_STATIC) && v->rule < FOS_NAT_RULES_MAX)
+		c->gone[v->rule]++;
 }
 
 /* every mapping of from that to lacks, copied; returns how many, and in
- * *ret_lost those whose external port to gave to another meanwhile */
-static size_t _fos_copy_table(int from, int to, size_t *ret_lost)
+ * *ret_lost those whose external port to gave to another meanwhile. The
+ * last pass counts the mappings it could not copy as removed (they end
+ * with the old table). */
+static size_t _fos_copy_table(const struct fos_nat_rt *rt, int from, int to, bool last,
+			      size_t *ret_lost)
 {
-	struct _fos_copy c = {.from = from, .to = to};
+	struct _fos_copy *c = calloc(1, sizeof(*c));
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
+	size_t n;
+	int r;
 
-	if (bpf_obj_get_info_by_fd(from, &info, &len) < 0)
+	if (!c)
 		return 0;
-	(void)fos_map_walk_all(from, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
-			       info.max_entries, _fos_copy_one, &c);
-	*ret_lost += c.lost;
-	return c.n;
+	c->from = from;
+	c->to = to;
+	c->last = last;
+	if (bpf_obj_get_info_by_fd(from, &info, &len) < 0) {
+		free(c);
+		return 0;
+	}
+	r = fos_map_walk_all(from, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
+			     info.max_entries, _fos_copy_one, c);
+	if (r < 0)
+		log_warning("nat: reading the table to grow it stopped: %s; the mappings not "
+			    "read end with it",
+			    strerror(-r));
+	for (uint32_t id = 0; id < FOS_NAT_RULES_MAX; id++)
+		_fos_count_removed(rt, id, c->gone[id]);
+	*ret_lost += c->lost;
+	n = c->n;
+	free(c);
+	return n;
 }
 
 /* Once the apply is through: every mapping copied into the new table, the
@@ -280,7 +309,7 @@ void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 	size_t lost = 0, n, late;
 	char path[600];
 
-	n = _fos_copy_table(from, to, &lost);
+	n = _fos_copy_table(rt, from, to, false, &lost);
 	rt->skel = skel;
 	rt->walking = false; /* the collector starts again on the new table */
 	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX; i++) {
@@ -300,7 +329,7 @@ void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 		at->flags = flags;
 	}
 	_fos_save_hooks(rt);
-	late = _fos_copy_table(from, to, &lost);
+	late = _fos_copy_table(rt, from, to, true, &lost);
 	snprintf(path, sizeof(path), "%s/fos_nat", rt->dir);
 	(void)unlink(path);
 	if (bpf_map__pin(skel->maps.fos_nat, path) < 0)
@@ -1321,17 +1350,16 @@ void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg)
 	}
 }
 
-/* Is the latest flow of the OUT mapping (k, v) in the connection table?
- * The table sees it with the internal end, before SNAT and after DNAT. */
-static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
-			const struct fos_nat_value *v)
+/* Is the flow of the OUT mapping (k, rule) with the remote (ra, rport) in
+ * the connection table? The table sees it with the internal end, before
+ * SNAT and after DNAT. */
+static bool _fos_ct_has_flow(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
+			     uint32_t rule, const uint8_t ra[16], uint16_t rport)
 {
-	static const uint8_t zero[16];
-	bool dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
-	const uint8_t *ra = dependent ? k->raddr : v->raddr;
-	uint16_t lport = k->port, rport = dependent ? k->rport : v->rport;
-	struct fos_ct_key ck = {.proto = k->proto, .zone = rt->zone[v->rule]};
+	struct fos_ct_key ck = {.proto = k->proto,
+				.zone = rule < FOS_NAT_RULES_MAX ? rt->zone[rule] : 0};
 	struct fos_ct_value cv;
+	uint16_t lport = k->port;
 	int c;
 
 	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
@@ -1349,6 +1377,24 @@ static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_key *k
 		ck.port[1] = lport;
 	}
 	return bpf_map_lookup_elem(rt->ct_fd, &ck, &cv) == 0;
+}
+
+/* Is a flow of the OUT mapping (k, v) in the connection table: that of its
+ * latest packet out, or (endpoint independent, iv its IN entry or NULL) of
+ * its latest packet in? */
+static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
+			const struct fos_nat_value *v, const struct fos_nat_value *iv)
+{
+	static const uint8_t zero[16];
+	bool dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
+
+	if (dependent)
+		return _fos_ct_has_flow(rt, k, v->rule, k->raddr, k->rport);
+	if (_fos_ct_has_flow(rt, k, v->rule, v->raddr, v->rport))
+		return true;
+	return iv && !(iv->flags & FOS_NAT_F_APDF) && memcmp(iv->raddr, zero, 16) != 0 &&
+	       (memcmp(iv->raddr, v->raddr, 16) != 0 || iv->rport != v->rport) &&
+	       _fos_ct_has_flow(rt, k, v->rule, iv->raddr, iv->rport);
 }
 
 /* a flow from the inside to a mapping's external end: the table sees it
@@ -1451,6 +1497,13 @@ static void _fos_gc_one(void *u, const void *key, const void *val)
 			(void)bpf_map_delete_elem(g->fd, k);
 		return;
 	}
+	if (vb->flags & FOS_NAT_F_MOVED) {
+		/* its flow leaves by another way out now: the next packet makes
+		 * a mapping of that one */
+		if (_fos_gc_remove(g, k, vb, false))
+			rt->moved++;
+		return;
+	}
 	c = _fos_cfg_of(rt, g->cfg, vb->rule);
 	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, vb))) {
 		if (_fos_gc_remove(g, k, vb, false))
@@ -1467,7 +1520,8 @@ static void _fos_gc_one(void *u, const void *key, const void *val)
 		if (!_fos_hairpinned(rt, k, vb)) {
 			have_in = _fos_in_of(g->fd, k, vb, &iv);
 			last = have_in && iv.last_ns > vb->last_ns ? iv.last_ns : vb->last_ns;
-			if (now <= last || now - last < grace || _fos_ct_has(rt, k, vb))
+			if (now <= last || now - last < grace ||
+			    _fos_ct_has(rt, k, vb, have_in ? &iv : NULL))
 				return;
 			if (bpf_map_lookup_elem(g->fd, k, &v) < 0 || v.last_ns != vb->last_ns)
 				return;
@@ -1516,7 +1570,9 @@ uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, ui
 	if (r < 0)
 		log_warning("nat: the walk of the mapping table stopped: %s", strerror(-r));
 	rt->walking = false;
-	rt->revalidate = false;
+	/* a reload's check of every mapping holds once a walk saw them all */
+	if (r == 0 && rt->walk.seen < fos_nat_table_size(rt))
+		rt->revalidate = false;
 	rt->walks++;
 	rt->last_walk_ns = rt->walk_ns;
 	rt->interval_ms = (uint32_t)(rt->walk_ns / 100000); /* 10 x, in ms */

@@ -39,7 +39,7 @@ struct fos_nat_rt {
 	bool walking, revalidate;
 	struct fos_map_walk walk;
 	uint64_t next_ms;
-	uint64_t expired, ended, walks;
+	uint64_t expired, ended, moved, walks;
 	uint64_t walk_ns, last_walk_ns,
 	    max_step_ns;      /* steps' time: this walk's, the last's, the longest */
 	uint32_t interval_ms; /* from the last walk to the next */

@@ -731,6 +731,7 @@ static int _fos_show_reply(struct fos_manager *m, struct fos_peer *peer, struct 
 				       json_object_new_int64((int64_t)fos_nat_table_size(rt)));
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)rt->expired));
 		json_object_object_add(o, "ended", json_object_new_int64((int64_t)rt->ended));
+		json_object_object_add(o, "moved", json_object_new_int64((int64_t)rt->moved));
 		{
 			json_object *gc = json_object_new_object();
 
@@ -788,7 +789,9 @@ static int _fos_clear_some(struct fos_nat_rt *rt, struct _fos_nat_job *j)
 	while (j->next < j->c.n) {
 		const struct fos_nat_key *k = &j->c.del[j->next++];
 
-		if (bpf_map_lookup_elem(fd, k, &v) == 0 && fos_nat_remove(rt, k, &v) == 0)
+		/* as it is now: a reload meanwhile may have made it a port map's */
+		if (bpf_map_lookup_elem(fd, k, &v) == 0 && !(v.flags & FOS_NAT_F_STATIC) &&
+		    _fos_nat_match(&j->f, k, &v) && fos_nat_remove(rt, k, &v) == 0)
 			j->removed++;
 		if ((j->next & 255) == 0 &&
 		    fos_clock_ns(CLOCK_MONOTONIC) - t0 >= FOS_FEATURE_STEP_NS)
@@ -838,6 +841,9 @@ static int _fos_nat_job_step(struct fos_manager *m, struct fos_peer *peer, void 
 	log_info("clear nat: %zu mapping%s removed", j->removed, j->removed == 1 ? "" : "s");
 	o = json_object_new_object();
 	json_object_object_add(o, "removed", json_object_new_int64((int64_t)j->removed));
+	/* false: a reload replaced the table during the walk, which saw only
+	 * part of it */
+	json_object_object_add(o, "complete", json_object_new_boolean(j->complete));
 	r = _fos_reply(peer, o);
 	return r < 0 ? r : 0;
 }

@@ -563,20 +563,20 @@ static int _fos_nat_check(struct fos_loader *ld)
 					     fos_cidr_to_string(&both, buf, sizeof(buf)),
 					     a->source_if, a->dest_if);
 		}
-		/* port maps: one external port of an interface maps to one place */
+		/* port maps: one external port of an interface maps to one place,
+		 * and one internal end is published on one external interface */
 		for (size_t k = 0; k < a->n_maps; k++) {
 			const struct fos_nat_portmap *pa = &a->maps[k];
 
 			for (size_t j = 0; j <= i; j++) {
 				const struct fos_nat_cfg *b = &c->nats[j];
 				size_t kmax = j == i ? k : b->n_maps;
+				bool same_if = strcmp(a->dest_if, b->dest_if) == 0;
 
-				if (strcmp(a->dest_if, b->dest_if) != 0)
-					continue;
 				for (size_t l = 0; l < kmax; l++) {
 					const struct fos_nat_portmap *pb = &b->maps[l];
 
-					if (_fos_maps_clash(pa, pb))
+					if (same_if && _fos_maps_clash(pa, pb))
 						_fos_nat_err(
 						    ld, &pa->src,
 						    "natConfigs \"%s\": %s externalPort %u-%u on "
@@ -584,13 +584,23 @@ static int _fos_nat_check(struct fos_loader *ld)
 						    a->name, fos_protocol_to_string(pa->protocol),
 						    pa->ext_lo, pa->ext_hi, a->dest_if,
 						    pb->src.file, pb->src.line);
-					else if (_fos_maps_same_inside(pa, pb))
+					else if (_fos_maps_same_inside(pa, pb) && same_if)
 						_fos_nat_err(
 						    ld, &pa->src,
 						    "natConfigs \"%s\": internal port %u-%u is "
 						    "already published by the port map at %s:%d",
 						    a->name, pa->int_lo, pa->int_hi, pb->src.file,
 						    pb->src.line);
+					else if (_fos_maps_same_inside(pa, pb))
+						_fos_nat_err(
+						    ld, &pa->src,
+						    "natConfigs \"%s\": internal port %u-%u is "
+						    "already published on \"%s\" by the port map "
+						    "at "
+						    "%s:%d: an internal end is published on one "
+						    "external interface",
+						    a->name, pa->int_lo, pa->int_hi, b->dest_if,
+						    pb->src.file, pb->src.line);
 				}
 			}
 		}

@@ -568,6 +568,17 @@ START_TEST(test_icmp_echo)
 		ck_assert_uint_eq((uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]), 0x77);
 		check_sums(&p);
 	}
+	/* the identifier 0 from two hosts: the first keeps it, the second gets
+	 * another (0 is an identifier like the others, not "no ports") */
+	build(&(struct spec){AF_INET, "10.0.0.6", "198.51.100.7", 1, .type = 8, .id = 0}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert_uint_eq((uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]), 0);
+	check_sums(&p);
+	build(&(struct spec){AF_INET, "10.0.0.7", "198.51.100.7", 1, .type = 8, .id = 0}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 0);
+	ck_assert_uint_ne((uint16_t)(p.b[p.l4 + 4] << 8 | p.b[p.l4 + 5]), 0);
+	check_sums(&p);
 	/* ICMPv6 echo */
 	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 58, .type = 128, .id = 9}, &p);
 	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);

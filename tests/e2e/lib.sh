@@ -94,6 +94,9 @@ e2e_lab() {
   ip -n "$NS_S" addr add fd00:10:2::2/64 dev eth0 nodad
   for ns in "$NS_C" "$NS_R" "$NS_S"; do
     for l in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      # no duplicate address detection on the link-local addresses either
+      # (the devices were made before the namespace's default said so)
+      [ "$l" = lo ] || ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$l.accept_dad=0"
       ip -n "$ns" link set "$l" up
     done
   done
@@ -107,7 +110,7 @@ e2e_lab() {
   # IPv6 too, and the neighbours of both paths known before a test's first
   # flow (the link-local addresses may still be in their DAD)
   local ok=0
-  for _ in 1 2 3; do
+  for _ in $(seq 1 10); do
     inC ping -6 -c1 -W1 fd00:10:2::2 >/dev/null 2>&1 && { ok=1; break; }
   done
   [ $ok = 1 ] || fail "lab: no IPv6 path client -> server"

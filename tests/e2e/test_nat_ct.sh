@@ -54,7 +54,9 @@ for i in $(seq 1 40); do
 done
 [ -n "$ct_gone" ] || fail "the connection-table entry did not expire after 3 s"
 [ -n "$nat_gone" ] || fail "the mapping outlived its flow's entry by more than 15 s (NAT's udpTimeout is 300 s)"
-[ "$nat_gone" -ge "$ct_gone" ] || fail "the mapping ended (step $nat_gone) before the entry (step $ct_gone)"
+# the two are read one after the other each step: an end between the reads
+# may show the mapping gone a step before the entry
+[ "$nat_gone" -ge $((ct_gone - 1)) ] || fail "the mapping ended (step $nat_gone) before the entry (step $ct_gone)"
 pass_step "the flow's entry expired, the mapping ended with it (udpTimeout 300 s notwithstanding)"
 
 # a live entry keeps the mapping past NAT's own timeout; clear conntrack ends it

@@ -327,6 +327,19 @@ START_TEST(test_refusals_across)
 	    ");\n",
 	    ERRORS("t.conf:4: natConfigs \"a\": internal port 80-80 is already published by the "
 		   "port map at t.conf:3"));
+	/* the same internal end published on two external interfaces */
+	assert_load_fails(
+	    "natConfigs = (\n"
+	    "{ name = \"wan1\"; interfaces = { source = \"in0\"; destination = \"out0\"; };\n"
+	    "  portMappings = ( { protocol = \"tcp\"; internalIP = \"10.0.0.1\"; internalPort = "
+	    "80; externalPort = 80; } ); },\n"
+	    "{ name = \"wan2\"; interfaces = { source = \"in0\"; destination = \"out1\"; };\n"
+	    "  portMappings = ( { protocol = \"tcp\"; internalIP = \"10.0.0.1\"; internalPort = "
+	    "80; externalPort = 8080; } ); }\n"
+	    ");\n",
+	    ERRORS("t.conf:5: natConfigs \"wan2\": internal port 80-80 is already published on "
+		   "\"out0\" by the port map at t.conf:3: an internal end is published on one "
+		   "external interface"));
 }
 END_TEST
 

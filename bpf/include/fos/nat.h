@@ -55,12 +55,16 @@ enum fos_nat_flags {
 	FOS_NAT_F_APDF = 1U << 1,    /* IN: only the remote in raddr/rport may send */
 	FOS_NAT_F_CLOSING = 1U << 2, /* TCP: a FIN or RST was seen */
 	FOS_NAT_F_HAIRPIN = 1U << 3, /* IN: made under hairpinning (shown; the rule decides) */
+	/* OUT: its flow now leaves by another external interface (the route
+	 * changed); its packets are dropped until fwd ends it and the next
+	 * one makes a mapping of the new way out */
+	FOS_NAT_F_MOVED = 1U << 4,
 };
 
 struct fos_nat_value {
 	__u8 addr[16] __attribute__((aligned(8))); /* OUT: external; IN: internal */
-	/* IN with FOS_NAT_F_APDF: the remote allowed; OUT: the remote of the
-	 * latest packet out */
+	/* IN with FOS_NAT_F_APDF: the remote allowed; IN without: the remote
+	 * of the latest packet in; OUT: the remote of the latest packet out */
 	__u8 raddr[16];
 	__u64 last_ns; /* CLOCK_MONOTONIC_COARSE of the last packet */
 	__u64 est_ns;  /* ... of the last mid-connection TCP segment */
