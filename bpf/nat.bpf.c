@@ -968,6 +968,24 @@ int fos_nat_out(struct __sk_buff *skb)
 				     &rule);
 		if (!rule && !v)
 			return TC_ACT_UNSPEC;
+		/* before its first fragment (out of order): what the source
+		 * becomes needs no ports, it is the natConfig's external
+		 * address, which the first fragment's mapping gets too */
+		if (rule) {
+			__u32 rid = rule;
+			const struct fos_nat_rule *rr = bpf_map_lookup_elem(&fos_nat_rules, &rid);
+			__u8 to[16] __attribute__((aligned(8)));
+
+			if (rr &&
+			    _nat_ext_addr(rr, skb->ifindex, pkt.family == FOS_AF_INET, to) == 0) {
+				if (_nat_set_addr(skb, &pkt, true, to) < 0) {
+					_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+					return TC_ACT_SHOT;
+				}
+				_nat_stat(rule, FOS_NAT_STAT_OUT);
+				return TC_ACT_UNSPEC;
+			}
+		}
 		_nat_stat(rule, FOS_NAT_STAT_FRAGMENT);
 		return TC_ACT_SHOT;
 	}

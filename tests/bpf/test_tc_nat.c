@@ -756,11 +756,18 @@ START_TEST(test_fragments)
 	struct pkt p;
 
 	setup(&(struct rule_opts){.eim = true});
+	/* a fragment after the first, none seen: translated by its address */
 	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 1, 2, .frag = true}, &p);
-	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
-	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 1);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 0);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 0);
+	/* IPv6 too */
+	build(&(struct spec){AF_INET6, "fd00::5", "2001:db8:99::7", 17, 1, 2, .frag = true}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "2001:db8::1", 0);
 	build(&(struct spec){AF_INET, "172.16.0.1", "198.51.100.7", 17, 1, 2, .frag = true}, &p);
 	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "172.16.0.1", 0);
 	teardown();
 }
 END_TEST
@@ -786,12 +793,33 @@ START_TEST(test_fragments_follow_first)
 	ck_assert_uint_eq(fold(sum16(p.b + p.l3, 20, 0)), 0);
 	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT), 2);
 	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 0);
-	/* another datagram of the same source, its first fragment unseen */
+	/* another datagram of the same source, its first fragment not seen
+	 * yet (out of order): the source it gets needs no ports */
 	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 1, 2, .frag = true,
 			     .ip_id = 0x4321},
 	      &p);
-	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
-	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 1);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "203.0.113.1", a);
+	ck_assert_mem_eq(p.b + p.l3 + 12, a + 12, 4);
+	ck_assert_uint_eq(fold(sum16(p.b + p.l3, 20, 0)), 0);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT), 3);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_FRAGMENT), 0);
+	/* one from a source no natConfig translates passes as it is */
+	build(&(struct spec){AF_INET, "192.0.2.9", "198.51.100.7", 17, 1, 2, .frag = true,
+			     .ip_id = 0x4322},
+	      &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "192.0.2.9", a);
+	ck_assert_mem_eq(p.b + p.l3 + 12, a + 12, 4);
+	/* on the way in, one before its first fragment has no mapping to go
+	 * by: the stack's, untranslated (for the router's own address) */
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 1, 2, .frag = true,
+			     .ip_id = 0x4323},
+	      &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "203.0.113.1", a);
+	ck_assert_mem_eq(p.b + p.l3 + 16, a + 12, 4);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_IN), 0);
 
 	/* the answer, fragmented too */
 	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 53, 4000,

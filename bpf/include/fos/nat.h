@@ -123,7 +123,9 @@ _Static_assert(sizeof(struct fos_nat_rule) == 88, "fos_nat_rule layout");
 /* fos_nat_frag, an LRU hash keyed by fos_frag_key (fos/abi.h) of a
  * fragmented datagram as it arrived: the translation its first fragment
  * (the one with the ports) got, for the fragments after it, which carry no
- * ports. Fragments that come before their first are dropped. */
+ * ports. One that comes before its first is translated by address alone
+ * on the way out (the natConfig's external address), left to the stack on
+ * the way in. */
 #define FOS_NAT_FRAG_MAX 16384U
 
 struct fos_nat_frag {
@@ -183,7 +185,7 @@ enum fos_nat_stat {
 	FOS_NAT_STAT_FULL,	 /* dropped: maxConnections mappings, or the table full */
 	FOS_NAT_STAT_NO_ADDRESS, /* dropped: the external interface has no address */
 	FOS_NAT_STAT_FILTERED,	 /* dropped: not from a dependent mapping's remote */
-	FOS_NAT_STAT_FRAGMENT,	 /* dropped: a fragment to translate before its first */
+	FOS_NAT_STAT_FRAGMENT,	 /* dropped: a fragment out before its first, no address for it */
 	FOS_NAT_STAT_HAIRPIN,	 /* packets turned back inside (hairpinning) */
 	FOS_NAT_STAT_ICMP_ERROR, /* ICMP errors translated, the quoted packet too */
 	FOS_NAT_STAT_MALFORMED,	 /* dropped: headers the translation cannot rewrite */
