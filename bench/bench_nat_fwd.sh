@@ -41,6 +41,7 @@
 #
 #   bash bench/bench_nat_fwd.sh [BUILD_DIR]      (BUILD_DIR defaults to ./build)
 #   FOS_BENCH_ROUNDS=3 FOS_BENCH_SECONDS=3 FOS_BENCH_NAT_FLOWS=1000 bash bench/bench_nat_fwd.sh build
+#   FOS_BENCH_CASES="kernel fos" bash bench/bench_nat_fwd.sh build   (some of the cases only)
 set -u
 
 BENCH_NAME=bench_nat_fwd
@@ -263,7 +264,7 @@ for c in fos nft; do
 done
 ROUTER_NAPI=$(napi_threads "$NS_R" "$RIN" "$ROUTER_CPU")
 
-CASES=(kernel fos nft tcbare)
+read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare}"
 declare -A NAME=(
   [kernel]="(a) kernel forwarding, no NAT"
   [fos]="(b) fos masquerade (fwd, tc egress)"

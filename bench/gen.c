@@ -13,6 +13,9 @@
  * tens of milliseconds. With --pps the program itself holds frames back until
  * their time has come (the sending CPU spins meanwhile).
  *
+ * A kernel that refuses live-frame test runs gets the same frames through an
+ * AF_PACKET socket (gen_packet.c), said once on stderr.
+ *
  * SIGINT and SIGTERM end the run early, as the timer does.
  *
  * Prints one line: "frames N seconds S mpps M".
@@ -38,6 +41,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "gen.h"
 #include "xdp_bench.skel.h"
 
 #define EXIT_SKIP 77
@@ -47,35 +51,15 @@
 #define FRAME_MIN_ICMP 58 /* Ethernet + IPv4 + ICMP echo with 16 bytes of data */
 #define FRAME_MAX      1500
 #define GEN_PPS_MAX    100000000UL
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's own "operation not supported" */
+#endif
 
-/* fos_gen_mode values of bpf/xdp_bench.bpf.c */
-enum gen_mode {
-	GEN_UDP = 0,
-	GEN_SYN = 1,
-	GEN_ICMP = 2,
-};
-
-struct gen_opts {
-	unsigned ifindex;
-	enum gen_mode mode;
-	unsigned long pps;	   /* 0: as fast as possible */
-	struct in_addr src_prefix; /* --src-prefix: random sources inside it */
-	unsigned src_plen;	   /* its length; 32 = none */
-	double seconds;
-	size_t frame_len;
-	uint8_t src_mac[ETH_ALEN];
-	uint8_t dst_mac[ETH_ALEN];
-	bool have_src_mac, have_dst_mac;
-	struct in_addr saddr, daddr;
-	uint16_t sport, dport;
-	uint32_t n_sports, n_saddrs;
-};
-
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t gen_stop_signal;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	gen_stop_signal = sig;
 }
 
 static void gen_freep(struct fos_xdp_bench **p)
@@ -371,7 +355,7 @@ static int frames_sent(struct fos_xdp_bench *skel, uint64_t *ret)
 	return 0;
 }
 
-static double now_s(void)
+double gen_now_s(void)
 {
 	struct timespec ts;
 
@@ -385,7 +369,6 @@ static int run_live(struct fos_xdp_bench *skel, const struct gen_opts *o, double
 	uint8_t frame[FRAME_MAX] = {0};
 	/* the kernel wants data_end to be the frame's length */
 	struct xdp_md ctx = {.data_end = o->frame_len, .ingress_ifindex = o->ifindex};
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct itimerval it = {0};
 	double t0, t1;
 	int r;
@@ -393,22 +376,24 @@ static int run_live(struct fos_xdp_bench *skel, const struct gen_opts *o, double
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = UINT32_MAX,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
-	/* no SA_RESTART: the test run must come back with EINTR */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGTERM, &sa, NULL) < 0)
-		return -errno;
 	it.it_value.tv_sec = (time_t)o->seconds;
 	it.it_value.tv_usec = (suseconds_t)((o->seconds - (double)it.it_value.tv_sec) * 1e6);
-	t0 = now_s();
+	t0 = gen_now_s();
 	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
 		return -errno;
 	r = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fos_xdp_gen), &opts);
-	t1 = now_s();
+	t1 = gen_now_s();
 	if (r < 0)
 		r = -errno;
-	if (r < 0 && r != -EINTR)
+	if (r < 0 && r != -EINTR) {
+		it = (struct itimerval){0};
+		(void)setitimer(ITIMER_REAL, &it, NULL);
+		/* EPERM, EOPNOTSUPP, EINVAL: a kernel that refuses live
+		 * frames; the caller may send another way */
+		if (r == -EPERM || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOTSUPP)
+			return r;
 		return log_error_errno(r, "live-frames test run");
+	}
 	*ret_seconds = t1 - t0;
 	return 0;
 }
@@ -425,6 +410,7 @@ int main(int argc, char **argv)
 	    .n_saddrs = 1,
 	    .src_plen = 32,
 	};
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t frames = 0;
 	double secs = 0;
 	int r;
@@ -436,6 +422,14 @@ int main(int argc, char **argv)
 	if (geteuid() != 0) {
 		fprintf(stderr, "bench-gen: needs root (BPF_PROG_TEST_RUN with live frames)\n");
 		return EXIT_SKIP;
+	}
+
+	/* no SA_RESTART: a live-frames test run must come back with EINTR */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGTERM, &sa, NULL) < 0) {
+		log_error_errno(-errno, "cannot handle signals");
+		return 1;
 	}
 
 	skel = fos_xdp_bench__open();
@@ -450,12 +444,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = run_live(skel, &o, &secs);
-	if (r < 0)
+	if (r == -EPERM || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOTSUPP) {
+		fprintf(stderr,
+			"bench-gen: this kernel refuses live-frame test runs (%s): the frames "
+			"go out through an AF_PACKET socket instead\n",
+			strerror(-r));
+		if (gen_packet_run(&o, &frames, &secs) < 0)
+			return 1;
+	} else if (r < 0) {
 		return 1;
-	r = frames_sent(skel, &frames);
-	if (r < 0) {
-		log_error_errno(r, "cannot read the frame counter");
-		return 1;
+	} else {
+		r = frames_sent(skel, &frames);
+		if (r < 0) {
+			log_error_errno(r, "cannot read the frame counter");
+			return 1;
+		}
 	}
 	printf("frames %llu seconds %.3f mpps %.3f\n", (unsigned long long)frames, secs,
 	       secs > 0 ? frames / secs / 1e6 : 0.0);

@@ -102,7 +102,7 @@ fosctl -j show conntrack src "$SPOOF" limit 100 >"$T/ct-spoof.json" || fail "sho
 fosctl -j show conntrack summary >"$T/ct-sum.json" || fail "show conntrack summary"
 kill -0 "$GEN_PID" 2>/dev/null || fail "bench-gen stopped during the test: $(cat "$T/gen.out")"
 stop_flood
-frames=$(awk '{print $2}' "$T/gen.out")
+frames=$(awk '/^frames / {print $2}' "$T/gen.out")
 echo "flood: $(cat "$T/gen.out")"
 echo "client to the server: $(cat "$T/legit.json")"
 echo "client to the router: $(cat "$T/router.json")"

@@ -103,8 +103,8 @@ pass_step "connectionsPerIP: 100 UDP flows pass, the 101st is dropped ($cl connL
 RCLI_MAC=$(inR cat /sys/class/net/r-cli/address)
 ip netns exec "$NS_C" "$GEN" -i eth0 -m udp -t 3 -r 400000 --saddr 198.18.200.1 --daddr 10.10.2.2 \
   --dport 9 --dst-mac "$RCLI_MAC" >"$T/gen-udp.out" 2>&1 || fail "bench-gen udp: $(cat "$T/gen-udp.out")"
-sent=$(awk '{print $2}' "$T/gen-udp.out")
-secs=$(awk '{print $4}' "$T/gen-udp.out")
+sent=$(awk '/^frames / {print $2}' "$T/gen-udp.out")
+secs=$(awk '/^frames / {print $4}' "$T/gen-udp.out")
 got=$(counter "udp dport 9")
 max=$(python3 -c "import sys; print(int(100000 * (float(sys.argv[1]) + 0.5) + 200000))" "${secs:-3}")
 [ "${sent:-0}" -gt "$max" ] || fail "bench-gen sent only ${sent:-0} datagrams in ${secs:-?} s: $(cat "$T/gen-udp.out")"
@@ -130,7 +130,7 @@ inC python3 "$TOOLS" connects 10.10.2.2 7000 300 --timeout 5 --out "$T/legit.jso
 fosctl -j show ddos ddos-protection >"$T/ddos.json" || fail "show ddos during the flood"
 kill -0 "$GEN_PID" 2>/dev/null || fail "bench-gen stopped during the test: $(cat "$T/gen.out")"
 stop_flood
-frames=$(awk '{print $2}' "$T/gen.out")
+frames=$(awk '/^frames / {print $2}' "$T/gen.out")
 [ "${frames:-0}" -gt 100000 ] || fail "the flood sent only ${frames:-0} SYNs: $(cat "$T/gen.out")"
 ok=$(jq_py 'j["ok"]' <"$T/legit.json")
 [ "$ok" -ge 297 ] || fail "only $ok of 300 connections succeeded under the flood: $(cat "$T/legit.json")"
