@@ -33,8 +33,8 @@
 
 struct gen_state {
 	const struct gen_opts *o;
-	uint64_t seq;	  /* frames built so far */
-	uint64_t rnd;	  /* xorshift64 state */
+	uint64_t seq; /* frames built so far */
+	uint64_t rnd; /* xorshift64 state */
 	uint32_t n_sports, n_saddrs;
 };
 
