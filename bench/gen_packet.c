@@ -81,24 +81,23 @@ static uint32_t gen_saddr(struct gen_state *s)
 static void gen_ip(struct gen_state *s, uint8_t *f, uint8_t proto, uint16_t tot_len)
 {
 	const struct gen_opts *o = s->o;
-	struct iphdr *iph = (struct iphdr *)(f + ETH_HLEN);
-	uint32_t saddr = gen_saddr(s);
+	struct iphdr iph = {0}; /* built aligned, copied into the frame at 14 */
 
 	memcpy(f, o->dst_mac, ETH_ALEN);
 	memcpy(f + ETH_ALEN, o->src_mac, ETH_ALEN);
 	f[12] = ETH_P_IP >> 8;
 	f[13] = ETH_P_IP & 0xff;
-	memset(iph, 0, sizeof(*iph));
-	iph->version = 4;
-	iph->ihl = sizeof(*iph) / 4;
-	iph->tot_len = htons(tot_len);
-	iph->id = htons((uint16_t)s->seq);
-	iph->frag_off = htons(0x4000); /* DF */
-	iph->ttl = 64;
-	iph->protocol = proto;
-	iph->saddr = saddr;
-	iph->daddr = o->daddr.s_addr;
-	iph->check = csum_fold(csum_add(0, iph, sizeof(*iph)));
+	iph.version = 4;
+	iph.ihl = sizeof(iph) / 4;
+	iph.tot_len = htons(tot_len);
+	iph.id = htons((uint16_t)s->seq);
+	iph.frag_off = htons(0x4000); /* DF */
+	iph.ttl = 64;
+	iph.protocol = proto;
+	iph.saddr = gen_saddr(s);
+	iph.daddr = o->daddr.s_addr;
+	iph.check = csum_fold(csum_add(0, &iph, sizeof(iph)));
+	memcpy(f + ETH_HLEN, &iph, sizeof(iph));
 }
 
 /* frame number s->seq into f (o->frame_len bytes, zeroed beyond the headers) */
