@@ -109,6 +109,7 @@ ip link add "$TXIF" netns "$NS_TX" type veth peer name "$RIN" netns "$NS_R" ||
   die "cannot create the sender's veth pair"
 ip link add "$ROUT" netns "$NS_R" type veth peer name "$RXIF" netns "$NS_RX" ||
   die "cannot create the receiver's veth pair"
+gen_link "$NS_TX" "$TXIF"
 inR sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
   net.ipv4.conf.default.rp_filter=0 || die "cannot turn forwarding on"
 ip -n "$NS_TX" addr add 198.18.0.2/24 dev "$TXIF"

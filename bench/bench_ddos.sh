@@ -103,6 +103,7 @@ ip netns add "$NS_TX" || die "cannot create namespace $NS_TX"
 ip netns add "$NS_RX" || die "cannot create namespace $NS_RX"
 ip link add "$TXIF" netns "$NS_TX" type veth peer name "$RXIF" netns "$NS_RX" ||
   die "cannot create the veth pair"
+gen_link "$NS_TX" "$TXIF"
 ip -n "$NS_TX" addr add 198.18.0.1/15 dev "$TXIF"
 ip -n "$NS_RX" addr add "$DST/15" dev "$RXIF"
 for ns in "$NS_TX" "$NS_RX"; do ip -n "$ns" link set lo up; done

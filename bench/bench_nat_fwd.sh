@@ -104,6 +104,7 @@ ip link add "$TXIF" netns "$NS_TX" type veth peer name "$RIN" netns "$NS_R" ||
   die "cannot create the sender's veth pair"
 ip link add "$ROUT" netns "$NS_R" type veth peer name "$RXIF" netns "$NS_RX" ||
   die "cannot create the receiver's veth pair"
+gen_link "$NS_TX" "$TXIF"
 inR sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
   net.ipv4.conf.default.rp_filter=0 || die "cannot turn forwarding on"
 ip -n "$NS_TX" addr add 198.18.0.2/24 dev "$TXIF"
@@ -314,9 +315,12 @@ for flows in 1 "$MANY"; do
   done
   for c in "${CASES[@]}"; do
     awk -v n="${NAME[$c]}" -v m="${MED[$c]}" -v ns="${MNS[$c]}" -v b="${BNS[$c]}" \
-      -v base="${MED[kernel]}" -v nk="${MNS[kernel]}" 'BEGIN {
-      printf "%-40s %7.3f %9.2f %10.1f %11.1f %+11.1f\n", n, m, m / base, ns, b, ns - nk }'
+      -v base="${MED[kernel]:-0}" -v nk="${MNS[kernel]:-0}" 'BEGIN {
+      printf "%-40s %7.3f %9.2f %10.1f %11.1f %+11.1f\n", n, m, base ? m / base : 0, ns, b, ns - nk }'
   done
+  # the comparison needs all four cases (FOS_BENCH_CASES may leave some out)
+  [ -n "${MNS[kernel]:-}" ] && [ -n "${MNS[fos]:-}" ] && [ -n "${MNS[nft]:-}" ] &&
+    [ -n "${MNS[tcbare]:-}" ] &&
   awk -v na="${MNS[kernel]}" -v nb="${MNS[fos]}" -v nc="${MNS[nft]}" -v nd="${MNS[tcbare]}" \
     -v ba="${BNS[kernel]}" -v bb="${BNS[fos]}" -v bc="${BNS[nft]}" \
     -v fb="${MED[fos]}" -v fc="${MED[nft]}" -v f="$flows" 'BEGIN {

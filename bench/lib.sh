@@ -28,6 +28,16 @@ bench_cleanup() {
   [ -n "${T:-}" ] && rm -rf "$T"
 }
 
+# The generator's veth DEV in namespace NS made to hand its frames to the
+# peer's NAPI (GRO or XDP there), whichever way bench-gen sends: veth queues
+# a socket's skb (bench-gen's AF_PACKET sender) for the peer's NAPI only
+# when the sending side has no TSO; otherwise the frame is received on the
+# sender's CPU and the peer's NAPI thread never sees it
+gen_link() { # NS DEV
+  ip netns exec "$1" ethtool -K "$2" tso off >/dev/null 2>&1 ||
+    die "cannot turn TSO off on the generator's $2 (ethtool)"
+}
+
 # NAPI of DEV in namespace NS made threaded, its kthreads pinned to CPU;
 # prints their pids (NAPI comes and goes with XDP and GRO: call it again
 # after changing either)

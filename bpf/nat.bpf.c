@@ -41,9 +41,10 @@
  * translation cannot rewrite (MALFORMED). Everything else passes unchanged:
  * TC_ACT_UNSPEC, so the programs after it run.
  *
- * Checksums are updated incrementally by the kernel's helpers, which also
- * keep CHECKSUM_PARTIAL (GSO) packets right; a UDP/IPv4 zero checksum stays
- * zero.
+ * Checksums are updated incrementally: L4 ones by the kernel's helper,
+ * which also keeps CHECKSUM_PARTIAL (GSO) packets right (a UDP/IPv4 zero
+ * checksum stays zero), the IPv4 header's here, written in place with the
+ * address.
  */
 #include <stdbool.h>
 #include <linux/types.h>
@@ -283,8 +284,48 @@ static __always_inline __u32 _nat_csum_off(const struct fos_pkt *p, __u64 *flags
 	}
 }
 
+static __always_inline __u16 _nat_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)((s & 0xffff) + (s >> 16));
+}
+
+/* checksum field c (as in the packet) after a change whose sum is d */
+static __always_inline __be16 _nat_csum_adj(__be16 c, __u64 d)
+{
+	return (__be16)~_nat_fold((__u16)~c + d);
+}
+
+/* n bytes of the frame at off, when they are in its linear part (headers
+ * the parser read are), for a direct read or write; NULL otherwise. A
+ * program that writes the packet this way has the kernel unclone a cloned
+ * skb before it runs. */
+static __always_inline void *_nat_ptr(struct __sk_buff *skb, __u32 off, __u32 n)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (off > FOS_NAT_PULL_MAX || data + off + n > data_end)
+		return NULL;
+	return data + off;
+}
+
+/* the checksum field c (as in the packet) after the 32-bit word from became
+ * to (both as in the packet), RFC 1624 */
+static __always_inline __be16 _nat_csum4(__be16 c, __be32 from, __be32 to)
+{
+	__u32 nf = ~(__u32)from, t = (__u32)to;
+
+	return _nat_csum_adj(c, (__u64)(nf & 0xffff) + (nf >> 16) + (t & 0xffff) + (t >> 16));
+}
+
 /* Rewrite the source (src) or destination address of p to a (16 bytes),
- * with the IPv4 header and L4 checksums; p's copy is updated too. */
+ * with the IPv4 header and L4 checksums; p's copy is updated too. The L4
+ * checksum is the kernel's helper's (it knows CHECKSUM_PARTIAL); the
+ * address and the IPv4 header checksum are written in place where the
+ * header is linear, by the helpers where it is not. */
 static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *p, bool src,
 					 const __u8 *a)
 {
@@ -298,13 +339,22 @@ static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *
 
 		__builtin_memcpy(&from, cur + 12, 4);
 		__builtin_memcpy(&to, a + 12, 4);
+		struct iphdr *ip;
+
 		if (l4 && coff && pseudo &&
 		    bpf_l4_csum_replace(skb, coff, from, to, cflags | BPF_F_PSEUDO_HDR | 4) < 0)
 			return -1;
-		if (bpf_l3_csum_replace(skb, p->l3_off + 10, from, to, 4) < 0)
+		ip = _nat_ptr(skb, p->l3_off, sizeof(*ip));
+		if (ip) {
+			ip->check = _nat_csum4(ip->check, from, to);
+			if (src)
+				ip->saddr = to;
+			else
+				ip->daddr = to;
+		} else if (bpf_l3_csum_replace(skb, p->l3_off + 10, from, to, 4) < 0 ||
+			   bpf_skb_store_bytes(skb, p->l3_off + (src ? 12 : 16), &to, 4, 0) < 0) {
 			return -1;
-		if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 12 : 16), &to, 4, 0) < 0)
-			return -1;
+		}
 	} else {
 		__u8 from[16], to[16];
 		__s64 diff;
@@ -312,10 +362,15 @@ static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *
 		__builtin_memcpy(from, cur, 16);
 		__builtin_memcpy(to, a, 16);
 		diff = bpf_csum_diff((__be32 *)from, 16, (__be32 *)to, 16, 0);
+		__u8 *dst;
+
 		if (l4 && coff && pseudo &&
 		    bpf_l4_csum_replace(skb, coff, 0, diff, cflags | BPF_F_PSEUDO_HDR) < 0)
 			return -1;
-		if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 8 : 24), to, 16, 0) < 0)
+		dst = _nat_ptr(skb, p->l3_off + (src ? 8 : 24), 16);
+		if (dst)
+			__builtin_memcpy(dst, to, 16);
+		else if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 8 : 24), to, 16, 0) < 0)
 			return -1;
 	}
 	__builtin_memcpy(cur, a, 16);
@@ -350,6 +405,14 @@ static __always_inline int _nat_set_port(struct __sk_buff *skb, struct fos_pkt *
 		return 0;
 	if (bpf_l4_csum_replace(skb, coff, from, to, cflags | 2) < 0)
 		return -1;
+	{
+		__be16 *f = _nat_ptr(skb, off, 2);
+
+		if (f) {
+			*f = to;
+			return 0;
+		}
+	}
 	return bpf_skb_store_bytes(skb, off, &to, 2, 0) < 0 ? -1 : 0;
 }
 
@@ -598,7 +661,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	struct fos_nat_key k = {};
 	const struct fos_nat_ifaddr *ia;
 	const struct fos_nat_rule *rule;
-	struct fos_nat_value *v;
+	struct fos_nat_value *v, *eim;
 	__u32 *idp, id = 0;
 	bool v4 = p->family == FOS_AF_INET;
 
@@ -610,7 +673,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	/* the common case first: an endpoint-independent mapping of this
 	 * source, made for this way out by a natConfig that still maps it
 	 * (a reload that no longer does ends the mapping) */
-	v = bpf_map_lookup_elem(&fos_nat, &k);
+	v = eim = bpf_map_lookup_elem(&fos_nat, &k);
 	if (v && v->ifindex == ext_if && !(v->flags & FOS_NAT_F_STATIC)) {
 		id = v->rule;
 		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
@@ -647,7 +710,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 				return _nat_ours(v, ext_if) ? v : NULL;
 			}
 			/* a port map's mapping is endpoint independent */
-			v = bpf_map_lookup_elem(&fos_nat, &k);
+			v = eim;
 			if (v && (v->flags & FOS_NAT_F_STATIC) && v->ifindex == ext_if) {
 				*ret_rule = id;
 				return v;
@@ -663,7 +726,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 		ia = bpf_map_lookup_elem(&fos_nat_ifaddr, &ext_if);
 		if (!ia || !(ia->flags & FOS_NAT_IF_STATIC_MAPS))
 			return NULL;
-		v = bpf_map_lookup_elem(&fos_nat, &k);
+		v = eim;
 		if (v && (v->flags & FOS_NAT_F_STATIC) && v->ifindex == ext_if) {
 			*ret_rule = v->rule;
 			return v;
@@ -671,7 +734,10 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 		return NULL;
 	}
 	*ret_rule = id;
-	v = bpf_map_lookup_elem(&fos_nat, &k);
+	/* the entry looked up first (an entry found stays where it is until
+	 * this program returns: the table frees its entries after an RCU grace
+	 * period) */
+	v = eim;
 	if (v)
 		return _nat_ours(v, ext_if) ? v : NULL;
 	if (!create || e->kind == _NAT_ECHO_REP)
@@ -686,20 +752,6 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
  * and the outer destination go back to the internal end. Every rewrite of
  * the quoted bytes is folded into the ICMP checksum as well.
  */
-static __always_inline __u16 _nat_fold(__u64 s)
-{
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)((s & 0xffff) + (s >> 16));
-}
-
-/* checksum field c (as in the packet) after a change whose sum is d */
-static __always_inline __be16 _nat_csum_adj(__be16 c, __u64 d)
-{
-	return (__be16)~_nat_fold((__u16)~c + d);
-}
-
 /* rewrite the 16-bit field at off from `from` to `to`, folding the change
  * into the ICMP checksum at icsum */
 static __always_inline int _nat_icmp_put16(struct __sk_buff *skb, __u32 icsum, __u32 off,
@@ -1176,6 +1228,36 @@ static __always_inline int _nat_hairpin_follow(struct __sk_buff *skb, struct fos
 	return _nat_hairpin_send(skb, p, rule);
 }
 
+/* Is the frame's destination an external address? Most packets from the
+ * inside are for none, which a look at the untagged IPv4 or IPv6 header
+ * tells before a full parse; false only then (anything else, a VLAN tag or
+ * a short frame, goes the whole way). Every packet hairpinning turns round,
+ * a non-first fragment too, is for an external address as it arrives. */
+static __always_inline bool _nat_hairpin_maybe(struct __sk_buff *skb)
+{
+	__u8 a[16] __attribute__((aligned(8))) = {};
+	struct ethhdr *eth = _nat_ptr(skb, 0, sizeof(*eth));
+
+	if (!eth)
+		return true;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = _nat_ptr(skb, sizeof(*eth), sizeof(*ip));
+
+		if (!ip)
+			return true;
+		_fos_addr_set_v4(a, ip->daddr);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = _nat_ptr(skb, sizeof(*eth), sizeof(*ip6));
+
+		if (!ip6)
+			return true;
+		__builtin_memcpy(a, &ip6->daddr, 16);
+	} else {
+		return true;
+	}
+	return bpf_map_lookup_elem(&fos_nat_extaddr, a) != NULL;
+}
+
 SEC("tc")
 int fos_nat_hairpin(struct __sk_buff *skb)
 {
@@ -1190,6 +1272,8 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	bool filtered;
 	int r;
 
+	if (!_nat_hairpin_maybe(skb))
+		return TC_ACT_UNSPEC;
 	r = _nat_parse(skb, &pkt);
 	if (r != FOS_PARSE_OK)
 		return TC_ACT_UNSPEC;
