@@ -46,6 +46,7 @@
 #include "cleanup.h"
 #include "fos/abi.h"
 #include "log.h"
+#include "csum.h"
 #include "median.h"
 #include "xdp_filter.skel.h"
 #include "pkt_util.h"
@@ -91,15 +92,6 @@ static void filter_skel_freep(struct fos_xdp_filter **p)
 
 /* ---- frames ---------------------------------------------------------------- */
 
-static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Ethernet + IPv4 + UDP (18 bytes of payload), ICMP echo or a TCP SYN. */
 static int build(uint8_t proto, const char *src, const char *dst, struct frame *ret)
 {
@@ -144,7 +136,7 @@ static int build(uint8_t proto, const char *src, const char *dst, struct frame *
 	ip[9] = proto;
 	if (inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1)
 		return -EINVAL;
-	put16(ip + 10, csum(ip, 20, 0));
+	put16(ip + 10, bench_csum(ip, 20, 0));
 	f.len = ETH_HLEN + 20 + l4len;
 	*ret = f;
 	return 0;

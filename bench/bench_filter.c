@@ -43,6 +43,7 @@
 #include "config.h"
 #include "fos/abi.h"
 #include "log.h"
+#include "csum.h"
 #include "median.h"
 #include "parse.h"
 #include "ruleset.h"
@@ -252,17 +253,6 @@ static int check_counter(struct fos_xdp_filter *skel, enum check check, uint64_t
 
 /* ---- frames ---------------------------------------------------------------- */
 
-static uint16_t ipv4_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static const uint8_t mac_dst[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x02};
 static const uint8_t mac_src[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x01};
 
@@ -295,7 +285,7 @@ static int build_udp(const char *src, const char *dst, uint16_t sport, uint16_t 
 		ip[9] = IPPROTO_UDP;
 		if (inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1)
 			return -EINVAL;
-		put16(ip + 10, ipv4_csum(ip, 20));
+		put16(ip + 10, bench_csum(ip, 20, 0));
 		udp = ip + 20;
 	}
 	put16(udp, sport);

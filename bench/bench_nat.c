@@ -52,6 +52,7 @@
 #include <bpf/libbpf.h>
 
 #include "fos/nat.h"
+#include "csum.h"
 #include "median.h"
 #include "nat.skel.h"
 #include "tc_bench.skel.h"
@@ -86,17 +87,6 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, v & 0xffff);
 }
 
-static uint16_t ip_csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* 60 bytes: Ethernet, IPv4, UDP (checksum 0) SADDR:SPORT -> DADDR:53 */
 static void build_frame(uint8_t *f)
 {
@@ -113,7 +103,7 @@ static void build_frame(uint8_t *f)
 	put32(ip + 12, SADDR);
 	inet_pton(AF_INET, DADDR, &d);
 	memcpy(ip + 16, &d, 4);
-	put16(ip + 10, ip_csum(ip, 20));
+	put16(ip + 10, bench_csum(ip, 20, 0));
 	put16(udp, SPORT);
 	put16(udp + 2, 53);
 	put16(udp + 4, FRAME_LEN - 14 - 20);

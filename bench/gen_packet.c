@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "csum.h"
 #include "gen.h"
 #include "log.h"
 
@@ -47,23 +48,6 @@ static uint32_t gen_random(struct gen_state *s)
 	x ^= x << 17;
 	s->rnd = x;
 	return (uint32_t)(x >> 16);
-}
-
-/* the ones' complement sum of n bytes (n even), not folded */
-static uint64_t csum_add(uint64_t sum, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 static uint32_t gen_saddr(struct gen_state *s)
@@ -96,7 +80,7 @@ static void gen_ip(struct gen_state *s, uint8_t *f, uint8_t proto, uint16_t tot_
 	iph.protocol = proto;
 	iph.saddr = gen_saddr(s);
 	iph.daddr = o->daddr.s_addr;
-	iph.check = csum_fold(csum_add(0, &iph, sizeof(iph)));
+	iph.check = htons(bench_csum((const uint8_t *)&iph, sizeof(iph), 0));
 	memcpy(f + ETH_HLEN, &iph, sizeof(iph));
 }
 
@@ -111,7 +95,7 @@ static void gen_frame(struct gen_state *s, uint8_t *f)
 	case GEN_SYN: {
 		uint16_t sport = (uint16_t)(1024 + gen_random(s) % (65536 - 1024));
 		uint32_t seq = gen_random(s) << 16 ^ gen_random(s);
-		uint64_t sum;
+		uint32_t sum;
 
 		gen_ip(s, f, IPPROTO_TCP, sizeof(struct iphdr) + GEN_TCP_HLEN);
 		memset(l4, 0, GEN_TCP_HLEN);
@@ -128,11 +112,10 @@ static void gen_frame(struct gen_state *s, uint8_t *f)
 		l4[21] = 4;
 		l4[22] = 1460 >> 8;
 		l4[23] = 1460 & 0xff;
-		sum = csum_add(0, f + ETH_HLEN + 12, 8); /* the addresses */
-		sum += IPPROTO_TCP + GEN_TCP_HLEN;
-		sum = csum_add(sum, l4, GEN_TCP_HLEN);
+		/* the pseudo header: the addresses, the protocol, the length */
+		sum = (uint16_t)~bench_csum(f + ETH_HLEN + 12, 8, IPPROTO_TCP + GEN_TCP_HLEN);
 		{
-			uint16_t c = csum_fold(sum);
+			uint16_t c = htons(bench_csum(l4, GEN_TCP_HLEN, sum));
 
 			memcpy(l4 + 16, &c, 2);
 		}
@@ -148,7 +131,7 @@ static void gen_frame(struct gen_state *s, uint8_t *f)
 		memcpy(l4 + 6, &sq, 2);
 		for (int i = 0; i < GEN_ICMP_DATA; i++)
 			l4[8 + i] = (uint8_t)i;
-		c = csum_fold(csum_add(0, l4, 8 + GEN_ICMP_DATA));
+		c = htons(bench_csum(l4, 8 + GEN_ICMP_DATA, 0));
 		memcpy(l4 + 2, &c, 2);
 		break;
 	}
