@@ -101,12 +101,15 @@ pass_step "connectionsPerIP: 100 UDP flows pass, the 101st is dropped ($cl connL
 
 # --- udpFloodProtection = true: 100000 a second per source, burst 200000 ------
 RCLI_MAC=$(inR cat /sys/class/net/r-cli/address)
-ip netns exec "$NS_C" "$GEN" -i eth0 -m udp -t 3 -r 400000 --saddr 198.18.200.1 --daddr 10.10.2.2 \
+# eight seconds: the AF_PACKET sender (where live frames are refused) makes
+# 130k-200k a second while the router shares the CPUs with other tests, and
+# the flood must outrun 100000/s plus the burst to show the limit
+ip netns exec "$NS_C" "$GEN" -i eth0 -m udp -t 8 -r 400000 --saddr 198.18.200.1 --daddr 10.10.2.2 \
   --dport 9 --dst-mac "$RCLI_MAC" >"$T/gen-udp.out" 2>&1 || fail "bench-gen udp: $(cat "$T/gen-udp.out")"
 sent=$(awk '/^frames / {print $2}' "$T/gen-udp.out")
 secs=$(awk '/^frames / {print $4}' "$T/gen-udp.out")
 got=$(counter "udp dport 9")
-max=$(python3 -c "import sys; print(int(100000 * (float(sys.argv[1]) + 0.5) + 200000))" "${secs:-3}")
+max=$(python3 -c "import sys; print(int(100000 * (float(sys.argv[1]) + 0.5) + 200000))" "${secs:-8}")
 [ "${sent:-0}" -gt "$max" ] || fail "bench-gen sent only ${sent:-0} datagrams in ${secs:-?} s: $(cat "$T/gen-udp.out")"
 [ "${got:-0}" -le "$max" ] || fail "$got of $sent datagrams from one source reached the server in $secs s (at most $max)"
 [ "${got:-0}" -ge 10000 ] || fail "only ${got:-0} datagrams reached the server: the limit is 100000/s"
