@@ -27,9 +27,9 @@
  * internal port if it is free (and inside portRange, if one is given), else
  * tries FOS_NAT_PROBES ports of the range (in turn from a random place in a
  * small range, each drawn at random in a big one); UDP keeps the port's
- * parity. A port is claimed by inserting its IN entry with
- * BPF_NOEXIST; of two CPUs making the same mapping at once, the one whose
- * OUT insert fails gives its port back and uses the other's.
+ * parity. A mapping is made under the lock of its internal end's stripe,
+ * its port claimed under the lock of the external end's (fos/nat.h): of two
+ * CPUs making the same mapping at once, the second finds the first's.
  *
  * Drops, each counted (enum fos_nat_stat): no free port (EXHAUSTED), the
  * natConfig's maxConnections reached or the table full (FULL), masquerade on
@@ -73,14 +73,56 @@ char LICENSE[] SEC("license") = "GPL";
 #define _NAT_ICMP6_ECHO	     128
 #define _NAT_ICMP6_ECHOREPLY 129
 
+/* the mapping table (fos/nat.h); fwd sizes fos_nat, fos_nat_idx and
+ * fos_nat_free for the config and sets fos_nat_cap and fos_nat_groups to
+ * match before it loads the object */
+const volatile __u32 fos_nat_cap = FOS_NAT_MAP_MIN;
+const volatile __u32 fos_nat_groups = FOS_NAT_MAP_MIN / 8;
+
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FOS_NAT_MAP_MIN);
-	__type(key, struct fos_nat_key);
-	__type(value, struct fos_nat_value);
+	__type(key, __u32);
+	__type(value, struct fos_nat_map);
 } fos_nat SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * (FOS_NAT_MAP_MIN / 8));
+	__type(key, __u32);
+	__type(value, struct fos_nat_group);
+} fos_nat_idx SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FOS_NAT_MAP_MIN / 2);
+	__type(key, __u32);
+	__type(value, __u64); /* two ids */
+} fos_nat_free SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fos_nat_hdr);
+} fos_nat_hdr SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, FOS_NAT_LOCK_ELEMS);
+	__type(key, __u32);
+	__type(value, struct fos_nat_locks);
+} fos_nat_lock SEC(".maps");
 
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -154,18 +196,32 @@ struct {
 	__type(value, __u64);
 } fos_nat_stats SEC(".maps");
 
-/* a new mapping's entries, made here rather than on the stack */
-struct _nat_scratch {
-	struct fos_nat_key ikey;
-	struct fos_nat_value iv, ov;
+/* a new mapping in the making: its IN key and the ports to try, kept
+ * here rather than on the stack */
+struct _nat_new {
+	struct fos_nat_key ik;
+	__u64 now;
+	__u32 first, cnt, start;
+	int mid;
+	__u16 want, port;
+	__u8 parity, noports, keep, found, flags;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct _nat_scratch);
+	__type(value, struct _nat_new);
 } fos_nat_scratch SEC(".maps");
+
+/* a hairpinned first fragment's key as it arrived, kept here rather than
+ * on the stack until the fragment is translated */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fos_frag_key);
+} fos_nat_fkey SEC(".maps");
 
 static __always_inline void _nat_stat(__u32 rule, __u32 stat)
 {
@@ -184,6 +240,237 @@ static __always_inline bool _nat_addr_eq(const __u8 *a, const __u8 *b)
 	const __u64 *x = __builtin_assume_aligned(a, 8), *y = __builtin_assume_aligned(b, 8);
 
 	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* ---- the mapping table (fos/nat.h) ------------------------------------------ */
+static __always_inline struct fos_nat_map *_nat_rec(__u32 id)
+{
+	return bpf_map_lookup_elem(&fos_nat, &id);
+}
+
+static __always_inline bool _nat_zero16(const __u8 *a)
+{
+	const __u64 *x = __builtin_assume_aligned(a, 8);
+
+	return (x[0] | x[1]) == 0;
+}
+
+/* is m the mapping of k? */
+static __always_inline bool _nat_key_is(const struct fos_nat_map *m, const struct fos_nat_key *k)
+{
+	if (m->proto != k->proto)
+		return false;
+	if (k->dir == FOS_NAT_IN)
+		return m->eport == k->port && _nat_addr_eq(m->eaddr, k->addr);
+	if (m->iport != k->port || !_nat_addr_eq(m->iaddr, k->addr))
+		return false;
+	if (m->flags & FOS_NAT_F_APDF)
+		return m->rport == k->rport && _nat_addr_eq(m->raddr, k->raddr);
+	return k->rport == 0 && _nat_zero16(k->raddr);
+}
+
+/* the index group w of the window that starts at g */
+static __always_inline struct fos_nat_group *_nat_group(bool in, __u32 g, __u32 w)
+{
+	__u32 n = fos_nat_groups, i = g + w;
+
+	if (i >= n)
+		i -= n;
+	if (in)
+		i += n;
+	return bpf_map_lookup_elem(&fos_nat_idx, &i);
+}
+
+/* The id of k's mapping, or -1. busy: a mapping still being made counts
+ * (a writer, under the lock, asking whether the key is taken). */
+__noinline int fos_nat_find(const struct fos_nat_key *k, __u32 busy)
+{
+	__u32 h, g, tag;
+	bool in;
+
+	if (!k)
+		return -1;
+	h = fos_nat_hash(k);
+	tag = FOS_NAT_TAG(h);
+	g = fos_nat_group_of(h, fos_nat_groups);
+	in = k->dir == FOS_NAT_IN;
+	for (__u32 w = 0; w < FOS_NAT_WINDOW; w++) {
+		struct fos_nat_group *grp = _nat_group(in, g, w);
+
+		if (!grp)
+			return -1;
+		for (__u32 i = 0; i < FOS_NAT_GROUP; i++) {
+			__u32 b = *(volatile __u32 *)&grp->b[i], id1 = FOS_NAT_B_ID(b);
+			struct fos_nat_map *m;
+
+			if (id1 == FOS_NAT_B_EMPTY)
+				return -1;
+			if (id1 == FOS_NAT_B_TOMB || FOS_NAT_B_TAG(b) != tag)
+				continue;
+			m = _nat_rec(id1 - 1);
+			if (m &&
+			    (m->state == FOS_NAT_S_LIVE || (busy && m->state == FOS_NAT_S_BUSY)) &&
+			    _nat_key_is(m, k))
+				return (int)(id1 - 1);
+		}
+	}
+	return -1;
+}
+
+/* A free bucket of k's window claimed for id (the caller holds k's
+ * stripe): 0, or -1 when the window is full. */
+__noinline int fos_nat_claim(const struct fos_nat_key *k, __u32 id)
+{
+	__u32 h, g, nb;
+	bool in;
+
+	if (!k)
+		return -1;
+	h = fos_nat_hash(k);
+	g = fos_nat_group_of(h, fos_nat_groups);
+	nb = FOS_NAT_B(id, FOS_NAT_TAG(h));
+	in = k->dir == FOS_NAT_IN;
+	for (__u32 w = 0; w < FOS_NAT_WINDOW; w++) {
+		struct fos_nat_group *grp = _nat_group(in, g, w);
+
+		if (!grp)
+			return -1;
+		for (__u32 i = 0; i < FOS_NAT_GROUP; i++) {
+			__u32 b = *(volatile __u32 *)&grp->b[i], id1 = FOS_NAT_B_ID(b);
+
+			if (id1 != FOS_NAT_B_EMPTY && id1 != FOS_NAT_B_TOMB)
+				continue;
+			if (__sync_val_compare_and_swap(&grp->b[i], b, nb) == b)
+				return 0;
+		}
+	}
+	return -1;
+}
+
+/* id's bucket in k's window marked removed */
+__noinline int fos_nat_unclaim(const struct fos_nat_key *k, __u32 id)
+{
+	__u32 h, g;
+	bool in;
+
+	if (!k)
+		return -1;
+	h = fos_nat_hash(k);
+	g = fos_nat_group_of(h, fos_nat_groups);
+	in = k->dir == FOS_NAT_IN;
+	for (__u32 w = 0; w < FOS_NAT_WINDOW; w++) {
+		struct fos_nat_group *grp = _nat_group(in, g, w);
+
+		if (!grp)
+			return -1;
+		for (__u32 i = 0; i < FOS_NAT_GROUP; i++) {
+			__u32 b = *(volatile __u32 *)&grp->b[i];
+
+			if (FOS_NAT_B_ID(b) == id + 1 &&
+			    __sync_val_compare_and_swap(&grp->b[i], b, FOS_NAT_B_TOMB) == b)
+				return 0;
+		}
+	}
+	return -1;
+}
+
+static __always_inline __u32 *_nat_lock_word(const struct fos_nat_key *k)
+{
+	__u32 s = fos_nat_group_of(fos_nat_hash(k), fos_nat_groups) % FOS_NAT_LOCKS, e;
+	struct fos_nat_locks *l;
+
+	if (k->dir == FOS_NAT_IN)
+		s += FOS_NAT_LOCKS;
+	e = s / FOS_NAT_GROUP;
+	l = bpf_map_lookup_elem(&fos_nat_lock, &e);
+	return l ? &l->l[s % FOS_NAT_GROUP] : NULL;
+}
+
+/* k's stripe taken: 0, or -1 when it stayed taken (another CPU, or fwd,
+ * holds it far longer than making a mapping takes) */
+#define _NAT_SPINS 65536
+
+struct _nat_spin {
+	__u32 *w;
+	int got;
+};
+
+static long _nat_spin_once(__u32 i, void *ctx)
+{
+	struct _nat_spin *sp = ctx;
+	__u32 *w = sp->w;
+
+	(void)i;
+	if (!w)
+		return 1;
+	if (*(volatile __u32 *)w == 0 && __sync_val_compare_and_swap(w, 0, 1) == 0) {
+		sp->got = 1;
+		return 1;
+	}
+	return 0;
+}
+
+__noinline int fos_nat_take(const struct fos_nat_key *k)
+{
+	struct _nat_spin sp = {};
+
+	if (!k)
+		return -1;
+	sp.w = _nat_lock_word(k);
+	if (!sp.w)
+		return -1;
+	if (__sync_val_compare_and_swap(sp.w, 0, 1) == 0)
+		return 0;
+	bpf_loop(_NAT_SPINS, _nat_spin_once, &sp, 0);
+	return sp.got ? 0 : -1;
+}
+
+__noinline int fos_nat_give(const struct fos_nat_key *k)
+{
+	__u32 *w;
+
+	if (!k)
+		return -1;
+	w = _nat_lock_word(k);
+	if (!w)
+		return -1;
+	__sync_lock_test_and_set(w, 0);
+	return 0;
+}
+
+/* An id from the free ring: the id, -1 when there is none, -2 when other
+ * CPUs kept taking the one it tried. */
+__noinline int fos_nat_alloc(void)
+{
+	__u32 zero = 0, cap = fos_nat_cap;
+	struct fos_nat_hdr *hd = bpf_map_lookup_elem(&fos_nat_hdr, &zero);
+
+	if (!hd || cap == 0)
+		return -1;
+	for (int t = 0; t < 16; t++) {
+		__u64 h = *(volatile __u64 *)&hd->head, tl = *(volatile __u64 *)&hd->tail;
+		__u32 slot, e, id;
+		__u32 *ids;
+
+		if (h >= tl)
+			return -1;
+		slot = (__u32)(h % cap);
+		e = slot / 2;
+		ids = bpf_map_lookup_elem(&fos_nat_free, &e);
+		if (!ids)
+			return -1;
+		id = *(volatile __u32 *)&ids[slot & 1];
+		if (__sync_val_compare_and_swap(&hd->head, h, h + 1) == h)
+			return id < cap ? (int)id : -1;
+	}
+	return -2;
+}
+
+static __always_inline struct fos_nat_map *_nat_get(const struct fos_nat_key *k)
+{
+	int id = fos_nat_find(k, 0);
+
+	return id < 0 ? NULL : _nat_rec((__u32)id);
 }
 
 /* ---- parsing ---------------------------------------------------------------- */
@@ -454,7 +741,7 @@ static __always_inline __u64 _nat_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-static __always_inline void _nat_stamp(struct fos_nat_value *v, const struct fos_pkt *p, __u64 now)
+static __always_inline void _nat_stamp(struct fos_nat_map *v, const struct fos_pkt *p, __u64 now)
 {
 	v->last_ns = now;
 	if (p->proto != IPPROTO_TCP || (v->flags & FOS_NAT_F_STATIC))
@@ -491,65 +778,45 @@ static __always_inline int _nat_ext_addr(const struct fos_nat_rule *rule, __u32 
 /* Make the mapping of okey (the packet p's internal end, remote raddr:rport
  * for a dependent one) under rule id on ext_if; its OUT entry, or NULL with
  * the reason counted. */
-static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *okey, __u32 id,
-						    __u32 ext_if, const __u8 *raddr, __u16 rport)
+__noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ext_if)
 {
-	struct _nat_scratch *sc;
-	struct fos_nat_key *ikey;
-	struct fos_nat_value *iv, *ov;
-	__u32 zero = 0;
 	const struct fos_nat_rule *rule;
+	struct fos_nat_map *m = NULL;
+	struct _nat_new *nn;
 	__u64 *created, *removed;
-	__u32 ci;
-	struct fos_nat_value *r;
-	__u32 lo, hi, n, start, first, m;
-	__u16 want, port = 0;
-	bool parity, found = false, v4, noports;
-	__u64 now = _nat_now();
-	long err;
+	__u32 ci, zero = 0, lo, hi;
+	int r;
 
-	if (!okey || !raddr)
-		return NULL;
-	sc = bpf_map_lookup_elem(&fos_nat_scratch, &zero);
-	if (!sc)
-		return NULL;
-	__builtin_memset(sc, 0, sizeof(*sc));
-	ikey = &sc->ikey;
-	iv = &sc->iv;
-	ov = &sc->ov;
+	if (!okey)
+		return -1;
+	nn = bpf_map_lookup_elem(&fos_nat_scratch, &zero);
+	if (!nn)
+		return -1;
+	__builtin_memset(nn, 0, sizeof(*nn));
 	rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
 	ci = FOS_NAT_COUNT_CREATED(id);
 	created = bpf_map_lookup_elem(&fos_nat_count, &ci);
 	ci = FOS_NAT_COUNT_REMOVED(id);
 	removed = bpf_map_lookup_elem(&fos_nat_count, &ci);
 	if (!rule || !created || !removed)
-		return NULL;
-	v4 = _fos_ipv6_v4mapped((const struct in6_addr *)okey->addr);
-	if (_nat_ext_addr(rule, ext_if, v4, ikey->addr) < 0) {
+		return -1;
+	if (_nat_ext_addr(rule, ext_if, _fos_ipv6_v4mapped((const struct in6_addr *)okey->addr),
+			  nn->ik.addr) < 0) {
 		_nat_stat(id, FOS_NAT_STAT_NO_ADDRESS);
-		return NULL;
+		return -1;
 	}
 	if (*created - *removed >= rule->max_mappings) {
 		_nat_stat(id, FOS_NAT_STAT_FULL);
-		return NULL;
+		return -1;
 	}
+	nn->ik.proto = okey->proto;
+	nn->ik.dir = FOS_NAT_IN;
+	nn->now = _nat_now();
+	nn->mid = -1;
+	nn->flags = (rule->flags & FOS_NAT_R_EIM ? 0 : FOS_NAT_F_APDF) |
+		    (rule->flags & FOS_NAT_R_HAIRPIN ? FOS_NAT_F_HAIRPIN : 0);
 
-	ikey->proto = okey->proto;
-	ikey->dir = FOS_NAT_IN;
-	__builtin_memcpy(iv->addr, okey->addr, 16);
-	iv->port = okey->port;
-	iv->ifindex = ext_if;
-	iv->rule = id;
-	iv->last_ns = now;
-	if (!(rule->flags & FOS_NAT_R_EIM)) {
-		iv->flags |= FOS_NAT_F_APDF;
-		__builtin_memcpy(iv->raddr, raddr, 16);
-		iv->rport = rport;
-	}
-	if (rule->flags & FOS_NAT_R_HAIRPIN)
-		iv->flags |= FOS_NAT_F_HAIRPIN;
-
-	want = okey->port;
+	nn->want = okey->port;
 	if (rule->flags & FOS_NAT_R_RANGE) {
 		lo = rule->port_lo;
 		hi = rule->port_hi;
@@ -558,89 +825,137 @@ static __noinline struct fos_nat_value *_nat_create(const struct fos_nat_key *ok
 		hi = FOS_NAT_PORT_HI;
 	}
 	if (lo == 0 || hi < lo || hi > 65535)
-		return NULL;
-
+		return -1;
 	/* the internal port itself, when it is free (protocols without ports:
 	 * port 0 is the only one; an ICMP echo identifier may be 0 too) */
-	noports = okey->proto != IPPROTO_TCP && okey->proto != IPPROTO_UDP &&
-		  okey->proto != IPPROTO_ICMP && okey->proto != IPPROTO_ICMPV6;
-	if (noports || !(rule->flags & FOS_NAT_R_RANGE) || (want >= lo && want <= hi)) {
-		ikey->port = want;
-		err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);
-		if (err == 0) {
-			found = true;
-			port = want;
-		} else if (err != -EEXIST) {
-			_nat_stat(id, FOS_NAT_STAT_FULL);
-			return NULL;
+	nn->noports = okey->proto != IPPROTO_TCP && okey->proto != IPPROTO_UDP &&
+		      okey->proto != IPPROTO_ICMP && okey->proto != IPPROTO_ICMPV6;
+	nn->keep = nn->noports || !(rule->flags & FOS_NAT_R_RANGE) ||
+		   (nn->want >= lo && nn->want <= hi);
+	if (!nn->noports) {
+		nn->parity = okey->proto == IPPROTO_UDP && hi > lo;
+		nn->first = lo;
+		nn->cnt = hi - lo + 1;
+		if (nn->parity) {
+			nn->first = lo + ((lo ^ nn->want) & 1);
+			nn->cnt = (hi - nn->first) / 2 + 1;
 		}
+		nn->start = bpf_get_prandom_u32();
 	}
-	if (!found && !noports) {
-		n = hi - lo + 1;
-		parity = okey->proto == IPPROTO_UDP && n >= 2;
-		first = lo;
-		m = n;
-		if (parity) {
-			first = lo + ((lo ^ want) & 1);
-			m = (hi - first) / 2 + 1;
-		}
-		/* a range no bigger than the probes is tried port by port from
-		 * a random start; in a bigger one each probe is a port of its
-		 * own, drawn at random, so that runs of taken ports (kept
-		 * source ports are clustered) cost no more than scattered ones */
-		start = bpf_get_prandom_u32();
-		for (__u32 i = 0; i < FOS_NAT_PROBES; i++) {
-			__u32 k = m <= FOS_NAT_PROBES ? (start + i) % m
-						      : (i ? bpf_get_prandom_u32() : start) % m;
 
-			ikey->port = (__u16)(parity ? first + 2 * k : first + k);
-			err = bpf_map_update_elem(&fos_nat, ikey, iv, BPF_NOEXIST);
-			if (err == 0) {
-				found = true;
-				port = ikey->port;
+	/* the internal end, under its stripe's lock: another CPU may have
+	 * mapped it a moment ago */
+	if (fos_nat_take(okey) < 0) {
+		_nat_stat(id, FOS_NAT_STAT_CONTENDED);
+		return -1;
+	}
+	r = fos_nat_find(okey, 1);
+	if (r >= 0) {
+		fos_nat_give(okey);
+		return r;
+	}
+
+	/* then a port: the kept one, or FOS_NAT_PROBES of the range (in a
+	 * range no bigger than the probes port by port from a random start;
+	 * in a bigger one each probe a port of its own, drawn at random, so
+	 * that runs of taken ports cost no more than scattered ones) */
+	for (__u32 i = 0; i <= FOS_NAT_PROBES; i++) {
+		__u32 cnt = nn->cnt;
+
+		if (i == 0) {
+			if (!nn->keep)
+				continue;
+			nn->port = nn->want;
+		} else {
+			__u32 j = i - 1, k;
+
+			if (nn->noports || j >= cnt || cnt == 0)
 				break;
+			k = cnt <= FOS_NAT_PROBES ? (nn->start + j) % cnt
+						  : (j ? bpf_get_prandom_u32() : nn->start) % cnt;
+			nn->port = (__u16)(nn->parity ? nn->first + 2 * k : nn->first + k);
+		}
+		nn->ik.port = nn->port;
+		if (fos_nat_take(&nn->ik) < 0)
+			continue;
+		if (fos_nat_find(&nn->ik, 1) >= 0) {
+			fos_nat_give(&nn->ik);
+			continue;
+		}
+		if (!m) {
+			nn->mid = fos_nat_alloc();
+			if (nn->mid >= 0)
+				m = _nat_rec((__u32)nn->mid);
+			if (!m) {
+				fos_nat_give(&nn->ik);
+				fos_nat_give(okey);
+				_nat_stat(id, nn->mid == -2 ? FOS_NAT_STAT_CONTENDED
+							    : FOS_NAT_STAT_FULL);
+				return -1;
 			}
-			if (err != -EEXIST) {
-				_nat_stat(id, FOS_NAT_STAT_FULL);
-				return NULL;
-			}
-			if (i + 1 >= m)
-				break; /* the whole range tried */
+			m->state = FOS_NAT_S_BUSY;
+			__builtin_memcpy(m->iaddr, okey->addr, 16);
+			__builtin_memcpy(m->eaddr, nn->ik.addr, 16);
+			__builtin_memcpy(m->raddr, okey->raddr, 16);
+			__builtin_memset(m->rin, 0, 16);
+			m->last_ns = nn->now;
+			m->est_ns = 0;
+			m->ifindex = ext_if;
+			m->iport = okey->port;
+			m->rport = okey->rport;
+			m->rin_port = 0;
+			m->rule = (__u8)id;
+			m->proto = okey->proto;
+			m->flags = nn->flags;
+		}
+		m->eport = nn->port;
+		r = fos_nat_claim(&nn->ik, (__u32)nn->mid);
+		fos_nat_give(&nn->ik);
+		if (r == 0) {
+			nn->found = 1;
+			break;
 		}
 	}
-	if (!found) {
+	if (!nn->found || !m) {
+		if (m) {
+			m->last_ns = nn->now;
+			m->state = FOS_NAT_S_DEAD; /* fwd gives the id back */
+		}
+		fos_nat_give(okey);
 		_nat_stat(id, FOS_NAT_STAT_EXHAUSTED);
-		return NULL;
+		return -1;
 	}
-
-	__builtin_memcpy(ov->addr, ikey->addr, 16);
-	ov->port = port;
-	ov->ifindex = ext_if;
-	ov->rule = id;
-	ov->last_ns = now;
-	err = bpf_map_update_elem(&fos_nat, okey, ov, BPF_NOEXIST);
-	if (err < 0) {
-		/* another CPU mapped the same internal end first: use its port */
-		bpf_map_delete_elem(&fos_nat, ikey);
-		if (err != -EEXIST) {
-			_nat_stat(id, FOS_NAT_STAT_FULL);
-			return NULL;
-		}
-		return bpf_map_lookup_elem(&fos_nat, okey);
+	if (fos_nat_claim(okey, (__u32)nn->mid) < 0) {
+		fos_nat_unclaim(&nn->ik, (__u32)nn->mid);
+		m->last_ns = nn->now;
+		m->state = FOS_NAT_S_DEAD;
+		fos_nat_give(okey);
+		_nat_stat(id, FOS_NAT_STAT_FULL);
+		return -1;
 	}
+	m->state = FOS_NAT_S_LIVE;
+	fos_nat_give(okey);
 	__sync_fetch_and_add(created, 1);
 	_nat_stat(id, FOS_NAT_STAT_CREATED);
-	if (port == want)
+	if (nn->port == nn->want)
 		_nat_stat(id, FOS_NAT_STAT_KEPT_PORT);
-	r = bpf_map_lookup_elem(&fos_nat, okey);
-	return r;
+	return nn->mid;
+}
+
+/* the mapping fos_nat_create made, or NULL */
+static __always_inline struct fos_nat_map *_nat_create(const struct fos_nat_key *okey, __u32 id,
+							__u32 ext_if)
+{
+	int mid = fos_nat_create(okey, id, ext_if);
+
+	return mid < 0 ? NULL : _nat_rec((__u32)mid);
 }
 
 /* Is the OUT entry v one of ext_if? One made for another external interface
  * (the flow's route changed) is marked for fwd to end; its packets are
  * dropped meanwhile, not sent with another interface's address. A port
  * map's entry is fwd's: only not used. */
-static __always_inline bool _nat_ours(struct fos_nat_value *v, __u32 ext_if)
+static __always_inline bool _nat_ours(struct fos_nat_map *v, __u32 ext_if)
 {
 	if (v->ifindex == ext_if)
 		return true;
@@ -653,7 +968,7 @@ static __always_inline bool _nat_ours(struct fos_nat_value *v, __u32 ext_if)
  * come in by src_if: found, made (with create), or NULL. *ret_rule: the
  * natConfig (0: none; the packet is not to be translated unless a port
  * map's mapping is found). */
-static __always_inline struct fos_nat_value *
+static __always_inline struct fos_nat_map *
 _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_if, __u32 src_if,
 		 bool create, const __u8 *raddr, __u16 rport, __u32 *ret_rule)
 {
@@ -661,7 +976,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	struct fos_nat_key k = {};
 	const struct fos_nat_ifaddr *ia;
 	const struct fos_nat_rule *rule;
-	struct fos_nat_value *v, *eim;
+	struct fos_nat_map *v, *eim;
 	__u32 *idp, id = 0;
 	bool v4 = p->family == FOS_AF_INET;
 
@@ -673,7 +988,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	/* the common case first: an endpoint-independent mapping of this
 	 * source, made for this way out by a natConfig that still maps it
 	 * (a reload that no longer does ends the mapping) */
-	v = eim = bpf_map_lookup_elem(&fos_nat, &k);
+	v = eim = _nat_get(&k);
 	if (v && v->ifindex == ext_if && !(v->flags & FOS_NAT_F_STATIC)) {
 		id = v->rule;
 		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
@@ -704,7 +1019,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 
 			__builtin_memcpy(dk.raddr, raddr, 16);
 			dk.rport = rport;
-			v = bpf_map_lookup_elem(&fos_nat, &dk);
+			v = _nat_get(&dk);
 			if (v) {
 				*ret_rule = id;
 				return _nat_ours(v, ext_if) ? v : NULL;
@@ -718,7 +1033,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 			*ret_rule = id;
 			if (!create || e->kind == _NAT_ECHO_REP)
 				return NULL;
-			return _nat_create(&dk, id, ext_if, raddr, rport);
+			return _nat_create(&dk, id, ext_if);
 		}
 	}
 	if (!id) {
@@ -742,7 +1057,7 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 		return _nat_ours(v, ext_if) ? v : NULL;
 	if (!create || e->kind == _NAT_ECHO_REP)
 		return NULL;
-	return _nat_create(&k, id, ext_if, raddr, rport);
+	return _nat_create(&k, id, ext_if);
 }
 
 /* ---- ICMP errors (RFC 5508) ------------------------------------------------------ */
@@ -779,7 +1094,7 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 	__u8 oaddr[16] __attribute__((aligned(8))); /* the quoted other end */
 	__u8 to[16] __attribute__((aligned(8)));
 	struct fos_nat_key k = {};
-	struct fos_nat_value *v;
+	struct fos_nat_map *v;
 	__u32 ccoff = 0, poff;
 	__be16 fp, tp, oc;
 	__u64 dsum;
@@ -841,17 +1156,17 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 
 		__builtin_memcpy(dk.raddr, oaddr, 16);
 		dk.rport = oport;
-		v = bpf_map_lookup_elem(&fos_nat, &dk);
+		v = _nat_get(&dk);
 		if (!v)
-			v = bpf_map_lookup_elem(&fos_nat, &k);
+			v = _nat_get(&k);
 	} else {
-		v = bpf_map_lookup_elem(&fos_nat, &k);
+		v = _nat_get(&k);
 	}
 	if (!v || v->ifindex != skb->ifindex)
 		return 0;
-	__builtin_memcpy(to, v->addr, 16);
+	__builtin_memcpy(to, out ? v->eaddr : v->iaddr, 16);
 	fp = bpf_htons(iport);
-	tp = bpf_htons(v->port);
+	tp = bpf_htons(out ? v->eport : v->iport);
 
 	/* the change of the quoted source address, as a sum */
 	if (v4)
@@ -906,12 +1221,12 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 /* ---- the programs ------------------------------------------------------------------ */
 /* Translate the destination of p by the IN entry v. */
 static __always_inline int _nat_dnat(struct __sk_buff *skb, struct fos_pkt *p,
-				     const struct _nat_ends *e, struct fos_nat_value *v)
+				     const struct _nat_ends *e, struct fos_nat_map *v)
 {
 	__u8 to[16] __attribute__((aligned(8)));
-	__u16 port = v->port;
+	__u16 port = v->iport;
 
-	__builtin_memcpy(to, v->addr, 16);
+	__builtin_memcpy(to, v->iaddr, 16);
 	if (_nat_set_addr(skb, p, false, to) < 0)
 		return -1;
 	if (e->kind == _NAT_PORTS)
@@ -922,12 +1237,12 @@ static __always_inline int _nat_dnat(struct __sk_buff *skb, struct fos_pkt *p,
 }
 
 static __always_inline int _nat_snat(struct __sk_buff *skb, struct fos_pkt *p,
-				     const struct _nat_ends *e, struct fos_nat_value *v)
+				     const struct _nat_ends *e, struct fos_nat_map *v)
 {
 	__u8 to[16] __attribute__((aligned(8)));
-	__u16 port = v->port;
+	__u16 port = v->eport;
 
-	__builtin_memcpy(to, v->addr, 16);
+	__builtin_memcpy(to, v->eaddr, 16);
 	if (_nat_set_addr(skb, p, true, to) < 0)
 		return -1;
 	if (e->kind == _NAT_PORTS || e->kind == _NAT_ECHO_REQ || e->kind == _NAT_ECHO_REP)
@@ -984,7 +1299,7 @@ static __always_inline int _nat_frag_follow(struct __sk_buff *skb, struct fos_pk
 SEC("tc")
 int fos_nat_out(struct __sk_buff *skb)
 {
-	struct fos_nat_value *v;
+	struct fos_nat_map *v;
 	struct _nat_ends e;
 	struct fos_pkt pkt;
 	__u8 raddr[16] __attribute__((aligned(8)));
@@ -1046,11 +1361,11 @@ int fos_nat_out(struct __sk_buff *skb)
 	if (!v)
 		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
-		_nat_frag_note(&pkt, v->addr, skb->ifindex, (__u16)rule, FOS_NAT_OUT);
+		_nat_frag_note(&pkt, v->eaddr, skb->ifindex, (__u16)rule, FOS_NAT_OUT);
 	_nat_stamp(v, &pkt, _nat_now());
 	/* the remote end of the mapping's latest flow: fwd asks the connection
 	 * table about that flow before it ends the mapping */
-	if (!(v->flags & FOS_NAT_F_STATIC) &&
+	if (!(v->flags & (FOS_NAT_F_STATIC | FOS_NAT_F_APDF)) &&
 	    (v->rport != e.dport || !_nat_addr_eq(v->raddr, raddr))) {
 		__builtin_memcpy(v->raddr, raddr, 16);
 		v->rport = e.dport;
@@ -1066,13 +1381,13 @@ int fos_nat_out(struct __sk_buff *skb)
 /* The IN entry of p's destination; NULL when there is none, or (with
  * *filtered) when a dependent mapping's filter refuses p's source, given as
  * (saddr, sport). */
-static __always_inline struct fos_nat_value *_nat_in_mapping(const struct fos_pkt *p,
+static __always_inline struct fos_nat_map *_nat_in_mapping(const struct fos_pkt *p,
 							     const struct _nat_ends *e,
 							     const __u8 *saddr, __u16 sport,
 							     bool *filtered)
 {
 	struct fos_nat_key k = {};
-	struct fos_nat_value *v;
+	struct fos_nat_map *v;
 
 	*filtered = false;
 	if (e->kind == _NAT_ECHO_REQ || e->kind == _NAT_ICMP_ERR || e->kind == _NAT_ICMP_OTHER)
@@ -1081,7 +1396,7 @@ static __always_inline struct fos_nat_value *_nat_in_mapping(const struct fos_pk
 	k.port = e->kind == _NAT_PORTS ? e->dport : e->sport;
 	k.proto = p->proto;
 	k.dir = FOS_NAT_IN;
-	v = bpf_map_lookup_elem(&fos_nat, &k);
+	v = _nat_get(&k);
 	if (!v)
 		return NULL;
 	if ((v->flags & FOS_NAT_F_APDF) &&
@@ -1095,7 +1410,7 @@ static __always_inline struct fos_nat_value *_nat_in_mapping(const struct fos_pk
 SEC("tc")
 int fos_nat_in(struct __sk_buff *skb)
 {
-	struct fos_nat_value *v;
+	struct fos_nat_map *v;
 	struct _nat_ends e;
 	struct fos_pkt pkt;
 	bool filtered;
@@ -1124,13 +1439,13 @@ int fos_nat_in(struct __sk_buff *skb)
 			return TC_ACT_UNSPEC;
 		{
 			struct fos_nat_key k = {};
-			struct fos_nat_value *f;
+			struct fos_nat_map *f;
 
 			__builtin_memcpy(k.addr, pkt.daddr, 16);
 			k.port = e.kind == _NAT_PORTS ? e.dport : e.sport;
 			k.proto = pkt.proto;
 			k.dir = FOS_NAT_IN;
-			f = bpf_map_lookup_elem(&fos_nat, &k);
+			f = _nat_get(&k);
 			_nat_stat(f ? f->rule : 0, FOS_NAT_STAT_FILTERED);
 		}
 		return TC_ACT_SHOT;
@@ -1138,14 +1453,14 @@ int fos_nat_in(struct __sk_buff *skb)
 	if (v->ifindex != skb->ifindex)
 		return TC_ACT_UNSPEC;
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
-		_nat_frag_note(&pkt, v->addr, skb->ifindex, v->rule, FOS_NAT_IN);
+		_nat_frag_note(&pkt, v->iaddr, skb->ifindex, v->rule, FOS_NAT_IN);
 	_nat_stamp(v, &pkt, _nat_now());
 	/* an endpoint-independent mapping: the remote of the latest packet in
 	 * (fwd asks the connection table about its flow too) */
 	if (!(v->flags & (FOS_NAT_F_APDF | FOS_NAT_F_STATIC)) &&
-	    (v->rport != e.sport || !_nat_addr_eq(v->raddr, pkt.saddr))) {
-		__builtin_memcpy(v->raddr, pkt.saddr, 16);
-		v->rport = e.sport;
+	    (v->rin_port != e.sport || !_nat_addr_eq(v->rin, pkt.saddr))) {
+		__builtin_memcpy(v->rin, pkt.saddr, 16);
+		v->rin_port = e.sport;
 	}
 	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
 		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
@@ -1261,8 +1576,9 @@ static __always_inline bool _nat_hairpin_maybe(struct __sk_buff *skb)
 SEC("tc")
 int fos_nat_hairpin(struct __sk_buff *skb)
 {
-	struct fos_nat_value *vin, *vout;
-	struct fos_frag_key fk = {};
+	struct fos_nat_map *vin, *vout;
+	struct fos_frag_key *fk;
+	__u32 zero = 0;
 	struct _nat_ends e;
 	struct fos_pkt pkt;
 	__u8 raddr[16] __attribute__((aligned(8)));
@@ -1294,7 +1610,7 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 		k.port = e.kind == _NAT_PORTS ? e.dport : e.sport;
 		k.proto = pkt.proto;
 		k.dir = FOS_NAT_IN;
-		vin = bpf_map_lookup_elem(&fos_nat, &k);
+		vin = _nat_get(&k);
 	}
 	if (!vin)
 		return TC_ACT_UNSPEC;
@@ -1314,8 +1630,8 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	vout = _nat_out_mapping(&pkt, &e, ext_if, skb->ifindex, true, raddr, e.dport, &rule);
 	if (!vout)
 		return rule ? TC_ACT_SHOT : TC_ACT_UNSPEC;
-	__builtin_memcpy(xsrc, vout->addr, 16);
-	xport = vout->port;
+	__builtin_memcpy(xsrc, vout->eaddr, 16);
+	xport = vout->eport;
 	vin = _nat_in_mapping(&pkt, &e, xsrc, xport, &filtered);
 	if (!vin) {
 		if (filtered)
@@ -1326,8 +1642,11 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 	 * is the router's own, as the stack would take it */
 	if (pkt.ttl <= 1)
 		return TC_ACT_UNSPEC;
+	fk = bpf_map_lookup_elem(&fos_nat_fkey, &zero);
+	if (!fk)
+		return TC_ACT_UNSPEC;
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
-		_nat_frag_key(&pkt, &fk); /* as it arrived */
+		_nat_frag_key(&pkt, fk); /* as it arrived */
 	_nat_stamp(vout, &pkt, _nat_now());
 	_nat_stamp(vin, &pkt, _nat_now());
 	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
@@ -1340,7 +1659,7 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 
 		__builtin_memcpy(f.addr, pkt.saddr, 16);
 		__builtin_memcpy(f.daddr, pkt.daddr, 16);
-		bpf_map_update_elem(&fos_nat_frag, &fk, &f, BPF_ANY);
+		bpf_map_update_elem(&fos_nat_frag, fk, &f, BPF_ANY);
 	}
 	return _nat_hairpin_send(skb, &pkt, rule);
 }

@@ -57,39 +57,27 @@ static void _fos_addr16(uint8_t out[16], const struct fos_addr *a)
 uint32_t fos_nat_capacity(const struct fos_config *cfg)
 {
 	uint64_t n = FOS_NAT_MAP_SLACK;
-	uint32_t cap = FOS_NAT_MAP_MIN;
 
 	for (size_t i = 0; cfg && i < cfg->n_nats; i++) {
 		const struct fos_nat_cfg *c = &cfg->nats[i];
 
-		n += 2ULL * c->max_connections;
+		n += c->max_connections;
 		for (size_t j = 0; j < c->n_maps; j++)
-			n += 2ULL * (c->maps[j].ext_hi - c->maps[j].ext_lo + 1U) *
+			n += (uint64_t)(c->maps[j].ext_hi - c->maps[j].ext_lo + 1U) *
 			     (c->families == (FOS_NAT_FAM_V4 | FOS_NAT_FAM_V6) ? 2 : 1);
 	}
-	while (cap < n && cap < FOS_NAT_MAP_MAX)
-		cap <<= 1;
-	return cap;
+	/* in steps of 1024, so that small changes do not grow it */
+	n = (n + 1023) & ~1023ULL;
+	if (n < FOS_NAT_MAP_MIN)
+		n = FOS_NAT_MAP_MIN;
+	if (n > FOS_NAT_MAP_MAX)
+		n = FOS_NAT_MAP_MAX;
+	return (uint32_t)n;
 }
 
 uint32_t fos_nat_table_size(const struct fos_nat_rt *rt)
 {
-	return rt && rt->skel ? bpf_map__max_entries(rt->skel->maps.fos_nat) : 0;
-}
-
-/* the size of the table pinned in dir, 0 if there is none */
-static uint32_t _fos_pinned_size(const char *dir)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	char path[600];
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "%s/fos_nat", dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return 0;
-	return info.max_entries;
+	return rt && rt->skel ? rt->tab.cap : 0;
 }
 
 int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, char *err,
@@ -116,13 +104,22 @@ int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, ch
 		return r;
 	}
 	/* a pinned table is taken as it is (an apply that needs more grows it) */
-	pinned = _fos_pinned_size(rt->dir);
-	(void)bpf_map__set_max_entries(skel->maps.fos_nat, pinned ? pinned : size);
+	pinned = fos_nat_tab_pinned_cap(rt->dir);
+	fos_nat_tab_size(skel, pinned ? pinned : size);
 	r = fos_nat__load(skel);
 	if (r < 0) {
 		snprintf(err, errlen,
 			 "cannot load the NAT programs: %s (maps pinned in %s by another version "
 			 "of fwd? fwd --flush removes them)",
+			 strerror(-r), rt->dir);
+		fos_nat__destroy(skel);
+		return r;
+	}
+	r = fos_nat_tab_map(&rt->tab, skel);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot map the NAT table into memory: %s (maps pinned in %s by another "
+			 "version of fwd? fwd --flush removes them)",
 			 strerror(-r), rt->dir);
 		fos_nat__destroy(skel);
 		return r;
@@ -160,8 +157,16 @@ static void _fos_save_hooks(struct fos_nat_rt *rt)
 			log_warning_errno(-errno, "nat: cannot record TC hook %u", i);
 }
 
+/* the maps of the mapping table, which a grown table has its own of */
+static bool _fos_table_map(const struct fos_nat *skel, const struct bpf_map *m)
+{
+	return m == skel->maps.fos_nat || m == skel->maps.fos_nat_idx ||
+	       m == skel->maps.fos_nat_free || m == skel->maps.fos_nat_hdr ||
+	       m == skel->maps.fos_nat_lock;
+}
+
 /* A bigger table: a second object whose maps are the running one's but
- * fos_nat, sized for size entries and not pinned yet. */
+ * the table's, sized for size mappings and not pinned yet. */
 int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **ret, char *err,
 			 size_t errlen)
 {
@@ -177,7 +182,7 @@ int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **
 	bpf_object__for_each_map(nm, skel->obj)
 	{
 		(void)bpf_map__set_pin_path(nm, NULL);
-		if (nm == skel->maps.fos_nat || nm == skel->maps.fos_nat_scratch)
+		if (_fos_table_map(skel, nm) || bpf_map__is_internal(nm))
 			continue;
 		om = bpf_object__find_map_by_name(rt->skel->obj, bpf_map__name(nm));
 		r = om ? bpf_map__reuse_fd(nm, bpf_map__fd(om)) : -ENOENT;
@@ -188,38 +193,15 @@ int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **
 			return r;
 		}
 	}
-	(void)bpf_map__set_max_entries(skel->maps.fos_nat, size);
+	fos_nat_tab_size(skel, size);
 	r = fos_nat__load(skel);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot load the NAT programs with a table of %u entries: %s",
+		snprintf(err, errlen, "cannot load the NAT programs with a table of %u mappings: %s",
 			 size, strerror(-r));
 		fos_nat__destroy(skel);
 		return r;
 	}
 	*ret = skel;
-	return 0;
-}
-
-/* the mapping of an OUT entry (k, v) of from copied into to: IN first (the
- * claim of the external port), then OUT; 0, -EEXIST if to has either end
- * already, -errno */
-static int _fos_copy_mapping(int from, int to, const struct fos_nat_key *k,
-			     const struct fos_nat_value *v)
-{
-	struct fos_nat_key ik = {.port = v->port, .proto = k->proto, .dir = FOS_NAT_IN};
-	struct fos_nat_value iv;
-
-	memcpy(ik.addr, v->addr, sizeof(ik.addr));
-	if (bpf_map_lookup_elem(from, &ik, &iv) < 0)
-		return -ENOENT; /* half of one: the collector's to end */
-	if (bpf_map_update_elem(to, &ik, &iv, BPF_NOEXIST) < 0)
-		return -errno;
-	if (bpf_map_update_elem(to, k, v, BPF_NOEXIST) < 0) {
-		int r = -errno;
-
-		(void)bpf_map_delete_elem(to, &ik);
-		return r;
-	}
 	return 0;
 }
 
@@ -230,71 +212,41 @@ uint64_t fos_nat_now_ns(void)
 
 static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id, uint64_t n);
 
-struct _fos_copy {
-	int from, to;
-	size_t n, lost;
-	/* the last pass: mappings not copied end with the old table, by rule */
-	bool last;
-	uint32_t gone[FOS_NAT_RULES_MAX];
-};
-
-static void _fos_copy_one(void *u, const void *key, const void *val)
+/* every live mapping of from that to lacks, copied; returns how many, and
+ * in *ret_lost those whose external port to gave to another meanwhile.
+ * The last pass counts the mappings it could not copy as removed (they
+ * end with the old table). */
+static size_t _fos_copy_table(const struct fos_nat_rt *rt, const struct fos_nat_tab *from,
+			      struct fos_nat_tab *to, bool last, size_t *ret_lost)
 {
-	struct _fos_copy *c = u;
-	const struct fos_nat_key *k = key;
-	struct fos_nat_value cur;
+	uint32_t gone[FOS_NAT_RULES_MAX] = {0};
+	size_t n = 0;
 
-	const struct fos_nat_value *v = val;
-	int r;
+	for (uint32_t id = 0; id < from->cap; id++) {
+		struct fos_nat_map m = from->rec[id];
+		struct fos_nat_key ok;
+		int r;
 
-	if (k->dir != FOS_NAT_OUT || bpf_map_lookup_elem(c->to, k, &cur) == 0)
-		return;
-	r = _fos_copy_mapping(c->from, c->to, k, v);
-	if (r == 0) {
-		c->n++;
-		return;
+		if (__atomic_load_n(&from->rec[id].state, __ATOMIC_ACQUIRE) != FOS_NAT_S_LIVE ||
+		    m.state != FOS_NAT_S_LIVE)
+			continue;
+		fos_nat_out_key(&m, &ok);
+		if (fos_nat_tab_find(to, &ok) >= 0)
+			continue;
+		r = fos_nat_tab_insert(to, &m, NULL);
+		if (r == 0) {
+			n++;
+			continue;
+		}
+		if (!last)
+			continue; /* the last pass tries it again */
+		if (r == -EEXIST)
+			(*ret_lost)++;
+		if (!(m.flags & FOS_NAT_F_STATIC))
+			gone[m.rule]++;
 	}
-	if (!c->last)
-		return; /* the last pass tries it again */
-	if (r == -EEXIST)
-		c->lost++;
-	if (!(v->flags & FOS_NAT_F_STATIC) && v->rule < FOS_NAT_RULES_MAX)
-		c->gone[v->rule]++;
-}
-
-/* every mapping of from that to lacks, copied; returns how many, and in
- * *ret_lost those whose external port to gave to another meanwhile. The
- * last pass counts the mappings it could not copy as removed (they end
- * with the old table). */
-static size_t _fos_copy_table(const struct fos_nat_rt *rt, int from, int to, bool last,
-			      size_t *ret_lost)
-{
-	struct _fos_copy *c = calloc(1, sizeof(*c));
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	size_t n;
-	int r;
-
-	if (!c)
-		return 0;
-	c->from = from;
-	c->to = to;
-	c->last = last;
-	if (bpf_obj_get_info_by_fd(from, &info, &len) < 0) {
-		free(c);
-		return 0;
-	}
-	r = fos_map_walk_all(from, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
-			     info.max_entries, _fos_copy_one, c);
-	if (r < 0)
-		log_warning("nat: reading the table to grow it stopped: %s; the mappings not "
-			    "read end with it",
-			    strerror(-r));
 	for (uint32_t id = 0; id < FOS_NAT_RULES_MAX; id++)
-		_fos_count_removed(rt, id, c->gone[id]);
-	*ret_lost += c->lost;
-	n = c->n;
-	free(c);
+		_fos_count_removed(rt, id, gone[id]);
 	return n;
 }
 
@@ -303,14 +255,23 @@ static size_t _fos_copy_table(const struct fos_nat_rt *rt, int from, int to, boo
  * copied too, and the new table pinned in the old one's place. */
 void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 {
-	int from = fos_nat_map_fd(rt), to = bpf_map__fd(skel->maps.fos_nat);
 	uint32_t old_size = fos_nat_table_size(rt);
 	struct fos_nat *old = rt->skel;
+	struct fos_nat_tab from = rt->tab, to;
 	size_t lost = 0, n, late;
-	char path[600];
+	struct bpf_map *map;
+	int r;
 
-	n = _fos_copy_table(rt, from, to, false, &lost);
+	r = fos_nat_tab_map(&to, skel);
+	if (r < 0) {
+		log_error_errno(-r, "nat: cannot map the grown table into memory; the table stays "
+				    "as it was");
+		fos_nat__destroy(skel);
+		return;
+	}
+	n = _fos_copy_table(rt, &from, &to, false, &lost);
 	rt->skel = skel;
+	rt->tab = to;
 	rt->walking = false; /* the collector starts again on the new table */
 	for (size_t i = 0; i < FOS_NAT_HOOKS_MAX; i++) {
 		struct fos_tc_attach *at = &rt->hooks[i];
@@ -329,18 +290,25 @@ void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 		at->flags = flags;
 	}
 	_fos_save_hooks(rt);
-	late = _fos_copy_table(rt, from, to, true, &lost);
-	snprintf(path, sizeof(path), "%s/fos_nat", rt->dir);
-	(void)unlink(path);
-	if (bpf_map__pin(skel->maps.fos_nat, path) < 0)
-		log_error_errno(-errno,
-				"nat: cannot pin the grown table at %s; a restarted fwd would "
-				"not find its mappings",
-				path);
-	(void)bpf_map__set_pin_path(skel->maps.fos_nat, path);
+	late = _fos_copy_table(rt, &from, &to, true, &lost);
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		char path[600];
+
+		if (!_fos_table_map(skel, map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rt->dir, bpf_map__name(map));
+		(void)unlink(path);
+		if (bpf_map__pin(map, path) < 0)
+			log_error_errno(-errno,
+					"nat: cannot pin the grown table's %s at %s; a restarted "
+					"fwd would not find its mappings",
+					bpf_map__name(map), path);
+	}
+	fos_nat_tab_unmap(&from);
 	fos_nat__destroy(old);
-	log_info("nat: table grown from %u to %u entries (%zu mappings moved, %zu made during "
-		 "the move%s)",
+	log_info("nat: table grown from %u to %u mappings (%zu moved, %zu made during the "
+		 "move%s)",
 		 old_size, fos_nat_table_size(rt), n, late, lost ? ", some lost their port" : "");
 	if (lost)
 		log_warning("nat: %zu mapping%s made during the move lost their external port to "
@@ -350,6 +318,7 @@ void fos_nat_grow_commit(struct fos_nat_rt *rt, struct fos_nat *skel)
 
 void fos_nat_unload(struct fos_nat_rt *rt)
 {
+	fos_nat_tab_unmap(&rt->tab);
 	fos_nat__destroy(rt->skel);
 	rt->skel = NULL;
 }
@@ -362,48 +331,23 @@ void fos_nat_unload_unpin(struct fos_nat_rt *rt)
 	(void)rmdir(rt->dir);
 }
 
+static int _fos_push_key(struct fos_nat_key **v, size_t *n, size_t *cap,
+			 const struct fos_nat_key *k);
+
 static int _fos_static_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct fos_nat_key));
 }
 
-struct _fos_statics {
-	struct fos_nat_key *v;
-	size_t n, cap;
-	bool failed;
-};
-
-static void _fos_static_one(void *u, const void *key, const void *val)
-{
-	struct _fos_statics *st = u;
-	const struct fos_nat_value *v = val;
-
-	if (!(v->flags & FOS_NAT_F_STATIC) || st->failed)
-		return;
-	if (st->n == st->cap) {
-		size_t nc = st->cap ? 2 * st->cap : 64;
-		struct fos_nat_key *x = reallocarray(st->v, nc, sizeof(*x));
-
-		if (!x) {
-			st->failed = true;
-			return;
-		}
-		st->v = x;
-		st->cap = nc;
-	}
-	memcpy(&st->v[st->n++], key, sizeof(*st->v));
-}
-
 /* After a restart: the names by id, the hooks (their programs replaced by
- * this object's in place), and the port maps' entries. */
+ * this object's in place), and the port maps' mappings. */
 int fos_nat_adopt(struct fos_nat_rt *rt)
 {
 	int nfd = bpf_map__fd(rt->skel->maps.fos_nat_names);
 	int afd = bpf_map__fd(rt->skel->maps.fos_tc_attach);
-	int mfd = fos_nat_map_fd(rt);
-	struct _fos_statics st = {0};
-	size_t hooks = 0;
-	int r;
+	struct fos_nat_key *st = NULL;
+	size_t hooks = 0, n = 0, cap = 0;
+	uint64_t now = fos_nat_now_ns();
 
 	for (uint32_t i = 1; i < FOS_NAT_RULES_MAX; i++) {
 		struct fos_nat_name n = {};
@@ -432,13 +376,27 @@ int fos_nat_adopt(struct fos_nat_rt *rt)
 		hooks++;
 	}
 	_fos_save_hooks(rt);
-	r = fos_map_walk_all(mfd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
-			     fos_nat_table_size(rt), _fos_static_one, &st);
+	/* the port maps' mappings; one a killed fwd left half made goes */
+	for (uint32_t id = 0; id < rt->tab.cap; id++) {
+		struct fos_nat_map *m = &rt->tab.rec[id];
+		struct fos_nat_key k;
+
+		if (m->state == FOS_NAT_S_BUSY) {
+			m->state = FOS_NAT_S_LIVE;
+			fos_nat_tab_remove(&rt->tab, id, now);
+			continue;
+		}
+		if (m->state != FOS_NAT_S_LIVE || !(m->flags & FOS_NAT_F_STATIC))
+			continue;
+		fos_nat_in_key(m, &k);
+		if (_fos_push_key(&st, &n, &cap, &k) < 0) {
+			free(st);
+			return -ENOMEM;
+		}
+	}
 	free(rt->statics);
-	rt->statics = st.v;
-	rt->n_statics = st.n;
-	if (r < 0 || st.failed)
-		return r < 0 ? r : -ENOMEM;
+	rt->statics = st;
+	rt->n_statics = n;
 	if (rt->n_statics)
 		qsort(rt->statics, rt->n_statics, sizeof(*rt->statics), _fos_static_cmp);
 	if (hooks)
@@ -937,21 +895,6 @@ static int _fos_push_key(struct fos_nat_key **v, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* the OUT key a dynamic IN entry belongs to */
-static void _fos_out_key_of(const struct fos_nat_key *in, const struct fos_nat_value *iv,
-			    struct fos_nat_key *out)
-{
-	memset(out, 0, sizeof(*out));
-	memcpy(out->addr, iv->addr, 16);
-	out->port = iv->port;
-	out->proto = in->proto;
-	out->dir = FOS_NAT_OUT;
-	if (iv->flags & FOS_NAT_F_APDF) {
-		memcpy(out->raddr, iv->raddr, 16);
-		out->rport = iv->rport;
-	}
-}
-
 static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id, uint64_t n)
 {
 	int fd = bpf_map__fd(rt->skel->maps.fos_nat_count);
@@ -965,33 +908,19 @@ static void _fos_count_removed(const struct fos_nat_rt *rt, uint32_t id, uint64_
 	(void)bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 }
 
-/* Both entries of the mapping (out, v), not counted: IN first, so that no
- * packet finds the port's way in once it is free for another mapping; only
- * while it is the mapping's own (in_ours: known to be) */
-static int _fos_unmap(int fd, const struct fos_nat_key *out, const struct fos_nat_value *v,
-		      bool in_ours)
+int fos_nat_remove(struct fos_nat_rt *rt, uint32_t id)
 {
-	struct fos_nat_key in = {};
-	struct fos_nat_value iv;
+	struct fos_nat_map *m;
 
-	memcpy(in.addr, v->addr, 16);
-	in.port = v->port;
-	in.proto = out->proto;
-	in.dir = FOS_NAT_IN;
-	if (in_ours || (bpf_map_lookup_elem(fd, &in, &iv) == 0 &&
-			memcmp(iv.addr, out->addr, 16) == 0 && iv.port == out->port))
-		(void)bpf_map_delete_elem(fd, &in);
-	return bpf_map_delete_elem(fd, out) < 0 ? -errno : 0;
-}
-
-int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
-		   const struct fos_nat_value *v)
-{
-	int r = _fos_unmap(fos_nat_map_fd(rt), out, v, false);
-
-	if (r == 0 && !(v->flags & FOS_NAT_F_STATIC))
-		_fos_count_removed(rt, v->rule, 1);
-	return r;
+	if (!rt->skel || id >= rt->tab.cap)
+		return -ENOENT;
+	m = &rt->tab.rec[id];
+	if (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != FOS_NAT_S_LIVE)
+		return -ENOENT;
+	fos_nat_tab_remove(&rt->tab, id, fos_nat_now_ns());
+	if (!(m->flags & FOS_NAT_F_STATIC))
+		_fos_count_removed(rt, m->rule, 1);
+	return 0;
 }
 
 int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos_nat_tx *tx,
@@ -1003,7 +932,6 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 	int names = bpf_map__fd(rt->skel->maps.fos_nat_names);
 	int ifa = bpf_map__fd(rt->skel->maps.fos_nat_ifaddr);
 	int srcs = bpf_map__fd(rt->skel->maps.fos_nat_src);
-	int mfd = fos_nat_map_fd(rt);
 	size_t nk = 0, capk = 0, caps = 0;
 	int r;
 
@@ -1051,47 +979,52 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 			if (!_fos_map_ext(c, &ia, pm->family, xa))
 				continue; /* masquerade: written once the interface has one */
 			for (unsigned p = pm->ext_lo; p <= pm->ext_hi; p++) {
-				struct fos_nat_key ok = {.proto = pm->protocol, .dir = FOS_NAT_OUT};
-				struct fos_nat_key ik = {.proto = pm->protocol, .dir = FOS_NAT_IN};
-				struct fos_nat_value ov = {.flags = FOS_NAT_F_STATIC}, iv, old;
-				uint16_t ip = (uint16_t)(pm->int_lo + (p - pm->ext_lo));
+				struct fos_nat_map nm = {.flags = FOS_NAT_F_STATIC};
+				struct fos_nat_key ok, ik;
+				int64_t old;
 
-				_fos_addr16(ok.addr, &pm->internal_ip);
-				ok.port = ip;
-				memcpy(ik.addr, xa, 16);
-				ik.port = (uint16_t)p;
-				memcpy(ov.addr, xa, 16);
-				ov.port = (uint16_t)p;
-				ov.ifindex = ext;
-				ov.rule = (uint16_t)id;
-				iv = ov;
-				_fos_addr16(iv.addr, &pm->internal_ip);
-				iv.port = ip;
+				_fos_addr16(nm.iaddr, &pm->internal_ip);
+				nm.iport = (uint16_t)(pm->int_lo + (p - pm->ext_lo));
+				memcpy(nm.eaddr, xa, 16);
+				nm.eport = (uint16_t)p;
+				nm.proto = pm->protocol;
+				nm.ifindex = ext;
+				nm.rule = (uint8_t)id;
 				if (c->hairpinning)
-					iv.flags |= FOS_NAT_F_HAIRPIN;
-				/* a dynamic mapping on the port gives it up */
-				if (bpf_map_lookup_elem(mfd, &ik, &old) == 0 &&
-				    !(old.flags & FOS_NAT_F_STATIC)) {
-					struct fos_nat_key dk;
-					struct fos_nat_value dv;
+					nm.flags |= FOS_NAT_F_HAIRPIN;
+				fos_nat_out_key(&nm, &ok);
+				fos_nat_in_key(&nm, &ik);
+				/* the port map as it is already, changed in place;
+				 * anything else on its external end gives it up */
+				old = fos_nat_tab_find(&rt->tab, &ik);
+				if (old >= 0) {
+					struct fos_nat_map *x = &rt->tab.rec[old];
 
-					_fos_out_key_of(&ik, &old, &dk);
-					if (bpf_map_lookup_elem(mfd, &dk, &dv) == 0)
-						(void)fos_nat_remove(rt, &dk, &dv);
-					else
-						(void)bpf_map_delete_elem(mfd, &ik);
+					if ((x->flags & FOS_NAT_F_STATIC) &&
+					    memcmp(x->iaddr, nm.iaddr, 16) == 0 &&
+					    x->iport == nm.iport) {
+						x->ifindex = nm.ifindex;
+						x->rule = nm.rule;
+						x->flags = nm.flags;
+						r = _fos_push_key(&tx->statics, &tx->n_statics,
+								  &caps, &ik);
+						if (r < 0)
+							goto fail;
+						continue;
+					}
+					(void)fos_nat_remove(rt, (uint32_t)old);
 				}
-				if (bpf_map_lookup_elem(mfd, &ok, &old) == 0 &&
-				    !(old.flags & FOS_NAT_F_STATIC))
-					(void)fos_nat_remove(rt, &ok, &old);
-				if (bpf_map_update_elem(mfd, &ik, &iv, BPF_ANY) < 0 ||
-				    bpf_map_update_elem(mfd, &ok, &ov, BPF_ANY) < 0) {
-					r = -errno;
+				/* a dynamic mapping of the server's own port too;
+				 * a second port map of the same server is found
+				 * by its external end only (its answers leave by
+				 * the first's) */
+				old = fos_nat_tab_find(&rt->tab, &ok);
+				if (old >= 0 && !(rt->tab.rec[old].flags & FOS_NAT_F_STATIC))
+					(void)fos_nat_remove(rt, (uint32_t)old);
+				r = fos_nat_tab_insert(&rt->tab, &nm, NULL);
+				if (r < 0)
 					goto fail;
-				}
 				r = _fos_push_key(&tx->statics, &tx->n_statics, &caps, &ik);
-				if (r == 0)
-					r = _fos_push_key(&tx->statics, &tx->n_statics, &caps, &ok);
 				if (r < 0)
 					goto fail;
 			}
@@ -1174,7 +1107,6 @@ void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct f
 {
 	int rules = bpf_map__fd(rt->skel->maps.fos_nat_rules);
 	int names = bpf_map__fd(rt->skel->maps.fos_nat_names);
-	int mfd = fos_nat_map_fd(rt);
 
 	(void)cfg;
 	/* rules of removed natConfigs */
@@ -1191,8 +1123,12 @@ void fos_nat_prune(struct fos_nat_rt *rt, const struct fos_config *cfg, struct f
 	/* port maps no longer configured */
 	for (size_t i = 0; i < rt->n_statics; i++)
 		if (!tx->n_statics || !bsearch(&rt->statics[i], tx->statics, tx->n_statics,
-					       sizeof(*tx->statics), _fos_static_cmp))
-			(void)bpf_map_delete_elem(mfd, &rt->statics[i]);
+					       sizeof(*tx->statics), _fos_static_cmp)) {
+			int64_t id = fos_nat_tab_find(&rt->tab, &rt->statics[i]);
+
+			if (id >= 0 && (rt->tab.rec[id].flags & FOS_NAT_F_STATIC))
+				(void)fos_nat_remove(rt, (uint32_t)id);
+		}
 	free(rt->statics);
 	rt->statics = tx->statics;
 	rt->n_statics = tx->n_statics;
@@ -1256,32 +1192,31 @@ static bool _fos_cidr_has(const struct fos_cidr *c, const uint8_t a[16])
 }
 
 bool fos_nat_mapping_allowed(const struct fos_nat_rt *rt, const struct fos_nat_cfg *c,
-			     const struct fos_nat_key *k, const struct fos_nat_value *v)
+			     const struct fos_nat_map *m)
 {
-	static const uint8_t zero[16];
 	struct fos_nat_ifaddr ia = {};
-	bool v4 = memcmp(k->addr, (const uint8_t[12]){[10] = 0xff, [11] = 0xff}, 12) == 0;
-	bool in = c->n_sources == 0, dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
+	bool v4 = memcmp(m->iaddr, (const uint8_t[12]){[10] = 0xff, [11] = 0xff}, 12) == 0;
+	bool in = c->n_sources == 0, dependent = m->flags & FOS_NAT_F_APDF;
 	uint8_t want[16];
 
 	if (!(c->families & (v4 ? FOS_NAT_FAM_V4 : FOS_NAT_FAM_V6)))
 		return false;
-	if (v->ifindex != if_nametoindex(c->dest_if))
+	if (m->ifindex != if_nametoindex(c->dest_if))
 		return false;
 	if (dependent == c->endpoint_independent)
 		return false;
-	if (c->has_range && (v->port < c->port_lo || v->port > c->port_hi) && k->port != 0)
+	if (c->has_range && (m->eport < c->port_lo || m->eport > c->port_hi) && m->iport != 0)
 		return false;
 	for (size_t i = 0; i < c->n_sources && !in; i++)
-		in = _fos_cidr_has(&c->sources[i], k->addr);
+		in = _fos_cidr_has(&c->sources[i], m->iaddr);
 	for (size_t i = 0; i < c->n_excludes && in; i++)
-		in = !_fos_cidr_has(&c->excludes[i], k->addr);
+		in = !_fos_cidr_has(&c->excludes[i], m->iaddr);
 	if (!in)
 		return false;
-	(void)fos_nat_ifaddr_get(rt, v->ifindex, &ia);
+	(void)fos_nat_ifaddr_get(rt, m->ifindex, &ia);
 	if (!_fos_map_ext(c, &ia, v4 ? AF_INET : AF_INET6, want))
 		return false;
-	return memcmp(want, v->addr, 16) == 0;
+	return memcmp(want, m->eaddr, 16) == 0;
 }
 
 static const struct fos_nat_cfg *_fos_cfg_of(const struct fos_nat_rt *rt,
@@ -1293,25 +1228,17 @@ static const struct fos_nat_cfg *_fos_cfg_of(const struct fos_nat_rt *rt,
 	return NULL;
 }
 
-/* has the mapping (OUT value v, IN value iv if found) outlived its timeout? */
-static bool _fos_expired(const struct fos_nat_cfg *c, uint8_t proto, const struct fos_nat_value *v,
-			 const struct fos_nat_value *iv, uint64_t now)
+/* has the mapping m outlived its timeout? */
+static bool _fos_expired(const struct fos_nat_cfg *c, const struct fos_nat_map *m, uint64_t now)
 {
-	uint64_t last = v->last_ns, est = v->est_ns, to;
-	bool closing = v->flags & FOS_NAT_F_CLOSING;
+	uint64_t last = m->last_ns, est = m->est_ns, to;
 
-	if (iv) {
-		if (iv->last_ns > last)
-			last = iv->last_ns;
-		if (iv->est_ns > est)
-			est = iv->est_ns;
-		closing = closing || (iv->flags & FOS_NAT_F_CLOSING);
-	}
-	if (proto == IPPROTO_TCP) {
-		if (!closing && est && now - est < (uint64_t)c->tcp_timeout * 1000000000ULL)
+	if (m->proto == IPPROTO_TCP) {
+		if (!(m->flags & FOS_NAT_F_CLOSING) && est &&
+		    now - est < (uint64_t)c->tcp_timeout * 1000000000ULL)
 			return false;
 		to = FOS_NAT_TCP_TRANSITORY;
-	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+	} else if (m->proto == IPPROTO_ICMP || m->proto == IPPROTO_ICMPV6) {
 		to = FOS_NAT_ICMP_TIMEOUT;
 	} else {
 		to = c->udp_timeout;
@@ -1350,104 +1277,74 @@ void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg)
 	}
 }
 
-/* Is the flow of the OUT mapping (k, rule) with the remote (ra, rport) in
- * the connection table? The table sees it with the internal end, before
- * SNAT and after DNAT. */
-static bool _fos_ct_has_flow(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
-			     uint32_t rule, const uint8_t ra[16], uint16_t rport)
+/* Is the flow of mapping m with the remote (ra, rport) in the connection
+ * table? The table sees it with the internal end, before SNAT and after
+ * DNAT. */
+static bool _fos_ct_has_flow(const struct fos_nat_rt *rt, const struct fos_nat_map *m,
+			     const uint8_t ra[16], uint16_t rport)
 {
-	struct fos_ct_key ck = {.proto = k->proto,
-				.zone = rule < FOS_NAT_RULES_MAX ? rt->zone[rule] : 0};
+	struct fos_ct_key ck = {.proto = m->proto,
+				.zone = rt->zone[m->rule]};
 	struct fos_ct_value cv;
-	uint16_t lport = k->port;
+	uint16_t lport = m->iport;
 	int c;
 
-	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
+	if (m->proto == IPPROTO_ICMP || m->proto == IPPROTO_ICMPV6)
 		rport = lport; /* an echo flow: its identifier as both ports */
-	c = memcmp(k->addr, ra, 16);
+	c = memcmp(m->iaddr, ra, 16);
 	if (c < 0 || (c == 0 && lport <= rport)) {
-		memcpy(ck.addr[0], k->addr, 16);
+		memcpy(ck.addr[0], m->iaddr, 16);
 		memcpy(ck.addr[1], ra, 16);
 		ck.port[0] = lport;
 		ck.port[1] = rport;
 	} else {
 		memcpy(ck.addr[0], ra, 16);
-		memcpy(ck.addr[1], k->addr, 16);
+		memcpy(ck.addr[1], m->iaddr, 16);
 		ck.port[0] = rport;
 		ck.port[1] = lport;
 	}
 	return bpf_map_lookup_elem(rt->ct_fd, &ck, &cv) == 0;
 }
 
-/* Is a flow of the OUT mapping (k, v) in the connection table: that of its
- * latest packet out, or (endpoint independent, iv its IN entry or NULL) of
- * its latest packet in? */
-static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
-			const struct fos_nat_value *v, const struct fos_nat_value *iv)
+/* Is a flow of mapping m in the connection table: that of its latest
+ * packet out, or (endpoint independent) of its latest packet in? */
+static bool _fos_ct_has(const struct fos_nat_rt *rt, const struct fos_nat_map *m)
 {
 	static const uint8_t zero[16];
-	bool dependent = memcmp(k->raddr, zero, 16) != 0 || k->rport;
 
-	if (dependent)
-		return _fos_ct_has_flow(rt, k, v->rule, k->raddr, k->rport);
-	if (_fos_ct_has_flow(rt, k, v->rule, v->raddr, v->rport))
+	if (_fos_ct_has_flow(rt, m, m->raddr, m->rport))
 		return true;
-	return iv && !(iv->flags & FOS_NAT_F_APDF) && memcmp(iv->raddr, zero, 16) != 0 &&
-	       (memcmp(iv->raddr, v->raddr, 16) != 0 || iv->rport != v->rport) &&
-	       _fos_ct_has_flow(rt, k, v->rule, iv->raddr, iv->rport);
+	return !(m->flags & FOS_NAT_F_APDF) && memcmp(m->rin, zero, 16) != 0 &&
+	       (memcmp(m->rin, m->raddr, 16) != 0 || m->rin_port != m->rport) &&
+	       _fos_ct_has_flow(rt, m, m->rin, m->rin_port);
 }
 
 /* a flow from the inside to a mapping's external end: the table sees it
  * translated (if at all), so such a mapping keeps its own timeouts */
-static bool _fos_hairpinned(const struct fos_nat_rt *rt, const struct fos_nat_key *k,
-			    const struct fos_nat_value *v)
+static bool _fos_hairpinned(const struct fos_nat_rt *rt, const struct fos_nat_map *m)
 {
-	static const uint8_t zero[16];
-	const uint8_t *ra = memcmp(k->raddr, zero, 16) != 0 || k->rport ? k->raddr : v->raddr;
 	uint32_t one;
 
-	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_extaddr), ra, &one) == 0;
+	return bpf_map_lookup_elem(bpf_map__fd(rt->skel->maps.fos_nat_extaddr), m->raddr, &one) ==
+	       0;
 }
 
 /* ms from the end of a walk to the next: ten times the walk's own time,
  * so that the collector takes a tenth of a CPU at most, within these */
 #define FOS_NAT_GC_INTERVAL	1000
 #define FOS_NAT_GC_INTERVAL_MAX 10000
-/* a port claimed by a mapping that was never made is looked for every this
- * many walks: only a CPU that lost a race (and fwd killed between a
- * mapping's two deletes) leaves one */
-#define FOS_NAT_ORPHAN_WALKS 10
-#define FOS_NAT_ORPHAN_AGE   (10ULL * 1000000000ULL)
 
 struct _fos_gc {
 	struct fos_nat_rt *rt;
 	const struct fos_config *cfg;
-	int fd;
 	uint64_t now;
-	bool orphans;
 	uint32_t removed[FOS_NAT_RULES_MAX]; /* by rule id, counted at the step's end */
 };
 
-static bool _fos_gc_remove(struct _fos_gc *g, const struct fos_nat_key *k,
-			   const struct fos_nat_value *v, bool in_ours)
+static void _fos_gc_remove(struct _fos_gc *g, uint32_t id, const struct fos_nat_map *m)
 {
-	if (_fos_unmap(g->fd, k, v, in_ours) < 0)
-		return false;
-	if (v->rule < FOS_NAT_RULES_MAX)
-		g->removed[v->rule]++;
-	return true;
-}
-
-/* the IN entry of the OUT mapping (k, v), when it is the mapping's */
-static bool _fos_in_of(int fd, const struct fos_nat_key *k, const struct fos_nat_value *v,
-		       struct fos_nat_value *ret)
-{
-	struct fos_nat_key ik = {.proto = k->proto, .dir = FOS_NAT_IN};
-
-	memcpy(ik.addr, v->addr, 16);
-	ik.port = v->port;
-	return bpf_map_lookup_elem(fd, &ik, ret) == 0 && memcmp(ret->addr, k->addr, 16) == 0 &&
-	       ret->port == k->port;
+	fos_nat_tab_remove(&g->rt->tab, id, g->now);
+		g->removed[m->rule]++;
 }
 
 /* the shortest idleness after which a mapping of proto can have expired
@@ -1466,113 +1363,103 @@ static uint64_t _fos_min_idle_ns(const struct fos_nat_cfg *c, uint8_t proto)
 }
 
 /*
- * One entry as the walk's batch read it (vb). A mapping whose OUT entry saw
- * a packet more recently than it could expire costs no look-up at all; the
- * others are judged with their IN entry, and read again before they are
- * removed (a packet may have come since the batch was read).
+ * One record. A removed one whose grace is over goes back to the free
+ * ring; a mapping that saw a packet more recently than it could expire
+ * costs nothing more. The record is read again just before it is removed
+ * (a packet may have come meanwhile).
  */
-static void _fos_gc_one(void *u, const void *key, const void *val)
+static void _fos_gc_one(struct _fos_gc *g, uint32_t id)
 {
-	struct _fos_gc *g = u;
 	struct fos_nat_rt *rt = g->rt;
-	const struct fos_nat_key *k = key;
-	const struct fos_nat_value *vb = val;
-	struct fos_nat_value v, iv;
+	struct fos_nat_map *live = &rt->tab.rec[id], m;
 	const struct fos_nat_cfg *c;
-	uint64_t now = g->now, last;
-	bool have_in;
+	uint64_t now = g->now;
+	uint8_t st = __atomic_load_n(&live->state, __ATOMIC_ACQUIRE);
 
-	if (vb->flags & FOS_NAT_F_STATIC)
-		return;
-	if (k->dir == FOS_NAT_IN) {
-		struct fos_nat_key ok;
-		struct fos_nat_value ov;
-
-		if (!g->orphans || now <= vb->last_ns || now - vb->last_ns <= FOS_NAT_ORPHAN_AGE)
-			return;
-		_fos_out_key_of(k, vb, &ok);
-		if (bpf_map_lookup_elem(g->fd, &ok, &ov) < 0 &&
-		    bpf_map_lookup_elem(g->fd, k, &v) == 0 && now > v.last_ns &&
-		    now - v.last_ns > FOS_NAT_ORPHAN_AGE)
-			(void)bpf_map_delete_elem(g->fd, k);
+	if (st == FOS_NAT_S_DEAD) {
+		(void)fos_nat_tab_reclaim(&rt->tab, id, now);
 		return;
 	}
-	if (vb->flags & FOS_NAT_F_MOVED) {
+	if (st != FOS_NAT_S_LIVE)
+		return;
+	m = *live;
+	if (m.flags & FOS_NAT_F_STATIC)
+		return;
+	if (m.flags & FOS_NAT_F_MOVED) {
 		/* its flow leaves by another way out now: the next packet makes
 		 * a mapping of that one */
-		if (_fos_gc_remove(g, k, vb, false))
-			rt->moved++;
+		_fos_gc_remove(g, id, &m);
+		rt->moved++;
 		return;
 	}
-	c = _fos_cfg_of(rt, g->cfg, vb->rule);
-	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, k, vb))) {
-		if (_fos_gc_remove(g, k, vb, false))
-			rt->ended++;
+	c = _fos_cfg_of(rt, g->cfg, m.rule);
+	if (!c || (rt->revalidate && !fos_nat_mapping_allowed(rt, c, &m))) {
+		_fos_gc_remove(g, id, &m);
+		rt->ended++;
 		return;
 	}
-	if (rt->ct_fd >= 0 && vb->rule < FOS_NAT_RULES_MAX && rt->tracked[vb->rule]) {
+	if (rt->ct_fd >= 0 && rt->tracked[m.rule]) {
 		/* the connection table's entry decides, not the own timeouts,
 		 * but for a hairpinned flow, which it sees translated */
 		const uint64_t grace = FOS_NAT_CT_GRACE * 1000000000ULL;
 
-		if (now <= vb->last_ns || now - vb->last_ns < grace)
+		if (now <= m.last_ns || now - m.last_ns < grace)
 			return;
-		if (!_fos_hairpinned(rt, k, vb)) {
-			have_in = _fos_in_of(g->fd, k, vb, &iv);
-			last = have_in && iv.last_ns > vb->last_ns ? iv.last_ns : vb->last_ns;
-			if (now <= last || now - last < grace ||
-			    _fos_ct_has(rt, k, vb, have_in ? &iv : NULL))
+		if (!_fos_hairpinned(rt, &m)) {
+			if (_fos_ct_has(rt, &m))
 				return;
-			if (bpf_map_lookup_elem(g->fd, k, &v) < 0 || v.last_ns != vb->last_ns)
+			if (live->last_ns != m.last_ns)
 				return;
-			if (_fos_gc_remove(g, k, &v, have_in))
-				rt->expired++;
+			_fos_gc_remove(g, id, &m);
+			rt->expired++;
 			return;
 		}
 	}
-	if (now <= vb->last_ns || now - vb->last_ns < _fos_min_idle_ns(c, k->proto))
+	if (now <= m.last_ns || now - m.last_ns < _fos_min_idle_ns(c, m.proto))
 		return;
-	have_in = _fos_in_of(g->fd, k, vb, &iv);
-	if (!_fos_expired(c, k->proto, vb, have_in ? &iv : NULL, now))
+	if (!_fos_expired(c, &m, now))
 		return;
-	if (bpf_map_lookup_elem(g->fd, k, &v) < 0 ||
-	    !_fos_expired(c, k->proto, &v, have_in ? &iv : NULL, now))
+	m = *live;
+	if (m.state != FOS_NAT_S_LIVE || !_fos_expired(c, &m, now))
 		return;
-	if (_fos_gc_remove(g, k, &v, have_in))
-		rt->expired++;
+	_fos_gc_remove(g, id, &m);
+	rt->expired++;
 }
 
 uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, uint64_t budget_ns)
 {
-	int fd = fos_nat_map_fd(rt);
 	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC), step;
-	struct _fos_gc g = {.rt = rt, .cfg = cfg, .fd = fd, .now = fos_nat_now_ns()};
-	int r;
+	struct _fos_gc g = {.rt = rt, .cfg = cfg, .now = fos_nat_now_ns()};
+	bool done = false;
 
-	if (fd < 0)
+	if (!rt->skel || !rt->tab.rec)
 		return UINT32_MAX;
 	if (!rt->walking) {
 		rt->walking = true;
-		rt->walk = (struct fos_map_walk){0};
+		rt->walk_pos = 0;
 		rt->walk_ns = 0;
 	}
-	g.orphans = rt->walks % FOS_NAT_ORPHAN_WALKS == 0;
-	r = fos_map_walk_step(fd, sizeof(struct fos_nat_key), sizeof(struct fos_nat_value),
-			      fos_nat_table_size(rt), &rt->walk, _fos_gc_one, &g, budget_ns);
+	while (!done) {
+		uint32_t end = rt->walk_pos + 4096 < rt->tab.cap ? rt->walk_pos + 4096 : rt->tab.cap;
+
+		for (uint32_t id = rt->walk_pos; id < end; id++)
+			_fos_gc_one(&g, id);
+		rt->walk_pos = end;
+		done = end >= rt->tab.cap;
+		if (!done && fos_clock_ns(CLOCK_MONOTONIC) - t0 >= budget_ns)
+			break;
+	}
 	for (uint32_t id = 0; id < FOS_NAT_RULES_MAX; id++)
 		_fos_count_removed(rt, id, g.removed[id]);
 	step = fos_clock_ns(CLOCK_MONOTONIC) - t0;
 	rt->walk_ns += step;
 	if (step > rt->max_step_ns)
 		rt->max_step_ns = step;
-	if (r > 0)
+	if (!done)
 		return 0;
-	if (r < 0)
-		log_warning("nat: the walk of the mapping table stopped: %s", strerror(-r));
 	rt->walking = false;
 	/* a reload's check of every mapping holds once a walk saw them all */
-	if (r == 0 && rt->walk.seen < fos_nat_table_size(rt))
-		rt->revalidate = false;
+	rt->revalidate = false;
 	rt->walks++;
 	rt->last_walk_ns = rt->walk_ns;
 	rt->interval_ms = (uint32_t)(rt->walk_ns / 100000); /* 10 x, in ms */

@@ -10,6 +10,7 @@
 #include "fos/abi.h"
 #include "fos/nat.h"
 #include "fwd.h"
+#include "nat_table.h"
 
 struct fos_nat;
 struct nl_sock;
@@ -27,17 +28,18 @@ enum fos_nat_prog {
 /* what NAT keeps in its slot of the manager */
 struct fos_nat_rt {
 	struct fos_nat *skel; /* the object, its maps pinned in dir */
+	struct fos_nat_tab tab; /* its mapping table, mapped */
 	char dir[512];
 	struct fos_tc_attach hooks[FOS_NAT_HOOKS_MAX]; /* as in the pinned fos_tc_attach */
 	char names[FOS_NAT_RULES_MAX][FOS_NAME_MAX];   /* by rule id, "" free */
 	uint32_t *ids;				       /* of the running config's natConfigs */
-	struct fos_nat_key *statics;		       /* the port maps' entries */
+	struct fos_nat_key *statics;		       /* the port maps' IN keys, sorted */
 	size_t n_statics;
 	struct nl_sock *nl; /* address events */
 	unsigned nl_gen;
 	/* the collector */
 	bool walking, revalidate;
-	struct fos_map_walk walk;
+	uint32_t walk_pos; /* the next record the walk looks at */
 	uint64_t next_ms;
 	uint64_t expired, ended, moved, walks;
 	uint64_t walk_ns, last_walk_ns,
@@ -70,11 +72,11 @@ struct fos_nat_tx {
  * (bpf_ktime_get_coarse_ns) */
 uint64_t fos_nat_now_ns(void);
 struct fos_nat_rt *fos_nat_rt(struct fos_manager *m);
-/* the entries of fos_nat cfg needs (two per mapping its natConfigs allow,
- * per port map, and some to spare), and those of the loaded table */
+/* the mappings the table needs for cfg (those its natConfigs allow, its
+ * port maps, and some to spare), and those of the loaded table */
 uint32_t fos_nat_capacity(const struct fos_config *cfg);
 uint32_t fos_nat_table_size(const struct fos_nat_rt *rt);
-/* the object, its table sized for size entries unless one is pinned */
+/* the object, its table sized for size mappings unless one is pinned */
 int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, char *err,
 		 size_t errlen);
 /* a bigger table: prepare loads a second object sharing every other map;
@@ -99,18 +101,17 @@ void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg);
 bool fos_nat_refresh_addrs(struct fos_nat_rt *rt, const struct fos_config *cfg);
 /* one step of the collector: ms until the next */
 uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, uint64_t budget_ns);
-/* remove one mapping by its OUT key (and its IN partner): 0 or -errno */
-int fos_nat_remove(struct fos_nat_rt *rt, const struct fos_nat_key *out,
-		   const struct fos_nat_value *v);
+/* remove a live mapping by its id, counted: 0 or -ENOENT */
+int fos_nat_remove(struct fos_nat_rt *rt, uint32_t id);
 /* counters of rule id summed over the CPUs */
 int fos_nat_rule_stats(const struct fos_nat_rt *rt, uint32_t id, uint64_t ret[_FOS_NAT_STAT_MAX]);
 uint64_t fos_nat_mappings(const struct fos_nat_rt *rt, uint32_t id);
 int fos_nat_map_fd(const struct fos_nat_rt *rt);
 int fos_nat_ifaddr_get(const struct fos_nat_rt *rt, unsigned ifindex, struct fos_nat_ifaddr *ret);
 const char *fos_nat_prog_name(enum fos_nat_prog p); /* "nat-in", ... */
-/* is rule id's mapping (OUT key k, value v) still what cfg allows? */
+/* is mapping m still what its natConfig c allows? */
 bool fos_nat_mapping_allowed(const struct fos_nat_rt *rt, const struct fos_nat_cfg *c,
-			     const struct fos_nat_key *k, const struct fos_nat_value *v);
+			     const struct fos_nat_map *m);
 uint32_t fos_nat_id_of(const struct fos_nat_rt *rt, const struct fos_config *cfg, size_t i);
 
 #endif

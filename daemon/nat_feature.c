@@ -313,8 +313,12 @@ static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
 				if (!back.n_statics ||
 				    !bsearch(&t->statics[i], back.statics, back.n_statics,
 					     sizeof(*back.statics), _fos_key_cmp))
-					(void)bpf_map_delete_elem(fos_nat_map_fd(rt),
-								  &t->statics[i]);
+				{
+					int64_t id = fos_nat_tab_find(&rt->tab, &t->statics[i]);
+
+					if (id >= 0 && (rt->tab.rec[id].flags & FOS_NAT_F_STATIC))
+						(void)fos_nat_remove(rt, (uint32_t)id);
+				}
 		}
 		fos_errors_clear(&errs);
 		free(back.ids);
@@ -526,14 +530,13 @@ static bool _fos_in_cidr(const struct fos_cidr *c, const uint8_t a[16])
 	return true;
 }
 
-static bool _fos_nat_match(const struct _fos_nat_filter *f, const struct fos_nat_key *k,
-			   const struct fos_nat_value *v)
+static bool _fos_nat_match(const struct _fos_nat_filter *f, const struct fos_nat_map *m)
 {
-	if (f->id && v->rule != f->id)
+	if (f->id && m->rule != f->id)
 		return false;
-	if (f->proto >= 0 && k->proto != f->proto)
+	if (f->proto >= 0 && m->proto != f->proto)
 		return false;
-	if (f->has_cidr && !_fos_in_cidr(&f->cidr, k->addr) && !_fos_in_cidr(&f->cidr, v->addr))
+	if (f->has_cidr && !_fos_in_cidr(&f->cidr, m->iaddr) && !_fos_in_cidr(&f->cidr, m->eaddr))
 		return false;
 	return true;
 }
@@ -552,73 +555,65 @@ struct _fos_show {
 	size_t n_addr, listed, total;
 };
 
-static void _fos_show_one(void *u, const void *key, const void *val)
+static void _fos_show_one(struct _fos_show *w, const struct fos_nat_map *m)
 {
-	static const uint8_t zero[16];
-	struct _fos_show *w = u;
-	const struct fos_nat_key *k = key;
-	const struct fos_nat_value *mv = val;
 	json_object *e;
 	size_t i;
 
-	if (k->dir == FOS_NAT_IN) {
-		for (i = 0; i < w->n_addr; i++)
-			if (memcmp(w->per_addr[i], k->addr, 16) == 0)
-				break;
-		if (i == w->n_addr && w->n_addr < FOS_NAT_SHOW_ADDRS)
-			memcpy(w->per_addr[w->n_addr++], k->addr, 16);
-		if (i < FOS_NAT_SHOW_ADDRS)
-			w->per_addr_n[i]++;
-		return;
-	}
-	if (!_fos_nat_match(w->f, k, mv))
+	for (i = 0; i < w->n_addr; i++)
+		if (memcmp(w->per_addr[i], m->eaddr, 16) == 0)
+			break;
+	if (i == w->n_addr && w->n_addr < FOS_NAT_SHOW_ADDRS)
+		memcpy(w->per_addr[w->n_addr++], m->eaddr, 16);
+	if (i < FOS_NAT_SHOW_ADDRS)
+		w->per_addr_n[i]++;
+	if (!_fos_nat_match(w->f, m))
 		return;
 	w->total++;
 	if (!w->maps || w->listed >= FOS_NAT_SHOW_MAX)
 		return;
 	e = json_object_new_object();
-	json_object_object_add(
-	    e, "config",
-	    json_object_new_string(mv->rule < FOS_NAT_RULES_MAX ? w->rt->names[mv->rule] : ""));
-	json_object_object_add(e, "protocol", _fos_proto_json(k->proto));
-	json_object_object_add(e, "internal", _fos_addr_json(k->addr));
-	json_object_object_add(e, "internalPort", json_object_new_int(k->port));
-	json_object_object_add(e, "external", _fos_addr_json(mv->addr));
-	json_object_object_add(e, "externalPort", json_object_new_int(mv->port));
-	if (memcmp(k->raddr, zero, 16) != 0 || k->rport) {
-		json_object_object_add(e, "remote", _fos_addr_json(k->raddr));
-		json_object_object_add(e, "remotePort", json_object_new_int(k->rport));
+	json_object_object_add(e, "config", json_object_new_string(w->rt->names[m->rule]));
+	json_object_object_add(e, "protocol", _fos_proto_json(m->proto));
+	json_object_object_add(e, "internal", _fos_addr_json(m->iaddr));
+	json_object_object_add(e, "internalPort", json_object_new_int(m->iport));
+	json_object_object_add(e, "external", _fos_addr_json(m->eaddr));
+	json_object_object_add(e, "externalPort", json_object_new_int(m->eport));
+	if (m->flags & FOS_NAT_F_APDF) {
+		json_object_object_add(e, "remote", _fos_addr_json(m->raddr));
+		json_object_object_add(e, "remotePort", json_object_new_int(m->rport));
 	}
-	json_object_object_add(e, "static", json_object_new_boolean(mv->flags & FOS_NAT_F_STATIC));
+	json_object_object_add(e, "static", json_object_new_boolean(m->flags & FOS_NAT_F_STATIC));
 	json_object_object_add(
 	    e, "idleSeconds",
-	    json_object_new_int64(w->now > mv->last_ns && mv->last_ns
-				      ? (int64_t)((w->now - mv->last_ns) / 1000000000ULL)
+	    json_object_new_int64(w->now > m->last_ns && m->last_ns
+				      ? (int64_t)((w->now - m->last_ns) / 1000000000ULL)
 				      : 0));
 	json_object_array_add(w->maps, e);
 	w->listed++;
 }
 
-/* the mappings a clear removes */
+/* the mappings a clear removes: their ids, and their OUT keys to tell
+ * them from a mapping that took the id since */
+struct _fos_clear_item {
+	uint32_t id;
+	struct fos_nat_key k;
+};
+
 struct _fos_clear {
 	const struct _fos_nat_filter *f;
-	struct fos_nat_key *del;
+	struct _fos_clear_item *del;
 	size_t n, cap;
 	bool failed;
 };
 
-static void _fos_clear_one(void *u, const void *key, const void *val)
+static void _fos_clear_one(struct _fos_clear *c, uint32_t id, const struct fos_nat_map *m)
 {
-	struct _fos_clear *c = u;
-	const struct fos_nat_key *k = key;
-	const struct fos_nat_value *v = val;
-
-	if (c->failed || k->dir != FOS_NAT_OUT || (v->flags & FOS_NAT_F_STATIC) ||
-	    !_fos_nat_match(c->f, k, v))
+	if (c->failed || (m->flags & FOS_NAT_F_STATIC) || !_fos_nat_match(c->f, m))
 		return;
 	if (c->n == c->cap) {
 		size_t nc = c->cap ? 2 * c->cap : 256;
-		struct fos_nat_key *x = reallocarray(c->del, nc, sizeof(*x));
+		struct _fos_clear_item *x = reallocarray(c->del, nc, sizeof(*x));
 
 		if (!x) {
 			c->failed = true;
@@ -627,7 +622,9 @@ static void _fos_clear_one(void *u, const void *key, const void *val)
 		c->del = x;
 		c->cap = nc;
 	}
-	c->del[c->n++] = *k;
+	c->del[c->n].id = id;
+	fos_nat_out_key(m, &c->del[c->n].k);
+	c->n++;
 }
 
 /*
@@ -640,7 +637,7 @@ struct _fos_nat_job {
 	struct fos_nat_rt *rt;
 	uint32_t table_id; /* the map the walk reads */
 	struct _fos_nat_filter f;
-	struct fos_map_walk walk;
+	uint32_t pos; /* the next record the walk reads */
 	bool walked, complete;
 	struct _fos_show w;
 	struct _fos_clear c;
@@ -726,7 +723,7 @@ static int _fos_show_reply(struct fos_manager *m, struct fos_peer *peer, struct 
 	json_object_object_add(o, "externalAddresses", ext);
 	json_object_object_add(o, "matching", json_object_new_int64((int64_t)wp->total));
 	if (rt) {
-		/* entries of the table (two per mapping) and its size */
+		/* the mappings the table has room for */
 		json_object_object_add(o, "tableSize",
 				       json_object_new_int64((int64_t)fos_nat_table_size(rt)));
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)rt->expired));
@@ -782,19 +779,62 @@ static void _fos_nat_job_free(void *state)
 /* a clear's removals, for about a step: 1 while there are more */
 static int _fos_clear_some(struct fos_nat_rt *rt, struct _fos_nat_job *j)
 {
-	int fd = fos_nat_map_fd(rt);
 	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC);
-	struct fos_nat_value v;
 
 	while (j->next < j->c.n) {
-		const struct fos_nat_key *k = &j->c.del[j->next++];
+		const struct _fos_clear_item *it = &j->c.del[j->next++];
+		struct fos_nat_key k;
+		struct fos_nat_map mm;
 
-		/* as it is now: a reload meanwhile may have made it a port map's */
-		if (bpf_map_lookup_elem(fd, k, &v) == 0 && !(v.flags & FOS_NAT_F_STATIC) &&
-		    _fos_nat_match(&j->f, k, &v) && fos_nat_remove(rt, k, &v) == 0)
+		/* as it is now: a reload meanwhile may have made it a port
+		 * map's, or the table grown (the mapping found again by its
+		 * key) */
+		if (it->id >= rt->tab.cap || rt->tab.rec[it->id].state != FOS_NAT_S_LIVE)
+			continue;
+		mm = rt->tab.rec[it->id];
+		fos_nat_out_key(&mm, &k);
+		if (memcmp(&k, &it->k, sizeof(k)) != 0) {
+			int64_t id = fos_nat_tab_find(&rt->tab, &it->k);
+
+			if (id < 0)
+				continue;
+			mm = rt->tab.rec[id];
+			if (!(mm.flags & FOS_NAT_F_STATIC) && _fos_nat_match(&j->f, &mm) &&
+			    fos_nat_remove(rt, (uint32_t)id) == 0)
+				j->removed++;
+		} else if (!(mm.flags & FOS_NAT_F_STATIC) && _fos_nat_match(&j->f, &mm) &&
+			   fos_nat_remove(rt, it->id) == 0) {
 			j->removed++;
+		}
 		if ((j->next & 255) == 0 &&
 		    fos_clock_ns(CLOCK_MONOTONIC) - t0 >= FOS_FEATURE_STEP_NS)
+			return 1;
+	}
+	return 0;
+}
+
+/* a step of the walk: 1 while there is more */
+static int _fos_nat_walk_some(struct fos_nat_rt *rt, struct _fos_nat_job *j)
+{
+	uint64_t t0 = fos_clock_ns(CLOCK_MONOTONIC);
+
+	while (j->pos < rt->tab.cap) {
+		uint32_t end = j->pos + 4096 < rt->tab.cap ? j->pos + 4096 : rt->tab.cap;
+
+		for (uint32_t id = j->pos; id < end; id++) {
+			struct fos_nat_map mm;
+
+			if (__atomic_load_n(&rt->tab.rec[id].state, __ATOMIC_ACQUIRE) !=
+			    FOS_NAT_S_LIVE)
+				continue;
+			mm = rt->tab.rec[id];
+			if (j->clear)
+				_fos_clear_one(&j->c, id, &mm);
+			else
+				_fos_show_one(&j->w, &mm);
+		}
+		j->pos = end;
+		if (end < rt->tab.cap && fos_clock_ns(CLOCK_MONOTONIC) - t0 >= FOS_FEATURE_STEP_NS)
 			return 1;
 	}
 	return 0;
@@ -811,17 +851,11 @@ static int _fos_nat_job_step(struct fos_manager *m, struct fos_peer *peer, void 
 
 	if (!j->walked) {
 		if (same) {
-			r = fos_map_walk_step(fos_nat_map_fd(rt), sizeof(struct fos_nat_key),
-					      sizeof(struct fos_nat_value), fos_nat_table_size(rt),
-					      &j->walk, j->clear ? _fos_clear_one : _fos_show_one,
-					      j->clear ? (void *)&j->c : (void *)&j->w,
-					      FOS_FEATURE_STEP_NS);
-			if (r > 0)
+			if (_fos_nat_walk_some(rt, j) > 0)
 				return 1;
-			if (r < 0 || j->c.failed)
+			if (j->c.failed)
 				return _fos_error(peer, "fos.Failed",
-						  "cannot read the mapping table: %s",
-						  j->c.failed ? "out of memory" : strerror(-r)) < 0
+						  "cannot read the mapping table: out of memory") < 0
 					   ? -EIO
 					   : 0;
 		}

@@ -28,6 +28,7 @@
 #include "fos/abi.h"
 #include "fos/nat.h"
 #include "nat.skel.h"
+#include "nat_table.h"
 #include "pkt_main.h"
 #include "pkt_util.h"
 
@@ -40,6 +41,7 @@
 
 static int n_cpus;
 static struct fos_nat *skel;
+static struct fos_nat_tab tab;
 
 /* ---- frames ------------------------------------------------------------------ */
 struct pkt {
@@ -220,13 +222,17 @@ static int load(void)
 	if (!skel)
 		return -errno;
 	bpf_object__for_each_map(m, skel->obj)(void) bpf_map__set_pin_path(m, NULL);
-	return fos_nat__load(skel);
+	fos_nat_tab_size(skel, FOS_NAT_MAP_MIN);
+	if (fos_nat__load(skel) < 0)
+		return -errno;
+	return fos_nat_tab_map(&tab, skel);
 }
 
 static int probe(void)
 {
 	int r = load();
 
+	fos_nat_tab_unmap(&tab);
 	fos_nat__destroy(skel);
 	skel = NULL;
 	return r;
@@ -300,13 +306,9 @@ static void setup(const struct rule_opts *o)
 	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_src), &k, &id, 0), 0);
 }
 
-static int natfd(void)
-{
-	return bpf_map__fd(skel->maps.fos_nat);
-}
-
 static void teardown(void)
 {
+	fos_nat_tab_unmap(&tab);
 	fos_nat__destroy(skel);
 	skel = NULL;
 }
@@ -544,14 +546,15 @@ START_TEST(test_icmp_echo)
 {
 	struct pkt p;
 	uint8_t k16[16];
-	struct fos_nat_key ik = {.proto = 1, .dir = FOS_NAT_IN, .port = 0x77};
-	struct fos_nat_value iv = {.port = 1};
+	struct fos_nat_map other = {.proto = 1, .eport = 0x77, .iport = 1, .rule = RULE,
+				    .ifindex = EXT_IF};
 
 	setup(&(struct rule_opts){.eim = true});
 	/* the identifier 0x77 is taken by another mapping: a new one is chosen */
 	addr_of(AF_INET, "203.0.113.1", k16);
-	memcpy(ik.addr, k16, 16);
-	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ik, &iv, BPF_NOEXIST), 0);
+	memcpy(other.eaddr, k16, 16);
+	addr_of(AF_INET, "10.0.0.99", other.iaddr);
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &other, NULL), 0);
 	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 1, .type = 8, .id = 0x77}, &p);
 	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
 	assert_src(&p, "203.0.113.1", 0);
@@ -670,21 +673,18 @@ END_TEST
 START_TEST(test_static_map_and_exclude)
 {
 	struct pkt p;
-	struct fos_nat_key ik = {.proto = 6, .dir = FOS_NAT_IN, .port = 8080};
-	struct fos_nat_key ok = {.proto = 6, .dir = FOS_NAT_OUT, .port = 80};
-	struct fos_nat_value iv = {
-	    .port = 80, .flags = FOS_NAT_F_STATIC, .rule = RULE, .ifindex = EXT_IF};
-	struct fos_nat_value ov = {
-	    .port = 8080, .flags = FOS_NAT_F_STATIC, .rule = RULE, .ifindex = EXT_IF};
+	struct fos_nat_map pm = {.proto = 6,
+				 .iport = 80,
+				 .eport = 8080,
+				 .flags = FOS_NAT_F_STATIC,
+				 .rule = RULE,
+				 .ifindex = EXT_IF};
 	size_t before;
 
 	setup(&(struct rule_opts){.eim = true});
-	addr_of(AF_INET, "203.0.113.1", ik.addr);
-	addr_of(AF_INET, "10.9.1.10", iv.addr);
-	addr_of(AF_INET, "10.9.1.10", ok.addr);
-	addr_of(AF_INET, "203.0.113.1", ov.addr);
-	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ik, &iv, 0), 0);
-	ck_assert_int_eq(bpf_map_update_elem(natfd(), &ok, &ov, 0), 0);
+	addr_of(AF_INET, "203.0.113.1", pm.eaddr);
+	addr_of(AF_INET, "10.9.1.10", pm.iaddr);
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &pm, NULL), 0);
 
 	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 6, 50000, 8080, .tflags = 2},
 	      &p);

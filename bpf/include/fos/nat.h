@@ -5,14 +5,26 @@
  * bytes, IPv4 as ::ffff:a.b.c.d; ports and ICMP echo identifiers in host
  * order.
  *
- * A mapping is two entries of fos_nat: OUT, keyed by the internal end
- * (address, port and, for an address-and-port-dependent mapping, the remote
- * end), giving the external end; IN, keyed by the external end, giving the
- * internal one. An external (address, port, protocol) has at most one IN
- * entry, whatever the mode: inserting it with BPF_NOEXIST is how a port is
- * claimed, so two CPUs never hand out the same port. fwd removes mappings
- * that outlived their timeout (both entries, IN first); the datapath never
- * judges age, so a packet sees a mapping or none, never half of one.
+ * A mapping is one record of fos_nat (an array), found through two hash
+ * indexes in fos_nat_idx: OUT, by the internal end (address, port and, for
+ * an address-and-port-dependent mapping, the remote end), and IN, by the
+ * external end. An index is an array of groups of FOS_NAT_GROUP buckets (a
+ * cache line); a key lives in the FOS_NAT_WINDOW groups from the one its
+ * hash picks, its bucket holding the record's id and 8 bits of the hash.
+ * A bucket goes from empty to used, used to removed (FOS_NAT_B_TOMB) and
+ * removed to used, never back to empty, so a reader that scans a window
+ * without a lock never misses a key that is there.
+ *
+ * Writers of an index take the lock of the group's stripe (fos_nat_lock),
+ * OUT before IN, each held only while its key is looked for and claimed:
+ * an internal end gets one mapping, an external (address, port, protocol)
+ * one mapping, whatever the mode and however many CPUs make mappings at
+ * once. Record ids come from a ring of free ids (fos_nat_free, with
+ * fos_nat_hdr's head and tail): the datapath takes them (compare and
+ * exchange on the head), fwd gives them back (the tail) a grace period
+ * after it removed their mapping, so that no program still reads a record
+ * when it is used again. fwd removes mappings that outlived their timeout;
+ * the datapath never judges age.
  *
  * Static port maps (portMappings) are mappings fwd writes with
  * FOS_NAT_F_STATIC: never expired, endpoint independent.
@@ -25,8 +37,8 @@
 #define FOS_NAT_RULES_MAX    256U	 /* natConfigs entries, ids 1..255 */
 #define FOS_NAT_PREFIXES_MAX 4096U	 /* sourceCIDRs + excludeCIDRs + defaults */
 #define FOS_NAT_IF_MAX	     256U	 /* external interfaces */
-#define FOS_NAT_MAP_MAX	     (32U << 20) /* entries of fos_nat (two per mapping) */
-#define FOS_NAT_MAP_MIN	     (1U << 14)	 /* fwd sizes it from the config */
+#define FOS_NAT_MAP_MAX	     (8U << 20) /* mappings of fos_nat */
+#define FOS_NAT_MAP_MIN	     (1U << 13) /* fwd sizes it from the config */
 #define FOS_NAT_MAP_SLACK    1024U
 #define FOS_NAT_PROBES	     32U   /* ports tried for one new mapping */
 #define FOS_NAT_PORT_LO	     1024U /* the range without portRange */
@@ -39,6 +51,8 @@ enum fos_nat_dir {
 	FOS_NAT_HAIRPIN = 3, /* fos_nat_frag only: a datagram turned back inside */
 };
 
+/* a key of an index: OUT (addr, port, proto and, dependent, raddr and
+ * rport; zero for an independent one) or IN (addr, port, proto) */
 struct fos_nat_key {
 	__u8 addr[16] __attribute__((aligned(8))); /* OUT: internal; IN: external */
 	__u8 raddr[16];				   /* OUT, dependent mapping: the remote */
@@ -52,30 +66,122 @@ _Static_assert(sizeof(struct fos_nat_key) == 40, "fos_nat_key layout");
 
 enum fos_nat_flags {
 	FOS_NAT_F_STATIC = 1U << 0,  /* a port map: never expires */
-	FOS_NAT_F_APDF = 1U << 1,    /* IN: only the remote in raddr/rport may send */
+	/* address-and-port-dependent: the OUT key has the remote end, and
+	 * only that remote may send in */
+	FOS_NAT_F_APDF = 1U << 1,
 	FOS_NAT_F_CLOSING = 1U << 2, /* TCP: a FIN or RST was seen */
-	FOS_NAT_F_HAIRPIN = 1U << 3, /* IN: made under hairpinning (shown; the rule decides) */
-	/* OUT: its flow now leaves by another external interface (the route
+	FOS_NAT_F_HAIRPIN = 1U << 3, /* made under hairpinning (shown; the rule decides) */
+	/* its flow now leaves by another external interface (the route
 	 * changed); its packets are dropped until fwd ends it and the next
 	 * one makes a mapping of the new way out */
 	FOS_NAT_F_MOVED = 1U << 4,
 };
 
-struct fos_nat_value {
-	__u8 addr[16] __attribute__((aligned(8))); /* OUT: external; IN: internal */
-	/* IN with FOS_NAT_F_APDF: the remote allowed; IN without: the remote
-	 * of the latest packet in; OUT: the remote of the latest packet out */
-	__u8 raddr[16];
-	__u64 last_ns; /* CLOCK_MONOTONIC_COARSE of the last packet */
-	__u64 est_ns;  /* ... of the last mid-connection TCP segment */
-	__u16 port;
-	__u16 rport;
-	__u32 ifindex; /* the external interface */
-	__u16 rule;    /* natConfigs id (fos_nat_rules index) */
-	__u8 flags;    /* enum fos_nat_flags */
-	__u8 _pad[5];
+enum fos_nat_state {
+	FOS_NAT_S_FREE = 0, /* its id is in the free ring */
+	FOS_NAT_S_BUSY,	    /* being made */
+	FOS_NAT_S_LIVE,
+	FOS_NAT_S_DEAD, /* removed from the indexes; its id goes back after a grace */
 };
-_Static_assert(sizeof(struct fos_nat_value) == 64, "fos_nat_value layout");
+
+/* fos_nat, an array (mmapable) by id: one mapping */
+struct fos_nat_map {
+	__u8 iaddr[16] __attribute__((aligned(8))); /* the internal end */
+	__u8 eaddr[16];				    /* the external end */
+	/* dependent: the remote of the OUT key, the only one allowed in;
+	 * independent: the remote of the latest packet out */
+	__u8 raddr[16];
+	__u8 rin[16];	/* independent: the remote of the latest packet in */
+	__u64 last_ns;	/* CLOCK_MONOTONIC_COARSE of the last packet */
+	__u64 est_ns;	/* ... of the last mid-connection TCP segment */
+	__u32 ifindex;	/* the external interface */
+	__u16 iport, eport;
+	__u16 rport, rin_port;
+	__u8 rule;  /* natConfigs id (fos_nat_rules index) */
+	__u8 proto;
+	__u8 flags; /* enum fos_nat_flags */
+	__u8 state; /* enum fos_nat_state */
+};
+_Static_assert(sizeof(struct fos_nat_map) == 96, "fos_nat_map layout");
+
+/* fos_nat_idx, an array (mmapable) of groups: the OUT index's, then the
+ * IN index's, fos_nat_groups each (two buckets per mapping) */
+#define FOS_NAT_GROUP	   16U
+#define FOS_NAT_WINDOW	   2U
+#define FOS_NAT_B_EMPTY	   0U
+#define FOS_NAT_B_TOMB	   0x00ffffffU
+#define FOS_NAT_B_ID(b)	   ((b) & 0x00ffffffU) /* id + 1 */
+#define FOS_NAT_B_TAG(b)   ((b) >> 24)
+#define FOS_NAT_B(id, tag) ((__u32)(tag) << 24 | ((id) + 1U))
+struct fos_nat_group {
+	__u32 b[FOS_NAT_GROUP];
+};
+
+/* groups of an index for cap mappings */
+static inline __u32 fos_nat_groups_for(__u32 cap)
+{
+	return (2U * cap + FOS_NAT_GROUP - 1) / FOS_NAT_GROUP;
+}
+
+/* fos_nat_lock, an array (mmapable) of stripes, FOS_NAT_LOCKS per index
+ * (OUT's first); a group's stripe is its number modulo FOS_NAT_LOCKS */
+#define FOS_NAT_LOCKS 1024U
+struct fos_nat_locks {
+	__u32 l[FOS_NAT_GROUP];
+};
+#define FOS_NAT_LOCK_ELEMS (2U * FOS_NAT_LOCKS / FOS_NAT_GROUP)
+
+/* fos_nat_hdr, one entry: the free ring's ends (ids taken from head, given
+ * back at tail; tail - head ids are free), apart so that the datapath's
+ * compare and exchange and fwd's writes do not share a line */
+struct fos_nat_hdr {
+	__u64 head;
+	__u8 _pad1[56];
+	__u64 tail;
+	__u32 cap; /* the table's mappings, fos_nat's entries; 0: not set up yet */
+	__u8 _pad2[52];
+};
+_Static_assert(sizeof(struct fos_nat_hdr) == 128, "fos_nat_hdr layout");
+
+/* the hash of a key, the same in the datapath and in fwd */
+static inline __u32 _fos_nat_mix(__u32 h, __u32 w)
+{
+	h ^= w;
+	h *= 0x9e3779b1U;
+	return h ^ (h >> 15);
+}
+
+static inline __u32 _fos_nat_word(const __u8 *p)
+{
+	return (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
+}
+
+static inline __u32 fos_nat_hash(const struct fos_nat_key *k)
+{
+	__u32 h = k->dir == FOS_NAT_IN ? 0x5bd1e995U : 0x1b873593U;
+
+	for (int i = 0; i < 16; i += 4)
+		h = _fos_nat_mix(h, _fos_nat_word(k->addr + i));
+	if (k->dir != FOS_NAT_IN)
+		for (int i = 0; i < 16; i += 4)
+			h = _fos_nat_mix(h, _fos_nat_word(k->raddr + i));
+	h = _fos_nat_mix(h, (__u32)k->port << 16 | (k->dir != FOS_NAT_IN ? k->rport : 0));
+	h = _fos_nat_mix(h, k->proto);
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	return h ^ (h >> 16);
+}
+
+/* the 8 bits of the hash a bucket keeps */
+#define FOS_NAT_TAG(h) ((h) & 0xffU)
+
+/* the first group of a hash's window in an index of n groups */
+static inline __u32 fos_nat_group_of(__u32 hash, __u32 n)
+{
+	return (__u32)(((__u64)hash * n) >> 32);
+}
 
 /* fos_nat_src, an LPM trie: which natConfig a packet leaving ext_ifindex
  * that came in by src_ifindex belongs to, by its source address. An entry
@@ -189,6 +295,7 @@ enum fos_nat_stat {
 	FOS_NAT_STAT_HAIRPIN,	 /* packets turned back inside (hairpinning) */
 	FOS_NAT_STAT_ICMP_ERROR, /* ICMP errors translated, the quoted packet too */
 	FOS_NAT_STAT_MALFORMED,	 /* dropped: headers the translation cannot rewrite */
+	FOS_NAT_STAT_CONTENDED,	 /* dropped: a new mapping's index stayed locked */
 	_FOS_NAT_STAT_MAX,
 };
 
