@@ -5,8 +5,8 @@
  *
  *   bench-nat-fill PIN RULE IFINDEX EXTADDR COUNT [AGE_S [FIRST]]
  *       writes COUNT endpoint-independent mappings of natConfig id RULE
- *       leaving by IFINDEX into PIN/nat/fos_nat (PIN is fwd's pin
- *       directory), both entries of each, with bpf_map_update_batch:
+ *       leaving by IFINDEX into the table fwd pinned in PIN/nat/ (PIN is
+ *       fwd's pin directory), through its memory as fwd writes it:
  *       mappings FIRST (default 0) to FIRST + COUNT - 1; mapping i is TCP
  *       for even i, UDP for odd, from 10.0.0.0 + i/2 + 1 port 40000 to
  *       EXTADDR (IPv4) port 1024 + (i/2) % 64512, the next address after
@@ -34,8 +34,8 @@
 #include "cleanup.h"
 #include "fos/nat.h"
 #include "log.h"
+#include "nat_table.h"
 
-#define BATCH 4096U
 #define PORTS (65536U - 1024U)
 
 /* the clock of mappings (bpf_ktime_get_coarse_ns) */
@@ -64,39 +64,26 @@ static void v4mapped(uint8_t a[16], uint32_t host_order)
 	memcpy(a + 12, &be, 4);
 }
 
-/* the OUT entry (keys[2j], vals[2j]) and IN entry (2j + 1) of mapping i */
+/* mapping i */
 static void mapping(uint32_t i, uint32_t rule, uint32_t ifindex, uint32_t ext, uint64_t last,
-		    bool old, struct fos_nat_key *keys, struct fos_nat_value *vals)
+		    bool old, struct fos_nat_map *m)
 {
 	uint32_t n = i >> 1;
 	uint8_t proto = (i & 1) ? IPPROTO_UDP : IPPROTO_TCP;
-	struct fos_nat_key *ok = &keys[0], *ik = &keys[1];
-	struct fos_nat_value *ov = &vals[0], *iv = &vals[1];
 
-	memset(ok, 0, 2 * sizeof(*ok));
-	memset(ov, 0, 2 * sizeof(*ov));
-	v4mapped(ok->addr, 0x0a000000U + n + 1);
-	ok->port = 40000;
-	ok->proto = proto;
-	ok->dir = FOS_NAT_OUT;
-	v4mapped(ik->addr, ext + n / PORTS);
-	ik->port = (uint16_t)(1024 + n % PORTS);
-	ik->proto = proto;
-	ik->dir = FOS_NAT_IN;
-
-	memcpy(ov->addr, ik->addr, 16);
-	ov->port = ik->port;
-	memcpy(iv->addr, ok->addr, 16);
-	iv->port = ok->port;
-	for (int d = 0; d < 2; d++) {
-		vals[d].ifindex = ifindex;
-		vals[d].rule = (uint16_t)rule;
-		vals[d].last_ns = last;
-		if (proto == IPPROTO_TCP && !old)
-			vals[d].est_ns = last;
-	}
-	v4mapped(ov->raddr, 0xc6336401U); /* 198.51.100.1:53 */
-	ov->rport = 53;
+	memset(m, 0, sizeof(*m));
+	v4mapped(m->iaddr, 0x0a000000U + n + 1);
+	m->iport = 40000;
+	m->proto = proto;
+	v4mapped(m->eaddr, ext + n / PORTS);
+	m->eport = (uint16_t)(1024 + n % PORTS);
+	m->ifindex = ifindex;
+	m->rule = (uint8_t)rule;
+	m->last_ns = last;
+	if (proto == IPPROTO_TCP && !old)
+		m->est_ns = last;
+	v4mapped(m->raddr, 0xc6336401U); /* 198.51.100.1:53 */
+	m->rport = 53;
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *ret)
@@ -114,9 +101,8 @@ static int parse_u32(const char *s, uint32_t max, uint32_t *ret)
 
 int main(int argc, char **argv)
 {
-	_cleanup_free_ struct fos_nat_key *keys = NULL;
-	_cleanup_free_ struct fos_nat_value *vals = NULL;
-	_cleanup_close_ int fd = -1, cnt = -1;
+	struct fos_nat_tab tab;
+	_cleanup_close_ int cnt = -1;
 	uint32_t rule, ifindex, count, age = 0, first = 0, ci;
 	struct in_addr ext;
 	char path[4096];
@@ -141,26 +127,21 @@ int main(int argc, char **argv)
 	if (argc < 6 || argc > 8 || parse_u32(argv[2], FOS_NAT_RULES_MAX - 1, &rule) < 0 ||
 	    rule == 0 || parse_u32(argv[3], UINT32_MAX, &ifindex) < 0 ||
 	    inet_pton(AF_INET, argv[4], &ext) != 1 ||
-	    parse_u32(argv[5], FOS_NAT_MAP_MAX / 2, &count) < 0 ||
+	    parse_u32(argv[5], FOS_NAT_MAP_MAX, &count) < 0 ||
 	    (argc >= 7 && parse_u32(argv[6], 365U * 86400U, &age) < 0) ||
-	    (argc == 8 && parse_u32(argv[7], FOS_NAT_MAP_MAX / 2, &first) < 0)) {
+	    (argc == 8 && parse_u32(argv[7], FOS_NAT_MAP_MAX, &first) < 0)) {
 		fprintf(stderr,
 			"Usage: bench-nat-fill PIN RULE IFINDEX EXTADDR COUNT [AGE_S [FIRST]]\n"
 			"       bench-nat-fill --removed PIN RULE\n");
 		return 2;
 	}
-	snprintf(path, sizeof(path), "%s/nat/fos_nat", argv[1]);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return log_error_errno(-errno, "cannot open %s", path), 1;
+	snprintf(path, sizeof(path), "%s/nat", argv[1]);
+	if (fos_nat_tab_open_pinned(&tab, path) < 0)
+		return log_error_errno(-errno, "cannot map the NAT table pinned in %s", path), 1;
 	snprintf(path, sizeof(path), "%s/nat/fos_nat_count", argv[1]);
 	cnt = bpf_obj_get(path);
 	if (cnt < 0)
 		return log_error_errno(-errno, "cannot open %s", path), 1;
-	keys = calloc(2 * BATCH, sizeof(*keys));
-	vals = calloc(2 * BATCH, sizeof(*vals));
-	if (!keys || !vals)
-		return log_error_errno(-ENOMEM, "out of memory"), 1;
 	last = nat_now_ns();
 	if (last <= (uint64_t)age * 1000000000ULL)
 		return log_error_errno(-ERANGE,
@@ -169,18 +150,18 @@ int main(int argc, char **argv)
 		       1;
 	last -= (uint64_t)age * 1000000000ULL;
 	t0 = now_ms();
-	for (uint32_t i = 0; i < count;) {
-		uint32_t n = 0, entries;
+	for (uint32_t i = 0; i < count; i++) {
+		struct fos_nat_map m;
+		int r;
 
-		for (; n < BATCH && i < count; n++, i++)
-			mapping(first + i, rule, ifindex, ntohl(ext.s_addr), last, age > 0,
-				&keys[2 * n], &vals[2 * n]);
-		entries = 2 * n;
-		if (bpf_map_update_batch(fd, keys, vals, &entries, NULL) < 0)
-			return log_error_errno(-errno, "cannot write mappings (%u of %u written)",
-					       i - n + entries / 2, count),
+		mapping(first + i, rule, ifindex, ntohl(ext.s_addr), last, age > 0, &m);
+		r = fos_nat_tab_insert(&tab, &m, NULL);
+		if (r < 0)
+			return log_error_errno(r, "cannot write mappings (%u of %u written)", i,
+					       count),
 			       1;
 	}
+	fos_nat_tab_unmap(&tab);
 	ci = FOS_NAT_COUNT_CREATED(rule);
 	if (bpf_map_lookup_elem(cnt, &ci, &made) < 0)
 		return log_error_errno(-errno, "cannot read fos_nat_count"), 1;

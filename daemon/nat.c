@@ -56,7 +56,7 @@ static void _fos_addr16(uint8_t out[16], const struct fos_addr *a)
 /* ---- the object -------------------------------------------------------------- */
 uint32_t fos_nat_capacity(const struct fos_config *cfg)
 {
-	uint64_t n = FOS_NAT_MAP_SLACK;
+	uint64_t n = 0;
 
 	for (size_t i = 0; cfg && i < cfg->n_nats; i++) {
 		const struct fos_nat_cfg *c = &cfg->nats[i];
@@ -66,13 +66,7 @@ uint32_t fos_nat_capacity(const struct fos_config *cfg)
 			n += (uint64_t)(c->maps[j].ext_hi - c->maps[j].ext_lo + 1U) *
 			     (c->families == (FOS_NAT_FAM_V4 | FOS_NAT_FAM_V6) ? 2 : 1);
 	}
-	/* in steps of 1024, so that small changes do not grow it */
-	n = (n + 1023) & ~1023ULL;
-	if (n < FOS_NAT_MAP_MIN)
-		n = FOS_NAT_MAP_MIN;
-	if (n > FOS_NAT_MAP_MAX)
-		n = FOS_NAT_MAP_MAX;
-	return (uint32_t)n;
+	return fos_nat_tab_cap_for(n);
 }
 
 uint32_t fos_nat_table_size(const struct fos_nat_rt *rt)

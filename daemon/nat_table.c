@@ -18,6 +18,17 @@
 #include "nat.skel.h"
 #include "nat_table.h"
 
+uint32_t fos_nat_tab_cap_for(uint64_t mappings)
+{
+	uint64_t n = (mappings + FOS_NAT_MAP_SLACK + 1023) & ~1023ULL;
+
+	if (n < FOS_NAT_MAP_MIN)
+		n = FOS_NAT_MAP_MIN;
+	if (n > FOS_NAT_MAP_MAX)
+		n = FOS_NAT_MAP_MAX;
+	return (uint32_t)n;
+}
+
 void fos_nat_tab_size(struct fos_nat *skel, uint32_t cap)
 {
 	uint32_t groups = fos_nat_groups_for(cap);
@@ -43,13 +54,17 @@ uint32_t fos_nat_tab_pinned_cap(const char *dir)
 	return info.max_entries;
 }
 
-static void *_fos_mmap(const struct bpf_map *map, size_t *ret_len)
+static void *_fos_mmap(int fd, size_t *ret_len)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t elem = (bpf_map__value_size(map) + 7) & ~(size_t)7;
-	size_t len = ((size_t)bpf_map__max_entries(map) * elem + page - 1) & ~(page - 1);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	struct bpf_map_info info = {};
+	uint32_t ilen = sizeof(info);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+	void *p;
 
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
+		return NULL;
+	len = ((size_t)info.max_entries * ((info.value_size + 7) & ~7U) + page - 1) & ~(page - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	*ret_len = len;
@@ -71,25 +86,38 @@ void fos_nat_tab_unmap(struct fos_nat_tab *t)
 	*t = (struct fos_nat_tab){0};
 }
 
-int fos_nat_tab_map(struct fos_nat_tab *t, struct fos_nat *skel)
+/* the table of the maps fds (fos_nat, _idx, _free, _hdr, _lock) */
+static int _fos_tab_map_fds(struct fos_nat_tab *t, const int fds[5])
 {
 	int r;
 
 	*t = (struct fos_nat_tab){0};
-	t->cap = bpf_map__max_entries(skel->maps.fos_nat);
-	t->groups = bpf_map__max_entries(skel->maps.fos_nat_idx) / 2;
-	if (t->cap == 0 || t->groups != fos_nat_groups_for(t->cap) ||
-	    bpf_map__max_entries(skel->maps.fos_nat_free) * 2 < t->cap)
-		return -EINVAL;
-	t->rec = _fos_mmap(skel->maps.fos_nat, &t->rec_len);
-	t->idx = _fos_mmap(skel->maps.fos_nat_idx, &t->idx_len);
-	t->ring = _fos_mmap(skel->maps.fos_nat_free, &t->ring_len);
-	t->hdr = _fos_mmap(skel->maps.fos_nat_hdr, &t->hdr_len);
-	t->locks = _fos_mmap(skel->maps.fos_nat_lock, &t->locks_len);
+	t->rec = _fos_mmap(fds[0], &t->rec_len);
+	t->idx = _fos_mmap(fds[1], &t->idx_len);
+	t->ring = _fos_mmap(fds[2], &t->ring_len);
+	t->hdr = _fos_mmap(fds[3], &t->hdr_len);
+	t->locks = _fos_mmap(fds[4], &t->locks_len);
 	if (!t->rec || !t->idx || !t->ring || !t->hdr || !t->locks) {
-		r = -errno;
+		r = errno ? -errno : -ENOMEM;
 		fos_nat_tab_unmap(t);
-		return r ? r : -ENOMEM;
+		return r;
+	}
+	t->cap = (uint32_t)(t->rec_len / sizeof(struct fos_nat_map));
+	t->groups = (uint32_t)(t->idx_len / sizeof(struct fos_nat_group) / 2);
+	{
+		struct bpf_map_info info = {};
+		uint32_t ilen = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fds[0], &info, &ilen) == 0)
+			t->cap = info.max_entries;
+		ilen = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fds[1], &info, &ilen) == 0)
+			t->groups = info.max_entries / 2;
+	}
+	if (t->cap == 0 || t->groups != fos_nat_groups_for(t->cap) ||
+	    t->ring_len / sizeof(uint32_t) < t->cap || t->locks_len < FOS_NAT_LOCK_ELEMS * 64) {
+		fos_nat_tab_unmap(t);
+		return -EINVAL;
 	}
 	if (t->hdr->cap == 0) {
 		/* a new table: every id free */
@@ -103,6 +131,45 @@ int fos_nat_tab_map(struct fos_nat_tab *t, struct fos_nat *skel)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int fos_nat_tab_map(struct fos_nat_tab *t, struct fos_nat *skel)
+{
+	const int fds[5] = {bpf_map__fd(skel->maps.fos_nat), bpf_map__fd(skel->maps.fos_nat_idx),
+			    bpf_map__fd(skel->maps.fos_nat_free), bpf_map__fd(skel->maps.fos_nat_hdr),
+			    bpf_map__fd(skel->maps.fos_nat_lock)};
+
+	return _fos_tab_map_fds(t, fds);
+}
+
+int fos_nat_tab_open_pinned(struct fos_nat_tab *t, const char *dir)
+{
+	static const char *const names[5] = {"fos_nat", "fos_nat_idx", "fos_nat_free",
+					     "fos_nat_hdr", "fos_nat_lock"};
+	int fds[5], r;
+
+	for (int i = 0; i < 5; i++) {
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		fds[i] = bpf_obj_get(path);
+	}
+	r = _fos_tab_map_fds(t, fds);
+	for (int i = 0; i < 5; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+void fos_nat_tab_reset(struct fos_nat_tab *t)
+{
+	memset(t->rec, 0, t->rec_len);
+	memset(t->idx, 0, t->idx_len);
+	memset(t->locks, 0, t->locks_len);
+	for (uint32_t i = 0; i < t->cap; i++)
+		t->ring[i] = i;
+	t->hdr->head = 0;
+	t->hdr->tail = t->cap;
 }
 
 uint64_t fos_nat_tab_bytes(const struct fos_nat_tab *t)

@@ -28,6 +28,12 @@ struct fos_nat_tab {
 /* a removed mapping's id goes back to the free ring this long after */
 #define FOS_NAT_GRACE_NS 1000000000ULL
 
+/* the table's size for this many mappings (maxConnections and port maps):
+ * some to spare, in steps of 1024, within FOS_NAT_MAP_MIN..MAX */
+uint32_t fos_nat_tab_cap_for(uint64_t mappings);
+/* every mapping gone and every id free (only while no program runs on it:
+ * the benchmarks between runs) */
+void fos_nat_tab_reset(struct fos_nat_tab *t);
 /* the maps' sizes and the programs' constants for cap mappings, set on an
  * object not loaded yet */
 void fos_nat_tab_size(struct fos_nat *skel, uint32_t cap);
@@ -35,6 +41,8 @@ void fos_nat_tab_size(struct fos_nat *skel, uint32_t cap);
 uint32_t fos_nat_tab_pinned_cap(const char *dir);
 /* the loaded object's table mapped in t; a new one gets its free ring */
 int fos_nat_tab_map(struct fos_nat_tab *t, struct fos_nat *skel);
+/* the table pinned in dir (fwd's pin directory's nat/), mapped */
+int fos_nat_tab_open_pinned(struct fos_nat_tab *t, const char *dir);
 void fos_nat_tab_unmap(struct fos_nat_tab *t);
 /* the bytes the table takes in the kernel */
 uint64_t fos_nat_tab_bytes(const struct fos_nat_tab *t);
