@@ -86,7 +86,8 @@ int fosctl_print_nat(json_object *p)
 				_fosctl_int(c, "counters.dropsNoAddress") +
 				_fosctl_int(c, "counters.dropsFiltered") +
 				_fosctl_int(c, "counters.dropsFragment") +
-				_fosctl_int(c, "counters.dropsMalformed");
+				_fosctl_int(c, "counters.dropsMalformed") +
+				_fosctl_int(c, "counters.dropsContended");
 
 		fosctl_table_add(&t, "%s", _fosctl_str(c, "name"));
 		fosctl_table_add(&t, "%s", _fosctl_str(c, "type"));
@@ -108,7 +109,7 @@ int fosctl_print_nat(json_object *p)
 	if (r < 0)
 		return r;
 	if (json_object_object_get_ex(p, "tableSize", NULL))
-		printf("table: room for %" PRId64 " mappings\n", _fosctl_int(p, "tableSize") / 2);
+		printf("table: room for %" PRId64 " mappings\n", _fosctl_int(p, "tableSize"));
 	if (json_object_object_get_ex(p, "gc", NULL))
 		printf("collector: %" PRId64 " expired, %" PRId64 " ended by reloads, %" PRId64
 		       " moved to another way out; %" PRId64

@@ -44,7 +44,9 @@ static const char *const stat_names[_FOS_NAT_STAT_MAX] = {
     [FOS_NAT_STAT_NO_ADDRESS] = "dropsNoAddress", [FOS_NAT_STAT_FILTERED] = "dropsFiltered",
     [FOS_NAT_STAT_FRAGMENT] = "dropsFragment",	  [FOS_NAT_STAT_HAIRPIN] = "hairpinned",
     [FOS_NAT_STAT_ICMP_ERROR] = "icmpErrors",	  [FOS_NAT_STAT_MALFORMED] = "dropsMalformed",
+    [FOS_NAT_STAT_CONTENDED] = "dropsContended",
 };
+_Static_assert(FOS_NAT_STAT_CONTENDED + 1 == _FOS_NAT_STAT_MAX, "a name for every counter");
 
 struct fos_nat_rt *fos_nat_rt(struct fos_manager *m)
 {
