@@ -830,8 +830,8 @@ __noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ex
 	 * port 0 is the only one; an ICMP echo identifier may be 0 too) */
 	nn->noports = okey->proto != IPPROTO_TCP && okey->proto != IPPROTO_UDP &&
 		      okey->proto != IPPROTO_ICMP && okey->proto != IPPROTO_ICMPV6;
-	nn->keep = nn->noports || !(rule->flags & FOS_NAT_R_RANGE) ||
-		   (nn->want >= lo && nn->want <= hi);
+	nn->keep =
+	    nn->noports || !(rule->flags & FOS_NAT_R_RANGE) || (nn->want >= lo && nn->want <= hi);
 	if (!nn->noports) {
 		nn->parity = okey->proto == IPPROTO_UDP && hi > lo;
 		nn->first = lo;
@@ -944,7 +944,7 @@ __noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ex
 
 /* the mapping fos_nat_create made, or NULL */
 static __always_inline struct fos_nat_map *_nat_create(const struct fos_nat_key *okey, __u32 id,
-							__u32 ext_if)
+						       __u32 ext_if)
 {
 	int mid = fos_nat_create(okey, id, ext_if);
 
@@ -1382,9 +1382,9 @@ int fos_nat_out(struct __sk_buff *skb)
  * *filtered) when a dependent mapping's filter refuses p's source, given as
  * (saddr, sport). */
 static __always_inline struct fos_nat_map *_nat_in_mapping(const struct fos_pkt *p,
-							     const struct _nat_ends *e,
-							     const __u8 *saddr, __u16 sport,
-							     bool *filtered)
+							   const struct _nat_ends *e,
+							   const __u8 *saddr, __u16 sport,
+							   bool *filtered)
 {
 	struct fos_nat_key k = {};
 	struct fos_nat_map *v;

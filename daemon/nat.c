@@ -190,8 +190,9 @@ int fos_nat_grow_prepare(struct fos_nat_rt *rt, uint32_t size, struct fos_nat **
 	fos_nat_tab_size(skel, size);
 	r = fos_nat__load(skel);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot load the NAT programs with a table of %u mappings: %s",
-			 size, strerror(-r));
+		snprintf(err, errlen,
+			 "cannot load the NAT programs with a table of %u mappings: %s", size,
+			 strerror(-r));
 		fos_nat__destroy(skel);
 		return r;
 	}
@@ -1277,8 +1278,7 @@ void fos_nat_note_tracking(struct fos_nat_rt *rt, const struct fos_config *cfg)
 static bool _fos_ct_has_flow(const struct fos_nat_rt *rt, const struct fos_nat_map *m,
 			     const uint8_t ra[16], uint16_t rport)
 {
-	struct fos_ct_key ck = {.proto = m->proto,
-				.zone = rt->zone[m->rule]};
+	struct fos_ct_key ck = {.proto = m->proto, .zone = rt->zone[m->rule]};
 	struct fos_ct_value cv;
 	uint16_t lport = m->iport;
 	int c;
@@ -1338,7 +1338,7 @@ struct _fos_gc {
 static void _fos_gc_remove(struct _fos_gc *g, uint32_t id, const struct fos_nat_map *m)
 {
 	fos_nat_tab_remove(&g->rt->tab, id, g->now);
-		g->removed[m->rule]++;
+	g->removed[m->rule]++;
 }
 
 /* the shortest idleness after which a mapping of proto can have expired
@@ -1434,7 +1434,8 @@ uint32_t fos_nat_gc_step(struct fos_nat_rt *rt, const struct fos_config *cfg, ui
 		rt->walk_ns = 0;
 	}
 	while (!done) {
-		uint32_t end = rt->walk_pos + 4096 < rt->tab.cap ? rt->walk_pos + 4096 : rt->tab.cap;
+		uint32_t end =
+		    rt->walk_pos + 4096 < rt->tab.cap ? rt->walk_pos + 4096 : rt->tab.cap;
 
 		for (uint32_t id = rt->walk_pos; id < end; id++)
 			_fos_gc_one(&g, id);

@@ -27,7 +27,7 @@ enum fos_nat_prog {
 
 /* what NAT keeps in its slot of the manager */
 struct fos_nat_rt {
-	struct fos_nat *skel; /* the object, its maps pinned in dir */
+	struct fos_nat *skel;	/* the object, its maps pinned in dir */
 	struct fos_nat_tab tab; /* its mapping table, mapped */
 	char dir[512];
 	struct fos_tc_attach hooks[FOS_NAT_HOOKS_MAX]; /* as in the pinned fos_tc_attach */

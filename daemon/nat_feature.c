@@ -314,8 +314,7 @@ static void _fos_nat_abort(struct fos_manager *m, struct fos_apply *a, void *tx)
 			for (size_t i = 0; i < t->n_statics; i++)
 				if (!back.n_statics ||
 				    !bsearch(&t->statics[i], back.statics, back.n_statics,
-					     sizeof(*back.statics), _fos_key_cmp))
-				{
+					     sizeof(*back.statics), _fos_key_cmp)) {
 					int64_t id = fos_nat_tab_find(&rt->tab, &t->statics[i]);
 
 					if (id >= 0 && (rt->tab.rec[id].flags & FOS_NAT_F_STATIC))
@@ -857,7 +856,8 @@ static int _fos_nat_job_step(struct fos_manager *m, struct fos_peer *peer, void 
 				return 1;
 			if (j->c.failed)
 				return _fos_error(peer, "fos.Failed",
-						  "cannot read the mapping table: out of memory") < 0
+						  "cannot read the mapping table: out of memory") <
+					       0
 					   ? -EIO
 					   : 0;
 		}

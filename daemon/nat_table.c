@@ -136,7 +136,8 @@ static int _fos_tab_map_fds(struct fos_nat_tab *t, const int fds[5])
 int fos_nat_tab_map(struct fos_nat_tab *t, struct fos_nat *skel)
 {
 	const int fds[5] = {bpf_map__fd(skel->maps.fos_nat), bpf_map__fd(skel->maps.fos_nat_idx),
-			    bpf_map__fd(skel->maps.fos_nat_free), bpf_map__fd(skel->maps.fos_nat_hdr),
+			    bpf_map__fd(skel->maps.fos_nat_free),
+			    bpf_map__fd(skel->maps.fos_nat_hdr),
 			    bpf_map__fd(skel->maps.fos_nat_lock)};
 
 	return _fos_tab_map_fds(t, fds);

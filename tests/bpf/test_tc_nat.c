@@ -546,8 +546,8 @@ START_TEST(test_icmp_echo)
 {
 	struct pkt p;
 	uint8_t k16[16];
-	struct fos_nat_map other = {.proto = 1, .eport = 0x77, .iport = 1, .rule = RULE,
-				    .ifindex = EXT_IF};
+	struct fos_nat_map other = {
+	    .proto = 1, .eport = 0x77, .iport = 1, .rule = RULE, .ifindex = EXT_IF};
 
 	setup(&(struct rule_opts){.eim = true});
 	/* the identifier 0x77 is taken by another mapping: a new one is chosen */

@@ -34,9 +34,9 @@
 
 #include <linux/types.h>
 
-#define FOS_NAT_RULES_MAX    256U	 /* natConfigs entries, ids 1..255 */
-#define FOS_NAT_PREFIXES_MAX 4096U	 /* sourceCIDRs + excludeCIDRs + defaults */
-#define FOS_NAT_IF_MAX	     256U	 /* external interfaces */
+#define FOS_NAT_RULES_MAX    256U	/* natConfigs entries, ids 1..255 */
+#define FOS_NAT_PREFIXES_MAX 4096U	/* sourceCIDRs + excludeCIDRs + defaults */
+#define FOS_NAT_IF_MAX	     256U	/* external interfaces */
 #define FOS_NAT_MAP_MAX	     (8U << 20) /* mappings of fos_nat */
 #define FOS_NAT_MAP_MIN	     (1U << 13) /* fwd sizes it from the config */
 #define FOS_NAT_MAP_SLACK    1024U
@@ -65,7 +65,7 @@ struct fos_nat_key {
 _Static_assert(sizeof(struct fos_nat_key) == 40, "fos_nat_key layout");
 
 enum fos_nat_flags {
-	FOS_NAT_F_STATIC = 1U << 0,  /* a port map: never expires */
+	FOS_NAT_F_STATIC = 1U << 0, /* a port map: never expires */
 	/* address-and-port-dependent: the OUT key has the remote end, and
 	 * only that remote may send in */
 	FOS_NAT_F_APDF = 1U << 1,
@@ -91,13 +91,13 @@ struct fos_nat_map {
 	/* dependent: the remote of the OUT key, the only one allowed in;
 	 * independent: the remote of the latest packet out */
 	__u8 raddr[16];
-	__u8 rin[16];	/* independent: the remote of the latest packet in */
-	__u64 last_ns;	/* CLOCK_MONOTONIC_COARSE of the last packet */
-	__u64 est_ns;	/* ... of the last mid-connection TCP segment */
-	__u32 ifindex;	/* the external interface */
+	__u8 rin[16];  /* independent: the remote of the latest packet in */
+	__u64 last_ns; /* CLOCK_MONOTONIC_COARSE of the last packet */
+	__u64 est_ns;  /* ... of the last mid-connection TCP segment */
+	__u32 ifindex; /* the external interface */
 	__u16 iport, eport;
 	__u16 rport, rin_port;
-	__u8 rule;  /* natConfigs id (fos_nat_rules index) */
+	__u8 rule; /* natConfigs id (fos_nat_rules index) */
 	__u8 proto;
 	__u8 flags; /* enum fos_nat_flags */
 	__u8 state; /* enum fos_nat_state */
@@ -110,7 +110,7 @@ _Static_assert(sizeof(struct fos_nat_map) == 96, "fos_nat_map layout");
 #define FOS_NAT_WINDOW	   2U
 #define FOS_NAT_B_EMPTY	   0U
 #define FOS_NAT_B_TOMB	   0x00ffffffU
-#define FOS_NAT_B_ID(b)	   ((b) & 0x00ffffffU) /* id + 1 */
+#define FOS_NAT_B_ID(b)	   ((b)&0x00ffffffU) /* id + 1 */
 #define FOS_NAT_B_TAG(b)   ((b) >> 24)
 #define FOS_NAT_B(id, tag) ((__u32)(tag) << 24 | ((id) + 1U))
 struct fos_nat_group {
@@ -175,7 +175,7 @@ static inline __u32 fos_nat_hash(const struct fos_nat_key *k)
 }
 
 /* the 8 bits of the hash a bucket keeps */
-#define FOS_NAT_TAG(h) ((h) & 0xffU)
+#define FOS_NAT_TAG(h) ((h)&0xffU)
 
 /* the first group of a hash's window in an index of n groups */
 static inline __u32 fos_nat_group_of(__u32 hash, __u32 n)
