@@ -14,11 +14,14 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -31,6 +34,7 @@
 #include "nat_table.h"
 #include "pkt_main.h"
 #include "pkt_util.h"
+#include "tc_bench.skel.h"
 
 /* frames are written {family, src, dst, proto, sport, dport, .more = ...} */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -873,6 +877,264 @@ START_TEST(test_no_address)
 }
 END_TEST
 
+/* ---- the mapping table -------------------------------------------------------------- */
+/* the clock of mappings (bpf_ktime_get_coarse_ns) */
+static uint64_t fos_nat_now_test(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct fos_nat_map tmap(uint32_t n, uint8_t proto)
+{
+	struct fos_nat_map m = {.proto = proto, .rule = RULE, .ifindex = EXT_IF};
+	uint32_t a = htonl(0x0a000000U + n + 1);
+
+	addr_of(AF_INET, "0.0.0.0", m.iaddr);
+	memcpy(m.iaddr + 12, &a, 4);
+	m.iport = 40000;
+	addr_of(AF_INET, "203.0.113.1", m.eaddr);
+	m.eport = (uint16_t)(1024 + n % 64000);
+	return m;
+}
+
+/* fwd's side: each end maps once; a removed mapping is gone at once, its id
+ * free again only after the grace; ids and buckets come back over and over */
+START_TEST(test_table_user)
+{
+	struct fos_nat_map m = tmap(1, IPPROTO_TCP), x;
+	struct fos_nat_key ok, ik;
+	uint32_t id, id2, free0;
+	uint64_t now = fos_nat_now_test();
+
+	ck_assert_int_eq(load(), 0);
+	free0 = fos_nat_tab_free(&tab);
+	ck_assert_uint_eq(free0, tab.cap);
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &m, &id), 0);
+	fos_nat_out_key(&m, &ok);
+	fos_nat_in_key(&m, &ik);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &ok), id);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &ik), id);
+	ck_assert_uint_eq(tab.rec[id].state, FOS_NAT_S_LIVE);
+	/* the same internal end again, the same external end again */
+	x = tmap(1, IPPROTO_TCP);
+	x.eport = 5000;
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &x, NULL), -EEXIST);
+	x = tmap(2, IPPROTO_TCP);
+	x.eport = m.eport;
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &x, NULL), -EEXIST);
+	/* the other protocol is another mapping */
+	x = tmap(1, IPPROTO_UDP);
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &x, &id2), 0);
+	ck_assert_uint_ne(id, id2);
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), free0 - 2);
+
+	fos_nat_tab_remove(&tab, id, now);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &ok), -1);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &ik), -1);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &(struct fos_nat_key){0}), -1);
+	ck_assert_uint_eq(tab.rec[id].state, FOS_NAT_S_DEAD);
+	ck_assert(!fos_nat_tab_reclaim(&tab, id, now + FOS_NAT_GRACE_NS / 2));
+	ck_assert(fos_nat_tab_reclaim(&tab, id, now + FOS_NAT_GRACE_NS));
+	ck_assert(!fos_nat_tab_reclaim(&tab, id, now + FOS_NAT_GRACE_NS));
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), free0 - 1);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &(struct fos_nat_key){.dir = FOS_NAT_IN}), -1);
+
+	/* three tables' worth of mappings, each removed and given back before
+	 * the next: removed buckets are used again, none is lost */
+	for (uint32_t n = 10; n < 10 + 3 * tab.cap; n++) {
+		struct fos_nat_map y = tmap(n, IPPROTO_TCP);
+		uint32_t yid;
+
+		ck_assert_int_eq(fos_nat_tab_insert(&tab, &y, &yid), 0);
+		fos_nat_tab_remove(&tab, yid, now);
+		ck_assert(fos_nat_tab_reclaim(&tab, yid, now + FOS_NAT_GRACE_NS));
+	}
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), free0 - 1);
+	fos_nat_out_key(&x, &ok);
+	ck_assert_int_eq(fos_nat_tab_find(&tab, &ok), id2);
+
+	/* full: every id taken, then no more (nothing else goes wrong) */
+	{
+		uint32_t made = 1, n;
+		int r = 0;
+
+		for (n = 100000; n < 100000 + tab.cap; n++) {
+			struct fos_nat_map y = tmap(n, IPPROTO_TCP);
+
+			r = fos_nat_tab_insert(&tab, &y, NULL);
+			if (r < 0)
+				break;
+			made++;
+		}
+		ck_assert_int_eq(r, -ENOSPC);
+		/* a window of two groups of 16 for two buckets per mapping: all
+		 * ids, or very nearly, before one is full */
+		ck_assert_uint_ge(made, tab.cap - tab.cap / 100);
+	}
+	teardown();
+}
+END_TEST
+
+/* The datapath's mappings as fwd sees them: found by their ends, removed
+ * (the next packet in is not translated; the next out makes another), and
+ * their ids used again once given back. */
+START_TEST(test_table_datapath)
+{
+	struct pkt p;
+	struct fos_nat_key ok = {.proto = 17, .dir = FOS_NAT_OUT, .port = 5000};
+	int64_t id;
+	uint64_t now = fos_nat_now_test();
+
+	setup(&(struct rule_opts){.eim = true});
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 5000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	addr_of(AF_INET, "10.0.0.5", ok.addr);
+	id = fos_nat_tab_find(&tab, &ok);
+	ck_assert_int_ge(id, 0);
+	ck_assert_uint_eq(tab.rec[id].eport, 5000);
+	ck_assert_uint_eq(tab.rec[id].rport, 53); /* the latest remote out */
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), tab.cap - 1);
+	fos_nat_tab_remove(&tab, (uint32_t)id, now);
+	build(&(struct spec){AF_INET, "198.51.100.7", "203.0.113.1", 17, 53, 5000}, &p);
+	ck_assert_int_eq(in(&p), TC_ACT_UNSPEC);
+	assert_dst(&p, "203.0.113.1", 5000);
+	ck_assert(fos_nat_tab_reclaim(&tab, (uint32_t)id, now + FOS_NAT_GRACE_NS));
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), tab.cap);
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 17, 5000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert_int_ge(fos_nat_tab_find(&tab, &ok), 0);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 2);
+	teardown();
+}
+END_TEST
+
+/* Two CPUs make mappings at once, the same sources in the same order (the
+ * wrapper's sequence is per CPU), all with source port 10000: every source
+ * gets one mapping, every mapping an external port of its own. */
+#define RACE_SOURCES 3000U
+
+struct race {
+	struct fos_tc_bench *tcb;
+	struct pkt frame;
+	int cpu, err;
+};
+
+static void *race_run(void *u)
+{
+	struct race *r = u;
+	struct __sk_buff ctx = {.ifindex = EXT_IF, .ingress_ifindex = INT_IF};
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+		r->err = -errno;
+		return NULL;
+	}
+	{
+		/* all of them in one run: the CPUs meet in the kernel, not
+		 * between system calls */
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = r->frame.b,
+			    .data_size_in = (uint32_t)r->frame.len, .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = RACE_SOURCES);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(r->tcb->progs.fos_tc_bench_wrap),
+					   &opts) < 0)
+			r->err = -errno;
+	}
+	return NULL;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct fos_nat_key));
+}
+
+START_TEST(test_table_two_cpus)
+{
+	struct fos_tc_bench *tcb;
+	struct race r[2] = {};
+	pthread_t th[2];
+	uint32_t zero = 0;
+	struct fos_nat_key *ins, *outs;
+	int fd, cfd;
+
+	if (n_cpus < 2)
+		return; /* one CPU: nothing runs at once */
+	setup(&(struct rule_opts){.eim = true, .max = 2 * RACE_SOURCES});
+	tcb = fos_tc_bench__open_and_load();
+	ck_assert_ptr_nonnull(tcb);
+	tcb->bss->fos_bench_sport = 10000;
+	tcb->bss->fos_bench_ports = 1;
+	tcb->bss->fos_bench_flows = 0;
+	fd = bpf_program__fd(skel->progs.fos_nat_out);
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(tcb->maps.fos_bench_jmp), &zero, &fd, 0),
+			 0);
+	cfd = bpf_map__fd(skel->maps.fos_nat_count);
+	ins = calloc(tab.cap, sizeof(*ins));
+	outs = calloc(tab.cap, sizeof(*outs));
+	ck_assert_ptr_nonnull(ins);
+	ck_assert_ptr_nonnull(outs);
+	/* rounds of their own sources, on an empty table each */
+	for (uint32_t round = 0; round < 8; round++) {
+		uint64_t shot, out0 = stat(RULE, FOS_NAT_STAT_OUT), made0, c0 = 0;
+		uint32_t live = 0, ci = FOS_NAT_COUNT_REMOVED(RULE);
+
+		fos_nat_tab_reset(&tab);
+		/* what the reset removed is counted as fwd counts its removals */
+		ck_assert_int_eq(
+		    bpf_map_lookup_elem(cfd, &(uint32_t){FOS_NAT_COUNT_CREATED(RULE)}, &c0), 0);
+		ck_assert_int_eq(bpf_map_update_elem(cfd, &ci, &c0, 0), 0);
+		made0 = stat(RULE, FOS_NAT_STAT_CREATED);
+		shot = stat(RULE, FOS_NAT_STAT_CONTENDED);
+		tcb->bss->fos_bench_saddr = 0x0a010000U + round * 0x10000U; /* + n */
+		for (int i = 0; i < 2; i++) {
+			r[i].tcb = tcb;
+			r[i].cpu = i;
+			build(&(struct spec){AF_INET, "10.1.0.0", "198.51.100.1", 17, 10000, 53},
+			      &r[i].frame);
+			ck_assert_int_eq(pthread_create(&th[i], NULL, race_run, &r[i]), 0);
+		}
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+			ck_assert_int_eq(r[i].err, 0);
+		}
+		shot = stat(RULE, FOS_NAT_STAT_CONTENDED) - shot;
+		ck_assert_uint_le(shot, RACE_SOURCES / 100);
+		ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT) - out0, 2 * RACE_SOURCES - shot);
+		for (uint32_t id = 0; id < tab.cap; id++) {
+			if (tab.rec[id].state == FOS_NAT_S_LIVE) {
+				fos_nat_in_key(&tab.rec[id], &ins[live]);
+				fos_nat_out_key(&tab.rec[id], &outs[live]);
+				ck_assert_int_eq(fos_nat_tab_find(&tab, &ins[live]), id);
+				ck_assert_int_eq(fos_nat_tab_find(&tab, &outs[live]), id);
+				live++;
+			} else {
+				/* a CPU that found its source mapped by the other
+				 * made nothing */
+				ck_assert_uint_eq(tab.rec[id].state, FOS_NAT_S_FREE);
+			}
+		}
+		ck_assert_uint_ge(live, RACE_SOURCES - shot);
+		ck_assert_uint_le(live, RACE_SOURCES);
+		ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED) - made0, live);
+		qsort(ins, live, sizeof(*ins), key_cmp);
+		qsort(outs, live, sizeof(*outs), key_cmp);
+		for (uint32_t i = 1; i < live; i++) {
+			ck_assert_int_ne(key_cmp(&ins[i - 1], &ins[i]), 0);
+			ck_assert_int_ne(key_cmp(&outs[i - 1], &outs[i]), 0);
+		}
+	}
+	free(ins);
+	free(outs);
+	fos_tc_bench__destroy(tcb);
+	teardown();
+}
+END_TEST
+
 static Suite *nat_suite(void)
 {
 	Suite *s = suite_create("tc_nat");
@@ -893,6 +1155,9 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_fragments_follow_first);
 	tcase_add_test(tc, test_static_snat);
 	tcase_add_test(tc, test_no_address);
+	tcase_add_test(tc, test_table_user);
+	tcase_add_test(tc, test_table_datapath);
+	tcase_add_test(tc, test_table_two_cpus);
 	suite_add_tcase(s, tc);
 	return s;
 }
