@@ -20,10 +20,10 @@
  *                    and is sent on by the FIB (the kernel would take a local
  *                    source arriving from inside for a martian).
  *
- * Mapping (fos/nat.h): endpoint independent (FOS_NAT_R_EIM) keys the OUT
- * entry by the internal end alone, so every destination sees the same
+ * Mapping (fos/nat.h): endpoint independent (FOS_NAT_R_EIM) keys a mapping's
+ * OUT index by the internal end alone, so every destination sees the same
  * external port; otherwise by the internal end and the remote end, and the
- * IN entry admits only that remote (FOS_NAT_F_APDF). A new mapping keeps the
+ * mapping admits only that remote in (FOS_NAT_F_APDF). A new mapping keeps the
  * internal port if it is free (and inside portRange, if one is given), else
  * tries FOS_NAT_PROBES ports of the range (in turn from a random place in a
  * small range, each drawn at random in a big one); UDP keeps the port's
@@ -776,8 +776,9 @@ static __always_inline int _nat_ext_addr(const struct fos_nat_rule *rule, __u32 
 }
 
 /* Make the mapping of okey (the packet p's internal end, remote raddr:rport
- * for a dependent one) under rule id on ext_if; its OUT entry, or NULL with
- * the reason counted. */
+ * for a dependent one) under rule id on ext_if: its id (the mapping another
+ * CPU made of okey a moment ago, if one did), or -1 with the reason
+ * counted. */
 __noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ext_if)
 {
 	const struct fos_nat_rule *rule;
@@ -951,10 +952,10 @@ static __always_inline struct fos_nat_map *_nat_create(const struct fos_nat_key 
 	return mid < 0 ? NULL : _nat_rec((__u32)mid);
 }
 
-/* Is the OUT entry v one of ext_if? One made for another external interface
+/* Is the mapping v one of ext_if? One made for another external interface
  * (the flow's route changed) is marked for fwd to end; its packets are
  * dropped meanwhile, not sent with another interface's address. A port
- * map's entry is fwd's: only not used. */
+ * map's mapping is fwd's: only not used. */
 static __always_inline bool _nat_ours(struct fos_nat_map *v, __u32 ext_if)
 {
 	if (v->ifindex == ext_if)
@@ -964,7 +965,7 @@ static __always_inline bool _nat_ours(struct fos_nat_map *v, __u32 ext_if)
 	return false;
 }
 
-/* The OUT entry that translates p's source on its way out of ext_if, having
+/* The mapping that translates p's source on its way out of ext_if, having
  * come in by src_if: found, made (with create), or NULL. *ret_rule: the
  * natConfig (0: none; the packet is not to be translated unless a port
  * map's mapping is found). */
@@ -1049,9 +1050,9 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 		return NULL;
 	}
 	*ret_rule = id;
-	/* the entry looked up first (an entry found stays where it is until
-	 * this program returns: the table frees its entries after an RCU grace
-	 * period) */
+	/* the mapping looked up first (a record found stays what it is until
+	 * this program returns: fwd gives a removed one's id back only after
+	 * FOS_NAT_GRACE_NS) */
 	v = eim;
 	if (v)
 		return _nat_ours(v, ext_if) ? v : NULL;
@@ -1081,10 +1082,10 @@ static __always_inline int _nat_icmp_put16(struct __sk_buff *skb, __u32 icsum, _
 
 /*
  * in: an error coming in about a packet the NAT sent out: the quoted
- * source is the external end of a mapping (IN entry) and goes back to the
+ * source is the external end of a mapping (its IN key) and goes back to the
  * internal end, as does the outer destination. out: an error an inside host
  * (or the router) sends about a packet that came in translated: the quoted
- * destination is an internal end (OUT entry) and becomes the external end,
+ * destination is an internal end (its OUT key) and becomes the external end,
  * as does the outer source.
  */
 static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, bool out)
@@ -1219,7 +1220,7 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 }
 
 /* ---- the programs ------------------------------------------------------------------ */
-/* Translate the destination of p by the IN entry v. */
+/* Translate the destination of p to the internal end of mapping v. */
 static __always_inline int _nat_dnat(struct __sk_buff *skb, struct fos_pkt *p,
 				     const struct _nat_ends *e, struct fos_nat_map *v)
 {
@@ -1378,7 +1379,7 @@ int fos_nat_out(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-/* The IN entry of p's destination; NULL when there is none, or (with
+/* The mapping of p's destination (its external end); NULL when there is none, or (with
  * *filtered) when a dependent mapping's filter refuses p's source, given as
  * (saddr, sport). */
 static __always_inline struct fos_nat_map *_nat_in_mapping(const struct fos_pkt *p,
