@@ -151,9 +151,14 @@ static inline __u32 _fos_nat_mix(__u32 h, __u32 w)
 	return h ^ (h >> 15);
 }
 
+/* a word of a key as the machine reads it: the datapath and fwd run on
+ * the same one */
 static inline __u32 _fos_nat_word(const __u8 *p)
 {
-	return (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
+	__u32 w;
+
+	__builtin_memcpy(&w, p, 4);
+	return w;
 }
 
 static inline __u32 fos_nat_hash(const struct fos_nat_key *k)
@@ -162,7 +167,10 @@ static inline __u32 fos_nat_hash(const struct fos_nat_key *k)
 
 	for (int i = 0; i < 16; i += 4)
 		h = _fos_nat_mix(h, _fos_nat_word(k->addr + i));
-	if (k->dir != FOS_NAT_IN)
+	/* an independent OUT key's remote is all zero: not mixed */
+	if (k->dir != FOS_NAT_IN &&
+	    (_fos_nat_word(k->raddr) | _fos_nat_word(k->raddr + 4) | _fos_nat_word(k->raddr + 8) |
+	     _fos_nat_word(k->raddr + 12) | k->rport))
 		for (int i = 0; i < 16; i += 4)
 			h = _fos_nat_mix(h, _fos_nat_word(k->raddr + i));
 	h = _fos_nat_mix(h, (__u32)k->port << 16 | (k->dir != FOS_NAT_IN ? k->rport : 0));
