@@ -51,7 +51,8 @@ struct fos_nat_rt {
 	int ct_fd;
 	bool tracked[FOS_NAT_RULES_MAX];
 	uint32_t zone[FOS_NAT_RULES_MAX];
-	/* exhaustion and table-full drops logged so far, by rule id */
+	/* exhaustion, table-full and contended drops logged so far, three by
+	 * rule id */
 	uint64_t *logged;
 	uint64_t next_log_ms;
 };

@@ -385,34 +385,46 @@ static uint32_t _fos_nat_tick(struct fos_manager *m)
 		rt->next_ms = now + ms;
 	}
 	wait = rt->next_ms > now ? (uint32_t)(rt->next_ms - now) : 0;
-	/* drops for want of ports or room, once a second at most */
+	/* drops for want of ports, room or the table's lock, once a second at
+	 * most */
 	if (now >= rt->next_log_ms && m->cfg) {
 		if (!rt->logged)
-			rt->logged = calloc(2 * FOS_NAT_RULES_MAX, sizeof(*rt->logged));
+			rt->logged = calloc(3 * FOS_NAT_RULES_MAX, sizeof(*rt->logged));
 		for (size_t i = 0; rt->logged && i < m->cfg->n_nats; i++) {
 			uint32_t id = fos_nat_id_of(rt, m->cfg, i);
 			uint64_t st[_FOS_NAT_STAT_MAX];
 
 			if (!id || fos_nat_rule_stats(rt, id, st) < 0)
 				continue;
-			if (st[FOS_NAT_STAT_EXHAUSTED] > rt->logged[2 * id])
+			if (st[FOS_NAT_STAT_EXHAUSTED] > rt->logged[3 * id])
 				log_warning(
 				    "natConfigs \"%s\": %" PRIu64 " new flow%s dropped: no "
 				    "free external port (%" PRIu64 " in all)",
 				    m->cfg->nats[i].name,
-				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id],
-				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[2 * id] == 1 ? "" : "s",
+				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[3 * id],
+				    st[FOS_NAT_STAT_EXHAUSTED] - rt->logged[3 * id] == 1 ? "" : "s",
 				    st[FOS_NAT_STAT_EXHAUSTED]);
-			if (st[FOS_NAT_STAT_FULL] > rt->logged[2 * id + 1])
+			if (st[FOS_NAT_STAT_FULL] > rt->logged[3 * id + 1])
 				log_warning(
 				    "natConfigs \"%s\": %" PRIu64 " new flow%s dropped: "
 				    "maxConnections (%u) mappings reached",
 				    m->cfg->nats[i].name,
-				    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1],
-				    st[FOS_NAT_STAT_FULL] - rt->logged[2 * id + 1] == 1 ? "" : "s",
+				    st[FOS_NAT_STAT_FULL] - rt->logged[3 * id + 1],
+				    st[FOS_NAT_STAT_FULL] - rt->logged[3 * id + 1] == 1 ? "" : "s",
 				    m->cfg->nats[i].max_connections);
-			rt->logged[2 * id] = st[FOS_NAT_STAT_EXHAUSTED];
-			rt->logged[2 * id + 1] = st[FOS_NAT_STAT_FULL];
+			if (st[FOS_NAT_STAT_CONTENDED] > rt->logged[3 * id + 2])
+				log_warning("natConfigs \"%s\": %" PRIu64
+					    " new flow%s dropped: the mapping "
+					    "table stayed locked (%" PRIu64 " in all)",
+					    m->cfg->nats[i].name,
+					    st[FOS_NAT_STAT_CONTENDED] - rt->logged[3 * id + 2],
+					    st[FOS_NAT_STAT_CONTENDED] - rt->logged[3 * id + 2] == 1
+						? ""
+						: "s",
+					    st[FOS_NAT_STAT_CONTENDED]);
+			rt->logged[3 * id] = st[FOS_NAT_STAT_EXHAUSTED];
+			rt->logged[3 * id + 1] = st[FOS_NAT_STAT_FULL];
+			rt->logged[3 * id + 2] = st[FOS_NAT_STAT_CONTENDED];
 		}
 		rt->next_log_ms = now + 1000;
 	}

@@ -1011,6 +1011,37 @@ START_TEST(test_table_datapath)
 }
 END_TEST
 
+/* A stripe that stays locked (fwd stopped in the middle of a write): the new
+ * mapping behind it is dropped and counted, nothing else is touched, and the
+ * next packet after the lock is given back makes it. */
+START_TEST(test_table_locked)
+{
+	struct fos_nat_map m = {.proto = 17, .iport = 6000};
+	struct fos_nat_key ok;
+	struct pkt p;
+	uint32_t s, *w;
+
+	setup(&(struct rule_opts){.eim = true});
+	addr_of(AF_INET, "10.0.0.8", m.iaddr);
+	fos_nat_out_key(&m, &ok);
+	s = fos_nat_group_of(fos_nat_hash(&ok), tab.groups) % FOS_NAT_LOCKS;
+	w = &tab.locks[s / FOS_NAT_GROUP].l[s % FOS_NAT_GROUP];
+	*w = 1;
+	build(&(struct spec){AF_INET, "10.0.0.8", "198.51.100.7", 17, 6000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_SHOT);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CONTENDED), 1);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 0);
+	ck_assert_uint_eq(fos_nat_tab_free(&tab), tab.cap);
+	*w = 0;
+	build(&(struct spec){AF_INET, "10.0.0.8", "198.51.100.7", 17, 6000, 53}, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 6000);
+	ck_assert_int_ge(fos_nat_tab_find(&tab, &ok), 0);
+	ck_assert_uint_eq(*w, 0);
+	teardown();
+}
+END_TEST
+
 /* Two CPUs make mappings at once, the same sources in the same order (the
  * wrapper's sequence is per CPU), all with source port 10000: every source
  * gets one mapping, every mapping an external port of its own. */
@@ -1157,6 +1188,7 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_no_address);
 	tcase_add_test(tc, test_table_user);
 	tcase_add_test(tc, test_table_datapath);
+	tcase_add_test(tc, test_table_locked);
 	tcase_add_test(tc, test_table_two_cpus);
 	suite_add_tcase(s, tc);
 	return s;
