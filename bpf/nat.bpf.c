@@ -183,6 +183,14 @@ struct {
 struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fos_nat_extbits);
+} fos_nat_extbits SEC(".maps");
+
+struct {
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FOS_NAT_HOOKS_MAX);
 	__type(key, __u32);
 	__type(value, struct fos_tc_attach);
@@ -1570,6 +1578,13 @@ static __always_inline bool _nat_hairpin_maybe(struct __sk_buff *skb)
 		__builtin_memcpy(a, &ip6->daddr, 16);
 	} else {
 		return true;
+	}
+	{
+		__u32 zero = 0, bit = fos_nat_extbit(a);
+		struct fos_nat_extbits *eb = bpf_map_lookup_elem(&fos_nat_extbits, &zero);
+
+		if (eb && !(eb->w[(bit / 64) % (FOS_NAT_EXTBITS / 64)] & (1ULL << (bit % 64))))
+			return false;
 	}
 	return bpf_map_lookup_elem(&fos_nat_extaddr, a) != NULL;
 }

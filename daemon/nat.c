@@ -844,6 +844,24 @@ static int _fos_extaddr_sync(struct fos_nat_rt *rt, const struct fos_config *cfg
 		if (memcmp(want[i], zero, 16) != 0 &&
 		    bpf_map_update_elem(xfd, want[i], &one, BPF_ANY) < 0)
 			return -errno;
+	/* the bits after the new addresses, before the old ones go: a bit of
+	 * an address in both stays set throughout */
+	{
+		_cleanup_free_ struct fos_nat_extbits *eb = calloc(1, sizeof(*eb));
+		uint32_t z = 0;
+
+		if (!eb)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			if (memcmp(want[i], zero, 16) != 0) {
+				uint32_t bit = fos_nat_extbit(want[i]);
+
+				eb->w[bit / 64] |= 1ULL << (bit % 64);
+			}
+		if (bpf_map_update_elem(bpf_map__fd(rt->skel->maps.fos_nat_extbits), &z, eb,
+					BPF_ANY) < 0)
+			return -errno;
+	}
 	first = true;
 	while (bpf_map_get_next_key(xfd, first ? NULL : k, next) == 0) {
 		bool keep = false;

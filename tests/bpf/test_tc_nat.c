@@ -286,7 +286,10 @@ static void setup(const struct rule_opts *o)
 	{
 		static const char *const ext_addrs[] = {"203.0.113.1", "2001:db8::1", "192.0.2.50",
 							"2001:db8::50"};
+		static struct fos_nat_extbits bits;
 		uint32_t one = 1;
+
+		memset(&bits, 0, sizeof(bits));
 
 		for (size_t i = 0; i < 4; i++) {
 			uint8_t a[16];
@@ -295,7 +298,11 @@ static void setup(const struct rule_opts *o)
 			ck_assert_int_eq(bpf_map_update_elem(
 					     bpf_map__fd(skel->maps.fos_nat_extaddr), a, &one, 0),
 					 0);
+			bits.w[fos_nat_extbit(a) / 64] |= 1ULL << (fos_nat_extbit(a) % 64);
 		}
+		ck_assert_int_eq(
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_extbits), &zero, &bits, 0),
+		    0);
 	}
 	k.ext_ifindex = htonl(EXT_IF);
 	k.src_ifindex = htonl(INT_IF);
@@ -317,11 +324,11 @@ static void teardown(void)
 	skel = NULL;
 }
 
-/* run p through prog (out or in), from ingress_if; p becomes the result */
-static int run(struct bpf_program *prog, struct pkt *p, uint32_t ingress_if)
+/* run p through prog on ifindex, from ingress_if; p becomes the result */
+static int run_on(struct bpf_program *prog, struct pkt *p, uint32_t ifindex, uint32_t ingress_if)
 {
 	uint8_t out[sizeof(p->b) + 64];
-	struct __sk_buff ctx = {.ifindex = EXT_IF, .ingress_ifindex = ingress_if};
+	struct __sk_buff ctx = {.ifindex = ifindex, .ingress_ifindex = ingress_if};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = (uint32_t)p->len,
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
@@ -330,6 +337,12 @@ static int run(struct bpf_program *prog, struct pkt *p, uint32_t ingress_if)
 	ck_assert_uint_eq(opts.data_size_out, p->len);
 	memcpy(p->b, out, p->len);
 	return (int)opts.retval;
+}
+
+/* ... on the external interface (out or in) */
+static int run(struct bpf_program *prog, struct pkt *p, uint32_t ingress_if)
+{
+	return run_on(prog, p, EXT_IF, ingress_if);
 }
 
 static int out(struct pkt *p)
@@ -1011,6 +1024,67 @@ START_TEST(test_table_datapath)
 }
 END_TEST
 
+/* The hairpin program's first look: a packet from the inside for an address
+ * whose bit is clear goes on untouched without a look-up; one for an
+ * external address with a mapping is hairpinned (translated, then counted as
+ * sent back inside or, with no route for it here, as a drop) */
+START_TEST(test_hairpin_prefilter)
+{
+	struct fos_nat_map pm = {.proto = 6,
+				 .iport = 80,
+				 .eport = 8080,
+				 .flags = FOS_NAT_F_STATIC | FOS_NAT_F_HAIRPIN,
+				 .rule = RULE,
+				 .ifindex = EXT_IF};
+	struct fos_nat_extbits none = {0};
+	struct pkt p, q;
+	uint32_t zero = 0;
+	int v;
+
+	setup(&(struct rule_opts){.eim = true, .hairpin = true});
+	/* test runs need a device that exists: the inside is lo here too */
+	{
+		struct fos_nat_src_key k = {.prefixlen = FOS_NAT_SRC_PREFIX + 96 + 8};
+		struct fos_nat_rule r;
+		uint32_t id = RULE;
+
+		ck_assert_int_eq(
+		    bpf_map_lookup_elem(bpf_map__fd(skel->maps.fos_nat_rules), &id, &r), 0);
+		r.src_ifindex = EXT_IF;
+		ck_assert_int_eq(
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_rules), &id, &r, 0), 0);
+		k.ext_ifindex = htonl(EXT_IF);
+		k.src_ifindex = htonl(EXT_IF);
+		addr_of(AF_INET, "10.0.0.0", k.addr);
+		ck_assert_int_eq(
+		    bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_src), &k, &id, 0), 0);
+	}
+	addr_of(AF_INET, "203.0.113.1", pm.eaddr);
+	addr_of(AF_INET, "10.9.1.10", pm.iaddr);
+	ck_assert_int_eq(fos_nat_tab_insert(&tab, &pm, NULL), 0);
+	/* not an external address: untouched */
+	build(&(struct spec){AF_INET, "10.0.0.5", "198.51.100.7", 6, 5555, 8080, .tflags = 2}, &p);
+	q = p;
+	ck_assert_int_eq(run_on(skel->progs.fos_nat_hairpin, &p, EXT_IF, EXT_IF), TC_ACT_UNSPEC);
+	ck_assert_mem_eq(p.b, q.b, p.len);
+	/* the port map's external end */
+	build(&(struct spec){AF_INET, "10.0.0.5", "203.0.113.1", 6, 5555, 8080, .tflags = 2}, &p);
+	v = run_on(skel->progs.fos_nat_hairpin, &p, EXT_IF, EXT_IF);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_HAIRPIN) + stat(RULE, FOS_NAT_STAT_MALFORMED), 1);
+	ck_assert(v == TC_ACT_REDIRECT || v == TC_ACT_SHOT);
+	/* its bit clear (as fwd leaves it for an address no natConfig has): not
+	 * looked at */
+	ck_assert_int_eq(
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.fos_nat_extbits), &zero, &none, 0), 0);
+	build(&(struct spec){AF_INET, "10.0.0.5", "203.0.113.1", 6, 5555, 8080, .tflags = 2}, &p);
+	q = p;
+	ck_assert_int_eq(run_on(skel->progs.fos_nat_hairpin, &p, EXT_IF, EXT_IF), TC_ACT_UNSPEC);
+	ck_assert_mem_eq(p.b, q.b, p.len);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_HAIRPIN) + stat(RULE, FOS_NAT_STAT_MALFORMED), 1);
+	teardown();
+}
+END_TEST
+
 /* A stripe that stays locked (fwd stopped in the middle of a write): the new
  * mapping behind it is dropped and counted, nothing else is touched, and the
  * next packet after the lock is given back makes it. */
@@ -1189,6 +1263,7 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_table_user);
 	tcase_add_test(tc, test_table_datapath);
 	tcase_add_test(tc, test_table_locked);
+	tcase_add_test(tc, test_hairpin_prefilter);
 	tcase_add_test(tc, test_table_two_cpus);
 	suite_add_tcase(s, tc);
 	return s;

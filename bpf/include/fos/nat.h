@@ -258,6 +258,27 @@ _Static_assert(sizeof(struct fos_nat_frag) == 40, "fos_nat_frag layout");
  * asks it before it looks for a mapping in the big table. */
 #define FOS_NAT_EXTADDR_MAX (2U * FOS_NAT_IF_MAX + 2U * FOS_NAT_RULES_MAX)
 
+/* fos_nat_extbits (one entry): a bit per hash of an address, set for every
+ * address of fos_nat_extaddr, so that the hairpin program tells most
+ * packets from the inside are for none with one load; a set bit sends it
+ * to fos_nat_extaddr, which decides */
+#define FOS_NAT_EXTBITS 65536U
+struct fos_nat_extbits {
+	__u64 w[FOS_NAT_EXTBITS / 64];
+};
+
+static inline __u32 fos_nat_extbit(const __u8 *a)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a, 16);
+	return (_fos_nat_mix(
+		    _fos_nat_mix(_fos_nat_mix(_fos_nat_mix(0x27d4eb2fU, w[0]), w[1]), w[2]),
+		    w[3]) >>
+		16) &
+	       (FOS_NAT_EXTBITS - 1);
+}
+
 /* fos_nat_ifaddr, a hash by ifindex: the addresses masquerade uses, which
  * fwd keeps as the interface's own (netlink address events) */
 enum fos_nat_if_flags {
