@@ -20,7 +20,11 @@
 
 uint32_t fos_nat_tab_cap_for(uint64_t mappings)
 {
-	uint64_t n = (mappings + FOS_NAT_MAP_SLACK + 1023) & ~1023ULL;
+	/* to spare: a sixteenth (so that the indexes stay under half full
+	 * and ids removed a moment ago, waiting for their grace, leave room),
+	 * at least FOS_NAT_MAP_SLACK */
+	uint64_t spare = mappings / 16 > FOS_NAT_MAP_SLACK ? mappings / 16 : FOS_NAT_MAP_SLACK;
+	uint64_t n = (mappings + spare + 1023) & ~1023ULL;
 
 	if (n < FOS_NAT_MAP_MIN)
 		n = FOS_NAT_MAP_MIN;

@@ -107,7 +107,7 @@ _Static_assert(sizeof(struct fos_nat_map) == 96, "fos_nat_map layout");
 /* fos_nat_idx, an array (mmapable) of groups: the OUT index's, then the
  * IN index's, fos_nat_groups each (two buckets per mapping) */
 #define FOS_NAT_GROUP	   16U
-#define FOS_NAT_WINDOW	   2U
+#define FOS_NAT_WINDOW	   4U
 #define FOS_NAT_B_EMPTY	   0U
 #define FOS_NAT_B_TOMB	   0x00ffffffU
 #define FOS_NAT_B_ID(b)	   ((b)&0x00ffffffU) /* id + 1 */
