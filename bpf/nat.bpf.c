@@ -325,9 +325,10 @@ __noinline int fos_nat_find(const struct fos_nat_key *k, __u32 busy)
 	return -1;
 }
 
-/* A free bucket of k's window claimed for id (the caller holds k's
- * stripe): 0, or -1 when the window is full. */
-__noinline int fos_nat_claim(const struct fos_nat_key *k, __u32 id)
+/* claim: a free bucket of k's window claimed for id (the caller holds k's
+ * stripe); else id's bucket there marked removed. 0, or -1 when there was
+ * none (the window full; id not in it). */
+__noinline int fos_nat_put(const struct fos_nat_key *k, __u32 id, __u32 claim)
 {
 	__u32 h, g, nb;
 	bool in;
@@ -336,7 +337,7 @@ __noinline int fos_nat_claim(const struct fos_nat_key *k, __u32 id)
 		return -1;
 	h = fos_nat_hash(k);
 	g = fos_nat_group_of(h, fos_nat_groups);
-	nb = FOS_NAT_B(id, FOS_NAT_TAG(h));
+	nb = claim ? FOS_NAT_B(id, FOS_NAT_TAG(h)) : FOS_NAT_B_TOMB;
 	in = k->dir == FOS_NAT_IN;
 	for (__u32 w = 0; w < FOS_NAT_WINDOW; w++) {
 		struct fos_nat_group *grp = _nat_group(in, g, w);
@@ -346,36 +347,9 @@ __noinline int fos_nat_claim(const struct fos_nat_key *k, __u32 id)
 		for (__u32 i = 0; i < FOS_NAT_GROUP; i++) {
 			__u32 b = *(volatile __u32 *)&grp->b[i], id1 = FOS_NAT_B_ID(b);
 
-			if (id1 != FOS_NAT_B_EMPTY && id1 != FOS_NAT_B_TOMB)
+			if (claim ? id1 != FOS_NAT_B_EMPTY && id1 != FOS_NAT_B_TOMB : id1 != id + 1)
 				continue;
 			if (__sync_val_compare_and_swap(&grp->b[i], b, nb) == b)
-				return 0;
-		}
-	}
-	return -1;
-}
-
-/* id's bucket in k's window marked removed */
-__noinline int fos_nat_unclaim(const struct fos_nat_key *k, __u32 id)
-{
-	__u32 h, g;
-	bool in;
-
-	if (!k)
-		return -1;
-	h = fos_nat_hash(k);
-	g = fos_nat_group_of(h, fos_nat_groups);
-	in = k->dir == FOS_NAT_IN;
-	for (__u32 w = 0; w < FOS_NAT_WINDOW; w++) {
-		struct fos_nat_group *grp = _nat_group(in, g, w);
-
-		if (!grp)
-			return -1;
-		for (__u32 i = 0; i < FOS_NAT_GROUP; i++) {
-			__u32 b = *(volatile __u32 *)&grp->b[i];
-
-			if (FOS_NAT_B_ID(b) == id + 1 &&
-			    __sync_val_compare_and_swap(&grp->b[i], b, FOS_NAT_B_TOMB) == b)
 				return 0;
 		}
 	}
@@ -918,7 +892,7 @@ __noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ex
 			m->flags = nn->flags;
 		}
 		m->eport = nn->port;
-		r = fos_nat_claim(&nn->ik, (__u32)nn->mid);
+		r = fos_nat_put(&nn->ik, (__u32)nn->mid, 1);
 		fos_nat_give(&nn->ik);
 		if (r == 0) {
 			nn->found = 1;
@@ -934,8 +908,8 @@ __noinline int fos_nat_create(const struct fos_nat_key *okey, __u32 id, __u32 ex
 		_nat_stat(id, FOS_NAT_STAT_EXHAUSTED);
 		return -1;
 	}
-	if (fos_nat_claim(okey, (__u32)nn->mid) < 0) {
-		fos_nat_unclaim(&nn->ik, (__u32)nn->mid);
+	if (fos_nat_put(okey, (__u32)nn->mid, 1) < 0) {
+		fos_nat_put(&nn->ik, (__u32)nn->mid, 0);
 		m->last_ns = nn->now;
 		m->state = FOS_NAT_S_DEAD;
 		fos_nat_give(okey);

@@ -79,6 +79,7 @@ int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, ch
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct fos_nat *skel;
+	const char *what;
 	uint32_t pinned;
 	int r;
 
@@ -101,20 +102,16 @@ int fos_nat_load(struct fos_manager *m, struct fos_nat_rt *rt, uint32_t size, ch
 	pinned = fos_nat_tab_pinned_cap(rt->dir);
 	fos_nat_tab_size(skel, pinned ? pinned : size);
 	r = fos_nat__load(skel);
-	if (r < 0) {
-		snprintf(err, errlen,
-			 "cannot load the NAT programs: %s (maps pinned in %s by another version "
-			 "of fwd? fwd --flush removes them)",
-			 strerror(-r), rt->dir);
-		fos_nat__destroy(skel);
-		return r;
+	what = "load the NAT programs";
+	if (r == 0) {
+		r = fos_nat_tab_map(&rt->tab, skel);
+		what = "map the NAT table into memory";
 	}
-	r = fos_nat_tab_map(&rt->tab, skel);
 	if (r < 0) {
 		snprintf(err, errlen,
-			 "cannot map the NAT table into memory: %s (maps pinned in %s by another "
-			 "version of fwd? fwd --flush removes them)",
-			 strerror(-r), rt->dir);
+			 "cannot %s: %s (maps pinned in %s by another version of fwd? fwd --flush "
+			 "removes them)",
+			 what, strerror(-r), rt->dir);
 		fos_nat__destroy(skel);
 		return r;
 	}

@@ -262,43 +262,27 @@ int64_t fos_nat_tab_find(const struct fos_nat_tab *t, const struct fos_nat_key *
 	return t->rec ? _fos_find(t, k, false) : -1;
 }
 
-static int _fos_claim(struct fos_nat_tab *t, const struct fos_nat_key *k, uint32_t id)
+/* claim: a free bucket of k's window claimed for id (the caller holds k's
+ * stripe); else id's bucket there marked removed. 0, or -ENOSPC when there
+ * was none (the window full; id not in it). */
+static int _fos_put(struct fos_nat_tab *t, const struct fos_nat_key *k, uint32_t id, bool claim)
 {
 	uint32_t h = fos_nat_hash(k), g = fos_nat_group_of(h, t->groups);
-	uint32_t nb = FOS_NAT_B(id, FOS_NAT_TAG(h));
+	uint32_t nb = claim ? FOS_NAT_B(id, FOS_NAT_TAG(h)) : FOS_NAT_B_TOMB;
 	bool in = k->dir == FOS_NAT_IN;
 
 	for (uint32_t w = 0; w < FOS_NAT_WINDOW; w++)
 		for (uint32_t i = 0; i < FOS_NAT_GROUP; i++) {
 			uint32_t *p = _fos_bucket(t, in, g, w, i);
-			uint32_t b = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+			uint32_t b = __atomic_load_n(p, __ATOMIC_ACQUIRE), id1 = FOS_NAT_B_ID(b);
 
-			if (FOS_NAT_B_ID(b) != FOS_NAT_B_EMPTY && FOS_NAT_B_ID(b) != FOS_NAT_B_TOMB)
+			if (claim ? id1 != FOS_NAT_B_EMPTY && id1 != FOS_NAT_B_TOMB : id1 != id + 1)
 				continue;
 			if (__atomic_compare_exchange_n(p, &b, nb, false, __ATOMIC_SEQ_CST,
 							__ATOMIC_SEQ_CST))
 				return 0;
 		}
 	return -ENOSPC;
-}
-
-static void _fos_unclaim(struct fos_nat_tab *t, const struct fos_nat_key *k, uint32_t id)
-{
-	uint32_t h = fos_nat_hash(k), g = fos_nat_group_of(h, t->groups);
-	bool in = k->dir == FOS_NAT_IN;
-
-	for (uint32_t w = 0; w < FOS_NAT_WINDOW; w++)
-		for (uint32_t i = 0; i < FOS_NAT_GROUP; i++) {
-			uint32_t *p = _fos_bucket(t, in, g, w, i);
-			uint32_t b = __atomic_load_n(p, __ATOMIC_ACQUIRE);
-
-			if (FOS_NAT_B_ID(b) == FOS_NAT_B_EMPTY)
-				return;
-			if (FOS_NAT_B_ID(b) == id + 1 &&
-			    __atomic_compare_exchange_n(p, &b, FOS_NAT_B_TOMB, false,
-							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-				return;
-		}
 }
 
 static uint32_t *_fos_lock_word(struct fos_nat_tab *t, const struct fos_nat_key *k)
@@ -400,11 +384,11 @@ int fos_nat_tab_insert(struct fos_nat_tab *t, const struct fos_nat_map *m, uint3
 	x = &t->rec[id];
 	*x = *m;
 	x->state = FOS_NAT_S_BUSY;
-	r = _fos_claim(t, &ik, (uint32_t)id);
+	r = _fos_put(t, &ik, (uint32_t)id, true);
 	if (r == 0 && !in_only) {
-		r = _fos_claim(t, &ok, (uint32_t)id);
+		r = _fos_put(t, &ok, (uint32_t)id, true);
 		if (r < 0)
-			_fos_unclaim(t, &ik, (uint32_t)id);
+			(void)_fos_put(t, &ik, (uint32_t)id, false);
 	}
 	if (r < 0) {
 		x->last_ns = 0; /* given back at the next look */
@@ -431,9 +415,9 @@ void fos_nat_tab_remove(struct fos_nat_tab *t, uint32_t id, uint64_t now)
 	if (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != FOS_NAT_S_LIVE)
 		return;
 	fos_nat_in_key(m, &k);
-	_fos_unclaim(t, &k, id);
+	(void)_fos_put(t, &k, id, false);
 	fos_nat_out_key(m, &k);
-	_fos_unclaim(t, &k, id);
+	(void)_fos_put(t, &k, id, false);
 	m->last_ns = now;
 	__atomic_store_n(&m->state, FOS_NAT_S_DEAD, __ATOMIC_RELEASE);
 }

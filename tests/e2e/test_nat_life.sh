@@ -129,4 +129,18 @@ for _ in $(seq 1 30); do grep -q 'natConfigs "life": .* dropped: no free externa
 grep -q 'natConfigs "life": .* dropped: no free external port' "$FWD_LOG" || fail "exhaustion not logged"
 fosctl show nat | grep -q "life" || fail "show nat"
 pass_step "port exhaustion: dropped, counted, logged"
+
+# a NAT table another version of fwd pinned (the hash maps of old) is
+# refused with what to do, and left as it is
+fwd_stop
+rm -f "$PIN/nat/fos_nat"
+bpftool map create "$PIN/nat/fos_nat" type hash key 40 value 64 entries 16384 name fos_nat flags 1 ||
+  fail "cannot pin a table of the old layout"
+: >"$FWD_LOG"
+fwd_start "$T/fwd.conf" && fail "fwd started on a NAT table of another layout"
+grep -q "cannot load the NAT programs: .* (maps pinned in $PIN/nat by another version of fwd? fwd --flush removes them)" "$FWD_LOG" ||
+  fail "no clear message for a table of another layout: $(cat "$FWD_LOG")"
+[ "$(bpftool -j map show pinned "$PIN/nat/fos_nat" | jq_py "j['type']")" = hash ] ||
+  fail "the other layout's table was changed"
+pass_step "a table pinned by another version: refused, said what to do, left alone"
 echo "PASS"
