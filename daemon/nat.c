@@ -1024,12 +1024,16 @@ int fos_nat_sync(struct fos_nat_rt *rt, const struct fos_config *cfg, struct fos
 					}
 					(void)fos_nat_remove(rt, (uint32_t)old);
 				}
-				/* a dynamic mapping of the server's own port too;
-				 * a second port map of the same server is found
-				 * by its external end only (its answers leave by
-				 * the first's) */
+				/* a dynamic mapping of the server's own port too,
+				 * and a port map of it on an address the interface
+				 * no longer has; a second port map of the same
+				 * server is found by its external end only (its
+				 * answers leave by the first's) */
 				old = fos_nat_tab_find(&rt->tab, &ok);
-				if (old >= 0 && !(rt->tab.rec[old].flags & FOS_NAT_F_STATIC))
+				if (old >= 0 &&
+				    (!(rt->tab.rec[old].flags & FOS_NAT_F_STATIC) ||
+				     memcmp(rt->tab.rec[old].eaddr, nm.eaddr, 16) != 0 ||
+				     rt->tab.rec[old].ifindex != nm.ifindex))
 					(void)fos_nat_remove(rt, (uint32_t)old);
 				r = fos_nat_tab_insert(&rt->tab, &nm, NULL);
 				if (r < 0)

@@ -100,8 +100,10 @@ fosctl reload >/dev/null || fail "reload"
 pass_step "reload: mappings kept where allowed, ended where not"
 
 # the external address changes: masquerade and the port map follow it
-ip -n "$NS_R" addr del 10.10.1.1/24 dev r-cli
-ip -n "$NS_R" addr add 10.10.1.5/24 dev r-cli
+# both changes at once, as one netlink batch: fwd sees them together, the
+# port map's old mapping still there when the new one is written
+printf 'addr del 10.10.1.1/24 dev r-cli\naddr add 10.10.1.5/24 dev r-cli\n' |
+  ip -n "$NS_R" -batch - || fail "cannot change r-cli's address"
 ok=
 for _ in $(seq 1 30); do
   out=$(inS python3 "$TOOLS" udp 10.10.1.2 7001 45004 2>/dev/null) && [ "$out" = "10.10.1.5 45004" ] && { ok=1; break; }
