@@ -16,6 +16,38 @@
 #include "fwd.h"
 #include "log.h"
 
+static int _fos_rm_pins(const char *dir, size_t *ret_links, size_t *ret_maps);
+
+/* the tcx links of fos's TC hooks, detached (an interface's that went away
+ * is only unpinned) */
+static int _fos_rm_tcx(const char *dir, size_t *ret_links)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[768];
+		_cleanup_close_ int fd = -1;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0 && bpf_link_detach(fd) < 0 && errno != EINVAL && errno != ENOLINK)
+			log_warning_errno(-errno, "cannot detach %s, ignoring", path);
+		(*ret_links)++;
+		if (unlink(path) < 0 && r == 0)
+			r = log_error_errno(-errno, "cannot remove %s", path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+		r = log_error_errno(-errno, "cannot remove %s", dir);
+	return r;
+}
+
 static int _fos_rm_pins(const char *dir, size_t *ret_links, size_t *ret_maps)
 {
 	DIR *d = opendir(dir);
@@ -84,8 +116,12 @@ int fos_flush(const char *pin_dir)
 				       pin_dir);
 	/* links first, so no program runs with half of its maps gone; then
 	 * what the features pinned in directories of their own */
+	snprintf(path, sizeof(path), "%s/tcx", pin_dir);
+	r = _fos_rm_tcx(path, &links);
 	snprintf(path, sizeof(path), "%s/progs", pin_dir);
-	r = _fos_rm_pins(path, &links, &maps);
+	k = _fos_rm_pins(path, &links, &maps);
+	if (r == 0)
+		r = k;
 	for (size_t i = 0; fos_features[i]; i++) {
 		if (!fos_features[i]->pin_subdir)
 			continue;

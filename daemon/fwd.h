@@ -209,8 +209,19 @@ int fos_prog_stats(const struct fos_prog_rt *p, uint64_t ret_stats[_FOS_STAT_MAX
 int fos_prog_rule_counter(const struct fos_prog_rt *p, uint32_t slot, uint32_t idx, bool dflt,
 			  struct fos_rule_counter *ret);
 
-/* TC (daemon/tc.c). A hook is (ifindex, ingress, priority) with fos's handle. */
-#define FOS_TC_HANDLE 0xf05U
+/* TC (daemon/tc.c). A hook is (ifindex, ingress, priority): a tcx link
+ * (record handle FOS_TC_HANDLE_TCX) or a clsact filter with fos's handle. */
+#define FOS_TC_HANDLE	  0xf05U
+#define FOS_TC_HANDLE_TCX 0U
+/* how new hooks are attached (daemon.tcAttach); pin_dir holds the links */
+int fos_tc_setup(const char *pin_dir, enum fos_tc_mode mode, char *err, size_t errlen);
+bool fos_tc_kernel_has_tcx(void);
+const char *fos_tc_mode_in_use(void); /* "tcx" or "clsact" */
+/* Is one of the n hooks at a tcx link of ifindex at another priority than
+ * priority? A program is on a hook once: its move to the new place needs a
+ * new program (then the old link goes). */
+bool fos_tc_move_needs_new_prog(const struct fos_tc_attach *at, size_t n, unsigned ifindex,
+				uint16_t priority);
 /* Put prog_fd on the hook. The hook may hold only a filter whose program id
  * is in ours[] (replaced) or nothing; anything else is refused. */
 int fos_tc_attach_hook(unsigned ifindex, bool ingress, uint16_t priority, int prog_fd,

@@ -258,6 +258,17 @@ int fos_manager_open_maps(struct fos_manager *m, const struct fos_config *cfg)
 	r = fos_mkdir_p(m->pin_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, "cannot create pin directory %s", m->pin_dir);
+	{
+		char e[256];
+
+		/* before anything adopts a hook */
+		r = fos_tc_setup(m->pin_dir, cfg ? cfg->daemon.tc_mode : FOS_TC_MODE_AUTO, e,
+				 sizeof(e));
+		if (r < 0) {
+			log_error("%s", e);
+			return r;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/global", m->pin_dir);
 	r = fos_mkdir_p(path, 0700);
 	if (r < 0)
@@ -804,10 +815,15 @@ static int _fos_plan_progs(struct fos_manager *m, const struct fos_config *cfg,
 			}
 		} else if (pp->rt->stateful != c->stateful ||
 			   pp->rt->ddos != fos_program_has_ddos(c) ||
-			   (c->stateful && pl->a.ct_replaced)) {
+			   (c->stateful && pl->a.ct_replaced) ||
+			   (c->type != FOS_PROG_XDP &&
+			    fos_tc_move_needs_new_prog(pp->rt->tc_at, _FOS_TC_ATTACH_MAX,
+						       if_nametoindex(c->interface),
+						       (uint16_t)c->priority))) {
 			/* the feature is compiled in at load (and the table's map with
-			 * it): a new object on the same pinned maps, swapped in at
-			 * staging */
+			 * it), or a tcx link moves within its hook (a hook runs a
+			 * program once): a new object on the same pinned maps,
+			 * swapped in at staging */
 			pp->fresh = calloc(1, sizeof(*pp->fresh));
 			if (!pp->fresh)
 				return -ENOMEM;
@@ -2044,6 +2060,19 @@ int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct 
 		fos_config_free(cfg);
 		return r;
 	}
+	{
+		char e[256];
+
+		/* new hooks are attached the new way; those in place stay */
+		if (fos_tc_setup(m->pin_dir, cfg->daemon.tc_mode, e, sizeof(e)) < 0) {
+			fos_errors_add(errs, cfg->path, 0, "%s", e);
+			fos_config_free(cfg);
+			return -EINVAL;
+		}
+		if (!m->cfg || m->cfg->daemon.tc_mode != cfg->daemon.tc_mode)
+			log_info("TC hooks: new ones attached as %s (daemon.tcAttach \"%s\")",
+				 fos_tc_mode_in_use(), fos_tc_mode_to_string(cfg->daemon.tc_mode));
+	}
 	/* the apply may free program objects a feature reads */
 	for (size_t i = 0; fos_features[i]; i++)
 		if (fos_features[i]->quiesce)
@@ -2053,6 +2082,10 @@ int fos_manager_reload(struct fos_manager *m, struct fos_config *loaded, struct 
 		if (fos_features[i]->resume)
 			fos_features[i]->resume(m);
 	if (r < 0) {
+		char e[256];
+
+		if (m->cfg)
+			(void)fos_tc_setup(m->pin_dir, m->cfg->daemon.tc_mode, e, sizeof(e));
 		fos_config_free(cfg);
 		return r;
 	}
@@ -2079,6 +2112,14 @@ int fos_manager_check(const char *path, struct fos_errors *errs, struct fos_conf
 	r = fos_config_check_interfaces(cfg, _fos_ifindex, errs);
 	if (r < 0)
 		goto out;
+	if (cfg->daemon.tc_mode == FOS_TC_MODE_TCX && !fos_tc_kernel_has_tcx()) {
+		char e[256];
+
+		(void)fos_tc_setup(NULL, FOS_TC_MODE_TCX, e, sizeof(e));
+		fos_errors_add(errs, path, 0, "%s", e);
+		r = -EINVAL;
+		goto out;
+	}
 
 	/* every program through the verifier, with throw-away maps */
 	g = fos_global__open_and_load();

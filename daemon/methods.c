@@ -175,6 +175,9 @@ static json_object *_fos_tc_hook_json(const struct fos_prog_rt *p, int i)
 			       json_object_new_string(at->ingress ? "ingress" : "egress"));
 	json_object_object_add(o, "priority", json_object_new_int(at->priority));
 	json_object_object_add(o, "handle", json_object_new_int64(at->handle));
+	json_object_object_add(
+	    o, "attachment",
+	    json_object_new_string(at->handle == FOS_TC_HANDLE_TCX ? "tcx" : "clsact"));
 	json_object_object_add(o, "progId", json_object_new_int64(at->prog_id));
 	json_object_object_add(o, "attached", json_object_new_boolean(_fos_tc_running(p, i)));
 	return o;

@@ -30,7 +30,14 @@
 
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
 
-static const char *const daemon_keys[] = {"socket", "pinDir", "logLevel", NULL};
+static const char *const daemon_keys[] = {"socket", "pinDir", "logLevel", "tcAttach", NULL};
+
+static const char *const tc_mode_names[] = {"auto", "tcx", "clsact", NULL};
+
+const char *fos_tc_mode_to_string(enum fos_tc_mode m)
+{
+	return (unsigned)m < 3 ? tc_mode_names[m] : "?";
+}
 
 /* ---- daemon -------------------------------------------------------------- */
 static void _fos_parse_daemon(struct fos_loader *ld, const config_setting_t *g)
@@ -78,6 +85,21 @@ static void _fos_parse_daemon(struct fos_loader *ld, const config_setting_t *g)
 		else
 			_fos_err(ld, s, "unknown log level \"%s\" (valid: %s)", v,
 				 _fos_strv_join(log_level_names, SIZE_MAX, valid, sizeof(valid)));
+	}
+
+	s = config_setting_get_member(g, "tcAttach");
+	if (s && (v = _fos_string(ld, s))) {
+		char valid[64];
+		bool found = false;
+
+		for (uint8_t i = 0; tc_mode_names[i]; i++)
+			if (strcmp(tc_mode_names[i], v) == 0) {
+				d->tc_mode = i;
+				found = true;
+			}
+		if (!found)
+			_fos_err(ld, s, "unknown TC attach mode \"%s\" (valid: %s)", v,
+				 _fos_strv_join(tc_mode_names, SIZE_MAX, valid, sizeof(valid)));
 	}
 }
 

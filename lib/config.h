@@ -162,10 +162,19 @@ struct fos_program {
 	size_t n_rules;
 };
 
+/* daemon.tcAttach: how fwd puts programs on TC hooks */
+enum fos_tc_mode {
+	FOS_TC_MODE_AUTO = 0, /* tcx where the kernel has it, else clsact */
+	FOS_TC_MODE_TCX,
+	FOS_TC_MODE_CLSACT,
+};
+const char *fos_tc_mode_to_string(enum fos_tc_mode m);
+
 struct fos_daemon_cfg {
 	char socket[108];
 	char pin_dir[200]; /* room below it for progs/<name>/<map> */
 	char log_level[16];
+	uint8_t tc_mode; /* enum fos_tc_mode */
 };
 
 /* the conntrack group: the connection table's size and timeouts (seconds) */

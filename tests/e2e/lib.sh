@@ -174,6 +174,12 @@ udp_pass() { # addr port: sent up to three times, waited for up to 10 s
   udp_try "$1" "$2" 20 || udp_try "$1" "$2" 30 || udp_try "$1" "$2" 50
 }
 
+# what runs on a TC hook of the router, as the kernel says, in order:
+# "tcx NAME ID" per tcx link, "clsact PREF NAME ID" per bpf filter
+hooks() { # DEV ingress|egress
+  inR python3 "$(dirname "${BASH_SOURCE[0]}")/tc_hooks.py" "$@"
+}
+
 jq_py() { # python expression over the JSON on stdin, bound to j
   python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }

@@ -34,7 +34,8 @@ pass_step "--check finds missing interfaces"
 
 # NAT: the lab's example verifies; what the kernel refuses is found too
 out=$(inR "$FWD" --check -c "$FOS_CONF_DIR/examples/nat.conf" 2>&1) || fail "--check of nat.conf failed: $out"
-inR tc filter show dev r-cli ingress | grep -q fos_nat && fail "--check attached NAT"
+[ -z "$(hooks r-cli ingress)$(hooks r-cli egress)$(hooks r-srv ingress)" ] ||
+  fail "--check attached NAT: $(hooks r-cli ingress; hooks r-cli egress; hooks r-srv ingress)"
 inR ip link add r-bare type veth peer name r-bare-p || fail "cannot add r-bare"
 cat >"$T/c/nat.conf" <<'CONF'
 natConfigs = ( { name = "b"; interfaces = { source = "r-srv"; destination = "r-bare"; };

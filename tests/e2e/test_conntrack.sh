@@ -152,19 +152,23 @@ grep -q "adopted the connection table" "$FWD_LOG" || fail "the pinned table was 
 tcp_pass 10.10.2.2 8080 || fail "after the restart, the client's flows stopped working"
 pass_step "kill -9 and restart: the firewall and its table stayed in place"
 
-# --- fwd --flush removes the tc filters, and only fos's ------------------------
-# a filter fos did not attach (this kernel has cls_bpf only: a BPF one, from
-# the same object file but loaded by tc itself) at another priority
+# --- fwd --flush removes the TC hooks, and only fos's ---------------------------
+# fos's hooks are tcx links on this kernel; a filter fos did not attach (this
+# kernel has cls_bpf only: a BPF one, from the same object file but loaded by
+# tc itself) sits in a clsact qdisc beside them
+hooks r-srv ingress | grep -q "^tcx fos_tc_fw " || fail "the firewall is not a tcx link: $(hooks r-srv ingress)"
+hooks r-srv egress | grep -q "^tcx fos_tc_track " || fail "the tracker is not a tcx link: $(hooks r-srv egress)"
+inR tc qdisc add dev r-srv clsact 2>/dev/null
 inR tc filter add dev r-srv ingress prio 7 bpf da obj "$FOS_BPF_DIR/tc.bpf.o" sec tc ||
   fail "cannot add a foreign tc filter"
 fwd_stop
-inR tc filter show dev r-srv ingress | grep -q "pref 20 .*fos_tc_fw" ||
-  fail "stopping fwd removed the firewall"
+hooks r-srv ingress | grep -q "^tcx fos_tc_fw " || fail "stopping fwd removed the firewall"
 inR "$FWD" --flush --pin-dir "$PIN" >>"$FWD_LOG" 2>&1 || fail "fwd --flush failed"
-inR tc filter show dev r-srv ingress | grep -q "pref 20" && fail "--flush left the firewall on r-srv ingress"
-inR tc filter show dev r-srv egress | grep -q "pref 20" && fail "--flush left the tracker on r-srv egress"
-inR tc filter show dev r-srv ingress | grep -q "pref 7 .*direct-action" ||
+hooks r-srv ingress | grep -q "^tcx" && fail "--flush left the firewall on r-srv ingress: $(hooks r-srv ingress)"
+hooks r-srv egress | grep -q "^tcx" && fail "--flush left the tracker on r-srv egress: $(hooks r-srv egress)"
+[ -e "$PIN/tcx" ] && fail "--flush left $PIN/tcx: $(ls "$PIN/tcx")"
+hooks r-srv ingress | grep -q "^clsact 7 " ||
   fail "--flush removed a tc filter fos did not add"
 inS timeout 3 nc -w 2 10.10.1.2 7100 </dev/null >/dev/null 2>&1 ||
   fail "after --flush the outside still cannot reach the client"
-pass_step "fwd --flush removed fos's tc filters and left the foreign one"
+pass_step "fwd --flush removed fos's tcx links and left the foreign tc filter"

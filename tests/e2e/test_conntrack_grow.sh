@@ -14,6 +14,7 @@ for _ in $(seq 1 100); do [ -f "$T/echo.ready" ] && break; sleep 0.1; done
 
 write_conf() { # maxConnections [interface of a second program]
   cat >"$T/fw.conf" <<CONF
+daemon = { tcAttach = "clsact"; }; # a hook is a tc filter's place, which a foreign one can hold
 conntrack = { maxConnections = $1; };
 programs = (
   { name = "edge-fw"; type = "tc-ingress"; interface = "r-srv"; priority = 20;

@@ -3,8 +3,10 @@
 # it was: a firewall and its tracker that trade directions, two programs that
 # trade hooks, a firewall turned stateless (its tracker must stay known to
 # fwd, and to fwd --flush). The failure is a later program whose hook holds a
-# tc filter fos did not attach.
+# tc filter fos did not attach: fwd attaches to clsact here (daemon.tcAttach),
+# where a hook is a filter's place and can be taken; tcx links cannot be.
 . "$(dirname "$0")/lib.sh"
+CLSACT='daemon = { tcAttach = "clsact"; };'
 
 command -v python3 >/dev/null || skip "python3 missing"
 TOOLS="$(dirname "$0")/ct_tools.py"
@@ -19,10 +21,10 @@ prog() { # name type stateful prio default
     settings = { stateful = $3; actions = { default = \"$5\"; }; }; },"
 }
 conf() { # programs...; the last entry may fail
-  { echo "programs = ("; printf '%s\n' "$@"; echo "{ name = \"late\"; type = \"tc-ingress\";
+  { echo "$CLSACT"; echo "programs = ("; printf '%s\n' "$@"; echo "{ name = \"late\"; type = \"tc-ingress\";
     interface = \"r-cli\"; priority = 30; settings = { actions = { default = \"pass\"; }; }; } );"; } >"$T/fw.conf"
 }
-hooks() { # the fos filters on r-srv, one line each: direction pref name
+fos_filters() { # the fos filters on r-srv, one line each: direction pref name
   for d in ingress egress; do
     inR tc filter show dev r-srv "$d" | grep -o "pref [0-9]* bpf chain 0 handle 0xf05 .* name [a-z_]*" |
       sed "s/^pref \([0-9]*\).* name \(.*\)/$d \1 \2/"
@@ -31,9 +33,9 @@ hooks() { # the fos filters on r-srv, one line each: direction pref name
 outside_blocked() { ! inS timeout 3 nc -w 2 10.10.1.2 7100 </dev/null >/dev/null 2>&1; }
 
 # a good start without the late program
-{ echo "programs = ("; prog edge-fw tc-ingress true 20 drop | sed 's/},$/} );/'; } >"$T/fw.conf"
+{ echo "$CLSACT"; echo "programs = ("; prog edge-fw tc-ingress true 20 drop | sed 's/},$/} );/'; } >"$T/fw.conf"
 fwd_start "$T/fw.conf" || fail "fwd did not start"
-before=$(hooks)
+before=$(fos_filters)
 [ "$(echo "$before" | wc -l)" = 2 ] || fail "expected the firewall and its tracker: $before"
 outside_blocked || fail "the firewall does not block the outside"
 # the late program's hook holds a foreign filter: every reload naming it fails
@@ -43,7 +45,7 @@ inR tc filter add dev r-cli ingress prio 30 handle 0xf05 bpf da obj "$FOS_BPF_DI
 
 check_unchanged() { # what was tried
   local after
-  after=$(hooks)
+  after=$(fos_filters)
   [ "$after" = "$before" ] || fail "$1: the hooks changed on a failed reload:
 before:
 $before
@@ -70,12 +72,12 @@ check_unchanged "a new program beside the firewall"
 pass_step "a new program beside the firewall: removed again"
 
 # two programs trading hooks
-{ echo "programs = ("; prog a tc-ingress true 20 drop; prog b tc-egress false 30 pass | sed 's/},$/} );/'; } >"$T/fw.conf"
+{ echo "$CLSACT"; echo "programs = ("; prog a tc-ingress true 20 drop; prog b tc-egress false 30 pass | sed 's/},$/} );/'; } >"$T/fw.conf"
 fosctl reload >/dev/null || fail "reload with a and b failed"
-before=$(hooks)
+before=$(fos_filters)
 conf "$(prog a tc-egress false 30 pass)" "$(prog b tc-ingress true 20 drop)"
 fosctl reload >/dev/null 2>&1 && fail "a reload with the late program succeeded"
-after=$(hooks)
+after=$(fos_filters)
 [ "$after" = "$before" ] || fail "two programs trading hooks: not undone:
 $before
 --
@@ -84,10 +86,10 @@ outside_blocked || fail "two programs trading hooks: the outside gets in"
 pass_step "two programs trading hooks: undone"
 
 # the firewall turned stateless for real: its tracker goes, and --flush leaves nothing
-{ echo "programs = ("; prog edge-fw tc-ingress false 20 drop | sed 's/},$/} );/'; } >"$T/fw.conf"
+{ echo "$CLSACT"; echo "programs = ("; prog edge-fw tc-ingress false 20 drop | sed 's/},$/} );/'; } >"$T/fw.conf"
 fosctl reload >/dev/null || fail "reload to a stateless firewall failed"
 inR tc filter show dev r-srv egress | grep -q "handle 0xf05" && fail "the tracker stayed on egress"
 fwd_stop
 inR "$FWD" --flush --pin-dir "$PIN" >>"$FWD_LOG" 2>&1 || fail "--flush failed"
-[ -z "$(hooks)" ] || fail "--flush left fos filters: $(hooks)"
+[ -z "$(fos_filters)" ] || fail "--flush left fos filters: $(fos_filters)"
 pass_step "stateless for real: tracker removed; --flush leaves no fos filter"

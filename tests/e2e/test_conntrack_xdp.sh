@@ -16,6 +16,7 @@ for _ in $(seq 1 100); do [ -f "$T/c/echo.ready" ] && break; sleep 0.1; done
 
 write_conf() { # stateful of the XDP filter
   cat >"$T/fw.conf" <<CONF
+daemon = { tcAttach = "clsact"; }; # a hook is a tc filter's place, which a foreign one can hold
 programs = (
   { name = "edge-xdp"; type = "xdp"; interface = "r-srv"; priority = 10;
     settings = { stateful = $1; actions = { default = "drop"; rules = (

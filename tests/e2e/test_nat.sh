@@ -177,11 +177,14 @@ cp "$T/good.conf" "$T/fwd.conf"
 pass_step "a refused config: the message, nothing changed"
 
 # NAT taken out: no translation, the hooks gone
+hooks r-cli ingress | grep -q " fos_nat_in " || fail "fos_nat_in is not on r-cli: $(hooks r-cli ingress)"
+hooks r-cli egress | grep -q " fos_nat_out " || fail "fos_nat_out is not on r-cli: $(hooks r-cli egress)"
 echo "" >"$T/fwd.conf"
 fosctl reload >/dev/null || fail "reload without NAT"
 tcp_try 10.10.1.1 8080 && fail "the port map is still there"
 out=$(in_tcp 10.10.1.2 7000 41010 2>/dev/null) && [ "$out" != "10.10.2.2 41010" ] && fail "still translated: $out"
-inR tc filter show dev r-cli ingress | grep -q fos_nat && fail "fos_nat_in is still on r-cli"
+hooks r-cli ingress | grep -q fos_nat && fail "fos_nat_in is still on r-cli: $(hooks r-cli ingress)"
+hooks r-cli egress | grep -q fos_nat && fail "fos_nat_out is still on r-cli: $(hooks r-cli egress)"
 pass_step "NAT removed by a reload"
 
 # the lab's example as shipped: masquerade, and port 80 to the server

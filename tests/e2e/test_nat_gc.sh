@@ -83,11 +83,12 @@ pass_step "a reload ended the mappings the new config excludes"
 
 # NAT taken out of the config: its hooks come off, its mappings end in the
 # next walk (the empty table stays pinned for a later natConfig)
+[ -n "$(hooks r-cli egress)" ] || fail "no NAT hook on r-cli egress before the reload"
 echo 'programs = ();' >"$T/fwd.conf"
 fosctl reload >/dev/null || fail "reload without natConfigs"
 for d in ingress egress; do
   for i in r-cli r-srv; do
-    [ -z "$(inR tc filter show dev "$i" "$d" 2>/dev/null)" ] || fail "a NAT hook stayed on $i $d"
+    [ -z "$(hooks "$i" "$d")" ] || fail "a NAT hook stayed on $i $d: $(hooks "$i" "$d")"
   done
 done
 fosctl show nat | grep -qx "no natConfigs" || fail "show nat without NAT: $(fosctl show nat)"

@@ -340,6 +340,14 @@ START_TEST(test_daemon_values)
 	ck_assert_str_eq(c->daemon.socket, sock);
 	ck_assert_str_eq(c->daemon.pin_dir, "/x");
 	ck_assert_str_eq(c->daemon.log_level, "warning");
+	ck_assert_uint_eq(c->daemon.tc_mode, FOS_TC_MODE_AUTO);
+	for (unsigned m = FOS_TC_MODE_AUTO; m <= FOS_TC_MODE_CLSACT; m++) {
+		_cleanup_free_ char *t2 =
+		    strf("daemon = { tcAttach = \"%s\"; };\n", fos_tc_mode_to_string(m));
+		_cleanup_(fos_config_freep) struct fos_config *c2 = load_ok(t2);
+
+		ck_assert_uint_eq(c2->daemon.tc_mode, m);
+	}
 }
 END_TEST
 
@@ -737,6 +745,11 @@ START_TEST(test_daemon_errors)
 				 "t.conf:2: daemon.pinDir: expected a string, got an integer",
 				 "t.conf:2: daemon.logLevel: unknown log level \"INFO\" (valid: "
 				 "debug, info, notice, warning, error)"));
+	assert_load_fails("daemon = {\n tcAttach = \"tc\"; };\n",
+			  ERRORS("t.conf:2: daemon.tcAttach: unknown TC attach mode \"tc\" (valid: "
+				 "auto, tcx, clsact)"));
+	assert_load_fails("daemon = { tcAttach = true; };\n",
+			  ERRORS("t.conf:1: daemon.tcAttach: expected a string, got a boolean"));
 }
 END_TEST
 
