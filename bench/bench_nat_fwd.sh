@@ -11,8 +11,12 @@
 #   (c) nftables masquerade: "type nat hook postrouting; oifname ROUT
 #       masquerade", with the kernel's conntrack that it needs
 #   (d) a bare BPF program on ROUT's tc egress and one on RIN's tc ingress
-#       (fos_tc_bench_ok, TC_ACT_OK): the floor of (b), the cost of the two
-#       hooks fos uses on this path
+#       (fos_tc_bench_ok, TC_ACT_OK), attached as fwd attaches (tcx links
+#       where the kernel has tcx, else clsact filters): the floor of (b), the
+#       cost of the two hooks fos uses on this path
+#   (e) where the kernel has tcx: the same two programs as clsact filters
+#       (what fos attaches with daemon.tcAttach = "clsact", and on kernels
+#       before 6.6)
 #
 # The lab, the generator and the figures are bench_ct_fwd.sh's: sender ns --
 # veth -- router ns (ip_forward=1) -- veth -- receiver ns, in 198.18.0.0/15
@@ -65,7 +69,8 @@ GEN=$BUILD/bench/bench-gen
 RTT=$BUILD/bench/bench-rtt
 OBJ=$BUILD/bpf/xdp_bench.bpf.o
 TC_OBJ=$BUILD/bpf/tc_bench.bpf.o
-for f in "$FWD" "$FOSCTL" "$GEN" "$RTT" "$OBJ" "$TC_OBJ"; do
+TCXA=$BUILD/bench/bench-tcx-attach
+for f in "$FWD" "$FOSCTL" "$GEN" "$RTT" "$OBJ" "$TC_OBJ" "$TCXA"; do
   [ -e "$f" ] || skip "$f is missing (build the tree first)"
 done
 NCPU=$(nproc)
@@ -186,7 +191,26 @@ teardown_fos() {
   inR tc qdisc del dev "$ROUT" clsact 2>/dev/null
 }
 
+HAVE_TCX=0
+"$TCXA" --probe && HAVE_TCX=1
 setup_tcbare() {
+  if [ $HAVE_TCX = 1 ]; then
+    inR "$TCXA" "$PIN/tcb/fos_tc_bench_ok" "$RIN" ingress "$PIN/tcb-in" &&
+      inR "$TCXA" "$PIN/tcb/fos_tc_bench_ok" "$ROUT" egress "$PIN/tcb-out" ||
+      die "cannot attach the bare TC program to tcx"
+  else
+    setup_tcclsact
+  fi
+}
+teardown_tcbare() {
+  if [ $HAVE_TCX = 1 ]; then
+    CHECK=""
+    rm -f "$PIN/tcb-in" "$PIN/tcb-out"
+  else
+    teardown_tcclsact
+  fi
+}
+setup_tcclsact() {
   inR tc qdisc add dev "$RIN" clsact || die "cannot add a clsact qdisc"
   inR tc qdisc add dev "$ROUT" clsact || die "cannot add a clsact qdisc"
   inR tc filter add dev "$RIN" ingress prio 1 bpf da pinned "$PIN/tcb/fos_tc_bench_ok" ||
@@ -194,7 +218,7 @@ setup_tcbare() {
   inR tc filter add dev "$ROUT" egress prio 1 bpf da pinned "$PIN/tcb/fos_tc_bench_ok" ||
     die "cannot attach the bare TC program"
 }
-teardown_tcbare() {
+teardown_tcclsact() {
   CHECK=""
   inR tc qdisc del dev "$RIN" clsact
   inR tc qdisc del dev "$ROUT" clsact
@@ -265,13 +289,21 @@ for c in fos nft; do
 done
 ROUTER_NAPI=$(napi_threads "$NS_R" "$RIN" "$ROUTER_CPU")
 
-read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare}"
+if [ $HAVE_TCX = 1 ]; then
+  read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare tcclsact}"
+  HOW=tcx
+else
+  read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare}"
+  HOW=clsact
+fi
 declare -A NAME=(
   [kernel]="(a) kernel forwarding, no NAT"
-  [fos]="(b) fos masquerade (fwd, tc egress)"
+  [fos]="(b) fos masquerade (fwd, $HOW)"
   [nft]="(c) nftables masquerade + conntrack"
-  [tcbare]="(d) two bare tc programs (TC_ACT_OK)"
+  [tcbare]="(d) two bare programs ($HOW)"
+  [tcclsact]="(e) two bare programs (clsact)"
 )
+echo "fos attaches its TC programs as $HOW here (tcx links on Linux 6.6 and later, else clsact filters)"
 declare -A RX NSP
 
 echo "bench_nat_fwd: 60-byte UDP, sender -> router (masquerading) -> receiver; generator on CPU" \
