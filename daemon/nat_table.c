@@ -129,8 +129,9 @@ static int _fos_tab_map_fds(struct fos_nat_tab *t, const int fds[5])
 			t->ring[i] = i;
 		t->hdr->head = 0;
 		__atomic_store_n(&t->hdr->tail, (uint64_t)t->cap, __ATOMIC_RELEASE);
+		t->hdr->layout = FOS_NAT_LAYOUT;
 		t->hdr->cap = t->cap;
-	} else if (t->hdr->cap != t->cap) {
+	} else if (t->hdr->cap != t->cap || t->hdr->layout != FOS_NAT_LAYOUT) {
 		fos_nat_tab_unmap(t);
 		return -EINVAL;
 	}

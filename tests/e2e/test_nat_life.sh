@@ -132,9 +132,32 @@ grep -q 'natConfigs "life": .* dropped: no free external port' "$FWD_LOG" || fai
 fosctl show nat | grep -q "life" || fail "show nat"
 pass_step "port exhaustion: dropped, counted, logged"
 
-# a NAT table another version of fwd pinned (the hash maps of old) is
+# the header's layout of the pinned table: read, or set to LAYOUT
+hdr_layout() { # [LAYOUT]
+  bpftool -j map lookup pinned "$PIN/nat/fos_nat_hdr" key 0 0 0 0 | python3 -c '
+import json, subprocess, sys
+v = [int(b, 16) for b in json.load(sys.stdin)["value"]]
+if len(sys.argv) < 3:
+    print(int.from_bytes(bytes(v[76:80]), "little")); sys.exit(0)
+v[76:80] = list(int(sys.argv[2]).to_bytes(4, "little"))
+subprocess.run(["bpftool", "map", "update", "pinned", sys.argv[1], "key", "0", "0", "0", "0",
+                "value"] + [str(b) for b in v], check=True)' "$PIN/nat/fos_nat_hdr" "$@"
+}
+# a table of the same maps whose indexes another version built (its hash):
 # refused with what to do, and left as it is
 fwd_stop
+[ "$(hdr_layout)" = 2 ] || fail "the table's header says layout $(hdr_layout)"
+hdr_layout 1 || fail "cannot set the header's layout"
+: >"$FWD_LOG"
+fwd_start "$T/fwd.conf" && fail "fwd started on a NAT table of another layout"
+grep -q "cannot map the NAT table into memory: .* (maps pinned in $PIN/nat by another version of fwd? fwd --flush removes them)" "$FWD_LOG" ||
+  fail "no clear message for a table of another hash: $(cat "$FWD_LOG")"
+[ "$(hdr_layout)" = 1 ] || fail "the table of another hash was changed"
+hdr_layout 2 || fail "cannot set the header's layout back"
+pass_step "a table whose indexes another version built: refused, said what to do, left alone"
+
+# a NAT table another version of fwd pinned (the hash maps of old) is
+# refused with what to do, and left as it is
 rm -f "$PIN/nat/fos_nat"
 bpftool map create "$PIN/nat/fos_nat" type hash key 40 value 64 entries 16384 name fos_nat flags 1 ||
   fail "cannot pin a table of the old layout"

@@ -138,48 +138,45 @@ struct fos_nat_hdr {
 	__u64 head;
 	__u8 _pad1[56];
 	__u64 tail;
-	__u32 cap; /* the table's mappings, fos_nat's entries; 0: not set up yet */
-	__u8 _pad2[52];
+	__u32 cap;    /* the table's mappings, fos_nat's entries; 0: not set up yet */
+	__u32 layout; /* FOS_NAT_LAYOUT of the fwd that set it up */
+	__u8 _pad2[48];
 };
 _Static_assert(sizeof(struct fos_nat_hdr) == 128, "fos_nat_hdr layout");
 
-/* the hash of a key, the same in the datapath and in fwd */
-static inline __u32 _fos_nat_mix(__u32 h, __u32 w)
-{
-	h ^= w;
-	h *= 0x9e3779b1U;
-	return h ^ (h >> 15);
-}
+/* What the indexes are built with (the hash below): a pinned table of
+ * another layout is not taken. */
+#define FOS_NAT_LAYOUT 2U
 
 /* a word of a key as the machine reads it: the datapath and fwd run on
  * the same one */
-static inline __u32 _fos_nat_word(const __u8 *p)
+static inline __u64 _fos_nat_word64(const __u8 *p)
 {
-	__u32 w;
+	__u64 w;
 
-	__builtin_memcpy(&w, p, 4);
+	__builtin_memcpy(&w, p, 8);
 	return w;
 }
 
+/* The hash of a key, the same in the datapath and in fwd: the words of the
+ * key multiplied by odd constants side by side (no chain of dependent
+ * multiplies on the path of every packet), folded, one multiply to mix. */
 static inline __u32 fos_nat_hash(const struct fos_nat_key *k)
 {
-	__u32 h = k->dir == FOS_NAT_IN ? 0x5bd1e995U : 0x1b873593U;
+	__u64 t = (__u64)k->port << 32 | (__u64)k->proto << 8 | k->dir;
+	__u64 h = _fos_nat_word64(k->addr) * 0x9e3779b97f4a7c15ULL ^
+		  _fos_nat_word64(k->addr + 8) * 0xc2b2ae3d27d4eb4fULL;
 
-	for (int i = 0; i < 16; i += 4)
-		h = _fos_nat_mix(h, _fos_nat_word(k->addr + i));
-	/* an independent OUT key's remote is all zero: not mixed */
-	if (k->dir != FOS_NAT_IN &&
-	    (_fos_nat_word(k->raddr) | _fos_nat_word(k->raddr + 4) | _fos_nat_word(k->raddr + 8) |
-	     _fos_nat_word(k->raddr + 12) | k->rport))
-		for (int i = 0; i < 16; i += 4)
-			h = _fos_nat_mix(h, _fos_nat_word(k->raddr + i));
-	h = _fos_nat_mix(h, (__u32)k->port << 16 | (k->dir != FOS_NAT_IN ? k->rport : 0));
-	h = _fos_nat_mix(h, k->proto);
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	return h ^ (h >> 16);
+	/* an independent OUT key's remote is all zero: it adds nothing */
+	if (k->dir != FOS_NAT_IN) {
+		t |= (__u64)k->rport << 48;
+		h ^= _fos_nat_word64(k->raddr) * 0x165667b19e3779f9ULL ^
+		     _fos_nat_word64(k->raddr + 8) * 0xd6e8feb86659fd93ULL;
+	}
+	h ^= t * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (__u32)(h >> 32);
 }
 
 /* the 8 bits of the hash a bucket keeps */
@@ -269,14 +266,10 @@ struct fos_nat_extbits {
 
 static inline __u32 fos_nat_extbit(const __u8 *a)
 {
-	__u32 w[4];
+	__u64 h = _fos_nat_word64(a) * 0x9e3779b97f4a7c15ULL ^
+		  _fos_nat_word64(a + 8) * 0xc2b2ae3d27d4eb4fULL;
 
-	__builtin_memcpy(w, a, 16);
-	return (_fos_nat_mix(
-		    _fos_nat_mix(_fos_nat_mix(_fos_nat_mix(0x27d4eb2fU, w[0]), w[1]), w[2]),
-		    w[3]) >>
-		16) &
-	       (FOS_NAT_EXTBITS - 1);
+	return (__u32)(h >> 48) & (FOS_NAT_EXTBITS - 1);
 }
 
 /* fos_nat_ifaddr, a hash by ifindex: the addresses masquerade uses, which
