@@ -13,8 +13,11 @@
  * tens of milliseconds. With --pps the program itself holds frames back until
  * their time has come (the sending CPU spins meanwhile).
  *
- * A kernel that refuses live-frame test runs gets the same frames through an
- * AF_PACKET socket (gen_packet.c), said once on stderr.
+ * A kernel that refuses live-frame test runs gets the same frames another
+ * way, said once on stderr: seeds through an AF_PACKET socket that
+ * fos_tc_gen, on the interface's tc egress hook for the run, writes and
+ * clones GEN_COPIES times each; with --pps, or where that hook cannot be
+ * had, every frame built and sent through the socket (gen_packet.c).
  *
  * SIGINT and SIGTERM end the run early, as the timer does.
  *
@@ -332,6 +335,8 @@ static void set_rodata(struct fos_xdp_bench *skel, const struct gen_opts *o)
 	ro->fos_gen_mode = o->mode;
 	ro->fos_gen_src_mask = o->src_plen < 32 ? htonl(UINT32_MAX >> o->src_plen) : 0;
 	ro->fos_gen_interval_ns = o->pps ? 1000000000ULL / o->pps : 0;
+	ro->fos_gen_seed_mark = GEN_SEED_MARK;
+	ro->fos_gen_copies = GEN_COPIES;
 }
 
 static int frames_sent(struct fos_xdp_bench *skel, uint64_t *ret)
@@ -398,6 +403,53 @@ static int run_live(struct fos_xdp_bench *skel, const struct gen_opts *o, double
 	return 0;
 }
 
+/*
+ * Seeds through an AF_PACKET socket, fos_tc_gen on the interface's tc egress
+ * multiplying them (a clsact filter of its own, removed after the run): 0,
+ * -EOPNOTSUPP when the hook cannot be had (the caller sends without it), or
+ * another -errno, said.
+ */
+static int run_cloned(struct fos_xdp_bench *skel, const struct gen_opts *o, uint64_t *ret_frames,
+		      double *ret_seconds)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)o->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = bpf_program__fd(skel->progs.fos_tc_gen));
+	uint64_t seeds = 0;
+	bool made_hook;
+	int r, rd;
+
+	r = bpf_tc_hook_create(&hook);
+	if (r < 0 && r != -EEXIST) {
+		log_error_errno(r, "cannot make a clsact qdisc on ifindex %u", o->ifindex);
+		return -EOPNOTSUPP;
+	}
+	made_hook = r == 0;
+	r = bpf_tc_attach(&hook, &tc);
+	if (r < 0) {
+		log_error_errno(r, "cannot attach fos_tc_gen to ifindex %u", o->ifindex);
+		if (made_hook)
+			(void)bpf_tc_hook_destroy(&hook);
+		return -EOPNOTSUPP;
+	}
+	r = gen_packet_run(o, GEN_SEED_MARK, &seeds, ret_seconds);
+	tc.prog_fd = 0;
+	tc.prog_id = 0;
+	tc.flags = 0;
+	rd = bpf_tc_detach(&hook, &tc);
+	if (rd < 0)
+		log_error_errno(rd, "cannot detach fos_tc_gen from ifindex %u", o->ifindex);
+	if (made_hook) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS; /* the qdisc */
+		(void)bpf_tc_hook_destroy(&hook);
+	}
+	if (r < 0)
+		return r == -EOPNOTSUPP ? -EIO : r;
+	r = frames_sent(skel, ret_frames);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the frame counter");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_(gen_freep) struct fos_xdp_bench *skel = NULL;
@@ -445,12 +497,26 @@ int main(int argc, char **argv)
 	}
 	r = run_live(skel, &o, &secs);
 	if (r == -EPERM || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOTSUPP) {
-		fprintf(stderr,
-			"bench-gen: this kernel refuses live-frame test runs (%s): the frames "
-			"go out through an AF_PACKET socket instead\n",
-			strerror(-r));
-		if (gen_packet_run(&o, &frames, &secs) < 0)
+		int refused = r;
+
+		r = o.pps ? -EOPNOTSUPP : run_cloned(skel, &o, &frames, &secs);
+		if (r == 0) {
+			fprintf(stderr,
+				"bench-gen: this kernel refuses live-frame test runs (%s): AF_PACKET "
+				"seeds went out, each made %u frames by fos_tc_gen on the tc egress "
+				"hook\n",
+				strerror(-refused), GEN_COPIES);
+		} else if (r == -EOPNOTSUPP || r == -ENOENT) {
+			fprintf(stderr,
+				"bench-gen: this kernel refuses live-frame test runs (%s): the "
+				"frames go out through an AF_PACKET socket instead%s\n",
+				strerror(-refused),
+				o.pps ? " (one by one: a rate cap)" : " (no tc egress hook)");
+			if (gen_packet_run(&o, 0, &frames, &secs) < 0)
+				return 1;
+		} else {
 			return 1;
+		}
 	} else if (r < 0) {
 		return 1;
 	} else {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * bench-gen's options and its two senders: fos_xdp_gen run with live frames
+ * bench-gen's options and its senders: fos_xdp_gen run with live frames
  * (gen.c), and, where the kernel refuses live-frame test runs, the same
- * frames built here and sent through an AF_PACKET socket (gen_packet.c).
+ * frames sent through an AF_PACKET socket (gen_packet.c): as seeds that
+ * fos_tc_gen multiplies on the interface's TC egress hook, or, with a rate
+ * cap or without that hook, built here one by one.
  */
 #ifndef FOS_BENCH_GEN_H
 #define FOS_BENCH_GEN_H
@@ -37,6 +39,10 @@ struct gen_opts {
 	uint32_t n_sports, n_saddrs;
 };
 
+/* fos_tc_gen's seeds: the mark they leave with, the frames made of each */
+#define GEN_SEED_MARK 0x0f05eed0U
+#define GEN_COPIES    32U
+
 /* the signal that ends a run (SIGALRM: its time is up), 0 while it goes on */
 extern volatile sig_atomic_t gen_stop_signal;
 
@@ -47,7 +53,12 @@ double gen_now_s(void);
  * qdisc bypassed, as a driver's transmit) until o->seconds have passed or a
  * signal ends the run: frame n as fos_xdp_gen writes its n-th. *ret_frames:
  * frames the interface took, *ret_seconds: how long it ran. 0 or -errno.
+ *
+ * With seed_mark, the frames are seeds for fos_tc_gen on the interface's
+ * TC egress hook instead: they leave marked with it, through the egress
+ * hook (not bypassed), and are not built here; *ret_frames counts seeds.
  */
-int gen_packet_run(const struct gen_opts *o, uint64_t *ret_frames, double *ret_seconds);
+int gen_packet_run(const struct gen_opts *o, uint32_t seed_mark, uint64_t *ret_frames,
+		   double *ret_seconds);
 
 #endif

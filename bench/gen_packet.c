@@ -7,6 +7,10 @@
  * peer as a driver's transmit does. Slower than live frames (a system call
  * per batch, an skb per frame), still enough to keep a router's CPU busy.
  *
+ * As seeds (a mark given), the frames are left blank and go through the
+ * interface's egress hook, where fos_tc_gen writes and multiplies them: one
+ * system call per batch of seeds, a clone per frame.
+ *
  * With a rate (o->pps) each batch leaves when its time has come: the frames
  * due by now, at most a batch; a run held up briefly catches up, one held
  * up for longer than 50 ms starts its schedule again, as fos_xdp_gen's cap.
@@ -177,7 +181,8 @@ static unsigned gen_due(const struct gen_opts *o, double *start, uint64_t sent, 
 	return want - (double)sent >= GEN_BATCH ? GEN_BATCH : (unsigned)(want - (double)sent) + 1;
 }
 
-int gen_packet_run(const struct gen_opts *o, uint64_t *ret_frames, double *ret_seconds)
+int gen_packet_run(const struct gen_opts *o, uint32_t seed_mark, uint64_t *ret_frames,
+		   double *ret_seconds)
 {
 	static uint8_t frames[GEN_BATCH][GEN_FRAME_MAX];
 	struct iovec iov[GEN_BATCH];
@@ -207,8 +212,12 @@ int gen_packet_run(const struct gen_opts *o, uint64_t *ret_frames, double *ret_s
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return log_error_errno(-errno, "cannot bind the AF_PACKET socket to ifindex %u",
 				       o->ifindex);
-	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+	if (seed_mark) {
+		if (setsockopt(fd, SOL_SOCKET, SO_MARK, &seed_mark, sizeof(seed_mark)) < 0)
+			return log_error_errno(-errno, "cannot mark the seeds (SO_MARK)");
+	} else if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0) {
 		return log_error_errno(-errno, "cannot bypass the qdisc (PACKET_QDISC_BYPASS)");
+	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
@@ -228,18 +237,20 @@ int gen_packet_run(const struct gen_opts *o, uint64_t *ret_frames, double *ret_s
 
 		if (!n)
 			continue; /* spin until the next frame is due */
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; !seed_mark && i < n; i++)
 			gen_frame(&s, frames[i]);
 		r = sendmmsg(fd, msg, n, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
-				s.seq -= n; /* the same frames again */
+				if (!seed_mark)
+					s.seq -= n; /* the same frames again */
 				continue;
 			}
 			return log_error_errno(-errno, "sendmmsg on the AF_PACKET socket");
 		}
 		/* frames not taken are built again, in their order */
-		s.seq -= n - (unsigned)r;
+		if (!seed_mark)
+			s.seq -= n - (unsigned)r;
 		sent += (unsigned)r;
 	}
 	*ret_frames = sent;

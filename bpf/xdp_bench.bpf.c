@@ -17,6 +17,14 @@
  *                the source, counts the frame in fos_gen_count and returns
  *                XDP_TX. The frame length is the length of data_in; frames
  *                too short for the mode's headers are dropped.
+ * fos_tc_gen     the same frames where the kernel refuses live-frame test
+ *                runs: on a TC egress hook, every frame marked
+ *                fos_gen_seed_mark (sent by bench-gen through an AF_PACKET
+ *                socket with that mark) becomes fos_gen_copies frames: it
+ *                is written as the next frame and a clone of it leaves
+ *                (bpf_clone_redirect to the same interface's egress), over
+ *                again, and the seed itself leaves as the last one. Frames
+ *                without the mark pass untouched. No rate cap.
  *
  * Template, set through the skeleton's rodata before load:
  *   fos_gen_mode                      enum fos_gen_mode: what each frame carries
@@ -56,6 +64,7 @@
 #include <linux/ip.h>
 #include <linux/udp.h>
 #include <linux/tcp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -81,10 +90,15 @@ enum fos_gen_mode {
 	FOS_GEN_ICMP = 2,
 };
 const volatile __u32 fos_gen_mode = FOS_GEN_UDP;
+/* fos_tc_gen: the mark of a seed, the frames made of one (at most
+ * FOS_GEN_COPIES_MAX) */
+const volatile __u32 fos_gen_seed_mark = 0;
+const volatile __u32 fos_gen_copies = 1;
 
 #define FOS_GEN_TCP_HLEN    24 /* a TCP header with the MSS option */
 #define FOS_GEN_ICMP_DATA   16
 #define FOS_GEN_CATCH_UP_NS 50000000ULL /* 50 ms */
+#define FOS_GEN_COPIES_MAX  64
 
 /* the rate cap: the earliest time the next frame may leave. One for all
  * CPUs: the single test run may move between them. */
@@ -201,24 +215,20 @@ static __always_inline void _fos_gen_ip(struct ethhdr *eth, struct iphdr *iph, _
 	iph->check = fos_csum_fold(fos_csum_add16(0, iph, sizeof(*iph) / 2));
 }
 
-SEC("xdp")
-int fos_xdp_gen(struct xdp_md *ctx)
+/* The next frame written over the one at data (len bytes from the IPv4
+ * header on) and counted: 0, or -1 when it is too short for the mode. */
+static __always_inline int _fos_gen_write(void *data, void *data_end, __u32 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *iph = (void *)(eth + 1);
-	__u32 zero = 0, len, n_sports;
+	__u32 zero = 0, n_sports;
 	__u64 *count, seq;
 
 	if ((void *)(iph + 1) > data_end)
-		return XDP_DROP;
-	if (!_fos_gen_paced())
-		return XDP_DROP;
+		return -1;
 	count = bpf_map_lookup_elem(&fos_gen_count, &zero);
 	if (!count)
-		return XDP_DROP;
-	len = bpf_xdp_get_buff_len(ctx) - sizeof(*eth);
+		return -1;
 	n_sports = fos_gen_n_sports ? fos_gen_n_sports : 1;
 
 	if (fos_gen_mode == FOS_GEN_SYN) {
@@ -228,7 +238,7 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		__u64 sum;
 
 		if ((void *)opt + 4 > data_end)
-			return XDP_DROP;
+			return -1;
 		seq = (*count)++;
 		_fos_gen_ip(eth, iph, seq, IPPROTO_TCP, sizeof(*iph) + FOS_GEN_TCP_HLEN,
 			    _fos_gen_saddr(seq, n_sports));
@@ -250,7 +260,7 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		sum += bpf_htons(IPPROTO_TCP) + bpf_htons(FOS_GEN_TCP_HLEN);
 		sum = fos_csum_add16(sum, th, FOS_GEN_TCP_HLEN / 2);
 		th->check = fos_csum_fold(sum);
-		return XDP_TX;
+		return 0;
 	}
 
 	if (fos_gen_mode == FOS_GEN_ICMP) {
@@ -259,7 +269,7 @@ int fos_xdp_gen(struct xdp_md *ctx)
 		int i;
 
 		if ((void *)payload + FOS_GEN_ICMP_DATA > data_end)
-			return XDP_DROP;
+			return -1;
 		seq = (*count)++;
 		_fos_gen_ip(eth, iph, seq, IPPROTO_ICMP,
 			    sizeof(*iph) + sizeof(*ih) + FOS_GEN_ICMP_DATA,
@@ -274,20 +284,70 @@ int fos_xdp_gen(struct xdp_md *ctx)
 			payload[i] = (__u8)i;
 		ih->checksum =
 		    fos_csum_fold(fos_csum_add16(0, ih, (sizeof(*ih) + FOS_GEN_ICMP_DATA) / 2));
-		return XDP_TX;
+		return 0;
 	}
 
 	{
 		struct udphdr *uh = (void *)(iph + 1);
 
 		if ((void *)(uh + 1) > data_end)
-			return XDP_DROP;
+			return -1;
 		seq = (*count)++;
 		_fos_gen_ip(eth, iph, seq, IPPROTO_UDP, len, _fos_gen_saddr(seq, n_sports));
 		uh->source = bpf_htons((__u16)(fos_gen_sport + seq % n_sports));
 		uh->dest = bpf_htons(fos_gen_dport);
 		uh->len = bpf_htons(len - sizeof(*iph));
 		uh->check = 0; /* optional over IPv4 */
-		return XDP_TX;
+		return 0;
 	}
+}
+
+SEC("xdp")
+int fos_xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(struct ethhdr) + sizeof(struct iphdr) > data_end)
+		return XDP_DROP;
+	if (!_fos_gen_paced())
+		return XDP_DROP;
+	if (_fos_gen_write(data, data_end, bpf_xdp_get_buff_len(ctx) - sizeof(struct ethhdr)) < 0)
+		return XDP_DROP;
+	return XDP_TX;
+}
+
+SEC("tc")
+int fos_tc_gen(struct __sk_buff *skb)
+{
+	__u32 copies = fos_gen_copies < 1 ? 1 : fos_gen_copies;
+
+	if (!fos_gen_seed_mark || skb->mark != fos_gen_seed_mark)
+		return TC_ACT_OK;
+	skb->mark = 0; /* its clones pass this program when they leave */
+	for (__u32 i = 0; i < FOS_GEN_COPIES_MAX; i++) {
+		void *data, *data_end;
+
+		/* the seed's own copy of the data: the clone sent last
+		 * shares it until this */
+		if (bpf_skb_pull_data(skb, skb->len) < 0)
+			return TC_ACT_SHOT;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		if (_fos_gen_write(data, data_end, skb->len - sizeof(struct ethhdr)) < 0)
+			return TC_ACT_SHOT;
+		if (i + 1 >= copies)
+			break;
+		/* a full transmit queue drops the clone, counted as sent, as
+		 * XDP_TX into a full ring is; a clone not made is not */
+		if (bpf_clone_redirect(skb, skb->ifindex, 0) < 0) {
+			__u32 zero = 0;
+			__u64 *count = bpf_map_lookup_elem(&fos_gen_count, &zero);
+
+			if (count && *count)
+				(*count)--;
+			return TC_ACT_SHOT;
+		}
+	}
+	return TC_ACT_OK;
 }
