@@ -501,11 +501,12 @@ int main(int argc, char **argv)
 
 		r = o.pps ? -EOPNOTSUPP : run_cloned(skel, &o, &frames, &secs);
 		if (r == 0) {
-			fprintf(stderr,
-				"bench-gen: this kernel refuses live-frame test runs (%s): AF_PACKET "
-				"seeds went out, each made %u frames by fos_tc_gen on the tc egress "
-				"hook\n",
-				strerror(-refused), GEN_COPIES);
+			fprintf(
+			    stderr,
+			    "bench-gen: this kernel refuses live-frame test runs (%s): AF_PACKET "
+			    "seeds went out, each made %u frames by fos_tc_gen on the tc egress "
+			    "hook\n",
+			    strerror(-refused), GEN_COPIES);
 		} else if (r == -EOPNOTSUPP || r == -ENOENT) {
 			fprintf(stderr,
 				"bench-gen: this kernel refuses live-frame test runs (%s): the "
