@@ -507,7 +507,7 @@ int main(int argc, char **argv)
 			    "seeds went out, each made %u frames by fos_tc_gen on the tc egress "
 			    "hook\n",
 			    strerror(-refused), GEN_COPIES);
-		} else if (r == -EOPNOTSUPP || r == -ENOENT) {
+		} else if (r == -EOPNOTSUPP) {
 			fprintf(stderr,
 				"bench-gen: this kernel refuses live-frame test runs (%s): the "
 				"frames go out through an AF_PACKET socket instead%s\n",

@@ -5,7 +5,8 @@
  * frame), built in batches and handed to the interface with sendmmsg on an
  * AF_PACKET socket that bypasses the qdisc, so that they reach the veth
  * peer as a driver's transmit does. Slower than live frames (a system call
- * per batch, an skb per frame), still enough to keep a router's CPU busy.
+ * per batch, an skb per frame): not always enough to keep a router's CPU
+ * busy, which is why bench-gen sends seeds this way when it can.
  *
  * As seeds (a mark given), the frames are left blank and go through the
  * interface's egress hook, where fos_tc_gen writes and multiplies them: one
