@@ -594,9 +594,13 @@ static __always_inline __be16 _nat_csum4(__be16 c, __be32 from, __be32 to)
  * with the IPv4 header and L4 checksums; p's copy is updated too. The L4
  * checksum is the kernel's helper's (it knows CHECKSUM_PARTIAL); the
  * address and the IPv4 header checksum are written in place where the
- * header is linear, by the helpers where it is not. */
+ * header is linear and direct (a constant) is true, by the helpers
+ * otherwise. A program that never writes in place has no unclone
+ * prologue: the kernel makes a cloned packet writable before such a
+ * program runs, whatever it then does with the packet; fos_nat_hairpin,
+ * which rewrites few of the packets it sees, writes by the helpers. */
 static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *p, bool src,
-					 const __u8 *a)
+					 const __u8 *a, bool direct)
 {
 	__u8 *cur = src ? p->saddr : p->daddr;
 	bool pseudo, l4 = !(p->flags & FOS_PKT_F_FRAGMENT) || (p->flags & FOS_PKT_F_FIRST_FRAG);
@@ -613,7 +617,7 @@ static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *
 		if (l4 && coff && pseudo &&
 		    bpf_l4_csum_replace(skb, coff, from, to, cflags | BPF_F_PSEUDO_HDR | 4) < 0)
 			return -1;
-		ip = _nat_ptr(skb, p->l3_off, sizeof(*ip));
+		ip = direct ? _nat_ptr(skb, p->l3_off, sizeof(*ip)) : NULL;
 		if (ip) {
 			ip->check = _nat_csum4(ip->check, from, to);
 			if (src)
@@ -636,7 +640,7 @@ static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *
 		if (l4 && coff && pseudo &&
 		    bpf_l4_csum_replace(skb, coff, 0, diff, cflags | BPF_F_PSEUDO_HDR) < 0)
 			return -1;
-		dst = _nat_ptr(skb, p->l3_off + (src ? 8 : 24), 16);
+		dst = direct ? _nat_ptr(skb, p->l3_off + (src ? 8 : 24), 16) : NULL;
 		if (dst)
 			__builtin_memcpy(dst, to, 16);
 		else if (bpf_skb_store_bytes(skb, p->l3_off + (src ? 8 : 24), to, 16, 0) < 0)
@@ -647,9 +651,9 @@ static __always_inline int _nat_set_addr(struct __sk_buff *skb, struct fos_pkt *
 }
 
 /* Rewrite the source (src) or destination port of p, or an ICMP echo's
- * identifier, to port (host order). */
+ * identifier, to port (host order); direct as _nat_set_addr's. */
 static __always_inline int _nat_set_port(struct __sk_buff *skb, struct fos_pkt *p, bool src,
-					 __u16 port)
+					 __u16 port, bool direct)
 {
 	bool pseudo;
 	__u64 cflags;
@@ -675,7 +679,7 @@ static __always_inline int _nat_set_port(struct __sk_buff *skb, struct fos_pkt *
 	if (bpf_l4_csum_replace(skb, coff, from, to, cflags | 2) < 0)
 		return -1;
 	{
-		__be16 *f = _nat_ptr(skb, off, 2);
+		__be16 *f = direct ? _nat_ptr(skb, off, 2) : NULL;
 
 		if (f) {
 			*f = to;
@@ -1195,7 +1199,7 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 	if (_nat_icmp_put16(skb, icsum, poff, fp, tp) < 0)
 		return -1;
 	/* the outer destination, or source (and, ICMPv6, its pseudo header) */
-	if (_nat_set_addr(skb, p, out, to) < 0)
+	if (_nat_set_addr(skb, p, out, to, true) < 0)
 		return -1;
 	_nat_stat(v->rule, FOS_NAT_STAT_ICMP_ERROR);
 	return 1;
@@ -1204,32 +1208,32 @@ static __always_inline int _nat_icmp(struct __sk_buff *skb, struct fos_pkt *p, b
 /* ---- the programs ------------------------------------------------------------------ */
 /* Translate the destination of p to the internal end of mapping v. */
 static __always_inline int _nat_dnat(struct __sk_buff *skb, struct fos_pkt *p,
-				     const struct _nat_ends *e, struct fos_nat_map *v)
+				     const struct _nat_ends *e, struct fos_nat_map *v, bool direct)
 {
 	__u8 to[16] __attribute__((aligned(8)));
 	__u16 port = v->iport;
 
 	__builtin_memcpy(to, v->iaddr, 16);
-	if (_nat_set_addr(skb, p, false, to) < 0)
+	if (_nat_set_addr(skb, p, false, to, direct) < 0)
 		return -1;
 	if (e->kind == _NAT_PORTS)
-		return _nat_set_port(skb, p, false, port);
+		return _nat_set_port(skb, p, false, port, direct);
 	if (e->kind == _NAT_ECHO_REP)
-		return _nat_set_port(skb, p, false, port);
+		return _nat_set_port(skb, p, false, port, direct);
 	return 0;
 }
 
 static __always_inline int _nat_snat(struct __sk_buff *skb, struct fos_pkt *p,
-				     const struct _nat_ends *e, struct fos_nat_map *v)
+				     const struct _nat_ends *e, struct fos_nat_map *v, bool direct)
 {
 	__u8 to[16] __attribute__((aligned(8)));
 	__u16 port = v->eport;
 
 	__builtin_memcpy(to, v->eaddr, 16);
-	if (_nat_set_addr(skb, p, true, to) < 0)
+	if (_nat_set_addr(skb, p, true, to, direct) < 0)
 		return -1;
 	if (e->kind == _NAT_PORTS || e->kind == _NAT_ECHO_REQ || e->kind == _NAT_ECHO_REP)
-		return _nat_set_port(skb, p, true, port);
+		return _nat_set_port(skb, p, true, port, direct);
 	return 0;
 }
 
@@ -1271,7 +1275,7 @@ static __always_inline int _nat_frag_follow(struct __sk_buff *skb, struct fos_pk
 	if (!f || f->dir != dir || f->ifindex != ext_if)
 		return 0;
 	__builtin_memcpy(to, f->addr, 16);
-	if (_nat_set_addr(skb, p, dir == FOS_NAT_OUT, to) < 0) {
+	if (_nat_set_addr(skb, p, dir == FOS_NAT_OUT, to, true) < 0) {
 		_nat_stat(f->rule, FOS_NAT_STAT_MALFORMED);
 		return -1;
 	}
@@ -1328,7 +1332,7 @@ int fos_nat_out(struct __sk_buff *skb)
 
 			if (rr &&
 			    _nat_ext_addr(rr, skb->ifindex, pkt.family == FOS_AF_INET, to) == 0) {
-				if (_nat_set_addr(skb, &pkt, true, to) < 0) {
+				if (_nat_set_addr(skb, &pkt, true, to, true) < 0) {
 					_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 					return TC_ACT_SHOT;
 				}
@@ -1353,7 +1357,7 @@ int fos_nat_out(struct __sk_buff *skb)
 		__builtin_memcpy(v->raddr, raddr, 16);
 		v->rport = e.dport;
 	}
-	if (_nat_snat(skb, &pkt, &e, v) < 0) {
+	if (_nat_snat(skb, &pkt, &e, v, true) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}
@@ -1445,7 +1449,7 @@ int fos_nat_in(struct __sk_buff *skb)
 		__builtin_memcpy(v->rin, pkt.saddr, 16);
 		v->rin_port = e.sport;
 	}
-	if (_nat_dnat(skb, &pkt, &e, v) < 0) {
+	if (_nat_dnat(skb, &pkt, &e, v, true) < 0) {
 		_nat_stat(v->rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}
@@ -1519,7 +1523,8 @@ static __always_inline int _nat_hairpin_follow(struct __sk_buff *skb, struct fos
 	__builtin_memcpy(src, f->addr, 16);
 	__builtin_memcpy(dst, f->daddr, 16);
 	rule = f->rule;
-	if (_nat_set_addr(skb, p, false, dst) < 0 || _nat_set_addr(skb, p, true, src) < 0) {
+	if (_nat_set_addr(skb, p, false, dst, false) < 0 ||
+	    _nat_set_addr(skb, p, true, src, false) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}
@@ -1639,7 +1644,7 @@ int fos_nat_hairpin(struct __sk_buff *skb)
 		_nat_frag_key(&pkt, fk); /* as it arrived */
 	_nat_stamp(vout, &pkt, _nat_now());
 	_nat_stamp(vin, &pkt, _nat_now());
-	if (_nat_dnat(skb, &pkt, &e, vin) < 0 || _nat_snat(skb, &pkt, &e, vout) < 0) {
+	if (_nat_dnat(skb, &pkt, &e, vin, false) < 0 || _nat_snat(skb, &pkt, &e, vout, false) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
 	}

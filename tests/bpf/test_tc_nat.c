@@ -1072,6 +1072,12 @@ START_TEST(test_hairpin_prefilter)
 	v = run_on(skel->progs.fos_nat_hairpin, &p, EXT_IF, EXT_IF);
 	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_HAIRPIN) + stat(RULE, FOS_NAT_STAT_MALFORMED), 1);
 	ck_assert(v == TC_ACT_REDIRECT || v == TC_ACT_SHOT);
+	/* rewritten by the helpers before the route is asked: to the server,
+	 * from the sender's own mapping, one hop less, every checksum right */
+	assert_dst(&p, "10.9.1.10", 80);
+	assert_src(&p, "203.0.113.1", 5555);
+	ck_assert_uint_eq(p.b[p.l3 + 8], 63);
+	check_sums(&p);
 	/* its bit clear (as fwd leaves it for an address no natConfig has): not
 	 * looked at */
 	ck_assert_int_eq(
@@ -1081,6 +1087,39 @@ START_TEST(test_hairpin_prefilter)
 	ck_assert_int_eq(run_on(skel->progs.fos_nat_hairpin, &p, EXT_IF, EXT_IF), TC_ACT_UNSPEC);
 	ck_assert_mem_eq(p.b, q.b, p.len);
 	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_HAIRPIN) + stat(RULE, FOS_NAT_STAT_MALFORMED), 1);
+	teardown();
+}
+END_TEST
+
+/* Does prog begin with the kernel's unclone prologue (if the packet is a
+ * clone: bpf_skb_pull_data(skb, 0))? The verifier puts it in front of a
+ * program that writes packet data in place: a byte load from the context,
+ * a test, a jump over the call. */
+static bool has_unclone_prologue(struct bpf_program *prog)
+{
+	struct bpf_insn insns[16];
+	struct bpf_prog_info info = {.xlated_prog_len = sizeof(insns),
+				     .xlated_prog_insns = (uint64_t)(uintptr_t)insns};
+	uint32_t len = sizeof(info);
+
+	ck_assert_int_eq(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0);
+	ck_assert_uint_ge(info.xlated_prog_len, sizeof(insns));
+	return insns[0].code == (BPF_LDX | BPF_MEM | BPF_B) && insns[0].src_reg == BPF_REG_1 &&
+	       BPF_CLASS(insns[2].code) == BPF_JMP && BPF_OP(insns[2].code) == BPF_JEQ &&
+	       insns[5].code == (BPF_JMP | BPF_CALL);
+}
+
+/* The hairpin program sees every packet from the inside and rewrites almost
+ * none: it writes by the helpers, so the kernel does not make each cloned
+ * packet writable before it runs (as it must for fos_nat_out, which rewrites
+ * them all in place). */
+START_TEST(test_hairpin_no_unclone)
+{
+	setup(&(struct rule_opts){.eim = true, .hairpin = true});
+	ck_assert_msg(has_unclone_prologue(skel->progs.fos_nat_out),
+		      "the prologue is not recognised in fos_nat_out, which writes in place");
+	ck_assert_msg(!has_unclone_prologue(skel->progs.fos_nat_hairpin),
+		      "fos_nat_hairpin writes packet data in place");
 	teardown();
 }
 END_TEST
@@ -1264,6 +1303,7 @@ static Suite *nat_suite(void)
 	tcase_add_test(tc, test_table_datapath);
 	tcase_add_test(tc, test_table_locked);
 	tcase_add_test(tc, test_hairpin_prefilter);
+	tcase_add_test(tc, test_hairpin_no_unclone);
 	tcase_add_test(tc, test_table_two_cpus);
 	suite_add_tcase(s, tc);
 	return s;
