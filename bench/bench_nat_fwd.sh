@@ -4,17 +4,21 @@
 # same run:
 #   (a) kernel forwarding, no NAT: the ceiling
 #   (b) fos: the real fwd with a natConfig (masquerade, RIN inside, ROUT
-#       outside, sourceCIDRs the sender's network): fos_nat_out on ROUT's
-#       TC egress translates every packet (and fos_nat_in, fos_nat_hairpin
-#       sit on the ingress hooks, which these packets do not cross on the
-#       way out, but for fos_nat_hairpin on RIN)
+#       outside, sourceCIDRs the sender's network, hairpinning = false as
+#       nftables' rule below does none): fos_nat_out on ROUT's TC egress
+#       translates every packet (fos_nat_in sits on ROUT's ingress, which
+#       these packets do not cross)
 #   (c) nftables masquerade: "type nat hook postrouting; oifname ROUT
 #       masquerade", with the kernel's conntrack that it needs
-#   (d) a bare BPF program on ROUT's tc egress and one on RIN's tc ingress
-#       (fos_tc_bench_ok, TC_ACT_OK), attached as fwd attaches (tcx links
-#       where the kernel has tcx, else clsact filters): the floor of (b), the
-#       cost of the two hooks fos uses on this path
-#   (e) where the kernel has tcx: the same two programs as clsact filters
+#   (d) a bare BPF program on ROUT's tc egress (fos_tc_bench_ok, TC_ACT_OK),
+#       attached as fwd attaches (a tcx link where the kernel has tcx, else
+#       a clsact filter): the floor of (b), the cost of the hook fos uses on
+#       this path
+#   (e) fos with hairpinning = true: fos_nat_hairpin on RIN's ingress as
+#       well, which looks at every packet from the inside for one to an
+#       external address; what hairpinning costs, beside the comparison
+#   (f) where the kernel has tcx, on request (FOS_BENCH_CASES): the bare
+#       program on ROUT's egress and on RIN's ingress as clsact filters
 #       (what fos attaches with daemon.tcAttach = "clsact", and on kernels
 #       before 6.6)
 #
@@ -40,7 +44,9 @@
 # packet over plain kernel forwarding; the goal of fos is at most half of
 # what nftables adds. Each case runs ROUNDS times (default 5), the order
 # rotating, SECONDS each (default 2); medians and the best round are
-# printed. Figures are only printed, never judged: exit 0 when it ran, 77
+# printed, and the ratio twice: of the cases' medians, and the median of
+# each round's own ratio (its three cases ran within the same minute, so a
+# slow spell of a shared machine weighs on all three alike). Figures are only printed, never judged: exit 0 when it ran, 77
 # when it cannot run here.
 #
 #   bash bench/bench_nat_fwd.sh [BUILD_DIR]      (BUILD_DIR defaults to ./build)
@@ -140,7 +146,8 @@ for pid in $(napi_threads "$NS_RX" "$RXIF" "$RX_CPU"); do
   chrt -f -p 50 "$pid" || die "cannot make the receiver's NAPI thread real-time"
 done
 
-cat >"$T/fwd.conf" <<EOF
+for hp in false true; do
+  cat >"$T/fwd-hp-$hp.conf" <<EOF
 natConfigs = ( {
 	name = "bench-masq";
 	interfaces = { source = "$RIN"; destination = "$ROUT"; };
@@ -148,10 +155,11 @@ natConfigs = ( {
 	ipVersion = "ipv4";
 	sourceCIDRs = ( "198.18.0.0/24" );
 	connectionTracking = { enabled = true; maxConnections = 262144; };
-	hairpinning = true;
+	hairpinning = $hp;
 	endpointIndependent = true;
 } );
 EOF
+done
 cat >"$T/nft.nft" <<EOF
 table ip fosbench {
 	chain post {
@@ -172,8 +180,8 @@ print(c["counters"]["translatedOut"], c["mappings"])' || die "fosctl show nat fa
 setup_kernel() { :; }
 teardown_kernel() { CHECK=""; }
 
-setup_fos() {
-  ip netns exec "$NS_R" "$FWD" -c "$T/fwd.conf" -s "$SOCK" --pin-dir "$PIN" >>"$T/fwd.log" 2>&1 &
+setup_fos() { # [HAIRPINNING]
+  ip netns exec "$NS_R" "$FWD" -c "$T/fwd-hp-${1:-false}.conf" -s "$SOCK" --pin-dir "$PIN" >>"$T/fwd.log" 2>&1 &
   FWD_PID=$!
   "$RTT" -s "$SOCK" wait --timeout 60 >/dev/null || die "fwd did not become ready"
   FOS_C0=$(fos_counts)
@@ -190,24 +198,27 @@ teardown_fos() {
   inR tc qdisc del dev "$RIN" clsact 2>/dev/null
   inR tc qdisc del dev "$ROUT" clsact 2>/dev/null
 }
+setup_foshp() { setup_fos true; }
+teardown_foshp() { teardown_fos; }
 
 HAVE_TCX=0
 "$TCXA" --probe && HAVE_TCX=1
 setup_tcbare() {
   if [ $HAVE_TCX = 1 ]; then
-    inR "$TCXA" "$PIN/tcb/fos_tc_bench_ok" "$RIN" ingress "$PIN/tcb-in" &&
-      inR "$TCXA" "$PIN/tcb/fos_tc_bench_ok" "$ROUT" egress "$PIN/tcb-out" ||
+    inR "$TCXA" "$PIN/tcb/fos_tc_bench_ok" "$ROUT" egress "$PIN/tcb-out" ||
       die "cannot attach the bare TC program to tcx"
   else
-    setup_tcclsact
+    inR tc qdisc add dev "$ROUT" clsact || die "cannot add a clsact qdisc"
+    inR tc filter add dev "$ROUT" egress prio 1 bpf da pinned "$PIN/tcb/fos_tc_bench_ok" ||
+      die "cannot attach the bare TC program"
   fi
 }
 teardown_tcbare() {
+  CHECK=""
   if [ $HAVE_TCX = 1 ]; then
-    CHECK=""
-    rm -f "$PIN/tcb-in" "$PIN/tcb-out"
+    rm -f "$PIN/tcb-out"
   else
-    teardown_tcclsact
+    inR tc qdisc del dev "$ROUT" clsact
   fi
 }
 setup_tcclsact() {
@@ -290,18 +301,18 @@ done
 ROUTER_NAPI=$(napi_threads "$NS_R" "$RIN" "$ROUTER_CPU")
 
 if [ $HAVE_TCX = 1 ]; then
-  read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare tcclsact}"
   HOW=tcx
 else
-  read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare}"
   HOW=clsact
 fi
+read -r -a CASES <<<"${FOS_BENCH_CASES:-kernel fos nft tcbare foshp}"
 declare -A NAME=(
   [kernel]="(a) kernel forwarding, no NAT"
   [fos]="(b) fos masquerade (fwd, $HOW)"
   [nft]="(c) nftables masquerade + conntrack"
-  [tcbare]="(d) two bare programs ($HOW)"
-  [tcclsact]="(e) two bare programs (clsact)"
+  [tcbare]="(d) a bare program ($HOW)"
+  [foshp]="(e) fos masquerade, hairpinning ($HOW)"
+  [tcclsact]="(f) two bare programs (clsact)"
 )
 echo "fos attaches its TC programs as $HOW here (tcx links on Linux 6.6 and later, else clsact filters)"
 declare -A RX NSP
@@ -355,13 +366,32 @@ for flows in 1 "$MANY"; do
     [ -n "${MNS[tcbare]:-}" ] &&
   awk -v na="${MNS[kernel]}" -v nb="${MNS[fos]}" -v nc="${MNS[nft]}" -v nd="${MNS[tcbare]}" \
     -v ba="${BNS[kernel]}" -v bb="${BNS[fos]}" -v bc="${BNS[nft]}" \
+    -v ra="${NSP[kernel.$flows]}" -v rb="${NSP[fos.$flows]}" -v rc="${NSP[nft.$flows]}" \
     -v fb="${MED[fos]}" -v fc="${MED[nft]}" -v f="$flows" 'BEGIN {
     ratio = (nc - na) > 0 ? (nb - na) / (nc - na) : 0
     bratio = (bc - ba) > 0 ? (bb - ba) / (bc - ba) : 0
-    printf "%s flow(s): router CPU per packet added over kernel forwarding: fos %+.0f ns (the two hooks alone %+.0f), nftables masquerade %+.0f ns\n",
+    # each round its own ratio, then their median
+    n = split(ra, xa, " "); split(rb, xb, " "); split(rc, xc, " ")
+    m = 0
+    for (i = 1; i <= n; i++)
+      if (xc[i] - xa[i] > 0) r[++m] = (xb[i] - xa[i]) / (xc[i] - xa[i])
+    for (i = 1; i <= m; i++)
+      for (j = i + 1; j <= m; j++)
+        if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+    pr = m ? (m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2) : 0
+    rounds = ""
+    for (i = 1; i <= m; i++) rounds = rounds sprintf(" %.2f", r[i])
+    printf "%s flow(s): router CPU per packet added over kernel forwarding: fos %+.0f ns (the hook alone %+.0f), nftables masquerade %+.0f ns\n",
       f, nb - na, nd - na, nc - na
-    printf "  fos / nftables of that added cost = %.2f medians, %.2f best rounds (goal <= 0.5: %s); forwarded Mpps fos / nftables = %.2f\n\n",
-      ratio, bratio, (ratio <= 0.5 ? "met" : "NOT met"), fb / fc }'
+    printf "  fos / nftables of that added cost = %.2f medians, %.2f best rounds (goal <= 0.5: %s)\n",
+      ratio, bratio, (ratio <= 0.5 ? "met" : "NOT met")
+    printf "  the same, round by round:%s; their median %.2f (goal <= 0.5: %s)\n", rounds, pr,
+      (m && pr <= 0.5 ? "met" : "NOT met")
+    printf "  forwarded Mpps fos / nftables = %.2f\n", fb / fc }'
+  [ -n "${MNS[fos]:-}" ] && [ -n "${MNS[foshp]:-}" ] &&
+    awk -v nb="${MNS[fos]}" -v ne="${MNS[foshp]}" 'BEGIN {
+    printf "  hairpinning (e) adds %+.0f ns per packet to (b): its program on the inside ingress\n", ne - nb }'
+  echo
   unset MED MNS BNS
 done
 echo "router ns = CPU time of the router's NAPI kthread (receive, NAT, forward, transmit) per"
