@@ -4,7 +4,8 @@
 # re-prioritised, are pinned and outlive a kill -9 of fwd, are adopted by the
 # next fwd without a second link; daemon.tcAttach "clsact" attaches new hooks
 # as tc filters and leaves the links in place, a hook keeps its way after
-# that; a bad value is refused with file:line and nothing changes; the link
+# that; a bad value is refused with file:line and nothing changes, and so is
+# a new link whose pin name something else holds; the link
 # of an interface that went away is cleaned up; fwd --flush removes links and
 # fos's filters and leaves a foreign filter.
 . "$(dirname "$0")/lib.sh"
@@ -103,6 +104,22 @@ echo "$out" | grep -q "tc.conf:1: .*unknown TC attach mode \"tc\" (valid: auto, 
   fail "unclear error: $out"
 [ "$(hooks r-cli ingress)" = "$before" ] || fail "the refused reload changed the hooks"
 pass_step "a bad tcAttach is refused with file:line, nothing changed"
+
+# --- a link that cannot be pinned: refused, nothing changed --------------------------
+# something else (here a directory) has the name of the new link's pin
+obstacle="$PIN/tcx/$(inR cat /sys/class/net/r-cli/ifindex)-ingress-35"
+mkdir "$obstacle" || fail "cannot make $obstacle"
+config "$(FIRST 10)" "$(SECOND 40)" "$(THIRD 30)" "$(prog extra 35 80:drop)"
+out=$(fosctl reload 2>&1) && fail "a reload whose link cannot be pinned succeeded"
+echo "$out" | grep -q "tc.conf:[0-9]*: programs \"extra\": r-cli: cannot pin the tcx ingress link as $obstacle: File exists" ||
+  fail "unclear error: $out"
+[ "$(hooks r-cli ingress)" = "$before" ] ||
+  fail "the refused reload changed the hooks: $(hooks r-cli ingress)"
+fosctl show program extra >/dev/null 2>&1 && fail "the refused reload added extra"
+tcp_pass 10.10.2.2 80 || fail "tcp/80 is dropped: extra runs after all"
+blocked 23 && blocked 2323 && blocked 8080 || fail "after the refused reload a program stopped dropping"
+rmdir "$obstacle"
+pass_step "a link that cannot be pinned is refused with the reason, nothing changed"
 
 # --- clsact for new hooks; the links stay ------------------------------------------
 DAEMON='tcAttach = "clsact";' config "$(FIRST 10)" "$(SECOND 40)" "$(THIRD 30)" "$(prog fourth 60 r-srv)" \
