@@ -458,6 +458,120 @@ START_TEST(test_udp_v6_and_zero_checksum)
 }
 END_TEST
 
+/* the mapping record of an IPv4 OUT key (independent mapping) */
+static struct fos_nat_map *out_rec(const char *addr, uint16_t port, uint8_t proto)
+{
+	struct fos_nat_key k = {.port = port, .proto = proto, .dir = FOS_NAT_OUT};
+	int id;
+
+	addr_of(AF_INET, addr, k.addr);
+	id = fos_nat_tab_find(&tab, &k);
+	ck_assert_int_ge(id, 0);
+	return &tab.rec[id];
+}
+
+/* Packets of an existing mapping that fos_nat_out translates the short way
+ * (untagged IPv4 TCP/UDP, no options, not a fragment) come out as the full
+ * way makes them: source and port, every checksum, the stamps and the
+ * remote kept; and the ones it leaves to the full way still are. */
+START_TEST(test_established_v4)
+{
+	struct spec u = {AF_INET, "10.0.0.5", "198.51.100.7", 17, 20000, 53};
+	struct spec t = {AF_INET, "10.0.0.5", "198.51.100.7", 6, 40000, 80, .tflags = 0x02};
+	struct fos_nat_map *m;
+	struct pkt p;
+	uint16_t tport;
+
+	setup(&(struct rule_opts){.eim = true, .range = true, .lo = 20000, .hi = 20003});
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	/* UDP, the port kept; then one to another remote */
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 20000);
+	assert_dst(&p, "198.51.100.7", 53);
+	check_sums(&p);
+	u.dst = "198.51.100.8";
+	u.dport = 5353;
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	check_sums(&p);
+	m = out_rec("10.0.0.5", 20000, 17);
+	{
+		uint8_t r[16];
+
+		addr_of(AF_INET, "198.51.100.8", r);
+		ck_assert_mem_eq(m->raddr, r, 16);
+		ck_assert_uint_eq(m->rport, 5353);
+	}
+	/* UDP without a checksum keeps none */
+	u.udp_nocsum = true;
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 20000);
+	ck_assert_uint_eq(p.b[p.l4 + 6] | p.b[p.l4 + 7], 0);
+	check_sums(&p);
+	/* another host's 20000 got 20002: both checksum changes */
+	u = (struct spec){AF_INET, "10.0.0.6", "198.51.100.7", 17, 20000, 53};
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert_uint_eq(sport_of(&p), 20002);
+	build(&u, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", 20002);
+	check_sums(&p);
+
+	/* TCP (40000 is outside the range: another port): mid-connection
+	 * segments stamp est_ns; a FIN marks the mapping closing and the next
+	 * segment of the connection clears that */
+	build(&t, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	tport = sport_of(&p);
+	ck_assert_uint_ge(tport, 20000);
+	ck_assert_uint_le(tport, 20003);
+	m = out_rec("10.0.0.5", 40000, 6);
+	ck_assert_uint_eq(m->est_ns, 0);
+	t.tflags = 0x10;
+	build(&t, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", tport);
+	check_sums(&p);
+	ck_assert_uint_ne(m->est_ns, 0);
+	ck_assert_uint_ge(m->last_ns, m->est_ns);
+	t.tflags = 0x11;
+	build(&t, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	check_sums(&p);
+	ck_assert(m->flags & FOS_NAT_F_CLOSING);
+	t.tflags = 0x10;
+	build(&t, &p);
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	ck_assert(!(m->flags & FOS_NAT_F_CLOSING));
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_CREATED), 3);
+	ck_assert_uint_eq(stat(RULE, FOS_NAT_STAT_OUT), 10);
+
+	/* with IP options the full way translates it */
+	build(&t, &p);
+	memmove(p.b + p.l4 + 4, p.b + p.l4, p.len - p.l4);
+	memset(p.b + p.l4, 1, 4); /* four NOPs */
+	p.b[p.l3] = 0x46;
+	put16(p.b + p.l3 + 2, (uint16_t)(p.len - p.l3 + 4));
+	put16(p.b + p.l3 + 10, 0);
+	put16(p.b + p.l3 + 10, fold(sum16(p.b + p.l3, 24, 0)));
+	p.l4 += 4;
+	p.len += 4;
+	ck_assert_int_eq(out(&p), TC_ACT_UNSPEC);
+	assert_src(&p, "203.0.113.1", tport);
+	ck_assert_uint_eq(fold(sum16(p.b + p.l3, 24, 0)), 0);
+	{
+		uint32_t sum = sum16(p.b + p.l3 + 12, 8, 0) + 6 + (uint32_t)(p.len - p.l4);
+
+		ck_assert_uint_eq(fold(sum16(p.b + p.l4, p.len - p.l4, sum)), 0);
+	}
+	teardown();
+}
+END_TEST
+
 /* A port held by another mapping: the next one gets another port of the
  * range, UDP one of the same parity; with all taken the flow is dropped and
  * counted. */
@@ -1288,6 +1402,7 @@ static Suite *nat_suite(void)
 
 	tcase_add_test(tc, test_tcp_v4_both_ways);
 	tcase_add_test(tc, test_udp_v6_and_zero_checksum);
+	tcase_add_test(tc, test_established_v4);
 	tcase_add_test(tc, test_ports_collide_and_exhaust);
 	tcase_add_test(tc, test_max_mappings);
 	tcase_add_test(tc, test_dependent_mapping_and_filtering);
