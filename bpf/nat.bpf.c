@@ -727,26 +727,19 @@ static __always_inline __u64 _nat_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/* a packet of the mapping v seen now: proto, and for TCP its flags */
-static __always_inline void _nat_stamp_by(struct fos_nat_map *v, __u8 proto, __u8 tcp_flags,
-					  __u64 now)
+static __always_inline void _nat_stamp(struct fos_nat_map *v, const struct fos_pkt *p, __u64 now)
 {
 	v->last_ns = now;
-	if (proto != IPPROTO_TCP || (v->flags & FOS_NAT_F_STATIC))
+	if (p->proto != IPPROTO_TCP || (v->flags & FOS_NAT_F_STATIC))
 		return;
-	if (tcp_flags & (_NAT_TCP_FIN | _NAT_TCP_RST)) {
+	if (p->tcp_flags & (_NAT_TCP_FIN | _NAT_TCP_RST)) {
 		if (!(v->flags & FOS_NAT_F_CLOSING))
 			v->flags |= FOS_NAT_F_CLOSING;
-	} else if (!(tcp_flags & _NAT_TCP_SYN)) {
+	} else if (!(p->tcp_flags & _NAT_TCP_SYN)) {
 		v->est_ns = now;
 		if (v->flags & FOS_NAT_F_CLOSING)
 			v->flags &= ~FOS_NAT_F_CLOSING;
 	}
-}
-
-static __always_inline void _nat_stamp(struct fos_nat_map *v, const struct fos_pkt *p, __u64 now)
-{
-	_nat_stamp_by(v, p->proto, p->tcp_flags, now);
 }
 
 /* The external address of a new mapping of rule on ext_if: 0, or -1 when
@@ -958,6 +951,37 @@ static __always_inline bool _nat_ours(struct fos_nat_map *v, __u32 ext_if)
 	return false;
 }
 
+/* Is v an endpoint-independent mapping made for this way out (ext_if, from
+ * src_if) by a natConfig that still maps it (a reload that no longer does
+ * ends the mapping)? Its natConfig's id, or 0. */
+static __always_inline __u32 _nat_eim_rule(const struct fos_nat_map *v, __u32 ext_if, __u32 src_if,
+					   bool v4)
+{
+	const struct fos_nat_rule *rule;
+	__u32 id;
+
+	if (!v || v->ifindex != ext_if || (v->flags & FOS_NAT_F_STATIC))
+		return 0;
+	id = v->rule;
+	rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
+	if (!rule || !(rule->flags & FOS_NAT_R_ACTIVE) || !(rule->flags & FOS_NAT_R_EIM) ||
+	    !(rule->flags & (v4 ? FOS_NAT_R_V4 : FOS_NAT_R_V6)) || rule->ext_ifindex != ext_if ||
+	    rule->src_ifindex != src_if)
+		return 0;
+	return id;
+}
+
+/* the remote end of the mapping's latest flow: fwd asks the connection
+ * table about that flow before it ends the mapping */
+static __always_inline void _nat_note_remote(struct fos_nat_map *v, const __u8 *raddr, __u16 rport)
+{
+	if (!(v->flags & (FOS_NAT_F_STATIC | FOS_NAT_F_APDF)) &&
+	    (v->rport != rport || !_nat_addr_eq(v->raddr, raddr))) {
+		__builtin_memcpy(v->raddr, raddr, 16);
+		v->rport = rport;
+	}
+}
+
 /* The mapping that translates p's source on its way out of ext_if, having
  * come in by src_if: found, made (with create), or NULL. *ret_rule: the
  * natConfig (0: none; the packet is not to be translated unless a port
@@ -983,16 +1007,10 @@ _nat_out_mapping(const struct fos_pkt *p, const struct _nat_ends *e, __u32 ext_i
 	 * source, made for this way out by a natConfig that still maps it
 	 * (a reload that no longer does ends the mapping) */
 	v = eim = _nat_get(&k);
-	if (v && v->ifindex == ext_if && !(v->flags & FOS_NAT_F_STATIC)) {
-		id = v->rule;
-		rule = bpf_map_lookup_elem(&fos_nat_rules, &id);
-		if (rule && (rule->flags & FOS_NAT_R_ACTIVE) && (rule->flags & FOS_NAT_R_EIM) &&
-		    (rule->flags & (v4 ? FOS_NAT_R_V4 : FOS_NAT_R_V6)) &&
-		    rule->ext_ifindex == ext_if && rule->src_ifindex == src_if) {
-			*ret_rule = id;
-			return v;
-		}
-		id = 0;
+	id = _nat_eim_rule(v, ext_if, src_if, v4);
+	if (id) {
+		*ret_rule = id;
+		return v;
 	}
 
 	sk.prefixlen = FOS_NAT_SRC_PREFIX + 128;
@@ -1294,31 +1312,23 @@ static __always_inline int _nat_frag_follow(struct __sk_buff *skb, struct fos_pk
 /*
  * Most packets leaving the external interface are untagged IPv4 TCP or UDP
  * datagrams, not fragments, without IP options, from a source that has an
- * endpoint-independent mapping made for this way out. _nat_out_fast
- * translates those from a few header fields read in place, without the full
- * parse, and with the checks and the rewrite of the full way
- * (_nat_out_mapping's first case, _nat_stamp, _nat_snat). 1: translated;
- * 0: not such a packet, untouched (the full way decides); -1: to be dropped.
+ * endpoint-independent mapping made for this way out. _nat_out_fast reads
+ * what those need from the headers in place into p and e, instead of the
+ * full parse, and translates them as the full way does (_nat_eim_rule,
+ * _nat_stamp, _nat_note_remote, _nat_snat). 1: translated; 0: not such a
+ * packet, untouched (the full way decides); -1: to be dropped.
  */
-#define _NAT_FAST_L4 (sizeof(struct ethhdr) + sizeof(struct iphdr))
-
-static __always_inline int _nat_out_fast(struct __sk_buff *skb)
+static __always_inline int _nat_out_fast(struct __sk_buff *skb, struct fos_pkt *p,
+					 struct _nat_ends *e)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + sizeof(*eth);
-	__u8 *l4 = data + _NAT_FAST_L4;
-	__u8 raddr[16] __attribute__((aligned(8)));
+	__u8 *l4 = (void *)(ip + 1);
 	struct fos_nat_key k = {};
-	const struct fos_nat_rule *rule;
 	struct fos_nat_map *v;
-	__u32 ext_if = skb->ifindex, rid, tot, coff;
-	__u64 cflags = 0;
-	__be32 from, to;
-	__be16 sport, eport;
-	__u16 dport;
-	__u8 proto, tflags = 0;
+	__u32 tot, rule;
 	int id;
 
 	if ((void *)(l4 + sizeof(struct udphdr)) > data_end ||
@@ -1328,70 +1338,49 @@ static __always_inline int _nat_out_fast(struct __sk_buff *skb)
 	tot = bpf_ntohs(ip->tot_len);
 	if (tot < sizeof(*ip) || sizeof(*eth) + tot > skb->len)
 		return 0;
-	proto = ip->protocol;
-	if (proto == IPPROTO_TCP) {
+	__builtin_memset(p, 0, sizeof(*p));
+	p->proto = ip->protocol;
+	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = (void *)l4;
 
 		if ((void *)(th + 1) > data_end || th->doff < 5 ||
 		    th->doff * 4U > tot - sizeof(*ip))
 			return 0;
-		tflags = l4[13];
-		coff = _NAT_FAST_L4 + 16;
-	} else if (proto == IPPROTO_UDP) {
-		if (tot - sizeof(*ip) < sizeof(struct udphdr))
-			return 0;
-		cflags = BPF_F_MARK_MANGLED_0;
-		coff = _NAT_FAST_L4 + 6;
-	} else {
+		p->tcp_flags = l4[13];
+	} else if (p->proto != IPPROTO_UDP || tot - sizeof(*ip) < sizeof(struct udphdr)) {
 		return 0;
 	}
-	from = ip->saddr;
-	sport = *(__be16 *)l4;
-	dport = bpf_ntohs(*(__be16 *)(l4 + 2));
-	_fos_addr_set_v4(raddr, ip->daddr);
-	_fos_addr_set_v4(k.addr, from);
-	k.port = bpf_ntohs(sport);
-	k.proto = proto;
-	k.dir = FOS_NAT_OUT;
+	p->family = FOS_AF_INET;
+	p->flags = FOS_PKT_F_PORTS;
+	p->l3_off = sizeof(*eth);
+	p->l4_off = sizeof(*eth) + sizeof(*ip);
+	p->l4_len = tot - sizeof(*ip);
+	p->ttl = ip->ttl;
+	p->sport = bpf_ntohs(*(__be16 *)l4);
+	p->dport = bpf_ntohs(*(__be16 *)(l4 + 2));
+	_fos_addr_set_v4(p->saddr, ip->saddr);
+	_fos_addr_set_v4(p->daddr, ip->daddr);
+	e->kind = _NAT_PORTS;
+	e->sport = p->sport;
+	e->dport = p->dport;
 
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	k.port = p->sport;
+	k.proto = p->proto;
+	k.dir = FOS_NAT_OUT;
 	id = fos_nat_find(&k, 0);
 	v = id < 0 ? NULL : _nat_rec((__u32)id);
-	if (!v || v->ifindex != ext_if || (v->flags & FOS_NAT_F_STATIC))
+	rule = _nat_eim_rule(v, skb->ifindex, skb->ingress_ifindex, true);
+	if (!rule || !v)
 		return 0;
-	rid = v->rule;
-	rule = bpf_map_lookup_elem(&fos_nat_rules, &rid);
-	if (!rule || !(rule->flags & FOS_NAT_R_ACTIVE) || !(rule->flags & FOS_NAT_R_EIM) ||
-	    !(rule->flags & FOS_NAT_R_V4) || rule->ext_ifindex != ext_if ||
-	    rule->src_ifindex != skb->ingress_ifindex)
-		return 0;
-
-	_nat_stamp_by(v, proto, tflags, _nat_now());
-	if (!(v->flags & FOS_NAT_F_APDF) && (v->rport != dport || !_nat_addr_eq(v->raddr, raddr))) {
-		__builtin_memcpy(v->raddr, raddr, 16);
-		v->rport = dport;
+	_nat_stamp(v, p, _nat_now());
+	_nat_note_remote(v, p->daddr, p->dport);
+	if (_nat_snat(skb, p, e, v, true) < 0) {
+		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
+		return -1;
 	}
-	__builtin_memcpy(&to, v->eaddr + 12, 4);
-	eport = bpf_htons(v->eport);
-	if (bpf_l4_csum_replace(skb, coff, from, to, cflags | BPF_F_PSEUDO_HDR | 4) < 0 ||
-	    (eport != sport && bpf_l4_csum_replace(skb, coff, sport, eport, cflags | 2) < 0))
-		goto bad;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ip = data + sizeof(*eth);
-	if ((void *)(ip + 1) + sizeof(eport) <= data_end) {
-		ip->check = _nat_csum4(ip->check, from, to);
-		ip->saddr = to;
-		*(__be16 *)(ip + 1) = eport;
-	} else if (bpf_l3_csum_replace(skb, sizeof(*eth) + 10, from, to, 4) < 0 ||
-		   bpf_skb_store_bytes(skb, sizeof(*eth) + 12, &to, 4, 0) < 0 ||
-		   bpf_skb_store_bytes(skb, _NAT_FAST_L4, &eport, 2, 0) < 0) {
-		goto bad;
-	}
-	_nat_stat(rid, FOS_NAT_STAT_OUT);
+	_nat_stat(rule, FOS_NAT_STAT_OUT);
 	return 1;
-bad:
-	_nat_stat(rid, FOS_NAT_STAT_MALFORMED);
-	return -1;
 }
 
 SEC("tc")
@@ -1404,7 +1393,7 @@ int fos_nat_out(struct __sk_buff *skb)
 	__u32 rule;
 	int r;
 
-	r = _nat_out_fast(skb);
+	r = _nat_out_fast(skb, &pkt, &e);
 	if (r)
 		return r > 0 ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	r = _nat_parse(skb, &pkt);
@@ -1464,13 +1453,7 @@ int fos_nat_out(struct __sk_buff *skb)
 	if (pkt.flags & FOS_PKT_F_FIRST_FRAG)
 		_nat_frag_note(&pkt, v->eaddr, skb->ifindex, (__u16)rule, FOS_NAT_OUT);
 	_nat_stamp(v, &pkt, _nat_now());
-	/* the remote end of the mapping's latest flow: fwd asks the connection
-	 * table about that flow before it ends the mapping */
-	if (!(v->flags & (FOS_NAT_F_STATIC | FOS_NAT_F_APDF)) &&
-	    (v->rport != e.dport || !_nat_addr_eq(v->raddr, raddr))) {
-		__builtin_memcpy(v->raddr, raddr, 16);
-		v->rport = e.dport;
-	}
+	_nat_note_remote(v, raddr, e.dport);
 	if (_nat_snat(skb, &pkt, &e, v, true) < 0) {
 		_nat_stat(rule, FOS_NAT_STAT_MALFORMED);
 		return TC_ACT_SHOT;
